@@ -1,0 +1,505 @@
+//! Domains and their claims: small typed values with a compact, canonical encoding.
+//!
+//! Each domain has a numeric id. A card's claims are a list of `(domain id, length,
+//! body)` entries in strictly increasing id order; a verifier that does not know a
+//! domain id keeps its body as opaque bytes ([`OtherClaim`]), so new domains never break
+//! old verifiers.
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Reason;
+use crate::wire::{Reader, Writer};
+
+/// A credential domain of format version 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Domain {
+    /// Health status (id 1).
+    Health,
+    /// Medical insurance (id 2).
+    MedicalInsurance,
+    /// Social security (id 3).
+    SocialSecurity,
+    /// Transit account (id 4).
+    Transit,
+    /// Tourism passes and reservations (id 5).
+    Tourism,
+}
+
+impl Domain {
+    /// Every domain of version 1, in id order.
+    pub const ALL: [Domain; 5] =
+        [Domain::Health, Domain::MedicalInsurance, Domain::SocialSecurity, Domain::Transit, Domain::Tourism];
+
+    /// The domain id on the wire.
+    pub const fn id(self) -> u32 {
+        match self {
+            Domain::Health => 1,
+            Domain::MedicalInsurance => 2,
+            Domain::SocialSecurity => 3,
+            Domain::Transit => 4,
+            Domain::Tourism => 5,
+        }
+    }
+
+    /// The domain with this id, if version 1 defines it.
+    pub fn from_id(id: u32) -> Option<Domain> {
+        Domain::ALL.into_iter().find(|d| d.id() == id)
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Domain::Health => "health",
+            Domain::MedicalInsurance => "medical_insurance",
+            Domain::SocialSecurity => "social_security",
+            Domain::Transit => "transit",
+            Domain::Tourism => "tourism",
+        })
+    }
+}
+
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:expr),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// The value's byte on the wire.
+            pub const fn to_byte(self) -> u8 {
+                match self { $($name::$variant => $value),+ }
+            }
+            /// The value for a byte; values this version does not define are malformed.
+            pub fn from_byte(b: u8) -> Result<Self, Reason> {
+                match b { $($value => Ok($name::$variant),)+ _ => Err(Reason::Malformed) }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// Health code colour.
+    HealthStatus { /// No restriction.
+        Green = 1, /// Restricted (for example, pending a test).
+        Yellow = 2, /// Must not enter public venues.
+        Red = 3 }
+);
+wire_enum!(
+    /// State of a medical insurance card.
+    InsuranceStatus { /// Insured and usable.
+        Active = 1, /// Temporarily not usable (for example, contributions overdue).
+        Suspended = 2, /// Ended.
+        Terminated = 3 }
+);
+wire_enum!(
+    /// Social security standing.
+    SocialSecurityStatus { /// Contributing.
+        Contributing = 1, /// Drawing a pension.
+        Retired = 2, /// Contributions suspended.
+        Suspended = 3 }
+);
+wire_enum!(
+    /// Transit account standing.
+    AccountStatus { /// In good standing.
+        Active = 1, /// Unpaid fares.
+        Arrears = 2, /// Blocked.
+        Suspended = 3 }
+);
+wire_enum!(
+    /// Fare class of a transit account.
+    FareClass { /// Full fare.
+        Standard = 1, /// Senior citizen, free ride.
+        SeniorFree = 2, /// Student discount.
+        Student = 3, /// Disability, free ride.
+        DisabledFree = 4, /// Child fare.
+        Child = 5 }
+);
+wire_enum!(
+    /// Kind of a tourism entry.
+    TourismKind { /// A pass for the site, valid through `day` inclusive.
+        Pass = 1, /// A reservation for the site on `day`.
+        Reservation = 2 }
+);
+
+/// Health domain claims. Body: status (1 byte), valid-until day (u16).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Code colour.
+    pub status: HealthStatus,
+    /// Last UTC day (days since 1970-01-01) the status holds.
+    pub valid_until_day: u16,
+}
+
+/// Medical insurance claims. Body: region (varint), status (1 byte).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MedicalInsurance {
+    /// Insured region as a 6-digit administrative division code (GB/T 2260).
+    pub region: u32,
+    /// Card state.
+    pub status: InsuranceStatus,
+}
+
+/// Social security claims. Body: status (1 byte).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocialSecurity {
+    /// Standing.
+    pub status: SocialSecurityStatus,
+}
+
+/// Transit claims. Body: account (1 byte), fare class (1 byte), flags (1 byte: bit 0 =
+/// vehicle payment enabled; other bits must be zero).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transit {
+    /// Account standing.
+    pub account: AccountStatus,
+    /// Fare class.
+    pub fare_class: FareClass,
+    /// Whether the account pays for parking and vehicle services.
+    pub vehicle_payment: bool,
+}
+
+/// One tourism pass or reservation. Body: kind (1 byte), site (varint), day (u16).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TourismEntry {
+    /// Pass or reservation.
+    pub kind: TourismKind,
+    /// Scenic site id, assigned by the city.
+    pub site: u32,
+    /// A local calendar day (days since 1970-01-01 in the site's time zone): the last
+    /// valid day of a pass, or the day of a reservation.
+    pub day: u16,
+}
+
+/// Tourism claims. Body: count (1 byte, 1 to 8), then entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tourism {
+    /// Passes and reservations.
+    pub entries: Vec<TourismEntry>,
+}
+
+/// Most tourism entries one card may carry.
+pub const MAX_TOURISM_ENTRIES: usize = 8;
+
+/// Claims of a domain this version does not define, kept as opaque bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherClaim {
+    /// The domain id (6 or above).
+    pub domain: u32,
+    /// The body, hex in JSON.
+    #[serde(with = "hex_bytes")]
+    pub body: Vec<u8>,
+}
+
+/// The claims of one card, or all claims a code disclosed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claims {
+    /// Health claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    /// Medical insurance claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medical_insurance: Option<MedicalInsurance>,
+    /// Social security claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub social_security: Option<SocialSecurity>,
+    /// Transit claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transit: Option<Transit>,
+    /// Tourism claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tourism: Option<Tourism>,
+    /// Claims of domains unknown to this version, in id order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<OtherClaim>,
+}
+
+/// Most claim entries (domains) one card may carry.
+pub const MAX_DOMAINS_PER_CARD: usize = 16;
+
+impl Claims {
+    /// Ids of the domains present, in increasing order.
+    pub fn domain_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = Domain::ALL.into_iter().filter(|d| self.has(*d)).map(Domain::id).collect();
+        ids.extend(self.other.iter().map(|o| o.domain));
+        ids
+    }
+
+    /// Whether the domain is present.
+    pub fn has(&self, domain: Domain) -> bool {
+        match domain {
+            Domain::Health => self.health.is_some(),
+            Domain::MedicalInsurance => self.medical_insurance.is_some(),
+            Domain::SocialSecurity => self.social_security.is_some(),
+            Domain::Transit => self.transit.is_some(),
+            Domain::Tourism => self.tourism.is_some(),
+        }
+    }
+
+    /// Only the listed domains (ids), or `None` if one of them is absent.
+    pub fn select(&self, ids: &[u32]) -> Option<Claims> {
+        let mut out = Claims::default();
+        for &id in ids {
+            match Domain::from_id(id) {
+                Some(Domain::Health) => out.health = Some(self.health.clone()?),
+                Some(Domain::MedicalInsurance) => out.medical_insurance = Some(self.medical_insurance.clone()?),
+                Some(Domain::SocialSecurity) => out.social_security = Some(self.social_security.clone()?),
+                Some(Domain::Transit) => out.transit = Some(self.transit.clone()?),
+                Some(Domain::Tourism) => out.tourism = Some(self.tourism.clone()?),
+                None => out.other.push(self.other.iter().find(|o| o.domain == id)?.clone()),
+            }
+        }
+        out.other.sort_by_key(|o| o.domain);
+        Some(out)
+    }
+
+    /// Moves every domain of `other` into `self`; fails if a domain is in both.
+    pub(crate) fn merge(&mut self, other: Claims) -> Result<(), Reason> {
+        fn put<T>(slot: &mut Option<T>, value: Option<T>) -> Result<(), Reason> {
+            if let Some(v) = value {
+                if slot.is_some() {
+                    return Err(Reason::Malformed);
+                }
+                *slot = Some(v);
+            }
+            Ok(())
+        }
+        put(&mut self.health, other.health)?;
+        put(&mut self.medical_insurance, other.medical_insurance)?;
+        put(&mut self.social_security, other.social_security)?;
+        put(&mut self.transit, other.transit)?;
+        put(&mut self.tourism, other.tourism)?;
+        for o in other.other {
+            if self.other.iter().any(|x| x.domain == o.domain) {
+                return Err(Reason::Malformed);
+            }
+            self.other.push(o);
+        }
+        self.other.sort_by_key(|o| o.domain);
+        Ok(())
+    }
+
+    /// Checks what the encoding cannot express: at least one domain, at most
+    /// [`MAX_DOMAINS_PER_CARD`], tourism entry counts, unknown ids above 5 and unique.
+    pub fn validate(&self) -> Result<(), Reason> {
+        let ids = self.domain_ids();
+        if ids.is_empty() || ids.len() > MAX_DOMAINS_PER_CARD {
+            return Err(Reason::Malformed);
+        }
+        if ids.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {
+            return Err(Reason::Malformed);
+        }
+        if self.other.iter().any(|o| Domain::from_id(o.domain).is_some() || o.domain == 0) {
+            return Err(Reason::Malformed);
+        }
+        if let Some(t) = &self.tourism {
+            if t.entries.is_empty() || t.entries.len() > MAX_TOURISM_ENTRIES {
+                return Err(Reason::Malformed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the canonical encoding: count (1 byte), then `(id, len, body)` entries.
+    pub(crate) fn encode(&self, w: &mut Writer) -> Result<(), Reason> {
+        self.validate()?;
+        let ids = self.domain_ids();
+        w.u8(u8::try_from(ids.len()).map_err(|_| Reason::Malformed)?);
+        for id in ids {
+            let mut body = Writer::default();
+            match Domain::from_id(id) {
+                Some(Domain::Health) => {
+                    if let Some(h) = &self.health {
+                        body.u8(h.status.to_byte()).u16(h.valid_until_day);
+                    }
+                }
+                Some(Domain::MedicalInsurance) => {
+                    if let Some(m) = &self.medical_insurance {
+                        body.varint(m.region).u8(m.status.to_byte());
+                    }
+                }
+                Some(Domain::SocialSecurity) => {
+                    if let Some(s) = &self.social_security {
+                        body.u8(s.status.to_byte());
+                    }
+                }
+                Some(Domain::Transit) => {
+                    if let Some(t) = &self.transit {
+                        body.u8(t.account.to_byte()).u8(t.fare_class.to_byte()).u8(u8::from(t.vehicle_payment));
+                    }
+                }
+                Some(Domain::Tourism) => {
+                    if let Some(t) = &self.tourism {
+                        body.u8(u8::try_from(t.entries.len()).map_err(|_| Reason::Malformed)?);
+                        for e in &t.entries {
+                            body.u8(e.kind.to_byte()).varint(e.site).u16(e.day);
+                        }
+                    }
+                }
+                None => {
+                    if let Some(o) = self.other.iter().find(|o| o.domain == id) {
+                        body.bytes(&o.body);
+                    }
+                }
+            }
+            w.varint(id);
+            w.varint(u32::try_from(body.buf.len()).map_err(|_| Reason::Malformed)?);
+            w.bytes(&body.buf);
+        }
+        Ok(())
+    }
+
+    /// Reads a canonical claims encoding.
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Claims, Reason> {
+        let count = r.u8()?;
+        if count == 0 || usize::from(count) > MAX_DOMAINS_PER_CARD {
+            return Err(Reason::Malformed);
+        }
+        let mut claims = Claims::default();
+        let mut last = 0u32;
+        for _ in 0..count {
+            let id = r.varint()?;
+            if id <= last {
+                return Err(if id == 0 { Reason::Malformed } else { Reason::NonCanonical });
+            }
+            last = id;
+            let len = r.varint()?;
+            let body = r.take(usize::try_from(len).map_err(|_| Reason::Truncated)?)?;
+            let mut b = Reader::new(body);
+            match Domain::from_id(id) {
+                Some(Domain::Health) => {
+                    claims.health =
+                        Some(Health { status: HealthStatus::from_byte(b.u8()?)?, valid_until_day: b.u16()? });
+                }
+                Some(Domain::MedicalInsurance) => {
+                    claims.medical_insurance = Some(MedicalInsurance {
+                        region: b.varint()?,
+                        status: InsuranceStatus::from_byte(b.u8()?)?,
+                    });
+                }
+                Some(Domain::SocialSecurity) => {
+                    claims.social_security =
+                        Some(SocialSecurity { status: SocialSecurityStatus::from_byte(b.u8()?)? });
+                }
+                Some(Domain::Transit) => {
+                    let account = AccountStatus::from_byte(b.u8()?)?;
+                    let fare_class = FareClass::from_byte(b.u8()?)?;
+                    let vehicle_payment = match b.u8()? {
+                        0 => false,
+                        1 => true,
+                        _ => return Err(Reason::Malformed),
+                    };
+                    claims.transit = Some(Transit { account, fare_class, vehicle_payment });
+                }
+                Some(Domain::Tourism) => {
+                    let n = b.u8()?;
+                    if n == 0 || usize::from(n) > MAX_TOURISM_ENTRIES {
+                        return Err(Reason::Malformed);
+                    }
+                    let mut entries = Vec::with_capacity(usize::from(n));
+                    for _ in 0..n {
+                        entries.push(TourismEntry {
+                            kind: TourismKind::from_byte(b.u8()?)?,
+                            site: b.varint()?,
+                            day: b.u16()?,
+                        });
+                    }
+                    claims.tourism = Some(Tourism { entries });
+                }
+                None => {
+                    claims.other.push(OtherClaim { domain: id, body: body.to_vec() });
+                    continue;
+                }
+            }
+            // A known domain's body must be consumed exactly.
+            b.finish().map_err(|_| Reason::Malformed)?;
+        }
+        Ok(claims)
+    }
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::text::hex(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::text::unhex(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> Claims {
+        Claims {
+            health: Some(Health { status: HealthStatus::Green, valid_until_day: 20_800 }),
+            medical_insurance: Some(MedicalInsurance { region: 310_000, status: InsuranceStatus::Active }),
+            social_security: Some(SocialSecurity { status: SocialSecurityStatus::Retired }),
+            transit: Some(Transit { account: AccountStatus::Active, fare_class: FareClass::SeniorFree, vehicle_payment: true }),
+            tourism: Some(Tourism {
+                entries: vec![TourismEntry { kind: TourismKind::Reservation, site: 1024, day: 20_790 }],
+            }),
+            other: vec![OtherClaim { domain: 9, body: vec![1, 2, 3] }],
+        }
+    }
+
+    fn round_trip(c: &Claims) -> Result<Claims, Reason> {
+        let mut w = Writer::default();
+        c.encode(&mut w)?;
+        let mut r = Reader::new(&w.buf);
+        let back = Claims::decode(&mut r)?;
+        r.finish()?;
+        Ok(back)
+    }
+
+    #[test]
+    fn every_domain_round_trips_and_unknown_domains_pass_through() {
+        let c = sample();
+        assert_eq!(round_trip(&c), Ok(c.clone()));
+        assert_eq!(c.domain_ids(), vec![1, 2, 3, 4, 5, 9]);
+        let only = c.select(&[2, 9]).unwrap();
+        assert_eq!(only.domain_ids(), vec![2, 9]);
+        assert!(Claims::default().select(&[1]).is_none());
+    }
+
+    #[test]
+    fn decoder_rejects_unsorted_unknown_values_and_inner_trailing_bytes() {
+        // Two entries out of order: transit (4) before health (1).
+        let bytes = [2u8, 4, 3, 1, 1, 0, 1, 3, 1, 0x51, 0x40];
+        assert_eq!(Claims::decode(&mut Reader::new(&bytes)), Err(Reason::NonCanonical));
+        // Health status 4 is not defined.
+        assert_eq!(Claims::decode(&mut Reader::new(&[1, 1, 3, 4, 0, 0])), Err(Reason::Malformed));
+        // Health body with an extra byte.
+        assert_eq!(Claims::decode(&mut Reader::new(&[1, 1, 4, 1, 0, 0, 9])), Err(Reason::Malformed));
+        // Zero entries.
+        assert_eq!(Claims::decode(&mut Reader::new(&[0])), Err(Reason::Malformed));
+        // Transit flag byte 2.
+        assert_eq!(Claims::decode(&mut Reader::new(&[1, 4, 3, 1, 1, 2])), Err(Reason::Malformed));
+    }
+
+    #[test]
+    fn merge_refuses_a_domain_twice() {
+        let mut a = sample().select(&[1]).unwrap();
+        assert_eq!(a.merge(sample().select(&[1, 4]).unwrap()), Err(Reason::Malformed));
+        let mut b = sample().select(&[1]).unwrap();
+        b.merge(sample().select(&[4, 9]).unwrap()).unwrap();
+        assert_eq!(b.domain_ids(), vec![1, 4, 9]);
+    }
+
+    #[test]
+    fn json_uses_stable_snake_case_names() {
+        let json = serde_json::to_value(sample().select(&[4]).unwrap()).unwrap();
+        assert_eq!(json["transit"]["fare_class"], "senior_free");
+        assert_eq!(json["transit"]["account"], "active");
+    }
+}

@@ -1,0 +1,359 @@
+//! Credentials: the issuer's signed cards, bound to one device key and subject.
+//!
+//! A credential is a set of *cards*. Each card is one issuer signature over a subset of
+//! the holder's domains, the device key, the subject and a validity in days. A code
+//! discloses a domain by carrying a card that holds it; the issuer signs one card per
+//! domain and one per common bundle (a hospital needs health and medical insurance
+//! together), so every scene is served by one card and discloses nothing else. SPEC.md
+//! §3 explains why this beats salted digests for a QR code: no digest of an undisclosed
+//! domain is ever on the wire.
+
+use serde::{Deserialize, Serialize};
+
+use crate::claims::{Claims, Domain};
+use crate::digest::{self, LABEL_CARD};
+use crate::error::{Error, Reason};
+use crate::keys::{Algorithm, KeyPair, PublicKey, SIGNATURE_LEN};
+use crate::wire::{Reader, Writer};
+
+/// Format version of codes and stored credentials.
+pub const FORMAT_VERSION: u8 = 1;
+/// Most cards one credential or one code may carry.
+pub const MAX_CARDS: usize = 16;
+/// Seconds in a day.
+pub const DAY: u64 = 86_400;
+
+/// A pseudonymous subject id: 8 random bytes the issuer assigns, never derived from a
+/// national id number.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Subject(pub [u8; 8]);
+
+impl Subject {
+    /// A fresh random subject id.
+    pub fn random() -> Result<Self, Error> {
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b).map_err(|_| Error::Random)?;
+        Ok(Subject(b))
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        crate::text::hex(&self.0)
+    }
+}
+
+impl core::fmt::Debug for Subject {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Subject({})", self.to_hex())
+    }
+}
+
+/// One issuer-signed card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Card {
+    /// Key id of the issuer key that signed it.
+    pub kid: u32,
+    /// The issuer signature algorithm; must equal the issuer key's.
+    pub alg: Algorithm,
+    /// First UTC day of validity (days since 1970-01-01).
+    pub valid_from_day: u16,
+    /// Number of days valid, 1 to 255: valid until the start of day
+    /// `valid_from_day + valid_days`.
+    pub valid_days: u8,
+    /// The claims this card attests.
+    pub claims: Claims,
+    /// The issuer signature.
+    pub signature: [u8; SIGNATURE_LEN],
+}
+
+impl Card {
+    /// Seconds since 1970 at which validity starts.
+    pub fn not_before(&self) -> u64 {
+        u64::from(self.valid_from_day) * DAY
+    }
+
+    /// Seconds since 1970 at which validity ends (exclusive).
+    pub fn not_after(&self) -> u64 {
+        (u64::from(self.valid_from_day) + u64::from(self.valid_days)) * DAY
+    }
+
+    /// Appends the card body without its signature.
+    pub(crate) fn encode_body(&self, w: &mut Writer) -> Result<(), Reason> {
+        if self.valid_days == 0 {
+            return Err(Reason::Malformed);
+        }
+        w.varint(self.kid).u8(self.alg.id()).u16(self.valid_from_day).u8(self.valid_days);
+        self.claims.encode(w)
+    }
+
+    pub(crate) fn encode(&self, w: &mut Writer) -> Result<(), Reason> {
+        self.encode_body(w)?;
+        w.bytes(&self.signature);
+        Ok(())
+    }
+
+    /// Reads one card; returns it and the bytes of its body (for the signing input).
+    pub(crate) fn decode<'a>(r: &mut Reader<'a>) -> Result<(Card, &'a [u8]), Reason> {
+        let start = r.remaining();
+        let kid = r.varint()?;
+        let alg = Algorithm::from_id(r.u8()?)?;
+        let valid_from_day = r.u16()?;
+        let valid_days = r.u8()?;
+        if valid_days == 0 {
+            return Err(Reason::Malformed);
+        }
+        let claims = Claims::decode(r)?;
+        let body_len = start.len() - r.remaining().len();
+        let body = start.get(..body_len).ok_or(Reason::Truncated)?;
+        let signature = r.array::<SIGNATURE_LEN>()?;
+        Ok((Card { kid, alg, valid_from_day, valid_days, claims, signature }, body))
+    }
+}
+
+/// The issuer's signing input for a card: label, device key, subject, card body.
+pub(crate) fn card_signing_input(device_key: &PublicKey, subject: &Subject, body: &[u8]) -> Vec<u8> {
+    let key = device_key.to_bytes();
+    let mut m = Vec::with_capacity(LABEL_CARD.len() + 1 + key.len() + 8 + body.len());
+    m.extend_from_slice(LABEL_CARD);
+    m.push(device_key.algorithm().id());
+    m.extend_from_slice(&key);
+    m.extend_from_slice(&subject.0);
+    m.extend_from_slice(body);
+    m
+}
+
+/// A card's revocation id: the first 16 bytes of SHA-256 of its signing input.
+pub(crate) fn card_id(signing_input: &[u8]) -> [u8; 16] {
+    digest::sha256_16(signing_input)
+}
+
+/// Everything a holder stores: the device public key, the subject and the cards. Holds
+/// no secret; the device key's secret stays in the keystore.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// The device key every card is bound to.
+    pub device_key: PublicKey,
+    /// The pseudonymous subject.
+    pub subject: Subject,
+    /// The signed cards.
+    pub cards: Vec<Card>,
+}
+
+impl Credential {
+    /// The storage encoding: version, device key (alg id + bytes), subject, card count,
+    /// cards. The same card encoding as in a code.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        if self.cards.is_empty() || self.cards.len() > MAX_CARDS {
+            return Err(Error::OutOfRange(format!("a credential holds 1 to {MAX_CARDS} cards")));
+        }
+        let mut w = Writer::with_capacity(64 + 96 * self.cards.len());
+        w.u8(FORMAT_VERSION).u8(self.device_key.algorithm().id()).bytes(&self.device_key.to_bytes());
+        w.bytes(&self.subject.0).u8(self.cards.len() as u8);
+        for c in &self.cards {
+            c.encode(&mut w)?;
+        }
+        Ok(w.buf)
+    }
+
+    /// Decodes the storage encoding (signatures are checked by verifiers, not here).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes);
+        if r.u8()? != FORMAT_VERSION {
+            return Err(Reason::UnsupportedVersion.into());
+        }
+        let alg = Algorithm::from_id(r.u8()?)?;
+        let device_key = PublicKey::from_bytes(alg, r.take(alg.public_key_len())?)?;
+        let subject = Subject(r.array()?);
+        let n = r.u8()?;
+        if n == 0 || usize::from(n) > MAX_CARDS {
+            return Err(Reason::Malformed.into());
+        }
+        let cards = (0..n).map(|_| Card::decode(&mut r).map(|(c, _)| c)).collect::<Result<Vec<_>, _>>()?;
+        r.finish()?;
+        Ok(Credential { device_key, subject, cards })
+    }
+
+    /// Storage encoding as base64url, for JSON and HTTP.
+    pub fn to_base64url(&self) -> Result<String, Error> {
+        Ok(crate::text::encode_base64url(&self.to_bytes()?))
+    }
+
+    /// Decodes [`Credential::to_base64url`].
+    pub fn from_base64url(text: &str) -> Result<Self, Error> {
+        Credential::from_bytes(&crate::text::decode_base64url(text)?)
+    }
+
+    /// Picks the cards that disclose exactly `wanted` (domain ids) if the credential
+    /// allows it, preferring fewer cards, among cards valid at `now` (Unix seconds):
+    /// one card with exactly those domains; else disjoint cards inside `wanted` that
+    /// cover it; else the smallest single card holding all of them.
+    pub fn select_cards(&self, wanted: &[u32], now: u64) -> Result<Vec<&Card>, Error> {
+        let mut wanted: Vec<u32> = wanted.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let missing = || Error::MissingDomain(describe(&wanted));
+        if wanted.is_empty() {
+            return Err(missing());
+        }
+        let valid: Vec<&Card> =
+            self.cards.iter().filter(|c| c.not_before() <= now && now < c.not_after()).collect();
+        if let Some(card) = valid.iter().find(|c| c.claims.domain_ids() == wanted) {
+            return Ok(vec![card]);
+        }
+        // Greedy exact cover by cards inside `wanted`, largest first.
+        let mut inside: Vec<&Card> = valid
+            .iter()
+            .copied()
+            .filter(|c| c.claims.domain_ids().iter().all(|d| wanted.contains(d)))
+            .collect();
+        inside.sort_by_key(|c| core::cmp::Reverse(c.claims.domain_ids().len()));
+        let mut covered: Vec<u32> = Vec::new();
+        let mut chosen = Vec::new();
+        for c in inside {
+            let ids = c.claims.domain_ids();
+            if ids.iter().all(|d| !covered.contains(d)) {
+                covered.extend(ids);
+                chosen.push(c);
+            }
+        }
+        covered.sort_unstable();
+        if covered == wanted && chosen.len() <= MAX_CARDS {
+            return Ok(chosen);
+        }
+        valid
+            .into_iter()
+            .filter(|c| {
+                let ids = c.claims.domain_ids();
+                wanted.iter().all(|d| ids.contains(d))
+            })
+            .min_by_key(|c| c.claims.domain_ids().len())
+            .map(|c| vec![c])
+            .ok_or_else(missing)
+    }
+}
+
+fn describe(ids: &[u32]) -> String {
+    ids.iter()
+        .map(|&id| Domain::from_id(id).map(|d| d.to_string()).unwrap_or_else(|| format!("domain {id}")))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// Which domain sets the issuer signs as cards.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardLayout {
+    /// One card per domain, one for health + medical insurance (the hospital bundle)
+    /// when both are present, and one with every domain.
+    #[default]
+    Standard,
+    /// Exactly these domain sets (ids), each a card.
+    Custom(Vec<Vec<u32>>),
+}
+
+impl CardLayout {
+    fn sets(&self, claims: &Claims) -> Vec<Vec<u32>> {
+        let all = claims.domain_ids();
+        let mut sets: Vec<Vec<u32>> = match self {
+            CardLayout::Standard => {
+                let mut s: Vec<Vec<u32>> = all.iter().map(|&d| vec![d]).collect();
+                let hospital = vec![Domain::Health.id(), Domain::MedicalInsurance.id()];
+                if hospital.iter().all(|d| all.contains(d)) && all.len() > 2 {
+                    s.push(hospital);
+                }
+                if all.len() > 1 {
+                    s.push(all);
+                }
+                s
+            }
+            CardLayout::Custom(sets) => sets
+                .iter()
+                .map(|s| {
+                    let mut s = s.clone();
+                    s.sort_unstable();
+                    s.dedup();
+                    s
+                })
+                .collect(),
+        };
+        sets.dedup();
+        sets
+    }
+}
+
+/// What the issuer is asked to sign.
+#[derive(Clone, Debug)]
+pub struct CredentialRequest {
+    /// The holder's device public key.
+    pub device_key: PublicKey,
+    /// The pseudonymous subject.
+    pub subject: Subject,
+    /// First UTC day of validity.
+    pub valid_from_day: u16,
+    /// Days of validity, 1 to 255.
+    pub valid_days: u8,
+    /// All of the holder's claims.
+    pub claims: Claims,
+    /// Which cards to sign.
+    pub layout: CardLayout,
+}
+
+/// An issuer: a signing key with its key id and the domains the trust list lets it
+/// attest.
+#[derive(Debug)]
+pub struct Issuer {
+    kid: u32,
+    key: KeyPair,
+    scope: Vec<u32>,
+}
+
+impl Issuer {
+    /// An issuer with key id `kid`, key `key`, allowed to attest `scope` (domain ids).
+    pub fn new(kid: u32, key: KeyPair, scope: Vec<u32>) -> Self {
+        Issuer { kid, key, scope }
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> u32 {
+        self.kid
+    }
+
+    /// The public key, for the trust list.
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    /// Signs the cards of a credential. Refuses domains outside the issuer's scope.
+    pub fn issue(&self, req: &CredentialRequest) -> Result<Credential, Error> {
+        if req.valid_days == 0 {
+            return Err(Error::OutOfRange("valid_days must be 1 to 255".into()));
+        }
+        req.claims.validate()?;
+        for id in req.claims.domain_ids() {
+            if !self.scope.contains(&id) {
+                return Err(Error::OutOfScope { kid: self.kid, domain: describe(&[id]) });
+            }
+        }
+        let sets = req.layout.sets(&req.claims);
+        if sets.is_empty() || sets.len() > MAX_CARDS {
+            return Err(Error::OutOfRange(format!("a credential holds 1 to {MAX_CARDS} cards")));
+        }
+        let mut cards = Vec::with_capacity(sets.len());
+        for set in sets {
+            let claims = req.claims.select(&set).ok_or_else(|| Error::MissingDomain(describe(&set)))?;
+            let mut card = Card {
+                kid: self.kid,
+                alg: self.key.algorithm(),
+                valid_from_day: req.valid_from_day,
+                valid_days: req.valid_days,
+                claims,
+                signature: [0; SIGNATURE_LEN],
+            };
+            let mut body = Writer::default();
+            card.encode_body(&mut body)?;
+            card.signature = self.key.sign(&card_signing_input(&req.device_key, &req.subject, &body.buf));
+            cards.push(card);
+        }
+        Ok(Credential { device_key: req.device_key.clone(), subject: req.subject, cards })
+    }
+}

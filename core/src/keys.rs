@@ -1,0 +1,357 @@
+//! Keys and signatures: algorithm ids, validated public keys, secret key pairs that
+//! zeroize on drop, and the [`DeviceSigner`] trait for keys held outside Rust.
+
+use core::fmt;
+
+use ed25519_dalek::Signer as _;
+use p256::elliptic_curve::sec1::ToSec1Point as _;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Reason};
+
+/// Length in bytes of every signature in format version 1 (Ed25519, and ECDSA P-256 as
+/// the fixed 64-byte `r || s` of IEEE P1363).
+pub const SIGNATURE_LEN: usize = 64;
+
+/// A signature algorithm. Every key and every signature on the wire carries one of these
+/// ids, so new algorithms (SM2 with SM3 is reserved as id 3) can be added without a
+/// format break.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Ed25519 (RFC 8032), verified strictly: canonical encodings, no small-order keys
+    /// or `R`. Public keys are 32 bytes.
+    Ed25519,
+    /// ECDSA over NIST P-256 with SHA-256, signatures as 64-byte `r || s`. Public keys
+    /// are 33-byte SEC1 compressed points. The curve phone secure hardware offers.
+    EcdsaP256Sha256,
+}
+
+impl Algorithm {
+    /// The algorithm id byte on the wire.
+    pub const fn id(self) -> u8 {
+        match self {
+            Algorithm::Ed25519 => 1,
+            Algorithm::EcdsaP256Sha256 => 2,
+        }
+    }
+
+    /// The algorithm for an id byte; id 3 (SM2/SM3) and others are unsupported here.
+    pub fn from_id(id: u8) -> Result<Self, Reason> {
+        match id {
+            1 => Ok(Algorithm::Ed25519),
+            2 => Ok(Algorithm::EcdsaP256Sha256),
+            _ => Err(Reason::UnsupportedAlgorithm),
+        }
+    }
+
+    /// Length of an encoded public key of this algorithm.
+    pub const fn public_key_len(self) -> usize {
+        match self {
+            Algorithm::Ed25519 => 32,
+            Algorithm::EcdsaP256Sha256 => 33,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Algorithm::Ed25519 => "ed25519",
+            Algorithm::EcdsaP256Sha256 => "ecdsa_p256_sha256",
+        })
+    }
+}
+
+/// A validated public key: on its curve, canonically encoded, not of small order.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey(KeyInner);
+
+#[derive(Clone, PartialEq, Eq)]
+enum KeyInner {
+    Ed25519(ed25519_dalek::VerifyingKey),
+    P256 { compressed: [u8; 33], uncompressed: [u8; 65] },
+}
+
+impl PublicKey {
+    /// Parses and validates an encoded key of the given algorithm.
+    ///
+    /// Ed25519: 32 bytes that decompress to a point whose canonical re-encoding is the
+    /// same bytes, and that is not of small order. P-256: 33 bytes of SEC1 compressed
+    /// form (`02`/`03` prefix) naming a point on the curve.
+    pub fn from_bytes(alg: Algorithm, bytes: &[u8]) -> Result<Self, Reason> {
+        match alg {
+            Algorithm::Ed25519 => {
+                let arr: [u8; 32] = bytes.try_into().map_err(|_| Reason::Malformed)?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&arr)
+                    .map_err(|_| Reason::InvalidDeviceKey)?;
+                // Non-canonical y (>= p) and the negative-zero x decode but re-encode
+                // differently; small-order points are useless as keys.
+                if key.to_bytes() != arr || key.is_weak() {
+                    return Err(Reason::InvalidDeviceKey);
+                }
+                Ok(PublicKey(KeyInner::Ed25519(key)))
+            }
+            Algorithm::EcdsaP256Sha256 => {
+                let compressed: [u8; 33] = bytes.try_into().map_err(|_| Reason::Malformed)?;
+                if !matches!(compressed.first(), Some(0x02 | 0x03)) {
+                    return Err(Reason::InvalidDeviceKey);
+                }
+                let key = p256::PublicKey::from_sec1_bytes(&compressed)
+                    .map_err(|_| Reason::InvalidDeviceKey)?;
+                let point = key.to_sec1_point(false);
+                let uncompressed: [u8; 65] =
+                    point.as_bytes().try_into().map_err(|_| Reason::InvalidDeviceKey)?;
+                Ok(PublicKey(KeyInner::P256 { compressed, uncompressed }))
+            }
+        }
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        match self.0 {
+            KeyInner::Ed25519(_) => Algorithm::Ed25519,
+            KeyInner::P256 { .. } => Algorithm::EcdsaP256Sha256,
+        }
+    }
+
+    /// The key's encoding on the wire (32 or 33 bytes, without the algorithm id).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match &self.0 {
+            KeyInner::Ed25519(k) => k.to_bytes().to_vec(),
+            KeyInner::P256 { compressed, .. } => compressed.to_vec(),
+        }
+    }
+
+    /// Verifies a signature over `message`. Strict: Ed25519 rejects non-canonical `S`
+    /// and small-order `R`; ECDSA rejects `r` or `s` out of range.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match &self.0 {
+            KeyInner::Ed25519(key) => {
+                let Ok(sig) = <[u8; SIGNATURE_LEN]>::try_from(signature) else {
+                    return false;
+                };
+                let sig = ed25519_dalek::Signature::from_bytes(&sig);
+                key.verify_strict(message, &sig).is_ok()
+            }
+            KeyInner::P256 { uncompressed, .. } => ring::signature::UnparsedPublicKey::new(
+                &ring::signature::ECDSA_P256_SHA256_FIXED,
+                uncompressed,
+            )
+            .verify(message, signature)
+            .is_ok(),
+        }
+    }
+
+    /// A 16-byte identifier of this key: the first half of
+    /// SHA-256(alg id || encoded key). Revocation lists name stolen devices by it.
+    pub fn key_id(&self) -> [u8; 16] {
+        let mut input = Vec::with_capacity(34);
+        input.push(self.algorithm().id());
+        input.extend_from_slice(&self.to_bytes());
+        crate::digest::sha256_16(&input)
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({}:{})", self.algorithm(), crate::text::hex(&self.to_bytes()))
+    }
+}
+
+/// A secret signing key with its public half. Zeroized on drop; `Debug` prints only the
+/// public key.
+pub struct KeyPair {
+    secret: Secret,
+    public: PublicKey,
+}
+
+enum Secret {
+    Ed25519(ed25519_dalek::SigningKey),
+    P256(p256::ecdsa::SigningKey),
+}
+
+impl KeyPair {
+    /// Generates a fresh key from the operating system's random source.
+    pub fn generate(alg: Algorithm) -> Result<Self, Error> {
+        loop {
+            let mut seed = Zeroizing::new([0u8; 32]);
+            getrandom::fill(seed.as_mut_slice()).map_err(|_| Error::Random)?;
+            // A P-256 scalar that is zero or >= n (probability ~2^-32) is redrawn.
+            if let Ok(pair) = KeyPair::from_secret_bytes(alg, seed.as_slice()) {
+                return Ok(pair);
+            }
+        }
+    }
+
+    /// Rebuilds a key from its 32 secret bytes (an Ed25519 seed or a P-256 scalar,
+    /// big-endian), as returned by [`KeyPair::secret_bytes`].
+    pub fn from_secret_bytes(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
+        let bytes: Zeroizing<[u8; 32]> = Zeroizing::new(
+            secret.try_into().map_err(|_| Error::OutOfRange("secret keys are 32 bytes".into()))?,
+        );
+        match alg {
+            Algorithm::Ed25519 => {
+                let key = ed25519_dalek::SigningKey::from_bytes(&bytes);
+                let public = PublicKey(KeyInner::Ed25519(key.verifying_key()));
+                Ok(KeyPair { secret: Secret::Ed25519(key), public })
+            }
+            Algorithm::EcdsaP256Sha256 => {
+                let key = p256::ecdsa::SigningKey::from_slice(bytes.as_slice())
+                    .map_err(|_| Error::OutOfRange("P-256 scalar is zero or not below n".into()))?;
+                let point = key.verifying_key().to_sec1_point(true);
+                let public = PublicKey::from_bytes(alg, point.as_bytes())?;
+                Ok(KeyPair { secret: Secret::P256(key), public })
+            }
+        }
+    }
+
+    /// The 32 secret bytes, for storage in a keystore. Zeroized when dropped.
+    pub fn secret_bytes(&self) -> Zeroizing<Vec<u8>> {
+        match &self.secret {
+            Secret::Ed25519(k) => Zeroizing::new(k.to_bytes().to_vec()),
+            Secret::P256(k) => Zeroizing::new(k.to_bytes().to_vec()),
+        }
+    }
+
+    /// The algorithm of this key.
+    pub fn algorithm(&self) -> Algorithm {
+        self.public.algorithm()
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> PublicKey {
+        self.public.clone()
+    }
+
+    /// Signs `message`: Ed25519 (deterministic), or ECDSA P-256 with RFC 6979 nonces.
+    pub fn sign(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        match &self.secret {
+            Secret::Ed25519(k) => k.sign(message).to_bytes(),
+            Secret::P256(k) => {
+                let sig: p256::ecdsa::Signature = k.sign(message);
+                let mut out = [0u8; SIGNATURE_LEN];
+                out.copy_from_slice(&sig.to_bytes());
+                out
+            }
+        }
+    }
+}
+
+impl fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("public", &self.public_key())
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Something that holds a device key and signs codes with it: the built-in
+/// [`KeyPair`], or a platform keystore (Android Keystore, Secure Enclave) reached
+/// through the bindings, where the secret never enters this library.
+pub trait DeviceSigner {
+    /// The device public key, which credentials are bound to.
+    fn public_key(&self) -> PublicKey;
+    /// Signs `message`; returns 64 bytes (`r || s` for P-256). A keystore that returns
+    /// DER can convert with [`p256_signature_from_der`].
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error>;
+    /// Whether the holder checks each signature against the public key before using
+    /// it. True by default, so a keystore that signs with the wrong key fails at once
+    /// with a clear error instead of making codes that every verifier rejects. The
+    /// built-in [`KeyPair`] returns false: its signatures cannot be wrong.
+    fn check_signatures(&self) -> bool {
+        true
+    }
+}
+
+impl DeviceSigner for KeyPair {
+    fn public_key(&self) -> PublicKey {
+        KeyPair::public_key(self)
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        Ok(KeyPair::sign(self, message).to_vec())
+    }
+    fn check_signatures(&self) -> bool {
+        false
+    }
+}
+
+/// Converts an ASN.1 DER ECDSA P-256 signature (what Android Keystore, the Secure
+/// Enclave and `java.security` return) to the 64-byte `r || s` form the wire carries.
+pub fn p256_signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
+    let sig = p256::ecdsa::Signature::from_der(der)
+        .map_err(|_| Error::Signer("not a DER ECDSA P-256 signature".into()))?;
+    let mut out = [0u8; SIGNATURE_LEN];
+    out.copy_from_slice(&sig.to_bytes());
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_sign_and_verify_and_reject_other_messages() {
+        for alg in [Algorithm::Ed25519, Algorithm::EcdsaP256Sha256] {
+            let kp = KeyPair::generate(alg).unwrap();
+            let pk = kp.public_key();
+            assert_eq!(pk.algorithm(), alg);
+            let sig = kp.sign(b"hello");
+            assert!(pk.verify(b"hello", &sig));
+            assert!(!pk.verify(b"hellp", &sig));
+            assert!(!pk.verify(b"hello", &sig[..63]));
+            let again = PublicKey::from_bytes(alg, &pk.to_bytes()).unwrap();
+            assert_eq!(again, pk);
+            let restored = KeyPair::from_secret_bytes(alg, &kp.secret_bytes()).unwrap();
+            assert_eq!(restored.public_key(), pk);
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let kp = KeyPair::from_secret_bytes(Algorithm::Ed25519, &[7u8; 32]).unwrap();
+        let shown = format!("{kp:?}");
+        assert!(shown.contains("<redacted>"));
+        assert!(!shown.contains(&crate::text::hex(&[7u8; 32])));
+    }
+
+    #[test]
+    fn small_order_and_non_canonical_ed25519_keys_are_rejected() {
+        // The identity point (small order).
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(PublicKey::from_bytes(Algorithm::Ed25519, &identity), Err(Reason::InvalidDeviceKey));
+        // y = p + 1 encodes the identity non-canonically.
+        let mut non_canonical = [0xffu8; 32];
+        non_canonical[0] = 0xee;
+        non_canonical[31] = 0x7f;
+        assert_eq!(
+            PublicKey::from_bytes(Algorithm::Ed25519, &non_canonical),
+            Err(Reason::InvalidDeviceKey)
+        );
+    }
+
+    #[test]
+    fn p256_keys_must_be_compressed_points_on_the_curve() {
+        let kp = KeyPair::from_secret_bytes(Algorithm::EcdsaP256Sha256, &[9u8; 32]).unwrap();
+        let mut bytes = kp.public_key().to_bytes();
+        bytes[0] = 0x04;
+        assert_eq!(PublicKey::from_bytes(Algorithm::EcdsaP256Sha256, &bytes), Err(Reason::InvalidDeviceKey));
+        // x = p - 1... all-0xff x is >= p: not a field element.
+        let mut big = [0xffu8; 33];
+        big[0] = 0x02;
+        assert_eq!(PublicKey::from_bytes(Algorithm::EcdsaP256Sha256, &big), Err(Reason::InvalidDeviceKey));
+    }
+
+    #[test]
+    fn der_signatures_convert_to_fixed_form() {
+        let kp = KeyPair::from_secret_bytes(Algorithm::EcdsaP256Sha256, &[5u8; 32]).unwrap();
+        let fixed = kp.sign(b"m");
+        let sig = p256::ecdsa::Signature::from_slice(&fixed).unwrap();
+        let der = sig.to_der();
+        assert_eq!(p256_signature_from_der(der.as_bytes()).unwrap(), fixed);
+        assert!(p256_signature_from_der(&fixed).is_err());
+    }
+}

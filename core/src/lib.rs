@@ -1,0 +1,42 @@
+//! citycode: one short-lived, signed, device-bound QR code that merges a resident's
+//! health, medical insurance, social security, transit and tourism credentials, and
+//! that terminals verify offline in milliseconds.
+//!
+//! - An [`Issuer`] signs a [`Credential`] of cards bound to the holder's device key.
+//! - The holder's app calls [`present`] every few tens of seconds to build a [`Code`]
+//!   (the QR text) that discloses only what the scene needs.
+//! - A [`Verifier`] with a trust list, revocation lists, a scene [`Policy`], a clock
+//!   and a replay guard turns scanned text into [`Accepted`] claims or a [`Rejection`]
+//!   with a stable [`Reason`].
+//!
+//! SPEC.md in the repository is the normative byte-level description.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
+pub mod claims;
+pub mod credential;
+pub mod digest;
+pub mod error;
+pub mod keys;
+pub mod policy;
+pub mod presentation;
+#[cfg(feature = "qr")]
+pub mod qr;
+pub mod replay;
+pub mod text;
+pub mod trust;
+pub mod verify;
+mod wire;
+
+pub use claims::{Claims, Domain};
+pub use credential::{CardLayout, Credential, CredentialRequest, Issuer, Subject};
+pub use error::{Error, Reason, Rejection};
+pub use keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};
+pub use policy::{Policy, PolicyContext, Scene};
+pub use presentation::{Code, PresentOptions, UnverifiedCode, present};
+#[cfg(feature = "qr")]
+pub use qr::Qr;
+pub use replay::{ReplayGuard, ReplayStore};
+pub use trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
+pub use verify::{Accepted, Clock, FixedClock, SystemClock, Verifier};

@@ -1,0 +1,246 @@
+//! Presentations: the code itself. Built offline on the device from a credential and
+//! a device signer; parsed by verifiers into an [`UnverifiedCode`].
+
+use crate::claims::Claims;
+use crate::credential::{Card, Credential, FORMAT_VERSION, MAX_CARDS, Subject, card_signing_input};
+use crate::digest::{self, LABEL_CODE};
+use crate::error::{Error, Reason, Rejection};
+use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
+use crate::text;
+use crate::wire::{Reader, Writer};
+
+/// Default validity of a code in seconds.
+pub const DEFAULT_VALIDITY_SECS: u8 = 60;
+
+/// How to build a code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PresentOptions {
+    /// Seconds the code stays valid after `issued_at`, 1 to 255.
+    pub validity_secs: u8,
+    /// The 4-byte unique id; `None` draws it from the operating system.
+    pub nonce: Option<[u8; 4]>,
+}
+
+impl Default for PresentOptions {
+    fn default() -> Self {
+        PresentOptions { validity_secs: DEFAULT_VALIDITY_SECS, nonce: None }
+    }
+}
+
+/// A signed code, ready to show.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Code {
+    bytes: Vec<u8>,
+    issued_at: u32,
+    validity_secs: u8,
+}
+
+impl core::fmt::Debug for Code {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Code").field("bytes", &self.bytes.len()).field("issued_at", &self.issued_at).finish()
+    }
+}
+
+impl Code {
+    /// The binary encoding.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The text a QR carries: `CC1:` and digits.
+    pub fn to_text(&self) -> String {
+        text::encode_text(&self.bytes)
+    }
+
+    /// base64url of the binary encoding, for JSON and HTTP.
+    pub fn to_base64url(&self) -> String {
+        text::encode_base64url(&self.bytes)
+    }
+
+    /// Unix second the code was built.
+    pub fn issued_at(&self) -> u32 {
+        self.issued_at
+    }
+
+    /// Unix second after which verifiers reject it (before skew).
+    pub fn expires_at(&self) -> u64 {
+        u64::from(self.issued_at) + u64::from(self.validity_secs)
+    }
+
+    /// Seconds from `now` until the app should show a fresh code: half the validity
+    /// after issue, so a code is never shown in its last half.
+    pub fn refresh_in(&self, now: u64) -> u64 {
+        (u64::from(self.issued_at) + u64::from(self.validity_secs / 2).max(1)).saturating_sub(now)
+    }
+}
+
+/// Builds a code that discloses `domains` (ids), at Unix time `now`.
+///
+/// Picks the credential's cards with [`Credential::select_cards`], signs with the
+/// device signer, and refuses a signer whose key is not the credential's.
+pub fn present(
+    credential: &Credential,
+    signer: &dyn DeviceSigner,
+    domains: &[u32],
+    now: u64,
+    options: PresentOptions,
+) -> Result<Code, Error> {
+    let device_key = signer.public_key();
+    if device_key != credential.device_key {
+        return Err(Error::Signer("the signer's key is not the credential's device key".into()));
+    }
+    if options.validity_secs == 0 {
+        return Err(Error::OutOfRange("validity_secs must be 1 to 255".into()));
+    }
+    let issued_at =
+        u32::try_from(now).map_err(|_| Error::OutOfRange("time beyond 2106 does not fit the format".into()))?;
+    let nonce = match options.nonce {
+        Some(n) => n,
+        None => {
+            let mut n = [0u8; 4];
+            getrandom::fill(&mut n).map_err(|_| Error::Random)?;
+            n
+        }
+    };
+    let cards = credential.select_cards(domains, now)?;
+    if cards.len() > MAX_CARDS {
+        return Err(Error::OutOfRange("too many cards".into()));
+    }
+    let key_bytes = device_key.to_bytes();
+    let mut w = Writer::with_capacity(256);
+    w.u8(FORMAT_VERSION).u8(device_key.algorithm().id()).bytes(&key_bytes).bytes(&credential.subject.0);
+    w.u32(issued_at).u8(options.validity_secs).bytes(&nonce).u8(cards.len() as u8);
+    for c in cards {
+        c.encode(&mut w)?;
+    }
+    let tbs = code_signing_input(&w.buf);
+    let sig = signer.sign(&tbs)?;
+    if sig.len() != SIGNATURE_LEN {
+        return Err(Error::Signer(format!("signature is {} bytes, not {SIGNATURE_LEN}", sig.len())));
+    }
+    if signer.check_signatures() && !device_key.verify(&tbs, &sig) {
+        return Err(Error::Signer("the signature does not verify under the device key".into()));
+    }
+    w.bytes(&sig);
+    Ok(Code { bytes: w.buf, issued_at, validity_secs: options.validity_secs })
+}
+
+fn code_signing_input(unsigned: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(LABEL_CODE.len() + unsigned.len());
+    m.extend_from_slice(LABEL_CODE);
+    m.extend_from_slice(unsigned);
+    m
+}
+
+/// A parsed code whose signatures, keys, times and policy are not yet checked. Its
+/// fields are for inspection only: nothing here is vouched for until a
+/// [`crate::Verifier`] accepts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnverifiedCode {
+    /// The device key the code claims.
+    pub device_key: PublicKey,
+    /// The subject the cards name.
+    pub subject: Subject,
+    /// Unix second the code says it was built.
+    pub issued_at: u32,
+    /// Seconds of validity the code asks for.
+    pub validity_secs: u8,
+    /// The unique id.
+    pub nonce: [u8; 4],
+    /// The cards.
+    pub cards: Vec<Card>,
+    /// The device signature.
+    pub device_signature: [u8; SIGNATURE_LEN],
+    card_inputs: Vec<Vec<u8>>,
+    code_input: Vec<u8>,
+}
+
+impl UnverifiedCode {
+    /// Parses the QR text.
+    pub fn from_text(text: &str) -> Result<Self, Rejection> {
+        let bytes = text::decode_text(text).map_err(|r| Rejection::new(r, "QR text"))?;
+        UnverifiedCode::from_bytes(&bytes)
+    }
+
+    /// Parses the binary encoding; rejects non-canonical forms and trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Rejection> {
+        UnverifiedCode::parse(bytes).map_err(|r| Rejection::new(r, "code structure"))
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Self, Reason> {
+        let mut r = Reader::new(bytes);
+        if r.u8()? != FORMAT_VERSION {
+            return Err(Reason::UnsupportedVersion);
+        }
+        let alg = Algorithm::from_id(r.u8()?)?;
+        let device_key = PublicKey::from_bytes(alg, r.take(alg.public_key_len())?)?;
+        let subject = Subject(r.array()?);
+        let issued_at = r.u32()?;
+        let validity_secs = r.u8()?;
+        if validity_secs == 0 {
+            return Err(Reason::Malformed);
+        }
+        let nonce = r.array()?;
+        let n = r.u8()?;
+        if n == 0 || usize::from(n) > MAX_CARDS {
+            return Err(Reason::Malformed);
+        }
+        let mut cards = Vec::with_capacity(usize::from(n));
+        let mut card_inputs = Vec::with_capacity(usize::from(n));
+        let mut all = Claims::default();
+        for _ in 0..n {
+            let (card, body) = Card::decode(&mut r)?;
+            // A domain may be disclosed by one card only.
+            all.merge(card.claims.clone())?;
+            card_inputs.push(card_signing_input(&device_key, &subject, body));
+            cards.push(card);
+        }
+        let signed_len = bytes.len() - r.remaining().len();
+        let device_signature = r.array::<SIGNATURE_LEN>()?;
+        r.finish()?;
+        let code_input = code_signing_input(bytes.get(..signed_len).ok_or(Reason::Truncated)?);
+        Ok(UnverifiedCode {
+            device_key,
+            subject,
+            issued_at,
+            validity_secs,
+            nonce,
+            cards,
+            device_signature,
+            card_inputs,
+            code_input,
+        })
+    }
+
+    /// The issuer's signing input of card `i`.
+    pub(crate) fn card_input(&self, i: usize) -> &[u8] {
+        self.card_inputs.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    /// The device's signing input.
+    pub(crate) fn code_input(&self) -> &[u8] {
+        &self.code_input
+    }
+
+    /// The replay id: the first 16 bytes of SHA-256 of the device signing input.
+    pub fn replay_id(&self) -> [u8; 16] {
+        digest::sha256_16(&self.code_input)
+    }
+
+    /// Revocation id of card `i` (first 16 bytes of SHA-256 of its signing input).
+    pub fn card_id(&self, i: usize) -> [u8; 16] {
+        crate::credential::card_id(self.card_input(i))
+    }
+
+    /// Every disclosed claim, merged across cards (unverified).
+    pub fn claims(&self) -> Claims {
+        let mut all = Claims::default();
+        for c in &self.cards {
+            // Parsing already refused duplicates, so merge cannot fail here.
+            if all.merge(c.claims.clone()).is_err() {
+                break;
+            }
+        }
+        all
+    }
+}

@@ -1,0 +1,277 @@
+//! Trust: the root-signed trust list of issuer keys, and revocation lists.
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::{LABEL_REVOCATION_LIST, LABEL_TRUST_LIST};
+use crate::error::{Reason, Rejection};
+use crate::keys::{Algorithm, KeyPair, PublicKey, SIGNATURE_LEN};
+use crate::wire::{Reader, Writer};
+
+/// Version byte of trust and revocation lists.
+pub const LIST_VERSION: u8 = 1;
+/// Most issuer keys in one trust list.
+pub const MAX_ISSUER_KEYS: usize = 1024;
+/// Most entries in one revocation list.
+pub const MAX_REVOCATIONS: usize = 1 << 20;
+
+/// An issuer key as the trust list describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuerKey {
+    /// Key id, unique in the list.
+    pub kid: u32,
+    /// The public key (its algorithm is the only one its cards may use).
+    pub key: PublicKey,
+    /// Unix second from which the key is valid.
+    pub not_before: u32,
+    /// Unix second from which the key is no longer valid.
+    pub not_after: u32,
+    /// Domain ids the key may attest, strictly increasing.
+    pub domains: Vec<u32>,
+}
+
+/// The set of issuer keys a verifier trusts, signed by the root key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustList {
+    /// Increases with every new list; verifiers refuse lower numbers (rollback).
+    pub sequence: u64,
+    /// Unix second the list was made.
+    pub issued_at: u32,
+    /// Unix second from which verifiers reject every code until they get a newer list.
+    pub expires_at: u32,
+    /// The issuer keys, by strictly increasing key id.
+    pub keys: Vec<IssuerKey>,
+}
+
+impl TrustList {
+    /// The key with this id.
+    pub fn key(&self, kid: u32) -> Option<&IssuerKey> {
+        self.keys.binary_search_by_key(&kid, |k| k.kid).ok().and_then(|i| self.keys.get(i))
+    }
+
+    fn encode_body(&self, w: &mut Writer) -> Result<(), Reason> {
+        if self.keys.len() > MAX_ISSUER_KEYS || self.keys.windows(2).any(|p| matches!(p, [a, b] if a.kid >= b.kid)) {
+            return Err(Reason::NonCanonical);
+        }
+        w.u8(LIST_VERSION).u64(self.sequence).u32(self.issued_at).u32(self.expires_at);
+        w.varint(self.keys.len() as u32);
+        for k in &self.keys {
+            if k.domains.windows(2).any(|p| matches!(p, [a, b] if a >= b)) || k.domains.len() > 255 {
+                return Err(Reason::NonCanonical);
+            }
+            w.varint(k.kid).u8(k.key.algorithm().id()).bytes(&k.key.to_bytes());
+            w.u32(k.not_before).u32(k.not_after).u8(k.domains.len() as u8);
+            for d in &k.domains {
+                w.varint(*d);
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs the list with the root key; returns the signed encoding.
+    pub fn sign(&self, root: &KeyPair) -> Result<Vec<u8>, Rejection> {
+        let mut w = Writer::default();
+        self.encode_body(&mut w).map_err(|r| Rejection::new(r, "trust list"))?;
+        w.u8(root.algorithm().id());
+        let sig = root.sign(&signing_input(LABEL_TRUST_LIST, &w.buf));
+        w.bytes(&sig);
+        Ok(w.buf)
+    }
+
+    /// Parses a signed trust list and checks the root signature.
+    pub fn verify(bytes: &[u8], root: &PublicKey) -> Result<TrustList, Rejection> {
+        let fail = |r: Reason| Rejection::new(r, "trust list");
+        let (list, body, alg, sig) = TrustList::parse(bytes).map_err(fail)?;
+        if alg != root.algorithm() || !root.verify(&signing_input(LABEL_TRUST_LIST, body), &sig) {
+            return Err(fail(Reason::BadTrustListSignature));
+        }
+        Ok(list)
+    }
+
+    fn parse(bytes: &[u8]) -> Result<(TrustList, &[u8], Algorithm, [u8; SIGNATURE_LEN]), Reason> {
+        let mut r = Reader::new(bytes);
+        if r.u8()? != LIST_VERSION {
+            return Err(Reason::UnsupportedVersion);
+        }
+        let sequence = r.u64()?;
+        let issued_at = r.u32()?;
+        let expires_at = r.u32()?;
+        let n = r.varint()? as usize;
+        if n > MAX_ISSUER_KEYS {
+            return Err(Reason::Malformed);
+        }
+        let mut keys: Vec<IssuerKey> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let kid = r.varint()?;
+            if keys.last().is_some_and(|k| k.kid >= kid) {
+                return Err(Reason::NonCanonical);
+            }
+            let alg = Algorithm::from_id(r.u8()?)?;
+            let key = PublicKey::from_bytes(alg, r.take(alg.public_key_len())?)?;
+            let not_before = r.u32()?;
+            let not_after = r.u32()?;
+            let nd = r.u8()?;
+            let mut domains: Vec<u32> = Vec::with_capacity(usize::from(nd));
+            for _ in 0..nd {
+                let d = r.varint()?;
+                if domains.last().is_some_and(|&l| l >= d) {
+                    return Err(Reason::NonCanonical);
+                }
+                domains.push(d);
+            }
+            keys.push(IssuerKey { kid, key, not_before, not_after, domains });
+        }
+        let alg = Algorithm::from_id(r.u8()?)?;
+        // The signed body runs through the algorithm byte.
+        let body_len = bytes.len() - r.remaining().len();
+        let sig = r.array::<SIGNATURE_LEN>()?;
+        r.finish()?;
+        let body = bytes.get(..body_len).ok_or(Reason::Truncated)?;
+        Ok((TrustList { sequence, issued_at, expires_at, keys }, body, alg, sig))
+    }
+}
+
+/// Who signed a revocation list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListSigner {
+    /// The root key.
+    Root,
+    /// An issuer key in the trust list, by key id.
+    Issuer(u32),
+}
+
+/// One revoked thing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Revoked {
+    /// A single card, by its revocation id (kind 1).
+    Card([u8; 16]),
+    /// Every card of a subject (kind 2).
+    Subject([u8; 8]),
+    /// Every code signed by a device key, by [`PublicKey::key_id`] (kind 3): a lost or
+    /// stolen phone.
+    DeviceKey([u8; 16]),
+}
+
+impl Revoked {
+    fn kind(&self) -> u8 {
+        match self {
+            Revoked::Card(_) => 1,
+            Revoked::Subject(_) => 2,
+            Revoked::DeviceKey(_) => 3,
+        }
+    }
+}
+
+/// A signed list of revoked cards, subjects and device keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationList {
+    /// Who signs it.
+    pub signer: ListSigner,
+    /// Increases with every new list from this signer; lower numbers are refused.
+    pub sequence: u64,
+    /// Unix second the list was made.
+    pub issued_at: u32,
+    /// Unix second from which verifiers reject every code until they get a newer list.
+    pub expires_at: u32,
+    /// The entries, strictly increasing (kind, then bytes).
+    pub entries: Vec<Revoked>,
+}
+
+impl RevocationList {
+    /// Whether an entry matches.
+    pub fn contains(&self, item: &Revoked) -> bool {
+        self.entries.binary_search(item).is_ok()
+    }
+
+    fn encode_body(&self, w: &mut Writer) -> Result<(), Reason> {
+        if self.entries.len() > MAX_REVOCATIONS || self.entries.windows(2).any(|p| matches!(p, [a, b] if a >= b)) {
+            return Err(Reason::NonCanonical);
+        }
+        w.u8(LIST_VERSION);
+        match self.signer {
+            ListSigner::Root => w.u8(0),
+            ListSigner::Issuer(kid) => w.u8(1).varint(kid),
+        };
+        w.u64(self.sequence).u32(self.issued_at).u32(self.expires_at).varint(self.entries.len() as u32);
+        for e in &self.entries {
+            w.u8(e.kind());
+            match e {
+                Revoked::Card(b) | Revoked::DeviceKey(b) => w.bytes(b),
+                Revoked::Subject(b) => w.bytes(b),
+            };
+        }
+        Ok(())
+    }
+
+    /// Signs the list with the root key or the named issuer's key.
+    pub fn sign(&self, key: &KeyPair) -> Result<Vec<u8>, Rejection> {
+        let mut w = Writer::default();
+        self.encode_body(&mut w).map_err(|r| Rejection::new(r, "revocation list"))?;
+        w.u8(key.algorithm().id());
+        let sig = key.sign(&signing_input(LABEL_REVOCATION_LIST, &w.buf));
+        w.bytes(&sig);
+        Ok(w.buf)
+    }
+
+    /// Parses a signed revocation list and checks its signature against the root key
+    /// or, for an issuer-signed list, the issuer's key in `trust`.
+    pub fn verify(bytes: &[u8], root: &PublicKey, trust: Option<&TrustList>) -> Result<RevocationList, Rejection> {
+        let fail = |r: Reason| Rejection::new(r, "revocation list");
+        let (list, body, alg, sig) = RevocationList::parse(bytes).map_err(fail)?;
+        let key = match list.signer {
+            ListSigner::Root => Some(root),
+            ListSigner::Issuer(kid) => trust.and_then(|t| t.key(kid)).map(|k| &k.key),
+        };
+        let ok = key.is_some_and(|k| k.algorithm() == alg && k.verify(&signing_input(LABEL_REVOCATION_LIST, body), &sig));
+        if !ok {
+            return Err(fail(Reason::BadRevocationListSignature));
+        }
+        Ok(list)
+    }
+
+    fn parse(bytes: &[u8]) -> Result<(RevocationList, &[u8], Algorithm, [u8; SIGNATURE_LEN]), Reason> {
+        let mut r = Reader::new(bytes);
+        if r.u8()? != LIST_VERSION {
+            return Err(Reason::UnsupportedVersion);
+        }
+        let signer = match r.u8()? {
+            0 => ListSigner::Root,
+            1 => ListSigner::Issuer(r.varint()?),
+            _ => return Err(Reason::Malformed),
+        };
+        let sequence = r.u64()?;
+        let issued_at = r.u32()?;
+        let expires_at = r.u32()?;
+        let n = r.varint()? as usize;
+        if n > MAX_REVOCATIONS {
+            return Err(Reason::Malformed);
+        }
+        let mut entries: Vec<Revoked> = Vec::with_capacity(n.min(4096));
+        for _ in 0..n {
+            let e = match r.u8()? {
+                1 => Revoked::Card(r.array()?),
+                2 => Revoked::Subject(r.array()?),
+                3 => Revoked::DeviceKey(r.array()?),
+                _ => return Err(Reason::Malformed),
+            };
+            if entries.last().is_some_and(|l| *l >= e) {
+                return Err(Reason::NonCanonical);
+            }
+            entries.push(e);
+        }
+        let alg = Algorithm::from_id(r.u8()?)?;
+        // The signed body runs through the algorithm byte.
+        let body_len = bytes.len() - r.remaining().len();
+        let sig = r.array::<SIGNATURE_LEN>()?;
+        r.finish()?;
+        let body = bytes.get(..body_len).ok_or(Reason::Truncated)?;
+        Ok((RevocationList { signer, sequence, issued_at, expires_at, entries }, body, alg, sig))
+    }
+}
+
+fn signing_input(label: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(label.len() + body.len());
+    m.extend_from_slice(label);
+    m.extend_from_slice(body);
+    m
+}
