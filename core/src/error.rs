@@ -221,3 +221,5 @@ impl From<Reason> for Error {
         Error::Invalid(Rejection::from(reason))
     }
 }
+
+impl std::error::Error for Reason {}

@@ -88,7 +88,7 @@ impl PublicKey {
                     .map_err(|_| Reason::InvalidDeviceKey)?;
                 // Non-canonical y (>= p) and the negative-zero x decode but re-encode
                 // differently; small-order points are useless as keys.
-                if key.to_bytes() != arr || key.is_weak() {
+                if key.to_edwards().compress().to_bytes() != arr || key.is_weak() {
                     return Err(Reason::InvalidDeviceKey);
                 }
                 Ok(PublicKey(KeyInner::Ed25519(key)))

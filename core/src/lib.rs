@@ -16,6 +16,7 @@
 
 pub mod claims;
 pub mod credential;
+pub mod demo;
 pub mod digest;
 pub mod error;
 pub mod keys;

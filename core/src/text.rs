@@ -101,8 +101,7 @@ mod tests {
 
     #[test]
     fn digit_table_is_the_minimum_that_fits() {
-        for k in 1..=12usize {
-            let d = DIGITS_FOR_BYTES[k];
+        for (k, &d) in DIGITS_FOR_BYTES.iter().enumerate().skip(1) {
             // 10^d >= 2^(8k) > 10^(d-1)
             let bits = 8.0 * k as f64;
             assert!(d as f64 >= bits * 2f64.log10());

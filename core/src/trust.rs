@@ -87,7 +87,7 @@ impl TrustList {
         Ok(list)
     }
 
-    fn parse(bytes: &[u8]) -> Result<(TrustList, &[u8], Algorithm, [u8; SIGNATURE_LEN]), Reason> {
+    fn parse(bytes: &[u8]) -> Result<Parsed<'_, TrustList>, Reason> {
         let mut r = Reader::new(bytes);
         if r.u8()? != LIST_VERSION {
             return Err(Reason::UnsupportedVersion);
@@ -229,7 +229,7 @@ impl RevocationList {
         Ok(list)
     }
 
-    fn parse(bytes: &[u8]) -> Result<(RevocationList, &[u8], Algorithm, [u8; SIGNATURE_LEN]), Reason> {
+    fn parse(bytes: &[u8]) -> Result<Parsed<'_, RevocationList>, Reason> {
         let mut r = Reader::new(bytes);
         if r.u8()? != LIST_VERSION {
             return Err(Reason::UnsupportedVersion);
@@ -268,6 +268,9 @@ impl RevocationList {
         Ok((RevocationList { signer, sequence, issued_at, expires_at, entries }, body, alg, sig))
     }
 }
+
+/// A parsed list, its signed bytes, and its signature algorithm and signature.
+type Parsed<'a, T> = (T, &'a [u8], Algorithm, [u8; SIGNATURE_LEN]);
 
 fn signing_input(label: &[u8], body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(label.len() + body.len());

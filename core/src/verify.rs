@@ -263,7 +263,7 @@ impl Verifier {
             }
         }
         if !code.device_key.verify(code.code_input(), &code.device_signature) {
-            return reject(Reason::BadDeviceSignature, String::new());
+            return reject(Reason::BadDeviceSignature, "device signature does not verify".into());
         }
 
         // Policy.
@@ -275,7 +275,10 @@ impl Verifier {
         // Replay, last: only codes that would be accepted take a slot.
         self.replay
             .check_and_insert(&code.replay_id(), code_end, now)
-            .map_err(|r| Rejection::new(r, String::new()))?;
+            .map_err(|r| match r {
+                Reason::Replayed => Rejection::new(r, "this code was already accepted"),
+                _ => Rejection::new(r, "replay guard full of unexpired codes"),
+            })?;
 
         Ok(Accepted {
             claims,

@@ -1,0 +1,99 @@
+//! A demo city on embedded, fixed keys: a root, one issuer, a trust list, a revocation
+//! list, and a resident with a credential. It drives the `city_day` example, the test
+//! vectors and the CLI's `demo`.
+//!
+//! The secrets here are public constants. Never use them outside demos and tests.
+
+use crate::claims::*;
+use crate::credential::{CardLayout, Credential, CredentialRequest, DAY, Issuer, Subject};
+use crate::error::Error;
+use crate::keys::{Algorithm, KeyPair};
+use crate::trust::{IssuerKey, ListSigner, RevocationList, TrustList};
+
+/// The demo clock: 2026-11-25T08:00:00Z (16:00 in the city, UTC+8).
+pub const NOW: u64 = 1_795_564_800 + 8 * 3600;
+/// The demo city's offset from UTC in minutes.
+pub const UTC_OFFSET_MINUTES: i32 = 480;
+/// The demo scenic site.
+pub const SITE: u32 = 1024;
+/// The demo insured region (Shanghai's division code).
+pub const REGION: u32 = 310_000;
+/// Today's UTC day number at [`NOW`].
+pub const TODAY: u16 = (NOW / DAY) as u16;
+
+/// A key from a fixed seed byte (demo and tests only).
+pub fn key(alg: Algorithm, seed: u8) -> Result<KeyPair, Error> {
+    KeyPair::from_secret_bytes(alg, &[seed; 32])
+}
+
+/// Every domain a resident of the demo city holds.
+pub fn resident_claims() -> Claims {
+    Claims {
+        health: Some(Health { status: HealthStatus::Green, valid_until_day: TODAY + 1 }),
+        medical_insurance: Some(MedicalInsurance { region: REGION, status: InsuranceStatus::Active }),
+        social_security: Some(SocialSecurity { status: SocialSecurityStatus::Retired }),
+        transit: Some(Transit { account: AccountStatus::Active, fare_class: FareClass::SeniorFree, vehicle_payment: true }),
+        tourism: Some(Tourism {
+            entries: vec![TourismEntry { kind: TourismKind::Reservation, site: SITE, day: TODAY }],
+        }),
+        other: Vec::new(),
+    }
+}
+
+/// The demo city.
+#[derive(Debug)]
+pub struct DemoCity {
+    /// The root key that signs trust and revocation lists.
+    pub root: KeyPair,
+    /// The city platform's issuer (key id 1), allowed every domain.
+    pub issuer: Issuer,
+    /// The root-signed trust list (sequence 1, valid 30 days from [`NOW`]).
+    pub trust_list: Vec<u8>,
+    /// The root-signed revocation list (sequence 1, empty, valid 1 day).
+    pub revocation_list: Vec<u8>,
+    /// The resident's device key (Ed25519).
+    pub device: KeyPair,
+    /// The resident's credential: every domain, standard card layout, 7 days.
+    pub credential: Credential,
+}
+
+impl DemoCity {
+    /// Builds the demo city.
+    pub fn new() -> Result<DemoCity, Error> {
+        let root = key(Algorithm::Ed25519, 0x01)?;
+        let all: Vec<u32> = Domain::ALL.iter().map(|d| d.id()).collect();
+        let issuer = Issuer::new(1, key(Algorithm::Ed25519, 0x02)?, all.clone());
+        let now = NOW as u32;
+        let trust = TrustList {
+            sequence: 1,
+            issued_at: now - 3600,
+            expires_at: now + 30 * DAY as u32,
+            keys: vec![IssuerKey {
+                kid: 1,
+                key: issuer.public_key(),
+                not_before: now - 365 * DAY as u32,
+                not_after: now + 365 * DAY as u32,
+                domains: all,
+            }],
+        };
+        let trust_list = trust.sign(&root)?;
+        let revocations = RevocationList {
+            signer: ListSigner::Root,
+            sequence: 1,
+            issued_at: now - 3600,
+            expires_at: now + DAY as u32,
+            entries: Vec::new(),
+        };
+        let revocation_list = revocations.sign(&root)?;
+        let device = key(Algorithm::Ed25519, 0x03)?;
+        let credential = issuer.issue(&CredentialRequest {
+            device_key: device.public_key(),
+            subject: Subject(*b"resident"),
+            valid_from_day: TODAY - 1,
+            valid_days: 7,
+            claims: resident_claims(),
+            layout: CardLayout::Standard,
+        })?;
+        Ok(DemoCity { root, issuer, trust_list, revocation_list, device, credential })
+    }
+}

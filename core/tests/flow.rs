@@ -1,0 +1,331 @@
+//! End-to-end behaviour through the public API: issue, present, verify, with the
+//! cases a holder app, a turnstile and an operator meet.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::sync::Arc;
+
+use citycode::claims::{HealthStatus, InsuranceStatus};
+use citycode::demo::{self, DemoCity, key};
+use citycode::keys::p256_signature_from_der;
+use citycode::trust::{ListSigner, RevocationList, Revoked, TrustList};
+use citycode::*;
+
+fn verifier(city: &DemoCity, scene: Scene) -> Verifier {
+    let mut v = Verifier::new(city.root.public_key(), scene).with_clock(FixedClock(demo::NOW));
+    v.load_trust_list(&city.trust_list).unwrap();
+    v.load_revocation_list(&city.revocation_list).unwrap();
+    v
+}
+
+/// A keystore-style signer: DER signatures from a P-256 key that never leaves it.
+struct Keystore(KeyPair);
+
+impl DeviceSigner for Keystore {
+    fn public_key(&self) -> PublicKey {
+        self.0.public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let fixed = self.0.sign(message);
+        let der = p256::ecdsa::Signature::from_slice(&fixed).unwrap().to_der();
+        Ok(p256_signature_from_der(der.as_bytes())?.to_vec())
+    }
+}
+
+#[test]
+fn a_code_discloses_exactly_what_the_scene_needs() {
+    let city = DemoCity::new().unwrap();
+    let v = verifier(&city, Scene::Hospital);
+    let code = present(&city.credential, &city.device, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
+    let accepted = v.verify(&code.to_text()).unwrap();
+    assert_eq!(accepted.claims.domain_ids(), vec![Domain::Health.id(), Domain::MedicalInsurance.id()]);
+    assert_eq!(accepted.claims.health.unwrap().status, HealthStatus::Green);
+    assert_eq!(accepted.claims.medical_insurance.unwrap().status, InsuranceStatus::Active);
+    assert!(accepted.claims.transit.is_none() && accepted.claims.tourism.is_none());
+    assert_eq!(accepted.subject, city.credential.subject);
+    assert_eq!(accepted.issuers, vec![1]);
+}
+
+#[test]
+fn external_p256_signer_with_der_output_makes_verifiable_codes() {
+    let city = DemoCity::new().unwrap();
+    let keystore = Keystore(KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap());
+    let cred = city
+        .issuer
+        .issue(&CredentialRequest {
+            device_key: keystore.public_key(),
+            subject: Subject::random().unwrap(),
+            valid_from_day: demo::TODAY,
+            valid_days: 1,
+            claims: demo::resident_claims(),
+            layout: CardLayout::Standard,
+        })
+        .unwrap();
+    let v = verifier(&city, Scene::MetroGate);
+    let code = present(&cred, &keystore, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
+    assert!(v.verify(&code.to_text()).is_ok());
+    // Through base64url as well.
+    let parsed = UnverifiedCode::from_bytes(&text::decode_base64url(&code.to_base64url()).unwrap()).unwrap();
+    assert_eq!(parsed.device_key, keystore.public_key());
+}
+
+#[test]
+fn holder_refuses_a_signer_for_another_key_or_a_bad_signature() {
+    let city = DemoCity::new().unwrap();
+    let other = key(Algorithm::Ed25519, 0x42).unwrap();
+    let err = present(&city.credential, &other, &[4], demo::NOW, PresentOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Signer(_)), "{err}");
+
+    struct Liar<'a>(&'a KeyPair);
+    impl DeviceSigner for Liar<'_> {
+        fn public_key(&self) -> PublicKey {
+            self.0.public_key()
+        }
+        fn sign(&self, _: &[u8]) -> Result<Vec<u8>, Error> {
+            Ok(vec![7u8; 64])
+        }
+    }
+    let err = present(&city.credential, &Liar(&city.device), &[4], demo::NOW, PresentOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Signer(_)), "{err}");
+}
+
+#[test]
+fn holder_reports_a_domain_the_credential_lacks() {
+    let city = DemoCity::new().unwrap();
+    let mut claims = demo::resident_claims();
+    claims.tourism = None;
+    let cred = city
+        .issuer
+        .issue(&CredentialRequest {
+            device_key: city.device.public_key(),
+            subject: city.credential.subject,
+            valid_from_day: demo::TODAY,
+            valid_days: 1,
+            claims,
+            layout: CardLayout::Standard,
+        })
+        .unwrap();
+    let err = present(&cred, &city.device, &[Domain::Tourism.id()], demo::NOW, PresentOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::MissingDomain(ref d) if d == "tourism"), "{err}");
+}
+
+#[test]
+fn card_selection_prefers_one_exact_card_then_an_exact_cover_then_a_superset() {
+    let city = DemoCity::new().unwrap();
+    let cred = &city.credential;
+    let pick = |wanted: &[u32]| -> Vec<Vec<u32>> {
+        cred.select_cards(wanted, demo::NOW).unwrap().iter().map(|c| c.claims.domain_ids()).collect()
+    };
+    assert_eq!(pick(&[1, 2]), vec![vec![1, 2]]);
+    assert_eq!(pick(&[4]), vec![vec![4]]);
+    // No card is exactly {1, 4}: two single cards.
+    assert_eq!(pick(&[4, 1]), vec![vec![1], vec![4]]);
+    let bundle_only = Credential { cards: cred.cards.iter().filter(|c| c.claims.domain_ids().len() == 5).cloned().collect(), ..cred.clone() };
+    let chosen = bundle_only.select_cards(&[4], demo::NOW).unwrap();
+    assert_eq!(chosen[0].claims.domain_ids().len(), 5);
+    // Expired cards are never chosen.
+    assert!(cred.select_cards(&[4], demo::NOW + 30 * 86_400).is_err());
+}
+
+#[test]
+fn credential_storage_round_trips_and_rejects_trailing_bytes() {
+    let city = DemoCity::new().unwrap();
+    let text = city.credential.to_base64url().unwrap();
+    assert_eq!(Credential::from_base64url(&text).unwrap(), city.credential);
+    let mut bytes = city.credential.to_bytes().unwrap();
+    bytes.push(0);
+    assert!(matches!(Credential::from_bytes(&bytes), Err(Error::Invalid(r)) if r.reason == Reason::TrailingBytes));
+}
+
+#[test]
+fn issuer_refuses_domains_outside_its_scope() {
+    let city = DemoCity::new().unwrap();
+    let transit_only = Issuer::new(5, key(Algorithm::Ed25519, 0x55).unwrap(), vec![Domain::Transit.id()]);
+    let err = transit_only
+        .issue(&CredentialRequest {
+            device_key: city.device.public_key(),
+            subject: city.credential.subject,
+            valid_from_day: demo::TODAY,
+            valid_days: 1,
+            claims: demo::resident_claims(),
+            layout: CardLayout::Standard,
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::OutOfScope { kid: 5, ref domain } if domain == "health"), "{err}");
+}
+
+#[test]
+fn verifiers_sharing_a_replay_store_reject_a_code_replayed_on_another() {
+    let city = DemoCity::new().unwrap();
+    let shared: Arc<dyn ReplayStore> = Arc::new(ReplayGuard::new(1000));
+    let a = verifier(&city, Scene::MetroGate).with_replay_store(shared.clone());
+    let b = verifier(&city, Scene::MetroGate).with_replay_store(shared);
+    let code = present(&city.credential, &city.device, &[4], demo::NOW, PresentOptions::default()).unwrap().to_text();
+    assert!(a.verify(&code).is_ok());
+    assert_eq!(b.verify(&code).unwrap_err().reason, Reason::Replayed);
+    // A separate verifier with its own guard accepts it once.
+    assert!(verifier(&city, Scene::MetroGate).verify(&code).is_ok());
+}
+
+#[test]
+fn replay_guard_stays_bounded_and_fails_closed() {
+    let city = DemoCity::new().unwrap();
+    let guard = Arc::new(ReplayGuard::new(3));
+    let v = verifier(&city, Scene::MetroGate).with_replay_store(guard.clone());
+    let mut codes = Vec::new();
+    for n in 0..4u8 {
+        let opts = PresentOptions { validity_secs: 60, nonce: Some([n, 0, 0, 0]) };
+        codes.push(present(&city.credential, &city.device, &[4], demo::NOW, opts).unwrap().to_text());
+    }
+    for c in &codes[..3] {
+        assert!(v.verify(c).is_ok());
+    }
+    assert_eq!(v.verify(&codes[3]).unwrap_err().reason, Reason::ReplayCapacity);
+    assert_eq!(guard.len(), 3);
+    // Once the first three expire, the fourth (built later) is accepted and they are gone.
+    let later = demo::NOW + 100;
+    let opts = PresentOptions { validity_secs: 60, nonce: Some([9, 0, 0, 0]) };
+    let fresh = present(&city.credential, &city.device, &[4], later, opts).unwrap().to_text();
+    assert!(v.verify_at(&fresh, later).is_ok());
+    assert_eq!(guard.len(), 1);
+}
+
+#[test]
+fn skew_edges_for_code_and_card_validity() {
+    let city = DemoCity::new().unwrap();
+    let v = verifier(&city, Scene::MetroGate).with_skew(10);
+    let at = demo::NOW;
+    let code = |t: u64, n: u8| {
+        present(&city.credential, &city.device, &[4], t, PresentOptions { validity_secs: 60, nonce: Some([n, 1, 2, 3]) })
+            .unwrap()
+            .to_text()
+    };
+    assert!(v.verify_at(&code(at, 1), at + 69).is_ok());
+    assert_eq!(v.verify_at(&code(at, 2), at + 70).unwrap_err().reason, Reason::CodeExpired);
+    assert!(v.verify_at(&code(at + 10, 3), at).is_ok());
+    assert_eq!(v.verify_at(&code(at + 11, 4), at).unwrap_err().reason, Reason::CodeNotYetValid);
+    // The demo card runs from TODAY-1 for 7 days (past the demo revocation list's
+    // expiry, so check it with a verifier that holds only the trust list).
+    let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_skew(10);
+    v.load_trust_list(&city.trust_list).unwrap();
+    let card_end = (u64::from(demo::TODAY) + 6) * 86_400;
+    assert!(v.verify_at(&code(card_end - 5, 5), card_end + 9).is_ok());
+    assert_eq!(v.verify_at(&code(card_end - 5, 6), card_end + 10).unwrap_err().reason, Reason::CredentialExpired);
+}
+
+#[test]
+fn lists_refuse_rollback_and_conflicts_but_accept_reloads_and_updates() {
+    let city = DemoCity::new().unwrap();
+    let mut v = verifier(&city, Scene::MetroGate);
+    v.load_trust_list(&city.trust_list).unwrap();
+    let held = TrustList::verify(&city.trust_list, &city.root.public_key()).unwrap();
+    let mut newer = held.clone();
+    newer.sequence = 2;
+    v.load_trust_list(&newer.sign(&city.root).unwrap()).unwrap();
+    assert_eq!(v.load_trust_list(&city.trust_list).unwrap_err().reason, Reason::TrustListRollback);
+    let mut conflicting = newer.clone();
+    conflicting.expires_at += 1;
+    assert_eq!(v.load_trust_list(&conflicting.sign(&city.root).unwrap()).unwrap_err().reason, Reason::TrustListRollback);
+    assert_eq!(v.trust_list().unwrap().sequence, 2);
+
+    // Revocation after issuance: the code verifies, then a newer list revokes the device.
+    let code = present(&city.credential, &city.device, &[4], demo::NOW, PresentOptions::default()).unwrap();
+    let parsed = UnverifiedCode::from_text(&code.to_text()).unwrap();
+    let v2 = verifier(&city, Scene::MetroGate);
+    assert!(v2.verify_code(&parsed, demo::NOW).is_ok());
+    let mut v3 = verifier(&city, Scene::MetroGate);
+    let revoke = RevocationList {
+        signer: ListSigner::Root,
+        sequence: 2,
+        issued_at: demo::NOW as u32,
+        expires_at: demo::NOW as u32 + 3600,
+        entries: vec![Revoked::DeviceKey(city.device.public_key().key_id())],
+    };
+    v3.load_revocation_list(&revoke.sign(&city.root).unwrap()).unwrap();
+    assert_eq!(v3.verify_code(&parsed, demo::NOW).unwrap_err().reason, Reason::Revoked);
+    // An issuer may not sign a list in the root's name, nor one for an unknown key id.
+    let mut forged = revoke.clone();
+    forged.sequence = 3;
+    assert_eq!(
+        v3.load_revocation_list(&forged.sign(&key(Algorithm::Ed25519, 0x02).unwrap()).unwrap()).unwrap_err().reason,
+        Reason::BadRevocationListSignature
+    );
+    forged.signer = ListSigner::Issuer(99);
+    assert_eq!(
+        v3.load_revocation_list(&forged.sign(&key(Algorithm::Ed25519, 0x02).unwrap()).unwrap()).unwrap_err().reason,
+        Reason::BadRevocationListSignature
+    );
+}
+
+#[test]
+fn custom_policies_plug_in() {
+    struct SeniorsRideFree;
+    impl Policy for SeniorsRideFree {
+        fn name(&self) -> String {
+            "senior_free_bus".into()
+        }
+        fn required_domains(&self) -> Vec<u32> {
+            vec![Domain::Transit.id()]
+        }
+        fn check(&self, claims: &Claims, _: &PolicyContext) -> Result<(), String> {
+            match &claims.transit {
+                Some(t) if t.fare_class == claims::FareClass::SeniorFree => Ok(()),
+                _ => Err("not a senior free-ride account".into()),
+            }
+        }
+    }
+    let city = DemoCity::new().unwrap();
+    let mut v = verifier(&city, Scene::MetroGate);
+    v.set_policy(SeniorsRideFree);
+    let code = present(&city.credential, &city.device, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
+    assert_eq!(v.verify(&code.to_text()).unwrap().policy, "senior_free_bus");
+    let mut claims = demo::resident_claims();
+    claims.transit.as_mut().unwrap().fare_class = claims::FareClass::Standard;
+    let cred = city
+        .issuer
+        .issue(&CredentialRequest {
+            device_key: city.device.public_key(),
+            subject: city.credential.subject,
+            valid_from_day: demo::TODAY,
+            valid_days: 1,
+            claims,
+            layout: CardLayout::Standard,
+        })
+        .unwrap();
+    let code = present(&cred, &city.device, &[4], demo::NOW, PresentOptions::default()).unwrap();
+    let err = v.verify(&code.to_text()).unwrap_err();
+    assert_eq!(err.reason, Reason::PolicyUnmet);
+    assert_eq!(err.detail, "not a senior free-ride account");
+}
+
+#[test]
+fn refresh_hint_is_half_the_validity() {
+    let city = DemoCity::new().unwrap();
+    let code = present(&city.credential, &city.device, &[4], demo::NOW, PresentOptions::default()).unwrap();
+    assert_eq!(code.refresh_in(demo::NOW), 30);
+    assert_eq!(code.refresh_in(demo::NOW + 25), 5);
+    assert_eq!(code.refresh_in(demo::NOW + 90), 0);
+    assert_eq!(code.expires_at(), demo::NOW + 60);
+}
+
+#[test]
+fn every_reason_code_is_unique_and_round_trips() {
+    let mut codes: Vec<&str> = Reason::ALL.iter().map(|r| r.code()).collect();
+    for r in Reason::ALL {
+        assert_eq!(Reason::from_code(r.code()), Some(r));
+    }
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), Reason::ALL.len());
+    assert_eq!(Reason::from_code("nope"), None);
+}
+
+#[test]
+fn secrets_never_reach_debug_output() {
+    let city = DemoCity::new().unwrap();
+    let secret_hex = text::hex(&city.device.secret_bytes());
+    for shown in [format!("{:?}", city.device), format!("{:?}", city.issuer), format!("{city:?}")] {
+        assert!(!shown.contains(&secret_hex), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+}

@@ -1,0 +1,84 @@
+//! Runs every case of test-vectors/ through the Rust verifier, checks that the
+//! generator reproduces the committed files byte for byte, and that every single-bit
+//! flip of every accepted code is rejected.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+#[path = "../../examples/gen_vectors.rs"]
+mod gen_vectors;
+
+use citycode::text::{decode_text, encode_text};
+use gen_vectors::{Case, VectorFile, outcome, run_case};
+
+fn committed() -> VectorFile {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../test-vectors/codes.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn every_case_gives_its_expected_result() {
+    let file = committed();
+    assert!(file.cases.len() >= 50);
+    for case in &file.cases {
+        let result = run_case(case);
+        assert_eq!(outcome(&result), case.expected, "case {}: {result:?}", case.name);
+        if let Ok(accepted) = result {
+            assert_eq!(Some(&accepted.claims), case.claims.as_ref(), "case {} claims", case.name);
+            assert_eq!(Some(accepted.subject.to_hex()), case.subject, "case {} subject", case.name);
+        } else {
+            assert!(case.claims.is_none(), "case {} lists claims but is rejected", case.name);
+        }
+    }
+}
+
+#[test]
+fn at_least_twenty_distinct_negative_kinds() {
+    let file = committed();
+    let mut kinds: Vec<&str> = file.cases.iter().map(|c| c.expected.as_str()).filter(|e| *e != "accept").collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    assert!(kinds.len() >= 20, "{kinds:?}");
+    for k in kinds {
+        assert!(citycode::Reason::from_code(k).is_some(), "unknown reason {k}");
+    }
+}
+
+#[test]
+fn regenerating_yields_the_committed_files() {
+    for (name, content) in gen_vectors::render().unwrap() {
+        let path = format!("{}/../test-vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+        let on_disk = std::fs::read_to_string(&path).unwrap();
+        assert!(on_disk == content, "{name} differs from the generator's output: run `cargo run --example gen_vectors`");
+    }
+}
+
+#[test]
+fn every_single_bit_flip_of_every_accepted_code_is_rejected() {
+    let file = committed();
+    let accepted: Vec<&Case> = file.cases.iter().filter(|c| c.expected == "accept").collect();
+    assert!(accepted.len() >= 10);
+    let mut tried = 0usize;
+    for case in accepted {
+        let bytes = decode_text(&case.input).unwrap();
+        for i in 0..bytes.len() * 8 {
+            let mut flipped = bytes.clone();
+            flipped[i / 8] ^= 1 << (i % 8);
+            let mut mutated = case.clone();
+            mutated.input = encode_text(&flipped);
+            let result = run_case(&mutated);
+            assert!(result.is_err(), "case {} bit {i} still verifies", case.name);
+            tried += 1;
+        }
+    }
+    assert!(tried > 10_000);
+}
+
+#[test]
+fn sizes_meet_the_qr_targets() {
+    let file = committed();
+    let version = |name: &str| file.cases.iter().find(|c| c.name == name).and_then(|c| c.qr_version).unwrap();
+    for one in ["accept_hospital", "accept_scenic_spot_reservation", "accept_parking", "accept_metro_gate", "accept_metro_gate_p256_device"] {
+        assert!(version(one) <= 10, "{one} is version {}", version(one));
+    }
+    assert!(version("accept_all_four_domains") <= 11);
+}
