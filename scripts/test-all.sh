@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs them all. Idempotent: tools already present
+# at the right version are not reinstalled. One target dir for every step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+echo "== Rust: build, lint, tests (core)"
+cargo build --workspace --all-targets --locked
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
+
+echo "== Test vectors are reproducible"
+cargo run --quiet --locked --example gen_vectors >/dev/null
+git diff --exit-code -- test-vectors/
+
+echo "== Demo runs"
+cargo run --quiet --locked --example city_day -- --no-qr >/dev/null
+echo "all test suites passed"
