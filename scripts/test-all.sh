@@ -10,6 +10,13 @@ cargo build --workspace --all-targets --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 
+echo "== Bindings: regenerate (must match the committed ones), Python, Kotlin, Swift checks"
+bash scripts/gen-bindings.sh
+git diff --exit-code -- bindings/generated/
+bash scripts/test-python.sh
+bash scripts/test-kotlin.sh
+python3 scripts/check-swift.py
+
 echo "== Test vectors are reproducible"
 cargo run --quiet --locked --example gen_vectors >/dev/null
 git diff --exit-code -- test-vectors/

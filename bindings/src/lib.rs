@@ -1,0 +1,842 @@
+//! UniFFI bindings of citycode for Kotlin, Swift and Python.
+//!
+//! This crate only converts types and errors; every rule lives in the `citycode` crate.
+//! Holder apps use [`SigningKey`] or their own [`DeviceSigner`] (Android Keystore,
+//! Secure Enclave) with a [`Holder`]; terminals and backends use a [`Verifier`];
+//! issuing backends use an [`Issuer`] and the list-signing functions.
+
+#![forbid(unsafe_code)]
+
+use std::sync::{Arc, RwLock};
+
+use citycode::claims as cc;
+use citycode::keys::p256_signature_from_der;
+
+uniffi::setup_scaffolding!();
+
+// ---------------------------------------------------------------------------------
+// Errors.
+
+/// Every error the bindings raise. `code` is a stable reason code: for rejected
+/// input one of SPEC.md §10; otherwise `missing_domain`, `signer`,
+/// `invalid_argument` or `random`.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum CitycodeError {
+    /// Input (a code, credential, key or list) was refused, with a SPEC.md reason code.
+    #[error("{code}: {detail}")]
+    Rejected {
+        /// The stable reason code.
+        code: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The credential cannot disclose what was asked.
+    #[error("{code}: {detail}")]
+    MissingDomain {
+        /// Always `missing_domain`.
+        code: String,
+        /// Which domains.
+        detail: String,
+    },
+    /// The device signer failed or returned an unusable signature.
+    #[error("{code}: {detail}")]
+    Signer {
+        /// Always `signer`.
+        code: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// An argument is out of range or inconsistent.
+    #[error("{code}: {detail}")]
+    InvalidArgument {
+        /// `invalid_argument` or `random` (the OS random source failed).
+        code: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl CitycodeError {
+    fn signer(message: impl Into<String>) -> Self {
+        CitycodeError::Signer { code: "signer".into(), detail: message.into() }
+    }
+    fn invalid(message: impl Into<String>) -> Self {
+        CitycodeError::InvalidArgument { code: "invalid_argument".into(), detail: message.into() }
+    }
+}
+
+impl From<citycode::Rejection> for CitycodeError {
+    fn from(r: citycode::Rejection) -> Self {
+        CitycodeError::Rejected { code: r.reason.code().into(), detail: r.detail }
+    }
+}
+
+impl From<citycode::Reason> for CitycodeError {
+    fn from(r: citycode::Reason) -> Self {
+        citycode::Rejection::from(r).into()
+    }
+}
+
+impl From<citycode::Error> for CitycodeError {
+    fn from(e: citycode::Error) -> Self {
+        let message = e.to_string();
+        match e {
+            citycode::Error::Invalid(r) => r.into(),
+            citycode::Error::MissingDomain(_) => CitycodeError::MissingDomain { code: "missing_domain".into(), detail: message },
+            citycode::Error::Signer(_) => CitycodeError::Signer { code: "signer".into(), detail: message },
+            citycode::Error::Random => CitycodeError::InvalidArgument { code: "random".into(), detail: message },
+            _ => CitycodeError::invalid(message),
+        }
+    }
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for CitycodeError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        CitycodeError::signer(format!("the signer threw: {}", e.reason))
+    }
+}
+
+type Result<T> = std::result::Result<T, CitycodeError>;
+
+// ---------------------------------------------------------------------------------
+// Keys.
+
+/// A signature algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum KeyAlgorithm {
+    /// Ed25519.
+    Ed25519,
+    /// ECDSA P-256 with SHA-256 (phone secure hardware).
+    EcdsaP256,
+}
+
+impl From<KeyAlgorithm> for citycode::Algorithm {
+    fn from(a: KeyAlgorithm) -> Self {
+        match a {
+            KeyAlgorithm::Ed25519 => citycode::Algorithm::Ed25519,
+            KeyAlgorithm::EcdsaP256 => citycode::Algorithm::EcdsaP256Sha256,
+        }
+    }
+}
+
+impl From<citycode::Algorithm> for KeyAlgorithm {
+    fn from(a: citycode::Algorithm) -> Self {
+        match a {
+            citycode::Algorithm::EcdsaP256Sha256 => KeyAlgorithm::EcdsaP256,
+            _ => KeyAlgorithm::Ed25519,
+        }
+    }
+}
+
+fn public_key(alg: KeyAlgorithm, bytes: &[u8]) -> Result<citycode::PublicKey> {
+    Ok(citycode::PublicKey::from_bytes(alg.into(), bytes)?)
+}
+
+/// A key pair held in this library's memory (zeroized on drop): a software device
+/// key, an issuer key or the root key.
+#[derive(Debug, uniffi::Object)]
+pub struct SigningKey {
+    inner: citycode::KeyPair,
+}
+
+#[uniffi::export]
+impl SigningKey {
+    /// A fresh key from the OS random source.
+    #[uniffi::constructor]
+    pub fn generate(algorithm: KeyAlgorithm) -> Result<Arc<Self>> {
+        Ok(Arc::new(SigningKey { inner: citycode::KeyPair::generate(algorithm.into())? }))
+    }
+
+    /// Restores a key from its 32 secret bytes.
+    #[uniffi::constructor]
+    pub fn from_secret_bytes(algorithm: KeyAlgorithm, secret: Vec<u8>) -> Result<Arc<Self>> {
+        Ok(Arc::new(SigningKey { inner: citycode::KeyPair::from_secret_bytes(algorithm.into(), &secret)? }))
+    }
+
+    /// The 32 secret bytes, to store in a keystore. Handle with care.
+    pub fn secret_bytes(&self) -> Vec<u8> {
+        self.inner.secret_bytes().to_vec()
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> KeyAlgorithm {
+        self.inner.algorithm().into()
+    }
+
+    /// The public key as the wire carries it (32 or 33 bytes).
+    pub fn public_key(&self) -> Vec<u8> {
+        self.inner.public_key().to_bytes()
+    }
+
+    /// The 16-byte device key id that revocation lists name.
+    pub fn key_id(&self) -> Vec<u8> {
+        self.inner.public_key().key_id().to_vec()
+    }
+
+    /// Signs a message (64 bytes).
+    pub fn sign(&self, message: Vec<u8>) -> Vec<u8> {
+        self.inner.sign(&message).to_vec()
+    }
+}
+
+/// A device key held outside this library, implemented in Kotlin, Swift or Python:
+/// Android Keystore or the Secure Enclave (ECDSA P-256). The secret never enters Rust.
+#[uniffi::export(with_foreign)]
+pub trait DeviceSigner: Send + Sync {
+    /// The key's algorithm.
+    fn algorithm(&self) -> KeyAlgorithm;
+    /// The public key: 32 bytes (Ed25519), or P-256 as 33-byte compressed or 65-byte
+    /// uncompressed SEC1.
+    fn public_key(&self) -> Vec<u8>;
+    /// Signs `message`. P-256 signatures may be DER (what `java.security` and
+    /// CryptoKit's `derRepresentation` return) or 64-byte `r || s`.
+    fn sign(&self, message: Vec<u8>) -> std::result::Result<Vec<u8>, CitycodeError>;
+}
+
+/// Adapts a foreign signer to core's signer trait.
+struct ForeignSigner {
+    inner: Arc<dyn DeviceSigner>,
+    key: citycode::PublicKey,
+}
+
+impl ForeignSigner {
+    fn new(inner: Arc<dyn DeviceSigner>) -> Result<Self> {
+        let alg = inner.algorithm();
+        let mut bytes = inner.public_key();
+        // Accept an uncompressed P-256 point (what Java's ECPublicKey gives) and
+        // compress it: 02/03 by the parity of y, then x.
+        if alg == KeyAlgorithm::EcdsaP256 && bytes.len() == 65 && bytes.first() == Some(&0x04) {
+            let parity = bytes.last().copied().unwrap_or(0) & 1;
+            let mut c = vec![0x02 | parity];
+            c.extend_from_slice(bytes.get(1..33).unwrap_or_default());
+            bytes = c;
+        }
+        Ok(ForeignSigner { key: public_key(alg, &bytes)?, inner })
+    }
+}
+
+impl citycode::DeviceSigner for ForeignSigner {
+    fn public_key(&self) -> citycode::PublicKey {
+        self.key.clone()
+    }
+
+    fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, citycode::Error> {
+        let sig = self.inner.sign(message.to_vec()).map_err(|e| citycode::Error::Signer(e.to_string()))?;
+        if self.key.algorithm() == citycode::Algorithm::EcdsaP256Sha256 && sig.len() != 64 {
+            return Ok(p256_signature_from_der(&sig)?.to_vec());
+        }
+        Ok(sig)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Claims.
+
+/// Health code colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum HealthStatus {
+    /// No restriction.
+    Green,
+    /// Restricted.
+    Yellow,
+    /// Must not enter public venues.
+    Red,
+}
+
+/// Medical insurance card state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum InsuranceStatus {
+    /// Usable.
+    Active,
+    /// Temporarily unusable.
+    Suspended,
+    /// Ended.
+    Terminated,
+}
+
+/// Social security standing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum SocialSecurityStatus {
+    /// Contributing.
+    Contributing,
+    /// Drawing a pension.
+    Retired,
+    /// Suspended.
+    Suspended,
+}
+
+/// Transit account standing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum AccountStatus {
+    /// Good standing.
+    Active,
+    /// Unpaid fares.
+    Arrears,
+    /// Blocked.
+    Suspended,
+}
+
+/// Fare class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum FareClass {
+    /// Full fare.
+    Standard,
+    /// Senior, free.
+    SeniorFree,
+    /// Student.
+    Student,
+    /// Disability, free.
+    DisabledFree,
+    /// Child.
+    Child,
+}
+
+/// Tourism entry kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum TourismKind {
+    /// A pass valid through `day`.
+    Pass,
+    /// A reservation for `day`.
+    Reservation,
+}
+
+macro_rules! enum_map {
+    ($ffi:ident, $core:path, [$($v:ident),+]) => {
+        impl From<$ffi> for $core {
+            fn from(x: $ffi) -> Self { match x { $($ffi::$v => <$core>::$v),+ } }
+        }
+        impl From<$core> for $ffi {
+            fn from(x: $core) -> Self { match x { $(<$core>::$v => $ffi::$v),+ } }
+        }
+    };
+}
+enum_map!(HealthStatus, cc::HealthStatus, [Green, Yellow, Red]);
+enum_map!(InsuranceStatus, cc::InsuranceStatus, [Active, Suspended, Terminated]);
+enum_map!(SocialSecurityStatus, cc::SocialSecurityStatus, [Contributing, Retired, Suspended]);
+enum_map!(AccountStatus, cc::AccountStatus, [Active, Arrears, Suspended]);
+enum_map!(FareClass, cc::FareClass, [Standard, SeniorFree, Student, DisabledFree, Child]);
+enum_map!(TourismKind, cc::TourismKind, [Pass, Reservation]);
+
+/// Health claims.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct Health {
+    /// Colour.
+    pub status: HealthStatus,
+    /// Last UTC day (days since 1970-01-01) the status holds.
+    pub valid_until_day: u16,
+}
+
+/// Medical insurance claims.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct MedicalInsurance {
+    /// 6-digit administrative division code.
+    pub region: u32,
+    /// Card state.
+    pub status: InsuranceStatus,
+}
+
+/// Transit claims.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct Transit {
+    /// Account standing.
+    pub account: AccountStatus,
+    /// Fare class.
+    pub fare_class: FareClass,
+    /// Vehicle and parking payment enabled.
+    pub vehicle_payment: bool,
+}
+
+/// One tourism pass or reservation.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct TourismEntry {
+    /// Pass or reservation.
+    pub kind: TourismKind,
+    /// Site id.
+    pub site: u32,
+    /// Local calendar day at the site.
+    pub day: u16,
+}
+
+/// Claims of a domain this version does not know.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct OtherClaim {
+    /// Domain id (6 and above).
+    pub domain: u32,
+    /// Opaque body.
+    pub body: Vec<u8>,
+}
+
+/// A holder's claims, or the claims a code disclosed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record)]
+pub struct Claims {
+    /// Health.
+    #[uniffi(default = None)]
+    pub health: Option<Health>,
+    /// Medical insurance.
+    #[uniffi(default = None)]
+    pub medical_insurance: Option<MedicalInsurance>,
+    /// Social security.
+    #[uniffi(default = None)]
+    pub social_security: Option<SocialSecurityStatus>,
+    /// Transit.
+    #[uniffi(default = None)]
+    pub transit: Option<Transit>,
+    /// Tourism passes and reservations (empty = not present).
+    #[uniffi(default = [])]
+    pub tourism: Vec<TourismEntry>,
+    /// Future domains.
+    #[uniffi(default = [])]
+    pub other: Vec<OtherClaim>,
+}
+
+impl From<cc::Claims> for Claims {
+    fn from(c: cc::Claims) -> Self {
+        Claims {
+            health: c.health.map(|h| Health { status: h.status.into(), valid_until_day: h.valid_until_day }),
+            medical_insurance: c.medical_insurance.map(|m| MedicalInsurance { region: m.region, status: m.status.into() }),
+            social_security: c.social_security.map(|s| s.status.into()),
+            transit: c.transit.map(|t| Transit { account: t.account.into(), fare_class: t.fare_class.into(), vehicle_payment: t.vehicle_payment }),
+            tourism: c
+                .tourism
+                .map(|t| t.entries.into_iter().map(|e| TourismEntry { kind: e.kind.into(), site: e.site, day: e.day }).collect())
+                .unwrap_or_default(),
+            other: c.other.into_iter().map(|o| OtherClaim { domain: o.domain, body: o.body }).collect(),
+        }
+    }
+}
+
+impl From<Claims> for cc::Claims {
+    fn from(c: Claims) -> Self {
+        cc::Claims {
+            health: c.health.map(|h| cc::Health { status: h.status.into(), valid_until_day: h.valid_until_day }),
+            medical_insurance: c.medical_insurance.map(|m| cc::MedicalInsurance { region: m.region, status: m.status.into() }),
+            social_security: c.social_security.map(|s| cc::SocialSecurity { status: s.into() }),
+            transit: c.transit.map(|t| cc::Transit { account: t.account.into(), fare_class: t.fare_class.into(), vehicle_payment: t.vehicle_payment }),
+            tourism: if c.tourism.is_empty() {
+                None
+            } else {
+                Some(cc::Tourism {
+                    entries: c.tourism.into_iter().map(|e| cc::TourismEntry { kind: e.kind.into(), site: e.site, day: e.day }).collect(),
+                })
+            },
+            other: c.other.into_iter().map(|o| cc::OtherClaim { domain: o.domain, body: o.body }).collect(),
+        }
+    }
+}
+
+/// A credential domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum Domain {
+    /// Health (id 1).
+    Health,
+    /// Medical insurance (id 2).
+    MedicalInsurance,
+    /// Social security (id 3).
+    SocialSecurity,
+    /// Transit (id 4).
+    Transit,
+    /// Tourism (id 5).
+    Tourism,
+}
+
+enum_map!(Domain, cc::Domain, [Health, MedicalInsurance, SocialSecurity, Transit, Tourism]);
+
+// ---------------------------------------------------------------------------------
+// Scenes.
+
+/// A built-in scene policy.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum Scene {
+    /// Hospital registration: health + medical insurance.
+    Hospital,
+    /// Scenic spot gate: a pass or reservation for `site` today.
+    ScenicSpot {
+        /// This gate's site id.
+        site: u32,
+        /// Offset from UTC in minutes (480 for China).
+        utc_offset_minutes: i32,
+    },
+    /// Parking exit: transit account with vehicle payment.
+    Parking,
+    /// Metro or bus gate: transit account in good standing.
+    MetroGate,
+}
+
+impl From<Scene> for citycode::Scene {
+    fn from(s: Scene) -> Self {
+        match s {
+            Scene::Hospital => citycode::Scene::Hospital,
+            Scene::ScenicSpot { site, utc_offset_minutes } => citycode::Scene::ScenicSpot { site, utc_offset_minutes },
+            Scene::Parking => citycode::Scene::Parking,
+            Scene::MetroGate => citycode::Scene::MetroGate,
+        }
+    }
+}
+
+/// Parses a scene from the JSON form the test vectors use
+/// (`{"kind":"scenic_spot","site":1024,"utc_offset_minutes":480}`).
+#[uniffi::export]
+pub fn scene_from_json(json: String) -> Result<Scene> {
+    let s: citycode::Scene = serde_json::from_str(&json).map_err(|e| CitycodeError::invalid(format!("scene JSON: {e}")))?;
+    Ok(match s {
+        citycode::Scene::Hospital => Scene::Hospital,
+        citycode::Scene::ScenicSpot { site, utc_offset_minutes } => Scene::ScenicSpot { site, utc_offset_minutes },
+        citycode::Scene::Parking => Scene::Parking,
+        citycode::Scene::MetroGate => Scene::MetroGate,
+    })
+}
+
+/// The domains a holder must disclose at a scene.
+#[uniffi::export]
+pub fn scene_domains(scene: Scene) -> Vec<Domain> {
+    use citycode::Policy as _;
+    citycode::Scene::from(scene).required_domains().into_iter().filter_map(cc::Domain::from_id).map(Domain::from).collect()
+}
+
+// ---------------------------------------------------------------------------------
+// Holder.
+
+/// A QR symbol to draw.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct QrImage {
+    /// QR version (1 to 40), at error correction level M.
+    pub version: u8,
+    /// Modules per side, without quiet zone.
+    pub width: u32,
+    /// Row-major modules, true = dark.
+    pub modules: Vec<bool>,
+    /// An SVG drawing with a 4-module quiet zone, 8 px per module.
+    pub svg: String,
+}
+
+/// Renders any text (normally a code's) as a QR symbol.
+#[uniffi::export]
+pub fn render_qr(text: String) -> Result<QrImage> {
+    let qr = citycode::Qr::new(&text)?;
+    Ok(QrImage { version: qr.version, width: u32::try_from(qr.width).unwrap_or(0), svg: qr.to_svg(8), modules: qr.modules })
+}
+
+/// A code to show.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct PresentedCode {
+    /// The text the QR carries (`CC1:` and digits).
+    pub text: String,
+    /// The same code as base64url, for HTTP APIs.
+    pub base64url: String,
+    /// Unix second it was built.
+    pub issued_at: u64,
+    /// Unix second it stops being valid (before verifier skew).
+    pub expires_at: u64,
+    /// Seconds until the app should show a fresh code.
+    pub refresh_in_secs: u64,
+}
+
+fn now() -> u64 {
+    use citycode::Clock as _;
+    citycode::SystemClock.now()
+}
+
+/// The citizen app's side: a stored credential and a device signer.
+#[derive(uniffi::Object)]
+pub struct Holder {
+    credential: citycode::Credential,
+    signer: ForeignSigner,
+}
+
+#[uniffi::export]
+impl Holder {
+    /// A holder with a credential (as stored: base64url) and a device signer whose key
+    /// the credential is bound to.
+    #[uniffi::constructor]
+    pub fn new(credential_base64url: String, signer: Arc<dyn DeviceSigner>) -> Result<Arc<Self>> {
+        let credential = citycode::Credential::from_base64url(&credential_base64url)?;
+        let signer = ForeignSigner::new(signer)?;
+        if signer.key != credential.device_key {
+            return Err(CitycodeError::signer("the signer's key is not the credential's device key"));
+        }
+        Ok(Arc::new(Holder { credential, signer }))
+    }
+
+    /// A holder whose device key is a [`SigningKey`] in this library.
+    #[uniffi::constructor]
+    pub fn with_key(credential_base64url: String, key: Arc<SigningKey>) -> Result<Arc<Self>> {
+        Holder::new(credential_base64url, key)
+    }
+
+    /// The stored credential (base64url).
+    pub fn credential(&self) -> Result<String> {
+        Ok(self.credential.to_base64url()?)
+    }
+
+    /// The pseudonymous subject, hex.
+    pub fn subject(&self) -> String {
+        self.credential.subject.to_hex()
+    }
+
+    /// Builds a code for a scene, now (or at `now_unix`), valid `validity_secs`
+    /// (default 60).
+    #[uniffi::method(default(now_unix = None, validity_secs = 60))]
+    pub fn present_for_scene(&self, scene: Scene, now_unix: Option<u64>, validity_secs: u8) -> Result<PresentedCode> {
+        self.present(scene_domains(scene), now_unix, validity_secs)
+    }
+
+    /// Builds a code that discloses `domains`.
+    #[uniffi::method(default(now_unix = None, validity_secs = 60))]
+    pub fn present(&self, domains: Vec<Domain>, now_unix: Option<u64>, validity_secs: u8) -> Result<PresentedCode> {
+        let at = now_unix.unwrap_or_else(now);
+        let ids: Vec<u32> = domains.into_iter().map(|d| cc::Domain::from(d).id()).collect();
+        let options = citycode::PresentOptions { validity_secs, nonce: None };
+        let code = citycode::present(&self.credential, &self.signer, &ids, at, options)?;
+        Ok(PresentedCode {
+            text: code.to_text(),
+            base64url: code.to_base64url(),
+            issued_at: u64::from(code.issued_at()),
+            expires_at: code.expires_at(),
+            refresh_in_secs: code.refresh_in(at),
+        })
+    }
+}
+
+impl DeviceSigner for SigningKey {
+    fn algorithm(&self) -> KeyAlgorithm {
+        self.inner.algorithm().into()
+    }
+    fn public_key(&self) -> Vec<u8> {
+        self.inner.public_key().to_bytes()
+    }
+    fn sign(&self, message: Vec<u8>) -> std::result::Result<Vec<u8>, CitycodeError> {
+        Ok(self.inner.sign(&message).to_vec())
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Verifier.
+
+/// What a verifier decided.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum Decision {
+    /// The code passed every check.
+    Accept {
+        /// Exactly the disclosed claims.
+        claims: Claims,
+        /// The same claims as JSON (names as in SPEC.md), for logs and comparisons.
+        claims_json: String,
+        /// The holder's pseudonymous subject, hex.
+        subject: String,
+        /// Unix second the code was built.
+        issued_at: u64,
+        /// Issuer key ids of the cards.
+        issuers: Vec<u32>,
+    },
+    /// The code was refused.
+    Reject {
+        /// The stable reason code (SPEC.md §10).
+        code: String,
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// A terminal's or backend's verifier. Thread-safe.
+#[derive(uniffi::Object)]
+pub struct Verifier {
+    inner: RwLock<citycode::Verifier>,
+}
+
+#[uniffi::export]
+impl Verifier {
+    /// A verifier pinned to a root key, for a scene, with clock skew and the longest
+    /// code validity accepted. Load a trust list before verifying.
+    #[uniffi::constructor(default(skew_secs = 30, max_code_validity_secs = 120))]
+    pub fn new(root_algorithm: KeyAlgorithm, root_key: Vec<u8>, scene: Scene, skew_secs: u32, max_code_validity_secs: u8) -> Result<Arc<Self>> {
+        let root = public_key(root_algorithm, &root_key)?;
+        let v = citycode::Verifier::new(root, citycode::Scene::from(scene))
+            .with_skew(skew_secs)
+            .with_max_code_validity(max_code_validity_secs);
+        Ok(Arc::new(Verifier { inner: RwLock::new(v) }))
+    }
+
+    /// Loads a signed trust list; refuses bad signatures and rollback.
+    pub fn load_trust_list(&self, list: Vec<u8>) -> Result<()> {
+        Ok(self.inner.write().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?.load_trust_list(&list)?)
+    }
+
+    /// Loads a signed revocation list; refuses bad signatures and rollback.
+    pub fn load_revocation_list(&self, list: Vec<u8>) -> Result<()> {
+        Ok(self.inner.write().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?.load_revocation_list(&list)?)
+    }
+
+    /// Switches the scene.
+    pub fn set_scene(&self, scene: Scene) -> Result<()> {
+        self.inner.write().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?.set_policy(citycode::Scene::from(scene));
+        Ok(())
+    }
+
+    /// Verifies scanned text now (or at `now_unix`). Never throws for a bad code: the
+    /// decision says why.
+    #[uniffi::method(default(now_unix = None))]
+    pub fn verify(&self, text: String, now_unix: Option<u64>) -> Decision {
+        let Ok(v) = self.inner.read() else {
+            return Decision::Reject { code: "internal".into(), detail: "verifier lock poisoned".into() };
+        };
+        match v.verify_at(&text, now_unix.unwrap_or_else(now)) {
+            Ok(a) => Decision::Accept {
+                claims_json: serde_json::to_string(&a.claims).unwrap_or_default(),
+                claims: a.claims.into(),
+                subject: a.subject.to_hex(),
+                issued_at: u64::from(a.issued_at),
+                issuers: a.issuers,
+            },
+            Err(r) => Decision::Reject { code: r.reason.code().into(), detail: r.detail },
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Issuer and operators.
+
+/// An issuing backend's key.
+#[derive(uniffi::Object)]
+pub struct Issuer {
+    inner: citycode::Issuer,
+}
+
+#[uniffi::export]
+impl Issuer {
+    /// An issuer with key id `kid`, allowed to attest `domains` (ids, including future
+    /// ones).
+    #[uniffi::constructor]
+    pub fn new(kid: u32, key: Arc<SigningKey>, domains: Vec<u32>) -> Result<Arc<Self>> {
+        let pair = citycode::KeyPair::from_secret_bytes(key.inner.algorithm(), &key.inner.secret_bytes())?;
+        Ok(Arc::new(Issuer { inner: citycode::Issuer::new(kid, pair, domains) }))
+    }
+
+    /// Signs a credential for a device key; returns it as base64url for the holder to
+    /// store. `card_sets` empty means the standard layout (one card per domain, the
+    /// hospital bundle, and all domains); otherwise each inner list of domain ids is a
+    /// card.
+    #[uniffi::method(default(card_sets = []))]
+    pub fn issue(
+        &self,
+        device_algorithm: KeyAlgorithm,
+        device_key: Vec<u8>,
+        subject: Vec<u8>,
+        valid_from_day: u16,
+        valid_days: u8,
+        claims: Claims,
+        card_sets: Vec<Vec<u32>>,
+    ) -> Result<String> {
+        let subject: [u8; 8] = subject.try_into().map_err(|_| CitycodeError::invalid("subject must be 8 bytes"))?;
+        let req = citycode::CredentialRequest {
+            device_key: public_key(device_algorithm, &device_key)?,
+            subject: citycode::Subject(subject),
+            valid_from_day,
+            valid_days,
+            claims: claims.into(),
+            layout: if card_sets.is_empty() { citycode::CardLayout::Standard } else { citycode::CardLayout::Custom(card_sets) },
+        };
+        Ok(self.inner.issue(&req)?.to_base64url()?)
+    }
+}
+
+/// A random pseudonymous subject id (8 bytes).
+#[uniffi::export]
+pub fn random_subject() -> Result<Vec<u8>> {
+    Ok(citycode::Subject::random()?.0.to_vec())
+}
+
+/// An issuer key entry of a trust list.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct TrustedIssuer {
+    /// Key id.
+    pub kid: u32,
+    /// Algorithm.
+    pub algorithm: KeyAlgorithm,
+    /// Public key.
+    pub public_key: Vec<u8>,
+    /// Unix second the key becomes valid.
+    pub not_before: u32,
+    /// Unix second the key stops being valid.
+    pub not_after: u32,
+    /// Domain ids it may attest.
+    pub domains: Vec<u32>,
+}
+
+/// Signs a trust list with the root key.
+#[uniffi::export]
+pub fn sign_trust_list(root: Arc<SigningKey>, sequence: u64, issued_at: u32, expires_at: u32, issuers: Vec<TrustedIssuer>) -> Result<Vec<u8>> {
+    let mut keys = Vec::with_capacity(issuers.len());
+    for i in issuers {
+        let mut domains = i.domains;
+        domains.sort_unstable();
+        domains.dedup();
+        keys.push(citycode::IssuerKey {
+            kid: i.kid,
+            key: public_key(i.algorithm, &i.public_key)?,
+            not_before: i.not_before,
+            not_after: i.not_after,
+            domains,
+        });
+    }
+    keys.sort_by_key(|k| k.kid);
+    Ok(citycode::TrustList { sequence, issued_at, expires_at, keys }.sign(&root.inner)?)
+}
+
+/// What a revocation list names.
+#[derive(Clone, Debug, uniffi::Enum)]
+pub enum Revocation {
+    /// A card, by its 16-byte id.
+    Card {
+        /// Card id.
+        id: Vec<u8>,
+    },
+    /// A subject (8 bytes).
+    Subject {
+        /// Subject id.
+        id: Vec<u8>,
+    },
+    /// A device key, by its 16-byte key id.
+    DeviceKey {
+        /// Device key id.
+        id: Vec<u8>,
+    },
+}
+
+/// Signs a revocation list with the root key (`issuer_kid` = None) or an issuer key.
+#[uniffi::export]
+pub fn sign_revocation_list(
+    key: Arc<SigningKey>,
+    issuer_kid: Option<u32>,
+    sequence: u64,
+    issued_at: u32,
+    expires_at: u32,
+    entries: Vec<Revocation>,
+) -> Result<Vec<u8>> {
+    let fixed = |id: Vec<u8>| -> Result<[u8; 16]> { id.try_into().map_err(|_| CitycodeError::invalid("ids are 16 bytes")) };
+    let mut list = Vec::with_capacity(entries.len());
+    for e in entries {
+        list.push(match e {
+            Revocation::Card { id } => citycode::Revoked::Card(fixed(id)?),
+            Revocation::DeviceKey { id } => citycode::Revoked::DeviceKey(fixed(id)?),
+            Revocation::Subject { id } => {
+                citycode::Revoked::Subject(id.try_into().map_err(|_| CitycodeError::invalid("subjects are 8 bytes"))?)
+            }
+        });
+    }
+    list.sort();
+    list.dedup();
+    let signer = issuer_kid.map_or(citycode::ListSigner::Root, citycode::ListSigner::Issuer);
+    Ok(citycode::RevocationList { signer, sequence, issued_at, expires_at, entries: list }.sign(&key.inner)?)
+}
+
+/// Decodes base64url (lists and credentials travel in JSON this way).
+#[uniffi::export]
+pub fn base64url_decode(text: String) -> Result<Vec<u8>> {
+    Ok(citycode::text::decode_base64url(&text)?)
+}
+
+/// The library version.
+#[uniffi::export]
+pub fn citycode_version() -> String {
+    env!("CARGO_PKG_VERSION").into()
+}

@@ -1,0 +1,173 @@
+// The Kotlin binding carries every test vector and every error faithfully, and a full
+// flow works with the device key held as a java.security ECDSA P-256 key behind the
+// signer interface, as Android Keystore would hold it.
+package citycode.test
+
+import java.io.File
+import java.math.BigInteger
+import java.security.KeyPairGenerator
+import java.security.Signature
+import java.security.interfaces.ECPublicKey
+import java.security.spec.ECGenParameterSpec
+import uniffi.citycode_ffi.*
+
+var passed = 0
+var failed = 0
+
+fun check(name: String, block: () -> Unit) {
+    try {
+        block(); passed++
+    } catch (e: Throwable) {
+        failed++; println("FAIL $name: $e")
+    }
+}
+
+fun expect(cond: Boolean, msg: () -> String) { if (!cond) throw AssertionError(msg()) }
+
+@Suppress("UNCHECKED_CAST")
+fun runCase(case: Map<String, Any?>): Decision {
+    val setup = case["verifier"] as Map<String, Any?>
+    val alg = if (setup["root_alg"] == "ed25519") KeyAlgorithm.ED25519 else KeyAlgorithm.ECDSA_P256
+    val sceneJson = jsonOf(setup["scene"])
+    val v = Verifier(alg, hex(setup["root_key"] as String), sceneFromJson(sceneJson),
+        (setup["skew_secs"] as Long).toUInt(), (setup["max_code_validity_secs"] as Long).toUByte())
+    try {
+        (setup["trust_lists"] as List<String>).forEach { v.loadTrustList(base64urlDecode(it)) }
+        (setup["revocation_lists"] as List<String>).forEach { v.loadRevocationList(base64urlDecode(it)) }
+    } catch (e: CitycodeException.Rejected) {
+        return Decision.Reject(e.code, e.detail)
+    }
+    for (seen in (case["seen"] as List<Map<String, Any?>>?) ?: emptyList()) {
+        expect(v.verify(seen["input"] as String, (seen["now"] as Long).toULong()) is Decision.Accept) { "seen code rejected" }
+    }
+    return v.verify(case["input"] as String, (case["now"] as Long).toULong())
+}
+
+fun jsonOf(x: Any?): String = when (x) {
+    null -> "null"
+    is String -> "\"" + x.replace("\\", "\\\\").replace("\"", "\\\"") + "\""
+    is Map<*, *> -> x.entries.joinToString(",", "{", "}") { jsonOf(it.key) + ":" + jsonOf(it.value) }
+    is List<*> -> x.joinToString(",", "[", "]") { jsonOf(it) }
+    else -> x.toString()
+}
+
+fun hex(s: String) = ByteArray(s.length / 2) { s.substring(2 * it, 2 * it + 2).toInt(16).toByte() }
+
+/** A P-256 key held by java.security, like Android Keystore: the secret stays here. */
+class JavaKeystoreSigner : DeviceSigner {
+    private val pair = KeyPairGenerator.getInstance("EC").apply { initialize(ECGenParameterSpec("secp256r1")) }.generateKeyPair()
+    var calls = 0
+    override fun algorithm() = KeyAlgorithm.ECDSA_P256
+    override fun publicKey(): ByteArray {
+        val w = (pair.public as ECPublicKey).w
+        fun fixed(b: BigInteger) = b.toByteArray().let { if (it.size > 32) it.copyOfRange(it.size - 32, it.size) else ByteArray(32 - it.size) + it }
+        return byteArrayOf(4) + fixed(w.affineX) + fixed(w.affineY)
+    }
+    override fun sign(message: ByteArray): ByteArray {
+        calls++
+        return Signature.getInstance("SHA256withECDSA").run { initSign(pair.private); update(message); sign() } // DER
+    }
+}
+
+class ThrowingSigner(private val key: SigningKey) : DeviceSigner {
+    override fun algorithm() = KeyAlgorithm.ED25519
+    override fun publicKey() = key.publicKey()
+    override fun sign(message: ByteArray): ByteArray = throw IllegalStateException("keystore locked")
+}
+
+const val NOW = 1_795_593_600UL
+
+class City {
+    val root = SigningKey.generate(KeyAlgorithm.ED25519)
+    val issuerKey = SigningKey.generate(KeyAlgorithm.ED25519)
+    val issuer = Issuer(1u, issuerKey, listOf(1u, 2u, 3u, 4u, 5u))
+    val today = (NOW / 86400UL).toUShort()
+    val trust = signTrustList(root, 1UL, (NOW - 60UL).toUInt(), (NOW + 86400UL).toUInt(), listOf(
+        TrustedIssuer(1u, KeyAlgorithm.ED25519, issuerKey.publicKey(), (NOW - 86400UL).toUInt(), (NOW + 864000UL).toUInt(), listOf(1u, 2u, 3u, 4u, 5u))))
+    val claims = Claims(
+        health = Health(HealthStatus.YELLOW, (today + 2u).toUShort()),
+        medicalInsurance = MedicalInsurance(440300u, InsuranceStatus.ACTIVE),
+        socialSecurity = SocialSecurityStatus.CONTRIBUTING,
+        transit = Transit(AccountStatus.ACTIVE, FareClass.SENIOR_FREE, true),
+        tourism = listOf(TourismEntry(TourismKind.RESERVATION, 1024u, today)),
+        other = emptyList())
+    fun verifier(scene: Scene) = Verifier(KeyAlgorithm.ED25519, root.publicKey(), scene).also { it.loadTrustList(trust) }
+}
+
+@Suppress("UNCHECKED_CAST")
+fun main(args: Array<String>) {
+    val vectors = Json.parse(File(args[0]).readText()) as Map<String, Any?>
+    val cases = vectors["cases"] as List<Map<String, Any?>>
+    for (case in cases) {
+        check("vector ${case["name"]}") {
+            val d = runCase(case)
+            val expected = case["expected"] as String
+            if (expected == "accept") {
+                expect(d is Decision.Accept) { "expected accept, got $d" }
+                d as Decision.Accept
+                expect(Json.parse(d.claimsJson) == case["claims"]) { "claims ${d.claimsJson} != ${case["claims"]}" }
+                expect(d.subject == case["subject"]) { "subject" }
+            } else {
+                expect(d is Decision.Reject && d.code == expected) { "expected $expected, got $d" }
+            }
+        }
+    }
+
+    check("full flow with a java.security P-256 device key") {
+        val city = City()
+        val keystore = JavaKeystoreSigner()
+        val pk = keystore.publicKey()
+        val compressed = byteArrayOf((2 or (pk[64].toInt() and 1)).toByte()) + pk.copyOfRange(1, 33)
+        val credential = city.issuer.issue(KeyAlgorithm.ECDSA_P256, compressed, randomSubject(), city.today, 7u, city.claims)
+        val holder = Holder(credential, keystore)
+        val hospital = city.verifier(Scene.Hospital)
+        val code = holder.presentForScene(Scene.Hospital, NOW)
+        expect(keystore.calls == 1) { "signer called ${keystore.calls} times" }
+        expect(code.text.startsWith("CC1:") && code.refreshInSecs == 30UL) { "code $code" }
+        val qr = renderQr(code.text)
+        expect(qr.version <= 10u.toUByte() && qr.modules.size == (qr.width * qr.width).toInt()) { "qr ${qr.version}" }
+        val d = hospital.verify(code.text, NOW + 1UL)
+        expect(d is Decision.Accept) { "hospital: $d" }
+        d as Decision.Accept
+        expect(d.claims.health?.status == HealthStatus.YELLOW && d.claims.transit == null && d.claims.tourism.isEmpty()) { "claims ${d.claims}" }
+        val replay = hospital.verify(code.text, NOW + 2UL)
+        expect(replay is Decision.Reject && replay.code == "replayed") { "replay: $replay" }
+        val scenic = Scene.ScenicSpot(1024u, 480)
+        hospital.setScene(scenic)
+        val t = hospital.verify(holder.presentForScene(scenic, NOW).text, NOW)
+        expect(t is Decision.Accept && t.claims.tourism.single().site == 1024u) { "scenic: $t" }
+        val late = city.verifier(Scene.MetroGate).verify(holder.presentForScene(Scene.MetroGate, NOW).text, NOW + 200UL)
+        expect(late is Decision.Reject && late.code == "code_expired") { "late: $late" }
+    }
+
+    check("errors are typed exceptions with reason codes") {
+        val city = City()
+        val device = SigningKey.generate(KeyAlgorithm.ED25519)
+        val credential = city.issuer.issue(KeyAlgorithm.ED25519, device.publicKey(), "subject1".toByteArray(), city.today, 1u, city.claims)
+        try { Holder.withKey(credential, SigningKey.generate(KeyAlgorithm.ED25519)); throw AssertionError("no error") } catch (e: CitycodeException.Signer) { expect(e.code == "signer") { e.code } }
+        try { Holder.withKey("AAAA", device); throw AssertionError("no error") } catch (e: CitycodeException.Rejected) { expect(e.code == "unsupported_version") { e.code } }
+        try { city.verifier(Scene.Hospital).loadTrustList(city.trust.copyOf(10)); throw AssertionError("no error") } catch (e: CitycodeException.Rejected) { expect(e.code == "truncated") { e.code } }
+        val noSocial = city.issuer.issue(KeyAlgorithm.ED25519, device.publicKey(), "subject1".toByteArray(), city.today, 1u, city.claims.copy(socialSecurity = null))
+        try { Holder.withKey(noSocial, device).present(listOf(Domain.SOCIAL_SECURITY), NOW); throw AssertionError("no error") } catch (e: CitycodeException.MissingDomain) { expect(e.code == "missing_domain") { e.code } }
+        try { Holder(credential, ThrowingSigner(device)).presentForScene(Scene.MetroGate, NOW); throw AssertionError("no error") } catch (e: CitycodeException.Signer) { expect(e.detail.contains("keystore locked") || e.code == "signer") { e.detail } }
+    }
+
+    check("no panic crosses the boundary on hostile input") {
+        val city = City()
+        val v = city.verifier(Scene.MetroGate)
+        val rnd = java.util.Random(20261125)
+        repeat(2000) {
+            val n = rnd.nextInt(500)
+            val text = if (rnd.nextBoolean()) "CC1:" + (1..n).map { '0' + rnd.nextInt(10) }.joinToString("")
+                       else (1..n).map { (1 + rnd.nextInt(0x2fff)).toChar() }.joinToString("")
+            expect(v.verify(text, NOW) is Decision.Reject) { "random text accepted" }
+            val bytes = ByteArray(n).also { rnd.nextBytes(it) }
+            try { v.loadTrustList(bytes) } catch (e: CitycodeException) { }
+            try { v.loadRevocationList(bytes) } catch (e: CitycodeException) { }
+            try { Holder.withKey(text, city.root) } catch (e: CitycodeException) { }
+        }
+    }
+
+    println("kotlin: $passed passed, $failed failed")
+    if (failed != 0) kotlin.system.exitProcess(1)
+}

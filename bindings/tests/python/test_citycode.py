@@ -1,0 +1,265 @@
+"""The Python binding carries every test vector and every error faithfully, and a full
+issue-present-verify flow works with a device key held on the Python side."""
+
+import json
+import os
+import random
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+import citycode_ffi as cc
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+with open(os.path.join(ROOT, "test-vectors", "codes.json"), encoding="utf-8") as f:
+    VECTORS = json.load(f)
+CASES = VECTORS["cases"]
+ALGS = {"ed25519": cc.KeyAlgorithm.ED25519, "ecdsa_p256_sha256": cc.KeyAlgorithm.ECDSA_P256}
+
+
+def run_case(case):
+    """Runs one case as test-vectors/README.md describes; returns the decision."""
+    setup = case["verifier"]
+    verifier = cc.Verifier(
+        ALGS[setup["root_alg"]],
+        bytes.fromhex(setup["root_key"]),
+        cc.scene_from_json(json.dumps(setup["scene"])),
+        setup["skew_secs"],
+        setup["max_code_validity_secs"],
+    )
+    try:
+        for lst in setup["trust_lists"]:
+            verifier.load_trust_list(cc.base64url_decode(lst))
+        for lst in setup["revocation_lists"]:
+            verifier.load_revocation_list(cc.base64url_decode(lst))
+    except cc.CitycodeError.Rejected as e:
+        return cc.Decision.REJECT(code=e.code, detail=e.detail)
+    for seen in case.get("seen", []):
+        assert verifier.verify(seen["input"], seen["now"]).is_accept()
+    return verifier.verify(case["input"], case["now"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_vector(case):
+    decision = run_case(case)
+    if case["expected"] == "accept":
+        assert decision.is_accept(), decision
+        assert json.loads(decision.claims_json) == case["claims"]
+        assert decision.subject == case["subject"]
+    else:
+        assert decision.is_reject(), decision
+        assert decision.code == case["expected"]
+        assert decision.detail != "" or decision.code in ("text_prefix",)
+
+
+def test_vector_file_has_every_kind():
+    kinds = {c["expected"] for c in CASES}
+    assert "accept" in kinds and len(kinds) > 20
+
+
+class PythonKeystore(cc.DeviceSigner):
+    """A P-256 key that lives in Python (as a platform keystore would); DER signatures."""
+
+    def __init__(self):
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.calls = 0
+
+    def algorithm(self):
+        return cc.KeyAlgorithm.ECDSA_P256
+
+    def public_key(self):
+        return self.key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+
+    def sign(self, message):
+        self.calls += 1
+        return self.key.sign(message, ec.ECDSA(hashes.SHA256()))
+
+
+class City:
+    def __init__(self, now):
+        self.now = now
+        self.root = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+        issuer_key = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+        self.issuer = cc.Issuer(1, issuer_key, [1, 2, 3, 4, 5])
+        self.trust = cc.sign_trust_list(
+            self.root, 1, now - 60, now + 86400,
+            [cc.TrustedIssuer(kid=1, algorithm=cc.KeyAlgorithm.ED25519, public_key=issuer_key.public_key(),
+                              not_before=now - 86400, not_after=now + 86400 * 30, domains=[1, 2, 3, 4, 5])],
+        )
+        self.today = now // 86400
+
+    def claims(self):
+        return cc.Claims(
+            health=cc.Health(status=cc.HealthStatus.GREEN, valid_until_day=self.today + 3),
+            medical_insurance=cc.MedicalInsurance(region=310000, status=cc.InsuranceStatus.ACTIVE),
+            social_security=None,
+            transit=cc.Transit(account=cc.AccountStatus.ACTIVE, fare_class=cc.FareClass.STUDENT, vehicle_payment=False),
+            tourism=[cc.TourismEntry(kind=cc.TourismKind.PASS, site=7, day=self.today + 30)],
+            other=[],
+        )
+
+    def verifier(self, scene):
+        v = cc.Verifier(cc.KeyAlgorithm.ED25519, self.root.public_key(), scene)
+        v.load_trust_list(self.trust)
+        return v
+
+
+NOW = 1_795_593_600
+
+
+def test_full_flow_with_python_held_p256_key():
+    city = City(NOW)
+    keystore = PythonKeystore()
+    pk = keystore.public_key()
+    compressed = bytes([2 | (pk[-1] & 1)]) + pk[1:33]
+    cred = city.issuer.issue(cc.KeyAlgorithm.ECDSA_P256, compressed, cc.random_subject(), city.today, 7, city.claims())
+    holder = cc.Holder(cred, keystore)
+    verifier = city.verifier(cc.Scene.HOSPITAL())
+
+    code = holder.present_for_scene(cc.Scene.HOSPITAL(), now_unix=NOW)
+    assert code.text.startswith("CC1:")
+    assert code.expires_at == NOW + 60 and code.refresh_in_secs == 30
+    assert keystore.calls == 1
+    qr = cc.render_qr(code.text)
+    assert qr.version <= 10 and len(qr.modules) == qr.width * qr.width and qr.svg.startswith("<svg")
+
+    decision = verifier.verify(code.text, NOW + 1)
+    assert decision.is_accept(), decision
+    assert decision.claims.health.status == cc.HealthStatus.GREEN
+    assert decision.claims.medical_insurance.region == 310000
+    assert decision.claims.transit is None and decision.claims.tourism == []
+    assert decision.subject == holder.subject()
+
+    again = verifier.verify(code.text, NOW + 2)
+    assert again.is_reject() and again.code == "replayed"
+    late = city.verifier(cc.Scene.HOSPITAL()).verify(code.text, NOW + 120)
+    assert late.is_reject() and late.code == "code_expired"
+
+    verifier.set_scene(cc.Scene.METRO_GATE())
+    metro = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
+    accepted = verifier.verify(metro.text, NOW)
+    assert accepted.is_accept() and accepted.claims.transit.fare_class == cc.FareClass.STUDENT
+    parking = holder.present_for_scene(cc.Scene.PARKING(), now_unix=NOW)
+    verifier.set_scene(cc.Scene.PARKING())
+    refused = verifier.verify(parking.text, NOW)
+    assert refused.is_reject() and refused.code == "policy_unmet" and "vehicle" in refused.detail
+
+
+def test_software_key_holder_and_revocation():
+    city = City(NOW)
+    device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject1", city.today, 1, city.claims())
+    holder = cc.Holder.with_key(cred, device)
+    assert holder.credential() == cred
+    scenic = cc.Scene.SCENIC_SPOT(site=7, utc_offset_minutes=480)
+    verifier = city.verifier(scenic)
+    assert verifier.verify(holder.present_for_scene(scenic, now_unix=NOW).text, NOW).is_accept()
+    revocations = cc.sign_revocation_list(city.root, None, 1, NOW - 10, NOW + 3600,
+                                          [cc.Revocation.DEVICE_KEY(id=device.key_id())])
+    verifier.load_revocation_list(revocations)
+    decision = verifier.verify(holder.present_for_scene(scenic, now_unix=NOW + 1).text, NOW + 1)
+    assert decision.is_reject() and decision.code == "revoked"
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        verifier.load_revocation_list(cc.sign_revocation_list(city.root, None, 0, NOW, NOW + 60, []))
+    assert e.value.code == "revocation_list_rollback"
+
+
+def test_errors_are_typed_with_reason_codes():
+    city = City(NOW)
+    device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    other = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject1", city.today, 1, city.claims())
+    with pytest.raises(cc.CitycodeError.Signer) as e:
+        cc.Holder.with_key(cred, other)
+    assert e.value.code == "signer"
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        cc.Holder.with_key("AAAA", device)
+    assert e.value.code == "unsupported_version"
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        cc.Holder.with_key(cred + "A", device)
+    assert e.value.code in ("text_encoding", "trailing_bytes")
+    holder = cc.Holder.with_key(cred, device)
+    with pytest.raises(cc.CitycodeError.MissingDomain) as e:
+        holder.present([cc.Domain.SOCIAL_SECURITY], now_unix=NOW)
+    assert e.value.code == "missing_domain"
+    with pytest.raises(cc.CitycodeError.InvalidArgument):
+        city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"short", city.today, 1, city.claims())
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        cc.Verifier(cc.KeyAlgorithm.ED25519, bytes(31), cc.Scene.HOSPITAL())
+    assert e.value.code == "malformed"
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        city.verifier(cc.Scene.HOSPITAL()).load_trust_list(b"\x01garbage")
+    assert e.value.code == "truncated"
+
+
+class ThrowingSigner(cc.DeviceSigner):
+    def __init__(self, key, exc):
+        self.key, self.exc = key, exc
+
+    def algorithm(self):
+        return cc.KeyAlgorithm.ED25519
+
+    def public_key(self):
+        return self.key.public_key()
+
+    def sign(self, message):
+        raise self.exc
+
+
+def test_signer_failures_surface_as_signer_errors():
+    city = City(NOW)
+    device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject1", city.today, 1, city.claims())
+    for exc in (cc.CitycodeError.Signer(code="signer", detail="user cancelled"), RuntimeError("keystore locked")):
+        holder = cc.Holder(cred, ThrowingSigner(device, exc))
+        with pytest.raises(cc.CitycodeError.Signer) as e:
+            holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
+        assert e.value.code == "signer"
+
+
+def test_no_panic_crosses_the_boundary():
+    """Hostile input of every shape reaches every entry point; only typed errors or
+    reject decisions come back, never InternalError (a caught Rust panic)."""
+    rng = random.Random(20261125)
+    city = City(NOW)
+    verifier = city.verifier(cc.Scene.METRO_GATE())
+    device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    good = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject1", city.today, 1, city.claims())
+    code = cc.Holder.with_key(good, device).present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW).text
+    inputs = ["", "CC1:", "CC1:" + "9" * 5000, "\x00" * 10, "CC1:١٢٣", code[:-1], code + "0"]
+    for _ in range(1500):
+        n = rng.randrange(0, 600)
+        kind = rng.randrange(3)
+        if kind == 0:
+            inputs.append("CC1:" + "".join(rng.choice("0123456789") for _ in range(n)))
+        elif kind == 1:
+            inputs.append("".join(chr(rng.randrange(1, 0x3000)) for _ in range(n)))
+        else:
+            i = rng.randrange(4, len(code))
+            inputs.append(code[:i] + rng.choice("0123456789") + code[i + 1:])
+    for text in inputs:
+        decision = verifier.verify(text, NOW)
+        assert decision.is_reject() or text == code
+        try:
+            cc.Holder.with_key(text, device)
+        except cc.CitycodeError:
+            pass
+        blob = text.encode("utf-8", "surrogatepass")[:400]
+        for load in (verifier.load_trust_list, verifier.load_revocation_list):
+            try:
+                load(blob)
+            except cc.CitycodeError:
+                pass
+    for t in ["x" * 5000, ""]:
+        try:
+            cc.render_qr(t)
+        except cc.CitycodeError:
+            pass
+    for sub in [b"", b"\x00" * 100]:
+        with pytest.raises(cc.CitycodeError):
+            cc.SigningKey.from_secret_bytes(cc.KeyAlgorithm.ECDSA_P256, sub)
+    with pytest.raises(cc.CitycodeError):
+        cc.scene_from_json("{nope")

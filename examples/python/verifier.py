@@ -1,0 +1,22 @@
+"""A minimal verifier: a backend or kiosk that checks a scanned code.
+
+python3 examples/python/verifier.py  (after scripts/test-python.sh built the binding,
+with PYTHONPATH pointing at it; the test suite runs it)."""
+import json
+import os
+import sys
+
+import citycode_ffi as cc
+
+vectors = json.load(open(os.path.join(os.path.dirname(__file__), "../../test-vectors/codes.json")))
+case = next(c for c in vectors["cases"] if c["name"] == "accept_hospital")
+setup = case["verifier"]
+
+verifier = cc.Verifier(cc.KeyAlgorithm.ED25519, bytes.fromhex(setup["root_key"]), cc.Scene.HOSPITAL())
+verifier.load_trust_list(cc.base64url_decode(setup["trust_lists"][0]))
+decision = verifier.verify(case["input"], case["now"])
+if decision.is_accept():
+    print("ACCEPT", decision.claims_json)
+else:
+    print("REJECT", decision.code, decision.detail)
+    sys.exit(1)

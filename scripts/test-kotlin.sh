@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Kotlin binding tests: compile the generated Kotlin with kotlinc (npm package
+# kotlin-compiler) and JNA (Debian libjna-java), run every vector and a full flow with a
+# java.security P-256 device key.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KOTLIN_VERSION=2.4.20
+tools="${CITYCODE_TOOLS:-$HOME/.cache/citycode}"
+kotlinc="$tools/kotlin-compiler-$KOTLIN_VERSION/package/bin/kotlinc"
+if [ ! -x "$kotlinc" ]; then
+  mkdir -p "$tools/kotlin-compiler-$KOTLIN_VERSION"
+  (cd "$tools/kotlin-compiler-$KOTLIN_VERSION" && npm pack --silent "kotlin-compiler@$KOTLIN_VERSION" >/dev/null && tar xzf kotlin-compiler-*.tgz && rm kotlin-compiler-*.tgz)
+fi
+jna=/usr/share/java/jna.jar
+if [ ! -f "$jna" ]; then
+  (apt-get update -qq && apt-get install -y -qq libjna-java) >/dev/null
+fi
+out=target/bindings-kotlin
+mkdir -p "$out"
+stamp="$out/.sources"
+sources=(bindings/generated/kotlin/uniffi/citycode_ffi/citycode_ffi.kt bindings/tests/kotlin/*.kt examples/kotlin/*.kt)
+sum=$(cat "${sources[@]}" | sha256sum | cut -d' ' -f1)
+if [ ! -f "$out/test.jar" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+  "$kotlinc" -nowarn -cp "$jna" -d "$out/test.jar" "${sources[@]}" 2>&1 | grep -v '^warning' || true
+  [ -f "$out/test.jar" ] || { echo "kotlinc failed"; exit 1; }
+  echo "$sum" > "$stamp"
+fi
+run() { java -Djna.library.path="$PWD/target/debug" -cp "$out/test.jar:$jna:$(dirname "$kotlinc")/../lib/kotlin-stdlib.jar" "$@"; }
+# The examples, so they cannot rot.
+run citycode.examples.holder.HolderKt
+mapfile -t args < <(python3 -c '
+import json
+c = next(c for c in json.load(open("test-vectors/codes.json"))["cases"] if c["name"] == "accept_hospital")
+print(c["verifier"]["root_key"]); print(c["verifier"]["trust_lists"][0]); print(c["input"]); print(c["now"])')
+run citycode.examples.verifier.VerifierKt "${args[@]}"
+run citycode.test.BindingTestKt test-vectors/codes.json
