@@ -593,7 +593,19 @@ pub fn render() -> Res<Vec<(&'static str, String)>> {
     let file = generate()?;
     let mut json = serde_json::to_string_pretty(&file)?;
     json.push('\n');
-    Ok(vec![("codes.json", json)])
+    let city = DemoCity::new()?;
+    let holder = serde_json::json!({
+        "description": "The demo resident's credential and device key, for holder tests in every language. The secret is a public test constant: never use it outside tests.",
+        "credential": city.credential.to_base64url()?,
+        "device_alg": Algorithm::Ed25519,
+        "device_secret": hex(&city.device.secret_bytes()),
+        "now": NOW,
+        "root_key": hex(&city.root.public_key().to_bytes()),
+        "trust_list": encode_base64url(&city.trust_list),
+    });
+    let mut holder_json = serde_json::to_string_pretty(&holder)?;
+    holder_json.push('\n');
+    Ok(vec![("codes.json", json), ("holder.json", holder_json)])
 }
 
 fn main() -> Res<()> {

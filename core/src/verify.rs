@@ -124,6 +124,16 @@ impl Verifier {
         self
     }
 
+    /// Changes the allowed clock skew of a verifier in use.
+    pub fn set_skew(&mut self, secs: u32) {
+        self.skew = u64::from(secs);
+    }
+
+    /// Changes the longest code validity accepted by a verifier in use.
+    pub fn set_max_code_validity(&mut self, secs: u8) {
+        self.max_validity = secs;
+    }
+
     /// Replaces the scene policy.
     pub fn set_policy(&mut self, policy: impl Policy + 'static) {
         self.policy = Arc::new(policy);

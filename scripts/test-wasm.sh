@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the two WASM packages (scanner: verifier only; holder: verifier + holder + QR)
+# with wasm-bindgen-cli at the crate's exact version, optimises them with wasm-opt, and
+# runs the Node tests. Installs what is missing: the wasm32 target, clang (ring's C code
+# for wasm32), wasm-bindgen-cli, and binaryen (npm) for wasm-opt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools="${CITYCODE_TOOLS:-$HOME/.cache/citycode}"
+WB_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+BINARYEN_VERSION=132.0.0
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+command -v clang >/dev/null || { apt-get update -qq && apt-get install -y -qq clang >/dev/null; }
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$WB_VERSION" ]; then
+  cargo install --quiet wasm-bindgen-cli --version "$WB_VERSION"
+fi
+wasm_opt="$tools/binaryen-$BINARYEN_VERSION/node_modules/binaryen/bin/wasm-opt"
+if [ ! -x "$wasm_opt" ]; then
+  mkdir -p "$tools/binaryen-$BINARYEN_VERSION"
+  (cd "$tools/binaryen-$BINARYEN_VERSION" && npm install --silent --no-save "binaryen@$BINARYEN_VERSION" >/dev/null)
+fi
+
+out=target/wasm-pkg
+for pkg in verifier holder; do
+  features=()
+  [ "$pkg" = holder ] && features=(--features holder)
+  cargo build --quiet --locked -p citycode-wasm --target wasm32-unknown-unknown --profile wasm "${features[@]}"
+  rm -rf "$out/$pkg" && mkdir -p "$out/$pkg"
+  wasm-bindgen --target web --out-dir "$out/$pkg" target/wasm32-unknown-unknown/wasm/citycode_wasm.wasm
+  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+    -o "$out/$pkg/citycode_wasm_bg.wasm" "$out/$pkg/citycode_wasm_bg.wasm"
+  sed "s/@NAME@/citycode-$pkg/; s/@VERSION@/$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)/" wasm/package.json.in > "$out/$pkg/package.json"
+  raw=$(stat -c %s "$out/$pkg/citycode_wasm_bg.wasm")
+  gz=$(gzip -9 -c "$out/$pkg/citycode_wasm_bg.wasm" | wc -c)
+  echo "wasm $pkg: $raw bytes raw, $gz bytes gzipped"
+done
+node --test wasm/tests/

@@ -1,0 +1,80 @@
+//! The holder side for mini-programs (feature `holder`): device keys, building codes,
+//! rendering QR.
+
+use citycode::text::decode_base64url;
+use citycode::{Credential, KeyPair, PresentOptions, Qr, present};
+use wasm_bindgen::prelude::*;
+
+use crate::{algorithm, invalid, js_error, now_secs, seconds, to_js};
+
+fn holder_error(e: citycode::Error) -> JsValue {
+    let detail = e.to_string();
+    match e {
+        citycode::Error::Invalid(r) => crate::rejection(r),
+        citycode::Error::MissingDomain(_) => js_error("missing_domain", &detail),
+        citycode::Error::Signer(_) => js_error("signer", &detail),
+        _ => js_error("invalid_argument", &detail),
+    }
+}
+
+/// Generates a device key: `"ed25519"` or `"ecdsa_p256_sha256"`. Returns a
+/// {@link DeviceKey}; store `secret` in the host's secure storage.
+#[wasm_bindgen(js_name = generateDeviceKey, unchecked_return_type = "DeviceKey")]
+pub fn generate_device_key(alg: &str) -> Result<JsValue, JsValue> {
+    let key = KeyPair::generate(algorithm(alg)?).map_err(holder_error)?;
+    let out = js_sys::Object::new();
+    js_sys::Reflect::set(&out, &"algorithm".into(), &alg.into())?;
+    js_sys::Reflect::set(&out, &"secret".into(), &js_sys::Uint8Array::from(key.secret_bytes().as_slice()))?;
+    js_sys::Reflect::set(&out, &"public_key".into(), &js_sys::Uint8Array::from(key.public_key().to_bytes().as_slice()))?;
+    Ok(out.into())
+}
+
+/// A mini-program holder: a stored credential and the device key's secret.
+#[wasm_bindgen]
+pub struct Holder {
+    credential: Credential,
+    key: KeyPair,
+}
+
+#[wasm_bindgen]
+impl Holder {
+    /// `credential`: base64url as the issuer returned it; `secret`: the device key's
+    /// 32 secret bytes; `algorithm`: its algorithm.
+    #[wasm_bindgen(constructor)]
+    pub fn new(credential: &str, secret: &[u8], algorithm: &str) -> Result<Holder, JsValue> {
+        let credential = Credential::from_bytes(&decode_base64url(credential).map_err(|_| invalid("credential is not base64url"))?)
+            .map_err(holder_error)?;
+        let key = KeyPair::from_secret_bytes(crate::algorithm(algorithm)?, secret).map_err(holder_error)?;
+        if key.public_key() != credential.device_key {
+            return Err(js_error("signer", "the key is not the credential's device key"));
+        }
+        Ok(Holder { credential, key })
+    }
+
+    /// Builds a code disclosing `domains` (ids), at `nowUnix` (default now), valid
+    /// `validitySecs` (default 60). Returns a {@link PresentedCode}.
+    #[wasm_bindgen(unchecked_return_type = "PresentedCode")]
+    pub fn present(&self, domains: Vec<u32>, #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>, #[wasm_bindgen(js_name = validitySecs)] validity_secs: Option<u8>) -> Result<JsValue, JsValue> {
+        let now = match now_unix {
+            Some(t) => seconds(t)?,
+            None => now_secs(),
+        };
+        let options = PresentOptions { validity_secs: validity_secs.unwrap_or(60), nonce: None };
+        let code = present(&self.credential, &self.key, &domains, now, options).map_err(holder_error)?;
+        #[derive(serde::Serialize)]
+        struct Out {
+            text: String,
+            issued_at: u32,
+            expires_at: u64,
+            refresh_in_secs: u64,
+        }
+        to_js(&Out { text: code.to_text(), issued_at: code.issued_at(), expires_at: code.expires_at(), refresh_in_secs: code.refresh_in(now) })
+    }
+}
+
+/// Renders text as a QR symbol in SVG (level M, 4-module quiet zone).
+#[wasm_bindgen(js_name = renderQrSvg)]
+pub fn render_qr_svg(text: &str, #[wasm_bindgen(js_name = modulePx)] module_px: Option<u32>) -> Result<String, JsValue> {
+    let qr = Qr::new(text).map_err(crate::rejection)?;
+    Ok(qr.to_svg(module_px.unwrap_or(8) as usize))
+}

@@ -1,0 +1,214 @@
+//! citycode for JavaScript hosts: scanning terminals (browser or Node kiosks) and
+//! mini-programs. A thin adapter: every rule lives in the `citycode` crate.
+//!
+//! Results are plain JS objects typed by the TypeScript declarations below. Errors are
+//! thrown as `Error` objects with a stable `code` (SPEC.md §10, or `invalid_argument`,
+//! `missing_domain`, `signer`, `clock`) and a `detail`.
+
+#![forbid(unsafe_code)]
+
+use citycode::text::{decode_base64url, unhex};
+use citycode::{Algorithm, Policy, PublicKey, Scene};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS: &'static str = r#"
+/** A scene policy, as in the test vectors. */
+export type Scene =
+  | { kind: "hospital" }
+  | { kind: "scenic_spot"; site: number; utc_offset_minutes: number }
+  | { kind: "parking" }
+  | { kind: "metro_gate" };
+
+/** Claims a code disclosed (names as in SPEC.md §4.3). */
+export interface Claims {
+  health?: { status: "green" | "yellow" | "red"; valid_until_day: number };
+  medical_insurance?: { region: number; status: "active" | "suspended" | "terminated" };
+  social_security?: { status: "contributing" | "retired" | "suspended" };
+  transit?: { account: "active" | "arrears" | "suspended"; fare_class: "standard" | "senior_free" | "student" | "disabled_free" | "child"; vehicle_payment: boolean };
+  tourism?: { entries: { kind: "pass" | "reservation"; site: number; day: number }[] };
+  other?: { domain: number; body: string }[];
+}
+
+/** What a verifier decided. */
+export type Decision =
+  | { accepted: true; claims: Claims; subject: string; issued_at: number; issuers: number[]; policy: string }
+  | { accepted: false; code: string; detail: string };
+
+/** A code to show. */
+export interface PresentedCode { text: string; issued_at: number; expires_at: number; refresh_in_secs: number }
+
+/** A generated device key: keep `secret` in the host's secure storage. */
+export interface DeviceKey { algorithm: "ed25519" | "ecdsa_p256_sha256"; secret: Uint8Array; public_key: Uint8Array }
+"#;
+
+fn js_error(code: &str, detail: &str) -> JsValue {
+    let e = js_sys::Error::new(&format!("{code}: {detail}"));
+    // Setting properties on a fresh Error cannot fail.
+    let _ = js_sys::Reflect::set(&e, &"code".into(), &code.into());
+    let _ = js_sys::Reflect::set(&e, &"detail".into(), &detail.into());
+    e.into()
+}
+
+fn rejection(r: citycode::Rejection) -> JsValue {
+    js_error(r.reason.code(), &r.detail)
+}
+
+fn invalid(detail: &str) -> JsValue {
+    js_error("invalid_argument", detail)
+}
+
+fn to_js(value: &impl serde::Serialize) -> Result<JsValue, JsValue> {
+    let json = serde_json::to_string(value).map_err(|e| invalid(&e.to_string()))?;
+    js_sys::JSON::parse(&json)
+}
+
+fn scene_from_js(scene: &JsValue) -> Result<Scene, JsValue> {
+    let json: String = js_sys::JSON::stringify(scene)?.into();
+    serde_json::from_str(&json).map_err(|e| invalid(&format!("scene: {e}")))
+}
+
+fn algorithm(name: &str) -> Result<Algorithm, JsValue> {
+    match name {
+        "ed25519" => Ok(Algorithm::Ed25519),
+        "ecdsa_p256_sha256" => Ok(Algorithm::EcdsaP256Sha256),
+        _ => Err(invalid("algorithm must be \"ed25519\" or \"ecdsa_p256_sha256\"")),
+    }
+}
+
+fn now_secs() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Decision {
+    Accept { accepted: bool, claims: citycode::Claims, subject: String, issued_at: u32, issuers: Vec<u32>, policy: String },
+    Reject { accepted: bool, code: &'static str, detail: String },
+}
+
+/// A verifier for one terminal: pinned root key, trust and revocation lists (rollback
+/// refused), a scene, a clock with allowed skew, and a bounded replay guard.
+#[wasm_bindgen]
+pub struct Verifier {
+    inner: citycode::Verifier,
+    clock: Option<js_sys::Function>,
+}
+
+#[wasm_bindgen]
+impl Verifier {
+    /// `rootKeyHex`: the pinned root public key; `rootAlgorithm`: `"ed25519"` or
+    /// `"ecdsa_p256_sha256"`; `scene`: a {@link Scene}.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(js_name = rootKeyHex)] root_key_hex: &str,
+        #[wasm_bindgen(js_name = rootAlgorithm)] root_algorithm: &str,
+        #[wasm_bindgen(unchecked_param_type = "Scene")] scene: JsValue,
+    ) -> Result<Verifier, JsValue> {
+        let alg = algorithm(root_algorithm)?;
+        let bytes = unhex(root_key_hex).map_err(|_| invalid("root key is not hex"))?;
+        let root = PublicKey::from_bytes(alg, &bytes).map_err(|r| rejection(r.into()))?;
+        Ok(Verifier { inner: citycode::Verifier::new(root, scene_from_js(&scene)?), clock: None })
+    }
+
+    /// Allowed clock skew in seconds (default 30).
+    #[wasm_bindgen(js_name = setSkew)]
+    pub fn set_skew(&mut self, secs: u32) {
+        self.inner.set_skew(secs);
+    }
+
+    /// Longest code validity accepted, seconds (default 120).
+    #[wasm_bindgen(js_name = setMaxCodeValidity)]
+    pub fn set_max_code_validity(&mut self, secs: u8) {
+        self.inner.set_max_code_validity(secs);
+    }
+
+    /// The clock: a function returning Unix seconds (default `Date.now() / 1000`).
+    #[wasm_bindgen(js_name = setClock)]
+    pub fn set_clock(&mut self, #[wasm_bindgen(unchecked_param_type = "() => number")] clock: js_sys::Function) {
+        self.clock = Some(clock);
+    }
+
+    /// Switches the scene.
+    #[wasm_bindgen(js_name = setScene)]
+    pub fn set_scene(&mut self, #[wasm_bindgen(unchecked_param_type = "Scene")] scene: JsValue) -> Result<(), JsValue> {
+        self.inner.set_policy(scene_from_js(&scene)?);
+        Ok(())
+    }
+
+    /// Domains (ids) the current scene needs disclosed.
+    #[wasm_bindgen(js_name = requiredDomains)]
+    pub fn required_domains(&self) -> Vec<u32> {
+        self.inner.required_domains()
+    }
+
+    /// Loads a signed trust list (bytes, or base64url text). Throws on a bad
+    /// signature or rollback.
+    #[wasm_bindgen(js_name = loadTrustList)]
+    pub fn load_trust_list(&mut self, #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] list: JsValue) -> Result<(), JsValue> {
+        self.inner.load_trust_list(&bytes_or_base64(&list)?).map_err(rejection)
+    }
+
+    /// Loads a signed revocation list (bytes, or base64url text).
+    #[wasm_bindgen(js_name = loadRevocationList)]
+    pub fn load_revocation_list(&mut self, #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] list: JsValue) -> Result<(), JsValue> {
+        self.inner.load_revocation_list(&bytes_or_base64(&list)?).map_err(rejection)
+    }
+
+    /// Verifies scanned text at `nowUnix` (default: the clock). Returns a
+    /// {@link Decision}; throws only if the clock function fails.
+    #[wasm_bindgen(unchecked_return_type = "Decision")]
+    pub fn verify(&self, text: &str, #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>) -> Result<JsValue, JsValue> {
+        let now = match (now_unix, &self.clock) {
+            (Some(t), _) => seconds(t)?,
+            (None, Some(f)) => {
+                let t = f.call0(&JsValue::NULL).map_err(|_| js_error("clock", "the clock function threw"))?;
+                seconds(t.as_f64().ok_or_else(|| js_error("clock", "the clock returned no number"))?)?
+            }
+            (None, None) => now_secs(),
+        };
+        let decision = match self.inner.verify_at(text, now) {
+            Ok(a) => Decision::Accept {
+                accepted: true,
+                claims: a.claims,
+                subject: a.subject.to_hex(),
+                issued_at: a.issued_at,
+                issuers: a.issuers,
+                policy: a.policy,
+            },
+            Err(r) => Decision::Reject { accepted: false, code: r.reason.code(), detail: r.detail },
+        };
+        to_js(&decision)
+    }
+}
+
+fn seconds(t: f64) -> Result<u64, JsValue> {
+    if t.is_finite() && t >= 0.0 && t < 1.8e19 { Ok(t as u64) } else { Err(js_error("clock", "time must be a non-negative number of seconds")) }
+}
+
+fn bytes_or_base64(v: &JsValue) -> Result<Vec<u8>, JsValue> {
+    if let Some(s) = v.as_string() {
+        return decode_base64url(&s).map_err(|_| invalid("not base64url"));
+    }
+    if v.is_instance_of::<js_sys::Uint8Array>() {
+        return Ok(js_sys::Uint8Array::new(v).to_vec());
+    }
+    Err(invalid("expected a Uint8Array or a base64url string"))
+}
+
+/// The library version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").into()
+}
+
+#[cfg(feature = "holder")]
+mod holder;
+#[cfg(feature = "holder")]
+pub use holder::*;
+
+/// The required domains of a scene (so a mini-program knows what to disclose).
+#[wasm_bindgen(js_name = sceneDomains)]
+pub fn scene_domains(#[wasm_bindgen(unchecked_param_type = "Scene")] scene: JsValue) -> Result<Vec<u32>, JsValue> {
+    Ok(scene_from_js(&scene)?.required_domains())
+}

@@ -1,0 +1,130 @@
+// Node tests of the WASM packages: every test vector through the scanner package gives
+// the Rust result; holder-built codes verify; hostile input never throws or traps.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.join(here, "..", "..");
+const pkgDir = process.env.CITYCODE_WASM_PKG ?? path.join(root, "target", "wasm-pkg");
+
+async function load(name) {
+  const mod = await import(path.join(pkgDir, name, "citycode_wasm.js"));
+  mod.initSync({ module: readFileSync(path.join(pkgDir, name, "citycode_wasm_bg.wasm")) });
+  return mod;
+}
+
+const scanner = await load("verifier");
+const holderPkg = await load("holder");
+const vectors = JSON.parse(readFileSync(path.join(root, "test-vectors", "codes.json"), "utf8"));
+
+function runCase(cc, c) {
+  const s = c.verifier;
+  const v = new cc.Verifier(s.root_key, s.root_alg, s.scene);
+  v.setSkew(s.skew_secs);
+  v.setMaxCodeValidity(s.max_code_validity_secs);
+  try {
+    for (const l of s.trust_lists) v.loadTrustList(l);
+    for (const l of s.revocation_lists) v.loadRevocationList(l);
+  } catch (e) {
+    assert.ok(typeof e.code === "string", `load error without code: ${e}`);
+    return { accepted: false, code: e.code, detail: e.detail };
+  }
+  for (const seen of c.seen ?? []) assert.equal(v.verify(seen.input, seen.now).accepted, true);
+  return v.verify(c.input, c.now);
+}
+
+for (const [label, cc] of [["scanner", scanner], ["holder", holderPkg]]) {
+  test(`${label} package: every vector gives the Rust result`, () => {
+    assert.ok(vectors.cases.length >= 50);
+    for (const c of vectors.cases) {
+      const d = runCase(cc, c);
+      if (c.expected === "accept") {
+        assert.equal(d.accepted, true, `${c.name}: ${JSON.stringify(d)}`);
+        assert.deepEqual(d.claims, c.claims, c.name);
+        assert.equal(d.subject, c.subject, c.name);
+      } else {
+        assert.equal(d.accepted, false, c.name);
+        assert.equal(d.code, c.expected, c.name);
+      }
+    }
+  });
+}
+
+test("the scanner package has no holder API", () => {
+  assert.equal(scanner.Holder, undefined);
+  assert.equal(typeof holderPkg.Holder, "function");
+});
+
+test("a holder-built code verifies, once, and goes stale", () => {
+  const c = vectors.cases.find((x) => x.name === "accept_metro_gate");
+  const s = c.verifier;
+  const key = holderPkg.generateDeviceKey("ecdsa_p256_sha256");
+  assert.equal(key.secret.length, 32);
+  assert.equal(key.public_key.length, 33);
+  assert.throws(() => new holderPkg.Holder("AQ", key.secret, "ed25519"), (e) => e.code === "truncated");
+  const demo = JSON.parse(readFileSync(path.join(root, "test-vectors", "holder.json"), "utf8"));
+  const credential = demo.credential;
+  const secret = Uint8Array.from(demo.device_secret.match(/../g).map((b) => parseInt(b, 16)));
+  const h = new holderPkg.Holder(credential, secret, demo.device_alg);
+  assert.throws(() => new holderPkg.Holder(credential, key.secret, "ecdsa_p256_sha256"), (e) => e.code === "signer");
+  const code = h.present(new Uint32Array([4]), c.now, 60);
+  assert.match(code.text, /^CC1:\d+$/);
+  assert.equal(code.expires_at, c.now + 60);
+  assert.equal(code.refresh_in_secs, 30);
+  assert.ok(holderPkg.renderQrSvg(code.text).startsWith("<svg"));
+  assert.throws(() => h.present(new Uint32Array([9]), c.now), (e) => e.code === "missing_domain");
+
+  const v = new scanner.Verifier(s.root_key, s.root_alg, { kind: "metro_gate" });
+  v.loadTrustList(s.trust_lists[0]);
+  let clock = c.now + 1;
+  v.setClock(() => clock);
+  const first = v.verify(code.text);
+  assert.equal(first.accepted, true, JSON.stringify(first));
+  assert.equal(first.claims.transit.fare_class, "senior_free");
+  assert.equal(v.verify(code.text).code, "replayed");
+  clock = c.now + 200;
+  const fresh = new scanner.Verifier(s.root_key, s.root_alg, { kind: "metro_gate" });
+  fresh.loadTrustList(s.trust_lists[0]);
+  fresh.setClock(() => clock);
+  assert.equal(fresh.verify(code.text).code, "code_expired");
+  v.setClock(() => { throw new Error("no clock"); });
+  assert.throws(() => v.verify(code.text), (e) => e.code === "clock");
+});
+
+test("lists: rollback refused with a code", () => {
+  const c = vectors.cases.find((x) => x.name === "trust_list_rollback");
+  const s = c.verifier;
+  const v = new scanner.Verifier(s.root_key, s.root_alg, s.scene);
+  v.loadTrustList(s.trust_lists[0]);
+  assert.throws(() => v.loadTrustList(s.trust_lists[1]), (e) => e.code === "trust_list_rollback");
+  assert.throws(() => v.loadTrustList(new Uint8Array([1, 2, 3])), (e) => e.code === "unsupported_version" || e.code === "truncated");
+  assert.throws(() => v.loadTrustList(42), (e) => e.code === "invalid_argument");
+  assert.throws(() => new scanner.Verifier("zz", "ed25519", { kind: "hospital" }), (e) => e.code === "invalid_argument");
+  assert.throws(() => new scanner.Verifier(s.root_key, "rsa", { kind: "hospital" }), (e) => e.code === "invalid_argument");
+  assert.throws(() => new scanner.Verifier(s.root_key, "ed25519", { kind: "zoo" }), (e) => e.code === "invalid_argument");
+});
+
+test("hostile input never throws or traps", () => {
+  const c = vectors.cases.find((x) => x.name === "accept_metro_gate");
+  const s = c.verifier;
+  const v = new scanner.Verifier(s.root_key, s.root_alg, s.scene);
+  v.loadTrustList(s.trust_lists[0]);
+  let seed = 20261125;
+  const rand = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+  for (let i = 0; i < 3000; i++) {
+    const n = rand(600);
+    let text;
+    if (i % 3 === 0) text = "CC1:" + Array.from({ length: n }, () => rand(10)).join("");
+    else if (i % 3 === 1) text = String.fromCharCode(...Array.from({ length: n }, () => 1 + rand(0x2fff)));
+    else { const p = 4 + rand(c.input.length - 4); text = c.input.slice(0, p) + String(rand(10)) + c.input.slice(p + 1); }
+    const d = v.verify(text, c.now);
+    assert.ok(!d.accepted || text === c.input, text);
+    const bytes = new Uint8Array(n).map(() => rand(256));
+    for (const load of [() => v.loadTrustList(bytes), () => v.loadRevocationList(bytes)]) {
+      try { load(); } catch (e) { assert.equal(typeof e.code, "string", String(e)); }
+    }
+  }
+});
