@@ -9,6 +9,8 @@ echo "== Rust: build, lint, tests (core)"
 cargo build --workspace --all-targets --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
+cargo test --locked -p citycode --no-default-features --features qr --test wycheproof --test vectors
 
 echo "== Bindings: regenerate (must match the committed ones), Python, Kotlin, Swift checks"
 bash scripts/gen-bindings.sh
@@ -16,6 +18,9 @@ git diff --exit-code -- bindings/generated/
 bash scripts/test-python.sh
 bash scripts/test-kotlin.sh
 python3 scripts/check-swift.py
+
+echo "== WASM: build both packages, Node tests, browser test"
+bash scripts/test-wasm.sh
 
 echo "== Test vectors are reproducible"
 cargo run --quiet --locked --example gen_vectors >/dev/null

@@ -26,7 +26,7 @@ for pkg in verifier holder; do
   [ "$pkg" = holder ] && features=(--features holder)
   cargo build --quiet --locked -p citycode-wasm --target wasm32-unknown-unknown --profile wasm "${features[@]}"
   rm -rf "$out/$pkg" && mkdir -p "$out/$pkg"
-  wasm-bindgen --target web --out-dir "$out/$pkg" target/wasm32-unknown-unknown/wasm/citycode_wasm.wasm
+  wasm-bindgen --remove-name-section --remove-producers-section --target web --out-dir "$out/$pkg" target/wasm32-unknown-unknown/wasm/citycode_wasm.wasm
   "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
     -o "$out/$pkg/citycode_wasm_bg.wasm" "$out/$pkg/citycode_wasm_bg.wasm"
   sed "s/@NAME@/citycode-$pkg/; s/@VERSION@/$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)/" wasm/package.json.in > "$out/$pkg/package.json"
@@ -34,4 +34,15 @@ for pkg in verifier holder; do
   gz=$(gzip -9 -c "$out/$pkg/citycode_wasm_bg.wasm" | wc -c)
   echo "wasm $pkg: $raw bytes raw, $gz bytes gzipped"
 done
-node --test wasm/tests/
+node --test wasm/tests/*.test.mjs
+
+# The terminal page in a real browser: Debian's Chromium driven by playwright-core.
+# (A CJK font too, so the Chinese screenshots are legible.)
+if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi wqy; then
+  apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null
+fi
+if [ ! -d wasm/tests/browser/node_modules/playwright-core ]; then
+  (cd wasm/tests/browser && npm install --silent --no-audit --no-fund >/dev/null)
+fi
+node --test wasm/tests/browser/
+echo "screenshots: target/terminal-web/"

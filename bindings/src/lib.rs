@@ -716,6 +716,9 @@ impl Issuer {
     /// hospital bundle, and all domains); otherwise each inner list of domain ids is a
     /// card.
     #[uniffi::method(default(card_sets = []))]
+    // Kotlin, Swift and Python callers name these arguments; a record would only add a
+    // type to construct.
+    #[allow(clippy::too_many_arguments)]
     pub fn issue(
         &self,
         device_algorithm: KeyAlgorithm,

@@ -63,7 +63,7 @@ impl fmt::Display for Domain {
 }
 
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:expr),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:expr => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -78,6 +78,12 @@ macro_rules! wire_enum {
             pub fn from_byte(b: u8) -> Result<Self, Reason> {
                 match b { $($value => Ok($name::$variant),)+ _ => Err(Reason::Malformed) }
             }
+            /// The value's name in JSON and SPEC.md (snake_case).
+            pub const fn name(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            /// Every value, in wire order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
         }
     };
 }
@@ -85,45 +91,45 @@ macro_rules! wire_enum {
 wire_enum!(
     /// Health code colour.
     HealthStatus { /// No restriction.
-        Green = 1, /// Restricted (for example, pending a test).
-        Yellow = 2, /// Must not enter public venues.
-        Red = 3 }
+        Green = 1 => "green", /// Restricted (for example, pending a test).
+        Yellow = 2 => "yellow", /// Must not enter public venues.
+        Red = 3 => "red" }
 );
 wire_enum!(
     /// State of a medical insurance card.
     InsuranceStatus { /// Insured and usable.
-        Active = 1, /// Temporarily not usable (for example, contributions overdue).
-        Suspended = 2, /// Ended.
-        Terminated = 3 }
+        Active = 1 => "active", /// Temporarily not usable (for example, contributions overdue).
+        Suspended = 2 => "suspended", /// Ended.
+        Terminated = 3 => "terminated" }
 );
 wire_enum!(
     /// Social security standing.
     SocialSecurityStatus { /// Contributing.
-        Contributing = 1, /// Drawing a pension.
-        Retired = 2, /// Contributions suspended.
-        Suspended = 3 }
+        Contributing = 1 => "contributing", /// Drawing a pension.
+        Retired = 2 => "retired", /// Contributions suspended.
+        Suspended = 3 => "suspended" }
 );
 wire_enum!(
     /// Transit account standing.
     AccountStatus { /// In good standing.
-        Active = 1, /// Unpaid fares.
-        Arrears = 2, /// Blocked.
-        Suspended = 3 }
+        Active = 1 => "active", /// Unpaid fares.
+        Arrears = 2 => "arrears", /// Blocked.
+        Suspended = 3 => "suspended" }
 );
 wire_enum!(
     /// Fare class of a transit account.
     FareClass { /// Full fare.
-        Standard = 1, /// Senior citizen, free ride.
-        SeniorFree = 2, /// Student discount.
-        Student = 3, /// Disability, free ride.
-        DisabledFree = 4, /// Child fare.
-        Child = 5 }
+        Standard = 1 => "standard", /// Senior citizen, free ride.
+        SeniorFree = 2 => "senior_free", /// Student discount.
+        Student = 3 => "student", /// Disability, free ride.
+        DisabledFree = 4 => "disabled_free", /// Child fare.
+        Child = 5 => "child" }
 );
 wire_enum!(
     /// Kind of a tourism entry.
     TourismKind { /// A pass for the site, valid through `day` inclusive.
-        Pass = 1, /// A reservation for the site on `day`.
-        Reservation = 2 }
+        Pass = 1 => "pass", /// A reservation for the site on `day`.
+        Reservation = 2 => "reservation" }
 );
 
 /// Health domain claims. Body: status (1 byte), valid-until day (u16).
@@ -275,12 +281,12 @@ impl Claims {
         put(&mut self.transit, other.transit)?;
         put(&mut self.tourism, other.tourism)?;
         for o in other.other {
-            if self.other.iter().any(|x| x.domain == o.domain) {
-                return Err(Reason::Malformed);
+            // Keep `other` sorted by domain id: insert in place.
+            match self.other.binary_search_by_key(&o.domain, |x| x.domain) {
+                Ok(_) => return Err(Reason::Malformed),
+                Err(at) => self.other.insert(at, o),
             }
-            self.other.push(o);
         }
-        self.other.sort_by_key(|o| o.domain);
         Ok(())
     }
 
@@ -297,10 +303,10 @@ impl Claims {
         if self.other.iter().any(|o| Domain::from_id(o.domain).is_some() || o.domain == 0) {
             return Err(Reason::Malformed);
         }
-        if let Some(t) = &self.tourism {
-            if t.entries.is_empty() || t.entries.len() > MAX_TOURISM_ENTRIES {
-                return Err(Reason::Malformed);
-            }
+        if let Some(t) = &self.tourism
+            && (t.entries.is_empty() || t.entries.len() > MAX_TOURISM_ENTRIES)
+        {
+            return Err(Reason::Malformed);
         }
         Ok(())
     }
@@ -494,6 +500,21 @@ mod tests {
         let mut b = sample().select(&[1]).unwrap();
         b.merge(sample().select(&[4, 9]).unwrap()).unwrap();
         assert_eq!(b.domain_ids(), vec![1, 4, 9]);
+    }
+
+    #[test]
+    fn enum_names_match_their_json_names() {
+        fn check<T: Serialize + Copy>(all: &[T], name: fn(T) -> &'static str) {
+            for &v in all {
+                assert_eq!(serde_json::to_value(v).unwrap(), serde_json::Value::from(name(v)));
+            }
+        }
+        check(HealthStatus::ALL, HealthStatus::name);
+        check(InsuranceStatus::ALL, InsuranceStatus::name);
+        check(SocialSecurityStatus::ALL, SocialSecurityStatus::name);
+        check(AccountStatus::ALL, AccountStatus::name);
+        check(FareClass::ALL, FareClass::name);
+        check(TourismKind::ALL, TourismKind::name);
     }
 
     #[test]

@@ -135,12 +135,7 @@ impl PublicKey {
                 let sig = ed25519_dalek::Signature::from_bytes(&sig);
                 key.verify_strict(message, &sig).is_ok()
             }
-            KeyInner::P256 { uncompressed, .. } => ring::signature::UnparsedPublicKey::new(
-                &ring::signature::ECDSA_P256_SHA256_FIXED,
-                uncompressed,
-            )
-            .verify(message, signature)
-            .is_ok(),
+            KeyInner::P256 { uncompressed, .. } => verify_p256(uncompressed, message, signature),
         }
     }
 
@@ -152,6 +147,26 @@ impl PublicKey {
         input.extend_from_slice(&self.to_bytes());
         crate::digest::sha256_16(&input)
     }
+}
+
+/// ECDSA P-256 / SHA-256 verification with ring.
+#[cfg(feature = "ring")]
+fn verify_p256(uncompressed: &[u8; 65], message: &[u8], signature: &[u8]) -> bool {
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, uncompressed)
+        .verify(message, signature)
+        .is_ok()
+}
+
+/// ECDSA P-256 / SHA-256 verification with the pure-Rust p256 crate (no ring).
+#[cfg(not(feature = "ring"))]
+fn verify_p256(uncompressed: &[u8; 65], message: &[u8], signature: &[u8]) -> bool {
+    use p256::ecdsa::signature::Verifier as _;
+    let (Ok(key), Ok(sig)) =
+        (p256::ecdsa::VerifyingKey::from_sec1_bytes(uncompressed), p256::ecdsa::Signature::from_slice(signature))
+    else {
+        return false;
+    };
+    key.verify(message, &sig).is_ok()
 }
 
 impl fmt::Debug for PublicKey {

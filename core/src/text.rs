@@ -82,7 +82,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Parses lowercase or uppercase hex.
 pub fn unhex(text: &str) -> Result<Vec<u8>, Reason> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(Reason::TextEncoding);
     }
     (0..text.len())

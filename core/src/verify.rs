@@ -1,6 +1,5 @@
 //! Verification: from scanned text to an accepted set of claims or a stable reason.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::claims::Claims;
@@ -10,7 +9,7 @@ use crate::keys::PublicKey;
 use crate::policy::{Policy, PolicyContext};
 use crate::presentation::UnverifiedCode;
 use crate::replay::{ReplayGuard, ReplayStore};
-use crate::trust::{ListSigner, RevocationList, Revoked, TrustList};
+use crate::trust::{RevocationList, Revoked, TrustList};
 
 /// Default allowed clock skew between holder and verifier, in seconds.
 pub const DEFAULT_SKEW_SECS: u32 = 30;
@@ -64,7 +63,8 @@ pub struct Accepted {
 pub struct Verifier {
     root: PublicKey,
     trust: Option<(TrustList, Vec<u8>)>,
-    revocations: BTreeMap<ListSigner, (RevocationList, Vec<u8>)>,
+    /// One list per signer (a handful), with the bytes it was loaded from.
+    revocations: Vec<(RevocationList, Vec<u8>)>,
     policy: Arc<dyn Policy>,
     clock: Arc<dyn Clock>,
     skew: u64,
@@ -83,6 +83,16 @@ impl core::fmt::Debug for Verifier {
     }
 }
 
+/// Refuses a list older than the held one, or as old with other content.
+fn refuse_rollback(held: Option<(u64, &[u8])>, sequence: u64, bytes: &[u8], reason: Reason) -> Result<(), Rejection> {
+    match held {
+        Some((held_seq, held_bytes)) if sequence < held_seq || (sequence == held_seq && bytes != held_bytes) => {
+            Err(Rejection::new(reason, format!("offered sequence {sequence}, holding {held_seq}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Verifier {
     /// A verifier that trusts `root` and applies `policy`, with the system clock, the
     /// default skew and validity limits, and an in-memory replay guard. Load a trust
@@ -91,7 +101,7 @@ impl Verifier {
         Verifier {
             root,
             trust: None,
-            revocations: BTreeMap::new(),
+            revocations: Vec::new(),
             policy: Arc::new(policy),
             clock: Arc::new(SystemClock),
             skew: u64::from(DEFAULT_SKEW_SECS),
@@ -154,14 +164,8 @@ impl Verifier {
     /// Loading the held list again is a no-op.
     pub fn load_trust_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
         let list = TrustList::verify(bytes, &self.root)?;
-        if let Some((held, held_bytes)) = &self.trust {
-            if list.sequence < held.sequence || (list.sequence == held.sequence && bytes != held_bytes.as_slice()) {
-                return Err(Rejection::new(
-                    Reason::TrustListRollback,
-                    format!("offered sequence {}, holding {}", list.sequence, held.sequence),
-                ));
-            }
-        }
+        let held = self.trust.as_ref().map(|(l, b)| (l.sequence, b.as_slice()));
+        refuse_rollback(held, list.sequence, bytes, Reason::TrustListRollback)?;
         self.trust = Some((list, bytes.to_vec()));
         Ok(())
     }
@@ -171,15 +175,14 @@ impl Verifier {
     /// rollback as [`Verifier::load_trust_list`] does.
     pub fn load_revocation_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
         let list = RevocationList::verify(bytes, &self.root, self.trust_list())?;
-        if let Some((held, held_bytes)) = self.revocations.get(&list.signer) {
-            if list.sequence < held.sequence || (list.sequence == held.sequence && bytes != held_bytes.as_slice()) {
-                return Err(Rejection::new(
-                    Reason::RevocationListRollback,
-                    format!("offered sequence {}, holding {}", list.sequence, held.sequence),
-                ));
-            }
+        let slot = self.revocations.iter().position(|(held, _)| held.signer == list.signer);
+        let held = slot.and_then(|i| self.revocations.get(i)).map(|(l, b)| (l.sequence, b.as_slice()));
+        refuse_rollback(held, list.sequence, bytes, Reason::RevocationListRollback)?;
+        let entry = (list, bytes.to_vec());
+        match slot.and_then(|i| self.revocations.get_mut(i)) {
+            Some(held) => *held = entry,
+            None => self.revocations.push(entry),
         }
-        self.revocations.insert(list.signer, (list, bytes.to_vec()));
         Ok(())
     }
 
@@ -206,7 +209,7 @@ impl Verifier {
         if now >= u64::from(trust.expires_at) {
             return reject(Reason::TrustListExpired, format!("trust list {} expired", trust.sequence));
         }
-        if let Some((list, _)) = self.revocations.values().find(|(l, _)| now >= u64::from(l.expires_at)) {
+        if let Some((list, _)) = self.revocations.iter().find(|(l, _)| now >= u64::from(l.expires_at)) {
             return reject(Reason::RevocationListExpired, format!("{:?} list {} expired", list.signer, list.sequence));
         }
 
@@ -251,7 +254,7 @@ impl Verifier {
         // Revocation.
         let device = Revoked::DeviceKey(code.device_key.key_id());
         let subject = Revoked::Subject(code.subject.0);
-        for (list, _) in self.revocations.values() {
+        for (list, _) in &self.revocations {
             if list.contains(&device) {
                 return reject(Reason::Revoked, "device key revoked".into());
             }

@@ -5,7 +5,7 @@ use citycode::text::decode_base64url;
 use citycode::{Credential, KeyPair, PresentOptions, Qr, present};
 use wasm_bindgen::prelude::*;
 
-use crate::{algorithm, invalid, js_error, now_secs, seconds, to_js};
+use crate::{Obj, algorithm, invalid, js_error, now_secs, seconds};
 
 fn holder_error(e: citycode::Error) -> JsValue {
     let detail = e.to_string();
@@ -22,11 +22,11 @@ fn holder_error(e: citycode::Error) -> JsValue {
 #[wasm_bindgen(js_name = generateDeviceKey, unchecked_return_type = "DeviceKey")]
 pub fn generate_device_key(alg: &str) -> Result<JsValue, JsValue> {
     let key = KeyPair::generate(algorithm(alg)?).map_err(holder_error)?;
-    let out = js_sys::Object::new();
-    js_sys::Reflect::set(&out, &"algorithm".into(), &alg.into())?;
-    js_sys::Reflect::set(&out, &"secret".into(), &js_sys::Uint8Array::from(key.secret_bytes().as_slice()))?;
-    js_sys::Reflect::set(&out, &"public_key".into(), &js_sys::Uint8Array::from(key.public_key().to_bytes().as_slice()))?;
-    Ok(out.into())
+    Ok(Obj::new()
+        .set("algorithm", alg)
+        .set("secret", js_sys::Uint8Array::from(key.secret_bytes().as_slice()))
+        .set("public_key", js_sys::Uint8Array::from(key.public_key().to_bytes().as_slice()))
+        .done())
 }
 
 /// A mini-program holder: a stored credential and the device key's secret.
@@ -61,14 +61,12 @@ impl Holder {
         };
         let options = PresentOptions { validity_secs: validity_secs.unwrap_or(60), nonce: None };
         let code = present(&self.credential, &self.key, &domains, now, options).map_err(holder_error)?;
-        #[derive(serde::Serialize)]
-        struct Out {
-            text: String,
-            issued_at: u32,
-            expires_at: u64,
-            refresh_in_secs: u64,
-        }
-        to_js(&Out { text: code.to_text(), issued_at: code.issued_at(), expires_at: code.expires_at(), refresh_in_secs: code.refresh_in(now) })
+        Ok(Obj::new()
+            .set("text", code.to_text())
+            .set("issued_at", code.issued_at())
+            .set("expires_at", code.expires_at() as f64)
+            .set("refresh_in_secs", code.refresh_in(now) as f64)
+            .done())
     }
 }
 

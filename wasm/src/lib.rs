@@ -7,7 +7,7 @@
 
 #![forbid(unsafe_code)]
 
-use citycode::text::{decode_base64url, unhex};
+use citycode::text::unhex;
 use citycode::{Algorithm, Policy, PublicKey, Scene};
 use wasm_bindgen::prelude::*;
 
@@ -58,14 +58,78 @@ fn invalid(detail: &str) -> JsValue {
     js_error("invalid_argument", detail)
 }
 
-fn to_js(value: &impl serde::Serialize) -> Result<JsValue, JsValue> {
-    let json = serde_json::to_string(value).map_err(|e| invalid(&e.to_string()))?;
-    js_sys::JSON::parse(&json)
+/// A plain JS object under construction.
+pub(crate) struct Obj(js_sys::Object);
+
+impl Obj {
+    pub(crate) fn new() -> Self {
+        Obj(js_sys::Object::new())
+    }
+    pub(crate) fn set(self, key: &str, value: impl Into<JsValue>) -> Self {
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = js_sys::Reflect::set(&self.0, &key.into(), &value.into());
+        self
+    }
+    pub(crate) fn done(self) -> JsValue {
+        self.0.into()
+    }
+}
+
+fn claims_to_js(c: &citycode::Claims) -> JsValue {
+    let mut o = Obj::new();
+    if let Some(h) = &c.health {
+        o = o.set("health", Obj::new().set("status", h.status.name()).set("valid_until_day", h.valid_until_day).done());
+    }
+    if let Some(m) = &c.medical_insurance {
+        o = o.set("medical_insurance", Obj::new().set("region", m.region).set("status", m.status.name()).done());
+    }
+    if let Some(s) = &c.social_security {
+        o = o.set("social_security", Obj::new().set("status", s.status.name()).done());
+    }
+    if let Some(t) = &c.transit {
+        let t = Obj::new()
+            .set("account", t.account.name())
+            .set("fare_class", t.fare_class.name())
+            .set("vehicle_payment", t.vehicle_payment);
+        o = o.set("transit", t.done());
+    }
+    if let Some(t) = &c.tourism {
+        let entries: js_sys::Array = t
+            .entries
+            .iter()
+            .map(|e| Obj::new().set("kind", e.kind.name()).set("site", e.site).set("day", e.day).done())
+            .collect();
+        o = o.set("tourism", Obj::new().set("entries", entries).done());
+    }
+    if !c.other.is_empty() {
+        let other: js_sys::Array = c
+            .other
+            .iter()
+            .map(|x| Obj::new().set("domain", x.domain).set("body", citycode::text::hex(&x.body)).done())
+            .collect();
+        o = o.set("other", other);
+    }
+    o.done()
 }
 
 fn scene_from_js(scene: &JsValue) -> Result<Scene, JsValue> {
-    let json: String = js_sys::JSON::stringify(scene)?.into();
-    serde_json::from_str(&json).map_err(|e| invalid(&format!("scene: {e}")))
+    let get = |k: &str| js_sys::Reflect::get(scene, &k.into()).ok();
+    let number = |k: &str| get(k).and_then(|v| v.as_f64()).filter(|n| n.fract() == 0.0);
+    let kind = get("kind").and_then(|k| k.as_string()).ok_or_else(|| invalid("scene.kind must be a string"))?;
+    match kind.as_str() {
+        "hospital" => Ok(Scene::Hospital),
+        "parking" => Ok(Scene::Parking),
+        "metro_gate" => Ok(Scene::MetroGate),
+        "scenic_spot" => {
+            let site = number("site").filter(|n| (0.0..=f64::from(u32::MAX)).contains(n));
+            let offset = number("utc_offset_minutes").filter(|n| (-1440.0..=1440.0).contains(n));
+            match (site, offset) {
+                (Some(site), Some(offset)) => Ok(Scene::ScenicSpot { site: site as u32, utc_offset_minutes: offset as i32 }),
+                _ => Err(invalid("scenic_spot needs an integer site and utc_offset_minutes")),
+            }
+        }
+        other => Err(invalid(&format!("unknown scene kind \"{other}\""))),
+    }
 }
 
 fn algorithm(name: &str) -> Result<Algorithm, JsValue> {
@@ -78,13 +142,6 @@ fn algorithm(name: &str) -> Result<Algorithm, JsValue> {
 
 fn now_secs() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
-}
-
-#[derive(serde::Serialize)]
-#[serde(untagged)]
-enum Decision {
-    Accept { accepted: bool, claims: citycode::Claims, subject: String, issued_at: u32, issuers: Vec<u32>, policy: String },
-    Reject { accepted: bool, code: &'static str, detail: String },
 }
 
 /// A verifier for one terminal: pinned root key, trust and revocation lists (rollback
@@ -142,17 +199,17 @@ impl Verifier {
         self.inner.required_domains()
     }
 
-    /// Loads a signed trust list (bytes, or base64url text). Throws on a bad
+    /// Loads a signed trust list (bytes). Throws on a bad
     /// signature or rollback.
     #[wasm_bindgen(js_name = loadTrustList)]
-    pub fn load_trust_list(&mut self, #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] list: JsValue) -> Result<(), JsValue> {
-        self.inner.load_trust_list(&bytes_or_base64(&list)?).map_err(rejection)
+    pub fn load_trust_list(&mut self, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] list: JsValue) -> Result<(), JsValue> {
+        self.inner.load_trust_list(&bytes(&list)?).map_err(rejection)
     }
 
-    /// Loads a signed revocation list (bytes, or base64url text).
+    /// Loads a signed revocation list (bytes).
     #[wasm_bindgen(js_name = loadRevocationList)]
-    pub fn load_revocation_list(&mut self, #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] list: JsValue) -> Result<(), JsValue> {
-        self.inner.load_revocation_list(&bytes_or_base64(&list)?).map_err(rejection)
+    pub fn load_revocation_list(&mut self, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] list: JsValue) -> Result<(), JsValue> {
+        self.inner.load_revocation_list(&bytes(&list)?).map_err(rejection)
     }
 
     /// Verifies scanned text at `nowUnix` (default: the clock). Returns a
@@ -167,33 +224,34 @@ impl Verifier {
             }
             (None, None) => now_secs(),
         };
-        let decision = match self.inner.verify_at(text, now) {
-            Ok(a) => Decision::Accept {
-                accepted: true,
-                claims: a.claims,
-                subject: a.subject.to_hex(),
-                issued_at: a.issued_at,
-                issuers: a.issuers,
-                policy: a.policy,
-            },
-            Err(r) => Decision::Reject { accepted: false, code: r.reason.code(), detail: r.detail },
-        };
-        to_js(&decision)
+        Ok(match self.inner.verify_at(text, now) {
+            Ok(a) => {
+                let issuers: js_sys::Array = a.issuers.iter().map(|&k| JsValue::from(k)).collect();
+                Obj::new()
+                    .set("accepted", true)
+                    .set("claims", claims_to_js(&a.claims))
+                    .set("subject", a.subject.to_hex())
+                    .set("issued_at", a.issued_at)
+                    .set("issuers", issuers)
+                    .set("policy", a.policy)
+                    .done()
+            }
+            Err(r) => Obj::new().set("accepted", false).set("code", r.reason.code()).set("detail", r.detail).done(),
+        })
     }
 }
 
 fn seconds(t: f64) -> Result<u64, JsValue> {
-    if t.is_finite() && t >= 0.0 && t < 1.8e19 { Ok(t as u64) } else { Err(js_error("clock", "time must be a non-negative number of seconds")) }
+    if (0.0..1.8e19).contains(&t) { Ok(t as u64) } else { Err(js_error("clock", "time must be a non-negative number of seconds")) }
 }
 
-fn bytes_or_base64(v: &JsValue) -> Result<Vec<u8>, JsValue> {
-    if let Some(s) = v.as_string() {
-        return decode_base64url(&s).map_err(|_| invalid("not base64url"));
-    }
+fn bytes(v: &JsValue) -> Result<Vec<u8>, JsValue> {
     if v.is_instance_of::<js_sys::Uint8Array>() {
         return Ok(js_sys::Uint8Array::new(v).to_vec());
     }
-    Err(invalid("expected a Uint8Array or a base64url string"))
+    // Lists arrive as bytes (fetch().arrayBuffer()); base64url decoding stays out of
+    // the scanner package to keep it small.
+    Err(invalid("expected a Uint8Array"))
 }
 
 /// The library version.

@@ -20,14 +20,16 @@ const scanner = await load("verifier");
 const holderPkg = await load("holder");
 const vectors = JSON.parse(readFileSync(path.join(root, "test-vectors", "codes.json"), "utf8"));
 
+const b64 = (s) => new Uint8Array(Buffer.from(s, "base64url"));
+
 function runCase(cc, c) {
   const s = c.verifier;
   const v = new cc.Verifier(s.root_key, s.root_alg, s.scene);
   v.setSkew(s.skew_secs);
   v.setMaxCodeValidity(s.max_code_validity_secs);
   try {
-    for (const l of s.trust_lists) v.loadTrustList(l);
-    for (const l of s.revocation_lists) v.loadRevocationList(l);
+    for (const l of s.trust_lists) v.loadTrustList(b64(l));
+    for (const l of s.revocation_lists) v.loadRevocationList(b64(l));
   } catch (e) {
     assert.ok(typeof e.code === "string", `load error without code: ${e}`);
     return { accepted: false, code: e.code, detail: e.detail };
@@ -78,7 +80,7 @@ test("a holder-built code verifies, once, and goes stale", () => {
   assert.throws(() => h.present(new Uint32Array([9]), c.now), (e) => e.code === "missing_domain");
 
   const v = new scanner.Verifier(s.root_key, s.root_alg, { kind: "metro_gate" });
-  v.loadTrustList(s.trust_lists[0]);
+  v.loadTrustList(b64(s.trust_lists[0]));
   let clock = c.now + 1;
   v.setClock(() => clock);
   const first = v.verify(code.text);
@@ -87,7 +89,7 @@ test("a holder-built code verifies, once, and goes stale", () => {
   assert.equal(v.verify(code.text).code, "replayed");
   clock = c.now + 200;
   const fresh = new scanner.Verifier(s.root_key, s.root_alg, { kind: "metro_gate" });
-  fresh.loadTrustList(s.trust_lists[0]);
+  fresh.loadTrustList(b64(s.trust_lists[0]));
   fresh.setClock(() => clock);
   assert.equal(fresh.verify(code.text).code, "code_expired");
   v.setClock(() => { throw new Error("no clock"); });
@@ -98,8 +100,9 @@ test("lists: rollback refused with a code", () => {
   const c = vectors.cases.find((x) => x.name === "trust_list_rollback");
   const s = c.verifier;
   const v = new scanner.Verifier(s.root_key, s.root_alg, s.scene);
-  v.loadTrustList(s.trust_lists[0]);
-  assert.throws(() => v.loadTrustList(s.trust_lists[1]), (e) => e.code === "trust_list_rollback");
+  v.loadTrustList(b64(s.trust_lists[0]));
+  assert.throws(() => v.loadTrustList(b64(s.trust_lists[1])), (e) => e.code === "trust_list_rollback");
+  assert.throws(() => v.loadTrustList(s.trust_lists[1]), (e) => e.code === "invalid_argument");
   assert.throws(() => v.loadTrustList(new Uint8Array([1, 2, 3])), (e) => e.code === "unsupported_version" || e.code === "truncated");
   assert.throws(() => v.loadTrustList(42), (e) => e.code === "invalid_argument");
   assert.throws(() => new scanner.Verifier("zz", "ed25519", { kind: "hospital" }), (e) => e.code === "invalid_argument");
@@ -111,7 +114,7 @@ test("hostile input never throws or traps", () => {
   const c = vectors.cases.find((x) => x.name === "accept_metro_gate");
   const s = c.verifier;
   const v = new scanner.Verifier(s.root_key, s.root_alg, s.scene);
-  v.loadTrustList(s.trust_lists[0]);
+  v.loadTrustList(b64(s.trust_lists[0]));
   let seed = 20261125;
   const rand = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
   for (let i = 0; i < 3000; i++) {
