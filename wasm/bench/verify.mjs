@@ -1,0 +1,38 @@
+// WASM verification time per code in Node, beside native time for the same codes, in
+// one run. Run after scripts/test-wasm.sh built the packages:
+//   node wasm/bench/verify.mjs [iterations]
+// It builds and runs the native side itself (cargo run --release --example verify_speed).
+import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const iterations = Number(process.argv[2] ?? 3000);
+const pkg = path.join(root, "target", "wasm-pkg", "verifier");
+const cc = await import(path.join(pkg, "citycode_wasm.js"));
+cc.initSync({ module: readFileSync(path.join(pkg, "citycode_wasm_bg.wasm")) });
+const vectors = JSON.parse(readFileSync(path.join(root, "test-vectors", "codes.json"), "utf8"));
+
+const native = Object.fromEntries(
+  execFileSync("cargo", ["run", "--quiet", "--release", "--locked", "--example", "verify_speed", "--", String(iterations)], { cwd: root, encoding: "utf8" })
+    .trim().split("\n").map((l) => JSON.parse(l)).map((r) => [r.case, r.ns_per_verify]),
+);
+
+console.log("| code | native µs/verify | WASM (Node) µs/verify | ratio |");
+console.log("|---|---|---|---|");
+for (const name of Object.keys(native)) {
+  const c = vectors.cases.find((x) => x.name === name);
+  const s = c.verifier;
+  const v = new cc.Verifier(s.root_key, s.root_alg, s.scene);
+  for (const l of s.trust_lists) v.loadTrustList(new Uint8Array(Buffer.from(l, "base64url")));
+  if (!v.verify(c.input, c.now).accepted) throw new Error(`${name} not accepted`);
+  for (let i = 0; i < 200; i++) v.verify(c.input, c.now); // warm up the JIT
+  let ns = Infinity; // fastest of five rounds, as on the native side
+  for (let round = 0; round < 5; round++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) v.verify(c.input, c.now);
+    ns = Math.min(ns, Number(process.hrtime.bigint() - t0) / iterations);
+  }
+  console.log(`| ${name} | ${(native[name] / 1000).toFixed(1)} | ${(ns / 1000).toFixed(1)} | ${(ns / native[name]).toFixed(2)} |`);
+}
