@@ -429,6 +429,36 @@ impl Claims {
     }
 }
 
+impl fmt::Display for Claims {
+    /// A one-line human summary, for terminals and logs: `health green (until day
+    /// 20783); transit active, senior_free, vehicle payment`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(h) = &self.health {
+            parts.push(format!("health {} (until day {})", h.status.name(), h.valid_until_day));
+        }
+        if let Some(m) = &self.medical_insurance {
+            parts.push(format!("medical insurance {} (region {})", m.status.name(), m.region));
+        }
+        if let Some(s) = &self.social_security {
+            parts.push(format!("social security {}", s.status.name()));
+        }
+        if let Some(t) = &self.transit {
+            let vehicle = if t.vehicle_payment { ", vehicle payment" } else { "" };
+            parts.push(format!("transit {}, {}{vehicle}", t.account.name(), t.fare_class.name()));
+        }
+        if let Some(t) = &self.tourism {
+            let entries: Vec<String> =
+                t.entries.iter().map(|e| format!("{} site {} day {}", e.kind.name(), e.site, e.day)).collect();
+            parts.push(format!("tourism {}", entries.join(", ")));
+        }
+        for o in &self.other {
+            parts.push(format!("domain {} ({} bytes)", o.domain, o.body.len()));
+        }
+        f.write_str(&parts.join("; "))
+    }
+}
+
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 

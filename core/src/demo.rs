@@ -97,3 +97,72 @@ impl DemoCity {
         Ok(DemoCity { root, issuer, trust_list, revocation_list, device, credential })
     }
 }
+
+/// The end-to-end story on the demo city, written to `out`: issue a credential, then
+/// codes at a hospital, a scenic spot, a parking lot and a metro gate (drawing each QR
+/// when `draw`), a replayed code, an expired screenshot and a policy rejection. Run by
+/// `cargo run --example city_day` and `citycode demo`.
+#[cfg(feature = "qr")]
+pub fn story(out: &mut dyn std::io::Write, draw: bool) -> Result<(), Box<dyn std::error::Error>> {
+    use crate::{Policy, PresentOptions, Qr, Scene, Verifier, present};
+
+    let city = DemoCity::new()?;
+    let name = |id: u32| Domain::from_id(id).map_or_else(|| format!("domain {id}"), |d| d.to_string());
+    let report = |out: &mut dyn std::io::Write, r: &Result<crate::Accepted, crate::Rejection>| match r {
+        Ok(a) => writeln!(out, "   ACCEPT ({}) {}", a.policy, a.claims),
+        Err(r) => writeln!(out, "   REJECT {} ({})", r.reason, r.detail),
+    };
+    writeln!(out, "== The city platform issues a credential to the resident's phone")?;
+    writeln!(
+        out,
+        "   subject {} · {} cards · device key {:?}",
+        city.credential.subject.to_hex(),
+        city.credential.cards.len(),
+        city.device.public_key()
+    )?;
+    for card in &city.credential.cards {
+        let names: Vec<String> = card.claims.domain_ids().into_iter().map(name).collect();
+        writeln!(out, "   card: {}", names.join(" + "))?;
+    }
+    let scenes = [
+        ("Hospital registration", Scene::Hospital),
+        ("Scenic spot gate", Scene::ScenicSpot { site: SITE, utc_offset_minutes: UTC_OFFSET_MINUTES }),
+        ("Parking lot exit", Scene::Parking),
+        ("Metro gate", Scene::MetroGate),
+    ];
+    let verifier_for = |scene: Scene| -> Result<Verifier, crate::Rejection> {
+        let mut v = Verifier::new(city.root.public_key(), scene).with_skew(30);
+        v.load_trust_list(&city.trust_list)?;
+        v.load_revocation_list(&city.revocation_list)?;
+        Ok(v)
+    };
+    let mut now = NOW;
+    for (title, scene) in scenes {
+        let verifier = verifier_for(scene.clone())?;
+        let code = present(&city.credential, &city.device, &scene.required_domains(), now, PresentOptions::default())?;
+        let text = code.to_text();
+        let qr = Qr::new(&text)?;
+        writeln!(
+            out,
+            "\n== {title}: the phone shows a code ({} bytes, {} chars, QR version {} at level M)",
+            code.as_bytes().len(),
+            text.len(),
+            qr.version
+        )?;
+        if draw {
+            write!(out, "{}", qr.to_terminal())?;
+        }
+        report(out, &verifier.verify_at(&text, now + 2))?;
+        if matches!(scene, Scene::MetroGate) {
+            writeln!(out, "   ... the same code scanned again at the next gate:")?;
+            report(out, &verifier.verify_at(&text, now + 5))?;
+            writeln!(out, "   ... a screenshot of it shown two minutes later at another gate:")?;
+            report(out, &verifier_for(scene.clone())?.verify_at(&text, now + 120))?;
+        }
+        now += 1800;
+    }
+    writeln!(out, "\n== A code that discloses only transit, shown at the hospital")?;
+    let transit_only = present(&city.credential, &city.device, &[Domain::Transit.id()], now, PresentOptions::default())?;
+    report(out, &verifier_for(Scene::Hospital)?.verify_at(&transit_only.to_text(), now))?;
+    Ok(())
+}

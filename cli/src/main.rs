@@ -1,0 +1,670 @@
+//! `citycode`: the operator's tool for keys, trust and revocation lists, credentials,
+//! codes and QR images. JSON in and out; exit codes: 0 success (or accept), 1 the code
+//! was rejected, 2 bad input or usage, 3 a file could not be read or written.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use citycode::text::{encode_base64url, hex, unhex};
+use citycode::{
+    Algorithm, CardLayout, Claims, Credential, CredentialRequest, Issuer, IssuerKey, KeyPair, ListSigner, Policy,
+    PresentOptions, PublicKey, Qr, RevocationList, Revoked, Scene, Subject, TrustList, UnverifiedCode, Verifier,
+};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+const EXAMPLES: &str = "Examples:
+  citycode demo
+  citycode keygen --kind root --out root.json
+  citycode keygen --kind issuer --out issuer.json
+  citycode keygen --kind device --alg p256 --out device.json
+  citycode trust-list sign --root root.json --spec trust.json --out trust.bin
+  citycode trust-list inspect --root root.json trust.bin
+  citycode issue --issuer issuer.json --kid 1 --device device.json --claims claims.json --out credential.txt
+  citycode present --credential credential.txt --device device.json --scene metro-gate
+  citycode verify --root root.json --trust-list trust.bin --scene metro-gate CC1:0031...
+  citycode render CC1:0031... --format png --out code.png
+  citycode verify --root root.json --trust-list trust.bin --scene metro-gate --image code.png
+  citycode inspect CC1:0031...";
+
+#[derive(Parser)]
+#[command(name = "citycode", version, about = "Issue, present, verify and render citycode city codes", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the end-to-end story on embedded demo keys: issue, present at four scenes, verify.
+    Demo {
+        /// Do not draw the QR symbols.
+        #[arg(long)]
+        no_qr: bool,
+    },
+    /// Generate a root, issuer or device key into a new file (mode 0600).
+    Keygen {
+        /// What the key is for (recorded in the file).
+        #[arg(long, value_enum)]
+        kind: KeyKind,
+        /// Algorithm.
+        #[arg(long, value_enum, default_value = "ed25519")]
+        alg: Alg,
+        /// The key file to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+        /// Also print the secret (it is never printed otherwise).
+        #[arg(long)]
+        show_secret: bool,
+    },
+    /// Build, sign and inspect trust lists.
+    #[command(subcommand)]
+    TrustList(TrustListCommand),
+    /// Sign a revocation list with the root key, or an issuer key (--issuer-kid).
+    Revoke {
+        /// The signing key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Sign as this issuer key id instead of the root.
+        #[arg(long)]
+        issuer_kid: Option<u32>,
+        /// JSON: {"sequence", "issued_at", "expires_at", "cards": [hex], "subjects": [hex], "device_keys": [hex]}.
+        #[arg(long)]
+        spec: PathBuf,
+        /// Where to write the signed list.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Issue a credential for a device key from a claims JSON.
+    Issue {
+        /// The issuer key file.
+        #[arg(long)]
+        issuer: PathBuf,
+        /// The issuer's key id in the trust list.
+        #[arg(long)]
+        kid: u32,
+        /// Domain ids the issuer may attest (default: 1-5).
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5")]
+        scope: Vec<u32>,
+        /// The holder's device key: a key file (only its public key is read) ...
+        #[arg(long, conflicts_with = "device_key")]
+        device: Option<PathBuf>,
+        /// ... or its public key in hex (with --device-alg).
+        #[arg(long)]
+        device_key: Option<String>,
+        /// Algorithm of --device-key.
+        #[arg(long, value_enum, default_value = "ed25519")]
+        device_alg: Alg,
+        /// Claims JSON (names as in SPEC.md §4.3).
+        #[arg(long)]
+        claims: PathBuf,
+        /// Subject id, 16 hex digits (default: random).
+        #[arg(long)]
+        subject: Option<String>,
+        /// First UTC day of validity (default: today).
+        #[arg(long)]
+        valid_from_day: Option<u16>,
+        /// Days of validity.
+        #[arg(long, default_value_t = 7)]
+        days: u8,
+        /// Write the credential (base64url) here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Build a code from a credential and device key.
+    Present {
+        /// The credential file (base64url).
+        #[arg(long)]
+        credential: PathBuf,
+        /// The device key file.
+        #[arg(long)]
+        device: PathBuf,
+        #[command(flatten)]
+        scene: SceneArgs,
+        /// Disclose these domain ids instead of the scene's.
+        #[arg(long, value_delimiter = ',')]
+        domains: Option<Vec<u32>>,
+        /// Unix time (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+        /// Seconds of validity.
+        #[arg(long, default_value_t = 60)]
+        validity: u8,
+        /// Print JSON (text, expiry, sizes) instead of the bare text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a code: exit 0 and the claims if accepted, exit 1 and the reason if not.
+    Verify {
+        /// The code text; or use --image or --stdin.
+        text: Option<String>,
+        /// Decode the code from a QR image file.
+        #[arg(long, conflicts_with_all = ["text", "stdin"])]
+        image: Option<PathBuf>,
+        /// Read the code text from standard input.
+        #[arg(long, conflicts_with = "text")]
+        stdin: bool,
+        #[command(flatten)]
+        root: RootArgs,
+        /// The signed trust list file.
+        #[arg(long)]
+        trust_list: PathBuf,
+        /// Signed revocation list files, loaded in order.
+        #[arg(long)]
+        revocation_list: Vec<PathBuf>,
+        #[command(flatten)]
+        scene: SceneArgs,
+        /// Unix time (default: now).
+        #[arg(long)]
+        now: Option<u64>,
+        /// Allowed clock skew, seconds.
+        #[arg(long, default_value_t = 30)]
+        skew: u32,
+    },
+    /// Render a code as a QR image: SVG, PNG or terminal text.
+    Render {
+        /// The code text.
+        text: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "terminal")]
+        format: Format,
+        /// Output file (required for png).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Pixels per module (svg, png).
+        #[arg(long, default_value_t = 8)]
+        scale: u32,
+    },
+    /// Show what a code contains WITHOUT verifying it.
+    Inspect {
+        /// The code text.
+        text: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrustListCommand {
+    /// Sign a trust list from a JSON spec with the root key.
+    Sign {
+        /// The root key file.
+        #[arg(long)]
+        root: PathBuf,
+        /// JSON: {"sequence", "issued_at", "expires_at", "issuers": [{"kid", "algorithm", "public_key", "not_before", "not_after", "domains"}]}.
+        #[arg(long)]
+        spec: PathBuf,
+        /// Where to write the signed list.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a signed trust list against the root key and print it.
+    Inspect {
+        #[command(flatten)]
+        root: RootArgs,
+        /// The signed list.
+        list: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct RootArgs {
+    /// The root key file (only its public key is read) ...
+    #[arg(long = "root", conflicts_with = "root_key")]
+    root_file: Option<PathBuf>,
+    /// ... or the root public key in hex.
+    #[arg(long)]
+    root_key: Option<String>,
+    /// Algorithm of --root-key.
+    #[arg(long, value_enum, default_value = "ed25519")]
+    root_alg: Alg,
+}
+
+#[derive(Args)]
+struct SceneArgs {
+    /// The scene policy.
+    #[arg(long, value_enum, default_value = "metro-gate")]
+    scene: SceneKind,
+    /// Site id (scenic-spot).
+    #[arg(long, default_value_t = 0)]
+    site: u32,
+    /// Site's UTC offset in minutes (scenic-spot).
+    #[arg(long, default_value_t = 480, allow_hyphen_values = true)]
+    utc_offset_minutes: i32,
+}
+
+#[derive(Clone, Copy, ValueEnum, Serialize, Deserialize, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+enum KeyKind {
+    Root,
+    Issuer,
+    Device,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Alg {
+    Ed25519,
+    P256,
+}
+
+impl From<Alg> for Algorithm {
+    fn from(a: Alg) -> Self {
+        match a {
+            Alg::Ed25519 => Algorithm::Ed25519,
+            Alg::P256 => Algorithm::EcdsaP256Sha256,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SceneKind {
+    Hospital,
+    ScenicSpot,
+    Parking,
+    MetroGate,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Svg,
+    Png,
+    Terminal,
+}
+
+impl SceneArgs {
+    fn scene(&self) -> Scene {
+        match self.scene {
+            SceneKind::Hospital => Scene::Hospital,
+            SceneKind::ScenicSpot => Scene::ScenicSpot { site: self.site, utc_offset_minutes: self.utc_offset_minutes },
+            SceneKind::Parking => Scene::Parking,
+            SceneKind::MetroGate => Scene::MetroGate,
+        }
+    }
+}
+
+/// A failure with its exit code.
+enum Failure {
+    /// Bad input or usage (2).
+    Input(String),
+    /// A file problem (3).
+    Io(String),
+    /// The code was rejected (1); the JSON was already printed.
+    Rejected,
+}
+
+impl From<citycode::Rejection> for Failure {
+    fn from(r: citycode::Rejection) -> Self {
+        Failure::Input(r.to_string())
+    }
+}
+
+impl From<citycode::Error> for Failure {
+    fn from(e: citycode::Error) -> Self {
+        Failure::Input(e.to_string())
+    }
+}
+
+impl From<citycode::Reason> for Failure {
+    fn from(r: citycode::Reason) -> Self {
+        Failure::Input(r.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, Failure>;
+
+/// A key file. The secret is hex, zeroized when dropped, and never printed unless asked.
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    kind: KeyKind,
+    algorithm: Algorithm,
+    public_key: String,
+    secret: Zeroizing<String>,
+}
+
+impl KeyFile {
+    fn load(path: &Path) -> Result<(KeyKind, KeyPair)> {
+        let text = Zeroizing::new(read_text(path)?);
+        let file: KeyFile =
+            serde_json::from_str(&text).map_err(|e| Failure::Input(format!("{}: not a key file: {e}", path.display())))?;
+        let secret = Zeroizing::new(unhex(&file.secret).map_err(|_| Failure::Input(format!("{}: secret is not hex", path.display())))?);
+        Ok((file.kind, KeyPair::from_secret_bytes(file.algorithm, &secret)?))
+    }
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    fs::read_to_string(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
+}
+
+fn json_file<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    serde_json::from_str(&read_text(path)?).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+fn now_secs() -> u64 {
+    use citycode::Clock as _;
+    citycode::SystemClock.now()
+}
+
+fn root_key(args: &RootArgs) -> Result<PublicKey> {
+    match (&args.root_file, &args.root_key) {
+        (Some(path), _) => Ok(KeyFile::load(path)?.1.public_key()),
+        (None, Some(h)) => {
+            let bytes = unhex(h).map_err(|_| Failure::Input("--root-key is not hex".into()))?;
+            Ok(PublicKey::from_bytes(args.root_alg.into(), &bytes)?)
+        }
+        (None, None) => Err(Failure::Input("give --root FILE or --root-key HEX".into())),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustSpec {
+    sequence: u64,
+    issued_at: u32,
+    expires_at: u32,
+    issuers: Vec<IssuerSpec>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct IssuerSpec {
+    kid: u32,
+    algorithm: Algorithm,
+    public_key: String,
+    not_before: u32,
+    not_after: u32,
+    domains: Vec<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevocationSpec {
+    sequence: u64,
+    issued_at: u32,
+    expires_at: u32,
+    #[serde(default)]
+    cards: Vec<String>,
+    #[serde(default)]
+    subjects: Vec<String>,
+    #[serde(default)]
+    device_keys: Vec<String>,
+}
+
+fn fixed<const N: usize>(h: &str, what: &str) -> Result<[u8; N]> {
+    unhex(h).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| Failure::Input(format!("{what} must be {} hex digits", 2 * N)))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Demo { no_qr } => {
+            citycode::demo::story(&mut std::io::stdout().lock(), !no_qr).map_err(|e| Failure::Input(e.to_string()))
+        }
+        Command::Keygen { kind, alg, out, force, show_secret } => {
+            let key = KeyPair::generate(alg.into())?;
+            let public_key = hex(&key.public_key().to_bytes());
+            let file = KeyFile { kind, algorithm: alg.into(), public_key: public_key.clone(), secret: Zeroizing::new(hex(&key.secret_bytes())) };
+            let text = Zeroizing::new(serde_json::to_string_pretty(&file).map_err(|e| Failure::Input(e.to_string()))?);
+            write_secret_file(&out, text.as_bytes(), force)?;
+            let mut shown = json!({"kind": kind, "algorithm": file.algorithm, "public_key": public_key, "key_id": hex(&key.public_key().key_id()), "file": out});
+            if show_secret {
+                shown["secret"] = json!(*file.secret);
+            }
+            print_json(&shown);
+            Ok(())
+        }
+        Command::TrustList(TrustListCommand::Sign { root, spec, out }) => {
+            let (_, root) = KeyFile::load(&root)?;
+            let spec: TrustSpec = json_file(&spec)?;
+            let mut keys = Vec::with_capacity(spec.issuers.len());
+            for i in spec.issuers {
+                let bytes = unhex(&i.public_key).map_err(|_| Failure::Input(format!("issuer {}: public_key is not hex", i.kid)))?;
+                let mut domains = i.domains;
+                domains.sort_unstable();
+                domains.dedup();
+                keys.push(IssuerKey { kid: i.kid, key: PublicKey::from_bytes(i.algorithm, &bytes)?, not_before: i.not_before, not_after: i.not_after, domains });
+            }
+            keys.sort_by_key(|k| k.kid);
+            let list = TrustList { sequence: spec.sequence, issued_at: spec.issued_at, expires_at: spec.expires_at, keys };
+            let bytes = list.sign(&root)?;
+            write_file(&out, &bytes)?;
+            print_json(&json!({"written": out, "bytes": bytes.len(), "sequence": list.sequence, "base64url": encode_base64url(&bytes)}));
+            Ok(())
+        }
+        Command::TrustList(TrustListCommand::Inspect { root, list }) => {
+            let list = TrustList::verify(&read_bytes(&list)?, &root_key(&root)?)?;
+            let issuers: Vec<IssuerSpec> = list
+                .keys
+                .iter()
+                .map(|k| IssuerSpec {
+                    kid: k.kid,
+                    algorithm: k.key.algorithm(),
+                    public_key: hex(&k.key.to_bytes()),
+                    not_before: k.not_before,
+                    not_after: k.not_after,
+                    domains: k.domains.clone(),
+                })
+                .collect();
+            print_json(&json!({"signature": "valid", "sequence": list.sequence, "issued_at": list.issued_at, "expires_at": list.expires_at, "issuers": issuers}));
+            Ok(())
+        }
+        Command::Revoke { key, issuer_kid, spec, out } => {
+            let (_, key) = KeyFile::load(&key)?;
+            let spec: RevocationSpec = json_file(&spec)?;
+            let mut entries = Vec::new();
+            for c in &spec.cards {
+                entries.push(Revoked::Card(fixed(c, "a card id")?));
+            }
+            for s in &spec.subjects {
+                entries.push(Revoked::Subject(fixed(s, "a subject")?));
+            }
+            for d in &spec.device_keys {
+                entries.push(Revoked::DeviceKey(fixed(d, "a device key id")?));
+            }
+            entries.sort();
+            entries.dedup();
+            let signer = issuer_kid.map_or(ListSigner::Root, ListSigner::Issuer);
+            let list = RevocationList { signer, sequence: spec.sequence, issued_at: spec.issued_at, expires_at: spec.expires_at, entries };
+            let bytes = list.sign(&key)?;
+            write_file(&out, &bytes)?;
+            print_json(&json!({"written": out, "bytes": bytes.len(), "entries": list.entries.len(), "sequence": list.sequence}));
+            Ok(())
+        }
+        Command::Issue { issuer, kid, scope, device, device_key, device_alg, claims, subject, valid_from_day, days, out } => {
+            let (_, issuer_key) = KeyFile::load(&issuer)?;
+            let device_key = match (device, device_key) {
+                (Some(path), _) => KeyFile::load(&path)?.1.public_key(),
+                (None, Some(h)) => {
+                    PublicKey::from_bytes(device_alg.into(), &unhex(&h).map_err(|_| Failure::Input("--device-key is not hex".into()))?)?
+                }
+                (None, None) => return Err(Failure::Input("give --device FILE or --device-key HEX".into())),
+            };
+            let claims: Claims = json_file(&claims)?;
+            let subject = match subject {
+                Some(h) => Subject(fixed(&h, "--subject")?),
+                None => Subject::random()?,
+            };
+            let today = u16::try_from(now_secs() / 86_400).map_err(|_| Failure::Input("date out of range".into()))?;
+            let req = CredentialRequest {
+                device_key,
+                subject,
+                valid_from_day: valid_from_day.unwrap_or(today),
+                valid_days: days,
+                claims,
+                layout: CardLayout::Standard,
+            };
+            let credential = Issuer::new(kid, issuer_key, scope).issue(&req)?.to_base64url()?;
+            match out {
+                Some(path) => {
+                    write_file(&path, credential.as_bytes())?;
+                    print_json(&json!({"written": path, "subject": subject.to_hex()}));
+                }
+                None => println!("{credential}"),
+            }
+            Ok(())
+        }
+        Command::Present { credential, device, scene, domains, now, validity, json } => {
+            let credential = Credential::from_base64url(read_text(&credential)?.trim())?;
+            let (_, key) = KeyFile::load(&device)?;
+            let domains = domains.unwrap_or_else(|| scene.scene().required_domains());
+            let now = now.unwrap_or_else(now_secs);
+            let code = citycode::present(&credential, &key, &domains, now, PresentOptions { validity_secs: validity, nonce: None })?;
+            let text = code.to_text();
+            if json {
+                let qr = Qr::new(&text)?;
+                print_json(&json!({"text": text, "issued_at": code.issued_at(), "expires_at": code.expires_at(), "bytes": code.as_bytes().len(), "qr_version": qr.version}));
+            } else {
+                println!("{text}");
+            }
+            Ok(())
+        }
+        Command::Verify { text, image, stdin, root, trust_list, revocation_list, scene, now, skew } => {
+            let text = match (text, image, stdin) {
+                (Some(t), _, _) => t,
+                (None, Some(path), _) => decode_image(&path)?,
+                (None, None, true) => {
+                    let mut s = String::new();
+                    std::io::stdin().read_to_string(&mut s).map_err(|e| Failure::Io(format!("stdin: {e}")))?;
+                    s.trim().to_string()
+                }
+                (None, None, false) => return Err(Failure::Input("give the code text, --image FILE or --stdin".into())),
+            };
+            let mut v = Verifier::new(root_key(&root)?, scene.scene()).with_skew(skew);
+            v.load_trust_list(&read_bytes(&trust_list)?)?;
+            for path in &revocation_list {
+                v.load_revocation_list(&read_bytes(path)?)?;
+            }
+            match v.verify_at(&text, now.unwrap_or_else(now_secs)) {
+                Ok(a) => {
+                    print_json(&json!({"decision": "accept", "policy": a.policy, "claims": a.claims, "subject": a.subject.to_hex(), "issued_at": a.issued_at, "issuers": a.issuers}));
+                    Ok(())
+                }
+                Err(r) => {
+                    print_json(&json!({"decision": "reject", "reason": r.reason.code(), "detail": r.detail}));
+                    Err(Failure::Rejected)
+                }
+            }
+        }
+        Command::Render { text, format, out, scale } => {
+            let qr = Qr::new(&text)?;
+            match format {
+                Format::Terminal => {
+                    let rendered = qr.to_terminal();
+                    match out {
+                        Some(p) => write_file(&p, rendered.as_bytes()),
+                        None => {
+                            print!("{rendered}");
+                            Ok(())
+                        }
+                    }
+                }
+                Format::Svg => {
+                    let svg = qr.to_svg(scale as usize);
+                    match out {
+                        Some(p) => write_file(&p, svg.as_bytes()),
+                        None => {
+                            println!("{svg}");
+                            Ok(())
+                        }
+                    }
+                }
+                Format::Png => {
+                    let path = out.ok_or_else(|| Failure::Input("--format png needs --out FILE".into()))?;
+                    write_png(&qr, scale.clamp(1, 64), &path)
+                }
+            }
+        }
+        Command::Inspect { text } => {
+            let code = UnverifiedCode::from_text(text.trim())?;
+            let cards: Vec<serde_json::Value> = code
+                .cards
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    json!({"issuer_kid": c.kid, "algorithm": c.alg, "valid_from_day": c.valid_from_day, "valid_days": c.valid_days,
+                           "claims": c.claims, "card_id": hex(&code.card_id(i))})
+                })
+                .collect();
+            print_json(&json!({
+                "verified": false,
+                "warning": "NOT VERIFIED: signatures, keys, validity, revocation and policy were not checked; nothing here is vouched for",
+                "device_key": {"algorithm": code.device_key.algorithm(), "public_key": hex(&code.device_key.to_bytes()), "key_id": hex(&code.device_key.key_id())},
+                "subject": code.subject.to_hex(),
+                "issued_at": code.issued_at,
+                "validity_secs": code.validity_secs,
+                "nonce": hex(&code.nonce),
+                "replay_id": hex(&code.replay_id()),
+                "cards": cards,
+            }));
+            Ok(())
+        }
+    }
+}
+
+/// Creates a key file readable by its owner only; refuses to overwrite unless forced.
+fn write_secret_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |e: std::io::Error| Failure::Io(format!("{}: {e}", path.display()));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).mode(0o600);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut f = options.open(path).map_err(io)?;
+    // An existing file keeps its old mode when truncated: tighten it.
+    f.set_permissions(fs::Permissions::from_mode(0o600)).map_err(io)?;
+    f.write_all(bytes).map_err(io)
+}
+
+fn write_png(qr: &Qr, scale: u32, path: &Path) -> Result<()> {
+    let quiet = 4u32;
+    let width = u32::try_from(qr.width).map_err(|_| Failure::Input("QR too large".into()))?;
+    let side = (width + 2 * quiet) * scale;
+    let img = image::GrayImage::from_fn(side, side, |x, y| {
+        let (mx, my) = ((x / scale).checked_sub(quiet), (y / scale).checked_sub(quiet));
+        let dark = matches!((mx, my), (Some(mx), Some(my)) if qr.is_dark(mx as usize, my as usize));
+        image::Luma([if dark { 0 } else { 255 }])
+    });
+    img.save(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
+}
+
+fn decode_image(path: &Path) -> Result<String> {
+    let img = image::open(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))?.to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    let grid = grids.first().ok_or_else(|| Failure::Input(format!("{}: no QR code found", path.display())))?;
+    let (_, content) = grid.decode().map_err(|e| Failure::Input(format!("{}: QR decoding failed: {e}", path.display())))?;
+    Ok(content)
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Rejected) => ExitCode::from(1),
+        Err(Failure::Input(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Io(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(3)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Runs the `citycode` binary end to end: keys, lists, issue, present, verify from text
+//! and from a PNG, render, inspect, and the error paths with their exit codes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let p = std::env::temp_dir().join(format!("citycode-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_citycode")).current_dir(dir).args(args).output().unwrap()
+}
+
+fn ok_json(dir: &Path, args: &[&str]) -> Value {
+    let out = run(dir, args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+const NOW: u64 = 1_795_593_600;
+const TODAY: u64 = NOW / 86_400;
+
+fn setup(d: &Dir) -> (String, String) {
+    let root = ok_json(&d.0, &["keygen", "--kind", "root", "--out", "root.json"]);
+    let issuer = ok_json(&d.0, &["keygen", "--kind", "issuer", "--out", "issuer.json"]);
+    ok_json(&d.0, &["keygen", "--kind", "device", "--alg", "p256", "--out", "device.json"]);
+    let spec = serde_json::json!({
+        "sequence": 1, "issued_at": NOW - 60, "expires_at": NOW + 86_400,
+        "issuers": [{"kid": 1, "algorithm": "ed25519", "public_key": issuer["public_key"], "not_before": NOW - 86_400,
+                     "not_after": NOW + 864_000, "domains": [1, 2, 3, 4, 5]}]
+    });
+    std::fs::write(d.path("trust.json"), spec.to_string()).unwrap();
+    ok_json(&d.0, &["trust-list", "sign", "--root", "root.json", "--spec", "trust.json", "--out", "trust.bin"]);
+    let claims = serde_json::json!({
+        "transit": {"account": "active", "fare_class": "student", "vehicle_payment": false},
+        "health": {"status": "green", "valid_until_day": TODAY + 3},
+        "medical_insurance": {"region": 310000, "status": "active"}
+    });
+    std::fs::write(d.path("claims.json"), claims.to_string()).unwrap();
+    let day = TODAY.to_string();
+    ok_json(&d.0, &["issue", "--issuer", "issuer.json", "--kid", "1", "--device", "device.json", "--claims", "claims.json",
+        "--subject", "0011223344556677", "--valid-from-day", &day, "--out", "credential.txt"]);
+    (root["public_key"].as_str().unwrap().to_string(), issuer["public_key"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn keys_are_private_files_and_secrets_stay_unprinted() {
+    let d = Dir::new("keys");
+    let out = run(&d.0, &["keygen", "--kind", "device", "--out", "k.json"]);
+    assert!(out.status.success());
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(d.path("k.json")).unwrap()).unwrap();
+    let secret = file["secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 64);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
+    assert_eq!(std::fs::metadata(d.path("k.json")).unwrap().permissions().mode() & 0o777, 0o600);
+    // No overwrite without --force; --show-secret prints it.
+    let again = run(&d.0, &["keygen", "--kind", "device", "--out", "k.json"]);
+    assert_eq!(again.status.code(), Some(3));
+    let shown = ok_json(&d.0, &["keygen", "--kind", "root", "--out", "k.json", "--force", "--show-secret"]);
+    assert_eq!(shown["secret"].as_str().unwrap().len(), 64);
+    assert_eq!(std::fs::metadata(d.path("k.json")).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn issue_present_verify_render_inspect() {
+    let d = Dir::new("flow");
+    let (root_key, issuer_key) = setup(&d);
+    let listed = ok_json(&d.0, &["trust-list", "inspect", "--root-key", &root_key, "trust.bin"]);
+    assert_eq!(listed["signature"], "valid");
+    assert_eq!(listed["issuers"][0]["public_key"], issuer_key.as_str());
+
+    let now = NOW.to_string();
+    let code = ok_json(&d.0, &["present", "--credential", "credential.txt", "--device", "device.json", "--scene", "hospital", "--now", &now, "--json"]);
+    let text = code["text"].as_str().unwrap().to_string();
+    assert!(code["qr_version"].as_u64().unwrap() <= 10);
+    let accepted = ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "hospital", "--now", &now, &text]);
+    assert_eq!(accepted["decision"], "accept");
+    assert_eq!(accepted["claims"]["health"]["status"], "green");
+    assert!(accepted["claims"].get("transit").is_none());
+    assert_eq!(accepted["subject"], "0011223344556677");
+
+    // The same code at a metro gate: policy unmet, exit 1, reason on stdout.
+    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "metro-gate", "--now", &now, &text]);
+    assert_eq!(out.status.code(), Some(1));
+    let rejected: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rejected["reason"], "policy_unmet");
+    // Expired later.
+    let later = (NOW + 300).to_string();
+    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "hospital", "--now", &later, &text]);
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"], "code_expired");
+
+    // PNG round trip through a QR decoder.
+    ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "hospital", "--now", &now, &text]);
+    let r = run(&d.0, &["render", &text, "--format", "png", "--out", "code.png", "--scale", "4"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let from_image = ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "hospital", "--now", &now, "--image", "code.png"]);
+    assert_eq!(from_image["decision"], "accept");
+    let svg = run(&d.0, &["render", &text, "--format", "svg"]);
+    assert!(String::from_utf8_lossy(&svg.stdout).starts_with("<svg"));
+    let term = run(&d.0, &["render", &text]);
+    assert!(String::from_utf8_lossy(&term.stdout).contains('█'));
+
+    let inspected = ok_json(&d.0, &["inspect", &text]);
+    assert_eq!(inspected["verified"], false);
+    assert!(inspected["warning"].as_str().unwrap().contains("NOT VERIFIED"));
+    assert_eq!(inspected["cards"][0]["claims"]["medical_insurance"]["region"], 310000);
+
+    // Revoke the device key: the next code is rejected.
+    let device_key_id = inspected["device_key"]["key_id"].as_str().unwrap();
+    let rev = serde_json::json!({"sequence": 1, "issued_at": NOW - 10, "expires_at": NOW + 3600, "device_keys": [device_key_id]});
+    std::fs::write(d.path("rev.json"), rev.to_string()).unwrap();
+    ok_json(&d.0, &["revoke", "--key", "root.json", "--spec", "rev.json", "--out", "rev.bin"]);
+    let fresh = run(&d.0, &["present", "--credential", "credential.txt", "--device", "device.json", "--scene", "metro-gate", "--now", &now]);
+    let fresh = String::from_utf8(fresh.stdout).unwrap();
+    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev.bin", "--scene", "metro-gate", "--now", &now, fresh.trim()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"], "revoked");
+}
+
+#[test]
+fn errors_are_clear_with_exit_codes() {
+    let d = Dir::new("errors");
+    let missing = run(&d.0, &["present", "--credential", "nope.txt", "--device", "nope.json"]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&missing.stderr).starts_with("error: "));
+    let usage = run(&d.0, &["verify"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let garbage = run(&d.0, &["inspect", "HC1:NCFOXN"]);
+    assert_eq!(garbage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&garbage.stderr).contains("text_prefix"));
+    std::fs::write(d.path("bad.json"), "{}").unwrap();
+    let bad_key = run(&d.0, &["present", "--credential", "bad.json", "--device", "bad.json"]);
+    assert_eq!(bad_key.status.code(), Some(2));
+    let help = run(&d.0, &["--help"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
+}
+
+#[test]
+fn demo_tells_the_whole_story() {
+    let d = Dir::new("demo");
+    let out = run(&d.0, &["demo", "--no-qr"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.matches("ACCEPT").count(), 4, "{text}");
+    for reason in ["REJECT replayed", "REJECT code_expired", "REJECT policy_unmet"] {
+        assert!(text.contains(reason), "{reason} missing:\n{text}");
+    }
+}
