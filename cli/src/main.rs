@@ -421,11 +421,16 @@ fn run(cli: Cli) -> Result<()> {
             let file = KeyFile { kind, algorithm: alg.into(), public_key: public_key.clone(), secret: Zeroizing::new(hex(&key.secret_bytes())) };
             let text = Zeroizing::new(serde_json::to_string_pretty(&file).map_err(|e| Failure::Input(e.to_string()))?);
             write_secret_file(&out, text.as_bytes(), force)?;
-            let mut shown = json!({"kind": kind, "algorithm": file.algorithm, "public_key": public_key, "key_id": hex(&key.public_key().key_id()), "file": out});
+            let mut shown = serde_json::Map::new();
+            shown.insert("kind".into(), json!(kind));
+            shown.insert("algorithm".into(), json!(file.algorithm));
+            shown.insert("public_key".into(), json!(public_key));
+            shown.insert("key_id".into(), json!(hex(&key.public_key().key_id())));
+            shown.insert("file".into(), json!(out));
             if show_secret {
-                shown["secret"] = json!(*file.secret);
+                shown.insert("secret".into(), json!(*file.secret));
             }
-            print_json(&shown);
+            print_json(&serde_json::Value::Object(shown));
             Ok(())
         }
         Command::TrustList(TrustListCommand::Sign { root, spec, out }) => {
