@@ -59,6 +59,9 @@ pub enum Reason {
     /// The replay guard is full of unexpired entries; the code is refused rather than
     /// risk a replay.
     ReplayCapacity,
+    /// A shared replay store could not be reached; the code is refused rather than
+    /// risk a replay.
+    ReplayStoreUnavailable,
     /// The disclosed claims do not satisfy the scene policy.
     PolicyUnmet,
     /// The verifier holds no trust list.
@@ -79,7 +82,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in SPEC.md order.
-    pub const ALL: [Reason; 31] = [
+    pub const ALL: [Reason; 32] = [
         Reason::TextPrefix,
         Reason::TextEncoding,
         Reason::NonCanonical,
@@ -103,6 +106,7 @@ impl Reason {
         Reason::Revoked,
         Reason::Replayed,
         Reason::ReplayCapacity,
+        Reason::ReplayStoreUnavailable,
         Reason::PolicyUnmet,
         Reason::NoTrustList,
         Reason::TrustListExpired,
@@ -139,6 +143,7 @@ impl Reason {
             Reason::Revoked => "revoked",
             Reason::Replayed => "replayed",
             Reason::ReplayCapacity => "replay_capacity",
+            Reason::ReplayStoreUnavailable => "replay_store_unavailable",
             Reason::PolicyUnmet => "policy_unmet",
             Reason::NoTrustList => "no_trust_list",
             Reason::TrustListExpired => "trust_list_expired",

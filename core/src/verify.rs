@@ -1,6 +1,7 @@
 //! Verification: from scanned text to an accepted set of claims or a stable reason.
 
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use crate::claims::Claims;
 use crate::credential::Subject;
@@ -70,6 +71,7 @@ pub struct Verifier {
     skew: u64,
     max_validity: u8,
     replay: Arc<dyn ReplayStore>,
+    cache: CredentialCache,
 }
 
 impl core::fmt::Debug for Verifier {
@@ -107,6 +109,7 @@ impl Verifier {
             skew: u64::from(DEFAULT_SKEW_SECS),
             max_validity: DEFAULT_MAX_CODE_VALIDITY_SECS,
             replay: Arc::new(ReplayGuard::default()),
+            cache: CredentialCache::new(DEFAULT_CREDENTIAL_CACHE),
         }
     }
 
@@ -144,6 +147,12 @@ impl Verifier {
         self.max_validity = secs;
     }
 
+    /// Sets how many verified issuer signatures to remember (0 turns the cache off).
+    pub fn with_credential_cache(mut self, capacity: usize) -> Self {
+        self.cache = CredentialCache::new(capacity);
+        self
+    }
+
     /// Replaces the scene policy.
     pub fn set_policy(&mut self, policy: impl Policy + 'static) {
         self.policy = Arc::new(policy);
@@ -166,6 +175,9 @@ impl Verifier {
         let list = TrustList::verify(bytes, &self.root)?;
         let held = self.trust.as_ref().map(|(l, b)| (l.sequence, b.as_slice()));
         refuse_rollback(held, list.sequence, bytes, Reason::TrustListRollback)?;
+        if self.trust.as_ref().is_none_or(|(_, held)| held.as_slice() != bytes) {
+            self.cache.clear();
+        }
         self.trust = Some((list, bytes.to_vec()));
         Ok(())
     }
@@ -191,14 +203,32 @@ impl Verifier {
         self.verify_at(text, self.clock.now())
     }
 
+    /// Verifies many codes now: see [`Verifier::verify_batch_at`].
+    #[cfg(feature = "batch")]
+    pub fn verify_batch(&self, texts: &[&str]) -> Vec<Result<Accepted, Rejection>> {
+        self.verify_batch_at(texts, self.clock.now())
+    }
+
     /// Verifies scanned QR text at Unix time `now`.
     pub fn verify_at(&self, text: &str, now: u64) -> Result<Accepted, Rejection> {
         let code = UnverifiedCode::from_text(text)?;
         self.verify_code(&code, now)
     }
 
-    /// Verifies a parsed code at Unix time `now`, in the order SPEC.md §7 fixes.
+    /// Verifies a parsed code at Unix time `now`, in the order SPEC.md §9 fixes.
     pub fn verify_code(&self, code: &UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
+        let trust = self.check_before_signatures(code, now)?;
+        for job in signature_jobs(trust, code) {
+            if !self.check_signature(&job) {
+                return Err(job.failure());
+            }
+        }
+        self.finish(code, now)
+    }
+
+    /// Steps 2 to 5 of SPEC.md §9: lists, the code's window, issuer keys, scope, card
+    /// validity, revocation. Returns the trust list the signatures are checked against.
+    fn check_before_signatures(&self, code: &UnverifiedCode, now: u64) -> Result<&TrustList, Rejection> {
         let reject = |reason: Reason, detail: String| Err(Rejection::new(reason, detail));
         let skew = self.skew;
 
@@ -224,7 +254,7 @@ impl Verifier {
         if issued_at > now.saturating_add(skew) {
             return reject(Reason::CodeNotYetValid, format!("built at {issued_at}, now {now}"));
         }
-        let code_end = issued_at + u64::from(code.validity_secs) + skew;
+        let code_end = self.code_end(code);
         if now >= code_end {
             return reject(Reason::CodeExpired, format!("expired at {}", code_end - skew));
         }
@@ -267,32 +297,41 @@ impl Verifier {
                 }
             }
         }
+        Ok(trust)
+    }
 
-        // Signatures.
-        for (i, card) in code.cards.iter().enumerate() {
-            let key = trust.key(card.kid).map(|k| &k.key);
-            if !key.is_some_and(|k| k.verify(code.card_input(i), &card.signature)) {
-                return reject(Reason::BadIssuerSignature, format!("card {i}, key id {}", card.kid));
-            }
-        }
-        if !code.device_key.verify(code.code_input(), &code.device_signature) {
-            return reject(Reason::BadDeviceSignature, "device signature does not verify".into());
-        }
+    /// Unix second from which the code is expired (skew included).
+    fn code_end(&self, code: &UnverifiedCode) -> u64 {
+        u64::from(code.issued_at) + u64::from(code.validity_secs) + self.skew
+    }
 
-        // Policy.
+    /// One signature check, through the credential cache for issuer signatures.
+    fn check_signature(&self, job: &SignatureJob<'_>) -> bool {
+        let Some(fingerprint) = job.cacheable.then(|| job.fingerprint()) else {
+            return job.key.verify(job.message, job.signature);
+        };
+        if self.cache.contains(&fingerprint) {
+            return true;
+        }
+        let ok = job.key.verify(job.message, job.signature);
+        if ok {
+            self.cache.insert(fingerprint);
+        }
+        ok
+    }
+
+    /// Steps 7 and 8 of SPEC.md §9, after every signature verified: policy, replay.
+    fn finish(&self, code: &UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
         let claims = code.claims();
         if let Err(why) = self.policy.check(&claims, &PolicyContext { now }) {
-            return reject(Reason::PolicyUnmet, why);
+            return Err(Rejection::new(Reason::PolicyUnmet, why));
         }
-
         // Replay, last: only codes that would be accepted take a slot.
-        self.replay
-            .check_and_insert(&code.replay_id(), code_end, now)
-            .map_err(|r| match r {
-                Reason::Replayed => Rejection::new(r, "this code was already accepted"),
-                _ => Rejection::new(r, "replay guard full of unexpired codes"),
-            })?;
-
+        self.replay.check_and_insert(&code.replay_id(), self.code_end(code), now).map_err(|r| match r {
+            Reason::Replayed => Rejection::new(r, "this code was already accepted"),
+            Reason::ReplayCapacity => Rejection::new(r, "replay store full of unexpired codes"),
+            _ => Rejection::new(r, "replay store unavailable"),
+        })?;
         Ok(Accepted {
             claims,
             subject: code.subject,
@@ -300,5 +339,182 @@ impl Verifier {
             issuers: code.cards.iter().map(|c| c.kid).collect(),
             policy: self.policy.name(),
         })
+    }
+
+    /// Verifies many codes at Unix time `now`. Results are identical, case by case, to
+    /// calling [`Verifier::verify_at`] on each in order (replays within the batch
+    /// included): every Ed25519 signature is checked with one batch equation, which is
+    /// exact for the cofactored rule of SPEC.md §4.2, and if it fails each is checked
+    /// alone; P-256 signatures are checked alone.
+    #[cfg(feature = "batch")]
+    pub fn verify_batch_at(&self, texts: &[&str], now: u64) -> Vec<Result<Accepted, Rejection>> {
+        let parsed: Vec<Result<UnverifiedCode, Rejection>> = texts.iter().map(|t| UnverifiedCode::from_text(t)).collect();
+        // Steps 1 to 5 for every code; collect the signature checks of those that pass.
+        let mut stage: Vec<Result<Vec<SignatureJob<'_>>, Rejection>> = Vec::with_capacity(parsed.len());
+        for p in &parsed {
+            stage.push(match p {
+                Ok(code) => self.check_before_signatures(code, now).map(|trust| signature_jobs(trust, code)),
+                Err(r) => Err(r.clone()),
+            });
+        }
+        // Known outcomes: answered by the cache, or Ed25519 checks decided in one batch.
+        let mut outcome: Vec<Vec<Option<bool>>> =
+            stage.iter().map(|s| s.as_ref().map_or_else(|_| Vec::new(), |jobs| vec![None; jobs.len()])).collect();
+        let mut positions: Vec<(usize, usize)> = Vec::new();
+        let mut checks: Vec<crate::keys::Ed25519Check> = Vec::new();
+        for (i, jobs) in stage.iter().enumerate() {
+            let Ok(jobs) = jobs else { continue };
+            for (j, job) in jobs.iter().enumerate() {
+                let slot = outcome.get_mut(i).and_then(|o| o.get_mut(j));
+                if job.cacheable && self.cache.contains(&job.fingerprint()) {
+                    if let Some(s) = slot {
+                        *s = Some(true);
+                    }
+                } else if job.key.algorithm() == crate::Algorithm::Ed25519 {
+                    match crate::keys::Ed25519Check::new(job.key, job.message, job.signature) {
+                        Some(check) => {
+                            positions.push((i, j));
+                            checks.push(check);
+                        }
+                        // Undecodable: invalid alone too.
+                        None => {
+                            if let Some(s) = slot {
+                                *s = Some(false);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if checks.len() > 1 && crate::keys::Ed25519Check::verify_batch(&checks) {
+            for (i, j) in &positions {
+                if let Some(s) = outcome.get_mut(*i).and_then(|o| o.get_mut(*j)) {
+                    *s = Some(true);
+                }
+            }
+        }
+        // Finish in input order: remaining checks one by one (the fallback when the batch
+        // failed), then policy and replay.
+        let mut results = Vec::with_capacity(parsed.len());
+        for ((p, s), known) in parsed.iter().zip(stage).zip(outcome) {
+            results.push(match (p, s) {
+                (Ok(code), Ok(jobs)) => jobs
+                    .iter()
+                    .zip(known)
+                    .find(|(job, known)| {
+                        let ok = known.unwrap_or_else(|| self.check_signature(job));
+                        if ok && known.is_some() && job.cacheable {
+                            self.cache.insert(job.fingerprint());
+                        }
+                        !ok
+                    })
+                    .map_or_else(|| self.finish(code, now), |(job, _)| Err(job.failure())),
+                (_, Err(r)) => Err(r),
+                (Err(r), _) => Err(r.clone()),
+            });
+        }
+        results
+    }
+}
+
+/// One signature a code needs checked, in SPEC.md order: each card's issuer signature,
+/// then the device signature.
+struct SignatureJob<'a> {
+    key: &'a PublicKey,
+    message: &'a [u8],
+    signature: &'a [u8],
+    /// Issuer signatures repeat for a holder's every code, so verified ones are cached.
+    cacheable: bool,
+    /// Card index, or `None` for the device signature.
+    card: Option<(usize, u32)>,
+}
+
+impl SignatureJob<'_> {
+    fn failure(&self) -> Rejection {
+        match self.card {
+            Some((i, kid)) => Rejection::new(Reason::BadIssuerSignature, format!("card {i}, key id {kid}")),
+            None => Rejection::new(Reason::BadDeviceSignature, "device signature does not verify"),
+        }
+    }
+
+    /// Identifies (key, message, signature): SHA-256 over the three, length-prefixed.
+    fn fingerprint(&self) -> [u8; 16] {
+        let key = self.key.to_bytes();
+        let mut input = Vec::with_capacity(8 + key.len() + self.message.len() + self.signature.len());
+        for part in [key.as_slice(), self.message, self.signature] {
+            input.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            input.extend_from_slice(part);
+        }
+        crate::digest::sha256_16(&input)
+    }
+}
+
+fn signature_jobs<'a>(trust: &'a TrustList, code: &'a UnverifiedCode) -> Vec<SignatureJob<'a>> {
+    let mut jobs = Vec::with_capacity(code.cards.len() + 1);
+    for (i, card) in code.cards.iter().enumerate() {
+        // check_before_signatures already refused unknown key ids.
+        if let Some(k) = trust.key(card.kid) {
+            jobs.push(SignatureJob {
+                key: &k.key,
+                message: code.card_input(i),
+                signature: &card.signature,
+                cacheable: true,
+                card: Some((i, card.kid)),
+            });
+        }
+    }
+    jobs.push(SignatureJob {
+        key: &code.device_key,
+        message: code.code_input(),
+        signature: &code.device_signature,
+        cacheable: false,
+        card: None,
+    });
+    jobs
+}
+
+/// Default number of verified issuer signatures a verifier remembers.
+pub const DEFAULT_CREDENTIAL_CACHE: usize = 4096;
+
+/// A bounded set of issuer signatures already verified under the held trust list, so a
+/// returning holder costs one signature check (the device's) instead of two. Only
+/// successes are remembered, keyed by (key, message, signature); it is emptied when the
+/// trust list changes. Oldest entries leave first.
+#[derive(Debug)]
+struct CredentialCache {
+    capacity: usize,
+    inner: Mutex<(HashSet<[u8; 16]>, VecDeque<[u8; 16]>)>,
+}
+
+impl CredentialCache {
+    fn new(capacity: usize) -> Self {
+        CredentialCache { capacity, inner: Mutex::new((HashSet::new(), VecDeque::new())) }
+    }
+
+    fn contains(&self, fp: &[u8; 16]) -> bool {
+        self.capacity > 0 && self.inner.lock().is_ok_and(|g| g.0.contains(fp))
+    }
+
+    fn insert(&self, fp: [u8; 16]) {
+        if self.capacity == 0 {
+            return;
+        }
+        let Ok(mut g) = self.inner.lock() else { return };
+        let (set, order) = &mut *g;
+        if set.insert(fp) {
+            order.push_back(fp);
+            while order.len() > self.capacity {
+                if let Some(old) = order.pop_front() {
+                    set.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.0.clear();
+            g.1.clear();
+        }
     }
 }

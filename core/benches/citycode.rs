@@ -1,0 +1,85 @@
+//! criterion benches: issue, present, text encoding, QR render, verify (cold, with a
+//! warm credential cache), and batches of 64 codes one by one against batched.
+//! `cargo bench -p citycode --bench citycode`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::hint::black_box;
+
+use citycode::demo::{self, DemoCity};
+use citycode::*;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn holders(city: &DemoCity, n: u8) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let device = KeyPair::from_secret_bytes(Algorithm::Ed25519, &[i.wrapping_add(0x40); 32]).unwrap();
+            let cred = city
+                .issuer
+                .issue(&CredentialRequest {
+                    device_key: device.public_key(),
+                    subject: Subject([i; 8]),
+                    valid_from_day: demo::TODAY,
+                    valid_days: 1,
+                    claims: demo::resident_claims(),
+                    layout: CardLayout::Standard,
+                })
+                .unwrap();
+            present(&cred, &device, &[4], demo::NOW, PresentOptions::default()).unwrap().to_text()
+        })
+        .collect()
+}
+
+fn verifier(city: &DemoCity, cache: usize) -> Verifier {
+    let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_credential_cache(cache);
+    v.load_trust_list(&city.trust_list).unwrap();
+    v
+}
+
+fn benches(c: &mut Criterion) {
+    let city = DemoCity::new().unwrap();
+    let req = CredentialRequest {
+        device_key: city.device.public_key(),
+        subject: city.credential.subject,
+        valid_from_day: demo::TODAY,
+        valid_days: 7,
+        claims: demo::resident_claims(),
+        layout: CardLayout::Standard,
+    };
+    c.bench_function("issue_standard_7_cards", |b| b.iter(|| city.issuer.issue(black_box(&req)).unwrap()));
+    let opts = PresentOptions { validity_secs: 60, nonce: Some([1, 2, 3, 4]) };
+    c.bench_function("present_one_domain", |b| {
+        b.iter(|| present(black_box(&city.credential), &city.device, &[4], demo::NOW, opts).unwrap())
+    });
+    c.bench_function("ed25519_sign_one", |b| b.iter(|| city.device.sign(black_box(b"a 200-byte message....."))));
+    let code = present(&city.credential, &city.device, &[4], demo::NOW, opts).unwrap();
+    c.bench_function("encode_text", |b| b.iter(|| black_box(&code).to_text()));
+    let text = code.to_text();
+    c.bench_function("qr_render_matrix", |b| b.iter(|| Qr::new(black_box(&text)).unwrap()));
+
+    // Verify: a code from the same holder repeatedly (rejected as replayed after the
+    // first, which is the last check, so every iteration does all the work).
+    let cold = verifier(&city, 0);
+    c.bench_function("verify_cold", |b| b.iter(|| cold.verify_at(black_box(&text), demo::NOW)));
+    let warm = verifier(&city, 4096);
+    c.bench_function("verify_warm_credential_cache", |b| b.iter(|| warm.verify_at(black_box(&text), demo::NOW)));
+
+    let codes = holders(&city, 64);
+    let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+    let mut g = c.benchmark_group("verify_64_codes");
+    g.throughput(Throughput::Elements(64));
+    // One verifier each, no credential cache: after the first round every code is
+    // reported replayed, which is the last check, so each round does all the work.
+    let single = verifier(&city, 0);
+    g.bench_function("one_by_one", |b| {
+        b.iter(|| refs.iter().map(|t| single.verify_at(t, demo::NOW).is_err()).filter(|e| *e).count())
+    });
+    let batched = verifier(&city, 0);
+    g.bench_function("batched", |b| {
+        b.iter(|| batched.verify_batch_at(&refs, demo::NOW).iter().filter(|r| r.is_err()).count())
+    });
+    g.finish();
+}
+
+criterion_group!(name = all; config = Criterion::default().sample_size(20); targets = benches);
+criterion_main!(all);
