@@ -473,6 +473,9 @@ fn signature_jobs<'a>(trust: &'a TrustList, code: &'a UnverifiedCode) -> Vec<Sig
     jobs
 }
 
+/// A 16-byte digest identifying one (key, message, signature).
+type Fingerprint = [u8; 16];
+
 /// Default number of verified issuer signatures a verifier remembers.
 pub const DEFAULT_CREDENTIAL_CACHE: usize = 4096;
 
@@ -483,7 +486,8 @@ pub const DEFAULT_CREDENTIAL_CACHE: usize = 4096;
 #[derive(Debug)]
 struct CredentialCache {
     capacity: usize,
-    inner: Mutex<(HashSet<[u8; 16]>, VecDeque<[u8; 16]>)>,
+    /// The remembered fingerprints, and their insertion order for eviction.
+    inner: Mutex<(HashSet<Fingerprint>, VecDeque<Fingerprint>)>,
 }
 
 impl CredentialCache {
