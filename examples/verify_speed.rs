@@ -7,7 +7,6 @@
 //! full work: parsing, list and time checks, both signatures, policy, replay lookup.
 
 #[path = "gen_vectors.rs"]
-#[allow(dead_code)]
 mod gen_vectors;
 
 use std::time::Instant;
