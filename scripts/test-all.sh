@@ -9,6 +9,9 @@ echo "== Rust: build, lint, tests (core)"
 cargo build --workspace --all-targets --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The shared replay store against a real redis-server on loopback (the test starts it).
+command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+cargo test --locked -p citycode --features redis --test redis
 # The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
 cargo test --locked -p citycode --no-default-features --features qr --test wycheproof --test vectors
 

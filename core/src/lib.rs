@@ -39,5 +39,7 @@ pub use presentation::{Code, PresentOptions, UnverifiedCode, present};
 #[cfg(feature = "qr")]
 pub use qr::Qr;
 pub use replay::{ReplayGuard, ReplayStore};
+#[cfg(feature = "redis")]
+pub use replay::RedisReplayStore;
 pub use trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
 pub use verify::{Accepted, Clock, FixedClock, SystemClock, Verifier};

@@ -94,6 +94,71 @@ impl ReplayStore for ReplayGuard {
     }
 }
 
+/// A replay store in Redis, shared by every verifier that points at the same server: a
+/// code accepted on one machine is refused as replayed on all others.
+///
+/// Each accepted code is one key, `{prefix}{hex replay id}`, set with `SET NX EX` so the
+/// check and the insert are one atomic step and Redis forgets it when the code expires.
+/// If Redis cannot be reached the store answers [`Reason::ReplayStoreUnavailable`]: the
+/// verifier fails closed.
+#[cfg(feature = "redis")]
+pub struct RedisReplayStore {
+    client: redis::Client,
+    prefix: String,
+    connection: Mutex<Option<redis::Connection>>,
+}
+
+#[cfg(feature = "redis")]
+impl RedisReplayStore {
+    /// A store at `url` (`redis://127.0.0.1:6379/`), with keys under `prefix`
+    /// (`citycode:replay:` by default, see [`RedisReplayStore::with_prefix`]).
+    pub fn new(url: &str) -> Result<Self, Reason> {
+        let client = redis::Client::open(url).map_err(|_| Reason::ReplayStoreUnavailable)?;
+        Ok(RedisReplayStore { client, prefix: "citycode:replay:".into(), connection: Mutex::new(None) })
+    }
+
+    /// Uses another key prefix (to separate deployments sharing one Redis).
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    fn set_nx(&self, conn: &mut redis::Connection, key: &str, ttl: u64) -> redis::RedisResult<bool> {
+        let reply: Option<String> =
+            redis::cmd("SET").arg(key).arg(1).arg("NX").arg("EX").arg(ttl).query(conn)?;
+        Ok(reply.is_some())
+    }
+}
+
+#[cfg(feature = "redis")]
+impl core::fmt::Debug for RedisReplayStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RedisReplayStore").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "redis")]
+impl ReplayStore for RedisReplayStore {
+    fn check_and_insert(&self, id: &[u8; 16], expires_at: u64, now: u64) -> Result<(), Reason> {
+        let key = format!("{}{}", self.prefix, crate::text::hex(id));
+        let ttl = expires_at.saturating_sub(now).max(1);
+        let mut slot = self.connection.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // One reconnect on a broken connection, then fail closed.
+        for _ in 0..2 {
+            if slot.is_none() {
+                *slot = self.client.get_connection().ok();
+            }
+            let Some(conn) = slot.as_mut() else { continue };
+            match self.set_nx(conn, &key, ttl) {
+                Ok(true) => return Ok(()),
+                Ok(false) => return Err(Reason::Replayed),
+                Err(_) => *slot = None,
+            }
+        }
+        Err(Reason::ReplayStoreUnavailable)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
