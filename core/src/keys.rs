@@ -149,6 +149,7 @@ impl PublicKey {
 
 /// One Ed25519 signature, decoded and ready for the verification equation.
 pub(crate) struct Ed25519Check {
+    #[cfg(feature = "batch")]
     a_bytes: [u8; 32],
     a: curve25519_dalek::EdwardsPoint,
     r: curve25519_dalek::EdwardsPoint,
@@ -178,7 +179,14 @@ impl Ed25519Check {
         h.update(vk.as_bytes());
         h.update(message);
         let wide: [u8; 64] = h.finalize().into();
-        Some(Ed25519Check { a_bytes: vk.to_bytes(), a: vk.to_edwards(), r, s, k: Scalar::from_bytes_mod_order_wide(&wide) })
+        Some(Ed25519Check {
+            #[cfg(feature = "batch")]
+            a_bytes: vk.to_bytes(),
+            a: vk.to_edwards(),
+            r,
+            s,
+            k: Scalar::from_bytes_mod_order_wide(&wide),
+        })
     }
 
     /// The cofactored equation `[8]([S]B - R - [k]A) = 0`. With the strict decoding
@@ -195,6 +203,7 @@ impl Ed25519Check {
     /// 128-bit `z_i`, `[8](-(Σ z_i S_i) B + Σ z_i R_i + Σ z_i k_i A_i) = 0`. It holds
     /// if every signature verifies; if one does not, it fails except with probability
     /// about 2^-125 over `z`, which comes from the OS and is unknown to the signers.
+    #[cfg(feature = "batch")]
     pub(crate) fn verify_batch(checks: &[Ed25519Check]) -> bool {
         use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
         use curve25519_dalek::{EdwardsPoint, Scalar};

@@ -1,7 +1,10 @@
 //! Verification: from scanned text to an accepted set of claims or a stable reason.
 
+#[cfg(feature = "cache")]
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+#[cfg(feature = "cache")]
+use std::sync::Mutex;
 
 use crate::claims::Claims;
 use crate::credential::Subject;
@@ -482,24 +485,28 @@ pub const DEFAULT_CREDENTIAL_CACHE: usize = 4096;
 /// A bounded set of issuer signatures already verified under the held trust list, so a
 /// returning holder costs one signature check (the device's) instead of two. Only
 /// successes are remembered, keyed by (key, message, signature); it is emptied when the
-/// trust list changes. Oldest entries leave first.
+/// trust list changes. Oldest entries leave first. Without the `cache` feature it
+/// remembers nothing (and takes no code space).
 #[derive(Debug)]
 struct CredentialCache {
+    #[cfg(feature = "cache")]
     capacity: usize,
     /// The remembered fingerprints, and their insertion order for eviction.
+    #[cfg(feature = "cache")]
     inner: Mutex<(HashSet<Fingerprint>, VecDeque<Fingerprint>)>,
 }
 
+#[cfg(feature = "cache")]
 impl CredentialCache {
     fn new(capacity: usize) -> Self {
         CredentialCache { capacity, inner: Mutex::new((HashSet::new(), VecDeque::new())) }
     }
 
-    fn contains(&self, fp: &[u8; 16]) -> bool {
+    fn contains(&self, fp: &Fingerprint) -> bool {
         self.capacity > 0 && self.inner.lock().is_ok_and(|g| g.0.contains(fp))
     }
 
-    fn insert(&self, fp: [u8; 16]) {
+    fn insert(&self, fp: Fingerprint) {
         if self.capacity == 0 {
             return;
         }
@@ -521,4 +528,16 @@ impl CredentialCache {
             g.1.clear();
         }
     }
+}
+
+#[cfg(not(feature = "cache"))]
+impl CredentialCache {
+    fn new(_capacity: usize) -> Self {
+        CredentialCache {}
+    }
+    fn contains(&self, _fp: &Fingerprint) -> bool {
+        false
+    }
+    fn insert(&self, _fp: Fingerprint) {}
+    fn clear(&self) {}
 }
