@@ -57,6 +57,12 @@ impl ReplayGuard {
     pub fn capacity(&self) -> usize {
         self.capacity
     }
+
+    /// Heap bytes the guard's tables occupy now: the hash set's buckets (8-byte
+    /// fingerprint and 1 control byte each) and the expiry heap (16 bytes per slot).
+    pub fn memory_bytes(&self) -> usize {
+        self.inner.lock().map_or(0, |i| i.seen.capacity() * 9 + i.by_expiry.capacity() * 16)
+    }
 }
 
 impl Default for ReplayGuard {
