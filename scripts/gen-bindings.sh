@@ -3,8 +3,9 @@
 # bindings/generated/ with the in-repo uniffi-bindgen (pinned to the crate version).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --locked -p citycode-ffi
-cargo build --locked -p citycode-ffi --features bindgen --bin uniffi-bindgen
+# One build gives both the library and the generator (the same feature set, so the
+# library the tests load is the one the bindings were generated from).
+cargo build --locked -p citycode-ffi --features bindgen --lib --bin uniffi-bindgen
 lib=target/debug/libcitycode_ffi.so
 for lang in python kotlin swift; do
   rm -rf "bindings/generated/$lang"

@@ -5,8 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-echo "== Rust: build, lint, tests (core)"
-cargo build --workspace --all-targets --locked
+echo "== Rust: lint, then build and test every crate"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # The shared replay store against a real redis-server on loopback (the test starts it).
