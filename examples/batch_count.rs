@@ -9,15 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let city = DemoCity::new()?;
     let mut codes = Vec::new();
     for i in 0..64u8 {
-        let device = KeyPair::from_secret_bytes(Algorithm::Ed25519, &[i.wrapping_add(0x40); 32])?;
-        let cred = city.issuer.issue(&CredentialRequest {
-            device_key: device.public_key(),
-            subject: Subject([i; 8]),
-            valid_from_day: demo::TODAY,
-            valid_days: 1,
-            claims: demo::resident_claims(),
-            layout: CardLayout::Standard,
-        })?;
+        let (device, cred) = city.resident(i)?;
         codes.push(present(&cred, &device, &[4], demo::NOW, PresentOptions::default())?.to_text());
     }
     let refs: Vec<&str> = codes.iter().map(String::as_str).collect();

@@ -13,18 +13,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 fn holders(city: &DemoCity, n: u8) -> Vec<String> {
     (0..n)
         .map(|i| {
-            let device = KeyPair::from_secret_bytes(Algorithm::Ed25519, &[i.wrapping_add(0x40); 32]).unwrap();
-            let cred = city
-                .issuer
-                .issue(&CredentialRequest {
-                    device_key: device.public_key(),
-                    subject: Subject([i; 8]),
-                    valid_from_day: demo::TODAY,
-                    valid_days: 1,
-                    claims: demo::resident_claims(),
-                    layout: CardLayout::Standard,
-                })
-                .unwrap();
+            let (device, cred) = city.resident(i).unwrap();
             present(&cred, &device, &[4], demo::NOW, PresentOptions::default()).unwrap().to_text()
         })
         .collect()

@@ -96,6 +96,21 @@ impl DemoCity {
         })?;
         Ok(DemoCity { root, issuer, trust_list, revocation_list, device, credential })
     }
+
+    /// Another resident, number `n`: a device key from a seed derived from `n`, and a
+    /// credential (every domain, standard layout, valid today) with subject `[n; 8]`.
+    pub fn resident(&self, n: u8) -> Result<(KeyPair, Credential), Error> {
+        let device = key(Algorithm::Ed25519, n.wrapping_add(0x40))?;
+        let credential = self.issuer.issue(&CredentialRequest {
+            device_key: device.public_key(),
+            subject: Subject([n; 8]),
+            valid_from_day: TODAY,
+            valid_days: 1,
+            claims: resident_claims(),
+            layout: CardLayout::Standard,
+        })?;
+        Ok((device, credential))
+    }
 }
 
 /// The end-to-end story on the demo city, written to `out`: issue a credential, then

@@ -30,18 +30,7 @@ fn pool(city: &DemoCity) -> Vec<String> {
     let file = gen_vectors::generate().unwrap();
     let mut texts: Vec<String> = file.cases.iter().map(|c| c.input.clone()).collect();
     for n in 0..24u8 {
-        let device = KeyPair::from_secret_bytes(Algorithm::Ed25519, &[0x80 + n; 32]).unwrap();
-        let cred = city
-            .issuer
-            .issue(&CredentialRequest {
-                device_key: device.public_key(),
-                subject: Subject([n; 8]),
-                valid_from_day: demo::TODAY,
-                valid_days: 1,
-                claims: demo::resident_claims(),
-                layout: CardLayout::Standard,
-            })
-            .unwrap();
+        let (device, cred) = city.resident(n).unwrap();
         let opts = PresentOptions { validity_secs: 60, nonce: Some([n, 0, 0, 0]) };
         let text = present(&cred, &device, &[4], demo::NOW, opts).unwrap().to_text();
         let mut bytes = decode_text(&text).unwrap();

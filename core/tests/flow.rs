@@ -11,6 +11,20 @@ use citycode::keys::p256_signature_from_der;
 use citycode::trust::{ListSigner, RevocationList, Revoked, TrustList};
 use citycode::*;
 
+/// The demo resident's device and subject, with other claims, valid today.
+fn issue_with(city: &DemoCity, claims: Claims) -> Credential {
+    city.issuer
+        .issue(&CredentialRequest {
+            device_key: city.device.public_key(),
+            subject: city.credential.subject,
+            valid_from_day: demo::TODAY,
+            valid_days: 1,
+            claims,
+            layout: CardLayout::Standard,
+        })
+        .unwrap()
+}
+
 fn verifier(city: &DemoCity, scene: Scene) -> Verifier {
     let mut v = Verifier::new(city.root.public_key(), scene).with_clock(FixedClock(demo::NOW));
     v.load_trust_list(&city.trust_list).unwrap();
@@ -94,17 +108,7 @@ fn holder_reports_a_domain_the_credential_lacks() {
     let city = DemoCity::new().unwrap();
     let mut claims = demo::resident_claims();
     claims.tourism = None;
-    let cred = city
-        .issuer
-        .issue(&CredentialRequest {
-            device_key: city.device.public_key(),
-            subject: city.credential.subject,
-            valid_from_day: demo::TODAY,
-            valid_days: 1,
-            claims,
-            layout: CardLayout::Standard,
-        })
-        .unwrap();
+    let cred = issue_with(&city, claims);
     let err = present(&cred, &city.device, &[Domain::Tourism.id()], demo::NOW, PresentOptions::default()).unwrap_err();
     assert!(matches!(err, Error::MissingDomain(ref d) if d == "tourism"), "{err}");
 }
@@ -281,17 +285,7 @@ fn custom_policies_plug_in() {
     assert_eq!(v.verify(&code.to_text()).unwrap().policy, "senior_free_bus");
     let mut claims = demo::resident_claims();
     claims.transit.as_mut().unwrap().fare_class = claims::FareClass::Standard;
-    let cred = city
-        .issuer
-        .issue(&CredentialRequest {
-            device_key: city.device.public_key(),
-            subject: city.credential.subject,
-            valid_from_day: demo::TODAY,
-            valid_days: 1,
-            claims,
-            layout: CardLayout::Standard,
-        })
-        .unwrap();
+    let cred = issue_with(&city, claims);
     let code = present(&cred, &city.device, &[4], demo::NOW, PresentOptions::default()).unwrap();
     let err = v.verify(&code.to_text()).unwrap_err();
     assert_eq!(err.reason, Reason::PolicyUnmet);
