@@ -473,17 +473,23 @@ impl From<Scene> for citycode::Scene {
     }
 }
 
+impl From<citycode::Scene> for Scene {
+    fn from(s: citycode::Scene) -> Self {
+        match s {
+            citycode::Scene::Hospital => Scene::Hospital,
+            citycode::Scene::ScenicSpot { site, utc_offset_minutes } => Scene::ScenicSpot { site, utc_offset_minutes },
+            citycode::Scene::Parking => Scene::Parking,
+            citycode::Scene::MetroGate => Scene::MetroGate,
+        }
+    }
+}
+
 /// Parses a scene from the JSON form the test vectors use
 /// (`{"kind":"scenic_spot","site":1024,"utc_offset_minutes":480}`).
 #[uniffi::export]
 pub fn scene_from_json(json: String) -> Result<Scene> {
     let s: citycode::Scene = serde_json::from_str(&json).map_err(|e| CitycodeError::invalid(format!("scene JSON: {e}")))?;
-    Ok(match s {
-        citycode::Scene::Hospital => Scene::Hospital,
-        citycode::Scene::ScenicSpot { site, utc_offset_minutes } => Scene::ScenicSpot { site, utc_offset_minutes },
-        citycode::Scene::Parking => Scene::Parking,
-        citycode::Scene::MetroGate => Scene::MetroGate,
-    })
+    Ok(s.into())
 }
 
 /// The domains a holder must disclose at a scene.
