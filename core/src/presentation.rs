@@ -212,13 +212,15 @@ impl UnverifiedCode {
         })
     }
 
-    /// The issuer's signing input of card `i`.
-    pub(crate) fn card_input(&self, i: usize) -> &[u8] {
+    /// The exact bytes the issuer signed for card `i` (its domain-separated signing
+    /// input, SPEC.md §4.4); empty if there is no card `i`. For audits and for measuring
+    /// the raw signature cost of a code.
+    pub fn card_input(&self, i: usize) -> &[u8] {
         self.card_inputs.get(i).map_or(&[], Vec::as_slice)
     }
 
-    /// The device's signing input.
-    pub(crate) fn code_input(&self) -> &[u8] {
+    /// The exact bytes the device signed (SPEC.md §5).
+    pub fn code_input(&self) -> &[u8] {
         &self.code_input
     }
 

@@ -1,0 +1,307 @@
+//! citycode side by side with what a city would otherwise deploy, in one run on one
+//! machine: encoded size, QR version at level M, and verification time per code.
+//!
+//! ```text
+//! cargo run --release -p citycode-compare            # the table (BENCHMARKS.md)
+//! cargo run --release -p citycode-compare -- --only floor --rounds 1
+//! ```
+//!
+//! `--only NAME` measures one row (for `valgrind --tool=callgrind`, whose instruction
+//! counts repeat exactly); `--rounds N` sets how many timing rounds to take the fastest
+//! of (default 5); `--wasm FILE` adds the row `node wasm/bench/verify.mjs --json` wrote.
+//!
+//! Content: the hospital scene's disclosure (health and medical insurance) of the demo
+//! city's residents. citycode, SD-JWT and the floor carry it with holder binding (an
+//! issuer signature and a device signature per code); PASETO and JWT carry the same
+//! claims under one issuer signature (no holder binding: a screenshot verifies until it
+//! expires); the EU DCC codes are the public dgc-testdata vaccination certificates
+//! (one ECDSA P-256 signature, no holder binding).
+
+mod peers;
+
+use std::error::Error;
+use std::hint::black_box;
+use std::time::Instant;
+
+use citycode::demo::{self, DemoCity};
+use citycode::{Domain, Policy, PresentOptions, Scene, UnverifiedCode, Verifier, present};
+
+/// Codes per measurement: 64 residents, each presenting at 30 instants (all within the
+/// validity window at the verification time), so no code is ever verified twice by
+/// one verifier and every verification is a first, accepted one.
+const RESIDENTS: u8 = 64;
+const INSTANTS: u64 = 30;
+
+/// One row of the table: what it measures, and one timing round of it.
+struct Bench<'a> {
+    name: &'static str,
+    /// What the code carries and how it is bound to the holder.
+    carries: &'static str,
+    /// Bytes of the text that goes in the QR symbol.
+    text_bytes: usize,
+    /// QR version at error-correction level M.
+    qr_version: u8,
+    /// Runs one round on fresh state; returns nanoseconds per verification.
+    round: Round<'a>,
+}
+
+type Round<'a> = Box<dyn FnMut() -> Result<f64, Box<dyn Error>> + 'a>;
+
+/// A round that builds fresh state with `fresh` (untimed), then times `verify_all`,
+/// which must verify all `n` codes and return how many verified.
+fn round<'a, S>(
+    n: usize,
+    mut fresh: impl FnMut() -> S + 'a,
+    mut verify_all: impl FnMut(&mut S) -> usize + 'a,
+) -> Round<'a> {
+    Box::new(move || {
+        let mut state = fresh();
+        let start = Instant::now();
+        let ok = verify_all(&mut state);
+        let ns = start.elapsed().as_nanos() as f64 / n as f64;
+        if ok != n {
+            return Err(format!("only {ok} of {n} codes verified").into());
+        }
+        Ok(ns)
+    })
+}
+
+/// Runs the rounds interleaved (one round of each row, `rounds` times), so that noise
+/// on the shared machine falls on every row alike; keeps each row's fastest round.
+fn measure(benches: &mut [Bench<'_>], rounds: u32) -> Result<Vec<f64>, Box<dyn Error>> {
+    let mut best = vec![f64::MAX; benches.len()];
+    for _ in 0..rounds {
+        for (b, best) in benches.iter_mut().zip(&mut best) {
+            *best = best.min((b.round)().map_err(|e| format!("{}: {e}", b.name))?);
+        }
+    }
+    Ok(best)
+}
+
+/// QR version at level M of `text`, with the encoder's optimal segmentation.
+fn qr_version(text: &str) -> Result<u8, Box<dyn Error>> {
+    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)?.version() {
+        qrcode::Version::Normal(v) => Ok(u8::try_from(v)?),
+        qrcode::Version::Micro(_) => Err("micro QR".into()),
+    }
+}
+
+struct Options {
+    only: Option<String>,
+    rounds: u32,
+    wasm: Option<String>,
+}
+
+fn options() -> Result<Options, Box<dyn Error>> {
+    let mut o = Options { only: None, rounds: 5, wasm: None };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--only" => o.only = Some(args.next().ok_or("--only NAME")?),
+            "--rounds" => o.rounds = args.next().ok_or("--rounds N")?.parse()?,
+            "--wasm" => o.wasm = Some(args.next().ok_or("--wasm FILE")?),
+            _ => return Err(format!("unknown argument {a}; see the doc comment in compare/src/main.rs").into()),
+        }
+    }
+    Ok(o)
+}
+
+/// The demo city's hospital codes: `RESIDENTS` holders × `INSTANTS` instants.
+struct Codes {
+    city: DemoCity,
+    texts: Vec<String>,
+    now: u64,
+}
+
+fn hospital_codes() -> Result<Codes, Box<dyn Error>> {
+    let city = DemoCity::new()?;
+    let domains = Scene::Hospital.required_domains();
+    let mut texts = Vec::new();
+    for n in 0..RESIDENTS {
+        let (device, credential) = city.resident(n)?;
+        for t in 0..INSTANTS {
+            let code = present(&credential, &device, &domains, demo::NOW - t, PresentOptions::default())?;
+            texts.push(code.to_text());
+        }
+    }
+    Ok(Codes { city, texts, now: demo::NOW })
+}
+
+fn verifier(city: &DemoCity, cache: usize) -> Result<Verifier, Box<dyn Error>> {
+    let mut v = Verifier::new(city.root.public_key(), Scene::Hospital).with_skew(30).with_credential_cache(cache);
+    v.load_trust_list(&city.trust_list)?;
+    v.load_revocation_list(&city.revocation_list)?;
+    Ok(v)
+}
+
+/// The floor: the raw strict Ed25519 verifications each code needs, on the exact bytes
+/// each signature covers: the device key decoded from its 32 bytes, the issuer's card
+/// signature (issuer key already decoded, as from a loaded trust list) and the device
+/// signature. No parsing, no policy, no replay check.
+struct FloorCase {
+    device_key: [u8; 32],
+    card_input: Vec<u8>,
+    card_sig: ed25519_dalek::Signature,
+    code_input: Vec<u8>,
+    code_sig: ed25519_dalek::Signature,
+}
+
+fn floor_cases(codes: &Codes) -> Result<Vec<FloorCase>, Box<dyn Error>> {
+    codes
+        .texts
+        .iter()
+        .map(|t| {
+            let code = UnverifiedCode::from_text(t)?;
+            let [card] = code.cards.as_slice() else { return Err("a hospital code has one card".into()) };
+            Ok(FloorCase {
+                device_key: code.device_key.to_bytes().try_into().map_err(|_| "Ed25519 device key")?,
+                card_input: code.card_input(0).to_vec(),
+                card_sig: ed25519_dalek::Signature::from_bytes(&card.signature),
+                code_input: code.code_input().to_vec(),
+                code_sig: ed25519_dalek::Signature::from_bytes(&code.device_signature),
+            })
+        })
+        .collect()
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let opt = options()?;
+    let wanted = |name: &str| opt.only.as_deref().is_none_or(|o| o == name);
+    let codes = &hospital_codes()?;
+    let n = codes.texts.len();
+    let sample = codes.texts.first().ok_or("no codes")?;
+    let (cc_bytes, cc_qr) = (sample.len(), qr_version(sample)?);
+    let citycode_row = |name, carries, round| Bench { name, carries, text_bytes: cc_bytes, qr_version: cc_qr, round };
+    let mut benches = Vec::new();
+
+    if wanted("floor") {
+        let cases = floor_cases(codes)?;
+        let issuer = ed25519_dalek::VerifyingKey::from_bytes(
+            &codes.city.issuer.public_key().to_bytes().try_into().map_err(|_| "Ed25519 issuer key")?,
+        )?;
+        let verify_all = move |_: &mut ()| {
+            black_box(&cases)
+                .iter()
+                .filter(|c| {
+                    ed25519_dalek::VerifyingKey::from_bytes(&c.device_key).is_ok_and(|device| {
+                        issuer.verify_strict(&c.card_input, &c.card_sig).is_ok()
+                            && device.verify_strict(&c.code_input, &c.code_sig).is_ok()
+                    })
+                })
+                .count()
+        };
+        benches.push(citycode_row(
+            "floor",
+            "2 raw strict Ed25519 verifications (what a citycode hospital code needs)",
+            round(n, || (), verify_all),
+        ));
+    }
+    let fresh = |cache: usize| move || verifier(&codes.city, cache);
+    if wanted("citycode") {
+        let verify_all = |v: &mut Result<Verifier, _>| match v {
+            Ok(v) => codes.texts.iter().filter(|t| v.verify_at(t, codes.now).is_ok()).count(),
+            Err(_) => 0,
+        };
+        benches.push(citycode_row(
+            "citycode",
+            "health + insurance card, issuer + device Ed25519, replay-checked",
+            round(n, fresh(0), verify_all),
+        ));
+    }
+    if wanted("citycode-batched") {
+        let refs: Vec<&str> = codes.texts.iter().map(String::as_str).collect();
+        let verify_all = move |v: &mut Result<Verifier, _>| match v {
+            Ok(v) => refs
+                .chunks(64)
+                .map(|chunk| v.verify_batch_at(chunk, codes.now).iter().filter(|r| r.is_ok()).count())
+                .sum(),
+            Err(_) => 0,
+        };
+        benches.push(citycode_row(
+            "citycode batched",
+            "same codes, `verify_batch_at` in batches of 64",
+            round(n, fresh(0), verify_all),
+        ));
+    }
+    if wanted("citycode-warm") {
+        // A returning holder: the credential cache already holds each card's issuer
+        // check. Warm it with one code per holder (left out of the timed pass, so no
+        // timed code is a replay).
+        let warmed = move || -> Result<Verifier, Box<dyn Error>> {
+            let v = verifier(&codes.city, 256)?;
+            for t in codes.texts.iter().step_by(INSTANTS as usize) {
+                v.verify_at(t, codes.now)?;
+            }
+            Ok(v)
+        };
+        let timed: Vec<&String> =
+            codes.texts.iter().enumerate().filter(|(i, _)| i % INSTANTS as usize != 0).map(|(_, t)| t).collect();
+        let count = timed.len();
+        let verify_all = move |v: &mut Result<Verifier, _>| match v {
+            Ok(v) => timed.iter().filter(|t| v.verify_at(t, codes.now).is_ok()).count(),
+            Err(_) => 0,
+        };
+        benches.push(citycode_row(
+            "citycode warm cache",
+            "same codes, issuer check cached (device signature only)",
+            round(count, warmed, verify_all),
+        ));
+    }
+    benches.extend(peers::all(&wanted)?);
+    let mut ns = measure(&mut benches, opt.rounds)?;
+    let mut rows: Vec<(&Bench<'_>, f64)> = benches.iter().zip(ns.drain(..)).collect();
+    let wasm;
+    if let Some(file) = &opt.wasm {
+        let (bench, ns) = wasm_row(file, cc_bytes, cc_qr)?;
+        wasm = bench;
+        rows.push((&wasm, ns));
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+/// The WASM scanner's figure for the same kind of code, from the JSON line
+/// `node wasm/bench/verify.mjs 1000 --json` wrote.
+fn wasm_row(file: &str, bytes: usize, qr: u8) -> Result<(Bench<'static>, f64), Box<dyn Error>> {
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file)?)?;
+    let ns = v.get("wasm_ns").and_then(serde_json::Value::as_f64).ok_or("wasm_ns missing")?;
+    let bench = Bench {
+        name: "citycode in WASM (Node 20)",
+        carries: "scanner package, one code verified repeatedly (wasm/bench/verify.mjs)",
+        text_bytes: bytes,
+        qr_version: qr,
+        round: Box::new(|| Err("measured by wasm/bench/verify.mjs".into())),
+    };
+    Ok((bench, ns))
+}
+
+fn print_table(rows: &[(&Bench<'_>, f64)]) {
+    let find = |name: &str| rows.iter().find(|(b, _)| b.name == name).map(|(_, ns)| *ns);
+    let (base, floor) = (find("citycode"), find("floor"));
+    println!("| system | carries | QR text bytes | QR version (M) | µs/verify | ÷ citycode | ÷ floor |");
+    println!("|---|---|---|---|---|---|---|");
+    let ratio = |x: f64, b: Option<f64>| b.map_or_else(|| "-".to_string(), |b| format!("{:.2}", x / b));
+    for (b, ns) in rows {
+        println!(
+            "| {} | {} | {} | {} | {:.1} | {} | {} |",
+            b.name,
+            b.carries,
+            b.text_bytes,
+            b.qr_version,
+            ns / 1000.0,
+            ratio(*ns, base),
+            ratio(*ns, floor)
+        );
+    }
+}
+
+/// The claims the hospital scene discloses, as JSON for the peers.
+pub(crate) fn hospital_claims_json() -> Result<serde_json::Map<String, serde_json::Value>, Box<dyn Error>> {
+    let claims = demo::resident_claims()
+        .select(&[Domain::Health.id(), Domain::MedicalInsurance.id()])
+        .ok_or("resident claims lack the hospital domains")?;
+    match serde_json::to_value(claims)? {
+        serde_json::Value::Object(m) => Ok(m.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+        _ => Err("claims are not a JSON object".into()),
+    }
+}
