@@ -257,6 +257,60 @@ fn main() -> Result<(), Box<dyn Error>> {
         rows.push((&wasm, ns));
     }
     print_table(&rows);
+    if wanted("qr") {
+        qr_render(codes, opt.rounds)?;
+    }
+    Ok(())
+}
+
+/// QR rendering of citycode texts (64 distinct codes) by `citycode::Qr` (the `qrcode`
+/// crate, mixed alphanumeric + numeric segments) and by `fast_qr` (one mode for the
+/// whole text: alphanumeric here, as `CC1:` is not numeric).
+fn qr_render(codes: &Codes, rounds: u32) -> Result<(), Box<dyn Error>> {
+    let texts: Vec<&String> = codes.texts.iter().step_by(INSTANTS as usize).collect();
+    let n = texts.len();
+    let fast_version = |t: &str| -> Result<u8, Box<dyn Error>> {
+        let qr = fast_qr::QRBuilder::new(t).ecl(fast_qr::ECL::M).build().map_err(|e| format!("fast_qr: {e:?}"))?;
+        Ok(qr.version.map_or(0, |v| v as u8 + 1))
+    };
+    let sample = texts.first().ok_or("no codes")?;
+    let mut benches = vec![
+        Bench {
+            name: "citycode::Qr (qrcode 0.14)",
+            carries: "mixed segments, best of 8 masks",
+            text_bytes: sample.len(),
+            qr_version: citycode::Qr::new(sample)?.version,
+            round: round(
+                n,
+                || (),
+                |_| texts.iter().filter(|t| citycode::Qr::new(t).is_ok_and(|q| q.width > 0)).count(),
+            ),
+        },
+        Bench {
+            name: "fast_qr 0.14",
+            carries: "one mode (alphanumeric), best of 8 masks",
+            text_bytes: sample.len(),
+            qr_version: fast_version(sample)?,
+            round: round(
+                n,
+                || (),
+                |_| {
+                    texts
+                        .iter()
+                        .filter(|t| {
+                            fast_qr::QRBuilder::new(t.as_str()).ecl(fast_qr::ECL::M).build().is_ok_and(|q| q.size > 0)
+                        })
+                        .count()
+                },
+            ),
+        },
+    ];
+    let ns = measure(&mut benches, rounds)?;
+    println!("\n| QR renderer | segments, mask | QR version (M) | µs/render |");
+    println!("|---|---|---|---|");
+    for (b, ns) in benches.iter().zip(ns) {
+        println!("| {} | {} | {} | {:.0} |", b.name, b.carries, b.qr_version, ns / 1000.0);
+    }
     Ok(())
 }
 

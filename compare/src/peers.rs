@@ -43,7 +43,11 @@ fn payload(i: usize, now: u64) -> Result<Value, Box<dyn Error>> {
 /// A round that verifies each of `tokens` `PASSES` times with `verify`.
 fn token_round<T: 'static>(tokens: Vec<T>, verify: impl Fn(&T) -> bool + 'static) -> crate::Round<'static> {
     let n = tokens.len() * PASSES;
-    round(n, || (), move |_| (0..PASSES).map(|_| std::hint::black_box(&tokens).iter().filter(|t| verify(t)).count()).sum())
+    round(
+        n,
+        || (),
+        move |_| (0..PASSES).map(|_| std::hint::black_box(&tokens).iter().filter(|t| verify(t)).count()).sum(),
+    )
 }
 
 fn bench(

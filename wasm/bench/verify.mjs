@@ -1,14 +1,19 @@
 // WASM verification time per code in Node, beside native time for the same codes, in
 // one run. Run after scripts/test-wasm.sh built the packages:
-//   node wasm/bench/verify.mjs [iterations]
+//   node wasm/bench/verify.mjs [iterations] [--json FILE]
 // It builds and runs the native side itself (cargo run --release --example verify_speed).
-import { readFileSync } from "node:fs";
+// With --json, it also writes the accept_hospital figures for the peer comparison
+// (scripts/bench-compare.sh passes them to citycode-compare).
+import { readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const iterations = Number(process.argv[2] ?? 3000);
+const jsonAt = process.argv.indexOf("--json");
+const jsonFile = jsonAt > 0 ? process.argv[jsonAt + 1] : undefined;
+const figures = {};
 const pkg = path.join(root, "target", "wasm-pkg", "verifier");
 const cc = await import(path.join(pkg, "citycode_wasm.js"));
 cc.initSync({ module: readFileSync(path.join(pkg, "citycode_wasm_bg.wasm")) });
@@ -35,4 +40,6 @@ for (const name of Object.keys(native)) {
     ns = Math.min(ns, Number(process.hrtime.bigint() - t0) / iterations);
   }
   console.log(`| ${name} | ${(native[name] / 1000).toFixed(1)} | ${(ns / 1000).toFixed(1)} | ${(ns / native[name]).toFixed(2)} |`);
+  figures[name] = { native_ns: native[name], wasm_ns: ns };
 }
+if (jsonFile) writeFileSync(jsonFile, JSON.stringify(figures.accept_hospital));
