@@ -1,0 +1,172 @@
+//! Adversarial cases beyond single bit flips (THREAT-MODEL.md): fields swapped between
+//! two valid codes, a stolen credential re-signed by another device, every truncation,
+//! trust-list expiry at its boundary, and revocation after issuance.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use citycode::demo::{self, DemoCity};
+use citycode::text::encode_text;
+use citycode::trust::{ListSigner, RevocationList, Revoked};
+use citycode::*;
+
+const NOW: u64 = demo::NOW;
+
+fn verifier(city: &DemoCity) -> Verifier {
+    let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_skew(30);
+    v.load_trust_list(&city.trust_list).unwrap();
+    v.load_revocation_list(&city.revocation_list).unwrap();
+    v
+}
+
+/// Resident `n`'s metro code built at `at`, valid 60 s.
+fn code(city: &DemoCity, n: u8, at: u64) -> Vec<u8> {
+    code_valid(city, n, at, 60)
+}
+
+fn code_valid(city: &DemoCity, n: u8, at: u64, validity_secs: u8) -> Vec<u8> {
+    let (device, credential) = city.resident(n).unwrap();
+    let options = PresentOptions { validity_secs, ..PresentOptions::default() };
+    present(&credential, &device, &Scene::MetroGate.required_domains(), at, options).unwrap().as_bytes().to_vec()
+}
+
+/// The byte ranges of a one-card Ed25519 code's fields (SPEC.md §5), by name.
+fn fields(len: usize) -> Vec<(&'static str, std::ops::Range<usize>)> {
+    vec![
+        ("device key", 2..34),
+        ("subject", 34..42),
+        ("issued_at", 42..46),
+        ("validity", 46..47),
+        ("nonce", 47..51),
+        ("card", 52..len - 64),
+        ("card body", 52..len - 128),
+        ("card signature", len - 128..len - 64),
+        ("device signature", len - 64..len),
+    ]
+}
+
+#[test]
+fn swapping_any_field_between_two_valid_codes_is_rejected() {
+    let city = DemoCity::new().unwrap();
+    let a = code(&city, 1, NOW);
+    let b = code_valid(&city, 2, NOW - 1, 45);
+    assert_eq!(a.len(), b.len(), "same layout, same length");
+    // Both verify as they are.
+    assert!(verifier(&city).verify_at(&encode_text(&a), NOW).is_ok());
+    assert!(verifier(&city).verify_at(&encode_text(&b), NOW).is_ok());
+    let mut same = Vec::new();
+    for (name, range) in fields(a.len()) {
+        if a[range.clone()] == b[range.clone()] {
+            same.push(name);
+            continue;
+        }
+        for (base, donor) in [(&a, &b), (&b, &a)] {
+            let mut hybrid = base.clone();
+            hybrid[range.clone()].copy_from_slice(&donor[range.clone()]);
+            let result = verifier(&city).verify_at(&encode_text(&hybrid), NOW);
+            assert!(result.is_err(), "{name} swapped: accepted");
+        }
+    }
+    // Only the card bodies (claims and days, the same for both residents) are equal:
+    // every other field was swapped both ways.
+    assert_eq!(same, ["card body"]);
+}
+
+#[test]
+fn a_stolen_credential_re_signed_by_another_device_is_rejected() {
+    let city = DemoCity::new().unwrap();
+    let victim = code(&city, 1, NOW);
+    let (thief, _) = city.resident(2).unwrap();
+    // The thief puts their own device key in the victim's code and signs it properly.
+    let mut forged = victim.clone();
+    forged[2..34].copy_from_slice(&thief.public_key().to_bytes());
+    let unsigned = UnverifiedCode::from_bytes(&forged).unwrap();
+    let signature = thief.sign(unsigned.code_input());
+    let len = forged.len();
+    forged[len - 64..].copy_from_slice(&signature);
+    let rejection = verifier(&city).verify_at(&encode_text(&forged), NOW).unwrap_err();
+    // The card is bound to the victim's device key: the issuer signature fails.
+    assert_eq!(rejection.reason, Reason::BadIssuerSignature);
+
+    // And the victim's code with the thief's device signature over it fails too.
+    let thief_code = code(&city, 2, NOW);
+    let mut mixed = victim.clone();
+    mixed[len - 64..].copy_from_slice(&thief_code[len - 64..]);
+    assert_eq!(verifier(&city).verify_at(&encode_text(&mixed), NOW).unwrap_err().reason, Reason::BadDeviceSignature);
+}
+
+#[test]
+fn every_truncation_and_every_extension_is_rejected() {
+    let city = DemoCity::new().unwrap();
+    let full = code(&city, 1, NOW);
+    let v = verifier(&city);
+    assert_eq!(v.verify_at(&encode_text(&[]), NOW).unwrap_err().reason, Reason::TextEncoding);
+    for len in 1..full.len() {
+        let r = v.verify_at(&encode_text(&full[..len]), NOW).unwrap_err();
+        assert_eq!(r.reason, Reason::Truncated, "cut to {len} bytes");
+    }
+    for extra in [0u8, 1, 0xff] {
+        let mut longer = full.clone();
+        longer.push(extra);
+        assert_eq!(v.verify_at(&encode_text(&longer), NOW).unwrap_err().reason, Reason::TrailingBytes);
+    }
+    // The untouched code still verifies: none of the above consumed its replay slot.
+    assert!(v.verify_at(&encode_text(&full), NOW).is_ok());
+}
+
+#[test]
+fn trust_list_expiry_is_exact() {
+    let city = DemoCity::new().unwrap();
+    // A newer trust list (same keys) that expires 100 s from now, before any card.
+    let mut list = verifier(&city).trust_list().unwrap().clone();
+    list.sequence += 1;
+    list.expires_at = NOW as u32 + 100;
+    let signed = list.sign(&city.root).unwrap();
+    let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_skew(30);
+    v.load_trust_list(&signed).unwrap();
+    let at = |t: u64| {
+        present(&city.credential, &city.device, &[Domain::Transit.id()], t, PresentOptions::default())
+            .unwrap()
+            .to_text()
+    };
+    let end = NOW + 100;
+    assert!(v.verify_at(&at(end - 1), end - 1).is_ok());
+    // Skew widens code windows, never the trust list's.
+    assert_eq!(v.verify_at(&at(end), end).unwrap_err().reason, Reason::TrustListExpired);
+    // An expired list cannot be brought back by reloading the older one.
+    assert_eq!(v.load_trust_list(&city.trust_list).unwrap_err().reason, Reason::TrustListRollback);
+}
+
+#[test]
+fn revocation_after_issuance_takes_effect_at_the_next_list() {
+    let city = DemoCity::new().unwrap();
+    let (device, credential) = city.resident(7).unwrap();
+    let domains = Scene::MetroGate.required_domains();
+    let fresh = |t: u64| present(&credential, &device, &domains, t, PresentOptions::default()).unwrap().to_text();
+    let card_id = UnverifiedCode::from_text(&fresh(NOW)).unwrap().card_id(0);
+    let revoke = |entry: Revoked| {
+        RevocationList {
+            signer: ListSigner::Root,
+            sequence: 2,
+            issued_at: NOW as u32,
+            expires_at: NOW as u32 + 86_400,
+            entries: vec![entry],
+        }
+        .sign(&city.root)
+        .unwrap()
+    };
+    let entries = [
+        Revoked::Card(card_id),
+        Revoked::Subject(credential.subject.0),
+        Revoked::DeviceKey(device.public_key().key_id()),
+    ];
+    for entry in entries {
+        let mut v = verifier(&city);
+        assert!(v.verify_at(&fresh(NOW), NOW + 1).is_ok(), "valid before revocation");
+        v.load_revocation_list(&revoke(entry)).unwrap();
+        let r = v.verify_at(&fresh(NOW + 2), NOW + 3).unwrap_err();
+        assert_eq!(r.reason, Reason::Revoked, "{entry:?}");
+        // Another resident is unaffected.
+        let other = code(&city, 8, NOW + 2);
+        assert!(v.verify_at(&encode_text(&other), NOW + 3).is_ok());
+    }
+}
