@@ -390,18 +390,20 @@ impl Verifier {
             });
         }
         // Known outcomes: answered by the cache, or Ed25519 checks decided in one batch.
-        let mut outcome: Vec<Vec<Option<bool>>> =
-            stage.iter().map(|s| s.as_ref().map_or_else(|_| Vec::new(), |jobs| vec![None; jobs.len()])).collect();
+        // Per job: the outcome if already known, and its cache fingerprint (computed once).
+        let mut outcome: Vec<Vec<(Option<bool>, Option<Fingerprint>)>> = stage
+            .iter()
+            .map(|s| s.as_ref().map_or_else(|_| Vec::new(), |jobs| vec![(None, None); jobs.len()]))
+            .collect();
         let mut positions: Vec<(usize, usize)> = Vec::new();
         let mut checks: Vec<crate::keys::Ed25519Check> = Vec::new();
         for (i, jobs) in stage.iter().enumerate() {
             let Ok(jobs) = jobs else { continue };
             for (j, job) in jobs.iter().enumerate() {
-                let slot = outcome.get_mut(i).and_then(|o| o.get_mut(j));
-                if job.cacheable && self.cache.enabled() && self.cache.contains(&job.fingerprint()) {
-                    if let Some(s) = slot {
-                        *s = Some(true);
-                    }
+                let Some((slot, fingerprint)) = outcome.get_mut(i).and_then(|o| o.get_mut(j)) else { continue };
+                *fingerprint = (job.cacheable && self.cache.enabled()).then(|| job.fingerprint());
+                if fingerprint.is_some_and(|fp| self.cache.contains(&fp)) {
+                    *slot = Some(true);
                 } else if job.key.algorithm() == crate::Algorithm::Ed25519 {
                     match crate::keys::Ed25519Check::new(job.key, job.message, job.signature) {
                         Some(check) => {
@@ -409,19 +411,15 @@ impl Verifier {
                             checks.push(check);
                         }
                         // Undecodable: invalid alone too.
-                        None => {
-                            if let Some(s) = slot {
-                                *s = Some(false);
-                            }
-                        }
+                        None => *slot = Some(false),
                     }
                 }
             }
         }
         if checks.len() > 1 && crate::keys::Ed25519Check::verify_batch(&checks) {
             for (i, j) in &positions {
-                if let Some(s) = outcome.get_mut(*i).and_then(|o| o.get_mut(*j)) {
-                    *s = Some(true);
+                if let Some((slot, _)) = outcome.get_mut(*i).and_then(|o| o.get_mut(*j)) {
+                    *slot = Some(true);
                 }
             }
         }
@@ -433,10 +431,10 @@ impl Verifier {
                 (Ok(code), Ok(jobs)) => jobs
                     .iter()
                     .zip(known)
-                    .find(|(job, known)| {
+                    .find(|(job, (known, fingerprint))| {
                         let ok = known.unwrap_or_else(|| self.check_signature(job));
-                        if ok && known.is_some() && job.cacheable {
-                            self.cache.insert(job.fingerprint());
+                        if let (true, Some(_), Some(fp)) = (ok, known, fingerprint) {
+                            self.cache.insert(*fp);
                         }
                         !ok
                     })
