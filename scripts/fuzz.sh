@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
-command -v cargo-fuzz >/dev/null || cargo install --quiet cargo-fuzz
+command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz
 # Seeds: every vector input (text), its bytes, and the demo lists.
 python3 - <<'PY'
 import base64, json, os, re
@@ -39,5 +39,8 @@ open("fuzz/corpus/parse/credential", "wb").write(base64.urlsafe_b64decode(holder
 PY
 for target in decode_text parse verify lists; do
   echo "== fuzz $target (${seconds}s)"
-  cargo +nightly fuzz run --fuzz-dir fuzz "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -3
+  # The one target dir of every step (a subdirectory: fuzz builds use sanitizer flags).
+  cargo +nightly fuzz run --fuzz-dir fuzz --target-dir target/fuzz "$target" "fuzz/corpus/$target" -- \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 2>&1 \
+    | grep -E "^(#[0-9]+[[:space:]]+(INITED|DONE) |stat::(number_of_executed_units|new_units_added)|SUMMARY|ERROR|==[0-9]+==|.*panicked|Test unit written)"
 done

@@ -15,6 +15,13 @@ cargo test --locked -p citycode --features redis --test redis
 # The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
 cargo test --locked -p citycode --no-default-features --features qr --test wycheproof --test vectors
 
+echo "== Fuzzing: every target for a minute, seeded from test-vectors/ (nightly, cargo-fuzz)"
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install --profile minimal nightly
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
+
+echo "== Dependencies: licenses, sources, bans, no yanked versions (scripts/check-deps.py)"
+python3 scripts/check-deps.py
+
 echo "== Bindings: regenerate (must match the committed ones), Python, Kotlin, Swift checks"
 bash scripts/gen-bindings.sh
 git diff --exit-code -- bindings/generated/
