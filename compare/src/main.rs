@@ -7,7 +7,8 @@
 //! ```
 //!
 //! `--only NAME` measures one row (for `valgrind --tool=callgrind`, whose instruction
-//! counts repeat exactly); `--rounds N` sets how many timing rounds to take the fastest
+//! counts repeat exactly): `floor`, `citycode`, `citycode-batched`, `citycode-warm`,
+//! `paseto`, `jwt`, `sd-jwt`, `dcc`, or `qr` for the QR renderers; `--rounds N` sets how many timing rounds to take the fastest
 //! of (default 5); `--wasm FILE` adds the row `node wasm/bench/verify.mjs --json` wrote.
 //!
 //! Content: the hospital scene's disclosure (health and medical insurance) of the demo
