@@ -241,7 +241,7 @@ impl Verifier {
             let pending: Vec<(&SignatureJob<'_>, Option<Fingerprint>)> = jobs
                 .iter()
                 .filter(is_ed25519)
-                .map(|job| (job, (job.cacheable && self.cache.enabled()).then(|| job.fingerprint())))
+                .map(|job| (job, self.cache_key(job)))
                 .filter(|(_, fp)| !fp.is_some_and(|fp| self.cache.contains(&fp)))
                 .collect();
             if pending.len() > 1 {
@@ -337,9 +337,15 @@ impl Verifier {
         u64::from(code.issued_at) + u64::from(code.validity_secs) + self.skew
     }
 
+    /// The cache fingerprint of a job the credential cache may answer: an issuer
+    /// signature, when the cache is on.
+    fn cache_key(&self, job: &SignatureJob<'_>) -> Option<Fingerprint> {
+        (job.cacheable && self.cache.enabled()).then(|| job.fingerprint())
+    }
+
     /// One signature check, through the credential cache for issuer signatures.
     fn check_signature(&self, job: &SignatureJob<'_>) -> bool {
-        let Some(fingerprint) = (job.cacheable && self.cache.enabled()).then(|| job.fingerprint()) else {
+        let Some(fingerprint) = self.cache_key(job) else {
             return job.key.verify(job.message, job.signature);
         };
         if self.cache.contains(&fingerprint) {
@@ -401,7 +407,7 @@ impl Verifier {
             let Ok(jobs) = jobs else { continue };
             for (j, job) in jobs.iter().enumerate() {
                 let Some((slot, fingerprint)) = outcome.get_mut(i).and_then(|o| o.get_mut(j)) else { continue };
-                *fingerprint = (job.cacheable && self.cache.enabled()).then(|| job.fingerprint());
+                *fingerprint = self.cache_key(job);
                 if fingerprint.is_some_and(|fp| self.cache.contains(&fp)) {
                     *slot = Some(true);
                 } else if job.key.algorithm() == crate::Algorithm::Ed25519 {
