@@ -42,21 +42,20 @@ def satisfiable(expr: str) -> bool:
     tokens = re.findall(r"\(|\)|[^\s()]+", expr.replace("/", " OR "))
     pos = 0
 
-    def parse_or():
+    def chain(op, operand, combine):
+        """operand (op operand)*, every operand parsed (consumed) before combining."""
         nonlocal pos
-        ok = parse_and()
-        while pos < len(tokens) and tokens[pos] == "OR":
+        ok = operand()
+        while pos < len(tokens) and tokens[pos] == op:
             pos += 1
-            ok = parse_and() or ok
+            ok = combine(operand(), ok)
         return ok
 
+    def parse_or():
+        return chain("OR", parse_and, lambda a, b: a or b)
+
     def parse_and():
-        nonlocal pos
-        ok = parse_atom()
-        while pos < len(tokens) and tokens[pos] == "AND":
-            pos += 1
-            ok = parse_atom() and ok
-        return ok
+        return chain("AND", parse_atom, lambda a, b: a and b)
 
     def parse_atom():
         nonlocal pos
