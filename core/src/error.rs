@@ -14,6 +14,8 @@ pub enum Reason {
     TextPrefix,
     /// The text after the prefix is not a valid digit string of a valid length.
     TextEncoding,
+    /// The text is longer than any QR symbol can hold; refused before decoding.
+    TextTooLong,
     /// An encoding that is valid but not the one canonical form (over-long varint,
     /// out-of-range numeric chunk, unsorted or duplicate entries).
     NonCanonical,
@@ -66,6 +68,8 @@ pub enum Reason {
     PolicyUnmet,
     /// The verifier holds no trust list.
     NoTrustList,
+    /// The verifier holds no revocation list and was not told to run without one.
+    NoRevocationList,
     /// The trust list is past its expiry at verification time.
     TrustListExpired,
     /// A trust list older than (or conflicting with) the one held was offered.
@@ -82,9 +86,10 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in SPEC.md order.
-    pub const ALL: [Reason; 32] = [
+    pub const ALL: [Reason; 34] = [
         Reason::TextPrefix,
         Reason::TextEncoding,
+        Reason::TextTooLong,
         Reason::NonCanonical,
         Reason::Truncated,
         Reason::TrailingBytes,
@@ -109,6 +114,7 @@ impl Reason {
         Reason::ReplayStoreUnavailable,
         Reason::PolicyUnmet,
         Reason::NoTrustList,
+        Reason::NoRevocationList,
         Reason::TrustListExpired,
         Reason::TrustListRollback,
         Reason::BadTrustListSignature,
@@ -122,6 +128,7 @@ impl Reason {
         match self {
             Reason::TextPrefix => "text_prefix",
             Reason::TextEncoding => "text_encoding",
+            Reason::TextTooLong => "text_too_long",
             Reason::NonCanonical => "non_canonical",
             Reason::Truncated => "truncated",
             Reason::TrailingBytes => "trailing_bytes",
@@ -146,6 +153,7 @@ impl Reason {
             Reason::ReplayStoreUnavailable => "replay_store_unavailable",
             Reason::PolicyUnmet => "policy_unmet",
             Reason::NoTrustList => "no_trust_list",
+            Reason::NoRevocationList => "no_revocation_list",
             Reason::TrustListExpired => "trust_list_expired",
             Reason::TrustListRollback => "trust_list_rollback",
             Reason::BadTrustListSignature => "bad_trust_list_signature",

@@ -38,7 +38,7 @@ pub use policy::{Policy, PolicyContext, Scene};
 pub use presentation::{Code, PresentOptions, UnverifiedCode, present};
 #[cfg(feature = "qr")]
 pub use qr::Qr;
-pub use replay::{ReplayGuard, ReplayStore};
+pub use replay::{ReplayError, ReplayGuard, ReplayStore};
 #[cfg(feature = "redis")]
 pub use replay::RedisReplayStore;
 pub use trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};

@@ -36,8 +36,26 @@ pub fn encode_text(bytes: &[u8]) -> String {
     out
 }
 
+/// The longest text a verifier reads, in bytes: the most characters any QR symbol holds
+/// (7,089 numeric characters, version 40 at level L). Longer input is refused
+/// ([`Reason::TextTooLong`]) before any decoding, in time that does not depend on it.
+pub const MAX_TEXT_LEN: usize = 7089;
+
+/// Removes the one line terminator a scanner may append: exactly one trailing `"\r\n"`,
+/// `"\n"` or `"\r"` (SPEC.md §6). Anything else, including a second terminator or
+/// spaces, is left for decoding to reject.
+pub fn strip_scanner_suffix(text: &str) -> &str {
+    text.strip_suffix("\r\n").or_else(|| text.strip_suffix('\n')).or_else(|| text.strip_suffix('\r')).unwrap_or(text)
+}
+
 /// Decodes QR text back to bytes, rejecting every form [`encode_text`] would not produce.
+/// One trailing line terminator is ignored ([`strip_scanner_suffix`]); text longer than
+/// [`MAX_TEXT_LEN`] after it is refused before anything else is looked at.
 pub fn decode_text(text: &str) -> Result<Vec<u8>, Reason> {
+    let text = strip_scanner_suffix(text);
+    if text.len() > MAX_TEXT_LEN {
+        return Err(Reason::TextTooLong);
+    }
     let digits = text.strip_prefix(PREFIX).ok_or(Reason::TextPrefix)?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Reason::TextEncoding);
@@ -134,6 +152,31 @@ mod tests {
         assert_eq!(decode_text("CC1:255"), Ok(vec![0xff]));
         let max96 = format!("CC1:{}", "9".repeat(29));
         assert_eq!(decode_text(&max96), Err(Reason::NonCanonical));
+    }
+
+    #[test]
+    fn one_scanner_terminator_is_ignored_and_nothing_else() {
+        let text = encode_text(b"city");
+        for suffix in ["", "\n", "\r", "\r\n"] {
+            assert_eq!(decode_text(&format!("{text}{suffix}")), Ok(b"city".to_vec()), "{suffix:?}");
+        }
+        for suffix in ["\n\n", "\r\n\r\n", "\n\r", " ", "\t", " \n", "\n "] {
+            assert_eq!(decode_text(&format!("{text}{suffix}")), Err(Reason::TextEncoding), "{suffix:?}");
+        }
+        assert_eq!(decode_text(&format!("\n{text}")), Err(Reason::TextPrefix));
+    }
+
+    #[test]
+    fn over_long_text_is_refused_before_decoding() {
+        // The longest text still decodes (or fails for its content), one more byte does not.
+        let longest = format!("{PREFIX}{}", "0".repeat(MAX_TEXT_LEN - PREFIX.len()));
+        assert_ne!(decode_text(&longest), Err(Reason::TextTooLong));
+        assert_ne!(decode_text(&format!("{longest}\r\n")), Err(Reason::TextTooLong));
+        let over = format!("{longest}0");
+        assert_eq!(decode_text(&over), Err(Reason::TextTooLong));
+        // Not even the prefix is looked at.
+        assert_eq!(decode_text(&"x".repeat(MAX_TEXT_LEN + 1)), Err(Reason::TextTooLong));
+        assert_eq!(decode_text(&"9".repeat(64 << 20)), Err(Reason::TextTooLong));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::error::{Reason, Rejection};
 use crate::keys::PublicKey;
 use crate::policy::{Policy, PolicyContext};
 use crate::presentation::UnverifiedCode;
-use crate::replay::{ReplayGuard, ReplayStore};
+use crate::replay::{ReplayError, ReplayGuard, ReplayStore};
 use crate::trust::{RevocationList, Revoked, TrustList};
 
 /// Default allowed clock skew between holder and verifier, in seconds.
@@ -46,7 +46,9 @@ impl Clock for FixedClock {
     }
 }
 
-/// A code that passed every check.
+/// A code that passed every check. Only [`Verifier`] makes one: holding an `Accepted`
+/// means verification produced it.
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Accepted {
     /// Exactly the claims the code disclosed.
@@ -59,6 +61,10 @@ pub struct Accepted {
     pub issuers: Vec<u32>,
     /// The policy that accepted it.
     pub policy: String,
+    /// Whether revocation was checked: false only on a verifier that was told to run
+    /// without revocation lists ([`Verifier::allow_missing_revocation_list`]) and
+    /// holds none.
+    pub revocation_checked: bool,
 }
 
 /// A verifier for one terminal or service: trust, revocation, a scene policy, a clock
@@ -75,6 +81,8 @@ pub struct Verifier {
     max_validity: u8,
     replay: Arc<dyn ReplayStore>,
     cache: CredentialCache,
+    /// Refuse every code while no revocation list is held (the default).
+    revocation_required: bool,
 }
 
 impl core::fmt::Debug for Verifier {
@@ -113,7 +121,43 @@ impl Verifier {
             max_validity: DEFAULT_MAX_CODE_VALIDITY_SECS,
             replay: Arc::new(ReplayGuard::default()),
             cache: CredentialCache::new(DEFAULT_CREDENTIAL_CACHE),
+            revocation_required: true,
         }
+    }
+
+    /// Lets the verifier accept codes while it holds no revocation list. By default it
+    /// refuses them (`no_revocation_list`): a terminal that never got the list would
+    /// otherwise admit revoked phones. Verdicts of a verifier running without a list
+    /// say so ([`Accepted::revocation_checked`] is false).
+    pub fn allow_missing_revocation_list(mut self) -> Self {
+        self.revocation_required = false;
+        self
+    }
+
+    /// Whether codes are refused while no revocation list is held.
+    pub fn revocation_required(&self) -> bool {
+        self.revocation_required
+    }
+
+    /// How long, in seconds, a code accepted now can still be presented: the longest
+    /// code validity plus twice the skew (built up to `skew` in the future, accepted
+    /// until `skew` after its end). A shared replay store that lost entries must refuse
+    /// codes for this long ([`crate::replay::RedisReplayStore::with_recovery_window`]).
+    pub fn replay_window_secs(&self) -> u64 {
+        u64::from(self.max_validity) + 2 * self.skew
+    }
+
+    /// The held revocation lists, one per signer.
+    pub fn revocation_lists(&self) -> impl Iterator<Item = &RevocationList> {
+        self.revocations.iter().map(|(l, _)| l)
+    }
+
+    /// Whether the verifier could accept a code at `now`: a trust list held and
+    /// unexpired, a revocation list held (unless allowed to run without) and none
+    /// expired, and the replay store ready. A service reports this as its readiness.
+    pub fn ready_at(&self, now: u64) -> Result<(), Rejection> {
+        self.check_lists(now)?;
+        self.replay.ready(now).map_err(|e| Rejection::new(e.reason(), e.to_string()))
     }
 
     /// Replaces the clock.
@@ -263,17 +307,7 @@ impl Verifier {
     fn check_before_signatures(&self, code: &UnverifiedCode, now: u64) -> Result<&TrustList, Rejection> {
         let reject = |reason: Reason, detail: String| Err(Rejection::new(reason, detail));
         let skew = self.skew;
-
-        // Lists.
-        let Some((trust, _)) = &self.trust else {
-            return reject(Reason::NoTrustList, "load a trust list first".into());
-        };
-        if now >= u64::from(trust.expires_at) {
-            return reject(Reason::TrustListExpired, format!("trust list {} expired", trust.sequence));
-        }
-        if let Some((list, _)) = self.revocations.iter().find(|(l, _)| now >= u64::from(l.expires_at)) {
-            return reject(Reason::RevocationListExpired, format!("{:?} list {} expired", list.signer, list.sequence));
-        }
+        let trust = self.check_lists(now)?;
 
         // The code's own window.
         if code.validity_secs > self.max_validity {
@@ -332,6 +366,27 @@ impl Verifier {
         Ok(trust)
     }
 
+    /// Step 2 of SPEC.md §9: the held lists. Returns the trust list.
+    fn check_lists(&self, now: u64) -> Result<&TrustList, Rejection> {
+        let reject = |reason: Reason, detail: String| Err(Rejection::new(reason, detail));
+        let Some((trust, _)) = &self.trust else {
+            return reject(Reason::NoTrustList, "load a trust list first".into());
+        };
+        if now >= u64::from(trust.expires_at) {
+            return reject(Reason::TrustListExpired, format!("trust list {} expired at {}", trust.sequence, trust.expires_at));
+        }
+        if self.revocation_required && self.revocations.is_empty() {
+            return reject(Reason::NoRevocationList, "load a revocation list first".into());
+        }
+        if let Some((list, _)) = self.revocations.iter().find(|(l, _)| now >= u64::from(l.expires_at)) {
+            return reject(
+                Reason::RevocationListExpired,
+                format!("{:?} list {} expired at {}", list.signer, list.sequence, list.expires_at),
+            );
+        }
+        Ok(trust)
+    }
+
     /// Unix second from which the code is expired (skew included).
     fn code_end(&self, code: &UnverifiedCode) -> u64 {
         u64::from(code.issued_at) + u64::from(code.validity_secs) + self.skew
@@ -365,17 +420,16 @@ impl Verifier {
             return Err(Rejection::new(Reason::PolicyUnmet, why));
         }
         // Replay, last: only codes that would be accepted take a slot.
-        self.replay.check_and_insert(&code.replay_id(), self.code_end(code), now).map_err(|r| match r {
-            Reason::Replayed => Rejection::new(r, "this code was already accepted"),
-            Reason::ReplayCapacity => Rejection::new(r, "replay store full of unexpired codes"),
-            _ => Rejection::new(r, "replay store unavailable"),
-        })?;
+        self.replay
+            .check_and_insert(&code.replay_id(), self.code_end(code), now)
+            .map_err(|e: ReplayError| Rejection::new(e.reason(), e.to_string()))?;
         Ok(Accepted {
             claims,
             subject: code.subject,
             issued_at: code.issued_at,
             issuers: code.cards.iter().map(|c| c.kid).collect(),
             policy: self.policy.name(),
+            revocation_checked: !self.revocations.is_empty(),
         })
     }
 

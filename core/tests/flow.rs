@@ -210,11 +210,60 @@ fn skew_edges_for_code_and_card_validity() {
     assert_eq!(v.verify_at(&code(at + 11, 4), at).unwrap_err().reason, Reason::CodeNotYetValid);
     // The demo card runs from TODAY-1 for 7 days (past the demo revocation list's
     // expiry, so check it with a verifier that holds only the trust list).
-    let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_skew(10);
+    let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_skew(10).allow_missing_revocation_list();
     v.load_trust_list(&city.trust_list).unwrap();
     let card_end = (u64::from(demo::TODAY) + 6) * 86_400;
     assert!(v.verify_at(&code(card_end - 5, 5), card_end + 9).is_ok());
     assert_eq!(v.verify_at(&code(card_end - 5, 6), card_end + 10).unwrap_err().reason, Reason::CredentialExpired);
+}
+
+#[test]
+fn no_revocation_list_refuses_unless_allowed_and_verdicts_say_so() {
+    let city = DemoCity::new().unwrap();
+    let code = |n: u8| {
+        present(&city.credential, &city.device, &[4], demo::NOW, PresentOptions { validity_secs: 60, nonce: Some([n, 9, 9, 9]) })
+            .unwrap()
+            .to_text()
+    };
+    // Fail closed: a trust list alone is not enough.
+    let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate);
+    v.load_trust_list(&city.trust_list).unwrap();
+    assert!(v.revocation_required());
+    assert_eq!(v.verify_at(&code(1), demo::NOW).unwrap_err().reason, Reason::NoRevocationList);
+    assert_eq!(v.ready_at(demo::NOW).unwrap_err().reason, Reason::NoRevocationList);
+    // The refusal took no replay slot: once the list is loaded the same code passes.
+    v.load_revocation_list(&city.revocation_list).unwrap();
+    assert!(v.ready_at(demo::NOW).is_ok());
+    assert!(v.verify_at(&code(1), demo::NOW).unwrap().revocation_checked);
+    // Opted out explicitly: accepted, and the verdict says revocation was not checked.
+    let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate).allow_missing_revocation_list();
+    v.load_trust_list(&city.trust_list).unwrap();
+    let accepted = v.verify_at(&code(2), demo::NOW).unwrap();
+    assert!(!accepted.revocation_checked);
+    // No trust list is reported before no revocation list.
+    let v = Verifier::new(city.root.public_key(), Scene::MetroGate);
+    assert_eq!(v.verify_at(&code(3), demo::NOW).unwrap_err().reason, Reason::NoTrustList);
+}
+
+#[test]
+fn scanner_line_terminators_and_over_long_input() {
+    let city = DemoCity::new().unwrap();
+    let v = verifier(&city, Scene::MetroGate);
+    let code = |n: u8| {
+        present(&city.credential, &city.device, &[4], demo::NOW, PresentOptions { validity_secs: 60, nonce: Some([n, 7, 7, 7]) })
+            .unwrap()
+            .to_text()
+    };
+    for (n, suffix) in [(1, "\n"), (2, "\r"), (3, "\r\n")] {
+        assert!(v.verify_at(&format!("{}{suffix}", code(n)), demo::NOW).is_ok(), "{suffix:?}");
+    }
+    // The same code with and without a terminator is one code: a replay.
+    assert_eq!(v.verify_at(&code(1), demo::NOW).unwrap_err().reason, Reason::Replayed);
+    assert_eq!(v.verify_at(&format!("{}\n\n", code(4)), demo::NOW).unwrap_err().reason, Reason::TextEncoding);
+    assert_eq!(v.verify_at(&format!("{} ", code(4)), demo::NOW).unwrap_err().reason, Reason::TextEncoding);
+    let huge = format!("{}{}", code(4), "0".repeat(64 << 20));
+    assert_eq!(v.verify_at(&huge, demo::NOW).unwrap_err().reason, Reason::TextTooLong);
+    assert!(v.verify_at(&code(4), demo::NOW).is_ok());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use citycode::{Reason, ReplayGuard, ReplayStore};
+use citycode::{ReplayError, ReplayGuard, ReplayStore};
 
 fn id(n: u64) -> [u8; 16] {
     // Distinct ids shaped like SHA-256 output: spread n over all bytes.
@@ -33,10 +33,10 @@ fn a_million_codes_in_bounded_memory_and_no_replay_slips_through() {
     assert!(per_entry < 48.0, "{per_entry} bytes per entry");
     // Every code replayed inside its window is refused.
     for n in (0..N).step_by(997) {
-        assert_eq!(guard.check_and_insert(&id(n), now + 90, now), Err(Reason::Replayed), "code {n}");
+        assert_eq!(guard.check_and_insert(&id(n), now + 90, now), Err(ReplayError::Replayed), "code {n}");
     }
     // Full: a new code is refused rather than an old one forgotten.
-    assert_eq!(guard.check_and_insert(&id(N), now + 90, now), Err(Reason::ReplayCapacity));
+    assert_eq!(guard.check_and_insert(&id(N), now + 90, now), Err(ReplayError::Full));
     // When the first third expires, their slots are reused and memory does not grow.
     let later = now + 31;
     for n in N..N + 300_000 {
