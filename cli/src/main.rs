@@ -161,12 +161,17 @@ enum Command {
         revocation_list: Vec<PathBuf>,
         #[command(flatten)]
         scene: SceneArgs,
-        /// Unix time (default: now).
-        #[arg(long)]
+        /// TESTING ONLY: verify as if the clock said this Unix time, instead of this
+        /// machine's clock (replaying logs, tests).
+        #[arg(long = "insecure-test-now", value_name = "UNIX")]
         now: Option<u64>,
         /// Allowed clock skew, seconds.
         #[arg(long, default_value_t = 30)]
         skew: u32,
+        /// Accept codes without any revocation list (refused by default); accepted
+        /// verdicts then carry "revocation_checked": false.
+        #[arg(long, conflicts_with = "revocation_list")]
+        no_revocation: bool,
     },
     /// Render a code as a QR image: SVG, PNG or terminal text.
     Render {
@@ -538,32 +543,29 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Verify { text, image, stdin, root, trust_list, revocation_list, scene, now, skew } => {
+        Command::Verify { text, image, stdin, root, trust_list, revocation_list, scene, now, skew, no_revocation } => {
             let text = match (text, image, stdin) {
                 (Some(t), _, _) => t,
                 (None, Some(path), _) => decode_image(&path)?,
                 (None, None, true) => {
                     let mut s = String::new();
                     std::io::stdin().read_to_string(&mut s).map_err(|e| Failure::Io(format!("stdin: {e}")))?;
-                    s.trim().to_string()
+                    // One trailing terminator is the verifier's to strip (SPEC.md §6).
+                    s
                 }
                 (None, None, false) => return Err(Failure::Input("give the code text, --image FILE or --stdin".into())),
             };
             let mut v = Verifier::new(root_key(&root)?, scene.scene()).with_skew(skew);
+            if no_revocation {
+                v = v.allow_missing_revocation_list();
+            }
             v.load_trust_list(&read_bytes(&trust_list)?)?;
             for path in &revocation_list {
                 v.load_revocation_list(&read_bytes(path)?)?;
             }
-            match v.verify_at(&text, now.unwrap_or_else(now_secs)) {
-                Ok(a) => {
-                    print_json(&json!({"decision": "accept", "policy": a.policy, "claims": a.claims, "subject": a.subject.to_hex(), "issued_at": a.issued_at, "issuers": a.issuers}));
-                    Ok(())
-                }
-                Err(r) => {
-                    print_json(&json!({"decision": "reject", "reason": r.reason.code(), "detail": r.detail}));
-                    Err(Failure::Rejected)
-                }
-            }
+            let verdict = citycode::Verdict::from(v.verify_at(&text, now.unwrap_or_else(now_secs)));
+            print_json(&serde_json::to_value(&verdict).map_err(|e| Failure::Input(e.to_string()))?);
+            if verdict.is_accept() { Ok(()) } else { Err(Failure::Rejected) }
         }
         Command::Render { text, format, out, scale } => {
             let qr = Qr::new(&text)?;
@@ -595,7 +597,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Inspect { text } => {
-            let code = UnverifiedCode::from_text(text.trim())?;
+            let code = UnverifiedCode::from_text(&text)?;
             let cards: Vec<serde_json::Value> = code
                 .cards
                 .iter()

@@ -92,30 +92,65 @@ fn issue_present_verify_render_inspect() {
     assert_eq!(listed["issuers"][0]["public_key"], issuer_key.as_str());
 
     let now = NOW.to_string();
+    // An empty revocation list from the root: a verifier refuses every code without one.
+    let rev0 = serde_json::json!({"sequence": 0, "issued_at": NOW - 10, "expires_at": NOW + 3600});
+    std::fs::write(d.path("rev0.json"), rev0.to_string()).unwrap();
+    ok_json(&d.0, &["revoke", "--key", "root.json", "--spec", "rev0.json", "--out", "rev0.bin"]);
     let code = ok_json(&d.0, &["present", "--credential", "credential.txt", "--device", "device.json", "--scene", "hospital", "--now", &now, "--json"]);
     let text = code["text"].as_str().unwrap().to_string();
     assert!(code["qr_version"].as_u64().unwrap() <= 10);
-    let accepted = ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "hospital", "--now", &now, &text]);
+    let accepted = ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", "--insecure-test-now", &now, &text]);
     assert_eq!(accepted["decision"], "accept");
     assert_eq!(accepted["claims"]["health"]["status"], "green");
     assert!(accepted["claims"].get("transit").is_none());
     assert_eq!(accepted["subject"], "0011223344556677");
+    assert_eq!(accepted["revocation_checked"], true);
+
+    // Without a revocation list: refused, unless --no-revocation says so, and then the
+    // verdict carries it.
+    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "hospital", "--insecure-test-now", &now, &text]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"], "no_revocation_list");
+    let unchecked = ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--no-revocation", "--scene", "hospital", "--insecure-test-now", &now, &text]);
+    assert_eq!(unchecked["decision"], "accept");
+    assert_eq!(unchecked["revocation_checked"], false);
+    // The clock is this machine's unless the test switch is given: the code is stale now.
+    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", &text]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_ne!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["decision"], "accept");
+    // A keyboard-wedge scanner's Enter on stdin is the one terminator SPEC.md §6 strips;
+    // a second one is an error, as in every other verifier.
+    let stdin = |input: String| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_citycode"))
+            .current_dir(&d.0)
+            .args(["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", "--insecure-test-now", &now, "--stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(stdin(format!("{text}\n\n"))["reason"], "text_encoding");
+    assert_eq!(stdin(format!("{text}\r\n"))["decision"], "accept");
 
     // The same code at a metro gate: policy unmet, exit 1, reason on stdout.
-    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "metro-gate", "--now", &now, &text]);
+    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "metro-gate", "--insecure-test-now", &now, &text]);
     assert_eq!(out.status.code(), Some(1));
     let rejected: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rejected["reason"], "policy_unmet");
     // Expired later.
     let later = (NOW + 300).to_string();
-    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "hospital", "--now", &later, &text]);
+    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", "--insecure-test-now", &later, &text]);
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"], "code_expired");
 
     // PNG round trip through a QR decoder.
-    ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "hospital", "--now", &now, &text]);
+    ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", "--insecure-test-now", &now, &text]);
     let r = run(&d.0, &["render", &text, "--format", "png", "--out", "code.png", "--scale", "4"]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let from_image = ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "hospital", "--now", &now, "--image", "code.png"]);
+    let from_image = ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", "--insecure-test-now", &now, "--image", "code.png"]);
     assert_eq!(from_image["decision"], "accept");
     let svg = run(&d.0, &["render", &text, "--format", "svg"]);
     assert!(String::from_utf8_lossy(&svg.stdout).starts_with("<svg"));
@@ -134,7 +169,7 @@ fn issue_present_verify_render_inspect() {
     ok_json(&d.0, &["revoke", "--key", "root.json", "--spec", "rev.json", "--out", "rev.bin"]);
     let fresh = run(&d.0, &["present", "--credential", "credential.txt", "--device", "device.json", "--scene", "metro-gate", "--now", &now]);
     let fresh = String::from_utf8(fresh.stdout).unwrap();
-    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev.bin", "--scene", "metro-gate", "--now", &now, fresh.trim()]);
+    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev.bin", "--scene", "metro-gate", "--insecure-test-now", &now, fresh.trim()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"], "revoked");
 }

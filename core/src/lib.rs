@@ -27,6 +27,7 @@ pub mod qr;
 pub mod replay;
 pub mod text;
 pub mod trust;
+pub mod verdict;
 pub mod verify;
 mod wire;
 
@@ -42,4 +43,5 @@ pub use replay::{ReplayError, ReplayGuard, ReplayStore};
 #[cfg(feature = "redis")]
 pub use replay::RedisReplayStore;
 pub use trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
+pub use verdict::Verdict;
 pub use verify::{Accepted, Clock, FixedClock, SystemClock, Verifier};
