@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use citycode::distribution::{ListStatus, STATUS_FILE};
 use citycode::text::{encode_base64url, hex, unhex};
 use citycode::{
     Algorithm, CardLayout, Claims, Credential, CredentialRequest, Issuer, IssuerKey, KeyPair, ListSigner, Policy,
@@ -26,10 +27,11 @@ const EXAMPLES: &str = "Examples:
   citycode trust-list inspect --root root.json trust.bin
   citycode issue --issuer issuer.json --kid 1 --device device.json --claims claims.json --out credential.txt
   citycode present --credential credential.txt --device device.json --scene metro-gate
-  citycode verify --root root.json --trust-list trust.bin --scene metro-gate CC1:0031...
+  citycode verify --root root.json --trust-list trust.bin --revocation-list revocations.bin --scene metro-gate CC1:0031...
   citycode render CC1:0031... --format png --out code.png
-  citycode verify --root root.json --trust-list trust.bin --scene metro-gate --image code.png
-  citycode inspect CC1:0031...";
+  citycode verify --root root.json --trust-list trust.bin --revocation-list revocations.bin --scene metro-gate --image code.png
+  citycode inspect CC1:0031...
+  citycode publish --root root.json --trust-list trust.bin --revocation-list revocations.bin --out public/";
 
 #[derive(Parser)]
 #[command(name = "citycode", version, about = "Issue, present, verify and render citycode city codes", after_help = EXAMPLES)]
@@ -67,6 +69,30 @@ enum Command {
     /// Build, sign and inspect trust lists.
     #[command(subcommand)]
     TrustList(TrustListCommand),
+    /// Publish signed lists for verifiers to fetch: copies them under their fixed names
+    /// into a directory any static web server can serve, with status.bin, a root-signed
+    /// index of their sequences, expiries and digests (SPEC.md §8.4).
+    Publish {
+        /// The root key file (signs status.bin).
+        #[arg(long)]
+        root: PathBuf,
+        /// The signed trust list.
+        #[arg(long)]
+        trust_list: PathBuf,
+        /// Signed revocation lists (at most one per signer).
+        #[arg(long)]
+        revocation_list: Vec<PathBuf>,
+        /// Status sequence number (default: now, in Unix seconds, so every publication
+        /// is newer than the last).
+        #[arg(long)]
+        sequence: Option<u64>,
+        /// Seconds until the status is reported stale.
+        #[arg(long, default_value_t = 3600)]
+        valid_secs: u32,
+        /// The directory to write (created if missing; files are replaced, status.bin last).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Sign a revocation list with the root key, or an issuer key (--issuer-kid).
     Revoke {
         /// The signing key file.
@@ -353,6 +379,13 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
 }
 
+/// Writes through a temporary file and a rename, so a web server never serves half a file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    write_file(&tmp, bytes)?;
+    fs::rename(&tmp, path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
+}
+
 fn json_file<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     serde_json::from_str(&read_text(path)?).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
 }
@@ -471,6 +504,31 @@ fn run(cli: Cli) -> Result<()> {
                 })
                 .collect();
             print_json(&json!({"signature": "valid", "sequence": list.sequence, "issued_at": list.issued_at, "expires_at": list.expires_at, "issuers": issuers}));
+            Ok(())
+        }
+        Command::Publish { root, trust_list, revocation_list, sequence, valid_secs, out } => {
+            let (_, root) = KeyFile::load(&root)?;
+            let trust = read_bytes(&trust_list)?;
+            let revocations = revocation_list.iter().map(|p| read_bytes(p)).collect::<Result<Vec<_>>>()?;
+            let refs: Vec<&[u8]> = revocations.iter().map(Vec::as_slice).collect();
+            let now = u32::try_from(now_secs()).map_err(|_| Failure::Input("clock out of range".into()))?;
+            let sequence = sequence.unwrap_or(u64::from(now));
+            let status = ListStatus::describe(sequence, now, now.saturating_add(valid_secs), &root.public_key(), &trust, &refs)?;
+            fs::create_dir_all(&out).map_err(|e| Failure::Io(format!("{}: {e}", out.display())))?;
+            // Lists first, the status last: a verifier polling mid-publication sees the
+            // old status (and old lists) or the new status with every new list.
+            let mut files = Vec::new();
+            for entry in &status.entries {
+                let name = entry.file.file_name();
+                let bytes = std::iter::once(&trust)
+                    .chain(&revocations)
+                    .find(|b| entry.describes(b))
+                    .ok_or_else(|| Failure::Input(format!("no input file for {name}")))?;
+                write_atomically(&out.join(&name), bytes)?;
+                files.push(json!({"file": name, "sequence": entry.sequence, "expires_at": entry.expires_at, "sha256": hex(&entry.sha256)}));
+            }
+            write_atomically(&out.join(STATUS_FILE), &status.sign(&root)?)?;
+            print_json(&json!({"written": out, "status_sequence": sequence, "status_expires_at": status.expires_at, "files": files}));
             Ok(())
         }
         Command::Revoke { key, issuer_kid, spec, out } => {

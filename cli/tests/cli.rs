@@ -96,6 +96,16 @@ fn issue_present_verify_render_inspect() {
     let rev0 = serde_json::json!({"sequence": 0, "issued_at": NOW - 10, "expires_at": NOW + 3600});
     std::fs::write(d.path("rev0.json"), rev0.to_string()).unwrap();
     ok_json(&d.0, &["revoke", "--key", "root.json", "--spec", "rev0.json", "--out", "rev0.bin"]);
+    // Published for verifiers to fetch: the lists under fixed names and a signed status.
+    let published = ok_json(&d.0, &["publish", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--sequence", "5", "--out", "public"]);
+    assert_eq!(published["status_sequence"], 5);
+    assert_eq!(published["files"][0]["file"], "trust-list.bin");
+    assert_eq!(published["files"][1]["file"], "revocation-root.bin");
+    assert_eq!(std::fs::read(d.path("public/trust-list.bin")).unwrap(), std::fs::read(d.path("trust.bin")).unwrap());
+    let root_pub = citycode::PublicKey::from_bytes(citycode::Algorithm::Ed25519, &citycode::text::unhex(&root_key).unwrap()).unwrap();
+    let mut fetched = citycode::Verifier::new(root_pub, citycode::Scene::Hospital);
+    let report = fetched.update_from(&mut citycode::distribution::DirectorySource(d.path("public"))).unwrap();
+    assert_eq!((report.status_sequence, report.loaded.len()), (5, 2));
     let code = ok_json(&d.0, &["present", "--credential", "credential.txt", "--device", "device.json", "--scene", "hospital", "--now", &now, "--json"]);
     let text = code["text"].as_str().unwrap().to_string();
     assert!(code["qr_version"].as_u64().unwrap() <= 10);

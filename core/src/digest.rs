@@ -11,6 +11,14 @@ pub const LABEL_TRUST_LIST: &[u8] = b"citycode/v1/trust-list\0";
 /// Prefix of the signing input for a revocation list.
 pub const LABEL_REVOCATION_LIST: &[u8] = b"citycode/v1/revocation-list\0";
 
+/// Prefix of the root's signing input for a published list status.
+pub const LABEL_LIST_STATUS: &[u8] = b"citycode/v1/list-status\0";
+
+/// SHA-256(`input`).
+pub(crate) fn sha256(input: &[u8]) -> [u8; 32] {
+    Sha256::digest(input).into()
+}
+
 /// The first 16 bytes of SHA-256(`input`).
 pub(crate) fn sha256_16(input: &[u8]) -> [u8; 16] {
     let full = Sha256::digest(input);

@@ -82,11 +82,20 @@ pub enum Reason {
     RevocationListRollback,
     /// A revocation list's signature does not verify, or its signer is not trusted.
     BadRevocationListSignature,
+    /// A published list status's root signature does not verify.
+    BadListStatusSignature,
+    /// A list status older than (or conflicting with) the one held was offered: a
+    /// stale mirror.
+    ListStatusRollback,
+    /// A published list's bytes differ from the digest its status names.
+    ListDigestMismatch,
+    /// A published file could not be fetched.
+    ListUnavailable,
 }
 
 impl Reason {
     /// Every reason, in SPEC.md order.
-    pub const ALL: [Reason; 34] = [
+    pub const ALL: [Reason; 38] = [
         Reason::TextPrefix,
         Reason::TextEncoding,
         Reason::TextTooLong,
@@ -121,6 +130,10 @@ impl Reason {
         Reason::RevocationListExpired,
         Reason::RevocationListRollback,
         Reason::BadRevocationListSignature,
+        Reason::BadListStatusSignature,
+        Reason::ListStatusRollback,
+        Reason::ListDigestMismatch,
+        Reason::ListUnavailable,
     ];
 
     /// The stable reason code, as SPEC.md and the test vectors spell it.
@@ -160,6 +173,10 @@ impl Reason {
             Reason::RevocationListExpired => "revocation_list_expired",
             Reason::RevocationListRollback => "revocation_list_rollback",
             Reason::BadRevocationListSignature => "bad_revocation_list_signature",
+            Reason::BadListStatusSignature => "bad_list_status_signature",
+            Reason::ListStatusRollback => "list_status_rollback",
+            Reason::ListDigestMismatch => "list_digest_mismatch",
+            Reason::ListUnavailable => "list_unavailable",
         }
     }
 

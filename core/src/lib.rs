@@ -18,6 +18,7 @@ pub mod claims;
 pub mod credential;
 pub mod demo;
 pub mod digest;
+pub mod distribution;
 pub mod error;
 pub mod keys;
 pub mod policy;

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use crate::claims::Claims;
 use crate::credential::Subject;
+use crate::distribution::{ListFile, ListSource, ListStatus, STATUS_FILE, UpdateReport};
 use crate::error::{Reason, Rejection};
 use crate::keys::PublicKey;
 use crate::policy::{Policy, PolicyContext};
@@ -83,6 +84,8 @@ pub struct Verifier {
     cache: CredentialCache,
     /// Refuse every code while no revocation list is held (the default).
     revocation_required: bool,
+    /// The last list status applied in full: sequence, expiry, bytes.
+    status: Option<(u64, u32, Vec<u8>)>,
 }
 
 impl core::fmt::Debug for Verifier {
@@ -122,6 +125,7 @@ impl Verifier {
             replay: Arc::new(ReplayGuard::default()),
             cache: CredentialCache::new(DEFAULT_CREDENTIAL_CACHE),
             revocation_required: true,
+            status: None,
         }
     }
 
@@ -243,6 +247,50 @@ impl Verifier {
             None => self.revocations.push(entry),
         }
         Ok(())
+    }
+
+    /// Fetches a published directory's status from `source` and loads every list it
+    /// names that is newer than the held one (SPEC.md §8.4). Refuses a status with a
+    /// bad signature, or older than the last one applied (a stale mirror), and a file
+    /// whose digest differs from the status; each list is then loaded with its own
+    /// signature and rollback checks. On error the verifier keeps every list it held
+    /// (and each list that loaded before the error) and goes on serving with them
+    /// until they expire.
+    pub fn update_from(&mut self, source: &mut dyn ListSource) -> Result<UpdateReport, Rejection> {
+        let bytes = source
+            .fetch(STATUS_FILE)
+            .map_err(|e| Rejection::new(Reason::ListUnavailable, format!("{STATUS_FILE}: {e}")))?;
+        let status = ListStatus::verify(&bytes, &self.root)?;
+        let held = self.status.as_ref().map(|(seq, _, b)| (*seq, b.as_slice()));
+        refuse_rollback(held, status.sequence, &bytes, Reason::ListStatusRollback)?;
+        let mut report = UpdateReport { status_sequence: status.sequence, ..UpdateReport::default() };
+        for entry in &status.entries {
+            let name = entry.file.file_name();
+            let held = match entry.file {
+                ListFile::Trust => self.trust_list().map(|t| t.sequence),
+                ListFile::Revocation(signer) => self.revocation_lists().find(|l| l.signer == signer).map(|l| l.sequence),
+            };
+            if held.is_some_and(|h| h >= entry.sequence) {
+                report.unchanged.push(name);
+                continue;
+            }
+            let file = source.fetch(&name).map_err(|e| Rejection::new(Reason::ListUnavailable, format!("{name}: {e}")))?;
+            if !entry.describes(&file) {
+                return Err(Rejection::new(Reason::ListDigestMismatch, format!("{name} is not the file the status names")));
+            }
+            match entry.file {
+                ListFile::Trust => self.load_trust_list(&file)?,
+                ListFile::Revocation(_) => self.load_revocation_list(&file)?,
+            }
+            report.loaded.push(name);
+        }
+        self.status = Some((status.sequence, status.expires_at, bytes));
+        Ok(report)
+    }
+
+    /// The sequence and expiry of the last list status applied in full, if any.
+    pub fn list_status(&self) -> Option<(u64, u32)> {
+        self.status.as_ref().map(|(seq, exp, _)| (*seq, *exp))
     }
 
     /// Verifies scanned QR text at the clock's current time.

@@ -1,0 +1,219 @@
+//! List distribution: how signed trust and revocation lists reach thousands of
+//! terminals through any static web server or shared directory (SPEC.md §8.4).
+//!
+//! The operator publishes a directory: the signed lists under fixed names
+//! ([`ListFile::file_name`]) and `status.bin`, a small root-signed index of them (each
+//! list's sequence, expiry and SHA-256). A verifier fetches `status.bin` on a schedule,
+//! checks its signature and sequence (an older status is refused: a stale mirror), and
+//! fetches only the lists newer than those it holds, each checked against the digest in
+//! the status and then loaded with the usual signature and rollback checks
+//! ([`crate::Verifier::update_from`]). It keeps serving with the lists it holds until
+//! they expire, and refuses every code after that.
+
+use crate::digest::{LABEL_LIST_STATUS, sha256};
+use crate::error::{Reason, Rejection};
+use crate::keys::{Algorithm, KeyPair, PublicKey, SIGNATURE_LEN};
+use crate::trust::{LIST_VERSION, ListSigner, RevocationList, TrustList};
+use crate::wire::{Reader, Writer};
+
+/// The name of the status document in a published directory.
+pub const STATUS_FILE: &str = "status.bin";
+/// Most lists one status names (one trust list and a revocation list per signer).
+pub const MAX_STATUS_ENTRIES: usize = 1025;
+
+/// Which list a published file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ListFile {
+    /// The trust list.
+    Trust,
+    /// The revocation list of one signer.
+    Revocation(ListSigner),
+}
+
+impl ListFile {
+    /// Its file name in a published directory: `trust-list.bin`, `revocation-root.bin`
+    /// or `revocation-issuer-<kid>.bin`.
+    pub fn file_name(&self) -> String {
+        match self {
+            ListFile::Trust => "trust-list.bin".into(),
+            ListFile::Revocation(ListSigner::Root) => "revocation-root.bin".into(),
+            ListFile::Revocation(ListSigner::Issuer(kid)) => format!("revocation-issuer-{kid}.bin"),
+        }
+    }
+}
+
+/// One published list, as the status names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusEntry {
+    /// Which list.
+    pub file: ListFile,
+    /// The list's own sequence number.
+    pub sequence: u64,
+    /// The list's own expiry, Unix seconds.
+    pub expires_at: u32,
+    /// SHA-256 of the file's bytes.
+    pub sha256: [u8; 32],
+}
+
+impl StatusEntry {
+    /// Whether `bytes` are the file this entry names (by SHA-256).
+    pub fn describes(&self, bytes: &[u8]) -> bool {
+        sha256(bytes) == self.sha256
+    }
+}
+
+/// The signed index of a published directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListStatus {
+    /// Increases with every publication; verifiers refuse a lower one (a stale mirror).
+    pub sequence: u64,
+    /// Unix second of publication.
+    pub issued_at: u32,
+    /// Unix second after which operators should treat the publication as stale (a
+    /// verifier reports it; the lists' own expiries decide what it accepts).
+    pub expires_at: u32,
+    /// The lists, trust list first, then revocation lists by signer, each at most once.
+    pub entries: Vec<StatusEntry>,
+}
+
+impl ListStatus {
+    /// The status of signed lists: reads each list's sequence, expiry and signer
+    /// (checking every signature, so nothing unverifiable is published).
+    pub fn describe(
+        sequence: u64,
+        issued_at: u32,
+        expires_at: u32,
+        root: &PublicKey,
+        trust_list: &[u8],
+        revocation_lists: &[&[u8]],
+    ) -> Result<ListStatus, Rejection> {
+        let trust = TrustList::verify(trust_list, root)?;
+        let mut entries = vec![StatusEntry {
+            file: ListFile::Trust,
+            sequence: trust.sequence,
+            expires_at: trust.expires_at,
+            sha256: sha256(trust_list),
+        }];
+        for bytes in revocation_lists {
+            let list = RevocationList::verify(bytes, root, Some(&trust))?;
+            entries.push(StatusEntry {
+                file: ListFile::Revocation(list.signer),
+                sequence: list.sequence,
+                expires_at: list.expires_at,
+                sha256: sha256(bytes),
+            });
+        }
+        entries.sort_by_key(|e| e.file);
+        if entries.windows(2).any(|p| matches!(p, [a, b] if a.file == b.file)) {
+            return Err(Rejection::new(Reason::NonCanonical, "two revocation lists of one signer"));
+        }
+        Ok(ListStatus { sequence, issued_at, expires_at, entries })
+    }
+
+    /// Signs the status with the root key.
+    pub fn sign(&self, root: &KeyPair) -> Result<Vec<u8>, Rejection> {
+        let canonical = self.entries.first().is_some_and(|e| e.file == ListFile::Trust)
+            && self.entries.windows(2).all(|p| matches!(p, [a, b] if a.file < b.file))
+            && self.entries.len() <= MAX_STATUS_ENTRIES;
+        if !canonical {
+            return Err(Rejection::new(Reason::NonCanonical, "list status entries"));
+        }
+        let mut w = Writer::default();
+        w.u8(LIST_VERSION).u64(self.sequence).u32(self.issued_at).u32(self.expires_at);
+        w.varint(self.entries.len() as u32);
+        for e in &self.entries {
+            match e.file {
+                ListFile::Trust => w.u8(1),
+                ListFile::Revocation(ListSigner::Root) => w.u8(2),
+                ListFile::Revocation(ListSigner::Issuer(kid)) => w.u8(3).varint(kid),
+            };
+            w.u64(e.sequence).u32(e.expires_at).bytes(&e.sha256);
+        }
+        w.u8(root.algorithm().id());
+        let sig = root.sign(&signing_input(&w.buf));
+        w.bytes(&sig);
+        Ok(w.buf)
+    }
+
+    /// Parses a signed status and checks the root signature.
+    pub fn verify(bytes: &[u8], root: &PublicKey) -> Result<ListStatus, Rejection> {
+        let fail = |r: Reason| Rejection::new(r, "list status");
+        let (status, body_len, alg, sig) = ListStatus::parse(bytes).map_err(fail)?;
+        let body = bytes.get(..body_len).ok_or_else(|| fail(Reason::Truncated))?;
+        if alg != root.algorithm() || !root.verify(&signing_input(body), &sig) {
+            return Err(fail(Reason::BadListStatusSignature));
+        }
+        Ok(status)
+    }
+
+    fn parse(bytes: &[u8]) -> Result<(ListStatus, usize, Algorithm, [u8; SIGNATURE_LEN]), Reason> {
+        let mut r = Reader::new(bytes);
+        if r.u8()? != LIST_VERSION {
+            return Err(Reason::UnsupportedVersion);
+        }
+        let sequence = r.u64()?;
+        let issued_at = r.u32()?;
+        let expires_at = r.u32()?;
+        let n = r.varint()? as usize;
+        if n == 0 || n > MAX_STATUS_ENTRIES {
+            return Err(Reason::Malformed);
+        }
+        let mut entries: Vec<StatusEntry> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let file = match r.u8()? {
+                1 => ListFile::Trust,
+                2 => ListFile::Revocation(ListSigner::Root),
+                3 => ListFile::Revocation(ListSigner::Issuer(r.varint()?)),
+                _ => return Err(Reason::Malformed),
+            };
+            if entries.last().is_some_and(|l| l.file >= file) {
+                return Err(Reason::NonCanonical);
+            }
+            entries.push(StatusEntry { file, sequence: r.u64()?, expires_at: r.u32()?, sha256: r.array()? });
+        }
+        if entries.first().is_none_or(|e| e.file != ListFile::Trust) {
+            return Err(Reason::Malformed);
+        }
+        let alg = Algorithm::from_id(r.u8()?)?;
+        let body_len = bytes.len() - r.remaining().len();
+        let sig = r.array::<SIGNATURE_LEN>()?;
+        r.finish()?;
+        Ok((ListStatus { sequence, issued_at, expires_at, entries }, body_len, alg, sig))
+    }
+}
+
+fn signing_input(body: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(LABEL_LIST_STATUS.len() + body.len());
+    m.extend_from_slice(LABEL_LIST_STATUS);
+    m.extend_from_slice(body);
+    m
+}
+
+/// Where a verifier fetches a published directory from: an HTTP base URL, a local
+/// directory, a test double. `fetch` returns a file's bytes or says why not.
+pub trait ListSource {
+    /// The bytes of `name` ([`STATUS_FILE`] or a [`ListFile::file_name`]).
+    fn fetch(&mut self, name: &str) -> Result<Vec<u8>, String>;
+}
+
+/// A published directory on the local file system (or a mounted share).
+#[derive(Clone, Debug)]
+pub struct DirectorySource(pub std::path::PathBuf);
+
+impl ListSource for DirectorySource {
+    fn fetch(&mut self, name: &str) -> Result<Vec<u8>, String> {
+        let path = self.0.join(name);
+        std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// What one update did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateReport {
+    /// The status sequence now held.
+    pub status_sequence: u64,
+    /// Files fetched and loaded (newer than what was held).
+    pub loaded: Vec<String>,
+    /// Files the status named that were already held.
+    pub unchanged: Vec<String>,
+}
