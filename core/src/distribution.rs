@@ -207,6 +207,28 @@ impl ListSource for DirectorySource {
     }
 }
 
+/// What a verifier needs fetched to apply a published status
+/// ([`crate::Verifier::plan_update`]).
+#[derive(Clone, Debug)]
+pub struct UpdatePlan {
+    pub(crate) status: ListStatus,
+    pub(crate) status_bytes: Vec<u8>,
+    pub(crate) fetch: Vec<StatusEntry>,
+    pub(crate) unchanged: Vec<String>,
+}
+
+impl UpdatePlan {
+    /// The file names to fetch, in order.
+    pub fn to_fetch(&self) -> Vec<String> {
+        self.fetch.iter().map(|e| e.file.file_name()).collect()
+    }
+
+    /// The status this plan applies.
+    pub fn status(&self) -> &ListStatus {
+        &self.status
+    }
+}
+
 /// What one update did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UpdateReport {

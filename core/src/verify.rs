@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use crate::claims::Claims;
 use crate::credential::Subject;
-use crate::distribution::{ListFile, ListSource, ListStatus, STATUS_FILE, UpdateReport};
+use crate::distribution::{ListFile, ListSource, ListStatus, STATUS_FILE, UpdatePlan, UpdateReport};
 use crate::error::{Reason, Rejection};
 use crate::keys::PublicKey;
 use crate::policy::{Policy, PolicyContext};
@@ -97,6 +97,10 @@ impl core::fmt::Debug for Verifier {
             .field("skew", &self.skew)
             .finish_non_exhaustive()
     }
+}
+
+fn fetch(source: &mut dyn ListSource, name: &str) -> Result<Vec<u8>, Rejection> {
+    source.fetch(name).map_err(|e| Rejection::new(Reason::ListUnavailable, format!("{name}: {e}")))
 }
 
 /// Refuses a list older than the held one, or as old with other content.
@@ -250,31 +254,54 @@ impl Verifier {
     }
 
     /// Fetches a published directory's status from `source` and loads every list it
-    /// names that is newer than the held one (SPEC.md §8.4). Refuses a status with a
-    /// bad signature, or older than the last one applied (a stale mirror), and a file
-    /// whose digest differs from the status; each list is then loaded with its own
-    /// signature and rollback checks. On error the verifier keeps every list it held
-    /// (and each list that loaded before the error) and goes on serving with them
-    /// until they expire.
+    /// names that is newer than the held one (SPEC.md §8.4): [`Verifier::plan_update`],
+    /// the fetches, then [`Verifier::apply_update`]. A service that must keep verifying
+    /// while it fetches calls those two itself, and fetches holding no lock.
     pub fn update_from(&mut self, source: &mut dyn ListSource) -> Result<UpdateReport, Rejection> {
-        let bytes = source
-            .fetch(STATUS_FILE)
-            .map_err(|e| Rejection::new(Reason::ListUnavailable, format!("{STATUS_FILE}: {e}")))?;
-        let status = ListStatus::verify(&bytes, &self.root)?;
+        let status = fetch(source, STATUS_FILE)?;
+        let plan = self.plan_update(status)?;
+        let mut files = Vec::with_capacity(plan.to_fetch().len());
+        for name in plan.to_fetch() {
+            files.push(fetch(source, &name)?);
+        }
+        self.apply_update(plan, files)
+    }
+
+    /// Checks a published status (root signature; not older than the last one applied,
+    /// which refuses a stale mirror) and says which of its lists are newer than those
+    /// held: fetch [`UpdatePlan::to_fetch`], in order, and give them to
+    /// [`Verifier::apply_update`].
+    pub fn plan_update(&self, status_bytes: Vec<u8>) -> Result<UpdatePlan, Rejection> {
+        let status = ListStatus::verify(&status_bytes, &self.root)?;
         let held = self.status.as_ref().map(|(seq, _, b)| (*seq, b.as_slice()));
-        refuse_rollback(held, status.sequence, &bytes, Reason::ListStatusRollback)?;
-        let mut report = UpdateReport { status_sequence: status.sequence, ..UpdateReport::default() };
-        for entry in &status.entries {
-            let name = entry.file.file_name();
+        refuse_rollback(held, status.sequence, &status_bytes, Reason::ListStatusRollback)?;
+        let (mut fetch, mut unchanged) = (Vec::new(), Vec::new());
+        for entry in status.entries.iter() {
             let held = match entry.file {
                 ListFile::Trust => self.trust_list().map(|t| t.sequence),
                 ListFile::Revocation(signer) => self.revocation_lists().find(|l| l.signer == signer).map(|l| l.sequence),
             };
             if held.is_some_and(|h| h >= entry.sequence) {
-                report.unchanged.push(name);
-                continue;
+                unchanged.push(entry.file.file_name());
+            } else {
+                fetch.push(entry.clone());
             }
-            let file = source.fetch(&name).map_err(|e| Rejection::new(Reason::ListUnavailable, format!("{name}: {e}")))?;
+        }
+        Ok(UpdatePlan { status, status_bytes, fetch, unchanged })
+    }
+
+    /// Loads the files of a plan, fetched in [`UpdatePlan::to_fetch`] order: each must
+    /// match the digest the status names, then loads with its own signature and
+    /// rollback checks. On error the verifier keeps every list it held (and each list
+    /// that loaded before the error) and goes on serving with them until they expire;
+    /// the status counts as applied only when every list loaded.
+    pub fn apply_update(&mut self, plan: UpdatePlan, files: Vec<Vec<u8>>) -> Result<UpdateReport, Rejection> {
+        if files.len() != plan.fetch.len() {
+            return Err(Rejection::new(Reason::ListUnavailable, format!("{} files for {} lists", files.len(), plan.fetch.len())));
+        }
+        let mut report = UpdateReport { status_sequence: plan.status.sequence, loaded: Vec::new(), unchanged: plan.unchanged };
+        for (entry, file) in plan.fetch.iter().zip(files) {
+            let name = entry.file.file_name();
             if !entry.describes(&file) {
                 return Err(Rejection::new(Reason::ListDigestMismatch, format!("{name} is not the file the status names")));
             }
@@ -284,7 +311,7 @@ impl Verifier {
             }
             report.loaded.push(name);
         }
-        self.status = Some((status.sequence, status.expires_at, bytes));
+        self.status = Some((plan.status.sequence, plan.status.expires_at, plan.status_bytes));
         Ok(report)
     }
 
