@@ -8,9 +8,10 @@ export CARGO_TERM_COLOR=never
 echo "== Rust: lint, then build and test every crate"
 # citycode-compare (the peer benchmark) is left out: the test run never builds the peers.
 cargo clippy --workspace --exclude citycode-compare --all-targets --locked -- -D warnings
-cargo test --workspace --exclude citycode-compare --locked
-# The shared replay store against a real redis-server on loopback (the test starts it).
+# The shared replay store is tested against a real redis-server on loopback (the tests
+# of core and of the verify server start their own).
 command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+cargo test --workspace --exclude citycode-compare --locked
 cargo test --locked -p citycode --features redis --test redis
 # The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
 cargo test --locked -p citycode --no-default-features --features qr --test wycheproof --test vectors

@@ -109,6 +109,28 @@ impl PublicKey {
         }
     }
 
+    /// A P-256 key from SEC1 bytes, compressed (33 bytes) or uncompressed (65 bytes,
+    /// `04 || x || y`, as Android Keystore, the Secure Enclave and WebCrypto export it).
+    pub fn from_sec1(bytes: &[u8]) -> Result<Self, Reason> {
+        match bytes {
+            [0x04, ..] if bytes.len() == 65 => {
+                let key = p256::PublicKey::from_sec1_bytes(bytes).map_err(|_| Reason::InvalidDeviceKey)?;
+                PublicKey::from_bytes(Algorithm::EcdsaP256Sha256, key.to_sec1_point(true).as_bytes())
+            }
+            _ => PublicKey::from_bytes(Algorithm::EcdsaP256Sha256, bytes),
+        }
+    }
+
+    /// A key whose algorithm its length tells, as operators paste them: 32 bytes are
+    /// Ed25519; 33 or 65 bytes are P-256 SEC1 ([`PublicKey::from_sec1`]).
+    pub fn from_encoded(bytes: &[u8]) -> Result<Self, Reason> {
+        match bytes.len() {
+            32 => PublicKey::from_bytes(Algorithm::Ed25519, bytes),
+            33 | 65 => PublicKey::from_sec1(bytes),
+            _ => Err(Reason::Malformed),
+        }
+    }
+
     /// The key's algorithm.
     pub fn algorithm(&self) -> Algorithm {
         match self.0 {
@@ -410,6 +432,26 @@ pub fn p256_signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn p256_keys_parse_from_compressed_and_uncompressed_sec1() {
+        let pair = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();
+        let key = pair.public_key();
+        let uncompressed = match &key.0 {
+            KeyInner::P256 { uncompressed, .. } => *uncompressed,
+            KeyInner::Ed25519(_) => unreachable!(),
+        };
+        assert_eq!(PublicKey::from_sec1(&uncompressed).unwrap(), key);
+        assert_eq!(PublicKey::from_sec1(&key.to_bytes()).unwrap(), key);
+        assert_eq!(PublicKey::from_encoded(&uncompressed).unwrap(), key);
+        let mut off = uncompressed;
+        off[64] ^= 1;
+        assert_eq!(PublicKey::from_sec1(&off), Err(Reason::InvalidDeviceKey));
+        assert_eq!(PublicKey::from_sec1(&uncompressed[..64]), Err(Reason::Malformed));
+        let ed = KeyPair::generate(Algorithm::Ed25519).unwrap().public_key();
+        assert_eq!(PublicKey::from_encoded(&ed.to_bytes()).unwrap(), ed);
+        assert_eq!(PublicKey::from_encoded(&[0u8; 31]), Err(Reason::Malformed));
+    }
 
     #[test]
     fn generated_keys_sign_and_verify_and_reject_other_messages() {
