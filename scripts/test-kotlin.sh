@@ -31,6 +31,7 @@ run citycode.examples.holder.HolderKt
 mapfile -t args < <(python3 -c '
 import json
 c = next(c for c in json.load(open("test-vectors/codes.json"))["cases"] if c["name"] == "accept_hospital")
-print(c["verifier"]["root_key"]); print(c["verifier"]["trust_lists"][0]); print(c["input"]); print(c["now"])')
+v = c["verifier"]
+print(v["root_key"]); print(v["trust_lists"][0]); print(v["revocation_lists"][0]); print(c["input"]); print(c["now"])')
 run citycode.examples.verifier.VerifierKt "${args[@]}"
 run citycode.test.BindingTestKt test-vectors/codes.json

@@ -618,6 +618,8 @@ impl DeviceSigner for SigningKey {
 // ---------------------------------------------------------------------------------
 // Verifier.
 
+use citycode::distribution::ListFile;
+
 /// What a verifier decided.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum Decision {
@@ -633,6 +635,9 @@ pub enum Decision {
         issued_at: u64,
         /// Issuer key ids of the cards.
         issuers: Vec<u32>,
+        /// False only when the verifier runs without revocation lists by choice
+        /// (`allowMissingRevocationList`) and holds none.
+        revocation_checked: bool,
     },
     /// The code was refused.
     Reject {
@@ -692,10 +697,78 @@ impl Verifier {
                 subject: a.subject.to_hex(),
                 issued_at: u64::from(a.issued_at),
                 issuers: a.issuers,
+                revocation_checked: a.revocation_checked,
             },
             Err(r) => Decision::Reject { code: r.reason.code().into(), detail: r.detail },
         }
     }
+
+    /// Accepts codes while no revocation list is held. By default every code is then
+    /// refused (`no_revocation_list`); accepted decisions of a verifier running without
+    /// a list carry `revocation_checked = false`.
+    pub fn allow_missing_revocation_list(&self) -> Result<()> {
+        self.write()?.set_revocation_required(false);
+        Ok(())
+    }
+
+    /// Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
+    /// every list newer than the held one: the status first (root signature checked,
+    /// an older status refused as a stale mirror), then each newer list, checked
+    /// against the status's digest and loaded with its own signature and rollback
+    /// checks. Call it on a schedule; on error the verifier keeps the lists it holds
+    /// until they expire. Returns the names of the files loaded.
+    pub fn update_lists(&self, fetcher: Arc<dyn ListFetcher>) -> Result<Vec<String>> {
+        let status = fetcher.fetch(citycode::distribution::STATUS_FILE.into())?;
+        let plan = self.inner.read().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?.plan_update(status)?;
+        let mut files = Vec::new();
+        for name in plan.to_fetch() {
+            files.push(fetcher.fetch(name)?);
+        }
+        Ok(self.write()?.apply_update(plan, files)?.loaded)
+    }
+
+    /// The lists held: what a terminal shows its operator and reports to monitoring.
+    pub fn held_lists(&self) -> Result<Vec<HeldList>> {
+        let v = self.inner.read().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?;
+        let mut out: Vec<HeldList> = v
+            .trust_list()
+            .map(|t| HeldList { name: ListFile::Trust.file_name(), sequence: t.sequence, issued_at: t.issued_at, expires_at: t.expires_at })
+            .into_iter()
+            .collect();
+        for l in v.revocation_lists() {
+            let name = ListFile::Revocation(l.signer).file_name();
+            out.push(HeldList { name, sequence: l.sequence, issued_at: l.issued_at, expires_at: l.expires_at });
+        }
+        Ok(out)
+    }
+}
+
+impl Verifier {
+    fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, citycode::Verifier>> {
+        self.inner.write().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))
+    }
+}
+
+/// Fetches files of a published list directory: `status.bin`, `trust-list.bin`,
+/// `revocation-root.bin`, `revocation-issuer-<kid>.bin`. Implement it over your HTTP
+/// client (OkHttp, URLSession, requests).
+#[uniffi::export(with_foreign)]
+pub trait ListFetcher: Send + Sync {
+    /// The bytes of the file `name`, or an error (any code; the update fails with it).
+    fn fetch(&self, name: String) -> std::result::Result<Vec<u8>, CitycodeError>;
+}
+
+/// A list a verifier holds.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct HeldList {
+    /// Its file name: `trust-list.bin`, `revocation-root.bin` or `revocation-issuer-<kid>.bin`.
+    pub name: String,
+    /// Its sequence number.
+    pub sequence: u64,
+    /// Unix second it was issued.
+    pub issued_at: u32,
+    /// Unix second from which every code is refused unless a newer list arrives.
+    pub expires_at: u32,
 }
 
 // ---------------------------------------------------------------------------------
@@ -836,6 +909,49 @@ pub fn sign_revocation_list(
     list.dedup();
     let signer = issuer_kid.map_or(citycode::ListSigner::Root, citycode::ListSigner::Issuer);
     Ok(citycode::RevocationList { signer, sequence, issued_at, expires_at, entries: list }.sign(&key.inner)?)
+}
+
+/// One file of a published list directory.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct PublishedFile {
+    /// Its name in the directory.
+    pub name: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
+/// fixed names and `status.bin`, signed by `root`, naming each list's sequence, expiry
+/// and digest. Write every file to a directory a static web server serves, `status.bin`
+/// last. Every list's signature is checked first.
+#[uniffi::export]
+pub fn publish_lists(
+    root: Arc<SigningKey>,
+    sequence: u64,
+    issued_at: u32,
+    expires_at: u32,
+    trust_list: Vec<u8>,
+    revocation_lists: Vec<Vec<u8>>,
+) -> Result<Vec<PublishedFile>> {
+    let refs: Vec<&[u8]> = revocation_lists.iter().map(Vec::as_slice).collect();
+    let status = citycode::distribution::ListStatus::describe(
+        sequence,
+        issued_at,
+        expires_at,
+        &root.inner.public_key(),
+        &trust_list,
+        &refs,
+    )?;
+    let mut files = Vec::with_capacity(status.entries.len() + 1);
+    for entry in &status.entries {
+        let bytes = std::iter::once(&trust_list)
+            .chain(&revocation_lists)
+            .find(|b| entry.describes(b))
+            .ok_or_else(|| CitycodeError::invalid("a list vanished"))?;
+        files.push(PublishedFile { name: entry.file.file_name(), bytes: bytes.clone() });
+    }
+    files.push(PublishedFile { name: citycode::distribution::STATUS_FILE.into(), bytes: status.sign(&root.inner)? });
+    Ok(files)
 }
 
 /// Decodes base64url (lists and credentials travel in JSON this way).

@@ -142,6 +142,12 @@ impl Verifier {
         self
     }
 
+    /// Sets whether codes are refused while no revocation list is held (see
+    /// [`Verifier::allow_missing_revocation_list`]).
+    pub fn set_revocation_required(&mut self, required: bool) {
+        self.revocation_required = required;
+    }
+
     /// Whether codes are refused while no revocation list is held.
     pub fn revocation_required(&self) -> bool {
         self.revocation_required

@@ -28,6 +28,11 @@ print(f"{code.text[:40]}... QR version {qr.version}, refresh in {code.refresh_in
 trust = cc.sign_trust_list(root, 1, now - 60, now + 86400, [cc.TrustedIssuer(
     kid=1, algorithm=cc.KeyAlgorithm.ED25519, public_key=issuer_key.public_key(),
     not_before=now - 60, not_after=now + 86400, domains=[1, 2, 3, 4, 5])])
+revocations = cc.sign_revocation_list(root, None, 1, now - 60, now + 3600, [])
 gate = cc.Verifier(cc.KeyAlgorithm.ED25519, root.public_key(), cc.Scene.METRO_GATE())
 gate.load_trust_list(trust)
-print("gate:", "ACCEPT" if gate.verify(code.text).is_accept() else "REJECT")
+gate.load_revocation_list(revocations)  # without one, every code is refused
+decision = gate.verify(code.text)
+print("gate:", "ACCEPT" if decision.is_accept() else f"REJECT {decision.code}")
+if not decision.is_accept():
+    raise SystemExit(1)

@@ -14,6 +14,8 @@ setup = case["verifier"]
 
 verifier = cc.Verifier(cc.KeyAlgorithm.ED25519, bytes.fromhex(setup["root_key"]), cc.Scene.HOSPITAL())
 verifier.load_trust_list(cc.base64url_decode(setup["trust_lists"][0]))
+for revocations in setup["revocation_lists"]:  # without one, every code is refused
+    verifier.load_revocation_list(cc.base64url_decode(revocations))
 decision = verifier.verify(case["input"], case["now"])
 if decision.is_accept():
     print("ACCEPT", decision.claims_json)

@@ -528,6 +528,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_citycode_version() != 5368:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 32375:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_random_subject() != 15364:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_render_qr() != 33063:
@@ -562,6 +564,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() != 2802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm() != 57038:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_signingkey_key_id() != 64000:
@@ -576,11 +580,17 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_signingkey_generate() != 13883:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() != 6874:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 35447:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 58223:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_update_lists() != 28887:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -621,6 +631,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_base64url_decode.restype = ctypes.c
 _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_random_subject.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_random_subject.restype = ctypes.c_uint16
@@ -672,6 +685,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue.restype = ctypes.c_u
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_issuer_new.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_issuer_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm.restype = ctypes.c_uint16
@@ -693,6 +709,12 @@ _UniffiLib.uniffi_citycode_ffi_checksum_constructor_signingkey_from_secret_bytes
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_signingkey_generate.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_signingkey_generate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_held_lists.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_held_lists.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list.restype = ctypes.c_uint16
@@ -702,6 +724,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list.restype 
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_scene.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_scene.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_update_lists.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_update_lists.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify.restype = ctypes.c_uint16
@@ -717,6 +742,16 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_func_random_subject.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -828,6 +863,12 @@ _UniffiLib.uniffi_citycode_ffi_fn_constructor_issuer_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_issuer_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_method_listfetcher_fetch.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_listfetcher_fetch.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_algorithm.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -865,6 +906,16 @@ _UniffiLib.uniffi_citycode_ffi_fn_constructor_signingkey_generate.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_signingkey_generate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_load_revocation_list.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -883,6 +934,12 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_scene.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_scene.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_update_lists.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_update_lists.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -929,6 +986,16 @@ _UniffiLib.uniffi_citycode_ffi_fn_free_issuer.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_free_issuer.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_clone_listfetcher.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_clone_listfetcher.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_free_listfetcher.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_free_listfetcher.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_clone_signingkey.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -974,6 +1041,23 @@ _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_devicesigner.argtypes = (
     ctypes.POINTER(_UniffiVTableCallbackInterfaceCitycodeFfiDeviceSigner),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_devicesigner.restype = None
+_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_FETCHER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.POINTER(_UniffiRustBuffer),
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_LIST_FETCHER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_LIST_FETCHER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfaceCitycodeFfiListFetcher(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_LIST_FETCHER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_LIST_FETCHER),
+        ("fetch", _UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_FETCHER_METHOD0),
+    ]
+_UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfaceCitycodeFfiListFetcher),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher.restype = None
 
 _uniffi_check_contract_api_version(_UniffiLib)
 # _uniffi_check_api_checksums(_UniffiLib)
@@ -1901,6 +1985,57 @@ class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
         buf.write_u64(value)
 
 @dataclass
+class HeldList:
+    """
+    A list a verifier holds.
+"""
+    def __init__(self, *, name:str, sequence:int, issued_at:int, expires_at:int):
+        self.name = name
+        self.sequence = sequence
+        self.issued_at = issued_at
+        self.expires_at = expires_at
+        
+        
+
+    
+    def __str__(self):
+        return "HeldList(name={}, sequence={}, issued_at={}, expires_at={})".format(self.name, self.sequence, self.issued_at, self.expires_at)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.sequence != other.sequence:
+            return False
+        if self.issued_at != other.issued_at:
+            return False
+        if self.expires_at != other.expires_at:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHeldList(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HeldList(
+            name=_UniffiFfiConverterString.read(buf),
+            sequence=_UniffiFfiConverterUInt64.read(buf),
+            issued_at=_UniffiFfiConverterUInt32.read(buf),
+            expires_at=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterUInt64.check_lower(value.sequence)
+        _UniffiFfiConverterUInt32.check_lower(value.issued_at)
+        _UniffiFfiConverterUInt32.check_lower(value.expires_at)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterUInt64.write(value.sequence, buf)
+        _UniffiFfiConverterUInt32.write(value.issued_at, buf)
+        _UniffiFfiConverterUInt32.write(value.expires_at, buf)
+
+@dataclass
 class PresentedCode:
     """
     A code to show.
@@ -1956,6 +2091,45 @@ class _UniffiFfiConverterTypePresentedCode(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.issued_at, buf)
         _UniffiFfiConverterUInt64.write(value.expires_at, buf)
         _UniffiFfiConverterUInt64.write(value.refresh_in_secs, buf)
+
+@dataclass
+class PublishedFile:
+    """
+    One file of a published list directory.
+"""
+    def __init__(self, *, name:str, bytes:bytes):
+        self.name = name
+        self.bytes = bytes
+        
+        
+
+    
+    def __str__(self):
+        return "PublishedFile(name={}, bytes={})".format(self.name, self.bytes)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.bytes != other.bytes:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePublishedFile(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PublishedFile(
+            name=_UniffiFfiConverterString.read(buf),
+            bytes=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterBytes.check_lower(value.bytes)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterBytes.write(value.bytes, buf)
 
 class _UniffiFfiConverterUInt8(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u8"
@@ -2356,7 +2530,7 @@ class Decision:
         The code passed every check.
 """
         
-        def __init__(self, claims:Claims, claims_json:str, subject:str, issued_at:int, issuers:typing.List[int]):
+        def __init__(self, claims:Claims, claims_json:str, subject:str, issued_at:int, issuers:typing.List[int], revocation_checked:bool):
             self.claims = claims
             
             """
@@ -2387,6 +2561,13 @@ class Decision:
         Issuer key ids of the cards.
 """
         
+            self.revocation_checked = revocation_checked
+            
+            """
+        False only when the verifier runs without revocation lists by choice
+        (`allowMissingRevocationList`) and holds none.
+"""
+        
             pass
 
     
@@ -2394,7 +2575,7 @@ class Decision:
             
     
         def __str__(self):
-            return "Decision.ACCEPT(claims={}, claims_json={}, subject={}, issued_at={}, issuers={})".format(self.claims, self.claims_json, self.subject, self.issued_at, self.issuers)
+            return "Decision.ACCEPT(claims={}, claims_json={}, subject={}, issued_at={}, issuers={}, revocation_checked={})".format(self.claims, self.claims_json, self.subject, self.issued_at, self.issuers, self.revocation_checked)
         def __eq__(self, other):
             if not isinstance(other, Decision):
                 return NotImplemented
@@ -2409,6 +2590,8 @@ class Decision:
             if self.issued_at != other.issued_at:
                 return False
             if self.issuers != other.issuers:
+                return False
+            if self.revocation_checked != other.revocation_checked:
                 return False
             return True
 
@@ -2484,6 +2667,7 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterUInt64.read(buf),
                 _UniffiFfiConverterSequenceUInt32.read(buf),
+                _UniffiFfiConverterBoolean.read(buf),
             )
         if variant == 2:
             return Decision.REJECT(
@@ -2500,6 +2684,7 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.subject)
             _UniffiFfiConverterUInt64.check_lower(value.issued_at)
             _UniffiFfiConverterSequenceUInt32.check_lower(value.issuers)
+            _UniffiFfiConverterBoolean.check_lower(value.revocation_checked)
             return
         if value.is_REJECT():
             _UniffiFfiConverterString.check_lower(value.code)
@@ -2516,6 +2701,7 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.write(value.subject, buf)
             _UniffiFfiConverterUInt64.write(value.issued_at, buf)
             _UniffiFfiConverterSequenceUInt32.write(value.issuers, buf)
+            _UniffiFfiConverterBoolean.write(value.revocation_checked, buf)
         if value.is_REJECT():
             buf.write_i32(2)
             _UniffiFfiConverterString.write(value.code, buf)
@@ -3635,6 +3821,153 @@ class _UniffiFfiConverterTypeIssuer:
         buf.write_u64(cls.lower(value))
 
 
+class ListFetcher():
+    """
+    Fetches files of a published list directory: `status.bin`, `trust-list.bin`,
+    `revocation-root.bin`, `revocation-issuer-<kid>.bin`. Implement it over your HTTP
+    client (OkHttp, URLSession, requests).
+"""
+    
+    def fetch(self, name: str) -> bytes:
+        """
+        The bytes of the file `name`, or an error (any code; the update fails with it).
+"""
+        raise NotImplementedError
+
+class ListFetcherImpl(ListFetcher):
+    """
+    Fetches files of a published list directory: `status.bin`, `trust-list.bin`,
+    `revocation-root.bin`, `revocation-issuer-<kid>.bin`. Implement it over your HTTP
+    client (OkHttp, URLSession, requests).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_listfetcher, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_listfetcher, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def fetch(self, name: str) -> bytes:
+        """
+        The bytes of the file `name`, or an error (any code; the update fails with it).
+"""
+        
+        _UniffiFfiConverterString.check_lower(name)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(name),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_listfetcher_fetch,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplListFetcherImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_FETCHER_METHOD0
+    def fetch(
+            uniffi_handle,
+            name,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeListFetcher._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterString.lift(name), )
+            uniffi_method = uniffi_obj.fetch
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterBytes.lower(v)
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                CitycodeError,
+                _UniffiFfiConverterTypeCitycodeError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_LIST_FETCHER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeListFetcher._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_LIST_FETCHER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeListFetcher._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfaceCitycodeFfiListFetcher(
+        _uniffi_free,
+        _uniffi_clone,
+        fetch,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeListFetcher:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return ListFetcherImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeListFetcher._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: ListFetcher):
+        if not isinstance(value, ListFetcher):
+            raise TypeError("Expected ListFetcher subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: ListFetcher):
+         if isinstance(value, ListFetcherImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeListFetcher._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: ListFetcher, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
 class SigningKeyProtocol(typing.Protocol):
     """
     A key pair held in this library's memory (zeroized on drop): a software device
@@ -3842,12 +4175,70 @@ class _UniffiFfiConverterTypeSigningKey:
     def write(cls, value: SigningKey, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+class _UniffiFfiConverterSequenceTypeHeldList(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeHeldList.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeHeldList.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeHeldList.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterString.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterString.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
 
 class VerifierProtocol(typing.Protocol):
     """
     A terminal's or backend's verifier. Thread-safe.
 """
     
+    def allow_missing_revocation_list(self, ) -> None:
+        """
+        Accepts codes while no revocation list is held. By default every code is then
+        refused (`no_revocation_list`); accepted decisions of a verifier running without
+        a list carry `revocation_checked = false`.
+"""
+        raise NotImplementedError
+    def held_lists(self, ) -> typing.List[HeldList]:
+        """
+        The lists held: what a terminal shows its operator and reports to monitoring.
+"""
+        raise NotImplementedError
     def load_revocation_list(self, list: bytes) -> None:
         """
         Loads a signed revocation list; refuses bad signatures and rollback.
@@ -3861,6 +4252,16 @@ class VerifierProtocol(typing.Protocol):
     def set_scene(self, scene: Scene) -> None:
         """
         Switches the scene.
+"""
+        raise NotImplementedError
+    def update_lists(self, fetcher: ListFetcher) -> typing.List[str]:
+        """
+        Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
+        every list newer than the held one: the status first (root signature checked,
+        an older status refused as a stale mirror), then each newer list, checked
+        against the status's digest and loaded with its own signature and rollback
+        checks. Call it on a schedule; on error the verifier keeps the lists it holds
+        until they expire. Returns the names of the files loaded.
 """
         raise NotImplementedError
     def verify(self, text: str,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT) -> Decision:
@@ -3924,6 +4325,38 @@ class Verifier(VerifierProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    def allow_missing_revocation_list(self, ) -> None:
+        """
+        Accepts codes while no revocation list is held. By default every code is then
+        refused (`no_revocation_list`); accepted decisions of a verifier running without
+        a list carry `revocation_checked = false`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def held_lists(self, ) -> typing.List[HeldList]:
+        """
+        The lists held: what a terminal shows its operator and reports to monitoring.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeHeldList.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def load_revocation_list(self, list: bytes) -> None:
         """
         Loads a signed revocation list; refuses bad signatures and rollback.
@@ -3975,6 +4408,29 @@ class Verifier(VerifierProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_scene,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def update_lists(self, fetcher: ListFetcher) -> typing.List[str]:
+        """
+        Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
+        every list newer than the held one: the status first (root signature checked,
+        an older status refused as a stale mirror), then each newer list, checked
+        against the status's digest and loaded with its own signature and rollback
+        checks. Call it on a schedule; on error the verifier keeps the lists it holds
+        until they expire. Returns the names of the files loaded.
+"""
+        
+        _UniffiFfiConverterTypeListFetcher.check_lower(fetcher)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeListFetcher.lower(fetcher),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_update_lists,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -4031,6 +4487,52 @@ class _UniffiFfiConverterTypeVerifier:
     @classmethod
     def write(cls, value: Verifier, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterSequenceBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterBytes.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterBytes.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterBytes.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypePublishedFile(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypePublishedFile.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypePublishedFile.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypePublishedFile.read(buf) for i in range(count)
+        ]
 
 class _UniffiFfiConverterOptionalUInt32(_UniffiConverterRustBuffer):
     @classmethod
@@ -4130,6 +4632,41 @@ def citycode_version() -> str:
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
         _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def publish_lists(root: SigningKey,sequence: int,issued_at: int,expires_at: int,trust_list: bytes,revocation_lists: typing.List[bytes]) -> typing.List[PublishedFile]:
+    """
+    Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
+    fixed names and `status.bin`, signed by `root`, naming each list's sequence, expiry
+    and digest. Write every file to a directory a static web server serves, `status.bin`
+    last. Every list's signature is checked first.
+"""
+    
+    _UniffiFfiConverterTypeSigningKey.check_lower(root)
+
+    _UniffiFfiConverterUInt64.check_lower(sequence)
+
+    _UniffiFfiConverterUInt32.check_lower(issued_at)
+
+    _UniffiFfiConverterUInt32.check_lower(expires_at)
+
+    _UniffiFfiConverterBytes.check_lower(trust_list)
+
+    _UniffiFfiConverterSequenceBytes.check_lower(revocation_lists)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeSigningKey.lower(root),
+        _UniffiFfiConverterUInt64.lower(sequence),
+        _UniffiFfiConverterUInt32.lower(issued_at),
+        _UniffiFfiConverterUInt32.lower(expires_at),
+        _UniffiFfiConverterBytes.lower(trust_list),
+        _UniffiFfiConverterSequenceBytes.lower(revocation_lists),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterSequenceTypePublishedFile.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -4281,11 +4818,14 @@ __all__ = [
     "TourismEntry",
     "OtherClaim",
     "Claims",
+    "HeldList",
     "PresentedCode",
+    "PublishedFile",
     "QrImage",
     "TrustedIssuer",
     "base64url_decode",
     "citycode_version",
+    "publish_lists",
     "random_subject",
     "render_qr",
     "scene_domains",
@@ -4298,6 +4838,8 @@ __all__ = [
     "HolderProtocol",
     "Issuer",
     "IssuerProtocol",
+    "ListFetcherImpl",
+    "ListFetcher",
     "SigningKey",
     "SigningKeyProtocol",
     "Verifier",

@@ -1308,6 +1308,222 @@ public func FfiConverterTypeIssuer_lower(_ value: Issuer) -> UInt64 {
 
 
 /**
+ * Fetches files of a published list directory: `status.bin`, `trust-list.bin`,
+ * `revocation-root.bin`, `revocation-issuer-<kid>.bin`. Implement it over your HTTP
+ * client (OkHttp, URLSession, requests).
+ */
+public protocol ListFetcher: AnyObject, Sendable {
+    
+    /**
+     * The bytes of the file `name`, or an error (any code; the update fails with it).
+     */
+    func fetch(name: String) throws  -> Data
+    
+}
+/**
+ * Fetches files of a published list directory: `status.bin`, `trust-list.bin`,
+ * `revocation-root.bin`, `revocation-issuer-<kid>.bin`. Implement it over your HTTP
+ * client (OkHttp, URLSession, requests).
+ */
+open class ListFetcherImpl: ListFetcher, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_citycode_ffi_fn_clone_listfetcher(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_citycode_ffi_fn_free_listfetcher(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The bytes of the file `name`, or an error (any code; the update fails with it).
+     */
+open func fetch(name: String)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_listfetcher_fetch(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceListFetcher {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceListFetcher = UniffiVTableCallbackInterfaceListFetcher(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeListFetcher.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface ListFetcher: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeListFetcher.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface ListFetcher: handle missing in uniffiClone")
+            }
+        },
+        fetch: { (
+            uniffiHandle: UInt64,
+            name: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeListFetcher.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.fetch(
+                     name: try FfiConverterString.lift(name)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeCitycodeError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceListFetcher> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceListFetcher>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitListFetcher() {
+    uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher(UniffiCallbackInterfaceListFetcher.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListFetcher: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<ListFetcher>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = ListFetcher
+
+    public static func lift(_ handle: UInt64) throws -> ListFetcher {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ListFetcherImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: ListFetcher) -> UInt64 {
+         if let rustImpl = value as? ListFetcherImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListFetcher {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ListFetcher, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListFetcher_lift(_ handle: UInt64) throws -> ListFetcher {
+    return try FfiConverterTypeListFetcher.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListFetcher_lower(_ value: ListFetcher) -> UInt64 {
+    return FfiConverterTypeListFetcher.lower(value)
+}
+
+
+
+
+
+
+/**
  * A key pair held in this library's memory (zeroized on drop): a software device
  * key, an issuer key or the root key.
  */
@@ -1538,6 +1754,18 @@ public func FfiConverterTypeSigningKey_lower(_ value: SigningKey) -> UInt64 {
 public protocol VerifierProtocol: AnyObject, Sendable {
     
     /**
+     * Accepts codes while no revocation list is held. By default every code is then
+     * refused (`no_revocation_list`); accepted decisions of a verifier running without
+     * a list carry `revocation_checked = false`.
+     */
+    func allowMissingRevocationList() throws 
+    
+    /**
+     * The lists held: what a terminal shows its operator and reports to monitoring.
+     */
+    func heldLists() throws  -> [HeldList]
+    
+    /**
      * Loads a signed revocation list; refuses bad signatures and rollback.
      */
     func loadRevocationList(list: Data) throws 
@@ -1551,6 +1779,16 @@ public protocol VerifierProtocol: AnyObject, Sendable {
      * Switches the scene.
      */
     func setScene(scene: Scene) throws 
+    
+    /**
+     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
+     * every list newer than the held one: the status first (root signature checked,
+     * an older status refused as a stale mirror), then each newer list, checked
+     * against the status's digest and loaded with its own signature and rollback
+     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
+     * until they expire. Returns the names of the files loaded.
+     */
+    func updateLists(fetcher: ListFetcher) throws  -> [String]
     
     /**
      * Verifies scanned text now (or at `now_unix`). Never throws for a bad code: the
@@ -1633,6 +1871,31 @@ public convenience init(rootAlgorithm: KeyAlgorithm, rootKey: Data, scene: Scene
 
     
     /**
+     * Accepts codes while no revocation list is held. By default every code is then
+     * refused (`no_revocation_list`); accepted decisions of a verifier running without
+     * a list carry `revocation_checked = false`.
+     */
+open func allowMissingRevocationList()throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The lists held: what a terminal shows its operator and reports to monitoring.
+     */
+open func heldLists()throws  -> [HeldList]  {
+    return try  FfiConverterSequenceTypeHeldList.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_held_lists(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Loads a signed revocation list; refuses bad signatures and rollback.
      */
 open func loadRevocationList(list: Data)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -1666,6 +1929,24 @@ open func setScene(scene: Scene)throws   {try rustCallWithError(FfiConverterType
         FfiConverterTypeScene_lower(scene),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
+     * every list newer than the held one: the status first (root signature checked,
+     * an older status refused as a stale mirror), then each newer list, checked
+     * against the status's digest and loaded with its own signature and rollback
+     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
+     * until they expire. Returns the names of the files loaded.
+     */
+open func updateLists(fetcher: ListFetcher)throws  -> [String]  {
+    return try  FfiConverterSequenceString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_update_lists(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeListFetcher_lower(fetcher),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -1910,6 +2191,95 @@ public func FfiConverterTypeHealth_lower(_ value: Health) -> RustBuffer {
 
 
 /**
+ * A list a verifier holds.
+ */
+public struct HeldList: Equatable, Hashable {
+    /**
+     * Its file name: `trust-list.bin`, `revocation-root.bin` or `revocation-issuer-<kid>.bin`.
+     */
+    public var name: String
+    /**
+     * Its sequence number.
+     */
+    public var sequence: UInt64
+    /**
+     * Unix second it was issued.
+     */
+    public var issuedAt: UInt32
+    /**
+     * Unix second from which every code is refused unless a newer list arrives.
+     */
+    public var expiresAt: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its file name: `trust-list.bin`, `revocation-root.bin` or `revocation-issuer-<kid>.bin`.
+         */name: String, 
+        /**
+         * Its sequence number.
+         */sequence: UInt64, 
+        /**
+         * Unix second it was issued.
+         */issuedAt: UInt32, 
+        /**
+         * Unix second from which every code is refused unless a newer list arrives.
+         */expiresAt: UInt32) {
+        self.name = name
+        self.sequence = sequence
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HeldList: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHeldList: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HeldList {
+        return
+            try HeldList(
+                name: FfiConverterString.read(from: &buf), 
+                sequence: FfiConverterUInt64.read(from: &buf), 
+                issuedAt: FfiConverterUInt32.read(from: &buf), 
+                expiresAt: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HeldList, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterUInt64.write(value.sequence, into: &buf)
+        FfiConverterUInt32.write(value.issuedAt, into: &buf)
+        FfiConverterUInt32.write(value.expiresAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHeldList_lift(_ buf: RustBuffer) throws -> HeldList {
+    return try FfiConverterTypeHeldList.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHeldList_lower(_ value: HeldList) -> RustBuffer {
+    return FfiConverterTypeHeldList.lower(value)
+}
+
+
+/**
  * Medical insurance claims.
  */
 public struct MedicalInsurance: Equatable, Hashable {
@@ -2143,6 +2513,75 @@ public func FfiConverterTypePresentedCode_lift(_ buf: RustBuffer) throws -> Pres
 #endif
 public func FfiConverterTypePresentedCode_lower(_ value: PresentedCode) -> RustBuffer {
     return FfiConverterTypePresentedCode.lower(value)
+}
+
+
+/**
+ * One file of a published list directory.
+ */
+public struct PublishedFile: Equatable, Hashable {
+    /**
+     * Its name in the directory.
+     */
+    public var name: String
+    /**
+     * Its bytes.
+     */
+    public var bytes: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its name in the directory.
+         */name: String, 
+        /**
+         * Its bytes.
+         */bytes: Data) {
+        self.name = name
+        self.bytes = bytes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PublishedFile: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePublishedFile: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PublishedFile {
+        return
+            try PublishedFile(
+                name: FfiConverterString.read(from: &buf), 
+                bytes: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PublishedFile, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterData.write(value.bytes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublishedFile_lift(_ buf: RustBuffer) throws -> PublishedFile {
+    return try FfiConverterTypePublishedFile.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublishedFile_lower(_ value: PublishedFile) -> RustBuffer {
+    return FfiConverterTypePublishedFile.lower(value)
 }
 
 
@@ -2765,7 +3204,11 @@ public enum Decision: Equatable, Hashable {
          */issuedAt: UInt64, 
         /**
          * Issuer key ids of the cards.
-         */issuers: [UInt32]
+         */issuers: [UInt32], 
+        /**
+         * False only when the verifier runs without revocation lists by choice
+         * (`allowMissingRevocationList`) and holds none.
+         */revocationChecked: Bool
     )
     /**
      * The code was refused.
@@ -2799,7 +3242,7 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .accept(claims: try FfiConverterTypeClaims.read(from: &buf), claimsJson: try FfiConverterString.read(from: &buf), subject: try FfiConverterString.read(from: &buf), issuedAt: try FfiConverterUInt64.read(from: &buf), issuers: try FfiConverterSequenceUInt32.read(from: &buf)
+        case 1: return .accept(claims: try FfiConverterTypeClaims.read(from: &buf), claimsJson: try FfiConverterString.read(from: &buf), subject: try FfiConverterString.read(from: &buf), issuedAt: try FfiConverterUInt64.read(from: &buf), issuers: try FfiConverterSequenceUInt32.read(from: &buf), revocationChecked: try FfiConverterBool.read(from: &buf)
         )
         
         case 2: return .reject(code: try FfiConverterString.read(from: &buf), detail: try FfiConverterString.read(from: &buf)
@@ -2813,13 +3256,14 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
         switch value {
         
         
-        case let .accept(claims,claimsJson,subject,issuedAt,issuers):
+        case let .accept(claims,claimsJson,subject,issuedAt,issuers,revocationChecked):
             writeInt(&buf, Int32(1))
             FfiConverterTypeClaims.write(claims, into: &buf)
             FfiConverterString.write(claimsJson, into: &buf)
             FfiConverterString.write(subject, into: &buf)
             FfiConverterUInt64.write(issuedAt, into: &buf)
             FfiConverterSequenceUInt32.write(issuers, into: &buf)
+            FfiConverterBool.write(revocationChecked, into: &buf)
             
         
         case let .reject(code,detail):
@@ -3867,6 +4311,81 @@ fileprivate struct FfiConverterSequenceBool: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]
+
+    public static func write(_ value: [String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterString.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [String]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
+    typealias SwiftType = [Data]
+
+    public static func write(_ value: [Data], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterData.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Data] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Data]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterData.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeHeldList: FfiConverterRustBuffer {
+    typealias SwiftType = [HeldList]
+
+    public static func write(_ value: [HeldList], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHeldList.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HeldList] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HeldList]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHeldList.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeOtherClaim: FfiConverterRustBuffer {
     typealias SwiftType = [OtherClaim]
 
@@ -3884,6 +4403,31 @@ fileprivate struct FfiConverterSequenceTypeOtherClaim: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeOtherClaim.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePublishedFile: FfiConverterRustBuffer {
+    typealias SwiftType = [PublishedFile]
+
+    public static func write(_ value: [PublishedFile], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePublishedFile.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PublishedFile] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PublishedFile]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePublishedFile.read(from: &buf))
         }
         return seq
     }
@@ -4035,6 +4579,25 @@ public func citycodeVersion() -> String  {
 })
 }
 /**
+ * Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
+ * fixed names and `status.bin`, signed by `root`, naming each list's sequence, expiry
+ * and digest. Write every file to a directory a static web server serves, `status.bin`
+ * last. Every list's signature is checked first.
+ */
+public func publishLists(root: SigningKey, sequence: UInt64, issuedAt: UInt32, expiresAt: UInt32, trustList: Data, revocationLists: [Data])throws  -> [PublishedFile]  {
+    return try  FfiConverterSequenceTypePublishedFile.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_publish_lists(
+        FfiConverterTypeSigningKey_lower(root),
+        FfiConverterUInt64.lower(sequence),
+        FfiConverterUInt32.lower(issuedAt),
+        FfiConverterUInt32.lower(expiresAt),
+        FfiConverterData.lower(trustList),
+        FfiConverterSequenceData.lower(revocationLists),uniffiCallStatus
+    )
+})
+}
+/**
  * A random pseudonymous subject id (8 bytes).
  */
 public func randomSubject()throws  -> Data  {
@@ -4131,6 +4694,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_citycode_version() != 5368) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_func_publish_lists() != 32375) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_func_random_subject() != 15364) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4173,6 +4739,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_issuer_issue() != 14481) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_method_signingkey_algorithm() != 57038) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4188,6 +4757,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_signingkey_sign() != 24221) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() != 6874) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 35447) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 58223) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4195,6 +4770,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_verifier_update_lists() != 28887) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456) {
@@ -4220,6 +4798,7 @@ private let initializationResult: InitializationResult = {
     }
 
     uniffiCallbackInitDeviceSigner()
+    uniffiCallbackInitListFetcher()
     return InitializationResult.ok
 }()
 

@@ -264,6 +264,13 @@ typedef void (*UniffiCallbackInterfaceDeviceSignerMethod2)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LIST_FETCHER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LIST_FETCHER_METHOD0
+typedef void (*UniffiCallbackInterfaceListFetcherMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
 typedef struct UniffiVTableCallbackInterfaceDeviceSigner {
@@ -273,6 +280,15 @@ typedef struct UniffiVTableCallbackInterfaceDeviceSigner {
     UniffiCallbackInterfaceDeviceSignerMethod1 _Nonnull publicKey;
     UniffiCallbackInterfaceDeviceSignerMethod2 _Nonnull sign;
 } UniffiVTableCallbackInterfaceDeviceSigner;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LIST_FETCHER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LIST_FETCHER
+typedef struct UniffiVTableCallbackInterfaceListFetcher {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceListFetcherMethod0 _Nonnull fetch;
+} UniffiVTableCallbackInterfaceListFetcher;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_DEVICESIGNER
@@ -365,6 +381,26 @@ uint64_t uniffi_citycode_ffi_fn_constructor_issuer_new(uint32_t kid, uint64_t ke
 RustBuffer uniffi_citycode_ffi_fn_method_issuer_issue(uint64_t ptr, RustBuffer device_algorithm, RustBuffer device_key, RustBuffer subject, uint16_t valid_from_day, uint8_t valid_days, RustBuffer claims, RustBuffer card_sets, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_LISTFETCHER
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_LISTFETCHER
+uint64_t uniffi_citycode_ffi_fn_clone_listfetcher(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_LISTFETCHER
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_LISTFETCHER
+void uniffi_citycode_ffi_fn_free_listfetcher(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_INIT_CALLBACK_VTABLE_LISTFETCHER
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_INIT_CALLBACK_VTABLE_LISTFETCHER
+void uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher(const UniffiVTableCallbackInterfaceListFetcher* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_LISTFETCHER_FETCH
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_LISTFETCHER_FETCH
+RustBuffer uniffi_citycode_ffi_fn_method_listfetcher_fetch(uint64_t ptr, RustBuffer name, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_SIGNINGKEY
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_SIGNINGKEY
 uint64_t uniffi_citycode_ffi_fn_clone_signingkey(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -425,6 +461,16 @@ void uniffi_citycode_ffi_fn_free_verifier(uint64_t handle, RustCallStatus *_Nonn
 uint64_t uniffi_citycode_ffi_fn_constructor_verifier_new(RustBuffer root_algorithm, RustBuffer root_key, RustBuffer scene, uint32_t skew_secs, uint8_t max_code_validity_secs, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_ALLOW_MISSING_REVOCATION_LIST
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_ALLOW_MISSING_REVOCATION_LIST
+void uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_HELD_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_HELD_LISTS
+RustBuffer uniffi_citycode_ffi_fn_method_verifier_held_lists(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_LOAD_REVOCATION_LIST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_LOAD_REVOCATION_LIST
 void uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(uint64_t ptr, RustBuffer list, RustCallStatus *_Nonnull out_status
@@ -438,6 +484,11 @@ void uniffi_citycode_ffi_fn_method_verifier_load_trust_list(uint64_t ptr, RustBu
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_SET_SCENE
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_SET_SCENE
 void uniffi_citycode_ffi_fn_method_verifier_set_scene(uint64_t ptr, RustBuffer scene, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_UPDATE_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_UPDATE_LISTS
+RustBuffer uniffi_citycode_ffi_fn_method_verifier_update_lists(uint64_t ptr, uint64_t fetcher, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_VERIFY
@@ -454,6 +505,11 @@ RustBuffer uniffi_citycode_ffi_fn_func_base64url_decode(RustBuffer text, RustCal
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_CITYCODE_VERSION
 RustBuffer uniffi_citycode_ffi_fn_func_citycode_version(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PUBLISH_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PUBLISH_LISTS
+RustBuffer uniffi_citycode_ffi_fn_func_publish_lists(uint64_t root, uint64_t sequence, uint32_t issued_at, uint32_t expires_at, RustBuffer trust_list, RustBuffer revocation_lists, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_RANDOM_SUBJECT
@@ -759,6 +815,12 @@ uint16_t uniffi_citycode_ffi_checksum_func_citycode_version(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PUBLISH_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PUBLISH_LISTS
+uint16_t uniffi_citycode_ffi_checksum_func_publish_lists(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_RANDOM_SUBJECT
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_RANDOM_SUBJECT
 uint16_t uniffi_citycode_ffi_checksum_func_random_subject(void
@@ -843,6 +905,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_issuer_issue(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_LISTFETCHER_FETCH
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_LISTFETCHER_FETCH
+uint16_t uniffi_citycode_ffi_checksum_method_listfetcher_fetch(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_SIGNINGKEY_ALGORITHM
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_SIGNINGKEY_ALGORITHM
 uint16_t uniffi_citycode_ffi_checksum_method_signingkey_algorithm(void
@@ -873,6 +941,18 @@ uint16_t uniffi_citycode_ffi_checksum_method_signingkey_sign(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_ALLOW_MISSING_REVOCATION_LIST
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_ALLOW_MISSING_REVOCATION_LIST
+uint16_t uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_HELD_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_HELD_LISTS
+uint16_t uniffi_citycode_ffi_checksum_method_verifier_held_lists(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_LOAD_REVOCATION_LIST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_LOAD_REVOCATION_LIST
 uint16_t uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list(void
@@ -888,6 +968,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_verifier_load_trust_list(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_SET_SCENE
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_SET_SCENE
 uint16_t uniffi_citycode_ffi_checksum_method_verifier_set_scene(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_UPDATE_LISTS
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_UPDATE_LISTS
+uint16_t uniffi_citycode_ffi_checksum_method_verifier_update_lists(void
     
 );
 #endif

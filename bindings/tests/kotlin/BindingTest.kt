@@ -91,7 +91,16 @@ class City {
         transit = Transit(AccountStatus.ACTIVE, FareClass.SENIOR_FREE, true),
         tourism = listOf(TourismEntry(TourismKind.RESERVATION, 1024u, today)),
         other = emptyList())
-    fun verifier(scene: Scene) = Verifier(KeyAlgorithm.ED25519, root.publicKey(), scene).also { it.loadTrustList(trust) }
+    val revocations = signRevocationList(root, null, 0UL, (NOW - 60UL).toUInt(), (NOW + 86400UL).toUInt(), emptyList())
+    fun verifier(scene: Scene) = Verifier(KeyAlgorithm.ED25519, root.publicKey(), scene).also {
+        it.loadTrustList(trust)
+        it.loadRevocationList(revocations)
+    }
+}
+
+/** A published list directory in memory, as an HTTP client over a mirror would return it. */
+class MapFetcher(val files: Map<String, ByteArray>) : ListFetcher {
+    override fun fetch(name: String): ByteArray = files[name] ?: throw CitycodeException.Rejected("list_unavailable", "$name: 404")
 }
 
 @Suppress("UNCHECKED_CAST")
@@ -138,6 +147,32 @@ fun main(args: Array<String>) {
         expect(t is Decision.Accept && t.claims.tourism.single().site == 1024u) { "scenic: $t" }
         val late = city.verifier(Scene.MetroGate).verify(holder.presentForScene(Scene.MetroGate, NOW).text, NOW + 200UL)
         expect(late is Decision.Reject && late.code == "code_expired") { "late: $late" }
+    }
+
+    check("fail closed without a revocation list; lists from a published directory") {
+        val city = City()
+        val device = SigningKey.generate(KeyAlgorithm.ED25519)
+        val credential = city.issuer.issue(KeyAlgorithm.ED25519, device.publicKey(), "subject9".toByteArray(), city.today, 1u, city.claims)
+        val holder = Holder.withKey(credential, device)
+        val bare = Verifier(KeyAlgorithm.ED25519, city.root.publicKey(), Scene.MetroGate).also { it.loadTrustList(city.trust) }
+        val refused = bare.verify(holder.presentForScene(Scene.MetroGate, NOW).text, NOW)
+        expect(refused is Decision.Reject && refused.code == "no_revocation_list") { "bare: $refused" }
+        bare.allowMissingRevocationList()
+        val unchecked = bare.verify(holder.presentForScene(Scene.MetroGate, NOW).text + "\n", NOW)
+        expect(unchecked is Decision.Accept && !unchecked.revocationChecked) { "opted out: $unchecked" }
+
+        val published = publishLists(city.root, 1UL, NOW.toUInt(), (NOW + 600UL).toUInt(), city.trust, listOf(city.revocations)).associate { it.name to it.bytes }
+        val fetched = Verifier(KeyAlgorithm.ED25519, city.root.publicKey(), Scene.MetroGate)
+        expect(fetched.updateLists(MapFetcher(published)) == listOf("trust-list.bin", "revocation-root.bin")) { "update" }
+        expect(fetched.heldLists().map { it.name } == listOf("trust-list.bin", "revocation-root.bin")) { "held" }
+        val ok = fetched.verify(holder.presentForScene(Scene.MetroGate, NOW).text, NOW)
+        expect(ok is Decision.Accept && ok.revocationChecked) { "fetched: $ok" }
+        val revoked = signRevocationList(city.root, null, 1UL, NOW.toUInt(), (NOW + 3600UL).toUInt(), listOf(Revocation.DeviceKey(device.keyId())))
+        val second = publishLists(city.root, 2UL, NOW.toUInt(), (NOW + 600UL).toUInt(), city.trust, listOf(revoked)).associate { it.name to it.bytes }
+        fetched.updateLists(MapFetcher(second))
+        val no = fetched.verify(holder.presentForScene(Scene.MetroGate, NOW + 1UL).text, NOW + 1UL)
+        expect(no is Decision.Reject && no.code == "revoked") { "revoked: $no" }
+        try { fetched.updateLists(MapFetcher(published)); throw AssertionError("no error") } catch (e: CitycodeException.Rejected) { expect(e.code == "list_status_rollback") { e.code } }
     }
 
     check("errors are typed exceptions with reason codes") {

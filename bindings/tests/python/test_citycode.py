@@ -89,6 +89,7 @@ class City:
             [cc.TrustedIssuer(kid=1, algorithm=cc.KeyAlgorithm.ED25519, public_key=issuer_key.public_key(),
                               not_before=now - 86400, not_after=now + 86400 * 30, domains=[1, 2, 3, 4, 5])],
         )
+        self.revocations = cc.sign_revocation_list(self.root, None, 0, now - 60, now + 86400, [])
         self.today = now // 86400
 
     def claims(self):
@@ -104,6 +105,7 @@ class City:
     def verifier(self, scene):
         v = cc.Verifier(cc.KeyAlgorithm.ED25519, self.root.public_key(), scene)
         v.load_trust_list(self.trust)
+        v.load_revocation_list(self.revocations)
         return v
 
 
@@ -165,6 +167,71 @@ def test_software_key_holder_and_revocation():
     with pytest.raises(cc.CitycodeError.Rejected) as e:
         verifier.load_revocation_list(cc.sign_revocation_list(city.root, None, 0, NOW, NOW + 60, []))
     assert e.value.code == "revocation_list_rollback"
+
+
+def test_fail_closed_without_a_revocation_list_unless_allowed():
+    city = City(NOW)
+    device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject2", city.today, 1, city.claims())
+    holder = cc.Holder.with_key(cred, device)
+    verifier = cc.Verifier(cc.KeyAlgorithm.ED25519, city.root.public_key(), cc.Scene.METRO_GATE())
+    verifier.load_trust_list(city.trust)
+    code = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
+    refused = verifier.verify(code.text, NOW)
+    assert refused.is_reject() and refused.code == "no_revocation_list"
+    verifier.allow_missing_revocation_list()
+    accepted = verifier.verify(code.text + "\r\n", NOW)
+    assert accepted.is_accept() and accepted.revocation_checked is False
+    assert city.verifier(cc.Scene.METRO_GATE()).verify(code.text, NOW).revocation_checked is True
+
+
+class DictFetcher(cc.ListFetcher):
+    """A published directory as a dict: what an HTTP client over a mirror returns."""
+
+    def __init__(self, files):
+        self.files = dict(files)
+        self.fetched = []
+
+    def fetch(self, name):
+        self.fetched.append(name)
+        if name not in self.files:
+            raise cc.CitycodeError.Rejected("list_unavailable", f"{name}: 404")
+        return self.files[name]
+
+
+def test_lists_reach_the_verifier_from_a_published_directory():
+    city = City(NOW)
+    device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject3", city.today, 1, city.claims())
+    holder = cc.Holder.with_key(cred, device)
+    first = {f.name: f.bytes for f in cc.publish_lists(city.root, 1, NOW, NOW + 600, city.trust, [city.revocations])}
+    assert sorted(first) == ["revocation-root.bin", "status.bin", "trust-list.bin"]
+    verifier = cc.Verifier(cc.KeyAlgorithm.ED25519, city.root.public_key(), cc.Scene.METRO_GATE())
+    assert verifier.update_lists(DictFetcher(first)) == ["trust-list.bin", "revocation-root.bin"]
+    assert [(h.name, h.sequence) for h in verifier.held_lists()] == [("trust-list.bin", 1), ("revocation-root.bin", 0)]
+    assert verifier.verify(holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW).text, NOW).is_accept()
+
+    revoked = cc.sign_revocation_list(city.root, None, 1, NOW, NOW + 3600, [cc.Revocation.DEVICE_KEY(id=device.key_id())])
+    second = {f.name: f.bytes for f in cc.publish_lists(city.root, 2, NOW, NOW + 600, city.trust, [revoked])}
+    fetcher = DictFetcher(second)
+    assert verifier.update_lists(fetcher) == ["revocation-root.bin"]
+    assert fetcher.fetched == ["status.bin", "revocation-root.bin"]
+    code = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW + 1).text
+    assert verifier.verify(code, NOW + 1).code == "revoked"
+    # A stale mirror is refused and the newer list stays in force.
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        verifier.update_lists(DictFetcher(first))
+    assert e.value.code == "list_status_rollback"
+    # A status whose file was swapped for another one.
+    mixed = dict(second, **{"revocation-root.bin": city.revocations})
+    third = {f.name: f.bytes for f in cc.publish_lists(city.root, 3, NOW, NOW + 600, city.trust, [
+        cc.sign_revocation_list(city.root, None, 2, NOW, NOW + 3600, [])])}
+    mixed["status.bin"] = third["status.bin"]
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        verifier.update_lists(DictFetcher(mixed))
+    assert e.value.code == "list_digest_mismatch"
+    code = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW + 2).text
+    assert verifier.verify(code, NOW + 2).code == "revoked"
 
 
 def test_errors_are_typed_with_reason_codes():

@@ -659,6 +659,9 @@ internal interface UniffiCallbackInterfaceDeviceSignerMethod1 : com.sun.jna.Call
 internal interface UniffiCallbackInterfaceDeviceSignerMethod2 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`message`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceListFetcherMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "algorithm", "publicKey", "sign")
 internal open class UniffiVTableCallbackInterfaceDeviceSigner(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -681,6 +684,25 @@ internal open class UniffiVTableCallbackInterfaceDeviceSigner(
         `algorithm` = other.`algorithm`
         `publicKey` = other.`publicKey`
         `sign` = other.`sign`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "fetch")
+internal open class UniffiVTableCallbackInterfaceListFetcher(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `fetch`: UniffiCallbackInterfaceListFetcherMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `fetch`: UniffiCallbackInterfaceListFetcherMethod0? = null,
+    ): UniffiVTableCallbackInterfaceListFetcher(`uniffiFree`,`uniffiClone`,`fetch`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceListFetcher) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `fetch` = other.`fetch`
     }
 
 }
@@ -713,6 +735,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_citycode_version(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_func_publish_lists(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_func_random_subject(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_render_qr(
@@ -741,6 +765,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_issuer_issue(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_method_listfetcher_fetch(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_method_signingkey_algorithm(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_signingkey_key_id(
@@ -751,11 +777,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_signingkey_sign(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_held_lists(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_load_trust_list(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_set_scene(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_update_lists(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_verify(
     ): Int
@@ -788,6 +820,7 @@ internal object UniffiLib {
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "citycode_ffi"))
         uniffiCallbackInterfaceDeviceSigner.register(this)
+        uniffiCallbackInterfaceListFetcher.register(this)
         
     }
 
@@ -828,6 +861,14 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_citycode_ffi_fn_method_issuer_issue(`ptr`: Long,`deviceAlgorithm`: RustBuffer.ByValue,`deviceKey`: RustBuffer.ByValue,`subject`: RustBuffer.ByValue,`validFromDay`: Short,`validDays`: Byte,`claims`: RustBuffer.ByValue,`cardSets`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_clone_listfetcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_free_listfetcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher(`vtable`: UniffiVTableCallbackInterfaceListFetcher,
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_listfetcher_fetch(`ptr`: Long,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_clone_signingkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_citycode_ffi_fn_free_signingkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -852,17 +893,25 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_citycode_ffi_fn_constructor_verifier_new(`rootAlgorithm`: RustBuffer.ByValue,`rootKey`: RustBuffer.ByValue,`scene`: RustBuffer.ByValue,`skewSecs`: Int,`maxCodeValiditySecs`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_verifier_held_lists(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(`ptr`: Long,`list`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_load_trust_list(`ptr`: Long,`list`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_set_scene(`ptr`: Long,`scene`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_citycode_ffi_fn_method_verifier_update_lists(`ptr`: Long,`fetcher`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_verifier_verify(`ptr`: Long,`text`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_base64url_decode(`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_citycode_version(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_publish_lists(`root`: Long,`sequence`: Long,`issuedAt`: Int,`expiresAt`: Int,`trustList`: RustBuffer.ByValue,`revocationLists`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_random_subject(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1001,6 +1050,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_citycode_version() and 0xFFFF) != 5368) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 32375) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_func_random_subject() and 0xFFFF) != 15364) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1043,6 +1095,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue() and 0xFFFF) != 14481) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() and 0xFFFF) != 61182) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm() and 0xFFFF) != 57038) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1058,6 +1113,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_sign() and 0xFFFF) != 24221) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() and 0xFFFF) != 6874) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() and 0xFFFF) != 35447) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() and 0xFFFF) != 58223) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1065,6 +1126,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() and 0xFFFF) != 8114) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_update_lists() and 0xFFFF) != 28887) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_verify() and 0xFFFF) != 54456) {
@@ -2663,6 +2727,340 @@ public object FfiConverterTypeIssuer: FfiConverter<Issuer, Long> {
 
 
 /**
+ * Fetches files of a published list directory: `status.bin`, `trust-list.bin`,
+ * `revocation-root.bin`, `revocation-issuer-<kid>.bin`. Implement it over your HTTP
+ * client (OkHttp, URLSession, requests).
+ */
+public interface ListFetcher {
+    
+    /**
+     * The bytes of the file `name`, or an error (any code; the update fails with it).
+     */
+    fun `fetch`(`name`: kotlin.String): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * Fetches files of a published list directory: `status.bin`, `trust-list.bin`,
+ * `revocation-root.bin`, `revocation-issuer-<kid>.bin`. Implement it over your HTTP
+ * client (OkHttp, URLSession, requests).
+ */
+open class ListFetcherImpl: Disposable, AutoCloseable, ListFetcher
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_citycode_ffi_fn_free_listfetcher(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_citycode_ffi_fn_clone_listfetcher(handle, status)
+        }
+    }
+
+    
+    /**
+     * The bytes of the file `name`, or an error (any code; the update fails with it).
+     */
+    @Throws(CitycodeException::class)override fun `fetch`(`name`: kotlin.String): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_listfetcher_fetch(
+        it,
+        
+        FfiConverterString.lower(`name`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceListFetcher {
+    internal object `fetch`: UniffiCallbackInterfaceListFetcherMethod0 {
+        override fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeListFetcher.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`fetch`(
+                    FfiConverterString.lift(`name`),
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: CitycodeException -> FfiConverterTypeCitycodeError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeListFetcher.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeListFetcher.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceListFetcher.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `fetch`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeListFetcher: FfiConverter<ListFetcher, Long> {
+    internal val handleMap = UniffiHandleMap<ListFetcher>()
+
+    override fun lower(value: ListFetcher): Long {
+        if (value is ListFetcherImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): ListFetcher {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ListFetcherImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): ListFetcher {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ListFetcher) = 8UL
+
+    override fun write(value: ListFetcher, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A key pair held in this library's memory (zeroized on drop): a software device
  * key, an issuer key or the root key.
  */
@@ -3053,6 +3451,18 @@ public object FfiConverterTypeSigningKey: FfiConverter<SigningKey, Long> {
 public interface VerifierInterface {
     
     /**
+     * Accepts codes while no revocation list is held. By default every code is then
+     * refused (`no_revocation_list`); accepted decisions of a verifier running without
+     * a list carry `revocation_checked = false`.
+     */
+    fun `allowMissingRevocationList`()
+    
+    /**
+     * The lists held: what a terminal shows its operator and reports to monitoring.
+     */
+    fun `heldLists`(): List<HeldList>
+    
+    /**
      * Loads a signed revocation list; refuses bad signatures and rollback.
      */
     fun `loadRevocationList`(`list`: kotlin.ByteArray)
@@ -3066,6 +3476,16 @@ public interface VerifierInterface {
      * Switches the scene.
      */
     fun `setScene`(`scene`: Scene)
+    
+    /**
+     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
+     * every list newer than the held one: the status first (root signature checked,
+     * an older status refused as a stale mirror), then each newer list, checked
+     * against the status's digest and loaded with its own signature and rollback
+     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
+     * until they expire. Returns the names of the files loaded.
+     */
+    fun `updateLists`(`fetcher`: ListFetcher): List<kotlin.String>
     
     /**
      * Verifies scanned text now (or at `now_unix`). Never throws for a bad code: the
@@ -3199,6 +3619,41 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 
     
     /**
+     * Accepts codes while no revocation list is held. By default every code is then
+     * refused (`no_revocation_list`); accepted decisions of a verifier running without
+     * a list carry `revocation_checked = false`.
+     */
+    @Throws(CitycodeException::class)override fun `allowMissingRevocationList`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The lists held: what a terminal shows its operator and reports to monitoring.
+     */
+    @Throws(CitycodeException::class)override fun `heldLists`(): List<HeldList> {
+            return FfiConverterSequenceTypeHeldList.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Loads a signed revocation list; refuses bad signatures and rollback.
      */
     @Throws(CitycodeException::class)override fun `loadRevocationList`(`list`: kotlin.ByteArray)
@@ -3246,6 +3701,29 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 }
     }
     
+    
+
+    
+    /**
+     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
+     * every list newer than the held one: the status first (root signature checked,
+     * an older status refused as a stale mirror), then each newer list, checked
+     * against the status's digest and loaded with its own signature and rollback
+     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
+     * until they expire. Returns the names of the files loaded.
+     */
+    @Throws(CitycodeException::class)override fun `updateLists`(`fetcher`: ListFetcher): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_update_lists(
+        it,
+        
+        FfiConverterTypeListFetcher.lower(`fetcher`),_status)
+}
+    }
+    )
+    }
     
 
     
@@ -3434,6 +3912,69 @@ public object FfiConverterTypeHealth: FfiConverterRustBuffer<Health> {
 
 
 /**
+ * A list a verifier holds.
+ */
+data class HeldList (
+    /**
+     * Its file name: `trust-list.bin`, `revocation-root.bin` or `revocation-issuer-<kid>.bin`.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * Its sequence number.
+     */
+    var `sequence`: kotlin.ULong
+    , 
+    /**
+     * Unix second it was issued.
+     */
+    var `issuedAt`: kotlin.UInt
+    , 
+    /**
+     * Unix second from which every code is refused unless a newer list arrives.
+     */
+    var `expiresAt`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHeldList: FfiConverterRustBuffer<HeldList> {
+    override fun read(buf: ByteBuffer): HeldList {
+        return HeldList(
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HeldList) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterULong.allocationSize(value.`sequence`) +
+            FfiConverterUInt.allocationSize(value.`issuedAt`) +
+            FfiConverterUInt.allocationSize(value.`expiresAt`)
+    )
+
+    override fun write(value: HeldList, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterULong.write(value.`sequence`, buf)
+            FfiConverterUInt.write(value.`issuedAt`, buf)
+            FfiConverterUInt.write(value.`expiresAt`, buf)
+    }
+}
+
+
+
+/**
  * Medical insurance claims.
  */
 data class MedicalInsurance (
@@ -3593,6 +4134,53 @@ public object FfiConverterTypePresentedCode: FfiConverterRustBuffer<PresentedCod
             FfiConverterULong.write(value.`issuedAt`, buf)
             FfiConverterULong.write(value.`expiresAt`, buf)
             FfiConverterULong.write(value.`refreshInSecs`, buf)
+    }
+}
+
+
+
+/**
+ * One file of a published list directory.
+ */
+data class PublishedFile (
+    /**
+     * Its name in the directory.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * Its bytes.
+     */
+    var `bytes`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePublishedFile: FfiConverterRustBuffer<PublishedFile> {
+    override fun read(buf: ByteBuffer): PublishedFile {
+        return PublishedFile(
+            FfiConverterString.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PublishedFile) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterByteArray.allocationSize(value.`bytes`)
+    )
+
+    override fun write(value: PublishedFile, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterByteArray.write(value.`bytes`, buf)
     }
 }
 
@@ -4111,7 +4699,12 @@ sealed class Decision {
         /**
          * Issuer key ids of the cards.
          */
-        val `issuers`: List<kotlin.UInt>) : Decision()
+        val `issuers`: List<kotlin.UInt>, 
+        /**
+         * False only when the verifier runs without revocation lists by choice
+         * (`allowMissingRevocationList`) and holds none.
+         */
+        val `revocationChecked`: kotlin.Boolean) : Decision()
         
     {
         
@@ -4160,6 +4753,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
                 FfiConverterString.read(buf),
                 FfiConverterULong.read(buf),
                 FfiConverterSequenceUInt.read(buf),
+                FfiConverterBoolean.read(buf),
                 )
             2 -> Decision.Reject(
                 FfiConverterString.read(buf),
@@ -4179,6 +4773,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
                 + FfiConverterString.allocationSize(value.`subject`)
                 + FfiConverterULong.allocationSize(value.`issuedAt`)
                 + FfiConverterSequenceUInt.allocationSize(value.`issuers`)
+                + FfiConverterBoolean.allocationSize(value.`revocationChecked`)
             )
         }
         is Decision.Reject -> {
@@ -4200,6 +4795,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
                 FfiConverterString.write(value.`subject`, buf)
                 FfiConverterULong.write(value.`issuedAt`, buf)
                 FfiConverterSequenceUInt.write(value.`issuers`, buf)
+                FfiConverterBoolean.write(value.`revocationChecked`, buf)
                 Unit
             }
             is Decision.Reject -> {
@@ -5059,6 +5655,90 @@ public object FfiConverterSequenceBoolean: FfiConverterRustBuffer<List<kotlin.Bo
 /**
  * @suppress
  */
+public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
+    override fun read(buf: ByteBuffer): List<kotlin.String> {
+        val len = buf.getInt()
+        return List<kotlin.String>(len) {
+            FfiConverterString.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.String>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterString.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.String>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceByteArray: FfiConverterRustBuffer<List<kotlin.ByteArray>> {
+    override fun read(buf: ByteBuffer): List<kotlin.ByteArray> {
+        val len = buf.getInt()
+        return List<kotlin.ByteArray>(len) {
+            FfiConverterByteArray.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.ByteArray>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterByteArray.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.ByteArray>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterByteArray.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeHeldList: FfiConverterRustBuffer<List<HeldList>> {
+    override fun read(buf: ByteBuffer): List<HeldList> {
+        val len = buf.getInt()
+        return List<HeldList>(len) {
+            FfiConverterTypeHeldList.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<HeldList>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeHeldList.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<HeldList>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeHeldList.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeOtherClaim: FfiConverterRustBuffer<List<OtherClaim>> {
     override fun read(buf: ByteBuffer): List<OtherClaim> {
         val len = buf.getInt()
@@ -5077,6 +5757,34 @@ public object FfiConverterSequenceTypeOtherClaim: FfiConverterRustBuffer<List<Ot
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeOtherClaim.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypePublishedFile: FfiConverterRustBuffer<List<PublishedFile>> {
+    override fun read(buf: ByteBuffer): List<PublishedFile> {
+        val len = buf.getInt()
+        return List<PublishedFile>(len) {
+            FfiConverterTypePublishedFile.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PublishedFile>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePublishedFile.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PublishedFile>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePublishedFile.write(it, buf)
         }
     }
 }
@@ -5243,6 +5951,29 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version(
     
         _status)
+}
+    )
+    }
+    
+
+        /**
+         * Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
+         * fixed names and `status.bin`, signed by `root`, naming each list's sequence, expiry
+         * and digest. Write every file to a directory a static web server serves, `status.bin`
+         * last. Every list's signature is checked first.
+         */
+    @Throws(CitycodeException::class) fun `publishLists`(`root`: SigningKey, `sequence`: kotlin.ULong, `issuedAt`: kotlin.UInt, `expiresAt`: kotlin.UInt, `trustList`: kotlin.ByteArray, `revocationLists`: List<kotlin.ByteArray>): List<PublishedFile> {
+            return FfiConverterSequenceTypePublishedFile.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists(
+    
+        
+        FfiConverterTypeSigningKey.lower(`root`),
+        FfiConverterULong.lower(`sequence`),
+        FfiConverterUInt.lower(`issuedAt`),
+        FfiConverterUInt.lower(`expiresAt`),
+        FfiConverterByteArray.lower(`trustList`),
+        FfiConverterSequenceByteArray.lower(`revocationLists`),_status)
 }
     )
     }
