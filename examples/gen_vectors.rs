@@ -15,6 +15,7 @@ use citycode::demo::{self, DemoCity, key};
 use citycode::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};
 use citycode::text::{MAX_TEXT_LEN, decode_base64url, decode_text, encode_base64url, encode_text, hex, unhex};
 use citycode::trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
+use citycode::distribution::ListStatus;
 use citycode::{Accepted, Error, PresentOptions, Qr, Rejection, Scene, UnverifiedCode, Verifier, present};
 use serde::{Deserialize, Serialize};
 
@@ -599,8 +600,32 @@ fn off_curve_point() -> Res<Vec<u8>> {
     Err("no off-curve y".into())
 }
 
+/// Two publications of the demo city's lists (SPEC.md §8.4), as `citycode publish`
+/// writes them: `lists/1/` (sequence 1, nothing revoked) and `lists/2/` (sequence 2,
+/// the demo device key revoked), for distribution tests in every language.
+fn publications(city: &DemoCity) -> Res<Vec<(String, Vec<u8>)>> {
+    let now = NOW as u32;
+    let revoked = RevocationList {
+        signer: ListSigner::Root,
+        sequence: 2,
+        issued_at: now,
+        expires_at: now + DAY as u32,
+        entries: vec![Revoked::DeviceKey(city.device.public_key().key_id())],
+    }
+    .sign(&city.root)?;
+    let mut files = Vec::new();
+    for (n, revocations) in [(1u64, city.revocation_list.clone()), (2, revoked)] {
+        let status = ListStatus::describe(n, now, now + 3600, &city.root.public_key(), &city.trust_list, &[&revocations])?;
+        files.push((format!("lists/{n}/trust-list.bin"), city.trust_list.clone()));
+        files.push((format!("lists/{n}/revocation-root.bin"), revocations));
+        files.push((format!("lists/{n}/status.json"), status.index_json().into_bytes()));
+        files.push((format!("lists/{n}/status.bin"), status.sign(&city.root)?));
+    }
+    Ok(files)
+}
+
 /// The files, as written to test-vectors/.
-pub fn render() -> Res<Vec<(&'static str, String)>> {
+pub fn render() -> Res<Vec<(String, Vec<u8>)>> {
     let file = generate()?;
     let mut json = serde_json::to_string_pretty(&file)?;
     json.push('\n');
@@ -616,13 +641,19 @@ pub fn render() -> Res<Vec<(&'static str, String)>> {
     });
     let mut holder_json = serde_json::to_string_pretty(&holder)?;
     holder_json.push('\n');
-    Ok(vec![("codes.json", json), ("holder.json", holder_json)])
+    let mut files = vec![("codes.json".to_string(), json.into_bytes()), ("holder.json".to_string(), holder_json.into_bytes())];
+    files.extend(publications(&city)?);
+    Ok(files)
 }
 
 fn main() -> Res<()> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors");
     for (name, content) in render()? {
-        std::fs::write(dir.join(name), content)?;
+        let path = dir.join(&name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, content)?;
         println!("wrote test-vectors/{name}");
     }
     Ok(())

@@ -44,5 +44,11 @@ fi
 if [ ! -d wasm/tests/browser/node_modules/playwright-core ]; then
   (cd wasm/tests/browser && npm install --silent --no-audit --no-fund >/dev/null)
 fi
+# The terminal page's QR decoder (zxing-wasm), from its lock file.
+if [ ! -d examples/terminal-web/node_modules/zxing-wasm ]; then
+  (cd examples/terminal-web && npm ci --silent --no-audit --no-fund >/dev/null)
+fi
+# The image test renders a PNG with the CLI.
+[ -x target/debug/citycode ] || cargo build --quiet --locked -p citycode-cli
 node --test wasm/tests/browser/
 echo "screenshots: target/terminal-web/"

@@ -921,8 +921,8 @@ pub struct PublishedFile {
 }
 
 /// Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
-/// fixed names and `status.bin`, signed by `root`, naming each list's sequence, expiry
-/// and digest. Write every file to a directory a static web server serves, `status.bin`
+/// fixed names, `status.bin`, signed by `root`, naming each list's sequence, expiry
+/// and digest, and `status.json`, the same index unsigned. Write every file to a directory a static web server serves, `status.bin`
 /// last. Every list's signature is checked first.
 #[uniffi::export]
 pub fn publish_lists(
@@ -950,6 +950,8 @@ pub fn publish_lists(
             .ok_or_else(|| CitycodeError::invalid("a list vanished"))?;
         files.push(PublishedFile { name: entry.file.file_name(), bytes: bytes.clone() });
     }
+    let index = status.index_json().into_bytes();
+    files.push(PublishedFile { name: citycode::distribution::STATUS_INDEX_FILE.into(), bytes: index });
     files.push(PublishedFile { name: citycode::distribution::STATUS_FILE.into(), bytes: status.sign(&root.inner)? });
     Ok(files)
 }

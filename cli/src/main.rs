@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use citycode::distribution::{ListStatus, STATUS_FILE};
+use citycode::distribution::{ListStatus, STATUS_FILE, STATUS_INDEX_FILE};
 use citycode::text::{encode_base64url, hex, unhex};
 use citycode::{
     Algorithm, CardLayout, Claims, Credential, CredentialRequest, Issuer, IssuerKey, KeyPair, ListSigner, Policy,
@@ -527,6 +527,7 @@ fn run(cli: Cli) -> Result<()> {
                 write_atomically(&out.join(&name), bytes)?;
                 files.push(json!({"file": name, "sequence": entry.sequence, "expires_at": entry.expires_at, "sha256": hex(&entry.sha256)}));
             }
+            write_atomically(&out.join(STATUS_INDEX_FILE), status.index_json().as_bytes())?;
             write_atomically(&out.join(STATUS_FILE), &status.sign(&root)?)?;
             print_json(&json!({"written": out, "status_sequence": sequence, "status_expires_at": status.expires_at, "files": files}));
             Ok(())

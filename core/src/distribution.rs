@@ -18,6 +18,8 @@ use crate::wire::{Reader, Writer};
 
 /// The name of the status document in a published directory.
 pub const STATUS_FILE: &str = "status.bin";
+/// The name of its unsigned JSON index ([`ListStatus::index_json`]).
+pub const STATUS_INDEX_FILE: &str = "status.json";
 /// Most lists one status names (one trust list and a revocation list per signer).
 pub const MAX_STATUS_ENTRIES: usize = 1025;
 
@@ -108,6 +110,33 @@ impl ListStatus {
             return Err(Rejection::new(Reason::NonCanonical, "two revocation lists of one signer"));
         }
         Ok(ListStatus { sequence, issued_at, expires_at, entries })
+    }
+
+    /// `status.json`, the unsigned index published beside `status.bin` for clients that
+    /// do not parse the signed status (the WASM scanner, whose size budget has no room
+    /// for it, and people): the same facts, in JSON. Each list it names is still checked
+    /// by its own signature and sequence when loaded.
+    pub fn index_json(&self) -> String {
+        let files: Vec<String> = self
+            .entries
+            .iter()
+            .map(|e| {
+                format!(
+                    "{{\"file\":\"{}\",\"sequence\":{},\"expires_at\":{},\"sha256\":\"{}\"}}",
+                    e.file.file_name(),
+                    e.sequence,
+                    e.expires_at,
+                    crate::text::hex(&e.sha256)
+                )
+            })
+            .collect();
+        format!(
+            "{{\"sequence\":{},\"issued_at\":{},\"expires_at\":{},\"files\":[{}]}}\n",
+            self.sequence,
+            self.issued_at,
+            self.expires_at,
+            files.join(",")
+        )
     }
 
     /// Signs the status with the root key.

@@ -47,9 +47,27 @@ fn at_least_twenty_distinct_negative_kinds() {
 fn regenerating_yields_the_committed_files() {
     for (name, content) in gen_vectors::render().unwrap() {
         let path = format!("{}/../test-vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-        let on_disk = std::fs::read_to_string(&path).unwrap();
+        let on_disk = std::fs::read(&path).unwrap();
         assert!(on_disk == content, "{name} differs from the generator's output: run `cargo run --example gen_vectors`");
     }
+}
+
+#[test]
+fn the_published_directories_apply_in_order_and_refuse_going_back() {
+    use citycode::distribution::DirectorySource;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/lists");
+    let city = citycode::demo::DemoCity::new().unwrap();
+    let mut v = citycode::Verifier::new(city.root.public_key(), citycode::Scene::MetroGate);
+    assert_eq!(v.update_from(&mut DirectorySource(dir.join("1"))).unwrap().loaded.len(), 2);
+    let code = |n: u8| {
+        let opts = citycode::PresentOptions { validity_secs: 60, nonce: Some([n, 3, 3, 3]) };
+        citycode::present(&city.credential, &city.device, &[4], citycode::demo::NOW, opts).unwrap().to_text()
+    };
+    assert!(v.verify_at(&code(1), citycode::demo::NOW).is_ok());
+    assert_eq!(v.update_from(&mut DirectorySource(dir.join("2"))).unwrap().loaded, vec!["revocation-root.bin"]);
+    assert_eq!(v.verify_at(&code(2), citycode::demo::NOW).unwrap_err().reason, citycode::Reason::Revoked);
+    let back = v.update_from(&mut DirectorySource(dir.join("1"))).unwrap_err();
+    assert_eq!(back.reason, citycode::Reason::ListStatusRollback);
 }
 
 #[test]

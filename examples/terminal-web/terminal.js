@@ -1,18 +1,28 @@
-// A scanning terminal page: loads the citycode scanner package, takes a scanned code
-// (pasted, typed by a wedge scanner, or decoded from an image where the browser has a
-// BarcodeDetector), and shows a full-screen accept or reject in Chinese or English.
+// A scanning terminal page on the citycode scanner package. It refuses to run without a
+// configured root key, loads the trust and revocation lists from a published directory
+// (`citycode publish`) and refreshes them on a schedule, verifies with the terminal's own
+// clock, takes codes from a keyboard-wedge scanner (back to back: a new scan replaces the
+// verdict on screen), a paste, the camera or an image (zxing-wasm decodes frames, so it
+// works where the browser has no BarcodeDetector), and shows a full-screen accept or
+// reject in Chinese or English.
 //
-// Configuration: config.json beside this page ({root_key, root_alg, trust_list}), or the
-// demo trust data of test-vectors/holder.json. Query parameters: scene, lang (zh|en),
-// now (Unix seconds; a fixed clock for demos and tests), pkg (package directory).
+// Configuration: config.json beside the page, or the file named by ?config=:
+//   { "root_key": hex, "root_alg": "ed25519" | "ecdsa_p256_sha256",
+//     "lists_url": "lists/", "refresh_secs": 300, "scene": "metro_gate" }
+// `lists_url` (relative to the config file) holds what `citycode publish` writes.
+// Query parameters: scene, lang (zh|en), config, and test_clock (TESTS ONLY: a fixed
+// Unix time instead of the terminal's clock).
 import init, { Verifier } from "../../target/wasm-pkg/verifier/citycode_wasm.js";
+import { prepareZXingModule, readBarcodes } from "./node_modules/zxing-wasm/dist/es/reader/index.js";
 
 const TEXT = {
   zh: {
     title: "城市码核验终端", scene: "场景", metro_gate: "地铁闸机", hospital: "医院挂号", parking: "停车场出口",
     scenic_spot: "景区入口", paste: "扫描或粘贴城市码", verify: "核验", image: "从图片识别", next: "下一位",
     accept: "通过", reject: "拒绝", lang: "English", loading: "正在加载…", ready: "就绪", noCode: "请先扫描城市码",
-    noQr: "图片中未找到二维码",
+    noQr: "图片中未找到二维码", camera: "摄像头扫码", stopCamera: "关闭摄像头", noCamera: "无法打开摄像头",
+    unconfigured: "终端未配置", unconfiguredHint: "请安装由城市平台签发的根公钥配置（config.json）后重启终端",
+    lists: "信任列表", revocations: "吊销列表", until: "有效至", listError: "列表更新失败，继续使用已有列表",
     claims: { health: "健康码", medical_insurance: "医保", social_security: "社保", transit: "交通账户", tourism: "景区预约" },
     values: { green: "绿码", yellow: "黄码", red: "红码", active: "正常", arrears: "欠费", suspended: "暂停", terminated: "终止",
       contributing: "在缴", retired: "退休", standard: "普通票", senior_free: "老年人免费", student: "学生票",
@@ -24,6 +34,7 @@ const TEXT = {
       unknown_issuer_key: "签发机构未知", out_of_scope: "签发机构无此权限", text_prefix: "不是城市码",
       text_encoding: "城市码格式错误", truncated: "城市码不完整", trust_list_expired: "信任列表已过期，请联网更新",
       revocation_list_expired: "吊销列表已过期，请联网更新", no_trust_list: "终端未配置信任列表",
+      no_revocation_list: "终端尚未获得吊销列表，请联网更新", text_too_long: "不是城市码",
     },
     other: "城市码无效",
   },
@@ -31,7 +42,9 @@ const TEXT = {
     title: "City code terminal", scene: "Scene", metro_gate: "Metro gate", hospital: "Hospital registration", parking: "Parking exit",
     scenic_spot: "Scenic spot gate", paste: "Scan or paste a city code", verify: "Verify", image: "Read from image", next: "Next",
     accept: "Accepted", reject: "Rejected", lang: "中文", loading: "Loading…", ready: "Ready", noCode: "Scan a code first",
-    noQr: "No QR code found in the image",
+    noQr: "No QR code found in the image", camera: "Scan with camera", stopCamera: "Stop camera", noCamera: "Cannot open the camera",
+    unconfigured: "Terminal not configured", unconfiguredHint: "Install the city's root key configuration (config.json) and restart",
+    lists: "Trust list", revocations: "Revocation list", until: "valid until", listError: "List update failed; using the lists held",
     claims: { health: "Health", medical_insurance: "Medical insurance", social_security: "Social security", transit: "Transit", tourism: "Tourism" },
     values: { green: "green", yellow: "yellow", red: "red", active: "active", arrears: "in arrears", suspended: "suspended",
       terminated: "terminated", contributing: "contributing", retired: "retired", standard: "standard fare",
@@ -45,6 +58,7 @@ const TEXT = {
       unknown_issuer_key: "Unknown issuer", out_of_scope: "Issuer not allowed for this domain", text_prefix: "Not a city code",
       text_encoding: "Malformed code", truncated: "Incomplete code", trust_list_expired: "Trust list expired: go online to update",
       revocation_list_expired: "Revocation list expired: go online to update", no_trust_list: "No trust list configured",
+      no_revocation_list: "No revocation list yet: go online to update", text_too_long: "Not a city code",
     },
     other: "Invalid code",
   },
@@ -80,10 +94,13 @@ function describe(domain, value) {
   }
 }
 
+let hideTimer;
+
 function show(decision) {
   const box = $("result");
   box.className = "result " + (decision.accepted ? "accept" : "reject");
   box.dataset.outcome = decision.accepted ? "accept" : decision.code;
+  box.dataset.scan = String(Number(box.dataset.scan ?? 0) + 1);
   $("result-mark").textContent = decision.accepted ? "✓" : "✗";
   $("result-verdict").textContent = decision.accepted ? t("accept") : t("reject");
   $("result-reason").textContent = decision.accepted ? "" : (TEXT[lang].reasons[decision.code] ?? t("other"));
@@ -97,50 +114,190 @@ function show(decision) {
     }
   }
   box.hidden = false;
-  $("dismiss").focus();
+  // The scanner field keeps the focus: the next wedge scan replaces this verdict.
+  $("code").value = "";
+  $("code").focus();
+  clearTimeout(hideTimer);
+  hideTimer = setTimeout(dismiss, 6000);
+}
+
+function dismiss() {
+  $("result").hidden = true;
+  $("code").value = "";
+  $("code").focus();
+}
+
+function showUnconfigured(detail) {
+  const box = $("result");
+  box.className = "result unconfigured";
+  box.dataset.outcome = "unconfigured";
+  $("result-mark").textContent = "⚠";
+  $("result-verdict").textContent = t("unconfigured");
+  $("result-reason").textContent = t("unconfiguredHint");
+  const li = document.createElement("li");
+  li.textContent = detail;
+  $("result-claims").replaceChildren(li);
+  $("dismiss").hidden = true;
+  box.hidden = false;
+  document.body.dataset.ready = "unconfigured";
+}
+
+function now() {
+  return params.has("test_clock") ? Number(params.get("test_clock")) : Date.now() / 1000;
 }
 
 function verifyText(text) {
-  const code = text.trim();
-  if (!code) { $("status").textContent = t("noCode"); return; }
-  const now = params.has("now") ? Number(params.get("now")) : undefined;
-  show(verifier.verify(code, now));
+  if (!verifier) return;
+  // The one trailing Enter a wedge scanner sends is the verifier's to strip (SPEC.md §6).
+  if (!text) { $("status").textContent = t("noCode"); return; }
+  show(verifier.verify(text));
 }
 
-async function decodeImage(file) {
-  const detector = new BarcodeDetector({ formats: ["qr_code"] });
-  const found = await detector.detect(await createImageBitmap(file));
-  if (found.length === 0) { $("status").textContent = t("noQr"); return; }
-  $("code").value = found[0].rawValue;
-  verifyText(found[0].rawValue);
+async function decodeImage(source) {
+  const found = await readBarcodes(source, { formats: ["QRCode"], tryHarder: true, maxNumberOfSymbols: 1 });
+  return found.find((r) => r.isValid)?.text;
+}
+
+let stream;
+
+async function toggleCamera() {
+  const video = $("video");
+  if (stream) {
+    stream.getTracks().forEach((track) => track.stop());
+    stream = undefined;
+    video.hidden = true;
+    $("camera").textContent = t("camera");
+    return;
+  }
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  } catch (e) {
+    $("status").textContent = `${t("noCamera")}: ${e.message}`;
+    return;
+  }
+  video.srcObject = stream;
+  video.hidden = false;
+  await video.play();
+  $("camera").textContent = t("stopCamera");
+  const canvas = document.createElement("canvas");
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  let last = "";
+  const scanFrame = async () => {
+    if (!stream) return;
+    if (video.videoWidth > 0) {
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      ctx.drawImage(video, 0, 0);
+      const text = await decodeImage(ctx.getImageData(0, 0, canvas.width, canvas.height)).catch(() => undefined);
+      // A code held in front of the camera is verified once, not every frame.
+      if (text && text !== last) { last = text; verifyText(text); }
+    }
+    setTimeout(scanFrame, 150);
+  };
+  scanFrame();
 }
 
 async function loadConfig() {
-  const tryJson = async (url) => { const r = await fetch(url); return r.ok ? r.json() : null; };
-  const cfg = (await tryJson("config.json").catch(() => null)) ?? (await tryJson("../../test-vectors/holder.json"));
-  const bytes = (b64) => Uint8Array.from(atob(b64.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-  return { rootKey: cfg.root_key, rootAlg: cfg.root_alg ?? "ed25519", trustList: bytes(cfg.trust_list) };
+  const url = new URL(params.get("config") ?? "config.json", location.href);
+  let cfg;
+  try {
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`${url.pathname}: HTTP ${r.status}`);
+    cfg = await r.json();
+  } catch (e) {
+    throw new Error(`config: ${e.message}`);
+  }
+  if (typeof cfg?.root_key !== "string" || !/^[0-9a-fA-F]{64,130}$/.test(cfg.root_key)) {
+    throw new Error("config: root_key must be the root public key in hex");
+  }
+  return {
+    rootKey: cfg.root_key,
+    rootAlg: cfg.root_alg ?? "ed25519",
+    listsUrl: new URL(cfg.lists_url ?? "lists/", url),
+    refreshSecs: Math.max(10, Number(cfg.refresh_secs ?? 300)),
+    scene: cfg.scene,
+  };
+}
+
+// Fetches the published directory and loads what is newer: status.json names the files
+// (trust list first); each list's signature and sequence are checked in the verifier, so
+// a stale or tampered mirror cannot roll a list back. On any failure the lists held
+// stay in force until they expire, and the verifier then refuses every code.
+async function refreshLists(cfg) {
+  const get = async (name) => {
+    const r = await fetch(new URL(name, cfg.listsUrl), { cache: "no-store" });
+    if (!r.ok) throw new Error(`${name}: HTTP ${r.status}`);
+    return r;
+  };
+  let error;
+  try {
+    const status = await (await get("status.json")).json();
+    for (const file of status.files) {
+      const held = verifier.heldLists().find((l) => l.name === file.file);
+      // A mirror behind what this terminal holds: keep the newer list, and say so.
+      if (held && held.sequence > file.sequence) { error = `stale mirror: ${file.file} #${file.sequence} < #${held.sequence}`; continue; }
+      if (held && held.sequence === file.sequence) continue;
+      const bytes = new Uint8Array(await (await get(file.file)).arrayBuffer());
+      if (file.file === "trust-list.bin") verifier.loadTrustList(bytes);
+      else verifier.loadRevocationList(bytes);
+    }
+  } catch (e) {
+    error = e.code ?? e.message;
+  }
+  showLists(error);
+}
+
+function showLists(error) {
+  const held = verifier.heldLists();
+  const date = (t) => new Date(t * 1000).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+  const parts = held.map((l) => `${l.name === "trust-list.bin" ? t("lists") : t("revocations")} #${l.sequence} ${t("until")} ${date(l.expires_at)}`);
+  const stale = held.length < 2 || held.some((l) => l.expires_at <= now());
+  const el = $("lists");
+  el.textContent = parts.join(" · ") + (error ? ` · ${t("listError")} (${error})` : "");
+  el.className = "lists" + (stale || error ? " stale" : "");
+  el.dataset.sequences = held.map((l) => `${l.name}:${l.sequence}`).join(",");
+  el.dataset.error = error ?? "";
 }
 
 async function main() {
   applyLanguage();
   $("status").textContent = t("loading");
   await init();
-  const cfg = await loadConfig();
-  const kind = params.get("scene") ?? "metro_gate";
-  $("scene").value = kind;
-  verifier = new Verifier(cfg.rootKey, cfg.rootAlg, sceneFor(kind));
-  verifier.loadTrustList(cfg.trustList);
+  // zxing's decoder comes from this terminal's own files, never a CDN.
+  prepareZXingModule({
+    overrides: { locateFile: (p, prefix) => (p.endsWith(".wasm") ? new URL("./node_modules/zxing-wasm/dist/reader/" + p, import.meta.url).href : prefix + p) },
+  });
+  let cfg;
+  try {
+    cfg = await loadConfig();
+    const kind = params.get("scene") ?? cfg.scene ?? "metro_gate";
+    $("scene").value = kind;
+    verifier = new Verifier(cfg.rootKey, cfg.rootAlg, sceneFor(kind));
+  } catch (e) {
+    showUnconfigured(e.message ?? String(e));
+    return;
+  }
+  verifier.setClock(now);
+  await refreshLists(cfg);
+  setInterval(() => refreshLists(cfg), cfg.refreshSecs * 1000);
+  document.body.dataset.refresh = "ready";
+  window.citycodeRefreshLists = () => refreshLists(cfg);
   $("scene").addEventListener("change", () => verifier.setScene(sceneFor($("scene").value)));
   $("verify").addEventListener("click", () => verifyText($("code").value));
   $("code").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); verifyText($("code").value); } });
-  $("dismiss").addEventListener("click", () => { $("result").hidden = true; $("code").value = ""; $("code").focus(); });
-  $("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; applyLanguage(); });
-  if ("BarcodeDetector" in window) {
-    $("image-label").hidden = false;
-    $("image").addEventListener("change", (e) => e.target.files[0] && decodeImage(e.target.files[0]));
-  }
+  $("dismiss").addEventListener("click", dismiss);
+  $("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; applyLanguage(); showLists(); });
+  $("camera").addEventListener("click", toggleCamera);
+  $("image").addEventListener("change", async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    const text = await decodeImage(file).catch(() => undefined);
+    e.target.value = "";
+    if (!text) { $("status").textContent = t("noQr"); return; }
+    verifyText(text);
+  });
   $("status").textContent = t("ready");
+  $("code").focus();
   document.body.dataset.ready = "true";
 }
 

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+use citycode::distribution::ListFile;
 use citycode::text::unhex;
 use citycode::{Algorithm, Policy, PublicKey, Scene};
 use wasm_bindgen::prelude::*;
@@ -32,8 +33,11 @@ export interface Claims {
 
 /** What a verifier decided. */
 export type Decision =
-  | { accepted: true; claims: Claims; subject: string; issued_at: number; issuers: number[]; policy: string }
+  | { accepted: true; claims: Claims; subject: string; issued_at: number; issuers: number[]; policy: string; revocation_checked: boolean }
   | { accepted: false; code: string; detail: string };
+
+/** A list a verifier holds. */
+export interface HeldList { name: string; sequence: number; issued_at: number; expires_at: number }
 
 /** A code to show. */
 export interface PresentedCode { text: string; issued_at: number; expires_at: number; refresh_in_secs: number }
@@ -212,6 +216,34 @@ impl Verifier {
         self.inner.load_revocation_list(&bytes(&list)?).map_err(rejection)
     }
 
+    /// Accepts codes while no revocation list is held (refused by default:
+    /// `no_revocation_list`); accepted decisions then carry `revocation_checked: false`.
+    #[wasm_bindgen(js_name = allowMissingRevocationList)]
+    pub fn allow_missing_revocation_list(&mut self) {
+        self.inner.set_revocation_required(false);
+    }
+
+    /// The lists held, for the terminal's status line and monitoring.
+    #[wasm_bindgen(js_name = heldLists, unchecked_return_type = "HeldList[]")]
+    pub fn held_lists(&self) -> js_sys::Array {
+        let held = |name: String, sequence: u64, issued_at: u32, expires_at: u32| {
+            Obj::new()
+                .set("name", name)
+                .set("sequence", sequence as f64)
+                .set("issued_at", issued_at)
+                .set("expires_at", expires_at)
+                .done()
+        };
+        let out = js_sys::Array::new();
+        if let Some(t) = self.inner.trust_list() {
+            out.push(&held(ListFile::Trust.file_name(), t.sequence, t.issued_at, t.expires_at));
+        }
+        for l in self.inner.revocation_lists() {
+            out.push(&held(ListFile::Revocation(l.signer).file_name(), l.sequence, l.issued_at, l.expires_at));
+        }
+        out
+    }
+
     /// Verifies scanned text at `nowUnix` (default: the clock). Returns a
     /// {@link Decision}; throws only if the clock function fails.
     #[wasm_bindgen(unchecked_return_type = "Decision")]
@@ -234,6 +266,7 @@ impl Verifier {
                     .set("issued_at", a.issued_at)
                     .set("issuers", issuers)
                     .set("policy", a.policy)
+                    .set("revocation_checked", a.revocation_checked)
                     .done()
             }
             Err(r) => Obj::new().set("accepted", false).set("code", r.reason.code()).set("detail", r.detail).done(),

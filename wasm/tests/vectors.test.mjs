@@ -83,15 +83,25 @@ test("a holder-built code verifies, once, and goes stale", () => {
   v.loadTrustList(b64(s.trust_lists[0]));
   let clock = c.now + 1;
   v.setClock(() => clock);
-  const first = v.verify(code.text);
+  // Fail closed: no revocation list, no acceptance (and no replay slot taken).
+  assert.equal(v.verify(code.text).code, "no_revocation_list");
+  v.loadRevocationList(b64(s.revocation_lists[0]));
+  assert.deepEqual(v.heldLists().map((l) => l.name), ["trust-list.bin", "revocation-root.bin"]);
+  const first = v.verify(code.text + "\r\n");
   assert.equal(first.accepted, true, JSON.stringify(first));
+  assert.equal(first.revocation_checked, true);
   assert.equal(first.claims.transit.fare_class, "senior_free");
   assert.equal(v.verify(code.text).code, "replayed");
   clock = c.now + 200;
   const fresh = new scanner.Verifier(s.root_key, s.root_alg, { kind: "metro_gate" });
   fresh.loadTrustList(b64(s.trust_lists[0]));
+  fresh.allowMissingRevocationList();
   fresh.setClock(() => clock);
   assert.equal(fresh.verify(code.text).code, "code_expired");
+  fresh.setClock(() => c.now + 2);
+  const unchecked = fresh.verify(h.present(new Uint32Array([4]), c.now, 60).text);
+  assert.equal(unchecked.accepted, true, JSON.stringify(unchecked));
+  assert.equal(unchecked.revocation_checked, false);
   v.setClock(() => { throw new Error("no clock"); });
   assert.throws(() => v.verify(code.text), (e) => e.code === "clock");
 });

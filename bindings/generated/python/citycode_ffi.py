@@ -528,7 +528,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_citycode_version() != 5368:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 32375:
+    if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 34335:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_random_subject() != 15364:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -4638,8 +4638,8 @@ def citycode_version() -> str:
 def publish_lists(root: SigningKey,sequence: int,issued_at: int,expires_at: int,trust_list: bytes,revocation_lists: typing.List[bytes]) -> typing.List[PublishedFile]:
     """
     Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
-    fixed names and `status.bin`, signed by `root`, naming each list's sequence, expiry
-    and digest. Write every file to a directory a static web server serves, `status.bin`
+    fixed names, `status.bin`, signed by `root`, naming each list's sequence, expiry
+    and digest, and `status.json`, the same index unsigned. Write every file to a directory a static web server serves, `status.bin`
     last. Every list's signature is checked first.
 """
     

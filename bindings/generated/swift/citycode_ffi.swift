@@ -4580,8 +4580,8 @@ public func citycodeVersion() -> String  {
 }
 /**
  * Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
- * fixed names and `status.bin`, signed by `root`, naming each list's sequence, expiry
- * and digest. Write every file to a directory a static web server serves, `status.bin`
+ * fixed names, `status.bin`, signed by `root`, naming each list's sequence, expiry
+ * and digest, and `status.json`, the same index unsigned. Write every file to a directory a static web server serves, `status.bin`
  * last. Every list's signature is checked first.
  */
 public func publishLists(root: SigningKey, sequence: UInt64, issuedAt: UInt32, expiresAt: UInt32, trustList: Data, revocationLists: [Data])throws  -> [PublishedFile]  {
@@ -4694,7 +4694,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_citycode_version() != 5368) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_publish_lists() != 32375) {
+    if (uniffi_citycode_ffi_checksum_func_publish_lists() != 34335) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_func_random_subject() != 15364) {

@@ -205,7 +205,8 @@ def test_lists_reach_the_verifier_from_a_published_directory():
     cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject3", city.today, 1, city.claims())
     holder = cc.Holder.with_key(cred, device)
     first = {f.name: f.bytes for f in cc.publish_lists(city.root, 1, NOW, NOW + 600, city.trust, [city.revocations])}
-    assert sorted(first) == ["revocation-root.bin", "status.bin", "trust-list.bin"]
+    assert sorted(first) == ["revocation-root.bin", "status.bin", "status.json", "trust-list.bin"]
+    assert [f["file"] for f in json.loads(first["status.json"])["files"]] == ["trust-list.bin", "revocation-root.bin"]
     verifier = cc.Verifier(cc.KeyAlgorithm.ED25519, city.root.public_key(), cc.Scene.METRO_GATE())
     assert verifier.update_lists(DictFetcher(first)) == ["trust-list.bin", "revocation-root.bin"]
     assert [(h.name, h.sequence) for h in verifier.held_lists()] == [("trust-list.bin", 1), ("revocation-root.bin", 0)]

@@ -1,11 +1,16 @@
 // Loads examples/terminal-web/ in headless Chromium (Debian's, driven by
-// playwright-core), verifies a good and a bad code, and checks what the page shows, in
-// Chinese and in English. Keeps screenshots in target/terminal-web/.
+// playwright-core) and checks what a terminal vendor relies on: it refuses to run
+// without a configured root (never the demo keys), loads and refreshes lists from a
+// published directory (a revoked phone is refused; a stale mirror cannot roll the list
+// back), verifies on its own clock, takes scans back to back, decodes a QR image with
+// zxing-wasm (no BarcodeDetector on Linux), in Chinese and in English. Screenshots go
+// to target/terminal-web/.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import { spawnSync } from "node:child_process";
 import { readFile, mkdir } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -13,16 +18,35 @@ import { chromium } from "playwright-core";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const shots = path.join(root, "target", "terminal-web");
 const vectors = JSON.parse(readFileSync(path.join(root, "test-vectors", "codes.json"), "utf8"));
+const demo = JSON.parse(readFileSync(path.join(root, "test-vectors", "holder.json"), "utf8"));
 const good = vectors.cases.find((c) => c.name === "accept_metro_gate");
 const bad = vectors.cases.find((c) => c.name === "flipped_bit_device_signature");
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".wasm": "application/wasm" };
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".json": "application/json", ".wasm": "application/wasm" };
 
-let server, browser, base;
+let server, browser, origin;
+// Which publication the mirror serves under /lists/: test-vectors/lists/<n>/.
+let publication = "1";
+const CONFIGS = {
+  "good.json": JSON.stringify({ root_key: demo.root_key, root_alg: "ed25519", lists_url: "/lists/", refresh_secs: 600 }),
+  "malformed.json": "{ root_key: ",
+  "no-root.json": JSON.stringify({ lists_url: "/lists/" }),
+};
 
 before(async () => {
   server = http.createServer(async (req, res) => {
-    const p = path.normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
-    const file = path.join(root, p);
+    const url = new URL(req.url, "http://x");
+    let file;
+    if (url.pathname.startsWith("/test-config/")) {
+      const body = CONFIGS[url.pathname.slice("/test-config/".length)];
+      if (body === undefined) { res.writeHead(404).end(); return; }
+      res.writeHead(200, { "content-type": "application/json" }).end(body);
+      return;
+    }
+    if (url.pathname.startsWith("/lists/")) {
+      file = path.join(root, "test-vectors", "lists", publication, path.basename(url.pathname));
+    } else {
+      file = path.join(root, path.normalize(decodeURIComponent(url.pathname)));
+    }
     if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
     try {
       const body = await readFile(file);
@@ -30,7 +54,7 @@ before(async () => {
     } catch { res.writeHead(404).end(); }
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${server.address().port}/examples/terminal-web/index.html`;
+  origin = `http://127.0.0.1:${server.address().port}`;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -44,10 +68,20 @@ after(async () => {
   server?.close();
 });
 
-async function scan(page, text) {
-  await page.fill("#code", text);
-  await page.click("#verify");
-  await page.waitForSelector("#result:not([hidden])");
+const page_url = (query) => `${origin}/examples/terminal-web/index.html?${query}`;
+
+async function open(query, lang = "zh") {
+  const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.errors = errors;
+  await page.goto(page_url(`lang=${lang}&${query}`));
+  await page.waitForSelector("body[data-ready]");
+  return page;
+}
+
+async function result(page, scans) {
+  await page.waitForFunction((n) => document.querySelector("#result").dataset.scan === String(n), scans);
   return {
     outcome: await page.getAttribute("#result", "data-outcome"),
     cls: await page.getAttribute("#result", "class"),
@@ -57,16 +91,23 @@ async function scan(page, text) {
   };
 }
 
+// A keyboard-wedge scanner: types the code and presses Enter into whatever has focus.
+async function wedge(page, text) {
+  await page.keyboard.insertText(text);
+  await page.keyboard.press("Enter");
+}
+
+const configured = `config=/test-config/good.json&scene=metro_gate&test_clock=${good.now}`;
+
 for (const lang of ["zh", "en"]) {
   test(`terminal page (${lang}): accepts a good code, rejects a bad one, full screen`, async () => {
-    const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
-    const errors = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(`${base}?scene=metro_gate&lang=${lang}&now=${good.now}`);
-    await page.waitForSelector("body[data-ready]");
+    publication = "1";
+    const page = await open(configured, lang);
     assert.equal(await page.getAttribute("body", "data-ready"), "true", await page.textContent("#status"));
+    assert.equal(await page.getAttribute("#lists", "data-sequences"), "trust-list.bin:1,revocation-root.bin:1");
 
-    const ok = await scan(page, good.input);
+    await wedge(page, good.input);
+    const ok = await result(page, 1);
     assert.equal(ok.outcome, "accept");
     assert.match(ok.cls, /accept/);
     assert.equal(ok.verdict, lang === "zh" ? "通过" : "Accepted");
@@ -75,13 +116,13 @@ for (const lang of ["zh", "en"]) {
     assert.deepEqual([box.width, box.height], [800, 600], "the verdict covers the screen");
     await page.screenshot({ path: path.join(shots, `accept-${lang}.png`) });
 
-    await page.click("#dismiss");
-    const again = await scan(page, good.input);
+    // The next scan comes while the verdict is showing: it replaces it.
+    await wedge(page, good.input);
+    const again = await result(page, 2);
     assert.equal(again.outcome, "replayed");
     assert.equal(again.reason, lang === "zh" ? "该城市码已使用" : "Code already used");
-
-    await page.click("#dismiss");
-    const no = await scan(page, bad.input);
+    await wedge(page, bad.input);
+    const no = await result(page, 3);
     assert.equal(no.outcome, "bad_device_signature");
     assert.match(no.cls, /reject/);
     assert.equal(no.verdict, lang === "zh" ? "拒绝" : "Rejected");
@@ -90,9 +131,84 @@ for (const lang of ["zh", "en"]) {
 
     await page.click("#dismiss");
     await page.selectOption("#scene", "hospital");
-    const wrong = await scan(page, vectors.cases.find((c) => c.name === "accept_parking").input);
-    assert.equal(wrong.outcome, "policy_unmet");
-    assert.deepEqual(errors, []);
+    await page.fill("#code", vectors.cases.find((c) => c.name === "accept_parking").input);
+    await page.click("#verify");
+    assert.equal((await result(page, 4)).outcome, "policy_unmet");
+    assert.deepEqual(page.errors, []);
     await page.close();
   });
 }
+
+test("terminal page: without a valid configured root it refuses to run, never trusting the demo keys", async () => {
+  for (const [query, detail] of [["", /config/], ["config=/test-config/malformed.json", /config/], ["config=/test-config/no-root.json", /root_key/]]) {
+    const page = await open(`${query}&test_clock=${good.now}`);
+    assert.equal(await page.getAttribute("body", "data-ready"), "unconfigured", query);
+    assert.equal(await page.getAttribute("#result", "data-outcome"), "unconfigured");
+    assert.match(await page.textContent("#result-claims"), detail);
+    assert.equal(await page.textContent("#result-verdict"), "终端未配置");
+    // A demo code typed by a scanner changes nothing: nothing verifies it.
+    await wedge(page, good.input);
+    assert.equal(await page.getAttribute("#result", "data-outcome"), "unconfigured");
+    if (!query) await page.screenshot({ path: path.join(shots, "unconfigured-zh.png") });
+    await page.close();
+  }
+});
+
+test("terminal page: a revocation published later is fetched, and a stale mirror cannot undo it", async () => {
+  publication = "1";
+  const page = await open(configured);
+  await wedge(page, good.input);
+  assert.equal((await result(page, 1)).outcome, "accept");
+  // Publication 2 revokes the demo phone; the scheduled refresh fetches it.
+  publication = "2";
+  await page.evaluate(() => window.citycodeRefreshLists());
+  assert.equal(await page.getAttribute("#lists", "data-sequences"), "trust-list.bin:1,revocation-root.bin:2");
+  const fresh = vectors.cases.find((c) => c.name === "scanner_crlf").input.trimEnd();
+  await wedge(page, fresh);
+  const revoked = await result(page, 2);
+  assert.equal(revoked.outcome, "revoked");
+  assert.equal(revoked.reason, "凭证已被吊销");
+  // A stale mirror serves publication 1 again: the older list is refused, the newer stays.
+  publication = "1";
+  await page.evaluate(() => window.citycodeRefreshLists());
+  assert.equal(await page.getAttribute("#lists", "data-sequences"), "trust-list.bin:1,revocation-root.bin:2");
+  assert.match(await page.getAttribute("#lists", "data-error"), /stale mirror: revocation-root.bin #1 < #2/);
+  await wedge(page, vectors.cases.find((c) => c.name === "scanner_lf").input.trimEnd());
+  assert.equal((await result(page, 3)).outcome, "revoked");
+  // The mirror vanishes: the terminal keeps the lists it holds.
+  publication = "missing";
+  await page.evaluate(() => window.citycodeRefreshLists());
+  assert.match(await page.getAttribute("#lists", "data-error"), /HTTP 404/);
+  assert.equal(await page.getAttribute("#lists", "data-sequences"), "trust-list.bin:1,revocation-root.bin:2");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("terminal page: lists past their expiry stop every acceptance", async () => {
+  publication = "1";
+  const list = readFileSync(path.join(root, "test-vectors", "lists", "1", "status.json"), "utf8");
+  const revocationExpiry = JSON.parse(list).files.find((f) => f.file === "revocation-root.bin").expires_at;
+  const page = await open(`config=/test-config/good.json&scene=metro_gate&test_clock=${revocationExpiry}`);
+  await wedge(page, good.input);
+  const r = await result(page, 1);
+  // The code is stale by then too; the list check comes first (SPEC.md §9 step 2).
+  assert.equal(r.outcome, "revocation_list_expired");
+  assert.match(await page.getAttribute("#lists", "class"), /stale/);
+  await page.close();
+});
+
+test("terminal page: a QR image is decoded by zxing-wasm, with no BarcodeDetector", async () => {
+  const cli = path.join(root, "target", "debug", "citycode");
+  assert.ok(existsSync(cli), "build the CLI first (cargo build -p citycode-cli)");
+  const png = path.join(shots, "code.png");
+  const made = spawnSync(cli, ["render", good.input, "--format", "png", "--out", png, "--scale", "4"]);
+  assert.equal(made.status, 0, String(made.stderr));
+  publication = "1";
+  const page = await open(configured);
+  assert.equal(await page.evaluate(() => "BarcodeDetector" in window), false, "Chromium on Linux has no BarcodeDetector");
+  await page.setInputFiles("#image", png);
+  const r = await result(page, 1);
+  assert.equal(r.outcome, "accept");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

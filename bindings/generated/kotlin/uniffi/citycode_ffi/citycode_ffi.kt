@@ -1050,7 +1050,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_citycode_version() and 0xFFFF) != 5368) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 32375) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 34335) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_func_random_subject() and 0xFFFF) != 15364) {
@@ -5958,8 +5958,8 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
 
         /**
          * Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
-         * fixed names and `status.bin`, signed by `root`, naming each list's sequence, expiry
-         * and digest. Write every file to a directory a static web server serves, `status.bin`
+         * fixed names, `status.bin`, signed by `root`, naming each list's sequence, expiry
+         * and digest, and `status.json`, the same index unsigned. Write every file to a directory a static web server serves, `status.bin`
          * last. Every list's signature is checked first.
          */
     @Throws(CitycodeException::class) fun `publishLists`(`root`: SigningKey, `sequence`: kotlin.ULong, `issuedAt`: kotlin.UInt, `expiresAt`: kotlin.UInt, `trustList`: kotlin.ByteArray, `revocationLists`: List<kotlin.ByteArray>): List<PublishedFile> {
