@@ -139,6 +139,8 @@ pub struct Service {
     metrics: Metrics,
     log: Mutex<LogSink>,
     log_verdicts: bool,
+    /// The replay store waits on the network: verify on the blocking pool.
+    store_blocks: bool,
 }
 
 impl core::fmt::Debug for Service {
@@ -159,7 +161,15 @@ impl Service {
             metrics: Metrics::default(),
             log: Mutex::new(log),
             log_verdicts: false,
+            store_blocks: false,
         }
+    }
+
+    /// Says that the verifier's replay store waits on the network (Redis): requests
+    /// then verify on the blocking pool so a slow store never stalls the async workers.
+    pub fn with_network_store(mut self) -> Self {
+        self.store_blocks = true;
+        self
     }
 
     /// Logs every verdict (outcome and latency only) as well as lifecycle events.
@@ -353,10 +363,21 @@ fn internal() -> (StatusCode, Json<Value>) {
     (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "verification task failed"})))
 }
 
+/// Runs `f` on the request's own worker when the replay store is in memory (a
+/// verification is tens of microseconds of CPU: a thread handoff would cost as much),
+/// and on the blocking pool when the store waits on the network (up to its deadline).
+async fn run_verification<T: Send + 'static>(s: Arc<Service>, f: impl FnOnce(&Service) -> T + Send + 'static) -> Option<T> {
+    if s.store_blocks {
+        tokio::task::spawn_blocking(move || f(&s)).await.ok()
+    } else {
+        Some(f(&s))
+    }
+}
+
 async fn verify(State(s): State<Arc<Service>>, Json(req): Json<VerifyRequest>) -> Response {
-    match tokio::task::spawn_blocking(move || s.verify_one(&req.text)).await {
-        Ok(verdict) => Json(verdict).into_response(),
-        Err(_) => internal().into_response(),
+    match run_verification(s, move |s| s.verify_one(&req.text)).await {
+        Some(verdict) => Json(verdict).into_response(),
+        None => internal().into_response(),
     }
 }
 
@@ -365,9 +386,9 @@ async fn verify_batch(State(s): State<Arc<Service>>, Json(req): Json<BatchReques
         let error = json!({"error": format!("at most {MAX_BATCH} codes per batch")});
         return (StatusCode::PAYLOAD_TOO_LARGE, Json(error)).into_response();
     }
-    match tokio::task::spawn_blocking(move || s.verify_many(&req.texts)).await {
-        Ok(results) => Json(json!({"results": results})).into_response(),
-        Err(_) => internal().into_response(),
+    match run_verification(s, move |s| s.verify_many(&req.texts)).await {
+        Some(results) => Json(json!({"results": results})).into_response(),
+        None => internal().into_response(),
     }
 }
 

@@ -142,6 +142,9 @@ fn build(args: &Args) -> Result<(Service, Duration, String), String> {
         _ => return Err("give exactly one of --lists-url, --lists-dir and --trust-list".into()),
     };
     let mut service = Service::new(v, Arc::new(SystemClock), lists, Box::new(std::io::stderr()));
+    if args.redis.is_some() {
+        service = service.with_network_store();
+    }
     if args.log_verdicts {
         service = service.with_verdict_log();
     }

@@ -568,7 +568,8 @@ fn a_hung_redis_gives_verdicts_within_the_deadline_and_readiness_drops() {
     let city = DemoCity::new().unwrap();
     let store = citycode::RedisReplayStore::new(&url).unwrap().with_deadline(Duration::from_millis(200));
     let v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_replay_store(Arc::new(store));
-    let service = Arc::new(Service::new(v, Arc::new(FixedClock(demo::NOW)), demo_files(&city, "redis"), Box::new(Buf::default())));
+    let service = Service::new(v, Arc::new(FixedClock(demo::NOW)), demo_files(&city, "redis"), Box::new(Buf::default()));
+    let service = Arc::new(service.with_network_store());
     service.reload().unwrap();
     let server = run(service.router(limits()), limits());
     let (_, ok) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 1, demo::NOW)}));
