@@ -212,3 +212,60 @@ test("terminal page: a QR image is decoded by zxing-wasm, with no BarcodeDetecto
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test("terminal page: the camera path decodes live frames (Chromium's fake camera showing a code)", async () => {
+  // The frames: a rendered code, turned into a one-frame Y4M video by a browser canvas.
+  const cli = path.join(root, "target", "debug", "citycode");
+  const code = vectors.cases.find((c) => c.name === "accept_hospital");
+  const png = path.join(shots, "camera-code.png");
+  const made = spawnSync(cli, ["render", code.input, "--format", "png", "--out", png, "--scale", "4"]);
+  assert.equal(made.status, 0, String(made.stderr));
+  const helper = await browser.newPage();
+  await helper.goto(`${origin}/examples/terminal-web/index.html?config=/test-config/none`);
+  const { width, luma } = await helper.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${b64}`;
+    await img.decode();
+    const c = document.createElement("canvas");
+    c.width = img.width; c.height = img.height;
+    const ctx = c.getContext("2d");
+    ctx.drawImage(img, 0, 0);
+    const rgba = ctx.getImageData(0, 0, c.width, c.height).data;
+    return { width: c.width, luma: Array.from({ length: c.width * c.height }, (_, i) => rgba[4 * i]) };
+  }, readFileSync(png).toString("base64"));
+  await helper.close();
+  // Centre the symbol on a 640x480 white frame (even sizes, as 4:2:0 needs).
+  const W = 640, H = 480, x0 = (W - width) >> 1, y0 = (H - width) >> 1;
+  const y = Buffer.alloc(W * H, 255);
+  for (let r = 0; r < width; r++) for (let c = 0; c < width; c++) y[(y0 + r) * W + x0 + c] = luma[r * width + c];
+  const chroma = Buffer.alloc((W / 2) * (H / 2), 128);
+  const y4m = path.join(shots, "camera.y4m");
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(y4m, Buffer.concat([Buffer.from(`YUV4MPEG2 W${W} H${H} F10:1 Ip A1:1 C420jpeg\nFRAME\n`), y, chroma, chroma]));
+
+  const camera = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${y4m}`],
+  });
+  try {
+    const page = await camera.newPage({ viewport: { width: 800, height: 600 } });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    publication = "1";
+    await page.goto(page_url(`config=/test-config/good.json&scene=hospital&test_clock=${code.now}`));
+    await page.waitForSelector("body[data-ready]");
+    await page.click("#camera");
+    const r = await result(page, 1);
+    assert.equal(r.outcome, "accept", await page.textContent("#status"));
+    assert.match(r.claims, /健康码: 绿码/);
+    await page.screenshot({ path: path.join(shots, "camera-accept-zh.png") });
+    // The same code stays in front of the camera: verified once, not once per frame.
+    await page.waitForTimeout(1000);
+    assert.equal(await page.getAttribute("#result", "data-scan"), "1");
+    assert.deepEqual(errors, []);
+  } finally {
+    await camera.close();
+  }
+});
