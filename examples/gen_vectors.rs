@@ -12,10 +12,10 @@
 use citycode::claims::{AccountStatus, Claims, Domain, OtherClaim};
 use citycode::credential::{CardLayout, Credential, CredentialRequest, DAY, Issuer, Subject};
 use citycode::demo::{self, DemoCity, key};
+use citycode::distribution::ListStatus;
 use citycode::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};
 use citycode::text::{MAX_TEXT_LEN, decode_base64url, decode_text, encode_base64url, encode_text, hex, unhex};
 use citycode::trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
-use citycode::distribution::ListStatus;
 use citycode::{Accepted, Error, PresentOptions, Qr, Rejection, Scene, UnverifiedCode, Verifier, present};
 use serde::{Deserialize, Serialize};
 
@@ -190,13 +190,28 @@ impl Gen {
         }
     }
 
-    fn revocations(&self, signer: &KeyPair, who: ListSigner, sequence: u64, expires_at: u32, mut entries: Vec<Revoked>) -> Res<String> {
+    fn revocations(
+        &self,
+        signer: &KeyPair,
+        who: ListSigner,
+        sequence: u64,
+        expires_at: u32,
+        mut entries: Vec<Revoked>,
+    ) -> Res<String> {
         entries.sort();
         let list = RevocationList { signer: who, sequence, issued_at: NOW as u32 - 600, expires_at, entries };
         Ok(encode_base64url(&list.sign(signer)?))
     }
 
-    fn credential(&self, issuer: &Issuer, device: &PublicKey, claims: Claims, layout: CardLayout, from: u16, days: u8) -> Res<Credential> {
+    fn credential(
+        &self,
+        issuer: &Issuer,
+        device: &PublicKey,
+        claims: Claims,
+        layout: CardLayout,
+        from: u16,
+        days: u8,
+    ) -> Res<Credential> {
         Ok(issuer.issue(&CredentialRequest {
             device_key: device.clone(),
             subject: Subject(*b"resident"),
@@ -207,7 +222,14 @@ impl Gen {
         })?)
     }
 
-    fn code(&self, credential: &Credential, signer: &dyn DeviceSigner, domains: &[Domain], at: u64, nonce: u8) -> Res<String> {
+    fn code(
+        &self,
+        credential: &Credential,
+        signer: &dyn DeviceSigner,
+        domains: &[Domain],
+        at: u64,
+        nonce: u8,
+    ) -> Res<String> {
         let ids: Vec<u32> = domains.iter().map(|d| d.id()).collect();
         Ok(present(credential, signer, &ids, at, opts(nonce))?.to_text())
     }
@@ -217,7 +239,16 @@ impl Gen {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn add(&mut self, name: &str, description: &str, input: String, expected: &str, now: u64, verifier: VerifierSetup, seen: Vec<Seen>) -> Res<()> {
+    fn add(
+        &mut self,
+        name: &str,
+        description: &str,
+        input: String,
+        expected: &str,
+        now: u64,
+        verifier: VerifierSetup,
+        seen: Vec<Seen>,
+    ) -> Res<()> {
         let mut case = Case {
             name: name.into(),
             description: description.into(),
@@ -262,40 +293,127 @@ pub fn generate() -> Res<VectorFile> {
 
     // ---- Accepted codes at each scene.
     let c = g.code(&cred, &device, &hospital, at, 1)?;
-    g.add("accept_hospital", "Health and medical insurance in one card, at a hospital.", c, "accept", later, g.setup(Scene::Hospital), vec![])?;
+    g.add(
+        "accept_hospital",
+        "Health and medical insurance in one card, at a hospital.",
+        c,
+        "accept",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
     let c = g.code(&cred, &device, &[Domain::Tourism], at, 2)?;
-    g.add("accept_scenic_spot_reservation", "A reservation for this site today (local day, UTC+8).", c, "accept", later, g.setup(scenic(demo::SITE)), vec![])?;
+    g.add(
+        "accept_scenic_spot_reservation",
+        "A reservation for this site today (local day, UTC+8).",
+        c,
+        "accept",
+        later,
+        g.setup(scenic(demo::SITE)),
+        vec![],
+    )?;
     let c = g.code(&cred, &device, &[Domain::Transit], at, 3)?;
-    g.add("accept_parking", "Transit account in good standing with vehicle payment.", c.clone(), "accept", later, g.setup(Scene::Parking), vec![])?;
+    g.add(
+        "accept_parking",
+        "Transit account in good standing with vehicle payment.",
+        c.clone(),
+        "accept",
+        later,
+        g.setup(Scene::Parking),
+        vec![],
+    )?;
     let metro_code = g.code(&cred, &device, &[Domain::Transit], at, 4)?;
-    g.add("accept_metro_gate", "Transit account in good standing.", metro_code.clone(), "accept", later, g.setup(metro()), vec![])?;
+    g.add(
+        "accept_metro_gate",
+        "Transit account in good standing.",
+        metro_code.clone(),
+        "accept",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
 
     let p256 = key(Algorithm::EcdsaP256Sha256, 0x05)?;
-    let cred_p256 = g.credential(&g.city.issuer, &p256.public_key(), demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
+    let cred_p256 = g.credential(
+        &g.city.issuer,
+        &p256.public_key(),
+        demo::resident_claims(),
+        CardLayout::Standard,
+        demo::TODAY - 1,
+        7,
+    )?;
     let c = g.code(&cred_p256, &p256, &[Domain::Transit], at, 5)?;
-    g.add("accept_metro_gate_p256_device", "Device key is ECDSA P-256 (phone secure hardware).", c.clone(), "accept", later, g.setup(metro()), vec![])?;
+    g.add(
+        "accept_metro_gate_p256_device",
+        "Device key is ECDSA P-256 (phone secure hardware).",
+        c.clone(),
+        "accept",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let c = g.code(&cred_p256, &p256, &hospital, at, 6)?;
-    g.add("accept_hospital_p256_device", "Hospital bundle with a P-256 device key.", c, "accept", later, g.setup(Scene::Hospital), vec![])?;
+    g.add(
+        "accept_hospital_p256_device",
+        "Hospital bundle with a P-256 device key.",
+        c,
+        "accept",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
 
     let mut four = demo::resident_claims();
     four.social_security = None;
     let four_ids = four.domain_ids();
-    let cred4 = g.credential(&g.city.issuer, &device.public_key(), four, CardLayout::Custom(vec![four_ids]), demo::TODAY - 1, 7)?;
-    let c = g.code(&cred4, &device, &[Domain::Health, Domain::MedicalInsurance, Domain::Transit, Domain::Tourism], at, 7)?;
-    g.add("accept_all_four_domains", "Health, medical insurance, transit and tourism in one card.", c, "accept", later, g.setup(metro()), vec![])?;
+    let cred4 = g.credential(
+        &g.city.issuer,
+        &device.public_key(),
+        four,
+        CardLayout::Custom(vec![four_ids]),
+        demo::TODAY - 1,
+        7,
+    )?;
+    let c =
+        g.code(&cred4, &device, &[Domain::Health, Domain::MedicalInsurance, Domain::Transit, Domain::Tourism], at, 7)?;
+    g.add(
+        "accept_all_four_domains",
+        "Health, medical insurance, transit and tourism in one card.",
+        c,
+        "accept",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let c = g.code(&cred, &device, &Domain::ALL, at, 8)?;
     g.add("accept_all_five_domains", "Every domain in one card.", c, "accept", later, g.setup(metro()), vec![])?;
 
     let singles = CardLayout::Custom(all_ids.iter().map(|&d| vec![d]).collect());
-    let cred_singles = g.credential(&g.city.issuer, &device.public_key(), demo::resident_claims(), singles, demo::TODAY - 1, 7)?;
+    let cred_singles =
+        g.credential(&g.city.issuer, &device.public_key(), demo::resident_claims(), singles, demo::TODAY - 1, 7)?;
     let c = g.code(&cred_singles, &device, &hospital, at, 9)?;
-    g.add("accept_two_cards", "No hospital bundle: the code carries two single-domain cards.", c, "accept", later, g.setup(Scene::Hospital), vec![])?;
+    g.add(
+        "accept_two_cards",
+        "No hospital bundle: the code carries two single-domain cards.",
+        c,
+        "accept",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
 
     let future = key(Algorithm::Ed25519, 0x06)?;
     let mut with_future = demo::resident_claims();
     with_future.other.push(OtherClaim { domain: 9, body: vec![0x01, 0x02, 0x03] });
     let future_issuer = Issuer::new(6, future, vec![1, 2, 3, 4, 5, 9]);
-    let cred_future = g.credential(&future_issuer, &device.public_key(), with_future, CardLayout::Custom(vec![vec![4, 9]]), demo::TODAY - 1, 7)?;
+    let cred_future = g.credential(
+        &future_issuer,
+        &device.public_key(),
+        with_future,
+        CardLayout::Custom(vec![vec![4, 9]]),
+        demo::TODAY - 1,
+        7,
+    )?;
     let tl_future = g.trust(
         vec![
             g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone()),
@@ -307,45 +425,168 @@ pub fn generate() -> Res<VectorFile> {
     let c = present(&cred_future, &device, &[4, 9], at, opts(10))?.to_text();
     let mut setup = g.setup(metro());
     setup.trust_lists = vec![tl_future.clone()];
-    g.add("accept_unknown_future_domain", "A domain (id 9) this version does not know passes through as opaque bytes.", c, "accept", later, setup, vec![])?;
+    g.add(
+        "accept_unknown_future_domain",
+        "A domain (id 9) this version does not know passes through as opaque bytes.",
+        c,
+        "accept",
+        later,
+        setup,
+        vec![],
+    )?;
 
     let c = g.code(&cred, &device, &[Domain::Transit], at, 11)?;
-    g.add("accept_at_last_second_with_skew", "Verified at issued_at + validity + skew - 1.", c, "accept", at + 60 + 30 - 1, g.setup(metro()), vec![])?;
+    g.add(
+        "accept_at_last_second_with_skew",
+        "Verified at issued_at + validity + skew - 1.",
+        c,
+        "accept",
+        at + 60 + 30 - 1,
+        g.setup(metro()),
+        vec![],
+    )?;
     let c = g.code(&cred, &device, &[Domain::Transit], at + 30, 12)?;
-    g.add("accept_from_future_within_skew", "Built 30 s ahead of the verifier's clock (the skew).", c, "accept", at, g.setup(metro()), vec![])?;
+    g.add(
+        "accept_from_future_within_skew",
+        "Built 30 s ahead of the verifier's clock (the skew).",
+        c,
+        "accept",
+        at,
+        g.setup(metro()),
+        vec![],
+    )?;
 
     let other_entries = vec![Revoked::Subject(*b"someone_"), Revoked::Card([7; 16]), Revoked::DeviceKey([9; 16])];
     let c = g.code(&cred, &device, &[Domain::Transit], at, 13)?;
     let mut setup = g.setup(metro());
-    setup.revocation_lists.push(g.revocations(&g.city.root, ListSigner::Root, 2, NOW as u32 + DAY as u32, other_entries.clone())?);
-    setup.revocation_lists.push(g.revocations(&key(Algorithm::Ed25519, 0x02)?, ListSigner::Issuer(1), 1, NOW as u32 + DAY as u32, other_entries)?);
-    g.add("accept_with_unrelated_revocations", "Root- and issuer-signed revocation lists that name others.", c, "accept", later, setup, vec![])?;
+    setup.revocation_lists.push(g.revocations(
+        &g.city.root,
+        ListSigner::Root,
+        2,
+        NOW as u32 + DAY as u32,
+        other_entries.clone(),
+    )?);
+    setup.revocation_lists.push(g.revocations(
+        &key(Algorithm::Ed25519, 0x02)?,
+        ListSigner::Issuer(1),
+        1,
+        NOW as u32 + DAY as u32,
+        other_entries,
+    )?);
+    g.add(
+        "accept_with_unrelated_revocations",
+        "Root- and issuer-signed revocation lists that name others.",
+        c,
+        "accept",
+        later,
+        setup,
+        vec![],
+    )?;
 
     // ---- Time.
     let c = g.code(&cred, &device, &[Domain::Transit], at, 20)?;
-    g.add("code_expired", "Verified at issued_at + validity + skew.", c, "code_expired", at + 90, g.setup(metro()), vec![])?;
+    g.add(
+        "code_expired",
+        "Verified at issued_at + validity + skew.",
+        c,
+        "code_expired",
+        at + 90,
+        g.setup(metro()),
+        vec![],
+    )?;
     let c = g.code(&cred, &device, &[Domain::Transit], at + 31, 21)?;
-    g.add("code_not_yet_valid", "Built 31 s ahead of the verifier's clock.", c, "code_not_yet_valid", at, g.setup(metro()), vec![])?;
-    let long = present(&cred, &device, &[4], at, PresentOptions { validity_secs: 200, nonce: Some([22, 0, 0, 0]) })?.to_text();
-    g.add("code_validity_too_long", "Asks for 200 s; the verifier allows 120.", long, "code_validity_too_long", later, g.setup(metro()), vec![])?;
-    let old = g.credential(&g.city.issuer, &device.public_key(), demo::resident_claims(), CardLayout::Standard, demo::TODAY - 10, 5)?;
+    g.add(
+        "code_not_yet_valid",
+        "Built 31 s ahead of the verifier's clock.",
+        c,
+        "code_not_yet_valid",
+        at,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let long =
+        present(&cred, &device, &[4], at, PresentOptions { validity_secs: 200, nonce: Some([22, 0, 0, 0]) })?.to_text();
+    g.add(
+        "code_validity_too_long",
+        "Asks for 200 s; the verifier allows 120.",
+        long,
+        "code_validity_too_long",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let old = g.credential(
+        &g.city.issuer,
+        &device.public_key(),
+        demo::resident_claims(),
+        CardLayout::Standard,
+        demo::TODAY - 10,
+        5,
+    )?;
     let c = g.code_unchecked(&old, &device, 4, at, 23)?;
-    g.add("credential_expired", "The card's validity ended five days ago.", c, "credential_expired", later, g.setup(metro()), vec![])?;
-    let future_cred = g.credential(&g.city.issuer, &device.public_key(), demo::resident_claims(), CardLayout::Standard, demo::TODAY + 1, 5)?;
+    g.add(
+        "credential_expired",
+        "The card's validity ended five days ago.",
+        c,
+        "credential_expired",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let future_cred = g.credential(
+        &g.city.issuer,
+        &device.public_key(),
+        demo::resident_claims(),
+        CardLayout::Standard,
+        demo::TODAY + 1,
+        5,
+    )?;
     let c = g.code_unchecked(&future_cred, &device, 4, at, 24)?;
-    g.add("credential_not_yet_valid", "The card's validity starts tomorrow.", c, "credential_not_yet_valid", later, g.setup(metro()), vec![])?;
+    g.add(
+        "credential_not_yet_valid",
+        "The card's validity starts tomorrow.",
+        c,
+        "credential_not_yet_valid",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
 
     // ---- Keys and trust.
     let rogue_issuer = Issuer::new(7, key(Algorithm::Ed25519, 0x07)?, all_ids.clone());
-    let cred_rogue = g.credential(&rogue_issuer, &device.public_key(), demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
+    let cred_rogue = g.credential(
+        &rogue_issuer,
+        &device.public_key(),
+        demo::resident_claims(),
+        CardLayout::Standard,
+        demo::TODAY - 1,
+        7,
+    )?;
     let c = g.code(&cred_rogue, &device, &[Domain::Transit], at, 30)?;
-    g.add("unknown_issuer_key", "Key id 7 is not in the trust list.", c, "unknown_issuer_key", later, g.setup(metro()), vec![])?;
+    g.add(
+        "unknown_issuer_key",
+        "Key id 7 is not in the trust list.",
+        c,
+        "unknown_issuer_key",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
 
-    let transit_only_tl = g.trust(vec![g.issuer_entry(1, g.city.issuer.public_key(), vec![4])], 2, NOW as u32 + DAY as u32)?;
+    let transit_only_tl =
+        g.trust(vec![g.issuer_entry(1, g.city.issuer.public_key(), vec![4])], 2, NOW as u32 + DAY as u32)?;
     let c = g.code(&cred, &device, &[Domain::Tourism], at, 31)?;
     let mut setup = g.setup(scenic(demo::SITE));
     setup.trust_lists = vec![transit_only_tl];
-    g.add("out_of_scope", "The trust list lets key 1 attest transit only; the card attests tourism.", c, "out_of_scope", later, setup, vec![])?;
+    g.add(
+        "out_of_scope",
+        "The trust list lets key 1 attest transit only; the card attests tourism.",
+        c,
+        "out_of_scope",
+        later,
+        setup,
+        vec![],
+    )?;
 
     let mut retired = g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone());
     retired.not_after = NOW as u32 - 1;
@@ -353,23 +594,63 @@ pub fn generate() -> Res<VectorFile> {
     let c = g.code(&cred, &device, &[Domain::Transit], at, 32)?;
     let mut setup = g.setup(metro());
     setup.trust_lists = vec![tl_retired];
-    g.add("issuer_key_not_valid", "Key 1's validity window ended before the verification time.", c, "issuer_key_not_valid", later, setup, vec![])?;
+    g.add(
+        "issuer_key_not_valid",
+        "Key 1's validity window ended before the verification time.",
+        c,
+        "issuer_key_not_valid",
+        later,
+        setup,
+        vec![],
+    )?;
 
     let p256_issuer_key = key(Algorithm::EcdsaP256Sha256, 0x08)?;
-    let tl_p256 = g.trust(vec![g.issuer_entry(1, p256_issuer_key.public_key(), all_ids.clone())], 2, NOW as u32 + DAY as u32)?;
+    let tl_p256 =
+        g.trust(vec![g.issuer_entry(1, p256_issuer_key.public_key(), all_ids.clone())], 2, NOW as u32 + DAY as u32)?;
     let c = g.code(&cred, &device, &[Domain::Transit], at, 33)?;
     let mut setup = g.setup(metro());
     setup.trust_lists = vec![tl_p256];
-    g.add("algorithm_mismatch", "The card says Ed25519; key 1 in the trust list is P-256.", c, "algorithm_mismatch", later, setup, vec![])?;
+    g.add(
+        "algorithm_mismatch",
+        "The card says Ed25519; key 1 in the trust list is P-256.",
+        c,
+        "algorithm_mismatch",
+        later,
+        setup,
+        vec![],
+    )?;
 
     let impostor = Issuer::new(1, key(Algorithm::Ed25519, 0x09)?, all_ids.clone());
-    let cred_impostor = g.credential(&impostor, &device.public_key(), demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
+    let cred_impostor = g.credential(
+        &impostor,
+        &device.public_key(),
+        demo::resident_claims(),
+        CardLayout::Standard,
+        demo::TODAY - 1,
+        7,
+    )?;
     let c = g.code(&cred_impostor, &device, &[Domain::Transit], at, 34)?;
-    g.add("bad_issuer_signature", "A card signed by a key that is not key 1, claiming key id 1.", c, "bad_issuer_signature", later, g.setup(metro()), vec![])?;
+    g.add(
+        "bad_issuer_signature",
+        "A card signed by a key that is not key 1, claiming key id 1.",
+        c,
+        "bad_issuer_signature",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
 
     let thief = key(Algorithm::Ed25519, 0x0a)?;
     let c = g.code(&cred, &WrongSigner { claimed: device.public_key(), actual: &thief }, &[Domain::Transit], at, 35)?;
-    g.add("bad_device_signature", "A copied credential signed without its device key.", c, "bad_device_signature", later, g.setup(metro()), vec![])?;
+    g.add(
+        "bad_device_signature",
+        "A copied credential signed without its device key.",
+        c,
+        "bad_device_signature",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
 
     // Holder A's cards, holder B's device key and signature.
     let a_code = Gen::bytes_of(&g.code(&cred, &device, &[Domain::Transit], at, 36)?)?;
@@ -381,36 +662,103 @@ pub fn generate() -> Res<VectorFile> {
     tbs.extend_from_slice(&unsigned);
     let mut resigned = unsigned;
     resigned.extend_from_slice(&b.sign(&tbs));
-    g.add("holder_swap", "Holder A's credential with holder B's device key and signature.", encode_text(&resigned), "bad_issuer_signature", later, g.setup(metro()), vec![])?;
+    g.add(
+        "holder_swap",
+        "Holder A's credential with holder B's device key and signature.",
+        encode_text(&resigned),
+        "bad_issuer_signature",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
 
     // ---- Revocation.
     let c = g.code(&cred, &device, &[Domain::Transit], at, 40)?;
     let card_id = UnverifiedCode::from_text(&c)?.card_id(0);
     let mut setup = g.setup(metro());
-    setup.revocation_lists = vec![g.revocations(&g.city.root, ListSigner::Root, 2, NOW as u32 + DAY as u32, vec![Revoked::Card(card_id)])?];
+    setup.revocation_lists = vec![g.revocations(
+        &g.city.root,
+        ListSigner::Root,
+        2,
+        NOW as u32 + DAY as u32,
+        vec![Revoked::Card(card_id)],
+    )?];
     g.add("revoked_card", "The transit card is on the root's revocation list.", c, "revoked", later, setup, vec![])?;
     let c = g.code(&cred, &device, &[Domain::Transit], at, 41)?;
     let mut setup = g.setup(metro());
-    setup.revocation_lists.push(g.revocations(&key(Algorithm::Ed25519, 0x02)?, ListSigner::Issuer(1), 1, NOW as u32 + DAY as u32, vec![Revoked::Subject(*b"resident")])?);
+    setup.revocation_lists.push(g.revocations(
+        &key(Algorithm::Ed25519, 0x02)?,
+        ListSigner::Issuer(1),
+        1,
+        NOW as u32 + DAY as u32,
+        vec![Revoked::Subject(*b"resident")],
+    )?);
     g.add("revoked_subject", "The subject is on issuer 1's revocation list.", c, "revoked", later, setup, vec![])?;
     let c = g.code(&cred, &device, &[Domain::Transit], at, 42)?;
     let mut setup = g.setup(metro());
-    setup.revocation_lists = vec![g.revocations(&g.city.root, ListSigner::Root, 2, NOW as u32 + DAY as u32, vec![Revoked::DeviceKey(device.public_key().key_id())])?];
-    g.add("revoked_device_key", "The phone was reported stolen: its device key is revoked.", c, "revoked", later, setup, vec![])?;
+    setup.revocation_lists = vec![g.revocations(
+        &g.city.root,
+        ListSigner::Root,
+        2,
+        NOW as u32 + DAY as u32,
+        vec![Revoked::DeviceKey(device.public_key().key_id())],
+    )?];
+    g.add(
+        "revoked_device_key",
+        "The phone was reported stolen: its device key is revoked.",
+        c,
+        "revoked",
+        later,
+        setup,
+        vec![],
+    )?;
 
     // ---- Replay and policy.
-    g.add("replayed", "The same code, accepted once, scanned again within its window.", metro_code.clone(), "replayed", at + 5, g.setup(metro()), vec![Seen { input: metro_code.clone(), now: at + 1 }])?;
+    g.add(
+        "replayed",
+        "The same code, accepted once, scanned again within its window.",
+        metro_code.clone(),
+        "replayed",
+        at + 5,
+        g.setup(metro()),
+        vec![Seen { input: metro_code.clone(), now: at + 1 }],
+    )?;
     let c = g.code(&cred, &device, &[Domain::Transit], at, 50)?;
-    g.add("policy_unmet_wrong_domain", "Transit only, shown at a hospital.", c, "policy_unmet", later, g.setup(Scene::Hospital), vec![])?;
+    g.add(
+        "policy_unmet_wrong_domain",
+        "Transit only, shown at a hospital.",
+        c,
+        "policy_unmet",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
     let mut arrears = demo::resident_claims();
     if let Some(t) = arrears.transit.as_mut() {
         t.account = AccountStatus::Arrears;
     }
-    let cred_arrears = g.credential(&g.city.issuer, &device.public_key(), arrears, CardLayout::Standard, demo::TODAY - 1, 7)?;
+    let cred_arrears =
+        g.credential(&g.city.issuer, &device.public_key(), arrears, CardLayout::Standard, demo::TODAY - 1, 7)?;
     let c = g.code(&cred_arrears, &device, &[Domain::Transit], at, 51)?;
-    g.add("policy_unmet_arrears", "Transit account in arrears at a metro gate.", c, "policy_unmet", later, g.setup(metro()), vec![])?;
+    g.add(
+        "policy_unmet_arrears",
+        "Transit account in arrears at a metro gate.",
+        c,
+        "policy_unmet",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let c = g.code(&cred, &device, &[Domain::Tourism], at, 52)?;
-    g.add("policy_unmet_other_site", "A reservation for site 1024 at the gate of site 2048.", c, "policy_unmet", later, g.setup(scenic(2048)), vec![])?;
+    g.add(
+        "policy_unmet_other_site",
+        "A reservation for site 1024 at the gate of site 2048.",
+        c,
+        "policy_unmet",
+        later,
+        g.setup(scenic(2048)),
+        vec![],
+    )?;
 
     // ---- Tampering and encoding.
     let good = Gen::bytes_of(&g.code(&cred, &device, &[Domain::Transit], at, 60)?)?;
@@ -418,66 +766,226 @@ pub fn generate() -> Res<VectorFile> {
     if let Some(last) = flipped.last_mut() {
         *last ^= 0x01;
     }
-    g.add("flipped_bit_device_signature", "One bit of the device signature flipped.", encode_text(&flipped), "bad_device_signature", later, g.setup(metro()), vec![])?;
+    g.add(
+        "flipped_bit_device_signature",
+        "One bit of the device signature flipped.",
+        encode_text(&flipped),
+        "bad_device_signature",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let mut flipped = good.clone();
     // Byte 58 is the first claim entry's domain id; 59 its length; 60.. the body.
     // Flip the vehicle-payment flag (third transit byte).
     if let Some(b) = flipped.get_mut(62) {
         *b ^= 0x01;
     }
-    g.add("flipped_bit_claims", "One bit of a claim flipped.", encode_text(&flipped), "bad_issuer_signature", later, g.setup(metro()), vec![])?;
-    g.add("truncated", "The last byte removed.", encode_text(good.get(..good.len() - 1).ok_or("short")?), "truncated", later, g.setup(metro()), vec![])?;
+    g.add(
+        "flipped_bit_claims",
+        "One bit of a claim flipped.",
+        encode_text(&flipped),
+        "bad_issuer_signature",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    g.add(
+        "truncated",
+        "The last byte removed.",
+        encode_text(good.get(..good.len() - 1).ok_or("short")?),
+        "truncated",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let mut trailing = good.clone();
     trailing.push(0);
-    g.add("trailing_bytes", "One byte appended after the device signature.", encode_text(&trailing), "trailing_bytes", later, g.setup(metro()), vec![])?;
+    g.add(
+        "trailing_bytes",
+        "One byte appended after the device signature.",
+        encode_text(&trailing),
+        "trailing_bytes",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let text = encode_text(&good);
-    g.add("wrong_prefix", "HC1: instead of CC1:.", text.replacen("CC1:", "HC1:", 1), "text_prefix", later, g.setup(metro()), vec![])?;
-    g.add("lowercase_prefix", "The prefix is case-sensitive.", text.replacen("CC1:", "cc1:", 1), "text_prefix", later, g.setup(metro()), vec![])?;
-    g.add("scanner_lf", "A scanner's trailing LF is the one terminator SPEC.md §6 ignores.", format!("{text}\n"), "accept", later, g.setup(metro()), vec![])?;
+    g.add(
+        "wrong_prefix",
+        "HC1: instead of CC1:.",
+        text.replacen("CC1:", "HC1:", 1),
+        "text_prefix",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    g.add(
+        "lowercase_prefix",
+        "The prefix is case-sensitive.",
+        text.replacen("CC1:", "cc1:", 1),
+        "text_prefix",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    g.add(
+        "scanner_lf",
+        "A scanner's trailing LF is the one terminator SPEC.md §6 ignores.",
+        format!("{text}\n"),
+        "accept",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let crlf = encode_text(&Gen::bytes_of(&g.code(&cred, &device, &[Domain::Transit], at, 71)?)?);
-    g.add("scanner_crlf", "A scanner's trailing CR LF is ignored.", format!("{crlf}\r\n"), "accept", later, g.setup(metro()), vec![])?;
-    g.add("scanner_two_terminators", "Two line terminators: only one is ignored.", format!("{text}\n\n"), "text_encoding", later, g.setup(metro()), vec![])?;
-    g.add("scanner_trailing_space", "A trailing space is not a terminator.", format!("{text} "), "text_encoding", later, g.setup(metro()), vec![])?;
+    g.add(
+        "scanner_crlf",
+        "A scanner's trailing CR LF is ignored.",
+        format!("{crlf}\r\n"),
+        "accept",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    g.add(
+        "scanner_two_terminators",
+        "Two line terminators: only one is ignored.",
+        format!("{text}\n\n"),
+        "text_encoding",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    g.add(
+        "scanner_trailing_space",
+        "A trailing space is not a terminator.",
+        format!("{text} "),
+        "text_encoding",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let mut long = text.clone();
     long.push_str(&"0".repeat(MAX_TEXT_LEN + 1 - text.len()));
-    g.add("text_too_long", "One character more than any QR symbol holds (7,089), refused before decoding.", long, "text_too_long", later, g.setup(metro()), vec![])?;
-    g.add("text_not_digits", "A letter among the digits.", text.replacen('0', "A", 1), "text_encoding", later, g.setup(metro()), vec![])?;
-    g.add("text_bad_length", "One digit removed: no byte count has that many digits.", text.get(..text.len() - 1).ok_or("short")?.to_string(), "text_encoding", later, g.setup(metro()), vec![])?;
+    g.add(
+        "text_too_long",
+        "One character more than any QR symbol holds (7,089), refused before decoding.",
+        long,
+        "text_too_long",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    g.add(
+        "text_not_digits",
+        "A letter among the digits.",
+        text.replacen('0', "A", 1),
+        "text_encoding",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    g.add(
+        "text_bad_length",
+        "One digit removed: no byte count has that many digits.",
+        text.get(..text.len() - 1).ok_or("short")?.to_string(),
+        "text_encoding",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let mut big = String::from("CC1:");
     big.push_str(&"9".repeat(29));
     big.push_str(text.get(33..).ok_or("short")?);
-    g.add("text_chunk_out_of_range", "A 29-digit chunk of 10^29 - 1, above 2^96 - 1.", big, "non_canonical", later, g.setup(metro()), vec![])?;
+    g.add(
+        "text_chunk_out_of_range",
+        "A 29-digit chunk of 10^29 - 1, above 2^96 - 1.",
+        big,
+        "non_canonical",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let mut v2 = good.clone();
     if let Some(b) = v2.first_mut() {
         *b = 2;
     }
-    g.add("wrong_version", "Format version byte 2.", encode_text(&v2), "unsupported_version", later, g.setup(metro()), vec![])?;
+    g.add(
+        "wrong_version",
+        "Format version byte 2.",
+        encode_text(&v2),
+        "unsupported_version",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let mut sm2 = good.clone();
     if let Some(b) = sm2.get_mut(1) {
         *b = 3;
     }
-    g.add("unsupported_device_algorithm", "Device algorithm id 3 (reserved for SM2/SM3).", encode_text(&sm2), "unsupported_algorithm", later, g.setup(metro()), vec![])?;
+    g.add(
+        "unsupported_device_algorithm",
+        "Device algorithm id 3 (reserved for SM2/SM3).",
+        encode_text(&sm2),
+        "unsupported_algorithm",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let mut varint = good.clone();
     // Byte 52 is the first card's key id (1); encode it as 0x81 0x00.
     varint.splice(52..53, [0x81, 0x00]);
-    g.add("non_canonical_varint", "Key id 1 encoded in two bytes.", encode_text(&varint), "non_canonical", later, g.setup(metro()), vec![])?;
+    g.add(
+        "non_canonical_varint",
+        "Key id 1 encoded in two bytes.",
+        encode_text(&varint),
+        "non_canonical",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let hosp = Gen::bytes_of(&g.code(&cred, &device, &hospital, at, 61)?)?;
     // Hospital card entries: health at 58..63, medical insurance at 63..69. Swap them.
     let mut swapped = hosp.clone();
     let health = hosp.get(58..63).ok_or("short")?.to_vec();
     let insurance = hosp.get(63..69).ok_or("short")?.to_vec();
     swapped.splice(58..69, insurance.into_iter().chain(health));
-    g.add("non_canonical_claim_order", "Medical insurance (2) before health (1) in a card.", encode_text(&swapped), "non_canonical", later, g.setup(Scene::Hospital), vec![])?;
+    g.add(
+        "non_canonical_claim_order",
+        "Medical insurance (2) before health (1) in a card.",
+        encode_text(&swapped),
+        "non_canonical",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
     let mut zero = good.clone();
     if let Some(b) = zero.get_mut(46) {
         *b = 0;
     }
-    g.add("zero_validity", "Code validity of 0 seconds.", encode_text(&zero), "malformed", later, g.setup(metro()), vec![])?;
+    g.add(
+        "zero_validity",
+        "Code validity of 0 seconds.",
+        encode_text(&zero),
+        "malformed",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let mut bad_status = good.clone();
     if let Some(b) = bad_status.get_mut(60) {
         *b = 9;
     }
-    g.add("unknown_enum_value", "Transit account status 9 is not defined.", encode_text(&bad_status), "malformed", later, g.setup(metro()), vec![])?;
+    g.add(
+        "unknown_enum_value",
+        "Transit account status 9 is not defined.",
+        encode_text(&bad_status),
+        "malformed",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     // Two copies of the transit card: a domain disclosed twice.
     let card = good.get(52..good.len() - 64).ok_or("short")?.to_vec();
     let mut dup = good.get(..52).ok_or("short")?.to_vec();
@@ -487,24 +995,64 @@ pub fn generate() -> Res<VectorFile> {
     dup.extend_from_slice(&card);
     dup.extend_from_slice(&card);
     dup.extend_from_slice(good.get(good.len() - 64..).ok_or("short")?);
-    g.add("duplicate_domain", "The transit card twice in one code.", encode_text(&dup), "malformed", later, g.setup(metro()), vec![])?;
+    g.add(
+        "duplicate_domain",
+        "The transit card twice in one code.",
+        encode_text(&dup),
+        "malformed",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
 
     // Weak and invalid device keys.
     let mut small = good.clone();
     let order8 = unhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")?;
     small.splice(2..34, order8);
-    g.add("small_order_device_key", "The device key is a point of order 8.", encode_text(&small), "invalid_device_key", later, g.setup(metro()), vec![])?;
+    g.add(
+        "small_order_device_key",
+        "The device key is a point of order 8.",
+        encode_text(&small),
+        "invalid_device_key",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let mut ident = good.clone();
     let mut identity = [0u8; 32];
     identity[0] = 1;
     ident.splice(2..34, identity);
-    g.add("identity_device_key", "The device key is the identity point.", encode_text(&ident), "invalid_device_key", later, g.setup(metro()), vec![])?;
+    g.add(
+        "identity_device_key",
+        "The device key is the identity point.",
+        encode_text(&ident),
+        "invalid_device_key",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let mut noncanon = good.clone();
     noncanon.splice(2..34, non_canonical_point()?);
-    g.add("non_canonical_device_key", "A valid point encoded with y >= p.", encode_text(&noncanon), "invalid_device_key", later, g.setup(metro()), vec![])?;
+    g.add(
+        "non_canonical_device_key",
+        "A valid point encoded with y >= p.",
+        encode_text(&noncanon),
+        "invalid_device_key",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
     let mut off = good.clone();
     off.splice(2..34, off_curve_point()?);
-    g.add("device_key_not_on_curve", "32 bytes that decode to no curve point.", encode_text(&off), "invalid_device_key", later, g.setup(metro()), vec![])?;
+    g.add(
+        "device_key_not_on_curve",
+        "32 bytes that decode to no curve point.",
+        encode_text(&off),
+        "invalid_device_key",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
 
     // ---- Lists.
     let c = g.code(&cred, &device, &[Domain::Transit], at, 70)?;
@@ -514,26 +1062,92 @@ pub fn generate() -> Res<VectorFile> {
     g.add("no_trust_list", "The verifier holds no trust list.", c.clone(), "no_trust_list", later, setup, vec![])?;
     let mut setup = g.setup(metro());
     setup.revocation_lists.clear();
-    g.add("no_revocation_list", "A trust list but no revocation list: fail closed.", c.clone(), "no_revocation_list", later, setup, vec![])?;
+    g.add(
+        "no_revocation_list",
+        "A trust list but no revocation list: fail closed.",
+        c.clone(),
+        "no_revocation_list",
+        later,
+        setup,
+        vec![],
+    )?;
     let mut setup = g.setup(metro());
-    setup.trust_lists = vec![g.trust(vec![g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone())], 2, NOW as u32 - 1)?];
-    g.add("trust_list_expired", "A stale trust list: past its expiry.", c.clone(), "trust_list_expired", later, setup, vec![])?;
+    setup.trust_lists =
+        vec![g.trust(vec![g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone())], 2, NOW as u32 - 1)?];
+    g.add(
+        "trust_list_expired",
+        "A stale trust list: past its expiry.",
+        c.clone(),
+        "trust_list_expired",
+        later,
+        setup,
+        vec![],
+    )?;
     let mut setup = g.setup(metro());
     setup.trust_lists = vec![tl_future.clone(), encode_base64url(&g.city.trust_list)];
-    g.add("trust_list_rollback", "Sequence 2 held, sequence 1 offered.", c.clone(), "trust_list_rollback", later, setup, vec![])?;
-    let forged = TrustList { sequence: 3, issued_at: NOW as u32, expires_at: NOW as u32 + DAY as u32, keys: vec![g.issuer_entry(7, rogue_issuer.public_key(), all_ids.clone())] };
+    g.add(
+        "trust_list_rollback",
+        "Sequence 2 held, sequence 1 offered.",
+        c.clone(),
+        "trust_list_rollback",
+        later,
+        setup,
+        vec![],
+    )?;
+    let forged = TrustList {
+        sequence: 3,
+        issued_at: NOW as u32,
+        expires_at: NOW as u32 + DAY as u32,
+        keys: vec![g.issuer_entry(7, rogue_issuer.public_key(), all_ids.clone())],
+    };
     let mut setup = g.setup(metro());
     setup.trust_lists.push(encode_base64url(&forged.sign(&key(Algorithm::Ed25519, 0x0c)?)?));
-    g.add("bad_trust_list_signature", "A trust list signed by a key that is not the root.", c.clone(), "bad_trust_list_signature", later, setup, vec![])?;
+    g.add(
+        "bad_trust_list_signature",
+        "A trust list signed by a key that is not the root.",
+        c.clone(),
+        "bad_trust_list_signature",
+        later,
+        setup,
+        vec![],
+    )?;
     let mut setup = g.setup(metro());
     setup.revocation_lists = vec![g.revocations(&g.city.root, ListSigner::Root, 2, NOW as u32 - 1, vec![])?];
-    g.add("revocation_list_expired", "The revocation list is past its expiry.", c.clone(), "revocation_list_expired", later, setup, vec![])?;
+    g.add(
+        "revocation_list_expired",
+        "The revocation list is past its expiry.",
+        c.clone(),
+        "revocation_list_expired",
+        later,
+        setup,
+        vec![],
+    )?;
     let mut setup = g.setup(metro());
-    setup.revocation_lists = vec![g.revocations(&g.city.root, ListSigner::Root, 2, NOW as u32 + DAY as u32, vec![])?, encode_base64url(&g.city.revocation_list)];
-    g.add("revocation_list_rollback", "Revocation sequence 2 held, sequence 1 offered.", c.clone(), "revocation_list_rollback", later, setup, vec![])?;
+    setup.revocation_lists = vec![
+        g.revocations(&g.city.root, ListSigner::Root, 2, NOW as u32 + DAY as u32, vec![])?,
+        encode_base64url(&g.city.revocation_list),
+    ];
+    g.add(
+        "revocation_list_rollback",
+        "Revocation sequence 2 held, sequence 1 offered.",
+        c.clone(),
+        "revocation_list_rollback",
+        later,
+        setup,
+        vec![],
+    )?;
     let mut setup = g.setup(metro());
-    setup.revocation_lists = vec![g.revocations(&key(Algorithm::Ed25519, 0x0c)?, ListSigner::Root, 2, NOW as u32 + DAY as u32, vec![])?];
-    g.add("bad_revocation_list_signature", "A revocation list claiming the root, signed by another key.", c, "bad_revocation_list_signature", later, setup, vec![])?;
+    setup.revocation_lists =
+        vec![g.revocations(&key(Algorithm::Ed25519, 0x0c)?, ListSigner::Root, 2, NOW as u32 + DAY as u32, vec![])?];
+    g.add(
+        "bad_revocation_list_signature",
+        "A revocation list claiming the root, signed by another key.",
+        c,
+        "bad_revocation_list_signature",
+        later,
+        setup,
+        vec![],
+    )?;
 
     Ok(VectorFile {
         description: "citycode v1 verification vectors: see test-vectors/README.md".into(),
@@ -545,7 +1159,14 @@ pub fn generate() -> Res<VectorFile> {
 impl Gen {
     /// Builds a code from the card holding exactly `domain`, ignoring the card's
     /// validity (select_cards would refuse an expired card, as a holder should).
-    fn code_unchecked(&self, credential: &Credential, device: &KeyPair, domain: u32, at: u64, nonce: u8) -> Res<String> {
+    fn code_unchecked(
+        &self,
+        credential: &Credential,
+        device: &KeyPair,
+        domain: u32,
+        at: u64,
+        nonce: u8,
+    ) -> Res<String> {
         let card = credential.cards.iter().find(|c| c.claims.domain_ids() == [domain]).ok_or("no card")?;
         let one = Credential {
             device_key: credential.device_key.clone(),
@@ -615,7 +1236,8 @@ fn publications(city: &DemoCity) -> Res<Vec<(String, Vec<u8>)>> {
     .sign(&city.root)?;
     let mut files = Vec::new();
     for (n, revocations) in [(1u64, city.revocation_list.clone()), (2, revoked)] {
-        let status = ListStatus::describe(n, now, now + 3600, &city.root.public_key(), &city.trust_list, &[&revocations])?;
+        let status =
+            ListStatus::describe(n, now, now + 3600, &city.root.public_key(), &city.trust_list, &[&revocations])?;
         files.push((format!("lists/{n}/trust-list.bin"), city.trust_list.clone()));
         files.push((format!("lists/{n}/revocation-root.bin"), revocations));
         files.push((format!("lists/{n}/status.json"), status.index_json().into_bytes()));
@@ -641,7 +1263,8 @@ pub fn render() -> Res<Vec<(String, Vec<u8>)>> {
     });
     let mut holder_json = serde_json::to_string_pretty(&holder)?;
     holder_json.push('\n');
-    let mut files = vec![("codes.json".to_string(), json.into_bytes()), ("holder.json".to_string(), holder_json.into_bytes())];
+    let mut files =
+        vec![("codes.json".to_string(), json.into_bytes()), ("holder.json".to_string(), holder_json.into_bytes())];
     files.extend(publications(&city)?);
     Ok(files)
 }

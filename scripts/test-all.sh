@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-echo "== Rust: lint, then build and test every crate"
+echo "== Rust: format, lint, then build and test every crate"
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 # citycode-compare (the peer benchmark) is left out: the test run never builds the peers.
 cargo clippy --workspace --exclude citycode-compare --all-targets --locked -- -D warnings
 # The shared replay store is tested against a real redis-server on loopback (the tests

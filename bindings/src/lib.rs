@@ -82,7 +82,9 @@ impl From<citycode::Error> for CitycodeError {
         let message = e.to_string();
         match e {
             citycode::Error::Invalid(r) => r.into(),
-            citycode::Error::MissingDomain(_) => CitycodeError::MissingDomain { code: "missing_domain".into(), detail: message },
+            citycode::Error::MissingDomain(_) => {
+                CitycodeError::MissingDomain { code: "missing_domain".into(), detail: message }
+            }
             citycode::Error::Signer(_) => CitycodeError::Signer { code: "signer".into(), detail: message },
             citycode::Error::Random => CitycodeError::InvalidArgument { code: "random".into(), detail: message },
             _ => CitycodeError::invalid(message),
@@ -393,12 +395,23 @@ impl From<cc::Claims> for Claims {
     fn from(c: cc::Claims) -> Self {
         Claims {
             health: c.health.map(|h| Health { status: h.status.into(), valid_until_day: h.valid_until_day }),
-            medical_insurance: c.medical_insurance.map(|m| MedicalInsurance { region: m.region, status: m.status.into() }),
+            medical_insurance: c
+                .medical_insurance
+                .map(|m| MedicalInsurance { region: m.region, status: m.status.into() }),
             social_security: c.social_security.map(|s| s.status.into()),
-            transit: c.transit.map(|t| Transit { account: t.account.into(), fare_class: t.fare_class.into(), vehicle_payment: t.vehicle_payment }),
+            transit: c.transit.map(|t| Transit {
+                account: t.account.into(),
+                fare_class: t.fare_class.into(),
+                vehicle_payment: t.vehicle_payment,
+            }),
             tourism: c
                 .tourism
-                .map(|t| t.entries.into_iter().map(|e| TourismEntry { kind: e.kind.into(), site: e.site, day: e.day }).collect())
+                .map(|t| {
+                    t.entries
+                        .into_iter()
+                        .map(|e| TourismEntry { kind: e.kind.into(), site: e.site, day: e.day })
+                        .collect()
+                })
                 .unwrap_or_default(),
             other: c.other.into_iter().map(|o| OtherClaim { domain: o.domain, body: o.body }).collect(),
         }
@@ -409,14 +422,24 @@ impl From<Claims> for cc::Claims {
     fn from(c: Claims) -> Self {
         cc::Claims {
             health: c.health.map(|h| cc::Health { status: h.status.into(), valid_until_day: h.valid_until_day }),
-            medical_insurance: c.medical_insurance.map(|m| cc::MedicalInsurance { region: m.region, status: m.status.into() }),
+            medical_insurance: c
+                .medical_insurance
+                .map(|m| cc::MedicalInsurance { region: m.region, status: m.status.into() }),
             social_security: c.social_security.map(|s| cc::SocialSecurity { status: s.into() }),
-            transit: c.transit.map(|t| cc::Transit { account: t.account.into(), fare_class: t.fare_class.into(), vehicle_payment: t.vehicle_payment }),
+            transit: c.transit.map(|t| cc::Transit {
+                account: t.account.into(),
+                fare_class: t.fare_class.into(),
+                vehicle_payment: t.vehicle_payment,
+            }),
             tourism: if c.tourism.is_empty() {
                 None
             } else {
                 Some(cc::Tourism {
-                    entries: c.tourism.into_iter().map(|e| cc::TourismEntry { kind: e.kind.into(), site: e.site, day: e.day }).collect(),
+                    entries: c
+                        .tourism
+                        .into_iter()
+                        .map(|e| cc::TourismEntry { kind: e.kind.into(), site: e.site, day: e.day })
+                        .collect(),
                 })
             },
             other: c.other.into_iter().map(|o| cc::OtherClaim { domain: o.domain, body: o.body }).collect(),
@@ -488,7 +511,8 @@ impl From<citycode::Scene> for Scene {
 /// (`{"kind":"scenic_spot","site":1024,"utc_offset_minutes":480}`).
 #[uniffi::export]
 pub fn scene_from_json(json: String) -> Result<Scene> {
-    let s: citycode::Scene = serde_json::from_str(&json).map_err(|e| CitycodeError::invalid(format!("scene JSON: {e}")))?;
+    let s: citycode::Scene =
+        serde_json::from_str(&json).map_err(|e| CitycodeError::invalid(format!("scene JSON: {e}")))?;
     Ok(s.into())
 }
 
@@ -496,7 +520,12 @@ pub fn scene_from_json(json: String) -> Result<Scene> {
 #[uniffi::export]
 pub fn scene_domains(scene: Scene) -> Vec<Domain> {
     use citycode::Policy as _;
-    citycode::Scene::from(scene).required_domains().into_iter().filter_map(cc::Domain::from_id).map(Domain::from).collect()
+    citycode::Scene::from(scene)
+        .required_domains()
+        .into_iter()
+        .filter_map(cc::Domain::from_id)
+        .map(Domain::from)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------
@@ -519,7 +548,12 @@ pub struct QrImage {
 #[uniffi::export]
 pub fn render_qr(text: String) -> Result<QrImage> {
     let qr = citycode::Qr::new(&text)?;
-    Ok(QrImage { version: qr.version, width: u32::try_from(qr.width).unwrap_or(0), svg: qr.to_svg(8), modules: qr.modules })
+    Ok(QrImage {
+        version: qr.version,
+        width: u32::try_from(qr.width).unwrap_or(0),
+        svg: qr.to_svg(8),
+        modules: qr.modules,
+    })
 }
 
 /// A code to show.
@@ -659,7 +693,13 @@ impl Verifier {
     /// A verifier pinned to a root key, for a scene, with clock skew and the longest
     /// code validity accepted. Load a trust list before verifying.
     #[uniffi::constructor(default(skew_secs = 30, max_code_validity_secs = 120))]
-    pub fn new(root_algorithm: KeyAlgorithm, root_key: Vec<u8>, scene: Scene, skew_secs: u32, max_code_validity_secs: u8) -> Result<Arc<Self>> {
+    pub fn new(
+        root_algorithm: KeyAlgorithm,
+        root_key: Vec<u8>,
+        scene: Scene,
+        skew_secs: u32,
+        max_code_validity_secs: u8,
+    ) -> Result<Arc<Self>> {
         let root = public_key(root_algorithm, &root_key)?;
         let v = citycode::Verifier::new(root, citycode::Scene::from(scene))
             .with_skew(skew_secs)
@@ -674,12 +714,19 @@ impl Verifier {
 
     /// Loads a signed revocation list; refuses bad signatures and rollback.
     pub fn load_revocation_list(&self, list: Vec<u8>) -> Result<()> {
-        Ok(self.inner.write().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?.load_revocation_list(&list)?)
+        Ok(self
+            .inner
+            .write()
+            .map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?
+            .load_revocation_list(&list)?)
     }
 
     /// Switches the scene.
     pub fn set_scene(&self, scene: Scene) -> Result<()> {
-        self.inner.write().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?.set_policy(citycode::Scene::from(scene));
+        self.inner
+            .write()
+            .map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?
+            .set_policy(citycode::Scene::from(scene));
         Ok(())
     }
 
@@ -719,7 +766,8 @@ impl Verifier {
     /// until they expire. Returns the names of the files loaded.
     pub fn update_lists(&self, fetcher: Arc<dyn ListFetcher>) -> Result<Vec<String>> {
         let status = fetcher.fetch(citycode::distribution::STATUS_FILE.into())?;
-        let plan = self.inner.read().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?.plan_update(status)?;
+        let plan =
+            self.inner.read().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?.plan_update(status)?;
         let mut files = Vec::new();
         for name in plan.to_fetch() {
             files.push(fetcher.fetch(name)?);
@@ -732,7 +780,12 @@ impl Verifier {
         let v = self.inner.read().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?;
         let mut out: Vec<HeldList> = v
             .trust_list()
-            .map(|t| HeldList { name: ListFile::Trust.file_name(), sequence: t.sequence, issued_at: t.issued_at, expires_at: t.expires_at })
+            .map(|t| HeldList {
+                name: ListFile::Trust.file_name(),
+                sequence: t.sequence,
+                issued_at: t.issued_at,
+                expires_at: t.expires_at,
+            })
             .into_iter()
             .collect();
         for l in v.revocation_lists() {
@@ -815,7 +868,11 @@ impl Issuer {
             valid_from_day,
             valid_days,
             claims: claims.into(),
-            layout: if card_sets.is_empty() { citycode::CardLayout::Standard } else { citycode::CardLayout::Custom(card_sets) },
+            layout: if card_sets.is_empty() {
+                citycode::CardLayout::Standard
+            } else {
+                citycode::CardLayout::Custom(card_sets)
+            },
         };
         Ok(self.inner.issue(&req)?.to_base64url()?)
     }
@@ -846,7 +903,13 @@ pub struct TrustedIssuer {
 
 /// Signs a trust list with the root key.
 #[uniffi::export]
-pub fn sign_trust_list(root: Arc<SigningKey>, sequence: u64, issued_at: u32, expires_at: u32, issuers: Vec<TrustedIssuer>) -> Result<Vec<u8>> {
+pub fn sign_trust_list(
+    root: Arc<SigningKey>,
+    sequence: u64,
+    issued_at: u32,
+    expires_at: u32,
+    issuers: Vec<TrustedIssuer>,
+) -> Result<Vec<u8>> {
     let mut keys = Vec::with_capacity(issuers.len());
     for i in issuers {
         let mut domains = i.domains;
@@ -894,7 +957,8 @@ pub fn sign_revocation_list(
     expires_at: u32,
     entries: Vec<Revocation>,
 ) -> Result<Vec<u8>> {
-    let fixed = |id: Vec<u8>| -> Result<[u8; 16]> { id.try_into().map_err(|_| CitycodeError::invalid("ids are 16 bytes")) };
+    let fixed =
+        |id: Vec<u8>| -> Result<[u8; 16]> { id.try_into().map_err(|_| CitycodeError::invalid("ids are 16 bytes")) };
     let mut list = Vec::with_capacity(entries.len());
     for e in entries {
         list.push(match e {

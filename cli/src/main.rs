@@ -360,9 +360,11 @@ struct KeyFile {
 impl KeyFile {
     fn load(path: &Path) -> Result<(KeyKind, KeyPair)> {
         let text = Zeroizing::new(read_text(path)?);
-        let file: KeyFile =
-            serde_json::from_str(&text).map_err(|e| Failure::Input(format!("{}: not a key file: {e}", path.display())))?;
-        let secret = Zeroizing::new(unhex(&file.secret).map_err(|_| Failure::Input(format!("{}: secret is not hex", path.display())))?);
+        let file: KeyFile = serde_json::from_str(&text)
+            .map_err(|e| Failure::Input(format!("{}: not a key file: {e}", path.display())))?;
+        let secret = Zeroizing::new(
+            unhex(&file.secret).map_err(|_| Failure::Input(format!("{}: secret is not hex", path.display())))?,
+        );
         Ok((file.kind, KeyPair::from_secret_bytes(file.algorithm, &secret)?))
     }
 }
@@ -445,7 +447,10 @@ struct RevocationSpec {
 }
 
 fn fixed<const N: usize>(h: &str, what: &str) -> Result<[u8; N]> {
-    unhex(h).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| Failure::Input(format!("{what} must be {} hex digits", 2 * N)))
+    unhex(h)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| Failure::Input(format!("{what} must be {} hex digits", 2 * N)))
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -456,7 +461,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Keygen { kind, alg, out, force, show_secret } => {
             let key = KeyPair::generate(alg.into())?;
             let public_key = hex(&key.public_key().to_bytes());
-            let file = KeyFile { kind, algorithm: alg.into(), public_key: public_key.clone(), secret: Zeroizing::new(hex(&key.secret_bytes())) };
+            let file = KeyFile {
+                kind,
+                algorithm: alg.into(),
+                public_key: public_key.clone(),
+                secret: Zeroizing::new(hex(&key.secret_bytes())),
+            };
             let text = Zeroizing::new(serde_json::to_string_pretty(&file).map_err(|e| Failure::Input(e.to_string()))?);
             write_secret_file(&out, text.as_bytes(), force)?;
             let mut shown = serde_json::Map::new();
@@ -476,17 +486,27 @@ fn run(cli: Cli) -> Result<()> {
             let spec: TrustSpec = json_file(&spec)?;
             let mut keys = Vec::with_capacity(spec.issuers.len());
             for i in spec.issuers {
-                let bytes = unhex(&i.public_key).map_err(|_| Failure::Input(format!("issuer {}: public_key is not hex", i.kid)))?;
+                let bytes = unhex(&i.public_key)
+                    .map_err(|_| Failure::Input(format!("issuer {}: public_key is not hex", i.kid)))?;
                 let mut domains = i.domains;
                 domains.sort_unstable();
                 domains.dedup();
-                keys.push(IssuerKey { kid: i.kid, key: PublicKey::from_bytes(i.algorithm, &bytes)?, not_before: i.not_before, not_after: i.not_after, domains });
+                keys.push(IssuerKey {
+                    kid: i.kid,
+                    key: PublicKey::from_bytes(i.algorithm, &bytes)?,
+                    not_before: i.not_before,
+                    not_after: i.not_after,
+                    domains,
+                });
             }
             keys.sort_by_key(|k| k.kid);
-            let list = TrustList { sequence: spec.sequence, issued_at: spec.issued_at, expires_at: spec.expires_at, keys };
+            let list =
+                TrustList { sequence: spec.sequence, issued_at: spec.issued_at, expires_at: spec.expires_at, keys };
             let bytes = list.sign(&root)?;
             write_file(&out, &bytes)?;
-            print_json(&json!({"written": out, "bytes": bytes.len(), "sequence": list.sequence, "base64url": encode_base64url(&bytes)}));
+            print_json(
+                &json!({"written": out, "bytes": bytes.len(), "sequence": list.sequence, "base64url": encode_base64url(&bytes)}),
+            );
             Ok(())
         }
         Command::TrustList(TrustListCommand::Inspect { root, list }) => {
@@ -503,7 +523,9 @@ fn run(cli: Cli) -> Result<()> {
                     domains: k.domains.clone(),
                 })
                 .collect();
-            print_json(&json!({"signature": "valid", "sequence": list.sequence, "issued_at": list.issued_at, "expires_at": list.expires_at, "issuers": issuers}));
+            print_json(
+                &json!({"signature": "valid", "sequence": list.sequence, "issued_at": list.issued_at, "expires_at": list.expires_at, "issuers": issuers}),
+            );
             Ok(())
         }
         Command::Publish { root, trust_list, revocation_list, sequence, valid_secs, out } => {
@@ -513,7 +535,8 @@ fn run(cli: Cli) -> Result<()> {
             let refs: Vec<&[u8]> = revocations.iter().map(Vec::as_slice).collect();
             let now = u32::try_from(now_secs()).map_err(|_| Failure::Input("clock out of range".into()))?;
             let sequence = sequence.unwrap_or(u64::from(now));
-            let status = ListStatus::describe(sequence, now, now.saturating_add(valid_secs), &root.public_key(), &trust, &refs)?;
+            let status =
+                ListStatus::describe(sequence, now, now.saturating_add(valid_secs), &root.public_key(), &trust, &refs)?;
             fs::create_dir_all(&out).map_err(|e| Failure::Io(format!("{}: {e}", out.display())))?;
             // Lists first, the status last: a verifier polling mid-publication sees the
             // old status (and old lists) or the new status with every new list.
@@ -529,7 +552,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             write_atomically(&out.join(STATUS_INDEX_FILE), status.index_json().as_bytes())?;
             write_atomically(&out.join(STATUS_FILE), &status.sign(&root)?)?;
-            print_json(&json!({"written": out, "status_sequence": sequence, "status_expires_at": status.expires_at, "files": files}));
+            print_json(
+                &json!({"written": out, "status_sequence": sequence, "status_expires_at": status.expires_at, "files": files}),
+            );
             Ok(())
         }
         Command::Revoke { key, issuer_kid, spec, out } => {
@@ -548,19 +573,40 @@ fn run(cli: Cli) -> Result<()> {
             entries.sort();
             entries.dedup();
             let signer = issuer_kid.map_or(ListSigner::Root, ListSigner::Issuer);
-            let list = RevocationList { signer, sequence: spec.sequence, issued_at: spec.issued_at, expires_at: spec.expires_at, entries };
+            let list = RevocationList {
+                signer,
+                sequence: spec.sequence,
+                issued_at: spec.issued_at,
+                expires_at: spec.expires_at,
+                entries,
+            };
             let bytes = list.sign(&key)?;
             write_file(&out, &bytes)?;
-            print_json(&json!({"written": out, "bytes": bytes.len(), "entries": list.entries.len(), "sequence": list.sequence}));
+            print_json(
+                &json!({"written": out, "bytes": bytes.len(), "entries": list.entries.len(), "sequence": list.sequence}),
+            );
             Ok(())
         }
-        Command::Issue { issuer, kid, scope, device, device_key, device_alg, claims, subject, valid_from_day, days, out } => {
+        Command::Issue {
+            issuer,
+            kid,
+            scope,
+            device,
+            device_key,
+            device_alg,
+            claims,
+            subject,
+            valid_from_day,
+            days,
+            out,
+        } => {
             let (_, issuer_key) = KeyFile::load(&issuer)?;
             let device_key = match (device, device_key) {
                 (Some(path), _) => KeyFile::load(&path)?.1.public_key(),
-                (None, Some(h)) => {
-                    PublicKey::from_bytes(device_alg.into(), &unhex(&h).map_err(|_| Failure::Input("--device-key is not hex".into()))?)?
-                }
+                (None, Some(h)) => PublicKey::from_bytes(
+                    device_alg.into(),
+                    &unhex(&h).map_err(|_| Failure::Input("--device-key is not hex".into()))?,
+                )?,
                 (None, None) => return Err(Failure::Input("give --device FILE or --device-key HEX".into())),
             };
             let claims: Claims = json_file(&claims)?;
@@ -592,11 +638,19 @@ fn run(cli: Cli) -> Result<()> {
             let (_, key) = KeyFile::load(&device)?;
             let domains = domains.unwrap_or_else(|| scene.scene().required_domains());
             let now = now.unwrap_or_else(now_secs);
-            let code = citycode::present(&credential, &key, &domains, now, PresentOptions { validity_secs: validity, nonce: None })?;
+            let code = citycode::present(
+                &credential,
+                &key,
+                &domains,
+                now,
+                PresentOptions { validity_secs: validity, nonce: None },
+            )?;
             let text = code.to_text();
             if json {
                 let qr = Qr::new(&text)?;
-                print_json(&json!({"text": text, "issued_at": code.issued_at(), "expires_at": code.expires_at(), "bytes": code.as_bytes().len(), "qr_version": qr.version}));
+                print_json(
+                    &json!({"text": text, "issued_at": code.issued_at(), "expires_at": code.expires_at(), "bytes": code.as_bytes().len(), "qr_version": qr.version}),
+                );
             } else {
                 println!("{text}");
             }
@@ -612,7 +666,9 @@ fn run(cli: Cli) -> Result<()> {
                     // One trailing terminator is the verifier's to strip (SPEC.md §6).
                     s
                 }
-                (None, None, false) => return Err(Failure::Input("give the code text, --image FILE or --stdin".into())),
+                (None, None, false) => {
+                    return Err(Failure::Input("give the code text, --image FILE or --stdin".into()));
+                }
             };
             let mut v = Verifier::new(root_key(&root)?, scene.scene()).with_skew(skew);
             if no_revocation {
@@ -716,7 +772,8 @@ fn decode_image(path: &Path) -> Result<String> {
     let mut prepared = rqrr::PreparedImage::prepare(img);
     let grids = prepared.detect_grids();
     let grid = grids.first().ok_or_else(|| Failure::Input(format!("{}: no QR code found", path.display())))?;
-    let (_, content) = grid.decode().map_err(|e| Failure::Input(format!("{}: QR decoding failed: {e}", path.display())))?;
+    let (_, content) =
+        grid.decode().map_err(|e| Failure::Input(format!("{}: QR decoding failed: {e}", path.display())))?;
     Ok(content)
 }
 

@@ -60,8 +60,26 @@ fn setup(d: &Dir) -> (String, String) {
     });
     std::fs::write(d.path("claims.json"), claims.to_string()).unwrap();
     let day = TODAY.to_string();
-    ok_json(&d.0, &["issue", "--issuer", "issuer.json", "--kid", "1", "--device", "device.json", "--claims", "claims.json",
-        "--subject", "0011223344556677", "--valid-from-day", &day, "--out", "credential.txt"]);
+    ok_json(
+        &d.0,
+        &[
+            "issue",
+            "--issuer",
+            "issuer.json",
+            "--kid",
+            "1",
+            "--device",
+            "device.json",
+            "--claims",
+            "claims.json",
+            "--subject",
+            "0011223344556677",
+            "--valid-from-day",
+            &day,
+            "--out",
+            "credential.txt",
+        ],
+    );
     (root["public_key"].as_str().unwrap().to_string(), issuer["public_key"].as_str().unwrap().to_string())
 }
 
@@ -97,19 +115,66 @@ fn issue_present_verify_render_inspect() {
     std::fs::write(d.path("rev0.json"), rev0.to_string()).unwrap();
     ok_json(&d.0, &["revoke", "--key", "root.json", "--spec", "rev0.json", "--out", "rev0.bin"]);
     // Published for verifiers to fetch: the lists under fixed names and a signed status.
-    let published = ok_json(&d.0, &["publish", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--sequence", "5", "--out", "public"]);
+    let published = ok_json(
+        &d.0,
+        &[
+            "publish",
+            "--root",
+            "root.json",
+            "--trust-list",
+            "trust.bin",
+            "--revocation-list",
+            "rev0.bin",
+            "--sequence",
+            "5",
+            "--out",
+            "public",
+        ],
+    );
     assert_eq!(published["status_sequence"], 5);
     assert_eq!(published["files"][0]["file"], "trust-list.bin");
     assert_eq!(published["files"][1]["file"], "revocation-root.bin");
     assert_eq!(std::fs::read(d.path("public/trust-list.bin")).unwrap(), std::fs::read(d.path("trust.bin")).unwrap());
-    let root_pub = citycode::PublicKey::from_bytes(citycode::Algorithm::Ed25519, &citycode::text::unhex(&root_key).unwrap()).unwrap();
+    let root_pub =
+        citycode::PublicKey::from_bytes(citycode::Algorithm::Ed25519, &citycode::text::unhex(&root_key).unwrap())
+            .unwrap();
     let mut fetched = citycode::Verifier::new(root_pub, citycode::Scene::Hospital);
     let report = fetched.update_from(&mut citycode::distribution::DirectorySource(d.path("public"))).unwrap();
     assert_eq!((report.status_sequence, report.loaded.len()), (5, 2));
-    let code = ok_json(&d.0, &["present", "--credential", "credential.txt", "--device", "device.json", "--scene", "hospital", "--now", &now, "--json"]);
+    let code = ok_json(
+        &d.0,
+        &[
+            "present",
+            "--credential",
+            "credential.txt",
+            "--device",
+            "device.json",
+            "--scene",
+            "hospital",
+            "--now",
+            &now,
+            "--json",
+        ],
+    );
     let text = code["text"].as_str().unwrap().to_string();
     assert!(code["qr_version"].as_u64().unwrap() <= 10);
-    let accepted = ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", "--insecure-test-now", &now, &text]);
+    let accepted = ok_json(
+        &d.0,
+        &[
+            "verify",
+            "--root",
+            "root.json",
+            "--trust-list",
+            "trust.bin",
+            "--revocation-list",
+            "rev0.bin",
+            "--scene",
+            "hospital",
+            "--insecure-test-now",
+            &now,
+            &text,
+        ],
+    );
     assert_eq!(accepted["decision"], "accept");
     assert_eq!(accepted["claims"]["health"]["status"], "green");
     assert!(accepted["claims"].get("transit").is_none());
@@ -118,14 +183,57 @@ fn issue_present_verify_render_inspect() {
 
     // Without a revocation list: refused, unless --no-revocation says so, and then the
     // verdict carries it.
-    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--scene", "hospital", "--insecure-test-now", &now, &text]);
+    let out = run(
+        &d.0,
+        &[
+            "verify",
+            "--root",
+            "root.json",
+            "--trust-list",
+            "trust.bin",
+            "--scene",
+            "hospital",
+            "--insecure-test-now",
+            &now,
+            &text,
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"], "no_revocation_list");
-    let unchecked = ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--no-revocation", "--scene", "hospital", "--insecure-test-now", &now, &text]);
+    let unchecked = ok_json(
+        &d.0,
+        &[
+            "verify",
+            "--root",
+            "root.json",
+            "--trust-list",
+            "trust.bin",
+            "--no-revocation",
+            "--scene",
+            "hospital",
+            "--insecure-test-now",
+            &now,
+            &text,
+        ],
+    );
     assert_eq!(unchecked["decision"], "accept");
     assert_eq!(unchecked["revocation_checked"], false);
     // The clock is this machine's unless the test switch is given: the code is stale now.
-    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", &text]);
+    let out = run(
+        &d.0,
+        &[
+            "verify",
+            "--root",
+            "root.json",
+            "--trust-list",
+            "trust.bin",
+            "--revocation-list",
+            "rev0.bin",
+            "--scene",
+            "hospital",
+            &text,
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_ne!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["decision"], "accept");
     // A keyboard-wedge scanner's Enter on stdin is the one terminator SPEC.md §6 strips;
@@ -133,7 +241,20 @@ fn issue_present_verify_render_inspect() {
     let stdin = |input: String| {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_citycode"))
             .current_dir(&d.0)
-            .args(["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", "--insecure-test-now", &now, "--stdin"])
+            .args([
+                "verify",
+                "--root",
+                "root.json",
+                "--trust-list",
+                "trust.bin",
+                "--revocation-list",
+                "rev0.bin",
+                "--scene",
+                "hospital",
+                "--insecure-test-now",
+                &now,
+                "--stdin",
+            ])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -147,20 +268,85 @@ fn issue_present_verify_render_inspect() {
     assert_eq!(stdin(format!("{text}\r\n"))["decision"], "accept");
 
     // The same code at a metro gate: policy unmet, exit 1, reason on stdout.
-    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "metro-gate", "--insecure-test-now", &now, &text]);
+    let out = run(
+        &d.0,
+        &[
+            "verify",
+            "--root",
+            "root.json",
+            "--trust-list",
+            "trust.bin",
+            "--revocation-list",
+            "rev0.bin",
+            "--scene",
+            "metro-gate",
+            "--insecure-test-now",
+            &now,
+            &text,
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let rejected: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rejected["reason"], "policy_unmet");
     // Expired later.
     let later = (NOW + 300).to_string();
-    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", "--insecure-test-now", &later, &text]);
+    let out = run(
+        &d.0,
+        &[
+            "verify",
+            "--root",
+            "root.json",
+            "--trust-list",
+            "trust.bin",
+            "--revocation-list",
+            "rev0.bin",
+            "--scene",
+            "hospital",
+            "--insecure-test-now",
+            &later,
+            &text,
+        ],
+    );
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"], "code_expired");
 
     // PNG round trip through a QR decoder.
-    ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", "--insecure-test-now", &now, &text]);
+    ok_json(
+        &d.0,
+        &[
+            "verify",
+            "--root",
+            "root.json",
+            "--trust-list",
+            "trust.bin",
+            "--revocation-list",
+            "rev0.bin",
+            "--scene",
+            "hospital",
+            "--insecure-test-now",
+            &now,
+            &text,
+        ],
+    );
     let r = run(&d.0, &["render", &text, "--format", "png", "--out", "code.png", "--scale", "4"]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let from_image = ok_json(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev0.bin", "--scene", "hospital", "--insecure-test-now", &now, "--image", "code.png"]);
+    let from_image = ok_json(
+        &d.0,
+        &[
+            "verify",
+            "--root",
+            "root.json",
+            "--trust-list",
+            "trust.bin",
+            "--revocation-list",
+            "rev0.bin",
+            "--scene",
+            "hospital",
+            "--insecure-test-now",
+            &now,
+            "--image",
+            "code.png",
+        ],
+    );
     assert_eq!(from_image["decision"], "accept");
     let svg = run(&d.0, &["render", &text, "--format", "svg"]);
     assert!(String::from_utf8_lossy(&svg.stdout).starts_with("<svg"));
@@ -177,9 +363,38 @@ fn issue_present_verify_render_inspect() {
     let rev = serde_json::json!({"sequence": 1, "issued_at": NOW - 10, "expires_at": NOW + 3600, "device_keys": [device_key_id]});
     std::fs::write(d.path("rev.json"), rev.to_string()).unwrap();
     ok_json(&d.0, &["revoke", "--key", "root.json", "--spec", "rev.json", "--out", "rev.bin"]);
-    let fresh = run(&d.0, &["present", "--credential", "credential.txt", "--device", "device.json", "--scene", "metro-gate", "--now", &now]);
+    let fresh = run(
+        &d.0,
+        &[
+            "present",
+            "--credential",
+            "credential.txt",
+            "--device",
+            "device.json",
+            "--scene",
+            "metro-gate",
+            "--now",
+            &now,
+        ],
+    );
     let fresh = String::from_utf8(fresh.stdout).unwrap();
-    let out = run(&d.0, &["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev.bin", "--scene", "metro-gate", "--insecure-test-now", &now, fresh.trim()]);
+    let out = run(
+        &d.0,
+        &[
+            "verify",
+            "--root",
+            "root.json",
+            "--trust-list",
+            "trust.bin",
+            "--revocation-list",
+            "rev.bin",
+            "--scene",
+            "metro-gate",
+            "--insecure-test-now",
+            &now,
+            fresh.trim(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"], "revoked");
 }

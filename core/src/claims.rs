@@ -383,14 +383,11 @@ impl Claims {
                         Some(Health { status: HealthStatus::from_byte(b.u8()?)?, valid_until_day: b.u16()? });
                 }
                 Some(Domain::MedicalInsurance) => {
-                    claims.medical_insurance = Some(MedicalInsurance {
-                        region: b.varint()?,
-                        status: InsuranceStatus::from_byte(b.u8()?)?,
-                    });
+                    claims.medical_insurance =
+                        Some(MedicalInsurance { region: b.varint()?, status: InsuranceStatus::from_byte(b.u8()?)? });
                 }
                 Some(Domain::SocialSecurity) => {
-                    claims.social_security =
-                        Some(SocialSecurity { status: SocialSecurityStatus::from_byte(b.u8()?)? });
+                    claims.social_security = Some(SocialSecurity { status: SocialSecurityStatus::from_byte(b.u8()?)? });
                 }
                 Some(Domain::Transit) => {
                     let account = AccountStatus::from_byte(b.u8()?)?;
@@ -481,7 +478,11 @@ mod tests {
             health: Some(Health { status: HealthStatus::Green, valid_until_day: 20_800 }),
             medical_insurance: Some(MedicalInsurance { region: 310_000, status: InsuranceStatus::Active }),
             social_security: Some(SocialSecurity { status: SocialSecurityStatus::Retired }),
-            transit: Some(Transit { account: AccountStatus::Active, fare_class: FareClass::SeniorFree, vehicle_payment: true }),
+            transit: Some(Transit {
+                account: AccountStatus::Active,
+                fare_class: FareClass::SeniorFree,
+                vehicle_payment: true,
+            }),
             tourism: Some(Tourism {
                 entries: vec![TourismEntry { kind: TourismKind::Reservation, site: 1024, day: 20_790 }],
             }),

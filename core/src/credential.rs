@@ -195,17 +195,13 @@ impl Credential {
         if wanted.is_empty() {
             return Err(missing());
         }
-        let valid: Vec<&Card> =
-            self.cards.iter().filter(|c| c.not_before() <= now && now < c.not_after()).collect();
+        let valid: Vec<&Card> = self.cards.iter().filter(|c| c.not_before() <= now && now < c.not_after()).collect();
         if let Some(card) = valid.iter().find(|c| c.claims.domain_ids() == wanted) {
             return Ok(vec![card]);
         }
         // Greedy exact cover by cards inside `wanted`, largest first.
-        let mut inside: Vec<&Card> = valid
-            .iter()
-            .copied()
-            .filter(|c| c.claims.domain_ids().iter().all(|d| wanted.contains(d)))
-            .collect();
+        let mut inside: Vec<&Card> =
+            valid.iter().copied().filter(|c| c.claims.domain_ids().iter().all(|d| wanted.contains(d))).collect();
         inside.sort_by_key(|c| core::cmp::Reverse(c.claims.domain_ids().len()));
         let mut covered: Vec<u32> = Vec::new();
         let mut chosen = Vec::new();

@@ -32,7 +32,11 @@ pub fn resident_claims() -> Claims {
         health: Some(Health { status: HealthStatus::Green, valid_until_day: TODAY + 1 }),
         medical_insurance: Some(MedicalInsurance { region: REGION, status: InsuranceStatus::Active }),
         social_security: Some(SocialSecurity { status: SocialSecurityStatus::Retired }),
-        transit: Some(Transit { account: AccountStatus::Active, fare_class: FareClass::SeniorFree, vehicle_payment: true }),
+        transit: Some(Transit {
+            account: AccountStatus::Active,
+            fare_class: FareClass::SeniorFree,
+            vehicle_payment: true,
+        }),
         tourism: Some(Tourism {
             entries: vec![TourismEntry { kind: TourismKind::Reservation, site: SITE, day: TODAY }],
         }),
@@ -177,7 +181,8 @@ pub fn story(out: &mut dyn std::io::Write, draw: bool) -> Result<(), Box<dyn std
         now += 1800;
     }
     writeln!(out, "\n== A code that discloses only transit, shown at the hospital")?;
-    let transit_only = present(&city.credential, &city.device, &[Domain::Transit.id()], now, PresentOptions::default())?;
+    let transit_only =
+        present(&city.credential, &city.device, &[Domain::Transit.id()], now, PresentOptions::default())?;
     report(out, &verifier_for(Scene::Hospital)?.verify_at(&transit_only.to_text(), now))?;
     Ok(())
 }

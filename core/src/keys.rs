@@ -84,8 +84,7 @@ impl PublicKey {
         match alg {
             Algorithm::Ed25519 => {
                 let arr: [u8; 32] = bytes.try_into().map_err(|_| Reason::Malformed)?;
-                let key = ed25519_dalek::VerifyingKey::from_bytes(&arr)
-                    .map_err(|_| Reason::InvalidDeviceKey)?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(|_| Reason::InvalidDeviceKey)?;
                 // Non-canonical y (>= p) decodes but re-encodes differently; small-order
                 // points (which include both with x = 0, the only points whose sign bit
                 // could be non-canonical) are useless as keys.
@@ -99,11 +98,9 @@ impl PublicKey {
                 if !matches!(compressed.first(), Some(0x02 | 0x03)) {
                     return Err(Reason::InvalidDeviceKey);
                 }
-                let key = p256::PublicKey::from_sec1_bytes(&compressed)
-                    .map_err(|_| Reason::InvalidDeviceKey)?;
+                let key = p256::PublicKey::from_sec1_bytes(&compressed).map_err(|_| Reason::InvalidDeviceKey)?;
                 let point = key.to_sec1_point(false);
-                let uncompressed: [u8; 65] =
-                    point.as_bytes().try_into().map_err(|_| Reason::InvalidDeviceKey)?;
+                let uncompressed: [u8; 65] = point.as_bytes().try_into().map_err(|_| Reason::InvalidDeviceKey)?;
                 Ok(PublicKey(KeyInner::P256 { compressed, uncompressed }))
             }
         }
@@ -265,9 +262,8 @@ impl Ed25519Check {
             }
         }
         // R_0's coefficient is 1: added after the multiplication rather than through it.
-        let scalars = core::iter::once(-b_coefficient)
-            .chain(zs.iter().skip(1).copied())
-            .chain(keys.iter().map(|(_, _, k)| *k));
+        let scalars =
+            core::iter::once(-b_coefficient).chain(zs.iter().skip(1).copied()).chain(keys.iter().map(|(_, _, k)| *k));
         let points = core::iter::once(curve25519_dalek::constants::ED25519_BASEPOINT_POINT)
             .chain(others.iter().map(|c| c.r))
             .chain(keys.iter().map(|(_, a, _)| *a));
@@ -329,9 +325,8 @@ impl KeyPair {
     /// Rebuilds a key from its 32 secret bytes (an Ed25519 seed or a P-256 scalar,
     /// big-endian), as returned by [`KeyPair::secret_bytes`].
     pub fn from_secret_bytes(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
-        let bytes: Zeroizing<[u8; 32]> = Zeroizing::new(
-            secret.try_into().map_err(|_| Error::OutOfRange("secret keys are 32 bytes".into()))?,
-        );
+        let bytes: Zeroizing<[u8; 32]> =
+            Zeroizing::new(secret.try_into().map_err(|_| Error::OutOfRange("secret keys are 32 bytes".into()))?);
         match alg {
             Algorithm::Ed25519 => {
                 let key = ed25519_dalek::SigningKey::from_bytes(&bytes);
@@ -382,10 +377,7 @@ impl KeyPair {
 
 impl fmt::Debug for KeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyPair")
-            .field("public", &self.public_key())
-            .field("secret", &"<redacted>")
-            .finish()
+        f.debug_struct("KeyPair").field("public", &self.public_key()).field("secret", &"<redacted>").finish()
     }
 }
 
@@ -422,8 +414,8 @@ impl DeviceSigner for KeyPair {
 /// Converts an ASN.1 DER ECDSA P-256 signature (what Android Keystore, the Secure
 /// Enclave and `java.security` return) to the 64-byte `r || s` form the wire carries.
 pub fn p256_signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
-    let sig = p256::ecdsa::Signature::from_der(der)
-        .map_err(|_| Error::Signer("not a DER ECDSA P-256 signature".into()))?;
+    let sig =
+        p256::ecdsa::Signature::from_der(der).map_err(|_| Error::Signer("not a DER ECDSA P-256 signature".into()))?;
     let mut out = [0u8; SIGNATURE_LEN];
     out.copy_from_slice(&sig.to_bytes());
     Ok(out)
@@ -488,10 +480,7 @@ mod tests {
         let mut non_canonical = [0xffu8; 32];
         non_canonical[0] = 0xee;
         non_canonical[31] = 0x7f;
-        assert_eq!(
-            PublicKey::from_bytes(Algorithm::Ed25519, &non_canonical),
-            Err(Reason::InvalidDeviceKey)
-        );
+        assert_eq!(PublicKey::from_bytes(Algorithm::Ed25519, &non_canonical), Err(Reason::InvalidDeviceKey));
     }
 
     #[test]

@@ -40,9 +40,9 @@ pub use policy::{Policy, PolicyContext, Scene};
 pub use presentation::{Code, PresentOptions, UnverifiedCode, present};
 #[cfg(feature = "qr")]
 pub use qr::Qr;
-pub use replay::{ReplayError, ReplayGuard, ReplayStore};
 #[cfg(feature = "redis")]
 pub use replay::RedisReplayStore;
+pub use replay::{ReplayError, ReplayGuard, ReplayStore};
 pub use trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
 pub use verdict::Verdict;
 pub use verify::{Accepted, Clock, FixedClock, SystemClock, Verifier};

@@ -1,7 +1,7 @@
 //! The replay guard: remembers accepted codes until they expire, in bounded memory.
 
-use std::collections::{BinaryHeap, HashSet};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
 use std::sync::Mutex;
 
 use crate::error::Reason;

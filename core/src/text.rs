@@ -105,11 +105,7 @@ pub fn unhex(text: &str) -> Result<Vec<u8>, Reason> {
     }
     (0..text.len())
         .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .ok_or(Reason::TextEncoding)
-        })
+        .map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or(Reason::TextEncoding))
         .collect()
 }
 

@@ -222,7 +222,8 @@ impl RevocationList {
             ListSigner::Root => Some(root),
             ListSigner::Issuer(kid) => trust.and_then(|t| t.key(kid)).map(|k| &k.key),
         };
-        let ok = key.is_some_and(|k| k.algorithm() == alg && k.verify(&signing_input(LABEL_REVOCATION_LIST, body), &sig));
+        let ok =
+            key.is_some_and(|k| k.algorithm() == alg && k.verify(&signing_input(LABEL_REVOCATION_LIST, body), &sig));
         if !ok {
             return Err(fail(Reason::BadRevocationListSignature));
         }

@@ -285,7 +285,9 @@ impl Verifier {
         for entry in status.entries.iter() {
             let held = match entry.file {
                 ListFile::Trust => self.trust_list().map(|t| t.sequence),
-                ListFile::Revocation(signer) => self.revocation_lists().find(|l| l.signer == signer).map(|l| l.sequence),
+                ListFile::Revocation(signer) => {
+                    self.revocation_lists().find(|l| l.signer == signer).map(|l| l.sequence)
+                }
             };
             if held.is_some_and(|h| h >= entry.sequence) {
                 unchanged.push(entry.file.file_name());
@@ -303,13 +305,20 @@ impl Verifier {
     /// the status counts as applied only when every list loaded.
     pub fn apply_update(&mut self, plan: UpdatePlan, files: Vec<Vec<u8>>) -> Result<UpdateReport, Rejection> {
         if files.len() != plan.fetch.len() {
-            return Err(Rejection::new(Reason::ListUnavailable, format!("{} files for {} lists", files.len(), plan.fetch.len())));
+            return Err(Rejection::new(
+                Reason::ListUnavailable,
+                format!("{} files for {} lists", files.len(), plan.fetch.len()),
+            ));
         }
-        let mut report = UpdateReport { status_sequence: plan.status.sequence, loaded: Vec::new(), unchanged: plan.unchanged };
+        let mut report =
+            UpdateReport { status_sequence: plan.status.sequence, loaded: Vec::new(), unchanged: plan.unchanged };
         for (entry, file) in plan.fetch.iter().zip(files) {
             let name = entry.file.file_name();
             if !entry.describes(&file) {
-                return Err(Rejection::new(Reason::ListDigestMismatch, format!("{name} is not the file the status names")));
+                return Err(Rejection::new(
+                    Reason::ListDigestMismatch,
+                    format!("{name} is not the file the status names"),
+                ));
             }
             match entry.file {
                 ListFile::Trust => self.load_trust_list(&file)?,
@@ -454,7 +463,10 @@ impl Verifier {
             return reject(Reason::NoTrustList, "load a trust list first".into());
         };
         if now >= u64::from(trust.expires_at) {
-            return reject(Reason::TrustListExpired, format!("trust list {} expired at {}", trust.sequence, trust.expires_at));
+            return reject(
+                Reason::TrustListExpired,
+                format!("trust list {} expired at {}", trust.sequence, trust.expires_at),
+            );
         }
         if self.revocation_required && self.revocations.is_empty() {
             return reject(Reason::NoRevocationList, "load a revocation list first".into());
@@ -521,7 +533,8 @@ impl Verifier {
     /// alone; P-256 signatures are checked alone.
     #[cfg(feature = "batch")]
     pub fn verify_batch_at(&self, texts: &[&str], now: u64) -> Vec<Result<Accepted, Rejection>> {
-        let parsed: Vec<Result<UnverifiedCode, Rejection>> = texts.iter().map(|t| UnverifiedCode::from_text(t)).collect();
+        let parsed: Vec<Result<UnverifiedCode, Rejection>> =
+            texts.iter().map(|t| UnverifiedCode::from_text(t)).collect();
         // Steps 1 to 5 for every code; collect the signature checks of those that pass.
         let mut stage: Vec<Result<Vec<SignatureJob<'_>>, Rejection>> = Vec::with_capacity(parsed.len());
         for p in &parsed {

@@ -48,7 +48,14 @@ fn pool(city: &DemoCity) -> Vec<String> {
 fn torsion_signature_code(city: &DemoCity) -> String {
     use curve25519_dalek::constants::EIGHT_TORSION;
     use curve25519_dalek::edwards::CompressedEdwardsY;
-    let code = present(&city.credential, &city.device, &[4], demo::NOW, PresentOptions { validity_secs: 60, nonce: Some([0xee; 4]) }).unwrap();
+    let code = present(
+        &city.credential,
+        &city.device,
+        &[4],
+        demo::NOW,
+        PresentOptions { validity_secs: 60, nonce: Some([0xee; 4]) },
+    )
+    .unwrap();
     let mut bytes = code.as_bytes().to_vec();
     let n = bytes.len();
     let r = CompressedEdwardsY(bytes[n - 64..n - 32].try_into().unwrap()).decompress().unwrap();
@@ -97,7 +104,11 @@ fn the_credential_cache_changes_no_result() {
     let uncached = verifier(&city).with_credential_cache(0);
     for round in 0..2 {
         for t in &texts {
-            assert_eq!(outcome(&cached.verify_at(t, demo::NOW)), outcome(&uncached.verify_at(t, demo::NOW)), "round {round}: {t}");
+            assert_eq!(
+                outcome(&cached.verify_at(t, demo::NOW)),
+                outcome(&uncached.verify_at(t, demo::NOW)),
+                "round {round}: {t}"
+            );
         }
     }
 }

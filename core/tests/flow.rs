@@ -50,7 +50,8 @@ impl DeviceSigner for Keystore {
 fn a_code_discloses_exactly_what_the_scene_needs() {
     let city = DemoCity::new().unwrap();
     let v = verifier(&city, Scene::Hospital);
-    let code = present(&city.credential, &city.device, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
+    let code =
+        present(&city.credential, &city.device, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
     let accepted = v.verify(&code.to_text()).unwrap();
     assert_eq!(accepted.claims.domain_ids(), vec![Domain::Health.id(), Domain::MedicalInsurance.id()]);
     assert_eq!(accepted.claims.health.unwrap().status, HealthStatus::Green);
@@ -124,7 +125,10 @@ fn card_selection_prefers_one_exact_card_then_an_exact_cover_then_a_superset() {
     assert_eq!(pick(&[4]), vec![vec![4]]);
     // No card is exactly {1, 4}: two single cards.
     assert_eq!(pick(&[4, 1]), vec![vec![1], vec![4]]);
-    let bundle_only = Credential { cards: cred.cards.iter().filter(|c| c.claims.domain_ids().len() == 5).cloned().collect(), ..cred.clone() };
+    let bundle_only = Credential {
+        cards: cred.cards.iter().filter(|c| c.claims.domain_ids().len() == 5).cloned().collect(),
+        ..cred.clone()
+    };
     let chosen = bundle_only.select_cards(&[4], demo::NOW).unwrap();
     assert_eq!(chosen[0].claims.domain_ids().len(), 5);
     // Expired cards are never chosen.
@@ -200,9 +204,15 @@ fn skew_edges_for_code_and_card_validity() {
     let v = verifier(&city, Scene::MetroGate).with_skew(10);
     let at = demo::NOW;
     let code = |t: u64, n: u8| {
-        present(&city.credential, &city.device, &[4], t, PresentOptions { validity_secs: 60, nonce: Some([n, 1, 2, 3]) })
-            .unwrap()
-            .to_text()
+        present(
+            &city.credential,
+            &city.device,
+            &[4],
+            t,
+            PresentOptions { validity_secs: 60, nonce: Some([n, 1, 2, 3]) },
+        )
+        .unwrap()
+        .to_text()
     };
     assert!(v.verify_at(&code(at, 1), at + 69).is_ok());
     assert_eq!(v.verify_at(&code(at, 2), at + 70).unwrap_err().reason, Reason::CodeExpired);
@@ -221,9 +231,15 @@ fn skew_edges_for_code_and_card_validity() {
 fn no_revocation_list_refuses_unless_allowed_and_verdicts_say_so() {
     let city = DemoCity::new().unwrap();
     let code = |n: u8| {
-        present(&city.credential, &city.device, &[4], demo::NOW, PresentOptions { validity_secs: 60, nonce: Some([n, 9, 9, 9]) })
-            .unwrap()
-            .to_text()
+        present(
+            &city.credential,
+            &city.device,
+            &[4],
+            demo::NOW,
+            PresentOptions { validity_secs: 60, nonce: Some([n, 9, 9, 9]) },
+        )
+        .unwrap()
+        .to_text()
     };
     // Fail closed: a trust list alone is not enough.
     let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate);
@@ -250,9 +266,15 @@ fn scanner_line_terminators_and_over_long_input() {
     let city = DemoCity::new().unwrap();
     let v = verifier(&city, Scene::MetroGate);
     let code = |n: u8| {
-        present(&city.credential, &city.device, &[4], demo::NOW, PresentOptions { validity_secs: 60, nonce: Some([n, 7, 7, 7]) })
-            .unwrap()
-            .to_text()
+        present(
+            &city.credential,
+            &city.device,
+            &[4],
+            demo::NOW,
+            PresentOptions { validity_secs: 60, nonce: Some([n, 7, 7, 7]) },
+        )
+        .unwrap()
+        .to_text()
     };
     for (n, suffix) in [(1, "\n"), (2, "\r"), (3, "\r\n")] {
         assert!(v.verify_at(&format!("{}{suffix}", code(n)), demo::NOW).is_ok(), "{suffix:?}");
@@ -278,7 +300,10 @@ fn lists_refuse_rollback_and_conflicts_but_accept_reloads_and_updates() {
     assert_eq!(v.load_trust_list(&city.trust_list).unwrap_err().reason, Reason::TrustListRollback);
     let mut conflicting = newer.clone();
     conflicting.expires_at += 1;
-    assert_eq!(v.load_trust_list(&conflicting.sign(&city.root).unwrap()).unwrap_err().reason, Reason::TrustListRollback);
+    assert_eq!(
+        v.load_trust_list(&conflicting.sign(&city.root).unwrap()).unwrap_err().reason,
+        Reason::TrustListRollback
+    );
     assert_eq!(v.trust_list().unwrap().sequence, 2);
 
     // Revocation after issuance: the code verifies, then a newer list revokes the device.
@@ -330,7 +355,8 @@ fn custom_policies_plug_in() {
     let city = DemoCity::new().unwrap();
     let mut v = verifier(&city, Scene::MetroGate);
     v.set_policy(SeniorsRideFree);
-    let code = present(&city.credential, &city.device, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
+    let code =
+        present(&city.credential, &city.device, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
     assert_eq!(v.verify(&code.to_text()).unwrap().policy, "senior_free_bus");
     let mut claims = demo::resident_claims();
     claims.transit.as_mut().unwrap().fare_class = claims::FareClass::Standard;

@@ -48,7 +48,10 @@ fn regenerating_yields_the_committed_files() {
     for (name, content) in gen_vectors::render().unwrap() {
         let path = format!("{}/../test-vectors/{name}", env!("CARGO_MANIFEST_DIR"));
         let on_disk = std::fs::read(&path).unwrap();
-        assert!(on_disk == content, "{name} differs from the generator's output: run `cargo run --example gen_vectors`");
+        assert!(
+            on_disk == content,
+            "{name} differs from the generator's output: run `cargo run --example gen_vectors`"
+        );
     }
 }
 
@@ -95,7 +98,13 @@ fn every_single_bit_flip_of_every_accepted_code_is_rejected() {
 fn sizes_meet_the_qr_targets() {
     let file = committed();
     let version = |name: &str| file.cases.iter().find(|c| c.name == name).and_then(|c| c.qr_version).unwrap();
-    for one in ["accept_hospital", "accept_scenic_spot_reservation", "accept_parking", "accept_metro_gate", "accept_metro_gate_p256_device"] {
+    for one in [
+        "accept_hospital",
+        "accept_scenic_spot_reservation",
+        "accept_parking",
+        "accept_metro_gate",
+        "accept_metro_gate_p256_device",
+    ] {
         assert!(version(one) <= 10, "{one} is version {}", version(one));
     }
     assert!(version("accept_all_four_domains") <= 11);

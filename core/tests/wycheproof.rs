@@ -15,7 +15,8 @@ use serde_json::Value;
 
 fn load(name: &str) -> Value {
     let path = format!("{}/../../shared/vectors/wycheproof/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e} (shared/ must sit beside the repository)"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (shared/ must sit beside the repository)"));
     serde_json::from_str(&text).unwrap()
 }
 
@@ -48,7 +49,8 @@ fn run(file: &str, alg: Algorithm, key_of: impl Fn(&Value) -> Vec<u8>) -> (usize
 
 #[test]
 fn ed25519_strict_matches_every_wycheproof_case() {
-    let (valid, invalid) = run("ed25519_test.json", Algorithm::Ed25519, |g| unhex(g["publicKey"]["pk"].as_str().unwrap()).unwrap());
+    let (valid, invalid) =
+        run("ed25519_test.json", Algorithm::Ed25519, |g| unhex(g["publicKey"]["pk"].as_str().unwrap()).unwrap());
     assert!(valid > 0 && invalid > 0);
     assert_eq!(valid + invalid, 151);
 }

@@ -42,8 +42,9 @@ impl Holder {
     /// 32 secret bytes; `algorithm`: its algorithm.
     #[wasm_bindgen(constructor)]
     pub fn new(credential: &str, secret: &[u8], algorithm: &str) -> Result<Holder, JsValue> {
-        let credential = Credential::from_bytes(&decode_base64url(credential).map_err(|_| invalid("credential is not base64url"))?)
-            .map_err(holder_error)?;
+        let credential =
+            Credential::from_bytes(&decode_base64url(credential).map_err(|_| invalid("credential is not base64url"))?)
+                .map_err(holder_error)?;
         let key = KeyPair::from_secret_bytes(crate::algorithm(algorithm)?, secret).map_err(holder_error)?;
         if key.public_key() != credential.device_key {
             return Err(js_error("signer", "the key is not the credential's device key"));
@@ -54,7 +55,12 @@ impl Holder {
     /// Builds a code disclosing `domains` (ids), at `nowUnix` (default now), valid
     /// `validitySecs` (default 60). Returns a {@link PresentedCode}.
     #[wasm_bindgen(unchecked_return_type = "PresentedCode")]
-    pub fn present(&self, domains: Vec<u32>, #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>, #[wasm_bindgen(js_name = validitySecs)] validity_secs: Option<u8>) -> Result<JsValue, JsValue> {
+    pub fn present(
+        &self,
+        domains: Vec<u32>,
+        #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>,
+        #[wasm_bindgen(js_name = validitySecs)] validity_secs: Option<u8>,
+    ) -> Result<JsValue, JsValue> {
         let now = match now_unix {
             Some(t) => seconds(t)?,
             None => now_secs(),
@@ -72,7 +78,10 @@ impl Holder {
 
 /// Renders text as a QR symbol in SVG (level M, 4-module quiet zone).
 #[wasm_bindgen(js_name = renderQrSvg)]
-pub fn render_qr_svg(text: &str, #[wasm_bindgen(js_name = modulePx)] module_px: Option<u32>) -> Result<String, JsValue> {
+pub fn render_qr_svg(
+    text: &str,
+    #[wasm_bindgen(js_name = modulePx)] module_px: Option<u32>,
+) -> Result<String, JsValue> {
     let qr = Qr::new(text).map_err(crate::rejection)?;
     Ok(qr.to_svg(module_px.unwrap_or(8) as usize))
 }

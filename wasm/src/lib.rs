@@ -128,7 +128,9 @@ fn scene_from_js(scene: &JsValue) -> Result<Scene, JsValue> {
             let site = number("site").filter(|n| (0.0..=f64::from(u32::MAX)).contains(n));
             let offset = number("utc_offset_minutes").filter(|n| (-1440.0..=1440.0).contains(n));
             match (site, offset) {
-                (Some(site), Some(offset)) => Ok(Scene::ScenicSpot { site: site as u32, utc_offset_minutes: offset as i32 }),
+                (Some(site), Some(offset)) => {
+                    Ok(Scene::ScenicSpot { site: site as u32, utc_offset_minutes: offset as i32 })
+                }
                 _ => Err(invalid("scenic_spot needs an integer site and utc_offset_minutes")),
             }
         }
@@ -206,13 +208,19 @@ impl Verifier {
     /// Loads a signed trust list (bytes). Throws on a bad
     /// signature or rollback.
     #[wasm_bindgen(js_name = loadTrustList)]
-    pub fn load_trust_list(&mut self, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] list: JsValue) -> Result<(), JsValue> {
+    pub fn load_trust_list(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] list: JsValue,
+    ) -> Result<(), JsValue> {
         self.inner.load_trust_list(&bytes(&list)?).map_err(rejection)
     }
 
     /// Loads a signed revocation list (bytes).
     #[wasm_bindgen(js_name = loadRevocationList)]
-    pub fn load_revocation_list(&mut self, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] list: JsValue) -> Result<(), JsValue> {
+    pub fn load_revocation_list(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] list: JsValue,
+    ) -> Result<(), JsValue> {
         self.inner.load_revocation_list(&bytes(&list)?).map_err(rejection)
     }
 
@@ -247,7 +255,11 @@ impl Verifier {
     /// Verifies scanned text at `nowUnix` (default: the clock). Returns a
     /// {@link Decision}; throws only if the clock function fails.
     #[wasm_bindgen(unchecked_return_type = "Decision")]
-    pub fn verify(&self, text: &str, #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>) -> Result<JsValue, JsValue> {
+    pub fn verify(
+        &self,
+        text: &str,
+        #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>,
+    ) -> Result<JsValue, JsValue> {
         let now = match (now_unix, &self.clock) {
             (Some(t), _) => seconds(t)?,
             (None, Some(f)) => {
@@ -275,7 +287,11 @@ impl Verifier {
 }
 
 fn seconds(t: f64) -> Result<u64, JsValue> {
-    if (0.0..1.8e19).contains(&t) { Ok(t as u64) } else { Err(js_error("clock", "time must be a non-negative number of seconds")) }
+    if (0.0..1.8e19).contains(&t) {
+        Ok(t as u64)
+    } else {
+        Err(js_error("clock", "time must be a non-negative number of seconds"))
+    }
 }
 
 fn bytes(v: &JsValue) -> Result<Vec<u8>, JsValue> {

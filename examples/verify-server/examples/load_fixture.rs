@@ -28,12 +28,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sequence: 1,
         issued_at: now - 60,
         expires_at: now + 86_400,
-        keys: vec![IssuerKey { kid: 1, key: issuer.public_key(), not_before: now - 60, not_after: now + 86_400, domains: all }],
+        keys: vec![IssuerKey {
+            kid: 1,
+            key: issuer.public_key(),
+            not_before: now - 60,
+            not_after: now + 86_400,
+            domains: all,
+        }],
     }
     .sign(&root)?;
-    let revocations =
-        RevocationList { signer: ListSigner::Root, sequence: 1, issued_at: now - 60, expires_at: now + 86_400, entries: vec![] }
-            .sign(&root)?;
+    let revocations = RevocationList {
+        signer: ListSigner::Root,
+        sequence: 1,
+        issued_at: now - 60,
+        expires_at: now + 86_400,
+        entries: vec![],
+    }
+    .sign(&root)?;
     let status = ListStatus::describe(1, now, now + 3600, &root.public_key(), &trust, &[&revocations])?;
     let lists = dir.join("lists");
     std::fs::create_dir_all(&lists)?;
@@ -63,7 +74,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut texts = Vec::with_capacity(n);
     for (i, (device, credential)) in holders.iter().cycle().take(n).enumerate() {
         let nonce = Some((i as u32).to_be_bytes());
-        texts.push(present(credential, device, &[4], u64::from(now), PresentOptions { validity_secs: 120, nonce })?.to_text());
+        texts.push(
+            present(credential, device, &[4], u64::from(now), PresentOptions { validity_secs: 120, nonce })?.to_text(),
+        );
     }
     let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("bodies.txt"))?);
     for t in &texts {

@@ -206,11 +206,19 @@ impl Service {
             }
             Err(e) => {
                 self.metrics.count_update(e.reason.code());
-                self.log("error", "list reload failed; serving with the lists held", json!({"reason": e.reason.code(), "detail": e.detail}));
+                self.log(
+                    "error",
+                    "list reload failed; serving with the lists held",
+                    json!({"reason": e.reason.code(), "detail": e.detail}),
+                );
             }
         }
         if let Err(e) = self.read().ready_at(now) {
-            self.log("warn", "not ready: every code is refused", json!({"reason": e.reason.code(), "detail": e.detail}));
+            self.log(
+                "warn",
+                "not ready: every code is refused",
+                json!({"reason": e.reason.code(), "detail": e.detail}),
+            );
         }
         result
     }
@@ -244,7 +252,11 @@ impl Service {
                 for name in plan.to_fetch() {
                     files.push(fetch(source, &name)?);
                 }
-                let report = self.verifier.write().unwrap_or_else(std::sync::PoisonError::into_inner).apply_update(plan, files)?;
+                let report = self
+                    .verifier
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .apply_update(plan, files)?;
                 Ok(json!({"source": "published", "status_sequence": report.status_sequence, "loaded": report.loaded,
                           "unchanged": report.unchanged}))
             }
@@ -262,8 +274,11 @@ impl Service {
     fn list_summary(&self, v: &Verifier, now: u64) -> Value {
         let mut lists = serde_json::Map::new();
         for (name, seq, issued, expires) in held_lists(v) {
-            lists.insert(name, json!({"sequence": seq, "issued_at": issued, "expires_at": expires,
-                                      "age_secs": now.saturating_sub(u64::from(issued))}));
+            lists.insert(
+                name,
+                json!({"sequence": seq, "issued_at": issued, "expires_at": expires,
+                                      "age_secs": now.saturating_sub(u64::from(issued))}),
+            );
         }
         json!({"now": now, "lists": lists, "status_sequence": v.list_status().map(|s| s.0),
                "revocation_required": v.revocation_required()})
@@ -303,7 +318,9 @@ impl Service {
         let now = self.clock.now();
         let v = self.read();
         let mut out = self.metrics.render();
-        out.push_str("# HELP citycode_list_sequence Sequence number of each held list.\n# TYPE citycode_list_sequence gauge\n");
+        out.push_str(
+            "# HELP citycode_list_sequence Sequence number of each held list.\n# TYPE citycode_list_sequence gauge\n",
+        );
         let held = held_lists(&v);
         for (name, seq, _, _) in &held {
             out.push_str(&format!("citycode_list_sequence{{list=\"{name}\"}} {seq}\n"));
@@ -314,7 +331,10 @@ impl Service {
         }
         out.push_str("# HELP citycode_list_age_seconds Seconds since each held list was issued.\n# TYPE citycode_list_age_seconds gauge\n");
         for (name, _, issued, _) in &held {
-            out.push_str(&format!("citycode_list_age_seconds{{list=\"{name}\"}} {}\n", now.saturating_sub(u64::from(*issued))));
+            out.push_str(&format!(
+                "citycode_list_age_seconds{{list=\"{name}\"}} {}\n",
+                now.saturating_sub(u64::from(*issued))
+            ));
         }
         let ready = u8::from(v.ready_at(now).is_ok());
         out.push_str(&format!("# HELP citycode_ready Whether the service would accept a valid code now.\n# TYPE citycode_ready gauge\ncitycode_ready {ready}\n"));
@@ -366,12 +386,11 @@ fn internal() -> (StatusCode, Json<Value>) {
 /// Runs `f` on the request's own worker when the replay store is in memory (a
 /// verification is tens of microseconds of CPU: a thread handoff would cost as much),
 /// and on the blocking pool when the store waits on the network (up to its deadline).
-async fn run_verification<T: Send + 'static>(s: Arc<Service>, f: impl FnOnce(&Service) -> T + Send + 'static) -> Option<T> {
-    if s.store_blocks {
-        tokio::task::spawn_blocking(move || f(&s)).await.ok()
-    } else {
-        Some(f(&s))
-    }
+async fn run_verification<T: Send + 'static>(
+    s: Arc<Service>,
+    f: impl FnOnce(&Service) -> T + Send + 'static,
+) -> Option<T> {
+    if s.store_blocks { tokio::task::spawn_blocking(move || f(&s)).await.ok() } else { Some(f(&s)) }
 }
 
 async fn verify(State(s): State<Arc<Service>>, Json(req): Json<VerifyRequest>) -> Response {
@@ -448,7 +467,9 @@ impl Metrics {
     }
 
     fn render(&self) -> String {
-        let mut out = String::from("# HELP citycode_verdicts_total Verdicts by outcome: accept or the reason code.\n# TYPE citycode_verdicts_total counter\n");
+        let mut out = String::from(
+            "# HELP citycode_verdicts_total Verdicts by outcome: accept or the reason code.\n# TYPE citycode_verdicts_total counter\n",
+        );
         let verdicts = self.verdicts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         for (outcome, n) in &verdicts {
             out.push_str(&format!("citycode_verdicts_total{{outcome=\"{outcome}\"}} {n}\n"));
@@ -459,9 +480,14 @@ impl Metrics {
         for (result, n) in self.updates.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
             out.push_str(&format!("citycode_list_updates_total{{result=\"{result}\"}} {n}\n"));
         }
-        out.push_str("# HELP citycode_verify_seconds Time to verify one code.\n# TYPE citycode_verify_seconds histogram\n");
+        out.push_str(
+            "# HELP citycode_verify_seconds Time to verify one code.\n# TYPE citycode_verify_seconds histogram\n",
+        );
         for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
-            out.push_str(&format!("citycode_verify_seconds_bucket{{le=\"{bound}\"}} {}\n", bucket.load(Ordering::Relaxed)));
+            out.push_str(&format!(
+                "citycode_verify_seconds_bucket{{le=\"{bound}\"}} {}\n",
+                bucket.load(Ordering::Relaxed)
+            ));
         }
         let count = self.count.load(Ordering::Relaxed);
         out.push_str(&format!("citycode_verify_seconds_bucket{{le=\"+Inf\"}} {count}\n"));
@@ -512,7 +538,8 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    let _ = tokio::time::timeout(limits.shutdown_grace, async { while connections.join_next().await.is_some() {} }).await;
+    let _ =
+        tokio::time::timeout(limits.shutdown_grace, async { while connections.join_next().await.is_some() {} }).await;
 }
 
 /// A local published directory as a list source (for `--lists-dir`).

@@ -18,7 +18,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 #[derive(Parser, Default)]
-#[command(about = "HTTP verification service: POST /verify {\"text\"}, POST /verify/batch {\"texts\"}, GET /readyz, GET /metrics")]
+#[command(
+    about = "HTTP verification service: POST /verify {\"text\"}, POST /verify/batch {\"texts\"}, GET /readyz, GET /metrics"
+)]
 struct Args {
     /// TOML config file; its keys are the long option names with `_` (root_key, lists_url, ...).
     #[arg(long, env = "CITYCODE_CONFIG")]
@@ -113,7 +115,8 @@ impl Args {
 }
 
 fn build(args: &Args) -> Result<(Service, Duration, String), String> {
-    let root_hex = args.root_key.as_deref().ok_or("no root key: --root-key, CITYCODE_ROOT_KEY or root_key in --config")?;
+    let root_hex =
+        args.root_key.as_deref().ok_or("no root key: --root-key, CITYCODE_ROOT_KEY or root_key in --config")?;
     let root_bytes = citycode::text::unhex(root_hex).map_err(|_| "the root key is not hex")?;
     let root = PublicKey::from_encoded(&root_bytes).map_err(|r| format!("the root key is not a valid key: {r}"))?;
     let scene = match args.scene.as_deref().unwrap_or("metro-gate") {

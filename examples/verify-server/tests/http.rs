@@ -165,7 +165,8 @@ fn verify_and_batch_over_http_on_the_services_own_clock() {
     let (_, stale) = post(&format!("{base}/verify"), json!({"text": old}));
     assert_eq!(stale["reason"], "code_expired");
 
-    let texts = vec![code(&city, 3, demo::NOW), code(&city, 4, demo::NOW), "CC1:123".to_string(), code(&city, 3, demo::NOW)];
+    let texts =
+        vec![code(&city, 3, demo::NOW), code(&city, 4, demo::NOW), "CC1:123".to_string(), code(&city, 3, demo::NOW)];
     let (status, batch) = post(&format!("{base}/verify/batch"), json!({"texts": texts}));
     assert_eq!(status, 200);
     let outcomes: Vec<Value> = batch["results"]
@@ -179,9 +180,14 @@ fn verify_and_batch_over_http_on_the_services_own_clock() {
     assert_eq!(status, 422);
     let (status, _) = post(&format!("{base}/verify/batch"), json!({"texts": vec!["x"; 2000]}));
     assert_eq!(status, 413);
-    let bad = agent().post(&format!("{base}/verify")).header("content-type", "application/json").send("{not json").unwrap();
+    let bad =
+        agent().post(&format!("{base}/verify")).header("content-type", "application/json").send("{not json").unwrap();
     assert!(bad.status().is_client_error());
-    let big = agent().post(&format!("{base}/verify")).header("content-type", "application/json").send(vec![b' '; 2 << 20]).unwrap();
+    let big = agent()
+        .post(&format!("{base}/verify"))
+        .header("content-type", "application/json")
+        .send(vec![b' '; 2 << 20])
+        .unwrap();
     assert_eq!(big.status().as_u16(), 413);
 
     // Metrics count outcomes; logs carry outcomes, never claims or subjects.
@@ -221,7 +227,8 @@ fn missing_or_expired_lists_refuse_every_code_and_readiness_says_so() {
     // A trust list only: no revocation list, so every code is refused.
     let dir = temp_dir("norev");
     std::fs::write(dir.join("trust.bin"), &city.trust_list).unwrap();
-    let service = demo_service(&city, Lists::Files { trust: dir.join("trust.bin"), revocations: vec![] }, Buf::default());
+    let service =
+        demo_service(&city, Lists::Files { trust: dir.join("trust.bin"), revocations: vec![] }, Buf::default());
     assert_eq!(service.readiness().unwrap_err().reason.code(), "no_revocation_list");
 
     // A list that is already expired at start: a warning, not ready, every code refused.
@@ -262,7 +269,8 @@ fn mirror(files: Arc<Mutex<HashMap<String, Vec<u8>>>>) -> Running {
 fn publication(city: &DemoCity, sequence: u64, revocation: &[u8]) -> HashMap<String, Vec<u8>> {
     let now = demo::NOW as u32;
     let status =
-        ListStatus::describe(sequence, now, now + 600, &city.root.public_key(), &city.trust_list, &[revocation]).unwrap();
+        ListStatus::describe(sequence, now, now + 600, &city.root.public_key(), &city.trust_list, &[revocation])
+            .unwrap();
     HashMap::from([
         (STATUS_FILE.to_string(), status.sign(&city.root).unwrap()),
         (ListFile::Trust.file_name(), city.trust_list.clone()),
@@ -381,7 +389,9 @@ fn the_openapi_document_matches_the_running_service() {
                 };
                 let variants = schema["oneOf"].as_array().cloned().unwrap_or_else(|| vec![schema.clone()]);
                 let fits = |s: &Value| {
-                    s["required"].as_array().is_none_or(|req| req.iter().all(|k| value.get(k.as_str().unwrap()).is_some()))
+                    s["required"]
+                        .as_array()
+                        .is_none_or(|req| req.iter().all(|k| value.get(k.as_str().unwrap()).is_some()))
                 };
                 assert!(variants.iter().any(fits), "{method} {path}: {value} lacks a required field of {schema}");
             }
@@ -417,7 +427,13 @@ impl LiveCity {
             sequence: 1,
             issued_at: now - 60,
             expires_at: now + 3600,
-            keys: vec![IssuerKey { kid: 1, key: issuer.public_key(), not_before: now - 60, not_after: now + 86_400, domains: all }],
+            keys: vec![IssuerKey {
+                kid: 1,
+                key: issuer.public_key(),
+                not_before: now - 60,
+                not_after: now + 86_400,
+                domains: all,
+            }],
         }
         .sign(&root)
         .unwrap();
@@ -568,7 +584,8 @@ fn a_hung_redis_gives_verdicts_within_the_deadline_and_readiness_drops() {
     let city = DemoCity::new().unwrap();
     let store = citycode::RedisReplayStore::new(&url).unwrap().with_deadline(Duration::from_millis(200));
     let v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_replay_store(Arc::new(store));
-    let service = Service::new(v, Arc::new(FixedClock(demo::NOW)), demo_files(&city, "redis"), Box::new(Buf::default()));
+    let service =
+        Service::new(v, Arc::new(FixedClock(demo::NOW)), demo_files(&city, "redis"), Box::new(Buf::default()));
     let service = Arc::new(service.with_network_store());
     service.reload().unwrap();
     let server = run(service.router(limits()), limits());
