@@ -79,6 +79,8 @@ pub struct VerifierSetup {
     pub skew_secs: u32,
     /// Longest code validity accepted, seconds.
     pub max_code_validity_secs: u8,
+    /// The verifier's local offset from UTC, minutes (SPEC.md §11).
+    pub utc_offset_minutes: i32,
     /// The scene policy.
     pub scene: Scene,
 }
@@ -100,7 +102,8 @@ pub fn run_case(case: &Case) -> Result<Accepted, Rejection> {
     let root = PublicKey::from_bytes(setup.root_alg, &root_bytes).map_err(|_| bad("root key"))?;
     let mut v = Verifier::new(root, setup.scene.clone())
         .with_skew(setup.skew_secs)
-        .with_max_code_validity(setup.max_code_validity_secs);
+        .with_max_code_validity(setup.max_code_validity_secs)
+        .with_utc_offset_minutes(setup.utc_offset_minutes);
     for list in &setup.trust_lists {
         v.load_trust_list(&decode_base64url(list).map_err(|_| bad("trust list"))?)?;
     }
@@ -171,6 +174,7 @@ impl Gen {
             revocation_lists: vec![encode_base64url(&self.city.revocation_list)],
             skew_secs: SKEW,
             max_code_validity_secs: 120,
+            utc_offset_minutes: 480,
             scene,
         }
     }
@@ -757,6 +761,34 @@ pub fn generate() -> Res<VectorFile> {
         "policy_unmet",
         later,
         g.setup(scenic(2048)),
+        vec![],
+    )?;
+
+    // The health status's last day is a local day (UTC+8 here): it ends at local
+    // midnight, eight hours before the UTC day does.
+    let last_day = demo::resident_claims().health.map(|h| h.valid_until_day).ok_or("no health")?;
+    let local_midnight = (u64::from(last_day) + 1) * DAY - 480 * 60;
+    let mut setup = g.setup(Scene::Hospital);
+    setup.revocation_lists =
+        vec![g.revocations(&g.city.root, ListSigner::Root, 2, (local_midnight + DAY) as u32, vec![])?];
+    let c = g.code(&cred, &device, &hospital, local_midnight - 1, 53)?;
+    g.add(
+        "hospital_health_last_local_second",
+        "The health status's last day, one second before local midnight (UTC+8).",
+        c,
+        "accept",
+        local_midnight - 1,
+        setup.clone(),
+        vec![],
+    )?;
+    let c = g.code(&cred, &device, &hospital, local_midnight, 54)?;
+    g.add(
+        "hospital_health_past_local_midnight",
+        "Local midnight after the health status's last day: out of date, though the UTC day is still that day.",
+        c,
+        "policy_unmet",
+        local_midnight,
+        setup,
         vec![],
     )?;
 

@@ -750,6 +750,13 @@ impl Verifier {
         }
     }
 
+    /// Sets the verifier's local offset from UTC in minutes (480, China Standard Time,
+    /// by default): a health status's last day ends at local midnight (SPEC.md §11).
+    pub fn set_utc_offset_minutes(&self, minutes: i32) -> Result<()> {
+        self.write()?.set_utc_offset_minutes(minutes);
+        Ok(())
+    }
+
     /// Accepts codes while no revocation list is held. By default every code is then
     /// refused (`no_revocation_list`); accepted decisions of a verifier running without
     /// a list carry `revocation_checked = false`.

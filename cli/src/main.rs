@@ -264,8 +264,9 @@ struct SceneArgs {
     /// Site id (scenic-spot).
     #[arg(long, default_value_t = 0)]
     site: u32,
-    /// Site's UTC offset in minutes (scenic-spot).
-    #[arg(long, default_value_t = 480, allow_hyphen_values = true)]
+    /// Local UTC offset in minutes: the scenic spot's day, and the day a health status
+    /// ends (at local midnight, SPEC.md §11).
+    #[arg(long, default_value_t = citycode::policy::DEFAULT_UTC_OFFSET_MINUTES, allow_hyphen_values = true)]
     utc_offset_minutes: i32,
 }
 
@@ -670,7 +671,9 @@ fn run(cli: Cli) -> Result<()> {
                     return Err(Failure::Input("give the code text, --image FILE or --stdin".into()));
                 }
             };
-            let mut v = Verifier::new(root_key(&root)?, scene.scene()).with_skew(skew);
+            let mut v = Verifier::new(root_key(&root)?, scene.scene())
+                .with_skew(skew)
+                .with_utc_offset_minutes(scene.utc_offset_minutes);
             if no_revocation {
                 v = v.allow_missing_revocation_list();
             }

@@ -10,7 +10,16 @@ use crate::credential::DAY;
 pub struct PolicyContext {
     /// Verification time, Unix seconds.
     pub now: u64,
+    /// The verifier's local offset from UTC in minutes: dates a person reads (a health
+    /// status's last day) are compared with the local day, not the UTC day.
+    pub utc_offset_minutes: i32,
 }
+
+/// Default local offset of a verifier: China Standard Time, UTC+8 (480 minutes).
+pub const DEFAULT_UTC_OFFSET_MINUTES: i32 = 480;
+
+/// Widest offset accepted, in minutes (UTC-14:00 to UTC+14:00 and a margin).
+pub const MAX_UTC_OFFSET_MINUTES: i32 = 1440;
 
 /// A scene policy. Built-in scenes are [`Scene`]; a custom policy implements this.
 pub trait Policy: Send + Sync {
@@ -27,7 +36,8 @@ pub trait Policy: Send + Sync {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Scene {
     /// Hospital registration: health and medical insurance disclosed, the health
-    /// status current (its valid-until day not past), the insurance card active. Any
+    /// status current (its valid-until day not before the verifier's local day), the
+    /// insurance card active. Any
     /// health colour is accepted; the terminal routes by it.
     Hospital,
     /// Scenic spot gate: a tourism pass for `site` valid through today, or a
@@ -73,7 +83,7 @@ impl Policy for Scene {
             Scene::Hospital => {
                 let health = claims.health.as_ref().ok_or("health not disclosed")?;
                 let insurance = claims.medical_insurance.as_ref().ok_or("medical insurance not disclosed")?;
-                if i64::from(health.valid_until_day) < local_day(ctx.now, 0) {
+                if i64::from(health.valid_until_day) < local_day(ctx.now, ctx.utc_offset_minutes) {
                     return Err("health status is out of date".into());
                 }
                 if insurance.status != InsuranceStatus::Active {
@@ -135,7 +145,7 @@ mod tests {
             tourism: Some(Tourism { entries: vec![TourismEntry { kind: TourismKind::Reservation, site: 7, day }] }),
             ..Claims::default()
         };
-        let ctx = PolicyContext { now };
+        let ctx = PolicyContext { now, utc_offset_minutes: 480 };
         let cst = Scene::ScenicSpot { site: 7, utc_offset_minutes: 480 };
         assert!(cst.check(&claims(utc_day + 1), &ctx).is_ok());
         assert!(cst.check(&claims(utc_day), &ctx).is_err());
@@ -147,7 +157,7 @@ mod tests {
 
     #[test]
     fn parking_needs_vehicle_payment_and_metro_does_not() {
-        let ctx = PolicyContext { now: 0 };
+        let ctx = PolicyContext { now: 0, utc_offset_minutes: 480 };
         assert!(Scene::Parking.check(&transit(AccountStatus::Active, true), &ctx).is_ok());
         assert!(Scene::Parking.check(&transit(AccountStatus::Active, false), &ctx).is_err());
         assert!(Scene::MetroGate.check(&transit(AccountStatus::Active, false), &ctx).is_ok());

@@ -86,6 +86,8 @@ pub struct Verifier {
     revocation_required: bool,
     /// The last list status applied in full: sequence, expiry, bytes.
     status: Option<(u64, u32, Vec<u8>)>,
+    /// Local offset from UTC for dates people read (SPEC.md §11).
+    utc_offset_minutes: i32,
 }
 
 impl core::fmt::Debug for Verifier {
@@ -130,7 +132,23 @@ impl Verifier {
             cache: CredentialCache::new(DEFAULT_CREDENTIAL_CACHE),
             revocation_required: true,
             status: None,
+            utc_offset_minutes: crate::policy::DEFAULT_UTC_OFFSET_MINUTES,
         }
+    }
+
+    /// Sets the local offset from UTC, in minutes, of the days the policies compare
+    /// (SPEC.md §11): 480 (China Standard Time) by default. Values beyond ±1440 are
+    /// clamped.
+    pub fn with_utc_offset_minutes(mut self, minutes: i32) -> Self {
+        self.set_utc_offset_minutes(minutes);
+        self
+    }
+
+    /// Changes the local offset of a verifier in use (see
+    /// [`Verifier::with_utc_offset_minutes`]).
+    pub fn set_utc_offset_minutes(&mut self, minutes: i32) {
+        let max = crate::policy::MAX_UTC_OFFSET_MINUTES;
+        self.utc_offset_minutes = minutes.clamp(-max, max);
     }
 
     /// Lets the verifier accept codes while it holds no revocation list. By default it
@@ -509,7 +527,9 @@ impl Verifier {
     /// Steps 7 and 8 of SPEC.md §9, after every signature verified: policy, replay.
     fn finish(&self, code: &UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
         let claims = code.claims();
-        if let Err(why) = self.policy.check(&claims, &PolicyContext { now }) {
+        if let Err(why) =
+            self.policy.check(&claims, &PolicyContext { now, utc_offset_minutes: self.utc_offset_minutes })
+        {
             return Err(Rejection::new(Reason::PolicyUnmet, why));
         }
         // Replay, last: only codes that would be accepted take a slot.

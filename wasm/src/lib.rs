@@ -224,6 +224,13 @@ impl Verifier {
         self.inner.load_revocation_list(&bytes(&list)?).map_err(rejection)
     }
 
+    /// The terminal's local offset from UTC in minutes (480, China Standard Time, by
+    /// default): a health status's last day ends at local midnight (SPEC.md §11).
+    #[wasm_bindgen(js_name = setUtcOffsetMinutes)]
+    pub fn set_utc_offset_minutes(&mut self, minutes: i32) {
+        self.inner.set_utc_offset_minutes(minutes);
+    }
+
     /// Accepts codes while no revocation list is held (refused by default:
     /// `no_revocation_list`); accepted decisions then carry `revocation_checked: false`.
     #[wasm_bindgen(js_name = allowMissingRevocationList)]

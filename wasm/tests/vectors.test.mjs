@@ -26,6 +26,7 @@ function runCase(cc, c) {
   const s = c.verifier;
   const v = new cc.Verifier(s.root_key, s.root_alg, s.scene);
   v.setSkew(s.skew_secs);
+  v.setUtcOffsetMinutes(s.utc_offset_minutes);
   v.setMaxCodeValidity(s.max_code_validity_secs);
   try {
     for (const l of s.trust_lists) v.loadTrustList(b64(l));

@@ -590,6 +590,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes() != 14031:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_update_lists() != 28887:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456:
@@ -724,6 +726,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list.restype 
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_scene.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_scene.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_update_lists.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_update_lists.restype = ctypes.c_uint16
@@ -934,6 +939,12 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_scene.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_scene.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_utc_offset_minutes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_int32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_utc_offset_minutes.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_update_lists.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -4254,6 +4265,12 @@ class VerifierProtocol(typing.Protocol):
         Switches the scene.
 """
         raise NotImplementedError
+    def set_utc_offset_minutes(self, minutes: int) -> None:
+        """
+        Sets the verifier's local offset from UTC in minutes (480, China Standard Time,
+        by default): a health status's last day ends at local midnight (SPEC.md §11).
+"""
+        raise NotImplementedError
     def update_lists(self, fetcher: ListFetcher) -> typing.List[str]:
         """
         Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
@@ -4408,6 +4425,25 @@ class Verifier(VerifierProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_scene,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_utc_offset_minutes(self, minutes: int) -> None:
+        """
+        Sets the verifier's local offset from UTC in minutes (480, China Standard Time,
+        by default): a health status's last day ends at local midnight (SPEC.md §11).
+"""
+        
+        _UniffiFfiConverterInt32.check_lower(minutes)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterInt32.lower(minutes),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_utc_offset_minutes,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)

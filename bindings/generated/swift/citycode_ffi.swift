@@ -1781,6 +1781,12 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     func setScene(scene: Scene) throws 
     
     /**
+     * Sets the verifier's local offset from UTC in minutes (480, China Standard Time,
+     * by default): a health status's last day ends at local midnight (SPEC.md §11).
+     */
+    func setUtcOffsetMinutes(minutes: Int32) throws 
+    
+    /**
      * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
      * every list newer than the held one: the status first (root signature checked,
      * an older status refused as a stale mirror), then each newer list, checked
@@ -1927,6 +1933,19 @@ open func setScene(scene: Scene)throws   {try rustCallWithError(FfiConverterType
     uniffi_citycode_ffi_fn_method_verifier_set_scene(
             self.uniffiCloneHandle(),
         FfiConverterTypeScene_lower(scene),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets the verifier's local offset from UTC in minutes (480, China Standard Time,
+     * by default): a health status's last day ends at local midnight (SPEC.md §11).
+     */
+open func setUtcOffsetMinutes(minutes: Int32)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_set_utc_offset_minutes(
+            self.uniffiCloneHandle(),
+        FfiConverterInt32.lower(minutes),uniffiCallStatus
     )
 }
 }
@@ -4770,6 +4789,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes() != 14031) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_update_lists() != 28887) {

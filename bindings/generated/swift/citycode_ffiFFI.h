@@ -486,6 +486,11 @@ void uniffi_citycode_ffi_fn_method_verifier_load_trust_list(uint64_t ptr, RustBu
 void uniffi_citycode_ffi_fn_method_verifier_set_scene(uint64_t ptr, RustBuffer scene, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_SET_UTC_OFFSET_MINUTES
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_SET_UTC_OFFSET_MINUTES
+void uniffi_citycode_ffi_fn_method_verifier_set_utc_offset_minutes(uint64_t ptr, int32_t minutes, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_UPDATE_LISTS
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_UPDATE_LISTS
 RustBuffer uniffi_citycode_ffi_fn_method_verifier_update_lists(uint64_t ptr, uint64_t fetcher, RustCallStatus *_Nonnull out_status
@@ -968,6 +973,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_verifier_load_trust_list(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_SET_SCENE
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_SET_SCENE
 uint16_t uniffi_citycode_ffi_checksum_method_verifier_set_scene(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_SET_UTC_OFFSET_MINUTES
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_SET_UTC_OFFSET_MINUTES
+uint16_t uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes(void
     
 );
 #endif

@@ -28,6 +28,7 @@ def run_case(case):
         setup["skew_secs"],
         setup["max_code_validity_secs"],
     )
+    verifier.set_utc_offset_minutes(setup["utc_offset_minutes"])
     try:
         for lst in setup["trust_lists"]:
             verifier.load_trust_list(cc.base64url_decode(lst))

@@ -50,6 +50,10 @@ struct Args {
     /// Allowed clock skew, seconds (default 30).
     #[arg(long, env = "CITYCODE_SKEW_SECS")]
     skew_secs: Option<u32>,
+    /// Local offset from UTC in minutes (default 480, China Standard Time): a health
+    /// status's last day ends at local midnight.
+    #[arg(long, env = "CITYCODE_UTC_OFFSET_MINUTES", allow_hyphen_values = true)]
+    utc_offset_minutes: Option<i32>,
     /// Share the replay store with other instances through this Redis.
     #[arg(long, env = "CITYCODE_REDIS")]
     redis: Option<String>,
@@ -81,6 +85,7 @@ struct FileConfig {
     no_revocation: bool,
     scene: Option<String>,
     skew_secs: Option<u32>,
+    utc_offset_minutes: Option<i32>,
     redis: Option<String>,
     redis_deadline_ms: Option<u64>,
     refresh_secs: Option<u64>,
@@ -105,6 +110,7 @@ impl Args {
         self.no_revocation |= f.no_revocation;
         self.scene = self.scene.or(f.scene);
         self.skew_secs = self.skew_secs.or(f.skew_secs);
+        self.utc_offset_minutes = self.utc_offset_minutes.or(f.utc_offset_minutes);
         self.redis = self.redis.or(f.redis);
         self.redis_deadline_ms = self.redis_deadline_ms.or(f.redis_deadline_ms);
         self.refresh_secs = self.refresh_secs.or(f.refresh_secs);
@@ -125,7 +131,9 @@ fn build(args: &Args) -> Result<(Service, Duration, String), String> {
         "metro-gate" => Scene::MetroGate,
         other => return Err(format!("unknown scene {other} (hospital, parking, metro-gate)")),
     };
-    let mut v = Verifier::new(root, scene).with_skew(args.skew_secs.unwrap_or(citycode::verify::DEFAULT_SKEW_SECS));
+    let mut v = Verifier::new(root, scene)
+        .with_skew(args.skew_secs.unwrap_or(citycode::verify::DEFAULT_SKEW_SECS))
+        .with_utc_offset_minutes(args.utc_offset_minutes.unwrap_or(citycode::policy::DEFAULT_UTC_OFFSET_MINUTES));
     if args.no_revocation {
         v = v.allow_missing_revocation_list();
     }

@@ -787,6 +787,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_set_scene(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_update_lists(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_verify(
@@ -902,6 +904,8 @@ internal object UniffiLib {
     external fun uniffi_citycode_ffi_fn_method_verifier_load_trust_list(`ptr`: Long,`list`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_set_scene(`ptr`: Long,`scene`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_verifier_set_utc_offset_minutes(`ptr`: Long,`minutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_update_lists(`ptr`: Long,`fetcher`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1126,6 +1130,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() and 0xFFFF) != 8114) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes() and 0xFFFF) != 14031) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_update_lists() and 0xFFFF) != 28887) {
@@ -3478,6 +3485,12 @@ public interface VerifierInterface {
     fun `setScene`(`scene`: Scene)
     
     /**
+     * Sets the verifier's local offset from UTC in minutes (480, China Standard Time,
+     * by default): a health status's last day ends at local midnight (SPEC.md §11).
+     */
+    fun `setUtcOffsetMinutes`(`minutes`: kotlin.Int)
+    
+    /**
      * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
      * every list newer than the held one: the status first (root signature checked,
      * an older status refused as a stale mirror), then each newer list, checked
@@ -3698,6 +3711,24 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
         it,
         
         FfiConverterTypeScene.lower(`scene`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Sets the verifier's local offset from UTC in minutes (480, China Standard Time,
+     * by default): a health status's last day ends at local midnight (SPEC.md §11).
+     */
+    @Throws(CitycodeException::class)override fun `setUtcOffsetMinutes`(`minutes`: kotlin.Int)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_utc_offset_minutes(
+        it,
+        
+        FfiConverterInt.lower(`minutes`),_status)
 }
     }
     
