@@ -1092,6 +1092,32 @@ pub fn generate() -> Res<VectorFile> {
     setup.trust_lists.clear();
     setup.revocation_lists.clear();
     g.add("no_trust_list", "The verifier holds no trust list.", c.clone(), "no_trust_list", later, setup, vec![])?;
+    // A trust list naming a small-order issuer key, validly signed by the root: under the
+    // cofactored equation such a key would verify forged cards, so the list is refused.
+    let placeholder = TrustList {
+        sequence: 2,
+        issued_at: NOW as u32 - 3600,
+        expires_at: NOW as u32 + DAY as u32,
+        keys: vec![g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone())],
+    }
+    .sign(&g.city.root)?;
+    let mut body = placeholder.get(..placeholder.len() - 64).ok_or("short")?.to_vec();
+    // version, sequence, issued_at, expires_at, n = 1, kid = 1, alg: the key starts at 20.
+    body.splice(20..52, unhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")?);
+    let mut tbs = citycode::digest::LABEL_TRUST_LIST.to_vec();
+    tbs.extend_from_slice(&body);
+    body.extend_from_slice(&g.city.root.sign(&tbs));
+    let mut setup = g.setup(metro());
+    setup.trust_lists.push(encode_base64url(&body));
+    g.add(
+        "trust_list_small_order_issuer_key",
+        "A root-signed trust list whose issuer key is a point of order 8: refused at load.",
+        c.clone(),
+        "invalid_issuer_key",
+        later,
+        setup,
+        vec![],
+    )?;
     let mut setup = g.setup(metro());
     setup.revocation_lists.clear();
     g.add(

@@ -32,6 +32,9 @@ pub enum Reason {
     Malformed,
     /// The device public key is not a valid, canonical, non-small-order point.
     InvalidDeviceKey,
+    /// An issuer key in a trust list is not a valid, canonical, non-small-order point
+    /// (under the cofactored equation a small-order key would admit forgeries).
+    InvalidIssuerKey,
     /// No issuer key with this key id is in the trust list.
     UnknownIssuerKey,
     /// The card's signature algorithm differs from the algorithm of its issuer key.
@@ -95,7 +98,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in SPEC.md order.
-    pub const ALL: [Reason; 38] = [
+    pub const ALL: [Reason; 39] = [
         Reason::TextPrefix,
         Reason::TextEncoding,
         Reason::TextTooLong,
@@ -106,6 +109,7 @@ impl Reason {
         Reason::UnsupportedAlgorithm,
         Reason::Malformed,
         Reason::InvalidDeviceKey,
+        Reason::InvalidIssuerKey,
         Reason::UnknownIssuerKey,
         Reason::AlgorithmMismatch,
         Reason::IssuerKeyNotValid,
@@ -149,6 +153,7 @@ impl Reason {
             Reason::UnsupportedAlgorithm => "unsupported_algorithm",
             Reason::Malformed => "malformed",
             Reason::InvalidDeviceKey => "invalid_device_key",
+            Reason::InvalidIssuerKey => "invalid_issuer_key",
             Reason::UnknownIssuerKey => "unknown_issuer_key",
             Reason::AlgorithmMismatch => "algorithm_mismatch",
             Reason::IssuerKeyNotValid => "issuer_key_not_valid",

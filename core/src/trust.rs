@@ -106,7 +106,10 @@ impl TrustList {
                 return Err(Reason::NonCanonical);
             }
             let alg = Algorithm::from_id(r.u8()?)?;
-            let key = PublicKey::from_bytes(alg, r.take(alg.public_key_len())?)?;
+            let key = PublicKey::from_bytes(alg, r.take(alg.public_key_len())?).map_err(|e| match e {
+                Reason::InvalidDeviceKey => Reason::InvalidIssuerKey,
+                other => other,
+            })?;
             let not_before = r.u32()?;
             let not_after = r.u32()?;
             let nd = r.u8()?;
