@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
 command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz
-# Seeds: every vector input (text), its bytes, and the demo lists.
+# Seeds: every vector input (text), its bytes, the demo lists and list statuses.
 python3 - <<'PY'
 import base64, json, os, re
 cases = json.load(open("test-vectors/codes.json"))["cases"]
@@ -35,6 +35,8 @@ for i, c in enumerate(cases):
         open(f"fuzz/corpus/parse/vector-{i}", "wb").write(b)
     for j, l in enumerate(c["verifier"]["trust_lists"] + c["verifier"]["revocation_lists"]):
         open(f"fuzz/corpus/lists/vector-{i}-{j}", "wb").write(base64.urlsafe_b64decode(l + "=" * (-len(l) % 4)))
+for n in ("1", "2"):
+    open(f"fuzz/corpus/lists/status-{n}", "wb").write(open(f"test-vectors/lists/{n}/status.bin", "rb").read())
 open("fuzz/corpus/parse/credential", "wb").write(base64.urlsafe_b64decode(holder["credential"] + "=" * (-len(holder["credential"]) % 4)))
 PY
 for target in decode_text parse verify lists; do

@@ -1,4 +1,5 @@
-//! Trust and revocation list parsing and signature checks: never panic on any bytes.
+//! Trust and revocation list and list status parsing and signature checks: never
+//! panic on any bytes.
 #![no_main]
 use std::sync::OnceLock;
 
@@ -15,4 +16,5 @@ fuzz_target!(|data: &[u8]| {
     let root = city().root.public_key();
     let trust = TrustList::verify(data, &root).ok();
     let _ = RevocationList::verify(data, &root, trust.as_ref());
+    let _ = citycode::distribution::ListStatus::verify(data, &root);
 });

@@ -108,8 +108,9 @@ pub struct HttpSource {
 }
 
 impl HttpSource {
-    /// A source at `base` (`https://lists.example.gov/citycode/`), with a 10 s deadline
-    /// per file and at most 4 MiB per file.
+    /// A source at `base` (`http://lists.internal/citycode/`), with a 10 s deadline per
+    /// file and at most 32 MiB per file (a revocation list of a million entries is
+    /// 17 MB). Plain HTTP: every file is signed, and the status binds them together.
     pub fn new(base: &str) -> Self {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(10)))
@@ -124,7 +125,7 @@ impl ListSource for HttpSource {
     fn fetch(&mut self, name: &str) -> Result<Vec<u8>, String> {
         let url = format!("{}/{name}", self.base);
         let mut resp = self.agent.get(&url).call().map_err(|e| format!("{url}: {e}"))?;
-        resp.body_mut().with_config().limit(4 << 20).read_to_vec().map_err(|e| format!("{url}: {e}"))
+        resp.body_mut().with_config().limit(32 << 20).read_to_vec().map_err(|e| format!("{url}: {e}"))
     }
 }
 
