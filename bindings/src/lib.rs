@@ -919,19 +919,15 @@ pub fn sign_trust_list(
 ) -> Result<Vec<u8>> {
     let mut keys = Vec::with_capacity(issuers.len());
     for i in issuers {
-        let mut domains = i.domains;
-        domains.sort_unstable();
-        domains.dedup();
         keys.push(citycode::IssuerKey {
             kid: i.kid,
             key: public_key(i.algorithm, &i.public_key)?,
             not_before: i.not_before,
             not_after: i.not_after,
-            domains,
+            domains: i.domains,
         });
     }
-    keys.sort_by_key(|k| k.kid);
-    Ok(citycode::TrustList { sequence, issued_at, expires_at, keys }.sign(&root.inner)?)
+    Ok(citycode::TrustList::new(sequence, issued_at, expires_at, keys)?.sign(&root.inner)?)
 }
 
 /// What a revocation list names.
@@ -976,10 +972,8 @@ pub fn sign_revocation_list(
             }
         });
     }
-    list.sort();
-    list.dedup();
     let signer = issuer_kid.map_or(citycode::ListSigner::Root, citycode::ListSigner::Issuer);
-    Ok(citycode::RevocationList { signer, sequence, issued_at, expires_at, entries: list }.sign(&key.inner)?)
+    Ok(citycode::RevocationList::new(signer, sequence, issued_at, expires_at, list)?.sign(&key.inner)?)
 }
 
 /// One file of a published list directory.

@@ -489,20 +489,15 @@ fn run(cli: Cli) -> Result<()> {
             for i in spec.issuers {
                 let bytes = unhex(&i.public_key)
                     .map_err(|_| Failure::Input(format!("issuer {}: public_key is not hex", i.kid)))?;
-                let mut domains = i.domains;
-                domains.sort_unstable();
-                domains.dedup();
                 keys.push(IssuerKey {
                     kid: i.kid,
                     key: PublicKey::from_bytes(i.algorithm, &bytes)?,
                     not_before: i.not_before,
                     not_after: i.not_after,
-                    domains,
+                    domains: i.domains,
                 });
             }
-            keys.sort_by_key(|k| k.kid);
-            let list =
-                TrustList { sequence: spec.sequence, issued_at: spec.issued_at, expires_at: spec.expires_at, keys };
+            let list = TrustList::new(spec.sequence, spec.issued_at, spec.expires_at, keys)?;
             let bytes = list.sign(&root)?;
             write_file(&out, &bytes)?;
             print_json(
@@ -571,16 +566,8 @@ fn run(cli: Cli) -> Result<()> {
             for d in &spec.device_keys {
                 entries.push(Revoked::DeviceKey(fixed(d, "a device key id")?));
             }
-            entries.sort();
-            entries.dedup();
             let signer = issuer_kid.map_or(ListSigner::Root, ListSigner::Issuer);
-            let list = RevocationList {
-                signer,
-                sequence: spec.sequence,
-                issued_at: spec.issued_at,
-                expires_at: spec.expires_at,
-                entries,
-            };
+            let list = RevocationList::new(signer, spec.sequence, spec.issued_at, spec.expires_at, entries)?;
             let bytes = list.sign(&key)?;
             write_file(&out, &bytes)?;
             print_json(

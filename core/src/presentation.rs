@@ -234,8 +234,10 @@ impl UnverifiedCode {
         crate::credential::card_id(self.card_input(i))
     }
 
-    /// Every disclosed claim, merged across cards (unverified).
-    pub fn claims(&self) -> Claims {
+    /// Every disclosed claim, merged across cards. **Untrusted**: nothing here has been
+    /// verified; only [`crate::Verifier`] turns a code into trusted claims
+    /// ([`crate::Accepted::claims`]).
+    pub fn untrusted_claims(&self) -> Claims {
         let mut all = Claims::default();
         for c in &self.cards {
             // Parsing already refused duplicates, so merge cannot fail here.

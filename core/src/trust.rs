@@ -43,6 +43,22 @@ pub struct TrustList {
 }
 
 impl TrustList {
+    /// A list in canonical form: keys sorted by key id and each key's domains sorted
+    /// and de-duplicated. Two keys with one key id are refused (`non_canonical`), as
+    /// are more than [`MAX_ISSUER_KEYS`] keys or 255 domains on one key.
+    pub fn new(sequence: u64, issued_at: u32, expires_at: u32, mut keys: Vec<IssuerKey>) -> Result<Self, Rejection> {
+        for k in &mut keys {
+            k.domains.sort_unstable();
+            k.domains.dedup();
+        }
+        keys.sort_by_key(|k| k.kid);
+        let duplicate = keys.windows(2).any(|p| matches!(p, [a, b] if a.kid == b.kid));
+        if duplicate || keys.len() > MAX_ISSUER_KEYS || keys.iter().any(|k| k.domains.len() > 255) {
+            return Err(Rejection::new(Reason::NonCanonical, "duplicate key ids, or too many keys or domains"));
+        }
+        Ok(TrustList { sequence, issued_at, expires_at, keys })
+    }
+
     /// The key with this id.
     pub fn key(&self, kid: u32) -> Option<&IssuerKey> {
         self.keys.binary_search_by_key(&kid, |k| k.kid).ok().and_then(|i| self.keys.get(i))
@@ -181,6 +197,23 @@ pub struct RevocationList {
 }
 
 impl RevocationList {
+    /// A list in canonical form: entries sorted and de-duplicated; more than
+    /// [`MAX_REVOCATIONS`] are refused (`non_canonical`).
+    pub fn new(
+        signer: ListSigner,
+        sequence: u64,
+        issued_at: u32,
+        expires_at: u32,
+        mut entries: Vec<Revoked>,
+    ) -> Result<Self, Rejection> {
+        entries.sort_unstable();
+        entries.dedup();
+        if entries.len() > MAX_REVOCATIONS {
+            return Err(Rejection::new(Reason::NonCanonical, "too many revocation entries"));
+        }
+        Ok(RevocationList { signer, sequence, issued_at, expires_at, entries })
+    }
+
     /// Whether an entry matches.
     pub fn contains(&self, item: &Revoked) -> bool {
         self.entries.binary_search(item).is_ok()
@@ -281,4 +314,31 @@ fn signing_input(label: &[u8], body: &[u8]) -> Vec<u8> {
     m.extend_from_slice(label);
     m.extend_from_slice(body);
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyPair;
+
+    fn key(kid: u32, domains: Vec<u32>) -> IssuerKey {
+        let key = KeyPair::generate(Algorithm::Ed25519).unwrap().public_key();
+        IssuerKey { kid, key, not_before: 0, not_after: 100, domains }
+    }
+
+    #[test]
+    fn constructors_make_canonical_lists_and_refuse_duplicate_key_ids() {
+        let list = TrustList::new(1, 0, 100, vec![key(9, vec![5, 1, 1]), key(2, vec![3])]).unwrap();
+        assert_eq!(list.keys.iter().map(|k| k.kid).collect::<Vec<_>>(), vec![2, 9]);
+        assert_eq!(list.keys[1].domains, vec![1, 5]);
+        let root = KeyPair::generate(Algorithm::Ed25519).unwrap();
+        assert_eq!(TrustList::verify(&list.sign(&root).unwrap(), &root.public_key()).unwrap(), list);
+        let dup = TrustList::new(1, 0, 100, vec![key(2, vec![1]), key(2, vec![2])]);
+        assert_eq!(dup.unwrap_err().reason, Reason::NonCanonical);
+
+        let entries = vec![Revoked::Subject([2; 8]), Revoked::Card([1; 16]), Revoked::Subject([2; 8])];
+        let list = RevocationList::new(ListSigner::Root, 1, 0, 100, entries).unwrap();
+        assert_eq!(list.entries, vec![Revoked::Card([1; 16]), Revoked::Subject([2; 8])]);
+        assert!(list.sign(&root).is_ok());
+    }
 }

@@ -526,7 +526,7 @@ impl Verifier {
 
     /// Steps 7 and 8 of SPEC.md §9, after every signature verified: policy, replay.
     fn finish(&self, code: &UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
-        let claims = code.claims();
+        let claims = code.untrusted_claims();
         if let Err(why) =
             self.policy.check(&claims, &PolicyContext { now, utc_offset_minutes: self.utc_offset_minutes })
         {
