@@ -183,12 +183,18 @@ fn verify_and_batch_over_http_on_the_services_own_clock() {
     let bad =
         agent().post(&format!("{base}/verify")).header("content-type", "application/json").send("{not json").unwrap();
     assert!(bad.status().is_client_error());
-    let big = agent()
-        .post(&format!("{base}/verify"))
-        .header("content-type", "application/json")
-        .send(vec![b' '; 2 << 20])
-        .unwrap();
-    assert_eq!(big.status().as_u16(), 413);
+    // Over the body cap: 413, announced as soon as the length is read; the server may
+    // close before the client has written it all, which the client sees as a broken
+    // pipe or a reset. Either way nothing was verified.
+    let big =
+        agent().post(&format!("{base}/verify")).header("content-type", "application/json").send(vec![b' '; 2 << 20]);
+    match big {
+        Ok(resp) => assert_eq!(resp.status().as_u16(), 413),
+        Err(ureq::Error::Io(e)) => {
+            assert!(matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset), "{e}")
+        }
+        Err(e) => panic!("{e}"),
+    }
 
     // Metrics count outcomes; logs carry outcomes, never claims or subjects.
     let (_, metrics) = get(&format!("{base}/metrics"));
@@ -347,6 +353,8 @@ fn header_reads_have_a_deadline_so_half_open_connections_are_closed() {
             match s.read(&mut buf) {
                 Ok(0) => break,
                 Ok(_) => continue,
+                // A reset is a close too; only the read timeout means it is still open.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
                 Err(e) => panic!("connection still open after {:?}: {e}", start.elapsed()),
             }
         }
