@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(code) = citycode::UnverifiedCode::from_bytes(data) {
         // A parsed code exposes its parts without panicking.
-        let _ = code.claims();
+        let _ = code.untrusted_claims();
         let _ = code.replay_id();
         for i in 0..code.cards.len() {
             let _ = code.card_id(i);
