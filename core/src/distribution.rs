@@ -13,7 +13,7 @@
 use crate::digest::{LABEL_LIST_STATUS, sha256};
 use crate::error::{Reason, Rejection};
 use crate::keys::{Algorithm, KeyPair, PublicKey, SIGNATURE_LEN};
-use crate::trust::{LIST_VERSION, ListSigner, RevocationList, TrustList};
+use crate::trust::{LIST_VERSION, ListSigner, RevocationList, TrustList, signing_input};
 use crate::wire::{Reader, Writer};
 
 /// The name of the status document in a published directory.
@@ -159,7 +159,7 @@ impl ListStatus {
             w.u64(e.sequence).u32(e.expires_at).bytes(&e.sha256);
         }
         w.u8(root.algorithm().id());
-        let sig = root.sign(&signing_input(&w.buf));
+        let sig = root.sign(&signing_input(LABEL_LIST_STATUS, &w.buf));
         w.bytes(&sig);
         Ok(w.buf)
     }
@@ -169,7 +169,7 @@ impl ListStatus {
         let fail = |r: Reason| Rejection::new(r, "list status");
         let (status, body_len, alg, sig) = ListStatus::parse(bytes).map_err(fail)?;
         let body = bytes.get(..body_len).ok_or_else(|| fail(Reason::Truncated))?;
-        if alg != root.algorithm() || !root.verify(&signing_input(body), &sig) {
+        if alg != root.algorithm() || !root.verify(&signing_input(LABEL_LIST_STATUS, body), &sig) {
             return Err(fail(Reason::BadListStatusSignature));
         }
         Ok(status)
@@ -209,13 +209,6 @@ impl ListStatus {
         r.finish()?;
         Ok((ListStatus { sequence, issued_at, expires_at, entries }, body_len, alg, sig))
     }
-}
-
-fn signing_input(body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(LABEL_LIST_STATUS.len() + body.len());
-    m.extend_from_slice(LABEL_LIST_STATUS);
-    m.extend_from_slice(body);
-    m
 }
 
 /// Where a verifier fetches a published directory from: an HTTP base URL, a local

@@ -309,7 +309,9 @@ impl RevocationList {
 /// A parsed list, its signed bytes, and its signature algorithm and signature.
 type Parsed<'a, T> = (T, &'a [u8], Algorithm, [u8; SIGNATURE_LEN]);
 
-fn signing_input(label: &[u8], body: &[u8]) -> Vec<u8> {
+/// The signed input of a list: its domain-separation label, then its body. Trust
+/// lists, revocation lists and list statuses all sign this way.
+pub(crate) fn signing_input(label: &[u8], body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(label.len() + body.len());
     m.extend_from_slice(label);
     m.extend_from_slice(body);

@@ -227,20 +227,16 @@ fn skew_edges_for_code_and_card_validity() {
     assert_eq!(v.verify_at(&code(card_end - 5, 6), card_end + 10).unwrap_err().reason, Reason::CredentialExpired);
 }
 
+/// The demo resident's transit code at the demo time, with this nonce.
+fn metro_code(city: &DemoCity, nonce: [u8; 4]) -> String {
+    let opts = PresentOptions { validity_secs: 60, nonce: Some(nonce) };
+    present(&city.credential, &city.device, &[4], demo::NOW, opts).unwrap().to_text()
+}
+
 #[test]
 fn no_revocation_list_refuses_unless_allowed_and_verdicts_say_so() {
     let city = DemoCity::new().unwrap();
-    let code = |n: u8| {
-        present(
-            &city.credential,
-            &city.device,
-            &[4],
-            demo::NOW,
-            PresentOptions { validity_secs: 60, nonce: Some([n, 9, 9, 9]) },
-        )
-        .unwrap()
-        .to_text()
-    };
+    let code = |n: u8| metro_code(&city, [n, 9, 9, 9]);
     // Fail closed: a trust list alone is not enough.
     let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate);
     v.load_trust_list(&city.trust_list).unwrap();
@@ -265,17 +261,7 @@ fn no_revocation_list_refuses_unless_allowed_and_verdicts_say_so() {
 fn scanner_line_terminators_and_over_long_input() {
     let city = DemoCity::new().unwrap();
     let v = verifier(&city, Scene::MetroGate);
-    let code = |n: u8| {
-        present(
-            &city.credential,
-            &city.device,
-            &[4],
-            demo::NOW,
-            PresentOptions { validity_secs: 60, nonce: Some([n, 7, 7, 7]) },
-        )
-        .unwrap()
-        .to_text()
-    };
+    let code = |n: u8| metro_code(&city, [n, 7, 7, 7]);
     for (n, suffix) in [(1, "\n"), (2, "\r"), (3, "\r\n")] {
         assert!(v.verify_at(&format!("{}{suffix}", code(n)), demo::NOW).is_ok(), "{suffix:?}");
     }
