@@ -17,9 +17,9 @@ uniffi::setup_scaffolding!();
 // ---------------------------------------------------------------------------------
 // Errors.
 
-/// Every error the bindings raise. `code` is a stable reason code: for rejected
-/// input one of SPEC.md §10; otherwise `missing_domain`, `signer`,
-/// `invalid_argument` or `random`.
+/// Every error the bindings raise. `code` is a stable code of SPEC.md §10: for rejected
+/// input a reason code; otherwise `missing_domain`, `signer`, `out_of_scope`,
+/// `out_of_range`, `random` or `invalid_argument` (an argument the bindings refuse).
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum CitycodeError {
     /// Input (a code, credential, key or list) was refused, with a SPEC.md reason code.
@@ -49,7 +49,8 @@ pub enum CitycodeError {
     /// An argument is out of range or inconsistent.
     #[error("{code}: {detail}")]
     InvalidArgument {
-        /// `invalid_argument` or `random` (the OS random source failed).
+        /// `out_of_scope`, `out_of_range`, `random` (the OS random source failed) or
+        /// `invalid_argument`.
         code: String,
         /// What is wrong.
         detail: String,
@@ -79,15 +80,18 @@ impl From<citycode::Reason> for CitycodeError {
 
 impl From<citycode::Error> for CitycodeError {
     fn from(e: citycode::Error) -> Self {
-        let message = e.to_string();
+        let code = e.code().to_owned();
+        let detail = e.to_string();
         match e {
             citycode::Error::Invalid(r) => r.into(),
-            citycode::Error::MissingDomain(_) => {
-                CitycodeError::MissingDomain { code: "missing_domain".into(), detail: message }
+            citycode::Error::MissingDomain(_) => CitycodeError::MissingDomain { code, detail },
+            citycode::Error::Signer(_) => CitycodeError::Signer { code, detail },
+            citycode::Error::OutOfScope { .. } | citycode::Error::OutOfRange(_) | citycode::Error::Random => {
+                CitycodeError::InvalidArgument { code, detail }
             }
-            citycode::Error::Signer(_) => CitycodeError::Signer { code: "signer".into(), detail: message },
-            citycode::Error::Random => CitycodeError::InvalidArgument { code: "random".into(), detail: message },
-            _ => CitycodeError::invalid(message),
+            // citycode::Error is #[non_exhaustive]: an error added later still carries
+            // its own stable code.
+            _ => CitycodeError::InvalidArgument { code, detail },
         }
     }
 }
@@ -124,8 +128,8 @@ impl From<KeyAlgorithm> for citycode::Algorithm {
 impl From<citycode::Algorithm> for KeyAlgorithm {
     fn from(a: citycode::Algorithm) -> Self {
         match a {
+            citycode::Algorithm::Ed25519 => KeyAlgorithm::Ed25519,
             citycode::Algorithm::EcdsaP256Sha256 => KeyAlgorithm::EcdsaP256,
-            _ => KeyAlgorithm::Ed25519,
         }
     }
 }

@@ -251,6 +251,22 @@ pub enum Error {
     Random,
 }
 
+impl Error {
+    /// The stable error code, as SPEC.md §10 lists it: the reason code for refused input,
+    /// otherwise one of `missing_domain`, `out_of_scope`, `out_of_range`, `signer` and
+    /// `random`. Bindings, the WASM package and the CLI report exactly this string.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid(r) => r.reason.code(),
+            Error::MissingDomain(_) => "missing_domain",
+            Error::OutOfScope { .. } => "out_of_scope",
+            Error::OutOfRange(_) => "out_of_range",
+            Error::Signer(_) => "signer",
+            Error::Random => "random",
+        }
+    }
+}
+
 impl From<Reason> for Error {
     fn from(reason: Reason) -> Self {
         Error::Invalid(Rejection::from(reason))

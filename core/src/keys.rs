@@ -15,8 +15,8 @@ pub const SIGNATURE_LEN: usize = 64;
 
 /// A signature algorithm. Every key and every signature on the wire carries one of these
 /// ids, so new algorithms (SM2 with SM3 is reserved as id 3) can be added without a
-/// format break.
-#[non_exhaustive]
+/// format break. Deliberately exhaustive: an algorithm added later must be handled, by
+/// name, in every adapter that converts it, never by a catch-all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Algorithm {
@@ -29,6 +29,23 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
+    /// Every algorithm this verifier implements.
+    pub const ALL: [Algorithm; 2] = [Algorithm::Ed25519, Algorithm::EcdsaP256Sha256];
+
+    /// The stable name: `ed25519` or `ecdsa_p256_sha256` (as serde, the CLI and the
+    /// WASM package spell it).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Algorithm::Ed25519 => "ed25519",
+            Algorithm::EcdsaP256Sha256 => "ecdsa_p256_sha256",
+        }
+    }
+
+    /// The algorithm for a stable name, if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Algorithm::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     /// The algorithm id byte on the wire.
     pub const fn id(self) -> u8 {
         match self {
@@ -57,10 +74,7 @@ impl Algorithm {
 
 impl fmt::Display for Algorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Algorithm::Ed25519 => "ed25519",
-            Algorithm::EcdsaP256Sha256 => "ecdsa_p256_sha256",
-        })
+        f.write_str(self.name())
     }
 }
 

@@ -8,12 +8,9 @@ use wasm_bindgen::prelude::*;
 use crate::{Obj, algorithm, invalid, js_error, now_secs, seconds};
 
 fn holder_error(e: citycode::Error) -> JsValue {
-    let detail = e.to_string();
     match e {
         citycode::Error::Invalid(r) => crate::rejection(r),
-        citycode::Error::MissingDomain(_) => js_error("missing_domain", &detail),
-        citycode::Error::Signer(_) => js_error("signer", &detail),
-        _ => js_error("invalid_argument", &detail),
+        other => js_error(other.code(), &other.to_string()),
     }
 }
 

@@ -139,11 +139,7 @@ fn scene_from_js(scene: &JsValue) -> Result<Scene, JsValue> {
 }
 
 fn algorithm(name: &str) -> Result<Algorithm, JsValue> {
-    match name {
-        "ed25519" => Ok(Algorithm::Ed25519),
-        "ecdsa_p256_sha256" => Ok(Algorithm::EcdsaP256Sha256),
-        _ => Err(invalid("algorithm must be \"ed25519\" or \"ecdsa_p256_sha256\"")),
-    }
+    Algorithm::from_name(name).ok_or_else(|| invalid("algorithm must be \"ed25519\" or \"ecdsa_p256_sha256\""))
 }
 
 fn now_secs() -> u64 {
