@@ -376,54 +376,59 @@ impl Claims {
             last = id;
             let len = r.varint()?;
             let body = r.take(usize::try_from(len).map_err(|_| Reason::Truncated)?)?;
-            let mut b = Reader::new(body);
-            match Domain::from_id(id) {
-                Some(Domain::Health) => {
-                    claims.health =
-                        Some(Health { status: HealthStatus::from_byte(b.u8()?)?, valid_until_day: b.u16()? });
-                }
-                Some(Domain::MedicalInsurance) => {
-                    claims.medical_insurance =
-                        Some(MedicalInsurance { region: b.varint()?, status: InsuranceStatus::from_byte(b.u8()?)? });
-                }
-                Some(Domain::SocialSecurity) => {
-                    claims.social_security = Some(SocialSecurity { status: SocialSecurityStatus::from_byte(b.u8()?)? });
-                }
-                Some(Domain::Transit) => {
-                    let account = AccountStatus::from_byte(b.u8()?)?;
-                    let fare_class = FareClass::from_byte(b.u8()?)?;
-                    let vehicle_payment = match b.u8()? {
-                        0 => false,
-                        1 => true,
-                        _ => return Err(Reason::Malformed),
-                    };
-                    claims.transit = Some(Transit { account, fare_class, vehicle_payment });
-                }
-                Some(Domain::Tourism) => {
-                    let n = b.u8()?;
-                    if n == 0 || usize::from(n) > MAX_TOURISM_ENTRIES {
-                        return Err(Reason::Malformed);
-                    }
-                    let mut entries = Vec::with_capacity(usize::from(n));
-                    for _ in 0..n {
-                        entries.push(TourismEntry {
-                            kind: TourismKind::from_byte(b.u8()?)?,
-                            site: b.varint()?,
-                            day: b.u16()?,
-                        });
-                    }
-                    claims.tourism = Some(Tourism { entries });
-                }
-                None => {
-                    claims.other.push(OtherClaim { domain: id, body: body.to_vec() });
-                    continue;
-                }
-            }
-            // A known domain's body must be consumed exactly.
-            b.finish().map_err(|_| Reason::Malformed)?;
+            // A known domain's body is bounded by its length: one that ends early or
+            // leaves bytes over is `malformed` (SPEC.md §4.3), never `truncated`.
+            decode_body(&mut claims, id, body).map_err(|r| match r {
+                Reason::Truncated | Reason::TrailingBytes => Reason::Malformed,
+                other => other,
+            })?;
         }
         Ok(claims)
     }
+}
+
+/// Decodes one domain body into `claims`: a known domain consumed exactly, an unknown one
+/// kept as opaque bytes.
+fn decode_body(claims: &mut Claims, id: u32, body: &[u8]) -> Result<(), Reason> {
+    let mut b = Reader::new(body);
+    match Domain::from_id(id) {
+        Some(Domain::Health) => {
+            claims.health = Some(Health { status: HealthStatus::from_byte(b.u8()?)?, valid_until_day: b.u16()? });
+        }
+        Some(Domain::MedicalInsurance) => {
+            claims.medical_insurance =
+                Some(MedicalInsurance { region: b.varint()?, status: InsuranceStatus::from_byte(b.u8()?)? });
+        }
+        Some(Domain::SocialSecurity) => {
+            claims.social_security = Some(SocialSecurity { status: SocialSecurityStatus::from_byte(b.u8()?)? });
+        }
+        Some(Domain::Transit) => {
+            let account = AccountStatus::from_byte(b.u8()?)?;
+            let fare_class = FareClass::from_byte(b.u8()?)?;
+            let vehicle_payment = match b.u8()? {
+                0 => false,
+                1 => true,
+                _ => return Err(Reason::Malformed),
+            };
+            claims.transit = Some(Transit { account, fare_class, vehicle_payment });
+        }
+        Some(Domain::Tourism) => {
+            let n = b.u8()?;
+            if n == 0 || usize::from(n) > MAX_TOURISM_ENTRIES {
+                return Err(Reason::Malformed);
+            }
+            let mut entries = Vec::with_capacity(usize::from(n));
+            for _ in 0..n {
+                entries.push(TourismEntry { kind: TourismKind::from_byte(b.u8()?)?, site: b.varint()?, day: b.u16()? });
+            }
+            claims.tourism = Some(Tourism { entries });
+        }
+        None => {
+            claims.other.push(OtherClaim { domain: id, body: body.to_vec() });
+            return Ok(());
+        }
+    }
+    b.finish()
 }
 
 impl fmt::Display for Claims {

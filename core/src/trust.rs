@@ -250,18 +250,29 @@ impl RevocationList {
     }
 
     /// Parses a signed revocation list and checks its signature against the root key
-    /// or, for an issuer-signed list, the issuer's key in `trust`.
+    /// or, for an issuer-signed list, the issuer's key in `trust` (SPEC.md §8.2): the
+    /// key must be in `trust`, verify the signature, and have been valid when the list
+    /// was issued (`not_before <= issued_at < not_after`, else `issuer_key_not_valid`).
     pub fn verify(bytes: &[u8], root: &PublicKey, trust: Option<&TrustList>) -> Result<RevocationList, Rejection> {
         let fail = |r: Reason| Rejection::new(r, "revocation list");
         let (list, body, alg, sig) = RevocationList::parse(bytes).map_err(fail)?;
-        let key = match list.signer {
-            ListSigner::Root => Some(root),
-            ListSigner::Issuer(kid) => trust.and_then(|t| t.key(kid)).map(|k| &k.key),
+        let issuer = match list.signer {
+            ListSigner::Root => None,
+            ListSigner::Issuer(kid) => Some(trust.and_then(|t| t.key(kid)).ok_or_else(|| {
+                Rejection::new(Reason::BadRevocationListSignature, format!("issuer key {kid} is not in the trust list"))
+            })?),
         };
-        let ok =
-            key.is_some_and(|k| k.algorithm() == alg && k.verify(&signing_input(LABEL_REVOCATION_LIST, body), &sig));
-        if !ok {
+        let key = issuer.map_or(root, |k| &k.key);
+        if !(key.algorithm() == alg && key.verify(&signing_input(LABEL_REVOCATION_LIST, body), &sig)) {
             return Err(fail(Reason::BadRevocationListSignature));
+        }
+        if let Some(k) = issuer {
+            if list.issued_at < k.not_before || list.issued_at >= k.not_after {
+                return Err(Rejection::new(
+                    Reason::IssuerKeyNotValid,
+                    format!("revocation list issued at {} outside issuer key {}'s validity", list.issued_at, k.kid),
+                ));
+            }
         }
         Ok(list)
     }

@@ -257,6 +257,11 @@ impl Verifier {
         if self.trust.as_ref().is_none_or(|(_, held)| held.as_slice() != bytes) {
             self.cache.clear();
         }
+        // An issuer-signed revocation list stays only while the new trust list still
+        // holds a key that verifies it (SPEC.md §8.3): a list whose key was dropped or
+        // replaced could never be refreshed, and once expired would refuse every code.
+        let root = &self.root;
+        self.revocations.retain(|(_, held)| RevocationList::verify(held, root, Some(&list)).is_ok());
         self.trust = Some((list, bytes.to_vec()));
         Ok(())
     }

@@ -6,7 +6,7 @@
 
 use citycode::demo::{self, DemoCity};
 use citycode::text::encode_text;
-use citycode::trust::{ListSigner, RevocationList, Revoked};
+use citycode::trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
 use citycode::*;
 
 const NOW: u64 = demo::NOW;
@@ -169,4 +169,50 @@ fn revocation_after_issuance_takes_effect_at_the_next_list() {
         let other = code(&city, 8, NOW + 2);
         assert!(v.verify_at(&encode_text(&other), NOW + 3).is_ok());
     }
+}
+
+#[test]
+fn an_issuer_revocation_list_needs_its_key_valid_at_issue_and_leaves_with_the_key() {
+    let city = DemoCity::new().unwrap();
+    let now = NOW as u32;
+    let issuer_key = &demo::key(Algorithm::Ed25519, 0x02).unwrap(); // the demo issuer, kid 1
+    let list = |issued_at: u32, device: &KeyPair| {
+        let entries = vec![Revoked::DeviceKey(device.public_key().key_id())];
+        RevocationList::new(ListSigner::Issuer(1), 1, issued_at, now + 86_400, entries)
+            .unwrap()
+            .sign(issuer_key)
+            .unwrap()
+    };
+    let (device, _) = city.resident(7).unwrap();
+    let trust = TrustList::verify(&city.trust_list, &city.root.public_key()).unwrap();
+    let window = trust.keys[0].clone();
+
+    // Issued when the key was valid: loads and revokes.
+    let mut v = verifier(&city);
+    v.load_revocation_list(&list(now, &device)).unwrap();
+    assert_eq!(v.verify_at(&encode_text(&code(&city, 7, NOW)), NOW + 1).unwrap_err().reason, Reason::Revoked);
+    // Issued before not_before or at not_after: refused, and the held lists are unchanged.
+    for at in [window.not_before - 1, window.not_after] {
+        let mut fresh = verifier(&city);
+        let r = fresh.load_revocation_list(&list(at, &device)).unwrap_err();
+        assert_eq!(r.reason, Reason::IssuerKeyNotValid, "issued at {at}");
+        assert_eq!(fresh.revocation_lists().count(), 1);
+    }
+    assert!(verifier(&city).load_revocation_list(&list(window.not_before, &device)).is_ok());
+
+    // A trust-list update that keeps the key keeps the list; one that drops the key, or
+    // gives its kid another key, drops the list with it.
+    let next = |sequence: u64, keys: Vec<IssuerKey>| {
+        TrustList::new(sequence, now, now + 86_400, keys).unwrap().sign(&city.root).unwrap()
+    };
+    v.load_trust_list(&next(2, vec![window.clone()])).unwrap();
+    assert_eq!(v.revocation_lists().count(), 2);
+    let other = IssuerKey { key: demo::key(Algorithm::Ed25519, 0x77).unwrap().public_key(), ..window.clone() };
+    v.load_trust_list(&next(3, vec![other])).unwrap();
+    assert_eq!(v.revocation_lists().map(|l| l.signer).collect::<Vec<_>>(), vec![ListSigner::Root]);
+    let mut w = verifier(&city);
+    w.load_revocation_list(&list(now, &device)).unwrap();
+    let kid2 = IssuerKey { kid: 2, ..window };
+    w.load_trust_list(&next(2, vec![kid2])).unwrap();
+    assert_eq!(w.revocation_lists().map(|l| l.signer).collect::<Vec<_>>(), vec![ListSigner::Root]);
 }
