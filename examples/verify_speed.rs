@@ -21,12 +21,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let case = file.cases.iter().find(|c| c.name == name).ok_or("missing case")?;
         // Build the verifier through the runner's setup, then time verify_at alone.
         let setup = &case.verifier;
-        let root = citycode::PublicKey::from_bytes(setup.root_alg, &citycode::text::unhex(&setup.root_key)?)?;
         // No credential cache: the WASM scanner has none, and every round must do both signatures.
-        let mut v =
-            citycode::Verifier::new(root, setup.scene.clone()).with_skew(setup.skew_secs).with_credential_cache(0);
+        let mut v = setup.config.build()?.with_credential_cache(0);
         for l in &setup.trust_lists {
             v.load_trust_list(&citycode::text::decode_base64url(l)?)?;
+        }
+        for l in &setup.revocation_lists {
+            v.load_revocation_list(&citycode::text::decode_base64url(l)?)?;
         }
         let first = v.verify_at(&case.input, case.now);
         if first.is_err() {

@@ -11,7 +11,7 @@ use citycode::distribution::{ListStatus, STATUS_FILE, STATUS_INDEX_FILE};
 use citycode::text::{encode_base64url, hex, unhex};
 use citycode::{
     Algorithm, CardLayout, Claims, Credential, CredentialRequest, Issuer, IssuerKey, KeyPair, ListSigner, Policy,
-    PresentOptions, PublicKey, Qr, RevocationList, Revoked, Scene, Subject, TrustList, UnverifiedCode, Verifier,
+    PresentOptions, PublicKey, Qr, RevocationList, Revoked, Scene, Subject, TrustList, UnverifiedCode,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
@@ -658,12 +658,13 @@ fn run(cli: Cli) -> Result<()> {
                     return Err(Failure::Input("give the code text, --image FILE or --stdin".into()));
                 }
             };
-            let mut v = Verifier::new(root_key(&root)?, scene.scene())
-                .with_skew(skew)
-                .with_utc_offset_minutes(scene.utc_offset_minutes);
-            if no_revocation {
-                v = v.allow_missing_revocation_list();
-            }
+            let config = citycode::VerifierConfig {
+                skew_secs: skew,
+                utc_offset_minutes: scene.utc_offset_minutes,
+                allow_missing_revocation_list: no_revocation,
+                ..citycode::VerifierConfig::new(&root_key(&root)?, scene.scene())
+            };
+            let mut v = config.build()?;
             v.load_trust_list(&read_bytes(&trust_list)?)?;
             for path in &revocation_list {
                 v.load_revocation_list(&read_bytes(path)?)?;

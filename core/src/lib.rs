@@ -15,7 +15,9 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod claims;
+pub mod config;
 pub mod credential;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod digest;
 pub mod distribution;
@@ -33,6 +35,7 @@ pub mod verify;
 mod wire;
 
 pub use claims::{Claims, Domain};
+pub use config::VerifierConfig;
 pub use credential::{CardLayout, Credential, CredentialRequest, Issuer, Subject};
 pub use error::{Error, Reason, Rejection};
 pub use keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};

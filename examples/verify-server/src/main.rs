@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use citycode::{PublicKey, Scene, SystemClock, Verifier};
+use citycode::{PublicKey, Scene, SystemClock, VerifierConfig};
 use citycode_verify_server::{HttpSource, Limits, Lists, Service, directory_source, serve};
 use clap::Parser;
 use serde::Deserialize;
@@ -131,12 +131,14 @@ fn build(args: &Args) -> Result<(Service, Duration, String), String> {
         "metro-gate" => Scene::MetroGate,
         other => return Err(format!("unknown scene {other} (hospital, parking, metro-gate)")),
     };
-    let mut v = Verifier::new(root, scene)
-        .with_skew(args.skew_secs.unwrap_or(citycode::verify::DEFAULT_SKEW_SECS))
-        .with_utc_offset_minutes(args.utc_offset_minutes.unwrap_or(citycode::policy::DEFAULT_UTC_OFFSET_MINUTES));
-    if args.no_revocation {
-        v = v.allow_missing_revocation_list();
-    }
+    let defaults = VerifierConfig::new(&root, scene);
+    let config = VerifierConfig {
+        skew_secs: args.skew_secs.unwrap_or(defaults.skew_secs),
+        utc_offset_minutes: args.utc_offset_minutes.unwrap_or(defaults.utc_offset_minutes),
+        allow_missing_revocation_list: args.no_revocation,
+        ..defaults
+    };
+    let mut v = config.build().map_err(|r| format!("configuration: {r}"))?;
     if let Some(url) = &args.redis {
         let deadline = Duration::from_millis(args.redis_deadline_ms.unwrap_or(200));
         let store = citycode::RedisReplayStore::new(url)
