@@ -101,10 +101,24 @@ impl ReplayGuard {
     }
 
     /// Heap bytes the guard's tables occupy now: the hash set's buckets (8-byte
-    /// fingerprint and 1 control byte each) and the expiry heap (16 bytes per slot).
+    /// fingerprint and 1 control byte each, plus one group of trailing control bytes)
+    /// and the expiry heap (16 bytes per slot). While the set grows it briefly holds
+    /// its old and new tables together; this counts the settled size.
     pub fn memory_bytes(&self) -> usize {
-        self.inner.lock().map_or(0, |i| i.seen.capacity() * 9 + i.by_expiry.capacity() * 16)
+        self.inner.lock().map_or(0, |i| set_table_bytes(i.seen.capacity()) + i.by_expiry.capacity() * 16)
     }
+}
+
+/// The allocation of a `HashSet<u64>` (hashbrown's swiss table) whose usable capacity is
+/// `capacity`: the table keeps 1/8 of its buckets free once it has 8 or more, and
+/// holds an 8-byte slot and a control byte per bucket, plus 16 more control bytes.
+fn set_table_bytes(capacity: usize) -> usize {
+    let buckets = match capacity {
+        0 => return 0,
+        1..8 => capacity + 1,
+        _ => capacity / 7 * 8,
+    };
+    buckets * 9 + 16
 }
 
 impl Default for ReplayGuard {

@@ -4,6 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use citycode::{ReplayError, ReplayGuard, ReplayStore};
+use peak_alloc::PeakAlloc;
+
+// Counts every allocation of this test binary, so the guard's own memory_bytes() is
+// checked against what the allocator actually holds.
+#[global_allocator]
+static ALLOCATOR: PeakAlloc = PeakAlloc;
 
 fn id(n: u64) -> [u8; 16] {
     // Distinct ids shaped like SHA-256 output: spread n over all bytes.
@@ -20,6 +26,8 @@ fn id(n: u64) -> [u8; 16] {
 #[test]
 fn a_million_codes_in_bounded_memory_and_no_replay_slips_through() {
     const N: u64 = 1_000_000;
+    let before = ALLOCATOR.current_usage();
+    ALLOCATOR.reset_peak_usage();
     let guard = ReplayGuard::new(N as usize);
     let now = 1_795_593_600;
     for n in 0..N {
@@ -28,9 +36,18 @@ fn a_million_codes_in_bounded_memory_and_no_replay_slips_through() {
     }
     assert_eq!(guard.len(), N as usize);
     let bytes = guard.memory_bytes();
-    let per_entry = bytes as f64 / N as f64;
-    println!("replay guard: {N} codes, {bytes} bytes, {per_entry:.1} bytes per entry");
-    assert!(per_entry < 48.0, "{per_entry} bytes per entry");
+    let (live, peak) = (ALLOCATOR.current_usage() - before, ALLOCATOR.peak_usage() - before);
+    let per_entry = |b: usize| b as f64 / N as f64;
+    println!(
+        "replay guard: {N} codes, memory_bytes {bytes} ({:.1} per entry), allocator live {live} ({:.1}), peak {peak} ({:.1})",
+        per_entry(bytes),
+        per_entry(live),
+        per_entry(peak)
+    );
+    // memory_bytes() is what the allocator holds for the guard (within 64 bytes: the
+    // mutex and allocator bookkeeping are not counted).
+    assert!(live.abs_diff(bytes) <= 64, "memory_bytes {bytes}, allocator {live}");
+    assert!(per_entry(live) < 40.0 && per_entry(peak) < 48.0, "live {live}, peak {peak}");
     // Every code replayed inside its window is refused.
     for n in (0..N).step_by(997) {
         assert_eq!(guard.check_and_insert(&id(n), now + 90, now), Err(ReplayError::Replayed), "code {n}");
