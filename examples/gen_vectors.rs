@@ -16,7 +16,7 @@ use citycode::distribution::ListStatus;
 use citycode::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};
 use citycode::text::{MAX_TEXT_LEN, decode_base64url, decode_text, encode_base64url, encode_text, hex, unhex};
 use citycode::trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
-use citycode::{Accepted, Error, PresentOptions, Qr, Rejection, Scene, UnverifiedCode, Verifier, present};
+use citycode::{Accepted, Error, PresentOptions, Qr, Rejection, Scene, UnverifiedCode, VerifierConfig, present};
 use serde::{Deserialize, Serialize};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -64,25 +64,16 @@ pub struct Case {
     pub qr_version: Option<u8>,
 }
 
-/// A verifier configuration.
+/// A verifier configuration: core's [`VerifierConfig`] and the lists to load.
 #[derive(Serialize, Deserialize, Clone)]
 pub struct VerifierSetup {
-    /// Root public key algorithm.
-    pub root_alg: Algorithm,
-    /// Root public key, hex.
-    pub root_key: String,
+    /// Root key, skew, validity limit, local offset, scene.
+    #[serde(flatten)]
+    pub config: VerifierConfig,
     /// Signed trust lists (base64url), loaded in order; a load failure is the result.
     pub trust_lists: Vec<String>,
     /// Signed revocation lists (base64url), loaded in order after the trust lists.
     pub revocation_lists: Vec<String>,
-    /// Allowed clock skew, seconds.
-    pub skew_secs: u32,
-    /// Longest code validity accepted, seconds.
-    pub max_code_validity_secs: u8,
-    /// The verifier's local offset from UTC, minutes (SPEC.md §11).
-    pub utc_offset_minutes: i32,
-    /// The scene policy.
-    pub scene: Scene,
 }
 
 /// A code accepted earlier.
@@ -98,12 +89,7 @@ pub struct Seen {
 pub fn run_case(case: &Case) -> Result<Accepted, Rejection> {
     let setup = &case.verifier;
     let bad = |what: &str| Rejection::new(citycode::Reason::Malformed, format!("vector file: {what}"));
-    let root_bytes = unhex(&setup.root_key).map_err(|_| bad("root key"))?;
-    let root = PublicKey::from_bytes(setup.root_alg, &root_bytes).map_err(|_| bad("root key"))?;
-    let mut v = Verifier::new(root, setup.scene.clone())
-        .with_skew(setup.skew_secs)
-        .with_max_code_validity(setup.max_code_validity_secs)
-        .with_utc_offset_minutes(setup.utc_offset_minutes);
+    let mut v = setup.config.build()?;
     for list in &setup.trust_lists {
         v.load_trust_list(&decode_base64url(list).map_err(|_| bad("trust list"))?)?;
     }
@@ -167,15 +153,16 @@ fn opts(nonce: u8) -> PresentOptions {
 
 impl Gen {
     fn setup(&self, scene: Scene) -> VerifierSetup {
-        VerifierSetup {
-            root_alg: Algorithm::Ed25519,
-            root_key: hex(&self.city.root.public_key().to_bytes()),
-            trust_lists: vec![encode_base64url(&self.city.trust_list)],
-            revocation_lists: vec![encode_base64url(&self.city.revocation_list)],
+        let config = VerifierConfig {
             skew_secs: SKEW,
             max_code_validity_secs: 120,
             utc_offset_minutes: 480,
-            scene,
+            ..VerifierConfig::new(&self.city.root.public_key(), scene)
+        };
+        VerifierSetup {
+            config,
+            trust_lists: vec![encode_base64url(&self.city.trust_list)],
+            revocation_lists: vec![encode_base64url(&self.city.revocation_list)],
         }
     }
 
@@ -1064,10 +1051,21 @@ pub fn generate() -> Res<VectorFile> {
         vec![],
     )?;
     let mut noncanon = good.clone();
-    noncanon.splice(2..34, non_canonical_point()?);
+    noncanon.splice(2..34, non_canonical_point(0)?);
     g.add(
         "non_canonical_device_key",
         "A valid point encoded with y >= p.",
+        encode_text(&noncanon),
+        "invalid_device_key",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let mut noncanon = good.clone();
+    noncanon.splice(2..34, non_canonical_point(0x80)?);
+    g.add(
+        "non_canonical_device_key_negative_x",
+        "A valid point encoded with y >= p and the x sign bit set.",
         encode_text(&noncanon),
         "invalid_device_key",
         later,
@@ -1207,6 +1205,479 @@ pub fn generate() -> Res<VectorFile> {
         vec![],
     )?;
 
+    // ---- Claims encoding at every bound (SPEC.md §4.1, §4.3), validly signed.
+    let transit: &[u8] = &[4, 3, 1, 1, 0];
+    let claims = |count: u8, parts: &[&[u8]]| -> Vec<u8> {
+        let mut v = vec![count];
+        for p in parts {
+            v.extend_from_slice(p);
+        }
+        v
+    };
+    let unknown: Vec<[u8; 2]> = (6u8..=21).map(|d| [d, 0]).collect();
+    let with_unknown = |n: usize| -> Vec<u8> {
+        let mut parts: Vec<&[u8]> = vec![transit];
+        parts.extend(unknown.iter().take(n).map(|u| u.as_slice()));
+        claims(parts.len() as u8, &parts)
+    };
+    let claim_cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        (
+            "claims_sixteen_domains",
+            "A card with 16 domains, the most allowed (transit and 15 unknown).",
+            with_unknown(15),
+            "accept",
+        ),
+        ("claims_seventeen_domains", "A card with 17 domains: one more than allowed.", with_unknown(16), "malformed"),
+        ("claims_count_zero", "A card with no domain.", vec![0], "malformed"),
+        (
+            "claims_domain_zero",
+            "Domain id 0 is malformed, not out of order.",
+            claims(2, &[&[0, 0], transit]),
+            "malformed",
+        ),
+        (
+            "claims_duplicate_domain_in_card",
+            "The same domain twice in one card: not strictly increasing.",
+            claims(2, &[transit, transit]),
+            "non_canonical",
+        ),
+        (
+            "claims_body_longer_than_fields",
+            "A transit body with one byte over: malformed, not trailing_bytes.",
+            claims(1, &[&[4, 4, 1, 1, 0, 0]]),
+            "malformed",
+        ),
+        (
+            "claims_body_shorter_than_fields",
+            "A transit body that ends before its flags byte: malformed, not truncated.",
+            claims(1, &[&[4, 2, 1, 1]]),
+            "malformed",
+        ),
+        (
+            "claims_len_past_end",
+            "A body length running past the end of the code.",
+            claims(1, &[&[4, 0xff, 0x01, 1, 1, 0]]),
+            "truncated",
+        ),
+        (
+            "claims_transit_flags_two",
+            "A transit flags byte other than 0 or 1.",
+            claims(1, &[&[4, 3, 1, 1, 2]]),
+            "malformed",
+        ),
+        (
+            "claims_transit_vehicle_payment",
+            "Flags 1: vehicle payment enabled.",
+            claims(1, &[&[4, 3, 1, 1, 1]]),
+            "accept",
+        ),
+        (
+            "claims_largest_domain_id",
+            "Domain id 2^32 - 1 in five varint bytes: an unknown domain, kept.",
+            claims(2, &[transit, &[0xff, 0xff, 0xff, 0xff, 0x0f, 0]]),
+            "accept",
+        ),
+        (
+            "claims_domain_id_beyond_32_bits",
+            "A varint of 2^32 or more is non_canonical.",
+            claims(2, &[transit, &[0x80, 0x80, 0x80, 0x80, 0x10, 0]]),
+            "non_canonical",
+        ),
+        (
+            "claims_varint_sixth_byte",
+            "A fifth varint byte with its continuation bit set: over-long, non_canonical.",
+            claims(2, &[transit, &[0x86, 0x80, 0x80, 0x80, 0x80, 0x00, 0]]),
+            "non_canonical",
+        ),
+        (
+            "claims_varint_trailing_zero",
+            "A varint ending in a zero group (6 as 0x86 0x00).",
+            claims(2, &[transit, &[0x86, 0x00, 0]]),
+            "non_canonical",
+        ),
+    ];
+    // The demo issuer (kid 1), here allowed the unknown domains too.
+    let wide_scope: Vec<u32> = (1..=21).chain([u32::MAX]).collect();
+    let tl_wide =
+        g.trust(vec![g.issuer_entry(1, g.city.issuer.public_key(), wide_scope)], 2, NOW as u32 + DAY as u32)?;
+    for (i, (name, description, bytes, expected)) in claim_cases.into_iter().enumerate() {
+        let c = g.code_with_claims(&bytes, at, 0x40 + i as u8)?;
+        let mut setup = g.setup(metro());
+        setup.trust_lists = vec![tl_wide.clone()];
+        g.add(name, description, c, expected, later, setup, vec![])?;
+    }
+    // Cards per code: 1 to 16 (SPEC.md §5).
+    let one_domain: Vec<[u8; 3]> = (6u8..=21).map(|d| [1, d, 0]).collect();
+    let transit_card: &[u8] = &[1, 4, 3, 1, 1, 0];
+    let cards = |n: usize| -> Vec<&[u8]> {
+        let mut v = vec![transit_card];
+        v.extend(one_domain.iter().take(n.saturating_sub(1)).map(|c| c.as_slice()));
+        v.truncate(n);
+        v
+    };
+    let card_count_cases = [
+        (
+            "sixteen_cards",
+            "A code with 16 cards, the most allowed (transit and 15 unknown domains).",
+            cards(16),
+            "accept",
+        ),
+        ("seventeen_cards", "A code with 17 cards.", cards(17), "malformed"),
+        ("no_cards", "A code with no card.", cards(0), "malformed"),
+    ];
+    for (i, (name, description, list, expected)) in card_count_cases.into_iter().enumerate() {
+        let c = g.code_with_cards(&list, at, 0x68 + i as u8)?;
+        let mut setup = g.setup(metro());
+        setup.trust_lists = vec![tl_wide.clone()];
+        g.add(name, description, c, expected, later, setup, vec![])?;
+    }
+    // Tourism entries: 1 to 8 (SPEC.md §4.3); the reservation for this site is last.
+    let tourism = |n: u8| -> Vec<u8> {
+        let today = demo::TODAY.to_be_bytes();
+        let mut body = vec![n];
+        for i in 0..n {
+            let site: [u8; 2] = if i + 1 == n { [0x80, 0x08] } else { [0x81 + i, 0x08] };
+            body.extend_from_slice(&[2, site[0], site[1], today[0], today[1]]);
+        }
+        let mut v = vec![1, 5, body.len() as u8];
+        v.extend_from_slice(&body);
+        v
+    };
+    let tourism_cases = [
+        (
+            "tourism_eight_entries",
+            "Eight tourism entries, the most allowed; the last one is this site's reservation.",
+            tourism(8),
+            "accept",
+        ),
+        ("tourism_nine_entries", "Nine tourism entries.", tourism(9), "malformed"),
+        ("tourism_no_entries", "A tourism body with no entry.", vec![1, 5, 1, 0], "malformed"),
+    ];
+    for (i, (name, description, bytes, expected)) in tourism_cases.into_iter().enumerate() {
+        let c = g.code_with_claims(&bytes, at, 0x60 + i as u8)?;
+        g.add(name, description, c, expected, later, g.setup(scenic(demo::SITE)), vec![])?;
+    }
+
+    // ---- Every validity window on both sides of its edge (SPEC.md §9 steps 2-4, §11).
+    let skew = u64::from(SKEW);
+    let transit_at = |g: &Gen, t: u64, nonce: u8| g.code(&cred, &device, &[Domain::Transit], t, nonce);
+    let at_max =
+        present(&cred, &device, &[4], at, PresentOptions { validity_secs: 120, nonce: Some([0x70, 0, 0, 0]) })?;
+    g.add(
+        "code_validity_at_max",
+        "Asks for 120 s, exactly what the verifier allows.",
+        at_max.to_text(),
+        "accept",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let over = present(&cred, &device, &[4], at, PresentOptions { validity_secs: 121, nonce: Some([0x71, 0, 0, 0]) })?;
+    g.add(
+        "code_validity_one_over_max",
+        "Asks for 121 s; the verifier allows 120.",
+        over.to_text(),
+        "code_validity_too_long",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let mut no_skew = g.setup(metro());
+    no_skew.config.skew_secs = 0;
+    g.add(
+        "code_last_second_without_skew",
+        "Skew 0: verified at issued_at + validity - 1.",
+        transit_at(&g, at, 0x72)?,
+        "accept",
+        at + 59,
+        no_skew.clone(),
+        vec![],
+    )?;
+    g.add(
+        "code_expired_without_skew",
+        "Skew 0: verified at issued_at + validity.",
+        transit_at(&g, at, 0x73)?,
+        "code_expired",
+        at + 60,
+        no_skew.clone(),
+        vec![],
+    )?;
+    g.add(
+        "code_from_future_without_skew",
+        "Skew 0: built one second ahead of the verifier's clock.",
+        transit_at(&g, at + 1, 0x74)?,
+        "code_not_yet_valid",
+        at,
+        no_skew.clone(),
+        vec![],
+    )?;
+    g.add(
+        "code_at_verifier_time_without_skew",
+        "Skew 0: built at the verifier's second.",
+        transit_at(&g, at, 0x75)?,
+        "accept",
+        at,
+        no_skew,
+        vec![],
+    )?;
+
+    // Cards: valid from day start (inclusive) to day end (exclusive), widened by skew.
+    let from_tomorrow = g.credential(
+        &g.city.issuer,
+        &device.public_key(),
+        demo::resident_claims(),
+        CardLayout::Standard,
+        demo::TODAY + 1,
+        1,
+    )?;
+    let start = u64::from(demo::TODAY + 1) * DAY;
+    let card_cases = [
+        (
+            "card_starts_within_skew",
+            "Verified skew seconds before the card's first second.",
+            &from_tomorrow,
+            start - skew,
+            "accept",
+        ),
+        (
+            "card_starts_beyond_skew",
+            "Verified skew + 1 seconds before the card's first second.",
+            &from_tomorrow,
+            start - skew - 1,
+            "credential_not_yet_valid",
+        ),
+        (
+            "card_ends_within_skew",
+            "Verified at the card's end + skew - 1.",
+            &from_tomorrow,
+            start + DAY + skew - 1,
+            "accept",
+        ),
+        (
+            "card_ends_beyond_skew",
+            "Verified at the card's end + skew.",
+            &from_tomorrow,
+            start + DAY + skew,
+            "credential_expired",
+        ),
+    ];
+    for (i, (name, description, credential, t, expected)) in card_cases.into_iter().enumerate() {
+        let c = g.code_unchecked(credential, &device, 4, t, 0x78 + i as u8)?;
+        let mut setup = g.setup(metro());
+        // Lists valid over the whole range.
+        setup.trust_lists = vec![g.trust(
+            vec![g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone())],
+            2,
+            NOW as u32 + 30 * DAY as u32,
+        )?];
+        setup.revocation_lists =
+            vec![g.revocations(&g.city.root, ListSigner::Root, 2, NOW as u32 + 30 * DAY as u32, vec![])?];
+        g.add(name, description, c, expected, t, setup, vec![])?;
+    }
+
+    // Issuer keys: valid from not_before (inclusive) to not_after (exclusive); no skew.
+    let mut window = g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone());
+    (window.not_before, window.not_after) = (NOW as u32, NOW as u32 + 10);
+    let tl_window = g.trust(vec![window], 2, NOW as u32 + DAY as u32)?;
+    let key_cases = [
+        ("issuer_key_first_second", "Verified at the key's not_before.", NOW, "accept"),
+        (
+            "issuer_key_before_first_second",
+            "Verified one second before the key's not_before (skew does not apply).",
+            NOW - 1,
+            "issuer_key_not_valid",
+        ),
+        ("issuer_key_last_second", "Verified at the key's not_after - 1.", NOW + 9, "accept"),
+        (
+            "issuer_key_at_not_after",
+            "Verified at the key's not_after (skew does not apply).",
+            NOW + 10,
+            "issuer_key_not_valid",
+        ),
+    ];
+    for (i, (name, description, t, expected)) in key_cases.into_iter().enumerate() {
+        let mut setup = g.setup(metro());
+        setup.trust_lists = vec![tl_window.clone()];
+        g.add(name, description, transit_at(&g, t, 0x80 + i as u8)?, expected, t, setup, vec![])?;
+    }
+
+    // Lists: held until expires_at (exclusive); no skew.
+    let edge = NOW as u32 + 10;
+    let tl_edge = g.trust(vec![g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone())], 2, edge)?;
+    let rl_edge = g.revocations(&g.city.root, ListSigner::Root, 2, edge, vec![])?;
+    let list_cases = [
+        ("trust_list_last_second", "Verified at the trust list's expires_at - 1.", true, NOW + 9, "accept"),
+        (
+            "trust_list_at_expiry",
+            "Verified at the trust list's expires_at (skew does not apply).",
+            true,
+            NOW + 10,
+            "trust_list_expired",
+        ),
+        ("revocation_list_last_second", "Verified at the revocation list's expires_at - 1.", false, NOW + 9, "accept"),
+        (
+            "revocation_list_at_expiry",
+            "Verified at the revocation list's expires_at (skew does not apply).",
+            false,
+            NOW + 10,
+            "revocation_list_expired",
+        ),
+    ];
+    for (i, (name, description, trust, t, expected)) in list_cases.into_iter().enumerate() {
+        let mut setup = g.setup(metro());
+        if trust {
+            setup.trust_lists = vec![tl_edge.clone()];
+        } else {
+            setup.revocation_lists = vec![rl_edge.clone()];
+        }
+        g.add(name, description, transit_at(&g, t, 0x88 + i as u8)?, expected, t, setup, vec![])?;
+    }
+
+    // Tourism days are local days at the site (UTC+8): local midnight is 16:00 UTC.
+    let local_midnight = u64::from(demo::TODAY) * DAY - 8 * 3600;
+    let entry = |kind: u8| -> Vec<u8> {
+        let today = demo::TODAY.to_be_bytes();
+        vec![1, 5, 6, 1, kind, 0x80, 0x08, today[0], today[1]]
+    };
+    let tourism_edges = [
+        (
+            "reservation_first_local_second",
+            "A reservation for today, at 00:00:00 local time.",
+            2u8,
+            local_midnight,
+            "accept",
+        ),
+        (
+            "reservation_last_local_second_of_yesterday",
+            "A reservation for today, at 23:59:59 local time the day before.",
+            2,
+            local_midnight - 1,
+            "policy_unmet",
+        ),
+        (
+            "reservation_last_local_second",
+            "A reservation for today, at 23:59:59 local time.",
+            2,
+            local_midnight + DAY - 1,
+            "accept",
+        ),
+        (
+            "reservation_next_local_day",
+            "A reservation for today, at 00:00:00 local time the next day.",
+            2,
+            local_midnight + DAY,
+            "policy_unmet",
+        ),
+        (
+            "pass_days_before",
+            "A pass valid through today, three local days before.",
+            1,
+            local_midnight - 3 * DAY,
+            "accept",
+        ),
+        (
+            "pass_last_local_second",
+            "A pass valid through today, at 23:59:59 local time.",
+            1,
+            local_midnight + DAY - 1,
+            "accept",
+        ),
+        (
+            "pass_next_local_day",
+            "A pass valid through today, at 00:00:00 local time the next day.",
+            1,
+            local_midnight + DAY,
+            "policy_unmet",
+        ),
+    ];
+    for (i, (name, description, kind, t, expected)) in tourism_edges.into_iter().enumerate() {
+        let c = g.code_with_claims(&entry(kind), t, 0x90 + i as u8)?;
+        g.add(name, description, c, expected, t, g.setup(scenic(demo::SITE)), vec![])?;
+    }
+
+    // ---- P-256 device signatures (SPEC.md §4.2): r and s in [1, n-1]; high s allowed.
+    let p256_code = Gen::bytes_of(&g.code(&cred_p256, &p256, &[Domain::Transit], at, 0xb0)?)?;
+    let with_sig = |r: [u8; 32], s: [u8; 32]| -> String {
+        let mut b = p256_code.clone();
+        let at = b.len() - 64;
+        b.truncate(at);
+        b.extend_from_slice(&r);
+        b.extend_from_slice(&s);
+        encode_text(&b)
+    };
+    let (mut r, mut s_val) = ([0u8; 32], [0u8; 32]);
+    r.copy_from_slice(&p256_code[p256_code.len() - 64..p256_code.len() - 32]);
+    s_val.copy_from_slice(&p256_code[p256_code.len() - 32..]);
+    let mut flipped_s = s_val;
+    flipped_s[31] ^= 1;
+    let p256_cases = [
+        (
+            "p256_device_signature_bad",
+            "A P-256 device signature with one bit of s flipped.",
+            with_sig(r, flipped_s),
+            "bad_device_signature",
+        ),
+        (
+            "p256_device_signature_high_s",
+            "The same P-256 signature as (r, n - s): high s is allowed, and it is the same code.",
+            with_sig(r, be_sub(P256_N, s_val)),
+            "accept",
+        ),
+        ("p256_device_signature_r_zero", "r = 0.", with_sig([0; 32], s_val), "bad_device_signature"),
+        ("p256_device_signature_s_zero", "s = 0.", with_sig(r, [0; 32]), "bad_device_signature"),
+        (
+            "p256_device_signature_r_is_n",
+            "r = n: out of range, though r mod n is 0.",
+            with_sig(P256_N, s_val),
+            "bad_device_signature",
+        ),
+        (
+            "p256_device_signature_s_is_n",
+            "s = n: out of range, though s mod n is 0.",
+            with_sig(r, P256_N),
+            "bad_device_signature",
+        ),
+    ];
+    for (name, description, input, expected) in p256_cases {
+        g.add(name, description, input, expected, later, g.setup(metro()), vec![])?;
+    }
+    let seen = vec![Seen { input: encode_text(&p256_code), now: later }];
+    g.add(
+        "p256_device_signature_high_s_replayed",
+        "The high-s form of a code already accepted: the replay id covers no signature, so it is a replay.",
+        with_sig(r, be_sub(P256_N, s_val)),
+        "replayed",
+        later + 1,
+        g.setup(metro()),
+        seen,
+    )?;
+
+    // ---- What separates the cofactored equation, and the strict checks (SPEC.md §4.2).
+    let odd = [
+        (
+            "device_signature_r_with_torsion",
+            "R has a component of order 8 (k computed over it): valid under the cofactored equation, which every verifier and batch verification use.",
+            Torsion::MixedR,
+            "accept",
+        ),
+        (
+            "device_signature_small_order_r",
+            "R of order 8 and S = k·a: the cofactored equation holds, but a small-order R is refused.",
+            Torsion::SmallOrderR,
+            "bad_device_signature",
+        ),
+        (
+            "device_signature_s_not_reduced",
+            "A valid signature with S + L for S: the equation holds, but S must be below L.",
+            Torsion::UnreducedS,
+            "bad_device_signature",
+        ),
+    ];
+    for (i, (name, description, how, expected)) in odd.into_iter().enumerate() {
+        let c = g.code_with_odd_device_signature(at, 0xa0 + i as u8, how)?;
+        g.add(name, description, c, expected, later, g.setup(metro()), vec![])?;
+    }
+
     Ok(VectorFile {
         description: "citycode v1 verification vectors: see test-vectors/README.md".into(),
         format_version: citycode::credential::FORMAT_VERSION,
@@ -1246,21 +1717,155 @@ impl Gen {
     }
 }
 
+impl Gen {
+    /// A one-card code whose card carries exactly `claims` (SPEC.md §4.3 bytes, which
+    /// the issuer API would refuse to encode), validly signed by the demo issuer (kid 1)
+    /// and the demo device: only the claims rule under test can refuse it.
+    fn code_with_claims(&self, claims: &[u8], at: u64, nonce: u8) -> Res<String> {
+        self.code_with_cards(&[claims], at, nonce)
+    }
+
+    /// A code with one card per entry of `cards` (each the card's claims bytes), every
+    /// card and the code validly signed (demo issuer kid 1, demo device).
+    fn code_with_cards(&self, cards: &[&[u8]], at: u64, nonce: u8) -> Res<String> {
+        let device = key(Algorithm::Ed25519, 0x03)?;
+        let issuer = key(Algorithm::Ed25519, 0x02)?;
+        let device_key = device.public_key().to_bytes();
+        let subject = *b"resident";
+        let mut code = vec![citycode::credential::FORMAT_VERSION, Algorithm::Ed25519.id()];
+        code.extend_from_slice(&device_key);
+        code.extend_from_slice(&subject);
+        code.extend_from_slice(&(at as u32).to_be_bytes());
+        code.push(60);
+        code.extend_from_slice(&[nonce, 0xc1, 0xa1, 0x01]);
+        code.push(u8::try_from(cards.len())?);
+        for claims in cards {
+            let mut card_body = vec![1, Algorithm::Ed25519.id()];
+            card_body.extend_from_slice(&(demo::TODAY - 5).to_be_bytes());
+            card_body.push(10);
+            card_body.extend_from_slice(claims);
+            let mut card_tbs = citycode::digest::LABEL_CARD.to_vec();
+            card_tbs.push(Algorithm::Ed25519.id());
+            card_tbs.extend_from_slice(&device_key);
+            card_tbs.extend_from_slice(&subject);
+            card_tbs.extend_from_slice(&card_body);
+            code.extend_from_slice(&card_body);
+            code.extend_from_slice(&issuer.sign(&card_tbs));
+        }
+        let mut code_tbs = citycode::digest::LABEL_CODE.to_vec();
+        code_tbs.extend_from_slice(&code);
+        code.extend_from_slice(&device.sign(&code_tbs));
+        Ok(encode_text(&code))
+    }
+}
+
+/// The order n of the P-256 group, big-endian.
+const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa,
+    0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// a - b for big-endian 256-bit a >= b.
+fn be_sub(a: [u8; 32], b: [u8; 32]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let d = i16::from(a[i]) - i16::from(b[i]) - borrow;
+        borrow = i16::from(d < 0);
+        out[i] = (d + 256 * borrow) as u8;
+    }
+    out
+}
+
+/// How a hand-made Ed25519 device signature departs from RFC 8032 (SPEC.md §4.2).
+#[derive(Clone, Copy)]
+enum Torsion {
+    /// `R + T` for a point `T` of order 8, with `k` over the new `R`: valid under the
+    /// cofactored equation only.
+    MixedR,
+    /// `R = T` of order 8 and `S = k·a`: satisfies the cofactored equation, but a small-
+    /// order `R` MUST be refused.
+    SmallOrderR,
+    /// A valid signature with `S + L` in place of `S`: the equation holds, but `S` MUST
+    /// be below `L`.
+    UnreducedS,
+}
+
+/// Signs `message` with the Ed25519 key of `seed` the way `how` says.
+fn ed25519_sign_odd(seed: [u8; 32], message: &[u8], how: Torsion) -> [u8; 64] {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::edwards::EdwardsPoint;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let h = Sha512::digest(seed);
+    let mut a_bytes = [0u8; 32];
+    a_bytes.copy_from_slice(&h[..32]);
+    a_bytes[0] &= 248;
+    a_bytes[31] &= 127;
+    a_bytes[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a_bytes);
+    let public = EdwardsPoint::mul_base(&a).compress();
+    let r = Scalar::from_hash(Sha512::new().chain_update(&h[32..]).chain_update(message));
+    let big_r = match how {
+        Torsion::MixedR => EdwardsPoint::mul_base(&r) + EIGHT_TORSION[1],
+        Torsion::SmallOrderR => EIGHT_TORSION[1],
+        Torsion::UnreducedS => EdwardsPoint::mul_base(&r),
+    };
+    let k = Scalar::from_hash(
+        Sha512::new().chain_update(big_r.compress().as_bytes()).chain_update(public.as_bytes()).chain_update(message),
+    );
+    let s = match how {
+        Torsion::SmallOrderR => k * a,
+        _ => r + k * a,
+    };
+    let mut s_bytes = s.to_bytes();
+    if matches!(how, Torsion::UnreducedS) {
+        // S + L, little-endian; S < L < 2^253 so the sum fits 256 bits.
+        const L: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let mut carry = 0u16;
+        for (x, l) in s_bytes.iter_mut().zip(L) {
+            let sum = u16::from(*x) + u16::from(l) + carry;
+            *x = sum as u8;
+            carry = sum >> 8;
+        }
+    }
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(big_r.compress().as_bytes());
+    sig[32..].copy_from_slice(&s_bytes);
+    sig
+}
+
+impl Gen {
+    /// The demo resident's metro code with its device signature made by `how`.
+    fn code_with_odd_device_signature(&self, at: u64, nonce: u8, how: Torsion) -> Res<String> {
+        let device = key(Algorithm::Ed25519, 0x03)?;
+        let code = present(&self.city.credential, &device, &[Domain::Transit.id()], at, opts(nonce))?;
+        let unsigned = code.as_bytes().get(..code.as_bytes().len() - 64).ok_or("short")?.to_vec();
+        let mut tbs = citycode::digest::LABEL_CODE.to_vec();
+        tbs.extend_from_slice(&unsigned);
+        let mut out = unsigned;
+        out.extend_from_slice(&ed25519_sign_odd([0x03; 32], &tbs, how));
+        Ok(encode_text(&out))
+    }
+}
+
 /// An Ed25519 point with small y (< 19) that is valid and not of small order,
 /// re-encoded as y + p (non-canonical).
-fn non_canonical_point() -> Res<Vec<u8>> {
+/// `sign` is the x sign bit (0 or 0x80): both signs must be refused.
+fn non_canonical_point(sign: u8) -> Res<Vec<u8>> {
     for y in 2u8..19 {
-        for sign in [0u8, 0x80] {
-            let mut canonical = [0u8; 32];
-            canonical[0] = y;
-            canonical[31] = sign;
-            if PublicKey::from_bytes(Algorithm::Ed25519, &canonical).is_ok() {
-                // p = 2^255 - 19; y + p = 2^255 - 19 + y, with the sign bit on top.
-                let mut enc = [0xffu8; 32];
-                enc[0] = 0xed + y;
-                enc[31] = 0x7f | sign;
-                return Ok(enc.to_vec());
-            }
+        let mut canonical = [0u8; 32];
+        canonical[0] = y;
+        canonical[31] = sign;
+        if PublicKey::from_bytes(Algorithm::Ed25519, &canonical).is_ok() {
+            // p = 2^255 - 19; y + p = 2^255 - 19 + y, with the sign bit on top.
+            let mut enc = [0xffu8; 32];
+            enc[0] = 0xed + y;
+            enc[31] = 0x7f | sign;
+            return Ok(enc.to_vec());
         }
     }
     Err("no small-y point".into())

@@ -2374,9 +2374,9 @@ class _UniffiFfiConverterTypeTrustedIssuer(_UniffiConverterRustBuffer):
 # namespace.
 class CitycodeError(Exception):
     """
-    Every error the bindings raise. `code` is a stable reason code: for rejected
-    input one of SPEC.md §10; otherwise `missing_domain`, `signer`,
-    `invalid_argument` or `random`.
+    Every error the bindings raise. `code` is a stable code of SPEC.md §10: for rejected
+    input a reason code; otherwise `missing_domain`, `signer`, `out_of_scope`,
+    `out_of_range`, `random` or `invalid_argument` (an argument the bindings refuse).
 """
     pass
 
@@ -2384,9 +2384,9 @@ _UniffiTempCitycodeError = CitycodeError
 
 class CitycodeError:  # type: ignore
     """
-    Every error the bindings raise. `code` is a stable reason code: for rejected
-    input one of SPEC.md §10; otherwise `missing_domain`, `signer`,
-    `invalid_argument` or `random`.
+    Every error the bindings raise. `code` is a stable code of SPEC.md §10: for rejected
+    input a reason code; otherwise `missing_domain`, `signer`, `out_of_scope`,
+    `out_of_range`, `random` or `invalid_argument` (an argument the bindings refuse).
 """
     
     class Rejected(_UniffiTempCitycodeError):

@@ -3046,9 +3046,9 @@ public func FfiConverterTypeAccountStatus_lower(_ value: AccountStatus) -> RustB
 
 
 /**
- * Every error the bindings raise. `code` is a stable reason code: for rejected
- * input one of SPEC.md §10; otherwise `missing_domain`, `signer`,
- * `invalid_argument` or `random`.
+ * Every error the bindings raise. `code` is a stable code of SPEC.md §10: for rejected
+ * input a reason code; otherwise `missing_domain`, `signer`, `out_of_scope`,
+ * `out_of_range`, `random` or `invalid_argument` (an argument the bindings refuse).
  */
 public 
 enum CitycodeError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
@@ -3093,7 +3093,8 @@ enum CitycodeError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
      */
     case InvalidArgument(
         /**
-         * `invalid_argument` or `random` (the OS random source failed).
+         * `out_of_scope`, `out_of_range`, `random` (the OS random source failed) or
+         * `invalid_argument`.
          */code: String, 
         /**
          * What is wrong.

@@ -254,8 +254,12 @@ def test_errors_are_typed_with_reason_codes():
     with pytest.raises(cc.CitycodeError.MissingDomain) as e:
         holder.present([cc.Domain.SOCIAL_SECURITY], now_unix=NOW)
     assert e.value.code == "missing_domain"
-    with pytest.raises(cc.CitycodeError.InvalidArgument):
+    with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
         city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"short", city.today, 1, city.claims())
+    assert e.value.code == "invalid_argument"
+    with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+        holder.present([cc.Domain.TRANSIT], now_unix=NOW, validity_secs=0)
+    assert e.value.code == "out_of_range"
     with pytest.raises(cc.CitycodeError.Rejected) as e:
         cc.Verifier(cc.KeyAlgorithm.ED25519, bytes(31), cc.Scene.HOSPITAL())
     assert e.value.code == "malformed"

@@ -4519,9 +4519,9 @@ public object FfiConverterTypeAccountStatus: FfiConverterRustBuffer<AccountStatu
 
 
 /**
- * Every error the bindings raise. `code` is a stable reason code: for rejected
- * input one of SPEC.md §10; otherwise `missing_domain`, `signer`,
- * `invalid_argument` or `random`.
+ * Every error the bindings raise. `code` is a stable code of SPEC.md §10: for rejected
+ * input a reason code; otherwise `missing_domain`, `signer`, `out_of_scope`,
+ * `out_of_range`, `random` or `invalid_argument` (an argument the bindings refuse).
  */
 sealed class CitycodeException: kotlin.Exception() {
     
@@ -4588,7 +4588,8 @@ sealed class CitycodeException: kotlin.Exception() {
     class InvalidArgument(
         
         /**
-         * `invalid_argument` or `random` (the OS random source failed).
+         * `out_of_scope`, `out_of_range`, `random` (the OS random source failed) or
+         * `invalid_argument`.
          */
         val `code`: kotlin.String, 
         
