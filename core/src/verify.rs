@@ -379,40 +379,70 @@ impl Verifier {
     pub fn verify_code(&self, code: &UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
         let trust = self.check_before_signatures(code, now)?;
         let jobs = signature_jobs(trust, code);
-        if let Some(bad) = self.first_bad_signature(&jobs) {
+        if let Some(bad) = self.first_bad_signatures(&[&jobs]).into_iter().flatten().next() {
             return Err(bad.failure());
         }
         self.finish(code, now)
     }
 
-    /// Step 6 of SPEC.md §9 for one code: the first signature, in SPEC order, that does
-    /// not verify. With the `batch` feature, the Ed25519 signatures the cache does not
-    /// answer (typically the card's and the device's) are checked with one combined
-    /// equation, exact for the cofactored rule; only if it fails are they checked one by
-    /// one to name the culprit, so the answer is always that of one-by-one checking.
-    fn first_bad_signature<'j, 'a>(&self, jobs: &'j [SignatureJob<'a>]) -> Option<&'j SignatureJob<'a>> {
+    /// Step 6 of SPEC.md §9 for one code or many: for each code's signature jobs, the
+    /// first (in SPEC order) that does not verify. Issuer signatures the credential
+    /// cache holds are answered by it. With the `batch` feature every other Ed25519
+    /// signature of all the codes is checked with one combined equation, exact for the
+    /// cofactored rule; only if it fails is each checked alone, to name the culprit, so
+    /// every answer is that of one-by-one checking. [`Verifier::verify_code`] calls it
+    /// with one code (its card and device signatures), [`Verifier::verify_batch_at`]
+    /// with a batch: one path for both.
+    fn first_bad_signatures<'j, 'a>(&self, codes: &[&'j [SignatureJob<'a>]]) -> Vec<Option<&'j SignatureJob<'a>>> {
+        // Per job: whether it is known to verify, and its cache fingerprint.
+        #[cfg_attr(not(feature = "batch"), allow(unused_mut))]
+        let mut known: Vec<Vec<(bool, Option<Fingerprint>)>> = codes
+            .iter()
+            .map(|jobs| {
+                jobs.iter()
+                    .map(|job| {
+                        let fp = self.cache_key(job);
+                        (fp.is_some_and(|fp| self.cache.contains(&fp)), fp)
+                    })
+                    .collect()
+            })
+            .collect();
         #[cfg(feature = "batch")]
         {
             use crate::keys::Ed25519Check;
-            let is_ed25519 = |job: &&SignatureJob<'_>| job.key.algorithm() == crate::Algorithm::Ed25519;
-            let pending: Vec<(&SignatureJob<'_>, Option<Fingerprint>)> = jobs
-                .iter()
-                .filter(is_ed25519)
-                .map(|job| (job, self.cache_key(job)))
-                .filter(|(_, fp)| !fp.is_some_and(|fp| self.cache.contains(&fp)))
-                .collect();
-            if pending.len() > 1 {
-                let checks: Option<Vec<Ed25519Check>> =
-                    pending.iter().map(|(job, _)| Ed25519Check::new(job.key, job.message, job.signature)).collect();
-                if checks.is_some_and(|checks| Ed25519Check::verify_batch(&checks)) {
-                    for fp in pending.iter().filter_map(|(_, fp)| *fp) {
-                        self.cache.insert(fp);
+            let mut positions: Vec<(usize, usize)> = Vec::new();
+            let mut checks: Vec<Ed25519Check> = Vec::new();
+            for (i, jobs) in codes.iter().enumerate() {
+                for (j, job) in jobs.iter().enumerate() {
+                    let cached = known.get(i).and_then(|k| k.get(j)).is_some_and(|(k, _)| *k);
+                    if cached || job.key.algorithm() != crate::Algorithm::Ed25519 {
+                        continue;
                     }
-                    return jobs.iter().filter(|job| !is_ed25519(job)).find(|job| !self.check_signature(job));
+                    // An undecodable signature stays unknown: checked alone, it fails.
+                    if let Some(check) = Ed25519Check::new(job.key, job.message, job.signature) {
+                        positions.push((i, j));
+                        checks.push(check);
+                    }
+                }
+            }
+            if checks.len() > 1 && Ed25519Check::verify_batch(&checks) {
+                for (i, j) in positions {
+                    if let Some((ok, fp)) = known.get_mut(i).and_then(|k| k.get_mut(j)) {
+                        *ok = true;
+                        if let Some(fp) = fp {
+                            self.cache.insert(*fp);
+                        }
+                    }
                 }
             }
         }
-        jobs.iter().find(|job| !self.check_signature(job))
+        codes
+            .iter()
+            .zip(known)
+            .map(|(jobs, known)| {
+                jobs.iter().zip(known).find(|(job, (ok, _))| !(*ok || self.check_signature(job))).map(|(job, _)| job)
+            })
+            .collect()
     }
 
     /// Steps 2 to 5 of SPEC.md §9: lists, the code's window, issuer keys, scope, card
@@ -568,61 +598,20 @@ impl Verifier {
                 Err(r) => Err(r.clone()),
             });
         }
-        // Known outcomes: answered by the cache, or Ed25519 checks decided in one batch.
-        // Per job: the outcome if already known, and its cache fingerprint (computed once).
-        let mut outcome: Vec<Vec<(Option<bool>, Option<Fingerprint>)>> = stage
+        let job_lists: Vec<&[SignatureJob<'_>]> =
+            stage.iter().map(|s| s.as_ref().map_or(&[][..], Vec::as_slice)).collect();
+        let bad = self.first_bad_signatures(&job_lists);
+        // Finish in input order: policy and replay, so replays within the batch count.
+        parsed
             .iter()
-            .map(|s| s.as_ref().map_or_else(|_| Vec::new(), |jobs| vec![(None, None); jobs.len()]))
-            .collect();
-        let mut positions: Vec<(usize, usize)> = Vec::new();
-        let mut checks: Vec<crate::keys::Ed25519Check> = Vec::new();
-        for (i, jobs) in stage.iter().enumerate() {
-            let Ok(jobs) = jobs else { continue };
-            for (j, job) in jobs.iter().enumerate() {
-                let Some((slot, fingerprint)) = outcome.get_mut(i).and_then(|o| o.get_mut(j)) else { continue };
-                *fingerprint = self.cache_key(job);
-                if fingerprint.is_some_and(|fp| self.cache.contains(&fp)) {
-                    *slot = Some(true);
-                } else if job.key.algorithm() == crate::Algorithm::Ed25519 {
-                    match crate::keys::Ed25519Check::new(job.key, job.message, job.signature) {
-                        Some(check) => {
-                            positions.push((i, j));
-                            checks.push(check);
-                        }
-                        // Undecodable: invalid alone too.
-                        None => *slot = Some(false),
-                    }
-                }
-            }
-        }
-        if checks.len() > 1 && crate::keys::Ed25519Check::verify_batch(&checks) {
-            for (i, j) in &positions {
-                if let Some((slot, _)) = outcome.get_mut(*i).and_then(|o| o.get_mut(*j)) {
-                    *slot = Some(true);
-                }
-            }
-        }
-        // Finish in input order: remaining checks one by one (the fallback when the batch
-        // failed), then policy and replay.
-        let mut results = Vec::with_capacity(parsed.len());
-        for ((p, s), known) in parsed.iter().zip(stage).zip(outcome) {
-            results.push(match (p, s) {
-                (Ok(code), Ok(jobs)) => jobs
-                    .iter()
-                    .zip(known)
-                    .find(|(job, (known, fingerprint))| {
-                        let ok = known.unwrap_or_else(|| self.check_signature(job));
-                        if let (true, Some(_), Some(fp)) = (ok, known, fingerprint) {
-                            self.cache.insert(*fp);
-                        }
-                        !ok
-                    })
-                    .map_or_else(|| self.finish(code, now), |(job, _)| Err(job.failure())),
-                (_, Err(r)) => Err(r),
-                (Err(r), _) => Err(r.clone()),
-            });
-        }
-        results
+            .zip(&stage)
+            .zip(bad)
+            .map(|((p, s), bad)| match (p, s, bad) {
+                (Err(r), _, _) | (_, Err(r), _) => Err(r.clone()),
+                (Ok(_), Ok(_), Some(job)) => Err(job.failure()),
+                (Ok(code), Ok(_), None) => self.finish(code, now),
+            })
+            .collect()
     }
 }
 
