@@ -102,6 +102,24 @@ pub fn run_case(case: &Case) -> Result<Accepted, Rejection> {
     v.verify_at(&case.input, case.now)
 }
 
+/// Runs one case as [`run_case`] does, but verifies `input` through the batch API, in a
+/// batch of one: the batch path must give every case's result too.
+#[cfg(feature = "batch")]
+pub fn run_case_batched(case: &Case) -> Result<Accepted, Rejection> {
+    let mut v = case.verifier.config.build()?;
+    let bad = |what: &str| Rejection::new(citycode::Reason::Malformed, format!("vector file: {what}"));
+    for list in &case.verifier.trust_lists {
+        v.load_trust_list(&decode_base64url(list).map_err(|_| bad("trust list"))?)?;
+    }
+    for list in &case.verifier.revocation_lists {
+        v.load_revocation_list(&decode_base64url(list).map_err(|_| bad("revocation list"))?)?;
+    }
+    for s in &case.seen {
+        v.verify_at(&s.input, s.now).map_err(|r| bad(&format!("seen code rejected: {r}")))?;
+    }
+    v.verify_batch_at(&[case.input.as_str()], case.now).pop().unwrap_or_else(|| Err(bad("empty batch")))
+}
+
 /// The outcome as the vectors spell it.
 pub fn outcome(r: &Result<Accepted, Rejection>) -> String {
     match r {
@@ -1593,6 +1611,214 @@ pub fn generate() -> Res<VectorFile> {
     for (i, (name, description, kind, t, expected)) in tourism_edges.into_iter().enumerate() {
         let c = g.code_with_claims(&entry(kind), t, 0x90 + i as u8)?;
         g.add(name, description, c, expected, t, g.setup(scenic(demo::SITE)), vec![])?;
+    }
+
+    // ---- Text bounds (SPEC.md §6).
+    let text_cases = [
+        ("text_empty_payload", "The prefix and nothing else.", "CC1:".to_string(), "text_encoding"),
+        (
+            "text_at_max_length",
+            "Exactly 7,089 bytes: not too long, but 7,085 digits is no valid length.",
+            format!("CC1:{}", "0".repeat(MAX_TEXT_LEN - 4)),
+            "text_encoding",
+        ),
+        (
+            "text_at_max_length_with_lf",
+            "7,089 bytes and a scanner's LF: the terminator is removed before the length is checked.",
+            format!("CC1:{}\n", "0".repeat(MAX_TEXT_LEN - 4)),
+            "text_encoding",
+        ),
+    ];
+    for (name, description, input, expected) in text_cases {
+        g.add(name, description, input, expected, later, g.setup(metro()), vec![])?;
+    }
+
+    // ---- Replay ids differ per code (SPEC.md §5, §9 step 8).
+    let first = g.code(&cred, &device, &[Domain::Transit], at, 0xb8)?;
+    let second = g.code(&cred, &device, &[Domain::Transit], at, 0xb9)?;
+    g.add(
+        "another_code_of_the_same_holder",
+        "A second code of the same holder and card, built the same second with another nonce, after the first was accepted: a new code, not a replay.",
+        second,
+        "accept",
+        later + 1,
+        g.setup(metro()),
+        vec![Seen { input: first, now: later }],
+    )?;
+
+    // ---- List parsing: each failure's reason, found before any signature check
+    // (SPEC.md §8.3). The lists are the demo city's with one field changed.
+    let tl = g.city.trust_list.clone();
+    let rl = g.city.revocation_list.clone();
+    let edit = |b: &[u8], at: usize, remove: usize, insert: &[u8]| -> String {
+        let mut v = b.to_vec();
+        v.splice(at..at + remove, insert.iter().copied());
+        encode_base64url(&v)
+    };
+    // Trust list: version(0) sequence(1..9) issued(9..13) expires(13..17) n(17) kid(18) alg(19).
+    // Revocation list: version(0) signer(1) sequence(2..10) issued(10..14) expires(14..18) n(18).
+    let list_parse_cases: Vec<(&str, &str, bool, String, &str)> = vec![
+        ("trust_list_version_2", "A trust list of version 2.", true, edit(&tl, 0, 1, &[2]), "unsupported_version"),
+        (
+            "trust_list_truncated",
+            "A trust list cut inside its root signature.",
+            true,
+            encode_base64url(&tl[..tl.len() - 1]),
+            "truncated",
+        ),
+        (
+            "trust_list_trailing_byte",
+            "A trust list with one byte after its signature.",
+            true,
+            {
+                let mut v = tl.clone();
+                v.push(0);
+                encode_base64url(&v)
+            },
+            "trailing_bytes",
+        ),
+        (
+            "trust_list_1025_keys",
+            "A trust list whose key count is 1,025: refused when the count is read.",
+            true,
+            edit(&tl, 17, 1, &[0x81, 0x08]),
+            "malformed",
+        ),
+        (
+            "trust_list_key_algorithm_3",
+            "An issuer key of algorithm id 3 (reserved).",
+            true,
+            edit(&tl, 19, 1, &[3]),
+            "unsupported_algorithm",
+        ),
+        (
+            "trust_list_count_varint_over_long",
+            "A key count of 1 written in two varint bytes.",
+            true,
+            edit(&tl, 17, 1, &[0x81, 0x00]),
+            "non_canonical",
+        ),
+        (
+            "revocation_list_version_2",
+            "A revocation list of version 2.",
+            false,
+            edit(&rl, 0, 1, &[2]),
+            "unsupported_version",
+        ),
+        (
+            "revocation_list_signer_2",
+            "A revocation list whose signer byte is 2.",
+            false,
+            edit(&rl, 1, 1, &[2]),
+            "malformed",
+        ),
+        (
+            "revocation_list_too_many_entries",
+            "A revocation list whose entry count is 2^20 + 1: refused when the count is read.",
+            false,
+            edit(&rl, 18, 1, &[0x81, 0x80, 0x40]),
+            "malformed",
+        ),
+        (
+            "revocation_list_entry_kind_4",
+            "A revocation list entry of kind 4.",
+            false,
+            edit(&rl, 18, 1, &[1, 4]),
+            "malformed",
+        ),
+        (
+            "revocation_list_truncated",
+            "A revocation list cut inside its signature.",
+            false,
+            encode_base64url(&rl[..rl.len() - 1]),
+            "truncated",
+        ),
+    ];
+    let c = g.code(&cred, &device, &[Domain::Transit], at, 0xba)?;
+    for (name, description, trust, list, expected) in list_parse_cases {
+        let mut setup = g.setup(metro());
+        if trust {
+            setup.trust_lists = vec![list];
+        } else {
+            setup.revocation_lists = vec![list];
+        }
+        g.add(name, description, c.clone(), expected, later, setup, vec![])?;
+    }
+    // The most issuer keys a trust list may hold: 1,024 (the demo key under every kid).
+    let many: Vec<IssuerKey> =
+        (1..=1024).map(|kid| g.issuer_entry(kid, g.city.issuer.public_key(), all_ids.clone())).collect();
+    let mut setup = g.setup(metro());
+    setup.trust_lists = vec![g.trust(many, 2, NOW as u32 + DAY as u32)?];
+    g.add(
+        "trust_list_1024_keys",
+        "A trust list of 1,024 issuer keys, the most allowed.",
+        c.clone(),
+        "accept",
+        later,
+        setup,
+        vec![],
+    )?;
+
+    // Loading the held bytes again is allowed and changes nothing (SPEC.md §8.3).
+    let mut setup = g.setup(metro());
+    setup.trust_lists = vec![encode_base64url(&tl), encode_base64url(&tl)];
+    setup.revocation_lists = vec![encode_base64url(&rl), encode_base64url(&rl)];
+    g.add(
+        "lists_loaded_twice",
+        "The same trust list and the same revocation list, each loaded twice: not a rollback.",
+        c.clone(),
+        "accept",
+        later,
+        setup,
+        vec![],
+    )?;
+
+    // ---- An issuer-signed revocation list needs its key valid when it was issued
+    // (SPEC.md §8.2): the key's window here is [NOW - 100, NOW + 100).
+    let mut windowed = g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone());
+    (windowed.not_before, windowed.not_after) = (NOW as u32 - 100, NOW as u32 + 100);
+    let tl_windowed = g.trust(vec![windowed], 2, NOW as u32 + DAY as u32)?;
+    let issuer_list_at = |issued_at: u32| -> Res<String> {
+        let list = RevocationList {
+            signer: ListSigner::Issuer(1),
+            sequence: 1,
+            issued_at,
+            expires_at: NOW as u32 + DAY as u32,
+            entries: vec![Revoked::Subject([0x99; 8])],
+        };
+        Ok(encode_base64url(&list.sign(&key(Algorithm::Ed25519, 0x02)?)?))
+    };
+    let issuer_list_cases = [
+        (
+            "issuer_revocation_list_at_key_not_before",
+            "Issued at the issuer key's not_before.",
+            NOW as u32 - 100,
+            "accept",
+        ),
+        (
+            "issuer_revocation_list_before_key_window",
+            "Issued one second before the issuer key's not_before.",
+            NOW as u32 - 101,
+            "issuer_key_not_valid",
+        ),
+        (
+            "issuer_revocation_list_at_key_last_second",
+            "Issued at the issuer key's not_after - 1.",
+            NOW as u32 + 99,
+            "accept",
+        ),
+        (
+            "issuer_revocation_list_at_key_not_after",
+            "Issued at the issuer key's not_after: the key was retired.",
+            NOW as u32 + 100,
+            "issuer_key_not_valid",
+        ),
+    ];
+    for (name, description, issued_at, expected) in issuer_list_cases {
+        let mut setup = g.setup(metro());
+        setup.trust_lists = vec![tl_windowed.clone()];
+        setup.revocation_lists.push(issuer_list_at(issued_at)?);
+        g.add(name, description, c.clone(), expected, later, setup, vec![])?;
     }
 
     // ---- P-256 device signatures (SPEC.md §4.2): r and s in [1, n-1]; high s allowed.

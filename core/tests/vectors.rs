@@ -22,6 +22,12 @@ fn every_case_gives_its_expected_result() {
     for case in &file.cases {
         let result = run_case(case);
         assert_eq!(outcome(&result), case.expected, "case {}: {result:?}", case.name);
+        #[cfg(feature = "batch")]
+        {
+            let batched = gen_vectors::run_case_batched(case);
+            assert_eq!(outcome(&batched), case.expected, "case {} through the batch API: {batched:?}", case.name);
+            assert_eq!(batched.ok().map(|a| a.claims), result.as_ref().ok().map(|a| a.claims.clone()));
+        }
         if let Ok(accepted) = result {
             assert_eq!(Some(&accepted.claims), case.claims.as_ref(), "case {} claims", case.name);
             assert_eq!(Some(accepted.subject.to_hex()), case.subject, "case {} subject", case.name);
