@@ -790,10 +790,22 @@ pub fn generate() -> Res<VectorFile> {
     g.add(
         "hospital_health_past_local_midnight",
         "Local midnight after the health status's last day: out of date, though the UTC day is still that day.",
-        c,
+        c.clone(),
         "policy_unmet",
         local_midnight,
-        setup,
+        setup.clone(),
+        vec![],
+    )?;
+    // The same code and second at a hospital in a UTC+0 city: still the last day there.
+    let mut utc = setup;
+    utc.config.utc_offset_minutes = 0;
+    g.add(
+        "hospital_health_same_instant_in_utc_city",
+        "The same code at the same second, at a verifier whose local offset is 0: its local day is still the last day.",
+        c,
+        "accept",
+        local_midnight,
+        utc,
         vec![],
     )?;
 
@@ -1679,9 +1691,9 @@ pub fn generate() -> Res<VectorFile> {
         ),
         (
             "trust_list_1025_keys",
-            "A trust list whose key count is 1,025: refused when the count is read.",
+            "A trust list whose key count is 1,025, and nothing after the count: refused when the count is read (malformed, not truncated).",
             true,
-            edit(&tl, 17, 1, &[0x81, 0x08]),
+            edit(&tl, 17, tl.len() - 17, &[0x81, 0x08]),
             "malformed",
         ),
         (
@@ -1714,9 +1726,9 @@ pub fn generate() -> Res<VectorFile> {
         ),
         (
             "revocation_list_too_many_entries",
-            "A revocation list whose entry count is 2^20 + 1: refused when the count is read.",
+            "A revocation list whose entry count is 2^20 + 1, and nothing after the count: refused when the count is read (malformed, not truncated).",
             false,
-            edit(&rl, 18, 1, &[0x81, 0x80, 0x40]),
+            edit(&rl, 18, rl.len() - 18, &[0x81, 0x80, 0x40]),
             "malformed",
         ),
         (
@@ -1759,6 +1771,19 @@ pub fn generate() -> Res<VectorFile> {
         vec![],
     )?;
 
+    // A verifier configured to run without a revocation list (SPEC.md §9 step 2).
+    let mut setup = g.setup(metro());
+    setup.revocation_lists.clear();
+    setup.config.allow_missing_revocation_list = true;
+    g.add(
+        "no_revocation_list_allowed",
+        "No revocation list, on a verifier its operator configured to run without one: accepted (its verdicts say revocation was not checked).",
+        c.clone(),
+        "accept",
+        later,
+        setup,
+        vec![],
+    )?;
     // Loading the held bytes again is allowed and changes nothing (SPEC.md §8.3).
     let mut setup = g.setup(metro());
     setup.trust_lists = vec![encode_base64url(&tl), encode_base64url(&tl)];

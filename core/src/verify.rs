@@ -200,13 +200,13 @@ impl Verifier {
 
     /// Sets the allowed clock skew in seconds.
     pub fn with_skew(mut self, secs: u32) -> Self {
-        self.skew = u64::from(secs);
+        self.set_skew(secs);
         self
     }
 
     /// Sets the longest code validity accepted, in seconds.
     pub fn with_max_code_validity(mut self, secs: u8) -> Self {
-        self.max_validity = secs;
+        self.set_max_code_validity(secs);
         self
     }
 

@@ -28,6 +28,7 @@ function runCase(cc, c) {
   v.setSkew(s.skew_secs);
   v.setUtcOffsetMinutes(s.utc_offset_minutes);
   v.setMaxCodeValidity(s.max_code_validity_secs);
+  if (s.allow_missing_revocation_list) v.allowMissingRevocationList();
   try {
     for (const l of s.trust_lists) v.loadTrustList(b64(l));
     for (const l of s.revocation_lists) v.loadRevocationList(b64(l));

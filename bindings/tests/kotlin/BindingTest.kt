@@ -32,6 +32,7 @@ fun runCase(case: Map<String, Any?>): Decision {
     val v = Verifier(alg, hex(setup["root_key"] as String), sceneFromJson(sceneJson),
         (setup["skew_secs"] as Long).toUInt(), (setup["max_code_validity_secs"] as Long).toUByte())
     v.setUtcOffsetMinutes((setup["utc_offset_minutes"] as Long).toInt())
+    if (setup["allow_missing_revocation_list"] == true) v.allowMissingRevocationList()
     try {
         (setup["trust_lists"] as List<String>).forEach { v.loadTrustList(base64urlDecode(it)) }
         (setup["revocation_lists"] as List<String>).forEach { v.loadRevocationList(base64urlDecode(it)) }

@@ -29,6 +29,8 @@ def run_case(case):
         setup["max_code_validity_secs"],
     )
     verifier.set_utc_offset_minutes(setup["utc_offset_minutes"])
+    if setup.get("allow_missing_revocation_list", False):
+        verifier.allow_missing_revocation_list()
     try:
         for lst in setup["trust_lists"]:
             verifier.load_trust_list(cc.base64url_decode(lst))
