@@ -705,10 +705,23 @@ impl Verifier {
         max_code_validity_secs: u8,
     ) -> Result<Arc<Self>> {
         let root = public_key(root_algorithm, &root_key)?;
-        let v = citycode::Verifier::new(root, citycode::Scene::from(scene))
-            .with_skew(skew_secs)
-            .with_max_code_validity(max_code_validity_secs);
-        Ok(Arc::new(Verifier { inner: RwLock::new(v) }))
+        let config = citycode::VerifierConfig {
+            skew_secs,
+            max_code_validity_secs,
+            ..citycode::VerifierConfig::new(&root, citycode::Scene::from(scene))
+        };
+        Ok(Arc::new(Verifier { inner: RwLock::new(config.build()?) }))
+    }
+
+    /// A verifier from core's `VerifierConfig` as JSON, the `verifier` object of every
+    /// test vector: `root_alg`, `root_key` (hex) and `scene`, and optionally
+    /// `skew_secs`, `max_code_validity_secs`, `utc_offset_minutes` and
+    /// `allow_missing_revocation_list`. Other members (a vector's lists) are ignored.
+    #[uniffi::constructor]
+    pub fn from_config_json(json: String) -> Result<Arc<Self>> {
+        let config: citycode::VerifierConfig = serde_json::from_str(&json)
+            .map_err(|e| CitycodeError::invalid(format!("verifier configuration JSON: {e}")))?;
+        Ok(Arc::new(Verifier { inner: RwLock::new(config.build()?) }))
     }
 
     /// Loads a signed trust list; refuses bad signatures and rollback.

@@ -596,6 +596,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 37611:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_verifier_new() != 24079:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
 
@@ -735,6 +737,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_update_lists.restype = c
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_verifier_new.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_verifier_new.restype = ctypes.c_uint16
@@ -958,6 +963,11 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_verifier_from_config_json.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_verifier_from_config_json.restype = ctypes.c_uint64
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_verifier_new.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -4294,6 +4304,27 @@ class Verifier(VerifierProtocol):
 """
     
     _handle: ctypes.c_uint64
+    @classmethod
+    def from_config_json(cls, json: str) -> Verifier:
+        """
+        A verifier from core's `VerifierConfig` as JSON, the `verifier` object of every
+        test vector: `root_alg`, `root_key` (hex) and `scene`, and optionally
+        `skew_secs`, `max_code_validity_secs`, `utc_offset_minutes` and
+        `allow_missing_revocation_list`. Other members (a vector's lists) are ignored.
+"""
+        
+        _UniffiFfiConverterString.check_lower(json)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(json),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVerifier.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_constructor_verifier_from_config_json,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
     def __init__(self, root_algorithm: KeyAlgorithm,root_key: bytes,scene: Scene,skew_secs: int = 30,max_code_validity_secs: int = 120):
         """
         A verifier pinned to a root key, for a scene, with clock skew and the longest

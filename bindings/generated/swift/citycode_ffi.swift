@@ -1874,6 +1874,21 @@ public convenience init(rootAlgorithm: KeyAlgorithm, rootKey: Data, scene: Scene
     }
 
     
+    /**
+     * A verifier from core's `VerifierConfig` as JSON, the `verifier` object of every
+     * test vector: `root_alg`, `root_key` (hex) and `scene`, and optionally
+     * `skew_secs`, `max_code_validity_secs`, `utc_offset_minutes` and
+     * `allow_missing_revocation_list`. Other members (a vector's lists) are ignored.
+     */
+public static func fromConfigJson(json: String)throws  -> Verifier  {
+    return try  FfiConverterTypeVerifier_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_constructor_verifier_from_config_json(
+        FfiConverterString.lower(json),uniffiCallStatus
+    )
+})
+}
+    
 
     
     /**
@@ -4814,6 +4829,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_signingkey_generate() != 13883) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 37611) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_verifier_new() != 24079) {

@@ -456,6 +456,11 @@ uint64_t uniffi_citycode_ffi_fn_clone_verifier(uint64_t handle, RustCallStatus *
 void uniffi_citycode_ffi_fn_free_verifier(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_VERIFIER_FROM_CONFIG_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_VERIFIER_FROM_CONFIG_JSON
+uint64_t uniffi_citycode_ffi_fn_constructor_verifier_from_config_json(RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_VERIFIER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_VERIFIER_NEW
 uint64_t uniffi_citycode_ffi_fn_constructor_verifier_new(RustBuffer root_algorithm, RustBuffer root_key, RustBuffer scene, uint32_t skew_secs, uint8_t max_code_validity_secs, RustCallStatus *_Nonnull out_status
@@ -1021,6 +1026,12 @@ uint16_t uniffi_citycode_ffi_checksum_constructor_signingkey_from_secret_bytes(v
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_SIGNINGKEY_GENERATE
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_SIGNINGKEY_GENERATE
 uint16_t uniffi_citycode_ffi_checksum_constructor_signingkey_generate(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_FROM_CONFIG_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_FROM_CONFIG_JSON
+uint16_t uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json(void
     
 );
 #endif

@@ -27,12 +27,8 @@ fun expect(cond: Boolean, msg: () -> String) { if (!cond) throw AssertionError(m
 @Suppress("UNCHECKED_CAST")
 fun runCase(case: Map<String, Any?>): Decision {
     val setup = case["verifier"] as Map<String, Any?>
-    val alg = if (setup["root_alg"] == "ed25519") KeyAlgorithm.ED25519 else KeyAlgorithm.ECDSA_P256
-    val sceneJson = jsonOf(setup["scene"])
-    val v = Verifier(alg, hex(setup["root_key"] as String), sceneFromJson(sceneJson),
-        (setup["skew_secs"] as Long).toUInt(), (setup["max_code_validity_secs"] as Long).toUByte())
-    v.setUtcOffsetMinutes((setup["utc_offset_minutes"] as Long).toInt())
-    if (setup["allow_missing_revocation_list"] == true) v.allowMissingRevocationList()
+    // The vector's verifier object is core's VerifierConfig (its lists are ignored).
+    val v = Verifier.fromConfigJson(jsonOf(setup))
     try {
         (setup["trust_lists"] as List<String>).forEach { v.loadTrustList(base64urlDecode(it)) }
         (setup["revocation_lists"] as List<String>).forEach { v.loadRevocationList(base64urlDecode(it)) }

@@ -21,16 +21,8 @@ ALGS = {"ed25519": cc.KeyAlgorithm.ED25519, "ecdsa_p256_sha256": cc.KeyAlgorithm
 def run_case(case):
     """Runs one case as test-vectors/README.md describes; returns the decision."""
     setup = case["verifier"]
-    verifier = cc.Verifier(
-        ALGS[setup["root_alg"]],
-        bytes.fromhex(setup["root_key"]),
-        cc.scene_from_json(json.dumps(setup["scene"])),
-        setup["skew_secs"],
-        setup["max_code_validity_secs"],
-    )
-    verifier.set_utc_offset_minutes(setup["utc_offset_minutes"])
-    if setup.get("allow_missing_revocation_list", False):
-        verifier.allow_missing_revocation_list()
+    # The vector's verifier object is core's VerifierConfig (its lists are ignored).
+    verifier = cc.Verifier.from_config_json(json.dumps(setup))
     try:
         for lst in setup["trust_lists"]:
             verifier.load_trust_list(cc.base64url_decode(lst))
@@ -170,6 +162,18 @@ def test_software_key_holder_and_revocation():
     with pytest.raises(cc.CitycodeError.Rejected) as e:
         verifier.load_revocation_list(cc.sign_revocation_list(city.root, None, 0, NOW, NOW + 60, []))
     assert e.value.code == "revocation_list_rollback"
+
+
+def test_a_verifier_from_config_json_refuses_what_core_refuses():
+    setup = dict(CASES[0]["verifier"])
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        # The identity point: of small order, so a verifier refuses it as a root key.
+        cc.Verifier.from_config_json(json.dumps({**setup, "root_key": "01" + "00" * 31}))
+    assert e.value.code == "invalid_issuer_key"
+    with pytest.raises(cc.CitycodeError.InvalidArgument):
+        cc.Verifier.from_config_json(json.dumps({**setup, "scene": {"kind": "zoo"}}))
+    with pytest.raises(cc.CitycodeError.InvalidArgument):
+        cc.Verifier.from_config_json("{}")
 
 
 def test_fail_closed_without_a_revocation_list_unless_allowed():

@@ -803,6 +803,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_signingkey_generate(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_verifier_new(
     ): Int
     external fun ffi_citycode_ffi_uniffi_contract_version(
@@ -893,6 +895,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_citycode_ffi_fn_free_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_citycode_ffi_fn_constructor_verifier_from_config_json(`json`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_citycode_ffi_fn_constructor_verifier_new(`rootAlgorithm`: RustBuffer.ByValue,`rootKey`: RustBuffer.ByValue,`scene`: RustBuffer.ByValue,`skewSecs`: Int,`maxCodeValiditySecs`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1154,6 +1158,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_constructor_signingkey_generate() and 0xFFFF) != 13883) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() and 0xFFFF) != 37611) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_constructor_verifier_new() and 0xFFFF) != 24079) {
@@ -3782,11 +3789,28 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 
 
     
-    
+    companion object {
+        
     /**
-     * @suppress
+     * A verifier from core's `VerifierConfig` as JSON, the `verifier` object of every
+     * test vector: `root_alg`, `root_key` (hex) and `scene`, and optionally
+     * `skew_secs`, `max_code_validity_secs`, `utc_offset_minutes` and
+     * `allow_missing_revocation_list`. Other members (a vector's lists) are ignored.
      */
-    companion object
+    @Throws(CitycodeException::class) fun `fromConfigJson`(`json`: kotlin.String): Verifier {
+            return FfiConverterTypeVerifier.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_constructor_verifier_from_config_json(
+    
+        
+        FfiConverterString.lower(`json`),_status)
+}
+    )
+    }
+    
+
+        
+    }
     
 }
 
