@@ -394,55 +394,62 @@ impl Verifier {
     /// with one code (its card and device signatures), [`Verifier::verify_batch_at`]
     /// with a batch: one path for both.
     fn first_bad_signatures<'j, 'a>(&self, codes: &[&'j [SignatureJob<'a>]]) -> Vec<Option<&'j SignatureJob<'a>>> {
-        // Per job: whether it is known to verify, and its cache fingerprint.
-        #[cfg_attr(not(feature = "batch"), allow(unused_mut))]
-        let mut known: Vec<Vec<(bool, Option<Fingerprint>)>> = codes
-            .iter()
-            .map(|jobs| {
-                jobs.iter()
-                    .map(|job| {
-                        let fp = self.cache_key(job);
-                        (fp.is_some_and(|fp| self.cache.contains(&fp)), fp)
-                    })
-                    .collect()
-            })
-            .collect();
         #[cfg(feature = "batch")]
-        {
-            use crate::keys::Ed25519Check;
-            let mut positions: Vec<(usize, usize)> = Vec::new();
-            let mut checks: Vec<Ed25519Check> = Vec::new();
-            for (i, jobs) in codes.iter().enumerate() {
-                for (j, job) in jobs.iter().enumerate() {
-                    let cached = known.get(i).and_then(|k| k.get(j)).is_some_and(|(k, _)| *k);
-                    if cached || job.key.algorithm() != crate::Algorithm::Ed25519 {
-                        continue;
-                    }
-                    // An undecodable signature stays unknown: checked alone, it fails.
-                    if let Some(check) = Ed25519Check::new(job.key, job.message, job.signature) {
-                        positions.push((i, j));
-                        checks.push(check);
-                    }
+        let known = self.batch_verified(codes);
+        #[cfg(not(feature = "batch"))]
+        let known: Vec<Vec<bool>> = Vec::new();
+        codes
+            .iter()
+            .enumerate()
+            .map(|(i, jobs)| {
+                let known = known.get(i);
+                jobs.iter()
+                    .enumerate()
+                    .find(|(j, job)| {
+                        !(known.and_then(|k| k.get(*j)).is_some_and(|ok| *ok) || self.check_signature(job))
+                    })
+                    .map(|(_, job)| job)
+            })
+            .collect()
+    }
+
+    /// Which signatures of `codes` are known to verify without checking each alone: the
+    /// issuer signatures the cache holds, and, when one combined equation over every
+    /// other Ed25519 signature holds, those too (and the cache learns the issuer ones).
+    #[cfg(feature = "batch")]
+    fn batch_verified(&self, codes: &[&[SignatureJob<'_>]]) -> Vec<Vec<bool>> {
+        use crate::keys::Ed25519Check;
+        let mut known: Vec<Vec<bool>> = Vec::with_capacity(codes.len());
+        let mut pending: Vec<(usize, usize, Option<Fingerprint>)> = Vec::new();
+        let mut checks: Vec<Ed25519Check> = Vec::new();
+        for (i, jobs) in codes.iter().enumerate() {
+            let mut row = Vec::with_capacity(jobs.len());
+            for (j, job) in jobs.iter().enumerate() {
+                let fp = self.cache_key(job);
+                let cached = fp.is_some_and(|fp| self.cache.contains(&fp));
+                row.push(cached);
+                if cached || job.key.algorithm() != crate::Algorithm::Ed25519 {
+                    continue;
+                }
+                // An undecodable signature stays unknown: checked alone, it fails.
+                if let Some(check) = Ed25519Check::new(job.key, job.message, job.signature) {
+                    pending.push((i, j, fp));
+                    checks.push(check);
                 }
             }
-            if checks.len() > 1 && Ed25519Check::verify_batch(&checks) {
-                for (i, j) in positions {
-                    if let Some((ok, fp)) = known.get_mut(i).and_then(|k| k.get_mut(j)) {
-                        *ok = true;
-                        if let Some(fp) = fp {
-                            self.cache.insert(*fp);
-                        }
-                    }
+            known.push(row);
+        }
+        if checks.len() > 1 && Ed25519Check::verify_batch(&checks) {
+            for (i, j, fp) in pending {
+                if let Some(ok) = known.get_mut(i).and_then(|row| row.get_mut(j)) {
+                    *ok = true;
+                }
+                if let Some(fp) = fp {
+                    self.cache.insert(fp);
                 }
             }
         }
-        codes
-            .iter()
-            .zip(known)
-            .map(|(jobs, known)| {
-                jobs.iter().zip(known).find(|(job, (ok, _))| !(*ok || self.check_signature(job))).map(|(job, _)| job)
-            })
-            .collect()
+        known
     }
 
     /// Steps 2 to 5 of SPEC.md §9: lists, the code's window, issuer keys, scope, card
