@@ -16,7 +16,9 @@ use citycode::distribution::ListStatus;
 use citycode::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};
 use citycode::text::{MAX_TEXT_LEN, decode_base64url, decode_text, encode_base64url, encode_text, hex, unhex};
 use citycode::trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
-use citycode::{Accepted, Error, PresentOptions, Qr, Rejection, Scene, UnverifiedCode, VerifierConfig, present};
+use citycode::{
+    Accepted, Error, PresentOptions, Qr, Rejection, Scene, UnverifiedCode, Verifier, VerifierConfig, present,
+};
 use serde::{Deserialize, Serialize};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -87,6 +89,12 @@ pub struct Seen {
 
 /// Runs one case through the Rust verifier: loads lists, replays `seen`, verifies.
 pub fn run_case(case: &Case) -> Result<Accepted, Rejection> {
+    prepared_verifier(case)?.verify_at(&case.input, case.now)
+}
+
+/// The verifier of a case, ready for its `input`: configured, lists loaded in order (a
+/// load failure is the case's result), `seen` codes accepted.
+pub fn prepared_verifier(case: &Case) -> Result<Verifier, Rejection> {
     let setup = &case.verifier;
     let bad = |what: &str| Rejection::new(citycode::Reason::Malformed, format!("vector file: {what}"));
     let mut v = setup.config.build()?;
@@ -99,25 +107,17 @@ pub fn run_case(case: &Case) -> Result<Accepted, Rejection> {
     for s in &case.seen {
         v.verify_at(&s.input, s.now).map_err(|r| bad(&format!("seen code rejected: {r}")))?;
     }
-    v.verify_at(&case.input, case.now)
+    Ok(v)
 }
 
 /// Runs one case as [`run_case`] does, but verifies `input` through the batch API, in a
 /// batch of one: the batch path must give every case's result too.
 #[cfg(feature = "batch")]
 pub fn run_case_batched(case: &Case) -> Result<Accepted, Rejection> {
-    let mut v = case.verifier.config.build()?;
-    let bad = |what: &str| Rejection::new(citycode::Reason::Malformed, format!("vector file: {what}"));
-    for list in &case.verifier.trust_lists {
-        v.load_trust_list(&decode_base64url(list).map_err(|_| bad("trust list"))?)?;
-    }
-    for list in &case.verifier.revocation_lists {
-        v.load_revocation_list(&decode_base64url(list).map_err(|_| bad("revocation list"))?)?;
-    }
-    for s in &case.seen {
-        v.verify_at(&s.input, s.now).map_err(|r| bad(&format!("seen code rejected: {r}")))?;
-    }
-    v.verify_batch_at(&[case.input.as_str()], case.now).pop().unwrap_or_else(|| Err(bad("empty batch")))
+    prepared_verifier(case)?
+        .verify_batch_at(&[case.input.as_str()], case.now)
+        .pop()
+        .unwrap_or_else(|| Err(Rejection::new(citycode::Reason::Malformed, "an empty batch result")))
 }
 
 /// The outcome as the vectors spell it.
@@ -1675,7 +1675,7 @@ pub fn generate() -> Res<VectorFile> {
             "trust_list_truncated",
             "A trust list cut inside its root signature.",
             true,
-            encode_base64url(&tl[..tl.len() - 1]),
+            encode_base64url(tl.get(..tl.len() - 1).ok_or("short")?),
             "truncated",
         ),
         (
@@ -1742,7 +1742,7 @@ pub fn generate() -> Res<VectorFile> {
             "revocation_list_truncated",
             "A revocation list cut inside its signature.",
             false,
-            encode_base64url(&rl[..rl.len() - 1]),
+            encode_base64url(rl.get(..rl.len() - 1).ok_or("short")?),
             "truncated",
         ),
     ];
@@ -1857,8 +1857,10 @@ pub fn generate() -> Res<VectorFile> {
         encode_text(&b)
     };
     let (mut r, mut s_val) = ([0u8; 32], [0u8; 32]);
-    r.copy_from_slice(&p256_code[p256_code.len() - 64..p256_code.len() - 32]);
-    s_val.copy_from_slice(&p256_code[p256_code.len() - 32..]);
+    let (_, rs) = p256_code.split_at(p256_code.len() - 64);
+    let (r_part, s_part) = rs.split_at(32);
+    r.copy_from_slice(r_part);
+    s_val.copy_from_slice(s_part);
     let mut flipped_s = s_val;
     flipped_s[31] ^= 1;
     let p256_cases = [
@@ -2020,10 +2022,10 @@ const P256_N: [u8; 32] = [
 fn be_sub(a: [u8; 32], b: [u8; 32]) -> [u8; 32] {
     let mut out = [0u8; 32];
     let mut borrow = 0i16;
-    for i in (0..32).rev() {
-        let d = i16::from(a[i]) - i16::from(b[i]) - borrow;
+    for ((o, x), y) in out.iter_mut().zip(a).zip(b).rev() {
+        let d = i16::from(x) - i16::from(y) - borrow;
         borrow = i16::from(d < 0);
-        out[i] = (d + 256 * borrow) as u8;
+        *o = (d + 256 * borrow) as u8;
     }
     out
 }
@@ -2049,14 +2051,15 @@ fn ed25519_sign_odd(seed: [u8; 32], message: &[u8], how: Torsion) -> [u8; 64] {
     use curve25519_dalek::scalar::Scalar;
     use sha2::{Digest, Sha512};
     let h = Sha512::digest(seed);
+    let (low, prefix) = h.split_at(32);
     let mut a_bytes = [0u8; 32];
-    a_bytes.copy_from_slice(&h[..32]);
+    a_bytes.copy_from_slice(low);
     a_bytes[0] &= 248;
     a_bytes[31] &= 127;
     a_bytes[31] |= 64;
     let a = Scalar::from_bytes_mod_order(a_bytes);
     let public = EdwardsPoint::mul_base(&a).compress();
-    let r = Scalar::from_hash(Sha512::new().chain_update(&h[32..]).chain_update(message));
+    let r = Scalar::from_hash(Sha512::new().chain_update(prefix).chain_update(message));
     let big_r = match how {
         Torsion::MixedR => EdwardsPoint::mul_base(&r) + EIGHT_TORSION[1],
         Torsion::SmallOrderR => EIGHT_TORSION[1],

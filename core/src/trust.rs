@@ -266,13 +266,13 @@ impl RevocationList {
         if !(key.algorithm() == alg && key.verify(&signing_input(LABEL_REVOCATION_LIST, body), &sig)) {
             return Err(fail(Reason::BadRevocationListSignature));
         }
-        if let Some(k) = issuer {
-            if list.issued_at < k.not_before || list.issued_at >= k.not_after {
-                return Err(Rejection::new(
-                    Reason::IssuerKeyNotValid,
-                    format!("revocation list issued at {} outside issuer key {}'s validity", list.issued_at, k.kid),
-                ));
-            }
+        if let Some(k) = issuer
+            && (list.issued_at < k.not_before || list.issued_at >= k.not_after)
+        {
+            return Err(Rejection::new(
+                Reason::IssuerKeyNotValid,
+                format!("revocation list issued at {} outside issuer key {}'s validity", list.issued_at, k.kid),
+            ));
         }
         Ok(list)
     }
