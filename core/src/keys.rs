@@ -568,4 +568,37 @@ mod tests {
         assert_eq!(p256_signature_from_der(der.as_bytes()).unwrap(), fixed);
         assert!(p256_signature_from_der(&fixed).is_err());
     }
+
+    #[cfg(feature = "batch")]
+    #[test]
+    fn the_batch_equation_holds_exactly_when_every_signature_does() {
+        // Six signatures by three keys, two per key (the shared-key term is exercised).
+        let keys: Vec<KeyPair> =
+            (1..=3u8).map(|i| KeyPair::from_secret_bytes(Algorithm::Ed25519, &[i; 32]).unwrap()).collect();
+        let public: Vec<PublicKey> = keys.iter().map(KeyPair::public_key).collect();
+        let messages: Vec<Vec<u8>> = (0..6u8).map(|i| vec![i; 10 + usize::from(i)]).collect();
+        let signatures: Vec<[u8; 64]> = messages.iter().enumerate().map(|(i, m)| keys[i % 3].sign(m)).collect();
+        let checks = |sigs: &[[u8; 64]]| -> Vec<Ed25519Check> {
+            messages
+                .iter()
+                .zip(sigs)
+                .enumerate()
+                .map(|(i, (m, s))| Ed25519Check::new(&public[i % 3], m, s).unwrap())
+                .collect()
+        };
+        for n in 1..=6 {
+            assert!(Ed25519Check::verify_batch(&checks(&signatures[..n])), "{n} valid signatures");
+        }
+        for i in 0..6 {
+            // A changed S (still below L: its top byte is untouched) breaks the equation.
+            let mut bad = signatures.clone();
+            bad[i][40] ^= 1;
+            assert!(!Ed25519Check::verify_batch(&checks(&bad)), "signature {i} changed");
+            assert!(!checks(&bad)[i].verify(), "signature {i} alone");
+        }
+        // A valid signature checked against another message of the same key.
+        let mut mixed = checks(&signatures);
+        mixed[0] = Ed25519Check::new(&public[0], &messages[3], &signatures[0]).unwrap();
+        assert!(!Ed25519Check::verify_batch(&mixed));
+    }
 }
