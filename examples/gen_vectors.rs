@@ -58,6 +58,10 @@ pub struct Case {
     /// For accepted cases: the subject, hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// For accepted cases of a verifier running without a revocation list: `false`
+    /// (the verdict says revocation was not checked). Absent means `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_checked: Option<bool>,
     /// Binary length of the code, when the text decodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<usize>,
@@ -268,6 +272,7 @@ impl Gen {
             seen,
             claims: None,
             subject: None,
+            revocation_checked: None,
             bytes: None,
             qr_version: None,
         };
@@ -281,6 +286,7 @@ impl Gen {
             return Err(format!("case {name}: expected {expected}, verifier says {got} ({result:?})").into());
         }
         if let Ok(a) = result {
+            case.revocation_checked = (!a.revocation_checked).then_some(false);
             case.claims = Some(a.claims);
             case.subject = Some(a.subject.to_hex());
         }
@@ -639,6 +645,19 @@ pub fn generate() -> Res<VectorFile> {
         7,
     )?;
     let c = g.code(&cred_impostor, &device, &[Domain::Transit], at, 34)?;
+    // The same forged card after the genuine card of the same holder and domain was
+    // accepted: a verifier that remembers verified issuer signatures must key them by
+    // key, message and signature, never let one stand for another.
+    let genuine = g.code(&cred, &device, &[Domain::Transit], at, 0xbb)?;
+    g.add(
+        "bad_issuer_signature_after_the_genuine_card",
+        "The forged card of bad_issuer_signature, verified after a code with the genuine card of the same holder and domain was accepted.",
+        c.clone(),
+        "bad_issuer_signature",
+        later + 1,
+        g.setup(metro()),
+        vec![Seen { input: genuine, now: later }],
+    )?;
     g.add(
         "bad_issuer_signature",
         "A card signed by a key that is not key 1, claiming key id 1.",
@@ -1410,6 +1429,29 @@ pub fn generate() -> Res<VectorFile> {
         "code_validity_too_long",
         later,
         g.setup(metro()),
+        vec![],
+    )?;
+    let mut max_60 = g.setup(metro());
+    max_60.config.max_code_validity_secs = 60;
+    let sixty = present(&cred, &device, &[4], at, PresentOptions { validity_secs: 60, nonce: Some([0x76, 0, 0, 0]) })?;
+    g.add(
+        "code_validity_at_configured_max",
+        "A verifier configured for at most 60 s; the code asks for 60.",
+        sixty.to_text(),
+        "accept",
+        later,
+        max_60.clone(),
+        vec![],
+    )?;
+    let sixty_one =
+        present(&cred, &device, &[4], at, PresentOptions { validity_secs: 61, nonce: Some([0x77, 0, 0, 0]) })?;
+    g.add(
+        "code_validity_over_configured_max",
+        "A verifier configured for at most 60 s; the code asks for 61.",
+        sixty_one.to_text(),
+        "code_validity_too_long",
+        later,
+        max_60,
         vec![],
     )?;
     let mut no_skew = g.setup(metro());

@@ -31,6 +31,7 @@ fn every_case_gives_its_expected_result() {
         if let Ok(accepted) = result {
             assert_eq!(Some(&accepted.claims), case.claims.as_ref(), "case {} claims", case.name);
             assert_eq!(Some(accepted.subject.to_hex()), case.subject, "case {} subject", case.name);
+            assert_eq!(accepted.revocation_checked, case.revocation_checked.unwrap_or(true), "case {}", case.name);
         } else {
             assert!(case.claims.is_none(), "case {} lists claims but is rejected", case.name);
         }

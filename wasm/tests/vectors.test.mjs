@@ -49,6 +49,7 @@ for (const [label, cc] of [["scanner", scanner], ["holder", holderPkg]]) {
         assert.equal(d.accepted, true, `${c.name}: ${JSON.stringify(d)}`);
         assert.deepEqual(d.claims, c.claims, c.name);
         assert.equal(d.subject, c.subject, c.name);
+        assert.equal(d.revocation_checked, c.revocation_checked ?? true, c.name);
       } else {
         assert.equal(d.accepted, false, c.name);
         assert.equal(d.code, c.expected, c.name);

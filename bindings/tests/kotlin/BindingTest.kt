@@ -114,6 +114,7 @@ fun main(args: Array<String>) {
                 d as Decision.Accept
                 expect(Json.parse(d.claimsJson) == case["claims"]) { "claims ${d.claimsJson} != ${case["claims"]}" }
                 expect(d.subject == case["subject"]) { "subject" }
+                expect(d.revocationChecked == ((case["revocation_checked"] as Boolean?) ?: true)) { "revocation_checked" }
             } else {
                 expect(d is Decision.Reject && d.code == expected) { "expected $expected, got $d" }
             }

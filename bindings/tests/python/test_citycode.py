@@ -42,6 +42,7 @@ def test_vector(case):
         assert decision.is_accept(), decision
         assert json.loads(decision.claims_json) == case["claims"]
         assert decision.subject == case["subject"]
+        assert decision.revocation_checked == case.get("revocation_checked", True)
     else:
         assert decision.is_reject(), decision
         assert decision.code == case["expected"]
