@@ -249,7 +249,10 @@ impl Verifier {
 
     /// Loads a signed trust list. Refuses a bad signature, and a list with a lower
     /// sequence than the one held, or the same sequence with other content (rollback).
-    /// Loading the held list again is a no-op.
+    /// Loading the held list again is a no-op. A held issuer-signed revocation list
+    /// that the new trust list no longer verifies (its key dropped or replaced, or not
+    /// valid when the list was issued) is dropped with it (SPEC.md §8.3). On error
+    /// nothing changes.
     pub fn load_trust_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
         let list = TrustList::verify(bytes, &self.root)?;
         let held = self.trust.as_ref().map(|(l, b)| (l.sequence, b.as_slice()));
