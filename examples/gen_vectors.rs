@@ -1099,28 +1099,14 @@ pub fn generate() -> Res<VectorFile> {
         g.setup(metro()),
         vec![],
     )?;
-    let mut noncanon = good.clone();
-    noncanon.splice(2..34, non_canonical_point(0)?);
-    g.add(
-        "non_canonical_device_key",
-        "A valid point encoded with y >= p.",
-        encode_text(&noncanon),
-        "invalid_device_key",
-        later,
-        g.setup(metro()),
-        vec![],
-    )?;
-    let mut noncanon = good.clone();
-    noncanon.splice(2..34, non_canonical_point(0x80)?);
-    g.add(
-        "non_canonical_device_key_negative_x",
-        "A valid point encoded with y >= p and the x sign bit set.",
-        encode_text(&noncanon),
-        "invalid_device_key",
-        later,
-        g.setup(metro()),
-        vec![],
-    )?;
+    for (name, description, sign) in [
+        ("non_canonical_device_key", "A valid point encoded with y >= p.", 0),
+        ("non_canonical_device_key_negative_x", "A valid point encoded with y >= p and the x sign bit set.", 0x80),
+    ] {
+        let mut noncanon = good.clone();
+        noncanon.splice(2..34, non_canonical_point(sign)?);
+        g.add(name, description, encode_text(&noncanon), "invalid_device_key", later, g.setup(metro()), vec![])?;
+    }
     let mut off = good.clone();
     off.splice(2..34, off_curve_point()?);
     g.add(
