@@ -6,10 +6,16 @@
 // works where the browser has no BarcodeDetector), and shows a full-screen accept or
 // reject in Chinese or English.
 //
-// Configuration: config.json beside the page, or the file named by ?config=:
+// Configuration: config.json beside the page, or the file named by ?config=: core's
+// VerifierConfig (SPEC.md §14, the `verifier` object of a test vector) and where the
+// lists are:
 //   { "root_key": hex, "root_alg": "ed25519" | "ecdsa_p256_sha256",
-//     "lists_url": "lists/", "refresh_secs": 300, "scene": "metro_gate" }
-// `lists_url` (relative to the config file) holds what `citycode publish` writes.
+//     "scene": {"kind": "metro_gate"}, "skew_secs": 30, "max_code_validity_secs": 120,
+//     "utc_offset_minutes": 480, "allow_missing_revocation_list": false,
+//     "lists_url": "lists/", "refresh_secs": 300 }
+// Only root_key is required (root_alg defaults to ed25519; `scene` may also be a kind
+// name). `lists_url` (relative to the config file) holds what `citycode publish` writes.
+// A field of the wrong type makes the terminal refuse to run, as a missing root does.
 // Query parameters: scene, lang (zh|en), config, and test_clock (TESTS ONLY: a fixed
 // Unix time instead of the terminal's clock).
 import init, { Verifier } from "../../target/wasm-pkg/verifier/citycode_wasm.js";
@@ -78,8 +84,11 @@ function applyLanguage() {
   document.title = t("title");
 }
 
+// The terminal's local offset from UTC (config `utc_offset_minutes`; 480 by default).
+let utcOffsetMinutes = 480;
+
 function sceneFor(kind) {
-  return kind === "scenic_spot" ? { kind, site: Number(params.get("site") ?? 1024), utc_offset_minutes: 480 } : { kind };
+  return kind === "scenic_spot" ? { kind, site: Number(params.get("site") ?? 1024), utc_offset_minutes: utcOffsetMinutes } : { kind };
 }
 
 function describe(domain, value) {
@@ -210,12 +219,29 @@ async function loadConfig() {
   if (typeof cfg?.root_key !== "string" || !/^[0-9a-fA-F]{64,130}$/.test(cfg.root_key)) {
     throw new Error("config: root_key must be the root public key in hex");
   }
+  // The ranges of VerifierConfig's fields: a negative skew must not wrap to a huge one.
+  const integer = (name, min, max) => {
+    const v = cfg[name];
+    if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
+      throw new Error(`config: ${name} must be an integer from ${min} to ${max}`);
+    }
+    return v;
+  };
+  if (cfg.allow_missing_revocation_list !== undefined && typeof cfg.allow_missing_revocation_list !== "boolean") {
+    throw new Error("config: allow_missing_revocation_list must be true or false");
+  }
+  const scene = typeof cfg.scene === "string" ? { kind: cfg.scene } : cfg.scene;
+  if (scene !== undefined && typeof scene?.kind !== "string") throw new Error("config: scene must be {\"kind\": ...}");
   return {
     rootKey: cfg.root_key,
     rootAlg: cfg.root_alg ?? "ed25519",
     listsUrl: new URL(cfg.lists_url ?? "lists/", url),
     refreshSecs: Math.max(10, Number(cfg.refresh_secs ?? 300)),
-    scene: cfg.scene,
+    scene,
+    skewSecs: integer("skew_secs", 0, 4294967295),
+    maxCodeValiditySecs: integer("max_code_validity_secs", 0, 255),
+    utcOffsetMinutes: integer("utc_offset_minutes", -1440, 1440),
+    allowMissingRevocationList: cfg.allow_missing_revocation_list === true,
   };
 }
 
@@ -270,9 +296,14 @@ async function main() {
   let cfg;
   try {
     cfg = await loadConfig();
-    const kind = params.get("scene") ?? cfg.scene ?? "metro_gate";
+    const kind = params.get("scene") ?? cfg.scene?.kind ?? "metro_gate";
     $("scene").value = kind;
-    verifier = new Verifier(cfg.rootKey, cfg.rootAlg, sceneFor(kind));
+    utcOffsetMinutes = cfg.utcOffsetMinutes ?? 480;
+    verifier = new Verifier(cfg.rootKey, cfg.rootAlg, params.get("scene") || !cfg.scene ? sceneFor(kind) : cfg.scene);
+    if (cfg.skewSecs !== undefined) verifier.setSkew(cfg.skewSecs);
+    if (cfg.maxCodeValiditySecs !== undefined) verifier.setMaxCodeValidity(cfg.maxCodeValiditySecs);
+    verifier.setUtcOffsetMinutes(utcOffsetMinutes);
+    if (cfg.allowMissingRevocationList) verifier.allowMissingRevocationList();
   } catch (e) {
     showUnconfigured(e.message ?? String(e));
     return;

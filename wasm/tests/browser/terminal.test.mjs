@@ -30,7 +30,14 @@ const CONFIGS = {
   "good.json": JSON.stringify({ root_key: demo.root_key, root_alg: "ed25519", lists_url: "/lists/", refresh_secs: 600 }),
   "malformed.json": "{ root_key: ",
   "no-root.json": JSON.stringify({ lists_url: "/lists/" }),
+  "negative-skew.json": JSON.stringify({ root_key: demo.root_key, skew_secs: -30, lists_url: "/lists/" }),
 };
+// A test vector's verifier object (core's VerifierConfig) is a terminal configuration.
+const vectorConfig = (name) => {
+  const { trust_lists: _t, revocation_lists: _r, ...config } = vectors.cases.find((c) => c.name === name).verifier;
+  return JSON.stringify({ ...config, lists_url: "/lists/", refresh_secs: 600 });
+};
+CONFIGS["no-skew.json"] = vectorConfig("code_expired_without_skew");
 
 before(async () => {
   server = http.createServer(async (req, res) => {
@@ -140,7 +147,7 @@ for (const lang of ["zh", "en"]) {
 }
 
 test("terminal page: without a valid configured root it refuses to run, never trusting the demo keys", async () => {
-  for (const [query, detail] of [["", /config/], ["config=/test-config/malformed.json", /config/], ["config=/test-config/no-root.json", /root_key/]]) {
+  for (const [query, detail] of [["", /config/], ["config=/test-config/malformed.json", /config/], ["config=/test-config/no-root.json", /root_key/], ["config=/test-config/negative-skew.json", /skew_secs/]]) {
     const page = await open(`${query}&test_clock=${good.now}`);
     assert.equal(await page.getAttribute("body", "data-ready"), "unconfigured", query);
     assert.equal(await page.getAttribute("#result", "data-outcome"), "unconfigured");
@@ -150,6 +157,20 @@ test("terminal page: without a valid configured root it refuses to run, never tr
     await wedge(page, good.input);
     assert.equal(await page.getAttribute("#result", "data-outcome"), "unconfigured");
     if (!query) await page.screenshot({ path: path.join(shots, "unconfigured-zh.png") });
+    await page.close();
+  }
+});
+
+test("terminal page: a test vector's verifier configuration configures the terminal (skew 0, scene object)", async () => {
+  publication = "1";
+  for (const [name, outcome] of [["code_last_second_without_skew", "accept"], ["code_expired_without_skew", "code_expired"]]) {
+    const c = vectors.cases.find((x) => x.name === name);
+    const page = await open(`config=/test-config/no-skew.json&test_clock=${c.now}`);
+    assert.equal(await page.getAttribute("body", "data-ready"), "true", await page.textContent("#status"));
+    assert.equal(await page.inputValue("#scene"), "metro_gate");
+    await wedge(page, c.input);
+    assert.equal((await result(page, 1)).outcome, outcome, name);
+    assert.deepEqual(page.errors, []);
     await page.close();
   }
 });
