@@ -3,9 +3,9 @@
 # bindings/generated/ with the in-repo uniffi-bindgen (pinned to the crate version).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# One build gives both the library and the generator (the same feature set, so the
-# library the tests load is the one the bindings were generated from).
-cargo build --locked -p citycode-ffi --features bindgen --lib --bin uniffi-bindgen
+# The library the tests load, and the generator (its own package, which maturin also
+# runs to build the Python wheel).
+cargo build --locked -p citycode-ffi --lib -p uniffi-bindgen
 lib=target/debug/libcitycode_ffi.so
 for lang in python kotlin swift; do
   rm -rf "bindings/generated/$lang"

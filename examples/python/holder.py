@@ -3,7 +3,7 @@
 Runs offline; the issuer and trust list are made here so the example stands alone."""
 import time
 
-import citycode_ffi as cc
+import citycode as cc
 
 now = int(time.time())
 today = now // 86400

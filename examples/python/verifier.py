@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-import citycode_ffi as cc
+import citycode as cc
 
 vectors = json.load(open(os.path.join(os.path.dirname(__file__), "../../test-vectors/codes.json")))
 case = next(c for c in vectors["cases"] if c["name"] == "accept_hospital")

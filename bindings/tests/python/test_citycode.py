@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-import citycode_ffi as cc
+import citycode as cc
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 with open(os.path.join(ROOT, "test-vectors", "codes.json"), encoding="utf-8") as f:
