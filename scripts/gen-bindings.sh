@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The library the tests load, and the generator (its own package, which maturin also
 # runs to build the Python wheel).
-cargo build --locked -p citycode-ffi --lib -p uniffi-bindgen
+cargo build --locked -p citycode-ffi -p uniffi-bindgen
 lib=target/debug/libcitycode_ffi.so
 for lang in python kotlin swift; do
   rm -rf "bindings/generated/$lang"
