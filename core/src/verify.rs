@@ -14,7 +14,7 @@ use crate::keys::PublicKey;
 use crate::policy::{Policy, PolicyContext};
 use crate::presentation::UnverifiedCode;
 use crate::replay::{ReplayError, ReplayGuard, ReplayStore};
-use crate::trust::{RevocationList, Revoked, TrustList};
+use crate::trust::{ListSigner, RevocationList, Revoked, TrustList};
 
 /// Default allowed clock skew between holder and verifier, in seconds.
 pub const DEFAULT_SKEW_SECS: u32 = 30;
@@ -263,8 +263,11 @@ impl Verifier {
         // An issuer-signed revocation list stays only while the new trust list still
         // holds a key that verifies it (SPEC.md §8.3): a list whose key was dropped or
         // replaced could never be refreshed, and once expired would refuse every code.
+        // Root-signed lists do not depend on the trust list: only issuer lists are checked.
         let root = &self.root;
-        self.revocations.retain(|(_, held)| RevocationList::verify(held, root, Some(&list)).is_ok());
+        self.revocations.retain(|(held, bytes)| {
+            held.signer == ListSigner::Root || RevocationList::verify(bytes, root, Some(&list)).is_ok()
+        });
         self.trust = Some((list, bytes.to_vec()));
         Ok(())
     }
