@@ -86,11 +86,8 @@ impl From<citycode::Error> for CitycodeError {
             citycode::Error::Invalid(r) => r.into(),
             citycode::Error::MissingDomain(_) => CitycodeError::MissingDomain { code, detail },
             citycode::Error::Signer(_) => CitycodeError::Signer { code, detail },
-            citycode::Error::OutOfScope { .. } | citycode::Error::OutOfRange(_) | citycode::Error::Random => {
-                CitycodeError::InvalidArgument { code, detail }
-            }
-            // citycode::Error is #[non_exhaustive]: an error added later still carries
-            // its own stable code.
+            // out_of_scope, out_of_range, random, and (citycode::Error is
+            // #[non_exhaustive]) any error added later: its stable code says which.
             _ => CitycodeError::InvalidArgument { code, detail },
         }
     }
