@@ -988,14 +988,14 @@ pub fn generate() -> Res<VectorFile> {
         g.setup(metro()),
         vec![],
     )?;
-    let mut sm2 = good.clone();
-    if let Some(b) = sm2.get_mut(1) {
-        *b = 3;
+    let mut unassigned = good.clone();
+    if let Some(b) = unassigned.get_mut(1) {
+        *b = 4;
     }
     g.add(
         "unsupported_device_algorithm",
-        "Device algorithm id 3 (reserved for SM2/SM3).",
-        encode_text(&sm2),
+        "Device algorithm id 4 (unassigned).",
+        encode_text(&unassigned),
         "unsupported_algorithm",
         later,
         g.setup(metro()),
@@ -1725,10 +1725,10 @@ pub fn generate() -> Res<VectorFile> {
             "malformed",
         ),
         (
-            "trust_list_key_algorithm_3",
-            "An issuer key of algorithm id 3 (reserved).",
+            "trust_list_key_algorithm_4",
+            "An issuer key of algorithm id 4 (unassigned).",
             true,
-            edit(&tl, 19, 1, &[3]),
+            edit(&tl, 19, 1, &[4]),
             "unsupported_algorithm",
         ),
         (
@@ -1959,11 +1959,409 @@ pub fn generate() -> Res<VectorFile> {
         g.add(name, description, c, expected, later, g.setup(metro()), vec![])?;
     }
 
+    g.cases.extend(gm_cases(&g)?);
     Ok(VectorFile {
         description: "citycode v1 verification vectors: see test-vectors/README.md".into(),
         format_version: citycode::credential::FORMAT_VERSION,
         cases: g.cases,
     })
+}
+
+/// The order n of the SM2 group, big-endian.
+const SM2_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x72, 0x03, 0xdf,
+    0x6b, 0x21, 0xc6, 0x05, 0x2b, 0x53, 0xbb, 0xf4, 0x09, 0x39, 0xd5, 0x41, 0x23,
+];
+
+/// An SM2 signature (`r || s`) over `message` under a user id other than the default,
+/// made with the `sm2` crate's signer.
+fn sm2_sign_with_user_id(secret: &[u8], user_id: &str, message: &[u8]) -> Res<[u8; 64]> {
+    use sm2::dsa::signature::Signer as _;
+    let key = sm2::dsa::SigningKey::from_slice(user_id, secret).map_err(|e| format!("sm2 key: {e}"))?;
+    let signature: sm2::dsa::Signature = key.try_sign(message).map_err(|e| format!("sm2 sign: {e}"))?;
+    Ok(signature.to_bytes().into())
+}
+
+/// A compressed SEC1 encoding (prefix 02) of an x with no point on the SM2 curve.
+fn sm2_off_curve_point() -> Res<Vec<u8>> {
+    for x in 1u8..=255 {
+        let mut enc = vec![0x02];
+        enc.extend_from_slice(&[0u8; 31]);
+        enc.push(x);
+        if PublicKey::from_bytes(Algorithm::Sm2Sm3, &enc).is_err() {
+            return Ok(enc);
+        }
+    }
+    Err("no off-curve x".into())
+}
+
+/// The GM-only deployment (SPEC.md §4.3): an SM2 root, issuer and device, a verifier
+/// configured `gm_only`, and SM2's strictness rules (SPEC.md §4.2).
+fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
+    let mut g = Gen { city: DemoCity::gm()?, cases: Vec::new() };
+    let at = NOW;
+    let later = at + 2;
+    let device = key(Algorithm::Sm2Sm3, 0x03)?;
+    let cred = g.city.credential.clone();
+    let gm_setup = |g: &Gen, scene: Scene| {
+        let mut s = g.setup(scene);
+        s.config.gm_only = true;
+        s
+    };
+    let c = g.code(&cred, &device, &[Domain::Transit], at, 0xd0)?;
+    g.add(
+        "gm_accept_metro_gate",
+        "A GM-only city: root, issuer and device keys SM2 (key ids, card ids and replay ids SM3), at a metro gate.",
+        c.clone(),
+        "accept",
+        later,
+        gm_setup(&g, metro()),
+        vec![],
+    )?;
+    let hospital = [Domain::Health, Domain::MedicalInsurance];
+    let h = g.code(&cred, &device, &hospital, at, 0xd1)?;
+    g.add(
+        "gm_accept_hospital",
+        "The GM city's code at a hospital.",
+        h,
+        "accept",
+        later,
+        gm_setup(&g, Scene::Hospital),
+        vec![],
+    )?;
+    g.add(
+        "gm_replayed",
+        "The GM code scanned a second time: its SM3 replay id is remembered.",
+        c.clone(),
+        "replayed",
+        later + 1,
+        gm_setup(&g, metro()),
+        vec![Seen { input: c.clone(), now: later }],
+    )?;
+
+    // Revocation by SM3 ids.
+    let mut setup = gm_setup(&g, metro());
+    setup.revocation_lists = vec![g.revocations(
+        &g.city.root,
+        ListSigner::Root,
+        2,
+        NOW as u32 + DAY as u32,
+        vec![Revoked::DeviceKey(device.public_key().key_id())],
+    )?];
+    g.add(
+        "gm_device_revoked",
+        "The SM2 device key revoked by its key id, the first 16 bytes of SM3(3 || key).",
+        c.clone(),
+        "revoked",
+        later,
+        setup,
+        vec![],
+    )?;
+    let mut setup = gm_setup(&g, metro());
+    setup.revocation_lists = vec![g.revocations(
+        &g.city.root,
+        ListSigner::Root,
+        2,
+        NOW as u32 + DAY as u32,
+        vec![Revoked::Card(UnverifiedCode::from_text(&c)?.card_id(0))],
+    )?];
+    g.add(
+        "gm_card_revoked",
+        "The transit card revoked by its card id, the first 16 bytes of SM3(card_tbs).",
+        c.clone(),
+        "revoked",
+        later,
+        setup,
+        vec![],
+    )?;
+
+    // What a GM-only verifier refuses.
+    let p256 = key(Algorithm::EcdsaP256Sha256, 0x33)?;
+    let cred_p256 = g.credential(
+        &g.city.issuer,
+        &p256.public_key(),
+        demo::resident_claims(),
+        CardLayout::Standard,
+        demo::TODAY - 1,
+        7,
+    )?;
+    let mixed = g.code(&cred_p256, &p256, &[Domain::Transit], at, 0xd2)?;
+    g.add(
+        "gm_only_refuses_a_p256_device_key",
+        "An SM2 issuer's card bound to a P-256 device key, at a GM-only verifier.",
+        mixed.clone(),
+        "unsupported_algorithm",
+        later,
+        gm_setup(&g, metro()),
+        vec![],
+    )?;
+    g.add(
+        "sm2_root_accepts_a_p256_device_key_when_not_gm_only",
+        "The same code at a verifier with the SM2 root that is not GM-only: algorithms may mix.",
+        mixed,
+        "accept",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let ed_issuer = key(Algorithm::Ed25519, 0x34)?;
+    let mut setup = gm_setup(&g, metro());
+    setup.trust_lists = vec![g.trust(
+        vec![
+            g.issuer_entry(1, g.city.issuer.public_key(), Domain::ALL.iter().map(|d| d.id()).collect()),
+            g.issuer_entry(2, ed_issuer.public_key(), vec![Domain::Tourism.id()]),
+        ],
+        2,
+        NOW as u32 + DAY as u32,
+    )?];
+    g.add(
+        "gm_only_refuses_a_trust_list_with_an_ed25519_issuer",
+        "An SM2-signed trust list that also names an Ed25519 issuer key: a GM-only verifier refuses to load it.",
+        c.clone(),
+        "unsupported_algorithm",
+        later,
+        setup,
+        vec![],
+    )?;
+    let forger = Issuer::new(1, key(Algorithm::Sm2Sm3, 0x35)?, Domain::ALL.iter().map(|d| d.id()).collect());
+    let forged =
+        g.credential(&forger, &device.public_key(), demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
+    g.add(
+        "sm2_issuer_signature_bad",
+        "A card signed by another SM2 key under key id 1.",
+        g.code(&forged, &device, &[Domain::Transit], at, 0xd3)?,
+        "bad_issuer_signature",
+        later,
+        gm_setup(&g, metro()),
+        vec![],
+    )?;
+
+    // SM2 device signatures (SPEC.md §4.2): r and s in [1, n-1], r + s not n.
+    let code = Gen::bytes_of(&c)?;
+    let with_sig = |r: &[u8], s: &[u8]| -> String {
+        let mut b = code.clone();
+        b.truncate(b.len() - 64);
+        b.extend_from_slice(r);
+        b.extend_from_slice(s);
+        encode_text(&b)
+    };
+    let (_, rs) = code.split_at(code.len() - 64);
+    let (r, s_val) = rs.split_at(32);
+    let mut flipped = s_val.to_vec();
+    if let Some(last) = flipped.last_mut() {
+        *last ^= 1;
+    }
+    let r_arr: [u8; 32] = r.try_into()?;
+    let s_arr: [u8; 32] = s_val.try_into()?;
+    let mut tampered = code.clone();
+    if let Some(b) = tampered.get_mut(48) {
+        *b ^= 0x01;
+    }
+    let unsigned = code.get(..code.len() - 64).ok_or("short")?;
+    let mut tbs = citycode::digest::LABEL_CODE.to_vec();
+    tbs.extend_from_slice(unsigned);
+    let other_id = sm2_sign_with_user_id(&device.secret_bytes(), "ALICE123@YAHOO.COM", &tbs)?;
+    let sm2_cases: Vec<(&str, &str, String, &str)> = vec![
+        (
+            "sm2_device_signature_bad",
+            "An SM2 device signature with one bit of s flipped.",
+            with_sig(r, &flipped),
+            "bad_device_signature",
+        ),
+        ("sm2_device_signature_r_zero", "r = 0.", with_sig(&[0; 32], s_val), "bad_device_signature"),
+        ("sm2_device_signature_s_zero", "s = 0.", with_sig(r, &[0; 32]), "bad_device_signature"),
+        ("sm2_device_signature_r_is_n", "r = n: out of range.", with_sig(&SM2_N, s_val), "bad_device_signature"),
+        ("sm2_device_signature_s_is_n", "s = n: out of range.", with_sig(r, &SM2_N), "bad_device_signature"),
+        (
+            "sm2_device_signature_r_plus_s_is_n",
+            "s = n - r, so t = r + s mod n = 0 (GB/T 32918.2 step B5).",
+            with_sig(r, &be_sub(SM2_N, r_arr)),
+            "bad_device_signature",
+        ),
+        (
+            "sm2_device_signature_s_negated",
+            "(r, n - s): unlike ECDSA, SM2 has no second valid s.",
+            with_sig(r, &be_sub(SM2_N, s_arr)),
+            "bad_device_signature",
+        ),
+        (
+            "sm2_device_signature_other_user_id",
+            "A valid SM2 signature of the code under the user id ALICE123@YAHOO.COM, not the default 1234567812345678.",
+            with_sig(&other_id[..32], &other_id[32..]),
+            "bad_device_signature",
+        ),
+        (
+            "sm2_tampered_code",
+            "The code's nonce changed after the device signed it.",
+            encode_text(&tampered),
+            "bad_device_signature",
+        ),
+    ];
+    for (name, description, input, expected) in sm2_cases {
+        g.add(name, description, input, expected, later, gm_setup(&g, metro()), vec![])?;
+    }
+    let mut off = code.clone();
+    off.splice(2..35, sm2_off_curve_point()?);
+    g.add(
+        "sm2_device_key_off_curve",
+        "A device key 02 || x with no point on the SM2 curve.",
+        encode_text(&off),
+        "invalid_device_key",
+        later,
+        gm_setup(&g, metro()),
+        vec![],
+    )?;
+    let mut infinity = code.clone();
+    infinity.splice(2..35, [0u8; 33]);
+    g.add(
+        "sm2_device_key_infinity",
+        "A device key 00 followed by zeros: SEC1's point at infinity, padded to the key length.",
+        encode_text(&infinity),
+        "invalid_device_key",
+        later,
+        gm_setup(&g, metro()),
+        vec![],
+    )?;
+
+    // An SM2 device key in the Ed25519 demo city: algorithms mix unless GM-only.
+    let sm2_device = key(Algorithm::Sm2Sm3, 0x36)?;
+    let cred_sm2 = intl.credential(
+        &intl.city.issuer,
+        &sm2_device.public_key(),
+        demo::resident_claims(),
+        CardLayout::Standard,
+        demo::TODAY - 1,
+        7,
+    )?;
+    let c = intl.code(&cred_sm2, &sm2_device, &[Domain::Transit], at, 0xd4)?;
+    g.add(
+        "sm2_device_key_in_an_ed25519_city",
+        "An Ed25519 issuer's card bound to an SM2 device key (a phone whose secure element signs SM2).",
+        c,
+        "accept",
+        later,
+        intl.setup(metro()),
+        vec![],
+    )?;
+    Ok(g.cases)
+}
+
+/// test-vectors/sm2.json: the standards' SM2 and SM3 samples and SM2 negative cases,
+/// as raw primitives (public key, message, signature), for every language's tests.
+fn sm2_primitives() -> Res<serde_json::Value> {
+    use serde_json::json;
+    let sm3 = |m: &[u8]| hex(&citycode::digest::digest(Algorithm::Sm2Sm3, m));
+    let digests = vec![
+        json!({"name": "gbt_32905_a1", "description": "GB/T 32905-2016 Annex A.1: \"abc\".", "message": hex(b"abc"), "digest": sm3(b"abc")}),
+        json!({"name": "gbt_32905_a2", "description": "GB/T 32905-2016 Annex A.2: \"abcd\" repeated 16 times (512 bits).", "message": hex(&b"abcd".repeat(16)), "digest": sm3(&b"abcd".repeat(16))}),
+        json!({"name": "empty", "description": "The empty message.", "message": "", "digest": sm3(b"")}),
+    ];
+    let d = unhex("3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4df7c5b8")?;
+    let pair = KeyPair::from_secret_bytes(Algorithm::Sm2Sm3, &d)?;
+    let key = hex(&pair.public_key().to_bytes());
+    let uncompressed = "0409f9df311e5421a150dd7d161e4bc5c672179fad1833fc076bb08ff356f35020ccea490ce26775a52dc6ea718cc1aa600aed05fbf35e084a6632f6072da9ad13";
+    let message = hex(b"message digest");
+    let sample = unhex(
+        "f5a03b0648d2c4630eeac513e1bb81a15944da3827d5b74143ac7eaceee720b3b1b6aa29df212fd8763182bc0d421ca1bb9038fd1f7f42d4840b69c485bbc1aa",
+    )?;
+    let (r, s) = sample.split_at(32);
+    let r_arr: [u8; 32] = r.try_into()?;
+    let s_arr: [u8; 32] = s.try_into()?;
+    let sig = |r: &[u8], s: &[u8]| hex(&[r, s].concat());
+    let other_id = sm2_sign_with_user_id(&d, "ALICE123@YAHOO.COM", b"message digest")?;
+    let mut cases = vec![
+        (
+            "gmt_0003_5_example",
+            "GM/T 0003.5-2012 (GB/T 32918.5-2017) Annex A: the signature example on the recommended curve, user id 1234567812345678.",
+            key.clone(),
+            message.clone(),
+            hex(&sample),
+            true,
+        ),
+        (
+            "gmt_0003_5_example_uncompressed_key",
+            "The same, with the public key in uncompressed SEC1 form.",
+            uncompressed.to_string(),
+            message.clone(),
+            hex(&sample),
+            true,
+        ),
+        (
+            "tampered_message",
+            "The example's signature over \"message digesT\".",
+            key.clone(),
+            hex(b"message digesT"),
+            hex(&sample),
+            false,
+        ),
+        ("r_zero", "r = 0.", key.clone(), message.clone(), sig(&[0; 32], s), false),
+        ("s_zero", "s = 0.", key.clone(), message.clone(), sig(r, &[0; 32]), false),
+        ("r_is_n", "r = n.", key.clone(), message.clone(), sig(&SM2_N, s), false),
+        ("s_is_n", "s = n.", key.clone(), message.clone(), sig(r, &SM2_N), false),
+        ("r_above_n", "", key.clone(), message.clone(), sig(&[0xff; 32], s), false),
+        ("r_plus_s_is_n", "s = n - r: t = 0.", key.clone(), message.clone(), sig(r, &be_sub(SM2_N, r_arr)), false),
+        ("s_negated", "(r, n - s).", key.clone(), message.clone(), sig(r, &be_sub(SM2_N, s_arr)), false),
+        (
+            "other_user_id",
+            "A valid signature of the message under user id ALICE123@YAHOO.COM.",
+            key.clone(),
+            message.clone(),
+            hex(&other_id),
+            false,
+        ),
+        (
+            "key_off_curve",
+            "A public key 02 || x with no point on the curve.",
+            hex(&sm2_off_curve_point()?),
+            message.clone(),
+            hex(&sample),
+            false,
+        ),
+        (
+            "key_infinity",
+            "The point at infinity (SEC1 00), padded to 33 bytes.",
+            hex(&[0u8; 33]),
+            message.clone(),
+            hex(&sample),
+            false,
+        ),
+        (
+            "key_infinity_short",
+            "The point at infinity as SEC1 encodes it: one 00 byte.",
+            "00".into(),
+            message.clone(),
+            hex(&sample),
+            false,
+        ),
+    ];
+    if let Some(c) = cases.iter_mut().find(|c| c.0 == "r_above_n") {
+        c.1 = "r = 2^256 - 1, above n.";
+    }
+    let signatures: Vec<serde_json::Value> = cases
+        .into_iter()
+        .map(|(name, description, public_key, message, signature, valid)| {
+            let key_valid = unhex(&public_key).ok().and_then(|k| PublicKey::from_sm2_sec1(&k).ok());
+            json!({"name": name, "description": description, "public_key": public_key, "key_valid": key_valid.is_some(), "message": message, "signature": signature, "valid": valid})
+        })
+        .collect();
+    // Every case gives its stated result here, or generation fails.
+    for case in &signatures {
+        let get = |k: &str| case.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let valid = case.get("valid").and_then(serde_json::Value::as_bool).unwrap_or(true);
+        let verified =
+            unhex(&get("public_key")).ok().and_then(|k| PublicKey::from_sm2_sec1(&k).ok()).is_some_and(|k| {
+                k.verify(&unhex(&get("message")).unwrap_or_default(), &unhex(&get("signature")).unwrap_or_default())
+            });
+        if verified != valid {
+            return Err(format!("sm2 case {}: expected {valid}, got {verified}", get("name")).into());
+        }
+    }
+    Ok(json!({
+        "description": "SM2 with SM3 (GB/T 32918.2, default user id 1234567812345678) and SM3 (GB/T 32905) primitives: see test-vectors/README.md",
+        "user_id": "1234567812345678",
+        "sm3": digests,
+        "signatures": signatures,
+    }))
 }
 
 impl Gen {
@@ -2208,8 +2606,13 @@ pub fn render() -> Res<Vec<(String, Vec<u8>)>> {
     });
     let mut holder_json = serde_json::to_string_pretty(&holder)?;
     holder_json.push('\n');
-    let mut files =
-        vec![("codes.json".to_string(), json.into_bytes()), ("holder.json".to_string(), holder_json.into_bytes())];
+    let mut sm2_json = serde_json::to_string_pretty(&sm2_primitives()?)?;
+    sm2_json.push('\n');
+    let mut files = vec![
+        ("codes.json".to_string(), json.into_bytes()),
+        ("holder.json".to_string(), holder_json.into_bytes()),
+        ("sm2.json".to_string(), sm2_json.into_bytes()),
+    ];
     files.extend(publications(&city)?);
     Ok(files)
 }

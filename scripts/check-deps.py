@@ -32,7 +32,7 @@ BANNED = {"openssl", "openssl-sys", "native-tls"}
 # Two copies of a signature or hash implementation would be two things to audit and
 # patch. (getrandom is not listed: ring pins 0.2 and uniffi's tempfile 0.4, while
 # citycode draws its batch randomness from 0.3; all three call the same OS source.)
-ONE_VERSION = {"ring", "curve25519-dalek", "ed25519-dalek", "p256", "sha2", "zeroize"}
+ONE_VERSION = {"ring", "curve25519-dalek", "ed25519-dalek", "p256", "sm2", "sha2", "sm3", "zeroize"}
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
 
 

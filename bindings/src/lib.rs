@@ -10,7 +10,7 @@
 use std::sync::{Arc, RwLock};
 
 use citycode::claims as cc;
-use citycode::keys::p256_signature_from_der;
+use citycode::keys::signature_from_keystore;
 
 uniffi::setup_scaffolding!();
 
@@ -111,6 +111,9 @@ pub enum KeyAlgorithm {
     Ed25519,
     /// ECDSA P-256 with SHA-256 (phone secure hardware).
     EcdsaP256,
+    /// SM2 with SM3 (GB/T 32918), the national algorithm, default user id
+    /// `1234567812345678`.
+    Sm2,
 }
 
 impl From<KeyAlgorithm> for citycode::Algorithm {
@@ -118,6 +121,7 @@ impl From<KeyAlgorithm> for citycode::Algorithm {
         match a {
             KeyAlgorithm::Ed25519 => citycode::Algorithm::Ed25519,
             KeyAlgorithm::EcdsaP256 => citycode::Algorithm::EcdsaP256Sha256,
+            KeyAlgorithm::Sm2 => citycode::Algorithm::Sm2Sm3,
         }
     }
 }
@@ -127,6 +131,7 @@ impl From<citycode::Algorithm> for KeyAlgorithm {
         match a {
             citycode::Algorithm::Ed25519 => KeyAlgorithm::Ed25519,
             citycode::Algorithm::EcdsaP256Sha256 => KeyAlgorithm::EcdsaP256,
+            citycode::Algorithm::Sm2Sm3 => KeyAlgorithm::Sm2,
         }
     }
 }
@@ -183,16 +188,18 @@ impl SigningKey {
 }
 
 /// A device key held outside this library, implemented in Kotlin, Swift or Python:
-/// Android Keystore or the Secure Enclave (ECDSA P-256). The secret never enters Rust.
+/// Android Keystore or the Secure Enclave (ECDSA P-256), or a phone security element
+/// that signs SM2. The secret never enters Rust.
 #[uniffi::export(with_foreign)]
 pub trait DeviceSigner: Send + Sync {
     /// The key's algorithm.
     fn algorithm(&self) -> KeyAlgorithm;
-    /// The public key: 32 bytes (Ed25519), or P-256 as 33-byte compressed or 65-byte
-    /// uncompressed SEC1.
+    /// The public key: 32 bytes (Ed25519), or P-256 or SM2 as 33-byte compressed or
+    /// 65-byte uncompressed SEC1.
     fn public_key(&self) -> Vec<u8>;
-    /// Signs `message`. P-256 signatures may be DER (what `java.security` and
-    /// CryptoKit's `derRepresentation` return) or 64-byte `r || s`.
+    /// Signs `message`. P-256 and SM2 signatures may be DER (what `java.security`,
+    /// CryptoKit's `derRepresentation` and SM2 devices return) or 64-byte `r || s`. An
+    /// SM2 signer signs under the default user id `1234567812345678`.
     fn sign(&self, message: Vec<u8>) -> std::result::Result<Vec<u8>, CitycodeError>;
 }
 
@@ -205,16 +212,15 @@ struct ForeignSigner {
 impl ForeignSigner {
     fn new(inner: Arc<dyn DeviceSigner>) -> Result<Self> {
         let alg = inner.algorithm();
-        let mut bytes = inner.public_key();
-        // Accept an uncompressed P-256 point (what Java's ECPublicKey gives) and
-        // compress it: 02/03 by the parity of y, then x.
-        if alg == KeyAlgorithm::EcdsaP256 && bytes.len() == 65 && bytes.first() == Some(&0x04) {
-            let parity = bytes.last().copied().unwrap_or(0) & 1;
-            let mut c = vec![0x02 | parity];
-            c.extend_from_slice(bytes.get(1..33).unwrap_or_default());
-            bytes = c;
-        }
-        Ok(ForeignSigner { key: public_key(alg, &bytes)?, inner })
+        let bytes = inner.public_key();
+        // Accept an uncompressed point (what Java's ECPublicKey and SM2 devices give),
+        // checked on its curve and compressed.
+        let key = match alg {
+            KeyAlgorithm::EcdsaP256 => citycode::PublicKey::from_sec1(&bytes)?,
+            KeyAlgorithm::Sm2 => citycode::PublicKey::from_sm2_sec1(&bytes)?,
+            KeyAlgorithm::Ed25519 => public_key(alg, &bytes)?,
+        };
+        Ok(ForeignSigner { key, inner })
     }
 }
 
@@ -225,10 +231,7 @@ impl citycode::DeviceSigner for ForeignSigner {
 
     fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, citycode::Error> {
         let sig = self.inner.sign(message.to_vec()).map_err(|e| citycode::Error::Signer(e.to_string()))?;
-        if self.key.algorithm() == citycode::Algorithm::EcdsaP256Sha256 && sig.len() != 64 {
-            return Ok(p256_signature_from_der(&sig)?.to_vec());
-        }
-        Ok(sig)
+        Ok(signature_from_keystore(self.key.algorithm(), &sig)?.to_vec())
     }
 }
 
@@ -1025,7 +1028,7 @@ pub fn publish_lists(
     for entry in &status.entries {
         let bytes = std::iter::once(&trust_list)
             .chain(&revocation_lists)
-            .find(|b| entry.describes(b))
+            .find(|b| entry.describes(root.inner.algorithm(), b))
             .ok_or_else(|| CitycodeError::invalid("a list vanished"))?;
         files.push(PublishedFile { name: entry.file.file_name(), bytes: bytes.clone() });
     }

@@ -282,6 +282,8 @@ enum KeyKind {
 enum Alg {
     Ed25519,
     P256,
+    /// SM2 with SM3 (GB/T 32918), the national algorithm.
+    Sm2,
 }
 
 impl From<Alg> for Algorithm {
@@ -289,6 +291,7 @@ impl From<Alg> for Algorithm {
         match a {
             Alg::Ed25519 => Algorithm::Ed25519,
             Alg::P256 => Algorithm::EcdsaP256Sha256,
+            Alg::Sm2 => Algorithm::Sm2Sm3,
         }
     }
 }
@@ -541,10 +544,10 @@ fn run(cli: Cli) -> Result<()> {
                 let name = entry.file.file_name();
                 let bytes = std::iter::once(&trust)
                     .chain(&revocations)
-                    .find(|b| entry.describes(b))
+                    .find(|b| entry.describes(root.algorithm(), b))
                     .ok_or_else(|| Failure::Input(format!("no input file for {name}")))?;
                 write_atomically(&out.join(&name), bytes)?;
-                files.push(json!({"file": name, "sequence": entry.sequence, "expires_at": entry.expires_at, "sha256": hex(&entry.sha256)}));
+                files.push(json!({"file": name, "sequence": entry.sequence, "expires_at": entry.expires_at, "digest": hex(&entry.digest)}));
             }
             write_atomically(&out.join(STATUS_INDEX_FILE), status.index_json().as_bytes())?;
             write_atomically(&out.join(STATUS_FILE), &status.sign(&root)?)?;

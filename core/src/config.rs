@@ -37,6 +37,10 @@ pub struct VerifierConfig {
     /// not checked). Off unless an operator turns it on.
     #[serde(default, skip_serializing_if = "is_false")]
     pub allow_missing_revocation_list: bool,
+    /// Accept only the national algorithms (SPEC.md §4.3): the root, every issuer key
+    /// and every device key SM2, every digest SM3. The root must be SM2.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub gm_only: bool,
 }
 
 fn default_skew() -> u32 {
@@ -67,6 +71,7 @@ impl VerifierConfig {
             utc_offset_minutes: DEFAULT_UTC_OFFSET_MINUTES,
             scene,
             allow_missing_revocation_list: false,
+            gm_only: false,
         }
     }
 
@@ -90,6 +95,9 @@ impl VerifierConfig {
             .with_max_code_validity(self.max_code_validity_secs)
             .with_utc_offset_minutes(self.utc_offset_minutes);
         v.set_revocation_required(!self.allow_missing_revocation_list);
+        if self.gm_only {
+            v = v.gm_only()?;
+        }
         Ok(v)
     }
 }

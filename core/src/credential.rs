@@ -122,9 +122,10 @@ pub(crate) fn card_signing_input(device_key: &PublicKey, subject: &Subject, body
     m
 }
 
-/// A card's revocation id: the first 16 bytes of SHA-256 of its signing input.
-pub(crate) fn card_id(signing_input: &[u8]) -> [u8; 16] {
-    digest::sha256_16(signing_input)
+/// A card's revocation id: the first 16 bytes of the digest of its signing input, by
+/// the algorithm of the device key it is bound to (SPEC.md §4.3).
+pub(crate) fn card_id(device_alg: Algorithm, signing_input: &[u8]) -> [u8; 16] {
+    digest::digest_16(device_alg, signing_input)
 }
 
 /// Everything a holder stores: the device public key, the subject and the cards. Holds

@@ -55,18 +55,29 @@ pub struct DemoCity {
     pub trust_list: Vec<u8>,
     /// The root-signed revocation list (sequence 1, empty, valid 1 day).
     pub revocation_list: Vec<u8>,
-    /// The resident's device key (Ed25519).
+    /// The resident's device key (Ed25519; SM2 in [`DemoCity::gm`]).
     pub device: KeyPair,
     /// The resident's credential: every domain, standard card layout, 7 days.
     pub credential: Credential,
 }
 
 impl DemoCity {
-    /// Builds the demo city.
+    /// Builds the demo city: every key Ed25519.
     pub fn new() -> Result<DemoCity, Error> {
-        let root = key(Algorithm::Ed25519, 0x01)?;
+        DemoCity::with_algorithm(Algorithm::Ed25519)
+    }
+
+    /// The demo city of a GM-only deployment (SPEC.md §4.3): root, issuer and device
+    /// keys SM2 (same seeds), so every digest is SM3.
+    #[cfg(feature = "sm2")]
+    pub fn gm() -> Result<DemoCity, Error> {
+        DemoCity::with_algorithm(Algorithm::Sm2Sm3)
+    }
+
+    fn with_algorithm(alg: Algorithm) -> Result<DemoCity, Error> {
+        let root = key(alg, 0x01)?;
         let all: Vec<u32> = Domain::ALL.iter().map(|d| d.id()).collect();
-        let issuer = Issuer::new(1, key(Algorithm::Ed25519, 0x02)?, all.clone());
+        let issuer = Issuer::new(1, key(alg, 0x02)?, all.clone());
         let now = NOW as u32;
         let trust = TrustList {
             sequence: 1,
@@ -89,7 +100,7 @@ impl DemoCity {
             entries: Vec::new(),
         };
         let revocation_list = revocations.sign(&root)?;
-        let device = key(Algorithm::Ed25519, 0x03)?;
+        let device = key(alg, 0x03)?;
         let credential = issuer.issue(&CredentialRequest {
             device_key: device.public_key(),
             subject: Subject(*b"resident"),
@@ -104,7 +115,7 @@ impl DemoCity {
     /// Another resident, number `n`: a device key from a seed derived from `n`, and a
     /// credential (every domain, standard layout, valid today) with subject `[n; 8]`.
     pub fn resident(&self, n: u8) -> Result<(KeyPair, Credential), Error> {
-        let device = key(Algorithm::Ed25519, n.wrapping_add(0x40))?;
+        let device = key(self.device.algorithm(), n.wrapping_add(0x40))?;
         let credential = self.issuer.issue(&CredentialRequest {
             device_key: device.public_key(),
             subject: Subject([n; 8]),
@@ -184,5 +195,19 @@ pub fn story(out: &mut dyn std::io::Write, draw: bool) -> Result<(), Box<dyn std
     let transit_only =
         present(&city.credential, &city.device, &[Domain::Transit.id()], now, PresentOptions::default())?;
     report(out, &verifier_for(Scene::Hospital)?.verify_at(&transit_only.to_text(), now))?;
+    #[cfg(feature = "sm2")]
+    {
+        writeln!(out, "\n== A GM-only city: every key SM2, every digest SM3, at a metro gate")?;
+        let gm = DemoCity::gm()?;
+        let mut v = Verifier::new(gm.root.public_key(), Scene::MetroGate).with_skew(30).gm_only()?;
+        v.load_trust_list(&gm.trust_list)?;
+        v.load_revocation_list(&gm.revocation_list)?;
+        let code = present(&gm.credential, &gm.device, &[Domain::Transit.id()], now, PresentOptions::default())?;
+        writeln!(out, "   code of {} bytes, device key {:?}", code.as_bytes().len(), gm.device.public_key())?;
+        report(out, &v.verify_at(&code.to_text(), now + 2))?;
+        writeln!(out, "   ... and the Ed25519 resident's code at the same gate:")?;
+        let other = present(&city.credential, &city.device, &[Domain::Transit.id()], now, PresentOptions::default())?;
+        report(out, &v.verify_at(&other.to_text(), now + 2))?;
+    }
     Ok(())
 }

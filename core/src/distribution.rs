@@ -3,14 +3,14 @@
 //!
 //! The operator publishes a directory: the signed lists under fixed names
 //! ([`ListFile::file_name`]) and `status.bin`, a small root-signed index of them (each
-//! list's sequence, expiry and SHA-256). A verifier fetches `status.bin` on a schedule,
+//! list's sequence, expiry and digest). A verifier fetches `status.bin` on a schedule,
 //! checks its signature and sequence (an older status is refused: a stale mirror), and
 //! fetches only the lists newer than those it holds, each checked against the digest in
 //! the status and then loaded with the usual signature and rollback checks
 //! ([`crate::Verifier::update_from`]). It keeps serving with the lists it holds until
 //! they expire, and refuses every code after that.
 
-use crate::digest::{LABEL_LIST_STATUS, sha256};
+use crate::digest::{LABEL_LIST_STATUS, digest};
 use crate::error::{Reason, Rejection};
 use crate::keys::{Algorithm, KeyPair, PublicKey, SIGNATURE_LEN};
 use crate::trust::{LIST_VERSION, ListSigner, RevocationList, TrustList, signing_input};
@@ -53,14 +53,15 @@ pub struct StatusEntry {
     pub sequence: u64,
     /// The list's own expiry, Unix seconds.
     pub expires_at: u32,
-    /// SHA-256 of the file's bytes.
-    pub sha256: [u8; 32],
+    /// The digest of the file's bytes: SHA-256, or SM3 under an SM2 root (SPEC.md §4.3).
+    pub digest: [u8; 32],
 }
 
 impl StatusEntry {
-    /// Whether `bytes` are the file this entry names (by SHA-256).
-    pub fn describes(&self, bytes: &[u8]) -> bool {
-        sha256(bytes) == self.sha256
+    /// Whether `bytes` are the file this entry names, by the digest of the root key's
+    /// algorithm `root`.
+    pub fn describes(&self, root: Algorithm, bytes: &[u8]) -> bool {
+        digest(root, bytes) == self.digest
     }
 }
 
@@ -94,7 +95,7 @@ impl ListStatus {
             file: ListFile::Trust,
             sequence: trust.sequence,
             expires_at: trust.expires_at,
-            sha256: sha256(trust_list),
+            digest: digest(root.algorithm(), trust_list),
         }];
         for bytes in revocation_lists {
             let list = RevocationList::verify(bytes, root, Some(&trust))?;
@@ -102,7 +103,7 @@ impl ListStatus {
                 file: ListFile::Revocation(list.signer),
                 sequence: list.sequence,
                 expires_at: list.expires_at,
-                sha256: sha256(bytes),
+                digest: digest(root.algorithm(), bytes),
             });
         }
         entries.sort_by_key(|e| e.file);
@@ -122,11 +123,11 @@ impl ListStatus {
             .iter()
             .map(|e| {
                 format!(
-                    "{{\"file\":\"{}\",\"sequence\":{},\"expires_at\":{},\"sha256\":\"{}\"}}",
+                    "{{\"file\":\"{}\",\"sequence\":{},\"expires_at\":{},\"digest\":\"{}\"}}",
                     e.file.file_name(),
                     e.sequence,
                     e.expires_at,
-                    crate::text::hex(&e.sha256)
+                    crate::text::hex(&e.digest)
                 )
             })
             .collect();
@@ -156,7 +157,7 @@ impl ListStatus {
                 ListFile::Revocation(ListSigner::Root) => w.u8(2),
                 ListFile::Revocation(ListSigner::Issuer(kid)) => w.u8(3).varint(kid),
             };
-            w.u64(e.sequence).u32(e.expires_at).bytes(&e.sha256);
+            w.u64(e.sequence).u32(e.expires_at).bytes(&e.digest);
         }
         w.u8(root.algorithm().id());
         let sig = root.sign(&signing_input(LABEL_LIST_STATUS, &w.buf));
@@ -198,7 +199,7 @@ impl ListStatus {
             if entries.last().is_some_and(|l| l.file >= file) {
                 return Err(Reason::NonCanonical);
             }
-            entries.push(StatusEntry { file, sequence: r.u64()?, expires_at: r.u32()?, sha256: r.array()? });
+            entries.push(StatusEntry { file, sequence: r.u64()?, expires_at: r.u32()?, digest: r.array()? });
         }
         if entries.first().is_none_or(|e| e.file != ListFile::Trust) {
             return Err(Reason::Malformed);

@@ -9,13 +9,12 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Reason};
 
-/// Length in bytes of every signature in format version 1 (Ed25519, and ECDSA P-256 as
-/// the fixed 64-byte `r || s` of IEEE P1363).
+/// Length in bytes of every signature in format version 1 (Ed25519; ECDSA P-256 and SM2
+/// as the fixed 64-byte `r || s`).
 pub const SIGNATURE_LEN: usize = 64;
 
 /// A signature algorithm. Every key and every signature on the wire carries one of these
-/// ids, so new algorithms (SM2 with SM3 is reserved as id 3) can be added without a
-/// format break. Deliberately exhaustive: an algorithm added later must be handled, by
+/// ids, so new algorithms can be added without a format break. Deliberately exhaustive: an algorithm added later must be handled, by
 /// name, in every adapter that converts it, never by a catch-all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,18 +25,25 @@ pub enum Algorithm {
     /// ECDSA over NIST P-256 with SHA-256, signatures as 64-byte `r || s`. Public keys
     /// are 33-byte SEC1 compressed points. The curve phone secure hardware offers.
     EcdsaP256Sha256,
+    /// SM2 with SM3 (GB/T 32918.2, GM/T 0003.2) under the default user id
+    /// `1234567812345678`, signatures as 64-byte `r || s`. Public keys are 33-byte SEC1
+    /// compressed points on the SM2 curve. Every digest tied to an SM2 key is SM3
+    /// (SPEC.md §4.3), so a deployment whose keys are all SM2 uses only the national
+    /// algorithms.
+    Sm2Sm3,
 }
 
 impl Algorithm {
     /// Every algorithm this verifier implements.
-    pub const ALL: [Algorithm; 2] = [Algorithm::Ed25519, Algorithm::EcdsaP256Sha256];
+    pub const ALL: [Algorithm; 3] = [Algorithm::Ed25519, Algorithm::EcdsaP256Sha256, Algorithm::Sm2Sm3];
 
-    /// The stable name: `ed25519` or `ecdsa_p256_sha256` (as serde, the CLI and the
-    /// WASM package spell it).
+    /// The stable name: `ed25519`, `ecdsa_p256_sha256` or `sm2_sm3` (as serde, the CLI
+    /// and the WASM package spell it).
     pub const fn name(self) -> &'static str {
         match self {
             Algorithm::Ed25519 => "ed25519",
             Algorithm::EcdsaP256Sha256 => "ecdsa_p256_sha256",
+            Algorithm::Sm2Sm3 => "sm2_sm3",
         }
     }
 
@@ -51,14 +57,16 @@ impl Algorithm {
         match self {
             Algorithm::Ed25519 => 1,
             Algorithm::EcdsaP256Sha256 => 2,
+            Algorithm::Sm2Sm3 => 3,
         }
     }
 
-    /// The algorithm for an id byte; id 3 (SM2/SM3) and others are unsupported here.
+    /// The algorithm for an id byte; other ids are unsupported.
     pub fn from_id(id: u8) -> Result<Self, Reason> {
         match id {
             1 => Ok(Algorithm::Ed25519),
             2 => Ok(Algorithm::EcdsaP256Sha256),
+            3 => Ok(Algorithm::Sm2Sm3),
             _ => Err(Reason::UnsupportedAlgorithm),
         }
     }
@@ -67,7 +75,7 @@ impl Algorithm {
     pub const fn public_key_len(self) -> usize {
         match self {
             Algorithm::Ed25519 => 32,
-            Algorithm::EcdsaP256Sha256 => 33,
+            Algorithm::EcdsaP256Sha256 | Algorithm::Sm2Sm3 => 33,
         }
     }
 }
@@ -85,7 +93,18 @@ pub struct PublicKey(KeyInner);
 #[derive(Clone, PartialEq, Eq)]
 enum KeyInner {
     Ed25519(ed25519_dalek::VerifyingKey),
-    P256 { compressed: [u8; 33], uncompressed: [u8; 65] },
+    P256 {
+        compressed: [u8; 33],
+        uncompressed: [u8; 65],
+    },
+    /// The affine coordinates and the user digest `Z_A`, computed once per key.
+    #[cfg(feature = "sm2")]
+    Sm2 {
+        compressed: [u8; 33],
+        x: [u8; 32],
+        y: [u8; 32],
+        za: [u8; 32],
+    },
 }
 
 impl PublicKey {
@@ -93,7 +112,8 @@ impl PublicKey {
     ///
     /// Ed25519: 32 bytes that decompress to a point whose canonical re-encoding is the
     /// same bytes, and that is not of small order. P-256: 33 bytes of SEC1 compressed
-    /// form (`02`/`03` prefix) naming a point on the curve.
+    /// form (`02`/`03` prefix) naming a point on the curve. SM2: the same on the SM2
+    /// curve.
     pub fn from_bytes(alg: Algorithm, bytes: &[u8]) -> Result<Self, Reason> {
         match alg {
             Algorithm::Ed25519 => {
@@ -117,6 +137,32 @@ impl PublicKey {
                 let uncompressed: [u8; 65] = point.as_bytes().try_into().map_err(|_| Reason::InvalidDeviceKey)?;
                 Ok(PublicKey(KeyInner::P256 { compressed, uncompressed }))
             }
+            #[cfg(feature = "sm2")]
+            Algorithm::Sm2Sm3 => {
+                let compressed: [u8; 33] = bytes.try_into().map_err(|_| Reason::Malformed)?;
+                if !matches!(compressed.first(), Some(0x02 | 0x03)) {
+                    return Err(Reason::InvalidDeviceKey);
+                }
+                let (x, y) = crate::sm2dsa::decompress(&compressed).ok_or(Reason::InvalidDeviceKey)?;
+                let za = crate::sm2dsa::user_digest(&x, &y);
+                Ok(PublicKey(KeyInner::Sm2 { compressed, x, y, za }))
+            }
+            // Built without SM2 (the default WASM scanner): no SM2 key is valid here.
+            #[cfg(not(feature = "sm2"))]
+            Algorithm::Sm2Sm3 => Err(Reason::UnsupportedAlgorithm),
+        }
+    }
+
+    /// An SM2 key from SEC1 bytes, compressed (33 bytes) or uncompressed (65 bytes, as
+    /// SM2 signing devices and `java.security` export it).
+    #[cfg(feature = "sm2")]
+    pub fn from_sm2_sec1(bytes: &[u8]) -> Result<Self, Reason> {
+        match bytes {
+            [0x04, ..] if bytes.len() == 65 => PublicKey::from_bytes(
+                Algorithm::Sm2Sm3,
+                &crate::sm2dsa::compress(bytes).ok_or(Reason::InvalidDeviceKey)?,
+            ),
+            _ => PublicKey::from_bytes(Algorithm::Sm2Sm3, bytes),
         }
     }
 
@@ -133,7 +179,8 @@ impl PublicKey {
     }
 
     /// A key whose algorithm its length tells, as operators paste them: 32 bytes are
-    /// Ed25519; 33 or 65 bytes are P-256 SEC1 ([`PublicKey::from_sec1`]).
+    /// Ed25519; 33 or 65 bytes are P-256 SEC1 ([`PublicKey::from_sec1`]). SM2 keys have
+    /// the same lengths: name their algorithm ([`PublicKey::from_bytes`]).
     pub fn from_encoded(bytes: &[u8]) -> Result<Self, Reason> {
         match bytes.len() {
             32 => PublicKey::from_bytes(Algorithm::Ed25519, bytes),
@@ -147,6 +194,8 @@ impl PublicKey {
         match self.0 {
             KeyInner::Ed25519(_) => Algorithm::Ed25519,
             KeyInner::P256 { .. } => Algorithm::EcdsaP256Sha256,
+            #[cfg(feature = "sm2")]
+            KeyInner::Sm2 { .. } => Algorithm::Sm2Sm3,
         }
     }
 
@@ -155,12 +204,14 @@ impl PublicKey {
         match &self.0 {
             KeyInner::Ed25519(k) => k.to_bytes().to_vec(),
             KeyInner::P256 { compressed, .. } => compressed.to_vec(),
+            #[cfg(feature = "sm2")]
+            KeyInner::Sm2 { compressed, .. } => compressed.to_vec(),
         }
     }
 
     /// Verifies a signature over `message`. Strict: Ed25519 rejects non-canonical `S`,
     /// non-canonical or small-order `R`, and uses the cofactored equation (SPEC.md §4.2);
-    /// ECDSA rejects `r` or `s` out of range.
+    /// ECDSA and SM2 reject `r` or `s` out of range.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.0 {
             KeyInner::Ed25519(_) => {
@@ -168,16 +219,19 @@ impl PublicKey {
                     && Ed25519Check::new(self, message, signature).is_some_and(|c| c.verify())
             }
             KeyInner::P256 { uncompressed, .. } => verify_p256(uncompressed, message, signature),
+            #[cfg(feature = "sm2")]
+            KeyInner::Sm2 { x, y, za, .. } => crate::sm2dsa::verify(x, y, za, message, signature),
         }
     }
 
-    /// A 16-byte identifier of this key: the first half of
-    /// SHA-256(alg id || encoded key). Revocation lists name stolen devices by it.
+    /// A 16-byte identifier of this key: the first half of the digest (SHA-256, or SM3
+    /// for an SM2 key) of `alg id || encoded key`. Revocation lists name stolen devices
+    /// by it.
     pub fn key_id(&self) -> [u8; 16] {
         let mut input = Vec::with_capacity(34);
         input.push(self.algorithm().id());
         input.extend_from_slice(&self.to_bytes());
-        crate::digest::sha256_16(&input)
+        crate::digest::digest_16(self.algorithm(), &input)
     }
 }
 
@@ -321,6 +375,12 @@ pub struct KeyPair {
 enum Secret {
     Ed25519(ed25519_dalek::SigningKey),
     P256(p256::ecdsa::SigningKey),
+    /// The scalar `d` and its bytes (the RFC 6979 input), both zeroized on drop.
+    #[cfg(feature = "sm2")]
+    Sm2 {
+        d: Zeroizing<sm2::Scalar>,
+        bytes: Zeroizing<[u8; 32]>,
+    },
 }
 
 impl KeyPair {
@@ -336,8 +396,8 @@ impl KeyPair {
         }
     }
 
-    /// Rebuilds a key from its 32 secret bytes (an Ed25519 seed or a P-256 scalar,
-    /// big-endian), as returned by [`KeyPair::secret_bytes`].
+    /// Rebuilds a key from its 32 secret bytes (an Ed25519 seed, or a P-256 or SM2
+    /// scalar, big-endian), as returned by [`KeyPair::secret_bytes`].
     pub fn from_secret_bytes(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
         let bytes: Zeroizing<[u8; 32]> =
             Zeroizing::new(secret.try_into().map_err(|_| Error::OutOfRange("secret keys are 32 bytes".into()))?);
@@ -354,6 +414,15 @@ impl KeyPair {
                 let public = PublicKey::from_bytes(alg, point.as_bytes())?;
                 Ok(KeyPair { secret: Secret::P256(key), public })
             }
+            #[cfg(feature = "sm2")]
+            Algorithm::Sm2Sm3 => {
+                let d = crate::sm2dsa::secret_scalar(&bytes)
+                    .ok_or_else(|| Error::OutOfRange("SM2 scalar is zero or not below n - 1".into()))?;
+                let public = PublicKey::from_bytes(alg, &crate::sm2dsa::public_key(&d))?;
+                Ok(KeyPair { secret: Secret::Sm2 { d, bytes }, public })
+            }
+            #[cfg(not(feature = "sm2"))]
+            Algorithm::Sm2Sm3 => Err(Error::OutOfRange("this build has no SM2 (feature sm2)".into())),
         }
     }
 
@@ -362,6 +431,8 @@ impl KeyPair {
         match &self.secret {
             Secret::Ed25519(k) => Zeroizing::new(k.to_bytes().to_vec()),
             Secret::P256(k) => Zeroizing::new(k.to_bytes().to_vec()),
+            #[cfg(feature = "sm2")]
+            Secret::Sm2 { bytes, .. } => Zeroizing::new(bytes.to_vec()),
         }
     }
 
@@ -375,7 +446,8 @@ impl KeyPair {
         self.public.clone()
     }
 
-    /// Signs `message`: Ed25519 (deterministic), or ECDSA P-256 with RFC 6979 nonces.
+    /// Signs `message`: Ed25519 (deterministic), or ECDSA P-256 or SM2 with RFC 6979
+    /// nonces (deterministic too).
     pub fn sign(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
         match &self.secret {
             Secret::Ed25519(k) => k.sign(message).to_bytes(),
@@ -385,6 +457,12 @@ impl KeyPair {
                 out.copy_from_slice(&sig.to_bytes());
                 out
             }
+            #[cfg(feature = "sm2")]
+            Secret::Sm2 { d, bytes } => match &self.public.0 {
+                KeyInner::Sm2 { za, .. } => crate::sm2dsa::sign(d, bytes, za, message),
+                // The public half of an SM2 secret is an SM2 key (from_secret_bytes).
+                _ => [0u8; SIGNATURE_LEN],
+            },
         }
     }
 }
@@ -401,8 +479,9 @@ impl fmt::Debug for KeyPair {
 pub trait DeviceSigner {
     /// The device public key, which credentials are bound to.
     fn public_key(&self) -> PublicKey;
-    /// Signs `message`; returns 64 bytes (`r || s` for P-256). A keystore that returns
-    /// DER can convert with [`p256_signature_from_der`].
+    /// Signs `message`; returns 64 bytes (`r || s` for P-256 and SM2). A keystore that
+    /// returns DER can convert with [`p256_signature_from_der`] or
+    /// [`sm2_signature_from_der`].
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error>;
     /// Whether the holder checks each signature against the public key before using
     /// it. True by default, so a keystore that signs with the wrong key fails at once
@@ -435,6 +514,35 @@ pub fn p256_signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error>
     Ok(out)
 }
 
+/// Converts an ASN.1 DER SM2 signature (`SEQUENCE { r INTEGER, s INTEGER }`, GM/T
+/// 0009, what SM2 signing devices and BouncyCastle's `SM3withSM2` return) to the 64-byte
+/// `r || s` form the wire carries. `r` and `s` must be in `[1, n - 1]`.
+#[cfg(feature = "sm2")]
+pub fn sm2_signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
+    let not_sm2 = || Error::Signer("not a DER SM2 signature".into());
+    // The DER structure is ECDSA's, and SM2's n is below P-256's, so p256's strict DER
+    // reader takes every SM2 signature; the SM2 range check follows.
+    let fixed = p256::ecdsa::Signature::from_der(der).map_err(|_| not_sm2())?.to_bytes();
+    let sig = sm2::dsa::Signature::from_slice(&fixed).map_err(|_| not_sm2())?;
+    Ok(sig.to_bytes().into())
+}
+
+/// A signature from a keystore in either form: 64 bytes are `r || s` already; anything
+/// else is read as DER for the key's algorithm (Ed25519 signatures have no DER form).
+pub fn signature_from_keystore(alg: Algorithm, signature: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
+    if let Ok(raw) = <[u8; SIGNATURE_LEN]>::try_from(signature) {
+        return Ok(raw);
+    }
+    match alg {
+        Algorithm::EcdsaP256Sha256 => p256_signature_from_der(signature),
+        #[cfg(feature = "sm2")]
+        Algorithm::Sm2Sm3 => sm2_signature_from_der(signature),
+        #[cfg(not(feature = "sm2"))]
+        Algorithm::Sm2Sm3 => Err(Error::Signer("this build has no SM2 (feature sm2)".into())),
+        Algorithm::Ed25519 => Err(Error::Signer(format!("an Ed25519 signature is 64 bytes, not {}", signature.len()))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,7 +553,7 @@ mod tests {
         let key = pair.public_key();
         let uncompressed = match &key.0 {
             KeyInner::P256 { uncompressed, .. } => *uncompressed,
-            KeyInner::Ed25519(_) => unreachable!(),
+            _ => unreachable!(),
         };
         assert_eq!(PublicKey::from_sec1(&uncompressed).unwrap(), key);
         assert_eq!(PublicKey::from_sec1(&key.to_bytes()).unwrap(), key);
@@ -461,7 +569,7 @@ mod tests {
 
     #[test]
     fn generated_keys_sign_and_verify_and_reject_other_messages() {
-        for alg in [Algorithm::Ed25519, Algorithm::EcdsaP256Sha256] {
+        for alg in Algorithm::ALL {
             let kp = KeyPair::generate(alg).unwrap();
             let pk = kp.public_key();
             assert_eq!(pk.algorithm(), alg);

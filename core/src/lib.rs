@@ -28,6 +28,10 @@ pub mod presentation;
 #[cfg(feature = "qr")]
 pub mod qr;
 pub mod replay;
+#[cfg(feature = "sm2")]
+mod sm2dsa;
+#[cfg(feature = "sm2")]
+mod sm2p256;
 pub mod text;
 pub mod trust;
 pub mod verdict;

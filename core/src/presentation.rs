@@ -224,14 +224,15 @@ impl UnverifiedCode {
         &self.code_input
     }
 
-    /// The replay id: the first 16 bytes of SHA-256 of the device signing input.
+    /// The replay id: the first 16 bytes of the digest of the device signing input
+    /// (SHA-256, or SM3 for an SM2 device key: SPEC.md §4.3).
     pub fn replay_id(&self) -> [u8; 16] {
-        digest::sha256_16(&self.code_input)
+        digest::digest_16(self.device_key.algorithm(), &self.code_input)
     }
 
-    /// Revocation id of card `i` (first 16 bytes of SHA-256 of its signing input).
+    /// Revocation id of card `i` (first 16 bytes of the digest of its signing input).
     pub fn card_id(&self, i: usize) -> [u8; 16] {
-        crate::credential::card_id(self.card_input(i))
+        crate::credential::card_id(self.device_key.algorithm(), self.card_input(i))
     }
 
     /// Every disclosed claim, merged across cards. **Untrusted**: nothing here has been

@@ -10,7 +10,7 @@ use crate::claims::Claims;
 use crate::credential::Subject;
 use crate::distribution::{ListFile, ListSource, ListStatus, STATUS_FILE, UpdatePlan, UpdateReport};
 use crate::error::{Reason, Rejection};
-use crate::keys::PublicKey;
+use crate::keys::{Algorithm, PublicKey};
 use crate::policy::{Policy, PolicyContext};
 use crate::presentation::UnverifiedCode;
 use crate::replay::{ReplayError, ReplayGuard, ReplayStore};
@@ -88,6 +88,8 @@ pub struct Verifier {
     status: Option<(u64, u32, Vec<u8>)>,
     /// Local offset from UTC for dates people read (SPEC.md §11).
     utc_offset_minutes: i32,
+    /// Accept SM2 keys only (SPEC.md §4.3).
+    gm_only: bool,
 }
 
 impl core::fmt::Debug for Verifier {
@@ -133,6 +135,42 @@ impl Verifier {
             revocation_required: true,
             status: None,
             utc_offset_minutes: crate::policy::DEFAULT_UTC_OFFSET_MINUTES,
+            gm_only: false,
+        }
+    }
+
+    /// Accepts only the national algorithms (SPEC.md §4.3): a trust list naming an
+    /// issuer key that is not SM2 is refused when loaded, and so is a code whose device
+    /// key is not SM2 (`unsupported_algorithm`). With an SM2 root this leaves no
+    /// signature but SM2 and no digest but SM3 in anything the verifier accepts. Fails
+    /// (`unsupported_algorithm`) unless the root is SM2, and if a list already loaded
+    /// names another algorithm.
+    pub fn gm_only(mut self) -> Result<Self, Rejection> {
+        if self.root.algorithm() != Algorithm::Sm2Sm3 {
+            return Err(Rejection::new(
+                Reason::UnsupportedAlgorithm,
+                format!("a GM-only verifier needs an SM2 root, not {}", self.root.algorithm()),
+            ));
+        }
+        self.gm_only = true;
+        if let Some((list, _)) = &self.trust {
+            self.refuse_other_algorithms(list)?;
+        }
+        Ok(self)
+    }
+
+    /// Whether only SM2 keys are accepted ([`Verifier::gm_only`]).
+    pub fn is_gm_only(&self) -> bool {
+        self.gm_only
+    }
+
+    fn refuse_other_algorithms(&self, list: &TrustList) -> Result<(), Rejection> {
+        match list.keys.iter().find(|k| self.gm_only && k.key.algorithm() != Algorithm::Sm2Sm3) {
+            Some(k) => Err(Rejection::new(
+                Reason::UnsupportedAlgorithm,
+                format!("issuer key {} is {}; this verifier accepts SM2 only", k.kid, k.key.algorithm()),
+            )),
+            None => Ok(()),
         }
     }
 
@@ -255,6 +293,7 @@ impl Verifier {
     /// nothing changes.
     pub fn load_trust_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
         let list = TrustList::verify(bytes, &self.root)?;
+        self.refuse_other_algorithms(&list)?;
         let held = self.trust.as_ref().map(|(l, b)| (l.sequence, b.as_slice()));
         refuse_rollback(held, list.sequence, bytes, Reason::TrustListRollback)?;
         if self.trust.as_ref().is_none_or(|(_, held)| held.as_slice() != bytes) {
@@ -343,7 +382,7 @@ impl Verifier {
             UpdateReport { status_sequence: plan.status.sequence, loaded: Vec::new(), unchanged: plan.unchanged };
         for (entry, file) in plan.fetch.iter().zip(files) {
             let name = entry.file.file_name();
-            if !entry.describes(&file) {
+            if !entry.describes(self.root.algorithm(), &file) {
                 return Err(Rejection::new(
                     Reason::ListDigestMismatch,
                     format!("{name} is not the file the status names"),
@@ -464,6 +503,13 @@ impl Verifier {
         let reject = |reason: Reason, detail: String| Err(Rejection::new(reason, detail));
         let skew = self.skew;
         let trust = self.check_lists(now)?;
+        if self.gm_only && code.device_key.algorithm() != Algorithm::Sm2Sm3 {
+            let alg = code.device_key.algorithm();
+            return reject(
+                Reason::UnsupportedAlgorithm,
+                format!("device key is {alg}; this verifier accepts SM2 only"),
+            );
+        }
 
         // The code's own window.
         if code.validity_secs > self.max_validity {
@@ -648,7 +694,8 @@ impl SignatureJob<'_> {
         }
     }
 
-    /// Identifies (key, message, signature): SHA-256 over the three, length-prefixed.
+    /// Identifies (key, message, signature): the key's digest (SPEC.md §4.3) over the
+    /// three, length-prefixed.
     fn fingerprint(&self) -> [u8; 16] {
         let key = self.key.to_bytes();
         let mut input = Vec::with_capacity(8 + key.len() + self.message.len() + self.signature.len());
@@ -656,7 +703,7 @@ impl SignatureJob<'_> {
             input.extend_from_slice(&(part.len() as u32).to_be_bytes());
             input.extend_from_slice(part);
         }
-        crate::digest::sha256_16(&input)
+        crate::digest::digest_16(self.key.algorithm(), &input)
     }
 }
 

@@ -122,3 +122,30 @@ fn sizes_meet_the_qr_targets() {
     }
     assert!(version("accept_all_four_domains") <= 11);
 }
+
+/// test-vectors/sm2.json: the standards' SM3 samples and the SM2 example and negative
+/// cases, through the public API.
+#[test]
+fn sm2_and_sm3_primitives_match_the_standards_and_refuse_the_negative_cases() {
+    use citycode::keys::{Algorithm, PublicKey};
+    use citycode::text::{hex, unhex};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../test-vectors/sm2.json");
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap().to_string();
+    let digests = file["sm3"].as_array().unwrap();
+    assert!(digests.iter().any(|d| d["digest"] == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"));
+    for d in digests {
+        let got = citycode::digest::digest(Algorithm::Sm2Sm3, &unhex(&text(d, "message")).unwrap());
+        assert_eq!(hex(&got), text(d, "digest"), "{}", text(d, "name"));
+    }
+    let cases = file["signatures"].as_array().unwrap();
+    assert!(cases.iter().filter(|c| c["valid"] == true).count() >= 2);
+    assert!(cases.iter().filter(|c| c["valid"] == false).count() >= 10);
+    for c in cases {
+        let key = PublicKey::from_sm2_sec1(&unhex(&text(c, "public_key")).unwrap());
+        assert_eq!(key.is_ok(), c["key_valid"] == true, "{}", text(c, "name"));
+        let verified =
+            key.is_ok_and(|k| k.verify(&unhex(&text(c, "message")).unwrap(), &unhex(&text(c, "signature")).unwrap()));
+        assert_eq!(verified, c["valid"] == true, "{}", text(c, "name"));
+    }
+}

@@ -1,0 +1,311 @@
+//! SM2 signatures with SM3 (GB/T 32918.2-2016, GM/T 0003.2-2012): the user-id digest
+//! `Z_A`, deterministic signing, and verification.
+//!
+//! Keys are parsed and decompressed by the `sm2` crate, nonces come from RFC 6979 with
+//! SM3 (as the `sm2` crate's own signer does), and verification runs on the dedicated
+//! arithmetic of [`crate::sm2p256`], which is several times faster than the generic one.
+
+use sm2::elliptic_curve::PrimeField as _;
+use sm2::elliptic_curve::ops::Reduce as _;
+use sm2::elliptic_curve::point::AffineCoordinates as _;
+use sm2::{FieldBytes, ProjectivePoint, Scalar};
+use sm3::Digest as _;
+use zeroize::Zeroizing;
+
+use crate::keys::SIGNATURE_LEN;
+
+/// The user id every citycode key signs under: the default of GM/T 0009-2012, so a
+/// signing device that only knows the default (most do) signs what verifiers check.
+pub const DEFAULT_USER_ID: &[u8] = b"1234567812345678";
+
+/// The curve's `a` and `b`, and the base point, big-endian (GB/T 32918.5-2017).
+const A: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc,
+];
+pub(crate) const B: [u8; 32] = [
+    0x28, 0xe9, 0xfa, 0x9e, 0x9d, 0x9f, 0x5e, 0x34, 0x4d, 0x5a, 0x9e, 0x4b, 0xcf, 0x65, 0x09, 0xa7, 0xf3, 0x97, 0x89,
+    0xf5, 0x15, 0xab, 0x8f, 0x92, 0xdd, 0xbc, 0xbd, 0x41, 0x4d, 0x94, 0x0e, 0x93,
+];
+pub(crate) const GX: [u8; 32] = [
+    0x32, 0xc4, 0xae, 0x2c, 0x1f, 0x19, 0x81, 0x19, 0x5f, 0x99, 0x04, 0x46, 0x6a, 0x39, 0xc9, 0x94, 0x8f, 0xe3, 0x0b,
+    0xbf, 0xf2, 0x66, 0x0b, 0xe1, 0x71, 0x5a, 0x45, 0x89, 0x33, 0x4c, 0x74, 0xc7,
+];
+pub(crate) const GY: [u8; 32] = [
+    0xbc, 0x37, 0x36, 0xa2, 0xf4, 0xf6, 0x77, 0x9c, 0x59, 0xbd, 0xce, 0xe3, 0x6b, 0x69, 0x21, 0x53, 0xd0, 0xa9, 0x87,
+    0x7c, 0xc6, 0x2a, 0x47, 0x40, 0x02, 0xdf, 0x32, 0xe5, 0x21, 0x39, 0xf0, 0xa0,
+];
+
+/// `Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A)` for the default user id, the
+/// per-key prefix of every digest an SM2 key signs (GB/T 32918.2 §5.5).
+pub(crate) fn user_digest(x: &[u8; 32], y: &[u8; 32]) -> [u8; 32] {
+    user_digest_for(DEFAULT_USER_ID, x, y)
+}
+
+/// [`user_digest`] for another user id (tests: a signature made under another id).
+pub(crate) fn user_digest_for(id: &[u8], x: &[u8; 32], y: &[u8; 32]) -> [u8; 32] {
+    let bits = u16::try_from(id.len() * 8).unwrap_or(u16::MAX);
+    let mut h = sm3::Sm3::new();
+    h.update(bits.to_be_bytes());
+    h.update(id);
+    for part in [&A, &B, &GX, &GY, x, y] {
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// `e = SM3(Z_A ‖ M)`.
+pub(crate) fn message_digest(za: &[u8; 32], message: &[u8]) -> [u8; 32] {
+    let mut h = sm3::Sm3::new();
+    h.update(za);
+    h.update(message);
+    h.finalize().into()
+}
+
+/// The affine coordinates of a compressed SEC1 point on the curve (the `sm2` crate
+/// checks it), or `None`.
+pub(crate) fn decompress(compressed: &[u8; 33]) -> Option<([u8; 32], [u8; 32])> {
+    use sm2::elliptic_curve::sec1::ToSec1Point as _;
+    let point = sm2::PublicKey::from_sec1_bytes(compressed).ok()?.to_sec1_point(false);
+    let (x, y) = point.as_bytes().get(1..)?.split_at_checked(32)?;
+    Some((x.try_into().ok()?, y.try_into().ok()?))
+}
+
+/// The compressed form of an uncompressed SEC1 point on the curve, or `None`.
+pub(crate) fn compress(uncompressed: &[u8]) -> Option<Vec<u8>> {
+    use sm2::elliptic_curve::sec1::ToSec1Point as _;
+    Some(sm2::PublicKey::from_sec1_bytes(uncompressed).ok()?.to_sec1_point(true).as_bytes().to_vec())
+}
+
+/// The compressed public key `[d]G`.
+pub(crate) fn public_key(d: &Scalar) -> Vec<u8> {
+    use sm2::elliptic_curve::sec1::ToSec1Point as _;
+    (ProjectivePoint::GENERATOR * *d).to_affine().to_sec1_point(true).as_bytes().to_vec()
+}
+
+/// A validated secret scalar `d` in `[1, n - 2]` (so that `1 + d` is invertible).
+pub(crate) fn secret_scalar(bytes: &[u8; 32]) -> Option<Zeroizing<Scalar>> {
+    let d = Zeroizing::new(Option::<Scalar>::from(Scalar::from_repr(FieldBytes::from(*bytes)))?);
+    let invertible = !bool::from((*d + Scalar::ONE).is_zero());
+    (!bool::from(d.is_zero()) && invertible).then_some(d)
+}
+
+/// Signs `message` (GB/T 32918.2 §6.1) with a nonce from RFC 6979's HMAC-SM3 generator
+/// (deterministic: one key and message give one signature, so published vectors are
+/// reproducible). `d` comes from [`secret_scalar`].
+pub(crate) fn sign(d: &Scalar, secret: &[u8; 32], za: &[u8; 32], message: &[u8]) -> [u8; SIGNATURE_LEN] {
+    let e_bytes = message_digest(za, message);
+    let e = <Scalar as sm2::elliptic_curve::ops::Reduce<FieldBytes>>::reduce(&FieldBytes::from(e_bytes));
+    let order = <sm2::Sm2 as sm2::elliptic_curve::Curve>::ORDER;
+    let mut kgen =
+        rfc6979::KGenerator::<sm3::Sm3, rfc6979::bigint::U256>::new(secret, &e.to_repr(), &[], order.as_ref());
+    // d < n - 1 was checked, so 1 + d is invertible.
+    let d_plus_one_inv = Zeroizing::new(Option::<Scalar>::from((*d + Scalar::ONE).invert()).unwrap_or(Scalar::ZERO));
+    loop {
+        let mut k_bytes = Zeroizing::new(FieldBytes::default());
+        kgen.fill_next_k(k_bytes.as_mut_slice());
+        let Some(k) = Option::<Scalar>::from(Scalar::from_repr(*k_bytes)).map(Zeroizing::new) else { continue };
+        if let Some(signature) = sign_with_nonce(d, &d_plus_one_inv, &e, &k) {
+            return signature;
+        }
+    }
+}
+
+/// Steps A4-A7 of GB/T 32918.2 §6.1 with the nonce `k`; `None` when `k` must be redrawn.
+fn sign_with_nonce(d: &Scalar, d_plus_one_inv: &Scalar, e: &Scalar, k: &Scalar) -> Option<[u8; SIGNATURE_LEN]> {
+    let point = (ProjectivePoint::GENERATOR * *k).to_affine();
+    let r = *e + Scalar::reduce(&point.x());
+    if bool::from(r.is_zero()) || bool::from((r + *k).is_zero()) {
+        return None;
+    }
+    let s = *d_plus_one_inv * (*k - r * d);
+    if bool::from(s.is_zero()) {
+        return None;
+    }
+    let mut out = [0u8; SIGNATURE_LEN];
+    out[..32].copy_from_slice(&r.to_repr());
+    out[32..].copy_from_slice(&s.to_repr());
+    Some(out)
+}
+
+/// Verifies `signature` (`r ‖ s`, 64 bytes) over `message` under the key `(x, y)`, whose
+/// user digest is `za` (GB/T 32918.2 §7.1): `r` and `s` in `[1, n - 1]`,
+/// `t = r + s mod n` not zero, `(x_1, y_1) = [s]G + [t]P_A` not the point at infinity,
+/// and `r = e + x_1 mod n`.
+pub(crate) fn verify(x: &[u8; 32], y: &[u8; 32], za: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
+    let Ok(signature) = <&[u8; SIGNATURE_LEN]>::try_from(signature) else { return false };
+    let e = message_digest(za, message);
+    crate::sm2p256::verify_prehash(x, y, &e, signature)
+}
+
+/// The verification equation on the `sm2` crate's generic arithmetic: the reference the
+/// dedicated arithmetic is tested against.
+#[cfg(test)]
+pub(crate) fn verify_prehash_generic(x: &[u8; 32], y: &[u8; 32], e: &[u8; 32], signature: &[u8; 64]) -> bool {
+    let scalar = |b: &[u8]| -> Option<Scalar> {
+        let b: [u8; 32] = b.try_into().ok()?;
+        Option::<Scalar>::from(Scalar::from_repr(FieldBytes::from(b))).filter(|v| !bool::from(v.is_zero()))
+    };
+    let (r_bytes, s_bytes) = signature.split_at(32);
+    let (Some(r), Some(s)) = (scalar(r_bytes), scalar(s_bytes)) else { return false };
+    let t = r + s;
+    if bool::from(t.is_zero()) {
+        return false;
+    }
+    let mut sec1 = [4u8; 65];
+    sec1[1..33].copy_from_slice(x);
+    sec1[33..].copy_from_slice(y);
+    let Ok(key) = sm2::PublicKey::from_sec1_bytes(&sec1) else { return false };
+    let point = ProjectivePoint::GENERATOR * s + key.to_projective() * t;
+    if bool::from(sm2::elliptic_curve::Group::is_identity(&point)) {
+        return false;
+    }
+    let e = <Scalar as sm2::elliptic_curve::ops::Reduce<FieldBytes>>::reduce(&FieldBytes::from(*e));
+    r == e + Scalar::reduce(&point.to_affine().x())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses 64 hex digits.
+    const fn hex32(s: &str) -> [u8; 32] {
+        const fn nibble(c: u8) -> u8 {
+            match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => panic!("not a hex digit"),
+            }
+        }
+        let s = s.as_bytes();
+        assert!(s.len() == 64, "64 hex digits");
+        let mut out = [0u8; 32];
+        let mut i = 0;
+        while i < 32 {
+            out[i] = nibble(s[2 * i]) << 4 | nibble(s[2 * i + 1]);
+            i += 1;
+        }
+        out
+    }
+
+    fn scalar(hex: &str) -> Scalar {
+        Option::<Scalar>::from(Scalar::from_repr(FieldBytes::from(hex32(hex)))).unwrap()
+    }
+
+    /// GM/T 0003.5-2012 (GB/T 32918.5-2017) Annex A: the signature example on the
+    /// recommended curve: key, `Z_A`, `e`, and `(r, s)` from the published `k`.
+    #[test]
+    fn the_standards_signature_example_on_the_recommended_curve() {
+        let d = hex32("3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8");
+        let pair = crate::KeyPair::from_secret_bytes(crate::Algorithm::Sm2Sm3, &d).unwrap();
+        let x = hex32("09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020");
+        let y = hex32("CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13");
+        let mut compressed = vec![0x02 | (y[31] & 1)];
+        compressed.extend_from_slice(&x);
+        assert_eq!(pair.public_key().to_bytes(), compressed);
+        let za = user_digest(&x, &y);
+        assert_eq!(crate::text::hex(&za), "b2e14c5c79c6df5b85f4fe7ed8db7a262b9da7e07ccb0ea9f4747b8ccda8a4f3");
+        let e = message_digest(&za, b"message digest");
+        assert_eq!(crate::text::hex(&e), "f0b43e94ba45accaace692ed534382eb17e6ab5a19ce7b31f4486fdfc0d28640");
+        let d = secret_scalar(&d).unwrap();
+        let d_plus_one_inv = Option::<Scalar>::from((*d + Scalar::ONE).invert()).unwrap();
+        let e = <Scalar as sm2::elliptic_curve::ops::Reduce<FieldBytes>>::reduce(&FieldBytes::from(e));
+        let k = scalar("59276E27D506861A16680F3AD9C02DCCEF3CC1FA3CDBE4CE6D54B80DEAC1BC21");
+        let signature = sign_with_nonce(&d, &d_plus_one_inv, &e, &k).unwrap();
+        assert_eq!(
+            crate::text::hex(&signature),
+            "f5a03b0648d2c4630eeac513e1bb81a15944da3827d5b74143ac7eaceee720b3\
+             b1b6aa29df212fd8763182bc0d421ca1bb9038fd1f7f42d4840b69c485bbc1aa"
+        );
+        assert!(pair.public_key().verify(b"message digest", &signature));
+        assert!(!pair.public_key().verify(b"message digesT", &signature));
+    }
+
+    #[test]
+    fn signatures_verify_under_the_sm2_crate_and_deterministically() {
+        use sm2::dsa::signature::Verifier as _;
+        let pair = crate::KeyPair::generate(crate::Algorithm::Sm2Sm3).unwrap();
+        let signature = pair.sign(b"citycode");
+        assert_eq!(pair.sign(b"citycode"), signature);
+        let reference = sm2::dsa::VerifyingKey::from_sec1_bytes(
+            core::str::from_utf8(DEFAULT_USER_ID).unwrap(),
+            &pair.public_key().to_bytes(),
+        )
+        .unwrap();
+        let parsed = sm2::dsa::Signature::from_slice(&signature).unwrap();
+        assert!(reference.verify(b"citycode", &parsed).is_ok());
+        assert!(reference.verify(b"citycodf", &parsed).is_err());
+    }
+
+    /// The key's affine coordinates, through the `sm2` crate.
+    fn coordinates(key: &crate::PublicKey) -> ([u8; 32], [u8; 32]) {
+        use sm2::elliptic_curve::sec1::ToSec1Point as _;
+        let point = sm2::PublicKey::from_sec1_bytes(&key.to_bytes()).unwrap().to_sec1_point(false);
+        (point.as_bytes()[1..33].try_into().unwrap(), point.as_bytes()[33..].try_into().unwrap())
+    }
+
+    const N: [u8; 32] = hex32("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123");
+
+    /// `N - v` for a small `v`, big-endian.
+    fn n_minus(v: u8) -> [u8; 32] {
+        let mut b = N;
+        b[31] -= v;
+        b
+    }
+
+    /// `N - r` (so that `r + s = n`), big-endian.
+    fn complement(r: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut borrow = 0i16;
+        for i in (0..32).rev() {
+            let d = i16::from(N[i]) - i16::from(r[i]) - borrow;
+            out[i] = d.rem_euclid(256) as u8;
+            borrow = i16::from(d < 0);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+        /// The dedicated arithmetic gives the generic one's answer on valid signatures
+        /// and on each way of breaking one.
+        #[test]
+        fn the_dedicated_verifier_agrees_with_the_sm2_crate(
+            seed in proptest::prelude::any::<[u8; 32]>(),
+            message in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+            bit in 0usize..512,
+            mode in 0u8..8,
+        ) {
+            let Ok(pair) = crate::KeyPair::from_secret_bytes(crate::Algorithm::Sm2Sm3, &seed) else { return Ok(()) };
+            let (x, y) = coordinates(&pair.public_key());
+            let za = user_digest(&x, &y);
+            let mut e = message_digest(&za, &message);
+            let mut signature = pair.sign(&message);
+            let (x, y) = match mode {
+                0 => (x, y),
+                1 => { signature[bit / 8] ^= 1 << (bit % 8); (x, y) }
+                2 => { e[(bit / 8) % 32] ^= 1 << (bit % 8); (x, y) }
+                3 => { let s = complement(&signature[..32]); signature[32..].copy_from_slice(&s); (x, y) }
+                4 => { signature[..32].copy_from_slice(&n_minus(1)); (x, y) }
+                5 => { signature[32..].copy_from_slice(&N); (x, y) }
+                6 => coordinates(&crate::KeyPair::generate(crate::Algorithm::Sm2Sm3).unwrap().public_key()),
+                _ => { signature = [0u8; 64]; signature[bit / 8] = 1; (x, y) }
+            };
+            let fast = crate::sm2p256::verify_prehash(&x, &y, &e, &signature);
+            proptest::prop_assert_eq!(fast, verify_prehash_generic(&x, &y, &e, &signature));
+            proptest::prop_assert_eq!(fast, mode == 0);
+        }
+    }
+
+    #[test]
+    fn secret_scalars_are_in_one_to_n_minus_two() {
+        assert!(secret_scalar(&[0u8; 32]).is_none());
+        assert!(secret_scalar(&n_minus(0)).is_none());
+        assert!(secret_scalar(&n_minus(1)).is_none());
+        assert!(secret_scalar(&n_minus(2)).is_some());
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        assert!(secret_scalar(&one).is_some());
+    }
+}
