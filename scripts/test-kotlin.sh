@@ -21,6 +21,7 @@ stamp="$out/.sources"
 sources=(bindings/generated/kotlin/uniffi/citycode_ffi/citycode_ffi.kt bindings/tests/kotlin/*.kt examples/kotlin/*.kt)
 sum=$(cat "${sources[@]}" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$out/test.jar" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+  rm -f "$out/test.jar" "$stamp"  # a failed compile must not leave the last jar to run
   "$kotlinc" -nowarn -cp "$jna" -d "$out/test.jar" "${sources[@]}" 2>&1 | grep -v '^warning' || true
   [ -f "$out/test.jar" ] || { echo "kotlinc failed"; exit 1; }
   echo "$sum" > "$stamp"

@@ -716,7 +716,8 @@ impl Verifier {
     /// A verifier from core's `VerifierConfig` as JSON, the `verifier` object of every
     /// test vector: `root_alg`, `root_key` (hex) and `scene`, and optionally
     /// `skew_secs`, `max_code_validity_secs`, `utc_offset_minutes` and
-    /// `allow_missing_revocation_list`. Other members (a vector's lists) are ignored.
+    /// `allow_missing_revocation_list` and `gm_only`. Other members (a vector's lists)
+    /// are ignored.
     #[uniffi::constructor]
     pub fn from_config_json(json: String) -> Result<Arc<Self>> {
         let config: citycode::VerifierConfig = serde_json::from_str(&json)
@@ -780,6 +781,13 @@ impl Verifier {
     pub fn allow_missing_revocation_list(&self) -> Result<()> {
         self.write()?.set_revocation_required(false);
         Ok(())
+    }
+
+    /// Accepts only the national algorithms: the root (which must be SM2), every issuer
+    /// key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+    /// code with another algorithm is then refused (`unsupported_algorithm`).
+    pub fn require_gm_only(&self) -> Result<()> {
+        Ok(self.write()?.set_gm_only()?)
     }
 
     /// Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
@@ -1036,6 +1044,33 @@ pub fn publish_lists(
     files.push(PublishedFile { name: citycode::distribution::STATUS_INDEX_FILE.into(), bytes: index });
     files.push(PublishedFile { name: citycode::distribution::STATUS_FILE.into(), bytes: status.sign(&root.inner)? });
     Ok(files)
+}
+
+/// Whether `signature` (64-byte `r || s`, or Ed25519's 64 bytes) over `message`
+/// verifies under `public_key` with the checks of SPEC.md §4.2: for algorithm tests
+/// and for checking a keystore. A public key that is not valid for `algorithm` is an
+/// error (`invalid_device_key`, or `malformed` for the wrong length); P-256 and SM2 keys
+/// may be compressed or uncompressed SEC1.
+#[uniffi::export]
+pub fn verify_signature(
+    algorithm: KeyAlgorithm,
+    public_key: Vec<u8>,
+    message: Vec<u8>,
+    signature: Vec<u8>,
+) -> Result<bool> {
+    let key = match algorithm {
+        KeyAlgorithm::EcdsaP256 => citycode::PublicKey::from_sec1(&public_key)?,
+        KeyAlgorithm::Sm2 => citycode::PublicKey::from_sm2_sec1(&public_key)?,
+        KeyAlgorithm::Ed25519 => self::public_key(algorithm, &public_key)?,
+    };
+    Ok(key.verify(&message, &signature))
+}
+
+/// The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for SM2, SHA-256
+/// otherwise.
+#[uniffi::export]
+pub fn digest(algorithm: KeyAlgorithm, data: Vec<u8>) -> Vec<u8> {
+    citycode::digest::digest(algorithm.into(), &data).to_vec()
 }
 
 /// Decodes base64url (lists and credentials travel in JSON this way).

@@ -146,6 +146,13 @@ impl Verifier {
     /// (`unsupported_algorithm`) unless the root is SM2, and if a list already loaded
     /// names another algorithm.
     pub fn gm_only(mut self) -> Result<Self, Rejection> {
+        self.set_gm_only()?;
+        Ok(self)
+    }
+
+    /// Makes a verifier in use GM-only (see [`Verifier::gm_only`]); on error nothing
+    /// changes.
+    pub fn set_gm_only(&mut self) -> Result<(), Rejection> {
         if self.root.algorithm() != Algorithm::Sm2Sm3 {
             return Err(Rejection::new(
                 Reason::UnsupportedAlgorithm,
@@ -154,9 +161,12 @@ impl Verifier {
         }
         self.gm_only = true;
         if let Some((list, _)) = &self.trust {
-            self.refuse_other_algorithms(list)?;
+            if let Err(e) = self.refuse_other_algorithms(list) {
+                self.gm_only = false;
+                return Err(e);
+            }
         }
-        Ok(self)
+        Ok(())
     }
 
     /// Whether only SM2 keys are accepted ([`Verifier::gm_only`]).
@@ -164,6 +174,7 @@ impl Verifier {
         self.gm_only
     }
 
+    /// With `gm_only`, refuses a trust list naming a key of another algorithm.
     fn refuse_other_algorithms(&self, list: &TrustList) -> Result<(), Rejection> {
         match list.keys.iter().find(|k| self.gm_only && k.key.algorithm() != Algorithm::Sm2Sm3) {
             Some(k) => Err(Rejection::new(

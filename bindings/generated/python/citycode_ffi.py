@@ -528,6 +528,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_citycode_version() != 5368:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_digest() != 27206:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 34335:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_random_subject() != 15364:
@@ -542,11 +544,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_sign_trust_list() != 55606:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_verify_signature() != 44299:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 846:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_devicesigner_public_key() != 38895:
+    if lib.uniffi_citycode_ffi_checksum_method_devicesigner_public_key() != 36764:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_devicesigner_sign() != 63267:
+    if lib.uniffi_citycode_ffi_checksum_method_devicesigner_sign() != 58589:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_holder_credential() != 8015:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -588,6 +592,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 52182:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes() != 14031:
@@ -596,7 +602,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 37611:
+    if lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 54244:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_verifier_new() != 24079:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -635,6 +641,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_base64url_decode.restype = ctypes.c
 _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_digest.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_digest.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.restype = ctypes.c_uint16
@@ -656,6 +665,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_sign_revocation_list.restype = ctyp
 _UniffiLib.uniffi_citycode_ffi_checksum_func_sign_trust_list.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_sign_trust_list.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_verify_signature.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_verify_signature.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm.restype = ctypes.c_uint16
@@ -725,6 +737,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list.res
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_scene.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_scene.restype = ctypes.c_uint16
@@ -752,6 +767,12 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_digest.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_digest.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -800,6 +821,14 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_sign_trust_list.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_sign_trust_list.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_verify_signature.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_verify_signature.restype = ctypes.c_int8
 _UniffiLib.uniffi_citycode_ffi_fn_method_devicesigner_algorithm.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -938,6 +967,11 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_load_trust_list.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_load_trust_list.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_require_gm_only.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_require_gm_only.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_scene.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -2259,6 +2293,12 @@ class KeyAlgorithm(enum.Enum):
     ECDSA P-256 with SHA-256 (phone secure hardware).
 """
     
+    SM2 = 2
+    """
+    SM2 with SM3 (GB/T 32918), the national algorithm, default user id
+    `1234567812345678`.
+"""
+    
 
 
 class _UniffiFfiConverterTypeKeyAlgorithm(_UniffiConverterRustBuffer):
@@ -2269,6 +2309,8 @@ class _UniffiFfiConverterTypeKeyAlgorithm(_UniffiConverterRustBuffer):
             return KeyAlgorithm.ED25519
         if variant == 2:
             return KeyAlgorithm.ECDSA_P256
+        if variant == 3:
+            return KeyAlgorithm.SM2
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -2276,6 +2318,8 @@ class _UniffiFfiConverterTypeKeyAlgorithm(_UniffiConverterRustBuffer):
         if value == KeyAlgorithm.ED25519:
             return
         if value == KeyAlgorithm.ECDSA_P256:
+            return
+        if value == KeyAlgorithm.SM2:
             return
         raise ValueError(value)
 
@@ -2285,6 +2329,8 @@ class _UniffiFfiConverterTypeKeyAlgorithm(_UniffiConverterRustBuffer):
             buf.write_i32(1)
         if value == KeyAlgorithm.ECDSA_P256:
             buf.write_i32(2)
+        if value == KeyAlgorithm.SM2:
+            buf.write_i32(3)
 
 
 
@@ -3204,7 +3250,8 @@ class _UniffiFfiConverterTypeScene(_UniffiConverterRustBuffer):
 class DeviceSigner():
     """
     A device key held outside this library, implemented in Kotlin, Swift or Python:
-    Android Keystore or the Secure Enclave (ECDSA P-256). The secret never enters Rust.
+    Android Keystore or the Secure Enclave (ECDSA P-256), or a phone security element
+    that signs SM2. The secret never enters Rust.
 """
     
     def algorithm(self, ) -> KeyAlgorithm:
@@ -3214,21 +3261,23 @@ class DeviceSigner():
         raise NotImplementedError
     def public_key(self, ) -> bytes:
         """
-        The public key: 32 bytes (Ed25519), or P-256 as 33-byte compressed or 65-byte
-        uncompressed SEC1.
+        The public key: 32 bytes (Ed25519), or P-256 or SM2 as 33-byte compressed or
+        65-byte uncompressed SEC1.
 """
         raise NotImplementedError
     def sign(self, message: bytes) -> bytes:
         """
-        Signs `message`. P-256 signatures may be DER (what `java.security` and
-        CryptoKit's `derRepresentation` return) or 64-byte `r || s`.
+        Signs `message`. P-256 and SM2 signatures may be DER (what `java.security`,
+        CryptoKit's `derRepresentation` and SM2 devices return) or 64-byte `r || s`. An
+        SM2 signer signs under the default user id `1234567812345678`.
 """
         raise NotImplementedError
 
 class DeviceSignerImpl(DeviceSigner):
     """
     A device key held outside this library, implemented in Kotlin, Swift or Python:
-    Android Keystore or the Secure Enclave (ECDSA P-256). The secret never enters Rust.
+    Android Keystore or the Secure Enclave (ECDSA P-256), or a phone security element
+    that signs SM2. The secret never enters Rust.
 """
     
     _handle: ctypes.c_uint64
@@ -3270,8 +3319,8 @@ class DeviceSignerImpl(DeviceSigner):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def public_key(self, ) -> bytes:
         """
-        The public key: 32 bytes (Ed25519), or P-256 as 33-byte compressed or 65-byte
-        uncompressed SEC1.
+        The public key: 32 bytes (Ed25519), or P-256 or SM2 as 33-byte compressed or
+        65-byte uncompressed SEC1.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -3286,8 +3335,9 @@ class DeviceSignerImpl(DeviceSigner):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def sign(self, message: bytes) -> bytes:
         """
-        Signs `message`. P-256 signatures may be DER (what `java.security` and
-        CryptoKit's `derRepresentation` return) or 64-byte `r || s`.
+        Signs `message`. P-256 and SM2 signatures may be DER (what `java.security`,
+        CryptoKit's `derRepresentation` and SM2 devices return) or 64-byte `r || s`. An
+        SM2 signer signs under the default user id `1234567812345678`.
 """
         
         _UniffiFfiConverterBytes.check_lower(message)
@@ -4270,6 +4320,13 @@ class VerifierProtocol(typing.Protocol):
         Loads a signed trust list; refuses bad signatures and rollback.
 """
         raise NotImplementedError
+    def require_gm_only(self, ) -> None:
+        """
+        Accepts only the national algorithms: the root (which must be SM2), every issuer
+        key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+        code with another algorithm is then refused (`unsupported_algorithm`).
+"""
+        raise NotImplementedError
     def set_scene(self, scene: Scene) -> None:
         """
         Switches the scene.
@@ -4310,7 +4367,8 @@ class Verifier(VerifierProtocol):
         A verifier from core's `VerifierConfig` as JSON, the `verifier` object of every
         test vector: `root_alg`, `root_key` (hex) and `scene`, and optionally
         `skew_secs`, `max_code_validity_secs`, `utc_offset_minutes` and
-        `allow_missing_revocation_list`. Other members (a vector's lists) are ignored.
+        `allow_missing_revocation_list` and `gm_only`. Other members (a vector's lists)
+        are ignored.
 """
         
         _UniffiFfiConverterString.check_lower(json)
@@ -4438,6 +4496,23 @@ class Verifier(VerifierProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_load_trust_list,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def require_gm_only(self, ) -> None:
+        """
+        Accepts only the national algorithms: the root (which must be SM2), every issuer
+        key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+        code with another algorithm is then refused (`unsupported_algorithm`).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_require_gm_only,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -4702,6 +4777,27 @@ def citycode_version() -> str:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def digest(algorithm: KeyAlgorithm,data: bytes) -> bytes:
+    """
+    The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for SM2, SHA-256
+    otherwise.
+"""
+    
+    _UniffiFfiConverterTypeKeyAlgorithm.check_lower(algorithm)
+
+    _UniffiFfiConverterBytes.check_lower(data)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeKeyAlgorithm.lower(algorithm),
+        _UniffiFfiConverterBytes.lower(data),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_digest,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def publish_lists(root: SigningKey,sequence: int,issued_at: int,expires_at: int,trust_list: bytes,revocation_lists: typing.List[bytes]) -> typing.List[PublishedFile]:
     """
     Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
@@ -4864,6 +4960,36 @@ def sign_trust_list(root: SigningKey,sequence: int,issued_at: int,expires_at: in
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def verify_signature(algorithm: KeyAlgorithm,public_key: bytes,message: bytes,signature: bytes) -> bool:
+    """
+    Whether `signature` (64-byte `r || s`, or Ed25519's 64 bytes) over `message`
+    verifies under `public_key` with the checks of SPEC.md §4.2: for algorithm tests
+    and for checking a keystore. A public key that is not valid for `algorithm` is an
+    error (`invalid_device_key`, or `malformed` for the wrong length); P-256 and SM2 keys
+    may be compressed or uncompressed SEC1.
+"""
+    
+    _UniffiFfiConverterTypeKeyAlgorithm.check_lower(algorithm)
+
+    _UniffiFfiConverterBytes.check_lower(public_key)
+
+    _UniffiFfiConverterBytes.check_lower(message)
+
+    _UniffiFfiConverterBytes.check_lower(signature)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeKeyAlgorithm.lower(algorithm),
+        _UniffiFfiConverterBytes.lower(public_key),
+        _UniffiFfiConverterBytes.lower(message),
+        _UniffiFfiConverterBytes.lower(signature),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_verify_signature,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 
 __all__ = [
     "InternalError",
@@ -4892,6 +5018,7 @@ __all__ = [
     "TrustedIssuer",
     "base64url_decode",
     "citycode_version",
+    "digest",
     "publish_lists",
     "random_subject",
     "render_qr",
@@ -4899,6 +5026,7 @@ __all__ = [
     "scene_from_json",
     "sign_revocation_list",
     "sign_trust_list",
+    "verify_signature",
     "DeviceSignerImpl",
     "DeviceSigner",
     "Holder",

@@ -641,7 +641,8 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 /**
  * A device key held outside this library, implemented in Kotlin, Swift or Python:
- * Android Keystore or the Secure Enclave (ECDSA P-256). The secret never enters Rust.
+ * Android Keystore or the Secure Enclave (ECDSA P-256), or a phone security element
+ * that signs SM2. The secret never enters Rust.
  */
 public protocol DeviceSigner: AnyObject, Sendable {
     
@@ -651,21 +652,23 @@ public protocol DeviceSigner: AnyObject, Sendable {
     func algorithm()  -> KeyAlgorithm
     
     /**
-     * The public key: 32 bytes (Ed25519), or P-256 as 33-byte compressed or 65-byte
-     * uncompressed SEC1.
+     * The public key: 32 bytes (Ed25519), or P-256 or SM2 as 33-byte compressed or
+     * 65-byte uncompressed SEC1.
      */
     func publicKey()  -> Data
     
     /**
-     * Signs `message`. P-256 signatures may be DER (what `java.security` and
-     * CryptoKit's `derRepresentation` return) or 64-byte `r || s`.
+     * Signs `message`. P-256 and SM2 signatures may be DER (what `java.security`,
+     * CryptoKit's `derRepresentation` and SM2 devices return) or 64-byte `r || s`. An
+     * SM2 signer signs under the default user id `1234567812345678`.
      */
     func sign(message: Data) throws  -> Data
     
 }
 /**
  * A device key held outside this library, implemented in Kotlin, Swift or Python:
- * Android Keystore or the Secure Enclave (ECDSA P-256). The secret never enters Rust.
+ * Android Keystore or the Secure Enclave (ECDSA P-256), or a phone security element
+ * that signs SM2. The secret never enters Rust.
  */
 open class DeviceSignerImpl: DeviceSigner, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -733,8 +736,8 @@ open func algorithm() -> KeyAlgorithm  {
 }
     
     /**
-     * The public key: 32 bytes (Ed25519), or P-256 as 33-byte compressed or 65-byte
-     * uncompressed SEC1.
+     * The public key: 32 bytes (Ed25519), or P-256 or SM2 as 33-byte compressed or
+     * 65-byte uncompressed SEC1.
      */
 open func publicKey() -> Data  {
     return try!  FfiConverterData.lift(try! rustCall() {
@@ -746,8 +749,9 @@ open func publicKey() -> Data  {
 }
     
     /**
-     * Signs `message`. P-256 signatures may be DER (what `java.security` and
-     * CryptoKit's `derRepresentation` return) or 64-byte `r || s`.
+     * Signs `message`. P-256 and SM2 signatures may be DER (what `java.security`,
+     * CryptoKit's `derRepresentation` and SM2 devices return) or 64-byte `r || s`. An
+     * SM2 signer signs under the default user id `1234567812345678`.
      */
 open func sign(message: Data)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -1776,6 +1780,13 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     func loadTrustList(list: Data) throws 
     
     /**
+     * Accepts only the national algorithms: the root (which must be SM2), every issuer
+     * key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+     * code with another algorithm is then refused (`unsupported_algorithm`).
+     */
+    func requireGmOnly() throws 
+    
+    /**
      * Switches the scene.
      */
     func setScene(scene: Scene) throws 
@@ -1878,7 +1889,8 @@ public convenience init(rootAlgorithm: KeyAlgorithm, rootKey: Data, scene: Scene
      * A verifier from core's `VerifierConfig` as JSON, the `verifier` object of every
      * test vector: `root_alg`, `root_key` (hex) and `scene`, and optionally
      * `skew_secs`, `max_code_validity_secs`, `utc_offset_minutes` and
-     * `allow_missing_revocation_list`. Other members (a vector's lists) are ignored.
+     * `allow_missing_revocation_list` and `gm_only`. Other members (a vector's lists)
+     * are ignored.
      */
 public static func fromConfigJson(json: String)throws  -> Verifier  {
     return try  FfiConverterTypeVerifier_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -1936,6 +1948,19 @@ open func loadTrustList(list: Data)throws   {try rustCallWithError(FfiConverterT
     uniffi_citycode_ffi_fn_method_verifier_load_trust_list(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(list),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Accepts only the national algorithms: the root (which must be SM2), every issuer
+     * key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+     * code with another algorithm is then refused (`unsupported_algorithm`).
+     */
+open func requireGmOnly()throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_require_gm_only(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
 }
@@ -3721,6 +3746,11 @@ public enum KeyAlgorithm: Equatable, Hashable {
      * ECDSA P-256 with SHA-256 (phone secure hardware).
      */
     case ecdsaP256
+    /**
+     * SM2 with SM3 (GB/T 32918), the national algorithm, default user id
+     * `1234567812345678`.
+     */
+    case sm2
 
 
 
@@ -3746,6 +3776,8 @@ public struct FfiConverterTypeKeyAlgorithm: FfiConverterRustBuffer {
         
         case 2: return .ecdsaP256
         
+        case 3: return .sm2
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -3760,6 +3792,10 @@ public struct FfiConverterTypeKeyAlgorithm: FfiConverterRustBuffer {
         
         case .ecdsaP256:
             writeInt(&buf, Int32(2))
+        
+        
+        case .sm2:
+            writeInt(&buf, Int32(3))
         
         }
     }
@@ -4614,6 +4650,19 @@ public func citycodeVersion() -> String  {
 })
 }
 /**
+ * The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for SM2, SHA-256
+ * otherwise.
+ */
+public func digest(algorithm: KeyAlgorithm, data: Data) -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_digest(
+        FfiConverterTypeKeyAlgorithm_lower(algorithm),
+        FfiConverterData.lower(data),uniffiCallStatus
+    )
+})
+}
+/**
  * Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
  * fixed names, `status.bin`, signed by `root`, naming each list's sequence, expiry
  * and digest, and `status.json`, the same index unsigned. Write every file to a directory a static web server serves, `status.bin`
@@ -4707,6 +4756,24 @@ public func signTrustList(root: SigningKey, sequence: UInt64, issuedAt: UInt32, 
     )
 })
 }
+/**
+ * Whether `signature` (64-byte `r || s`, or Ed25519's 64 bytes) over `message`
+ * verifies under `public_key` with the checks of SPEC.md §4.2: for algorithm tests
+ * and for checking a keystore. A public key that is not valid for `algorithm` is an
+ * error (`invalid_device_key`, or `malformed` for the wrong length); P-256 and SM2 keys
+ * may be compressed or uncompressed SEC1.
+ */
+public func verifySignature(algorithm: KeyAlgorithm, publicKey: Data, message: Data, signature: Data)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_verify_signature(
+        FfiConverterTypeKeyAlgorithm_lower(algorithm),
+        FfiConverterData.lower(publicKey),
+        FfiConverterData.lower(message),
+        FfiConverterData.lower(signature),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -4727,6 +4794,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_func_citycode_version() != 5368) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_func_digest() != 27206) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_func_publish_lists() != 34335) {
@@ -4750,13 +4820,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_sign_trust_list() != 55606) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_func_verify_signature() != 44299) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 846) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_devicesigner_public_key() != 38895) {
+    if (uniffi_citycode_ffi_checksum_method_devicesigner_public_key() != 36764) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_devicesigner_sign() != 63267) {
+    if (uniffi_citycode_ffi_checksum_method_devicesigner_sign() != 58589) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_holder_credential() != 8015) {
@@ -4804,6 +4877,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 52182) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4831,7 +4907,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_constructor_signingkey_generate() != 13883) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 37611) {
+    if (uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 54244) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_verifier_new() != 24079) {

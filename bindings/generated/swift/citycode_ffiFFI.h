@@ -486,6 +486,11 @@ void uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(uint64_t ptr, R
 void uniffi_citycode_ffi_fn_method_verifier_load_trust_list(uint64_t ptr, RustBuffer list, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_REQUIRE_GM_ONLY
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_REQUIRE_GM_ONLY
+void uniffi_citycode_ffi_fn_method_verifier_require_gm_only(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_SET_SCENE
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_SET_SCENE
 void uniffi_citycode_ffi_fn_method_verifier_set_scene(uint64_t ptr, RustBuffer scene, RustCallStatus *_Nonnull out_status
@@ -515,6 +520,11 @@ RustBuffer uniffi_citycode_ffi_fn_func_base64url_decode(RustBuffer text, RustCal
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_CITYCODE_VERSION
 RustBuffer uniffi_citycode_ffi_fn_func_citycode_version(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_DIGEST
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_DIGEST
+RustBuffer uniffi_citycode_ffi_fn_func_digest(RustBuffer algorithm, RustBuffer data, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PUBLISH_LISTS
@@ -551,6 +561,11 @@ RustBuffer uniffi_citycode_ffi_fn_func_sign_revocation_list(uint64_t key, RustBu
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_SIGN_TRUST_LIST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_SIGN_TRUST_LIST
 RustBuffer uniffi_citycode_ffi_fn_func_sign_trust_list(uint64_t root, uint64_t sequence, uint32_t issued_at, uint32_t expires_at, RustBuffer issuers, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_VERIFY_SIGNATURE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_VERIFY_SIGNATURE
+int8_t uniffi_citycode_ffi_fn_func_verify_signature(RustBuffer algorithm, RustBuffer public_key, RustBuffer message, RustBuffer signature, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_CITYCODE_FFI_RUSTBUFFER_ALLOC
@@ -825,6 +840,12 @@ uint16_t uniffi_citycode_ffi_checksum_func_citycode_version(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_DIGEST
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_DIGEST
+uint16_t uniffi_citycode_ffi_checksum_func_digest(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PUBLISH_LISTS
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PUBLISH_LISTS
 uint16_t uniffi_citycode_ffi_checksum_func_publish_lists(void
@@ -864,6 +885,12 @@ uint16_t uniffi_citycode_ffi_checksum_func_sign_revocation_list(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_SIGN_TRUST_LIST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_SIGN_TRUST_LIST
 uint16_t uniffi_citycode_ffi_checksum_func_sign_trust_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_VERIFY_SIGNATURE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_VERIFY_SIGNATURE
+uint16_t uniffi_citycode_ffi_checksum_func_verify_signature(void
     
 );
 #endif
@@ -972,6 +999,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_LOAD_TRUST_LIST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_LOAD_TRUST_LIST
 uint16_t uniffi_citycode_ffi_checksum_method_verifier_load_trust_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_REQUIRE_GM_ONLY
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_REQUIRE_GM_ONLY
+uint16_t uniffi_citycode_ffi_checksum_method_verifier_require_gm_only(void
     
 );
 #endif

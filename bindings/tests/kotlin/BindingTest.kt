@@ -67,6 +67,68 @@ class JavaKeystoreSigner : DeviceSigner {
     }
 }
 
+/**
+ * An SM2 key whose arithmetic runs in Kotlin (BigInteger, GB/T 32918.2, random nonces),
+ * as a phone's SM2 security element would hold it: DER signatures, an uncompressed
+ * public key. Only SM3 comes from the library (the JDK has none).
+ */
+class KotlinSm2Signer : DeviceSigner {
+    companion object {
+        val P = BigInteger("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF", 16)
+        val A: BigInteger = P - BigInteger.valueOf(3)
+        val B = BigInteger("28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93", 16)
+        val N = BigInteger("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123", 16)
+        val G = Pair(
+            BigInteger("32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7", 16),
+            BigInteger("BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0", 16))
+
+        fun add(a: Pair<BigInteger, BigInteger>?, b: Pair<BigInteger, BigInteger>?): Pair<BigInteger, BigInteger>? {
+            if (a == null) return b
+            if (b == null) return a
+            if (a.first == b.first && (a.second + b.second).mod(P).signum() == 0) return null
+            val lam = if (a == b) (a.first * a.first * BigInteger.valueOf(3) + A) * (a.second * BigInteger.TWO).modInverse(P)
+                      else (b.second - a.second) * (b.first - a.first).modInverse(P)
+            val x = (lam * lam - a.first - b.first).mod(P)
+            return Pair(x, (lam * (a.first - x) - a.second).mod(P))
+        }
+
+        fun mul(k: BigInteger, point: Pair<BigInteger, BigInteger>): Pair<BigInteger, BigInteger>? {
+            var acc: Pair<BigInteger, BigInteger>? = null
+            for (i in k.bitLength() - 1 downTo 0) {
+                acc = add(acc, acc)
+                if (k.testBit(i)) acc = add(acc, point)
+            }
+            return acc
+        }
+
+        fun fixed(b: BigInteger) = b.toByteArray().let { if (it.size > 32) it.copyOfRange(it.size - 32, it.size) else ByteArray(32 - it.size) + it }
+    }
+
+    private val rnd = java.security.SecureRandom()
+    private val d = BigInteger(256, rnd).mod(N - BigInteger.TWO) + BigInteger.ONE
+    val q = mul(d, G)!!
+    var calls = 0
+    override fun algorithm() = KeyAlgorithm.SM2
+    override fun publicKey() = byteArrayOf(4) + fixed(q.first) + fixed(q.second)
+    override fun sign(message: ByteArray): ByteArray {
+        calls++
+        val uid = "1234567812345678".toByteArray()
+        val za = digest(KeyAlgorithm.SM2, byteArrayOf(0, (uid.size * 8).toByte()) + uid +
+            listOf(A, B, G.first, G.second, q.first, q.second).fold(ByteArray(0)) { acc, v -> acc + fixed(v) })
+        val e = BigInteger(1, digest(KeyAlgorithm.SM2, za + message))
+        while (true) {
+            val k = BigInteger(256, rnd).mod(N - BigInteger.ONE) + BigInteger.ONE
+            val r = (e + mul(k, G)!!.first).mod(N)
+            if (r.signum() == 0 || r + k == N) continue
+            val s = ((BigInteger.ONE + d).modInverse(N) * (k - r * d)).mod(N)
+            if (s.signum() == 0) continue
+            fun integer(v: BigInteger) = v.toByteArray().let { byteArrayOf(2, it.size.toByte()) + it }
+            val body = integer(r) + integer(s)
+            return byteArrayOf(0x30, body.size.toByte()) + body
+        }
+    }
+}
+
 class ThrowingSigner(private val key: SigningKey) : DeviceSigner {
     override fun algorithm() = KeyAlgorithm.ED25519
     override fun publicKey() = key.publicKey()
@@ -75,13 +137,13 @@ class ThrowingSigner(private val key: SigningKey) : DeviceSigner {
 
 const val NOW = 1_795_593_600UL
 
-class City {
-    val root = SigningKey.generate(KeyAlgorithm.ED25519)
-    val issuerKey = SigningKey.generate(KeyAlgorithm.ED25519)
+class City(val alg: KeyAlgorithm = KeyAlgorithm.ED25519) {
+    val root = SigningKey.generate(alg)
+    val issuerKey = SigningKey.generate(alg)
     val issuer = Issuer(1u, issuerKey, listOf(1u, 2u, 3u, 4u, 5u))
     val today = (NOW / 86400UL).toUShort()
     val trust = signTrustList(root, 1UL, (NOW - 60UL).toUInt(), (NOW + 86400UL).toUInt(), listOf(
-        TrustedIssuer(1u, KeyAlgorithm.ED25519, issuerKey.publicKey(), (NOW - 86400UL).toUInt(), (NOW + 864000UL).toUInt(), listOf(1u, 2u, 3u, 4u, 5u))))
+        TrustedIssuer(1u, alg, issuerKey.publicKey(), (NOW - 86400UL).toUInt(), (NOW + 864000UL).toUInt(), listOf(1u, 2u, 3u, 4u, 5u))))
     val claims = Claims(
         health = Health(HealthStatus.YELLOW, (today + 2u).toUShort()),
         medicalInsurance = MedicalInsurance(440300u, InsuranceStatus.ACTIVE),
@@ -90,7 +152,7 @@ class City {
         tourism = listOf(TourismEntry(TourismKind.RESERVATION, 1024u, today)),
         other = emptyList())
     val revocations = signRevocationList(root, null, 0UL, (NOW - 60UL).toUInt(), (NOW + 86400UL).toUInt(), emptyList())
-    fun verifier(scene: Scene) = Verifier(KeyAlgorithm.ED25519, root.publicKey(), scene).also {
+    fun verifier(scene: Scene) = Verifier(alg, root.publicKey(), scene).also {
         it.loadTrustList(trust)
         it.loadRevocationList(revocations)
     }
@@ -184,6 +246,49 @@ fun main(args: Array<String>) {
         val noSocial = city.issuer.issue(KeyAlgorithm.ED25519, device.publicKey(), "subject1".toByteArray(), city.today, 1u, city.claims.copy(socialSecurity = null))
         try { Holder.withKey(noSocial, device).present(listOf(Domain.SOCIAL_SECURITY), NOW); throw AssertionError("no error") } catch (e: CitycodeException.MissingDomain) { expect(e.code == "missing_domain") { e.code } }
         try { Holder(credential, ThrowingSigner(device)).presentForScene(Scene.MetroGate, NOW); throw AssertionError("no error") } catch (e: CitycodeException.Signer) { expect(e.detail.contains("keystore locked") || e.code == "signer") { e.detail } }
+    }
+
+    check("a GM-only city with a Kotlin-held SM2 device key") {
+        val city = City(KeyAlgorithm.SM2)
+        val keystore = KotlinSm2Signer()
+        val compressed = byteArrayOf(if (keystore.q.second.testBit(0)) 3 else 2) + KotlinSm2Signer.fixed(keystore.q.first)
+        val credential = city.issuer.issue(KeyAlgorithm.SM2, compressed, randomSubject(), city.today, 7u, city.claims)
+        val holder = Holder(credential, keystore)
+        val verifier = city.verifier(Scene.MetroGate)
+        verifier.requireGmOnly()
+        val code = holder.presentForScene(Scene.MetroGate, NOW)
+        expect(keystore.calls == 1) { "signer called ${keystore.calls} times" }
+        val d = verifier.verify(code.text, NOW + 1UL)
+        expect(d is Decision.Accept) { "GM code: $d" }
+        expect((d as Decision.Accept).claims.transit?.fareClass == FareClass.SENIOR_FREE) { "claims" }
+        val again = verifier.verify(code.text, NOW + 2UL)
+        expect(again is Decision.Reject && again.code == "replayed") { "$again" }
+        val ed = SigningKey.generate(KeyAlgorithm.ED25519)
+        val edCode = Holder.withKey(city.issuer.issue(KeyAlgorithm.ED25519, ed.publicKey(), randomSubject(), city.today, 7u, city.claims), ed)
+            .presentForScene(Scene.MetroGate, NOW).text
+        val refused = verifier.verify(edCode, NOW)
+        expect(refused is Decision.Reject && refused.code == "unsupported_algorithm") { "$refused" }
+        try { City().verifier(Scene.MetroGate).requireGmOnly(); throw AssertionError("no error") }
+        catch (e: CitycodeException.Rejected) { expect(e.code == "unsupported_algorithm") { e.code } }
+    }
+
+    check("SM3 samples and SM2 signature vectors") {
+        val sm2 = Json.parse(File(File(args[0]).parentFile, "sm2.json").readText()) as Map<String, Any?>
+        for (d in sm2["sm3"] as List<Map<String, Any?>>) {
+            val got = digest(KeyAlgorithm.SM2, hex(d["message"] as String))
+            expect(got.contentEquals(hex(d["digest"] as String))) { "${d["name"]}" }
+        }
+        val cases = sm2["signatures"] as List<Map<String, Any?>>
+        expect(cases.count { it["valid"] == false } >= 10) { "negative cases" }
+        for (c in cases) {
+            val (key, msg, sig) = listOf("public_key", "message", "signature").map { hex(c[it] as String) }
+            if (c["key_valid"] == false) {
+                try { verifySignature(KeyAlgorithm.SM2, key, msg, sig); throw AssertionError("${c["name"]}: key accepted") }
+                catch (e: CitycodeException.Rejected) { }
+            } else {
+                expect(verifySignature(KeyAlgorithm.SM2, key, msg, sig) == c["valid"]) { "${c["name"]}" }
+            }
+        }
     }
 
     check("no panic crosses the boundary on hostile input") {

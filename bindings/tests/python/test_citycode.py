@@ -1,9 +1,11 @@
 """The Python binding carries every test vector and every error faithfully, and a full
 issue-present-verify flow works with a device key held on the Python side."""
 
+import hashlib
 import json
 import os
 import random
+import secrets
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -15,7 +17,9 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 with open(os.path.join(ROOT, "test-vectors", "codes.json"), encoding="utf-8") as f:
     VECTORS = json.load(f)
 CASES = VECTORS["cases"]
-ALGS = {"ed25519": cc.KeyAlgorithm.ED25519, "ecdsa_p256_sha256": cc.KeyAlgorithm.ECDSA_P256}
+ALGS = {"ed25519": cc.KeyAlgorithm.ED25519, "ecdsa_p256_sha256": cc.KeyAlgorithm.ECDSA_P256, "sm2_sm3": cc.KeyAlgorithm.SM2}
+with open(os.path.join(ROOT, "test-vectors", "sm2.json"), encoding="utf-8") as f:
+    SM2 = json.load(f)
 
 
 def run_case(case):
@@ -74,15 +78,90 @@ class PythonKeystore(cc.DeviceSigner):
         return self.key.sign(message, ec.ECDSA(hashes.SHA256()))
 
 
+class PythonSm2Keystore(cc.DeviceSigner):
+    """An SM2 key that lives in Python, signing with its own implementation of GB/T
+    32918.2 (big integers, hashlib's SM3, random nonces) and returning DER, as a phone's
+    security element would: an implementation independent of citycode's."""
+
+    P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
+    A = P - 3
+    B = 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93
+    N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
+    G = (0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7,
+         0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0)
+
+    def __init__(self):
+        self.d = 1 + secrets.randbelow(self.N - 2)
+        self.q = self.mul(self.d, self.G)
+        self.calls = 0
+
+    @classmethod
+    def add(cls, a, b):
+        if a is None:
+            return b
+        if b is None:
+            return a
+        if a[0] == b[0] and (a[1] + b[1]) % cls.P == 0:
+            return None
+        if a == b:
+            lam = (3 * a[0] * a[0] + cls.A) * pow(2 * a[1], -1, cls.P)
+        else:
+            lam = (b[1] - a[1]) * pow(b[0] - a[0], -1, cls.P)
+        x = (lam * lam - a[0] - b[0]) % cls.P
+        return (x, (lam * (a[0] - x) - a[1]) % cls.P)
+
+    @classmethod
+    def mul(cls, k, point):
+        acc = None
+        for bit in bin(k)[2:]:
+            acc = cls.add(acc, acc)
+            if bit == "1":
+                acc = cls.add(acc, point)
+        return acc
+
+    @staticmethod
+    def sm3(data):
+        return hashlib.new("sm3", data).digest()
+
+    def algorithm(self):
+        return cc.KeyAlgorithm.SM2
+
+    def public_key(self):
+        return b"\x04" + self.q[0].to_bytes(32, "big") + self.q[1].to_bytes(32, "big")
+
+    def sign(self, message):
+        self.calls += 1
+        uid = b"1234567812345678"
+        fields = [self.A, self.B, self.G[0], self.G[1], self.q[0], self.q[1]]
+        za = self.sm3((len(uid) * 8).to_bytes(2, "big") + uid + b"".join(v.to_bytes(32, "big") for v in fields))
+        e = int.from_bytes(self.sm3(za + message), "big")
+        while True:
+            k = 1 + secrets.randbelow(self.N - 1)
+            r = (e + self.mul(k, self.G)[0]) % self.N
+            if r == 0 or r + k == self.N:
+                continue
+            s = pow(1 + self.d, -1, self.N) * (k - r * self.d) % self.N
+            if s:
+                break
+
+        def integer(v):
+            b = v.to_bytes(v.bit_length() // 8 + 1, "big")
+            return b"\x02" + bytes([len(b)]) + b
+
+        body = integer(r) + integer(s)
+        return b"\x30" + bytes([len(body)]) + body
+
+
 class City:
-    def __init__(self, now):
+    def __init__(self, now, alg=cc.KeyAlgorithm.ED25519):
         self.now = now
-        self.root = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
-        issuer_key = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+        self.alg = alg
+        self.root = cc.SigningKey.generate(alg)
+        issuer_key = cc.SigningKey.generate(alg)
         self.issuer = cc.Issuer(1, issuer_key, [1, 2, 3, 4, 5])
         self.trust = cc.sign_trust_list(
             self.root, 1, now - 60, now + 86400,
-            [cc.TrustedIssuer(kid=1, algorithm=cc.KeyAlgorithm.ED25519, public_key=issuer_key.public_key(),
+            [cc.TrustedIssuer(kid=1, algorithm=alg, public_key=issuer_key.public_key(),
                               not_before=now - 86400, not_after=now + 86400 * 30, domains=[1, 2, 3, 4, 5])],
         )
         self.revocations = cc.sign_revocation_list(self.root, None, 0, now - 60, now + 86400, [])
@@ -99,7 +178,7 @@ class City:
         )
 
     def verifier(self, scene):
-        v = cc.Verifier(cc.KeyAlgorithm.ED25519, self.root.public_key(), scene)
+        v = cc.Verifier(self.alg, self.root.public_key(), scene)
         v.load_trust_list(self.trust)
         v.load_revocation_list(self.revocations)
         return v
@@ -144,6 +223,63 @@ def test_full_flow_with_python_held_p256_key():
     verifier.set_scene(cc.Scene.PARKING())
     refused = verifier.verify(parking.text, NOW)
     assert refused.is_reject() and refused.code == "policy_unmet" and "vehicle" in refused.detail
+
+
+def test_gm_only_city_with_a_python_held_sm2_key():
+    """Root, issuer and device SM2; the device key signs in Python (DER) and is given
+    uncompressed; a GM-only verifier accepts the code and refuses an Ed25519 device."""
+    city = City(NOW, cc.KeyAlgorithm.SM2)
+    keystore = PythonSm2Keystore()
+    compressed = bytes([2 | (keystore.q[1] & 1)]) + keystore.q[0].to_bytes(32, "big")
+    cred = city.issuer.issue(cc.KeyAlgorithm.SM2, compressed, cc.random_subject(), city.today, 7, city.claims())
+    holder = cc.Holder(cred, keystore)
+    verifier = city.verifier(cc.Scene.METRO_GATE())
+    verifier.require_gm_only()
+    code = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
+    assert keystore.calls == 1
+    assert cc.render_qr(code.text).version <= 10
+    decision = verifier.verify(code.text, NOW + 1)
+    assert decision.is_accept(), decision
+    assert decision.claims.transit.fare_class == cc.FareClass.STUDENT
+    assert verifier.verify(code.text, NOW + 2).code == "replayed"
+
+    # A wrong SM2 signature never leaves the holder: it checks each one.
+    class Wrong(PythonSm2Keystore):
+        def sign(self, message):
+            return super().sign(message + b"!")
+
+    wrong = Wrong()
+    wrong.q, wrong.d = keystore.q, keystore.d
+    with pytest.raises(cc.CitycodeError.Signer):
+        cc.Holder(cred, wrong).present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
+
+    ed = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    ed_cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, ed.public_key(), cc.random_subject(), city.today, 7, city.claims())
+    ed_code = cc.Holder.with_key(ed_cred, ed).present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
+    refused = verifier.verify(ed_code.text, NOW)
+    assert refused.is_reject() and refused.code == "unsupported_algorithm"
+    # Without GM-only the same verifier setup takes the mixed code.
+    assert city.verifier(cc.Scene.METRO_GATE()).verify(ed_code.text, NOW).is_accept()
+    # An Ed25519 root cannot be made GM-only.
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        City(NOW).verifier(cc.Scene.METRO_GATE()).require_gm_only()
+    assert e.value.code == "unsupported_algorithm"
+
+
+def test_sm3_samples_and_sm2_signature_vectors():
+    for d in SM2["sm3"]:
+        assert cc.digest(cc.KeyAlgorithm.SM2, bytes.fromhex(d["message"])).hex() == d["digest"], d["name"]
+        assert hashlib.new("sm3", bytes.fromhex(d["message"])).hexdigest() == d["digest"], d["name"]
+    assert cc.digest(cc.KeyAlgorithm.ED25519, b"abc") == hashlib.sha256(b"abc").digest()
+    cases = SM2["signatures"]
+    assert sum(c["valid"] for c in cases) >= 2 and sum(not c["valid"] for c in cases) >= 10
+    for c in cases:
+        key, msg, sig = (bytes.fromhex(c[k]) for k in ("public_key", "message", "signature"))
+        if not c["key_valid"]:
+            with pytest.raises(cc.CitycodeError.Rejected):
+                cc.verify_signature(cc.KeyAlgorithm.SM2, key, msg, sig)
+            continue
+        assert cc.verify_signature(cc.KeyAlgorithm.SM2, key, msg, sig) == c["valid"], c["name"]
 
 
 def test_software_key_holder_and_revocation():

@@ -735,6 +735,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_citycode_version(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_func_digest(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_func_publish_lists(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_random_subject(
@@ -748,6 +750,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_citycode_ffi_checksum_func_sign_revocation_list(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_sign_trust_list(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_verify_signature(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_devicesigner_algorithm(
     ): Int
@@ -784,6 +788,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_load_trust_list(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_require_gm_only(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_set_scene(
     ): Int
@@ -907,6 +913,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_load_trust_list(`ptr`: Long,`list`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_citycode_ffi_fn_method_verifier_require_gm_only(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_set_scene(`ptr`: Long,`scene`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_set_utc_offset_minutes(`ptr`: Long,`minutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
@@ -918,6 +926,8 @@ internal object UniffiLib {
     external fun uniffi_citycode_ffi_fn_func_base64url_decode(`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_citycode_version(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_digest(`algorithm`: RustBuffer.ByValue,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_publish_lists(`root`: Long,`sequence`: Long,`issuedAt`: Int,`expiresAt`: Int,`trustList`: RustBuffer.ByValue,`revocationLists`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -933,6 +943,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_sign_trust_list(`root`: Long,`sequence`: Long,`issuedAt`: Int,`expiresAt`: Int,`issuers`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_verify_signature(`algorithm`: RustBuffer.ByValue,`publicKey`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`signature`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun ffi_citycode_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_citycode_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1058,6 +1070,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_citycode_version() and 0xFFFF) != 5368) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_func_digest() and 0xFFFF) != 27206) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 34335) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1079,13 +1094,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_sign_trust_list() and 0xFFFF) != 55606) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_func_verify_signature() and 0xFFFF) != 44299) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() and 0xFFFF) != 846) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_public_key() and 0xFFFF) != 38895) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_public_key() and 0xFFFF) != 36764) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_sign() and 0xFFFF) != 63267) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_sign() and 0xFFFF) != 58589) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_holder_credential() and 0xFFFF) != 8015) {
@@ -1133,6 +1151,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() and 0xFFFF) != 46901) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() and 0xFFFF) != 52182) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() and 0xFFFF) != 8114) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1160,7 +1181,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_constructor_signingkey_generate() and 0xFFFF) != 13883) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() and 0xFFFF) != 37611) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() and 0xFFFF) != 54244) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_constructor_verifier_new() and 0xFFFF) != 24079) {
@@ -1674,7 +1695,8 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 /**
  * A device key held outside this library, implemented in Kotlin, Swift or Python:
- * Android Keystore or the Secure Enclave (ECDSA P-256). The secret never enters Rust.
+ * Android Keystore or the Secure Enclave (ECDSA P-256), or a phone security element
+ * that signs SM2. The secret never enters Rust.
  */
 public interface DeviceSigner {
     
@@ -1684,14 +1706,15 @@ public interface DeviceSigner {
     fun `algorithm`(): KeyAlgorithm
     
     /**
-     * The public key: 32 bytes (Ed25519), or P-256 as 33-byte compressed or 65-byte
-     * uncompressed SEC1.
+     * The public key: 32 bytes (Ed25519), or P-256 or SM2 as 33-byte compressed or
+     * 65-byte uncompressed SEC1.
      */
     fun `publicKey`(): kotlin.ByteArray
     
     /**
-     * Signs `message`. P-256 signatures may be DER (what `java.security` and
-     * CryptoKit's `derRepresentation` return) or 64-byte `r || s`.
+     * Signs `message`. P-256 and SM2 signatures may be DER (what `java.security`,
+     * CryptoKit's `derRepresentation` and SM2 devices return) or 64-byte `r || s`. An
+     * SM2 signer signs under the default user id `1234567812345678`.
      */
     fun `sign`(`message`: kotlin.ByteArray): kotlin.ByteArray
     
@@ -1700,7 +1723,8 @@ public interface DeviceSigner {
 
 /**
  * A device key held outside this library, implemented in Kotlin, Swift or Python:
- * Android Keystore or the Secure Enclave (ECDSA P-256). The secret never enters Rust.
+ * Android Keystore or the Secure Enclave (ECDSA P-256), or a phone security element
+ * that signs SM2. The secret never enters Rust.
  */
 open class DeviceSignerImpl: Disposable, AutoCloseable, DeviceSigner
 {
@@ -1821,8 +1845,8 @@ open class DeviceSignerImpl: Disposable, AutoCloseable, DeviceSigner
 
     
     /**
-     * The public key: 32 bytes (Ed25519), or P-256 as 33-byte compressed or 65-byte
-     * uncompressed SEC1.
+     * The public key: 32 bytes (Ed25519), or P-256 or SM2 as 33-byte compressed or
+     * 65-byte uncompressed SEC1.
      */override fun `publicKey`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
@@ -1838,8 +1862,9 @@ open class DeviceSignerImpl: Disposable, AutoCloseable, DeviceSigner
 
     
     /**
-     * Signs `message`. P-256 signatures may be DER (what `java.security` and
-     * CryptoKit's `derRepresentation` return) or 64-byte `r || s`.
+     * Signs `message`. P-256 and SM2 signatures may be DER (what `java.security`,
+     * CryptoKit's `derRepresentation` and SM2 devices return) or 64-byte `r || s`. An
+     * SM2 signer signs under the default user id `1234567812345678`.
      */
     @Throws(CitycodeException::class)override fun `sign`(`message`: kotlin.ByteArray): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
@@ -3487,6 +3512,13 @@ public interface VerifierInterface {
     fun `loadTrustList`(`list`: kotlin.ByteArray)
     
     /**
+     * Accepts only the national algorithms: the root (which must be SM2), every issuer
+     * key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+     * code with another algorithm is then refused (`unsupported_algorithm`).
+     */
+    fun `requireGmOnly`()
+    
+    /**
      * Switches the scene.
      */
     fun `setScene`(`scene`: Scene)
@@ -3708,6 +3740,24 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 
     
     /**
+     * Accepts only the national algorithms: the root (which must be SM2), every issuer
+     * key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+     * code with another algorithm is then refused (`unsupported_algorithm`).
+     */
+    @Throws(CitycodeException::class)override fun `requireGmOnly`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_require_gm_only(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * Switches the scene.
      */
     @Throws(CitycodeException::class)override fun `setScene`(`scene`: Scene)
@@ -3795,7 +3845,8 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
      * A verifier from core's `VerifierConfig` as JSON, the `verifier` object of every
      * test vector: `root_alg`, `root_key` (hex) and `scene`, and optionally
      * `skew_secs`, `max_code_validity_secs`, `utc_offset_minutes` and
-     * `allow_missing_revocation_list`. Other members (a vector's lists) are ignored.
+     * `allow_missing_revocation_list` and `gm_only`. Other members (a vector's lists)
+     * are ignored.
      */
     @Throws(CitycodeException::class) fun `fromConfigJson`(`json`: kotlin.String): Verifier {
             return FfiConverterTypeVerifier.lift(
@@ -5085,7 +5136,12 @@ enum class KeyAlgorithm {
     /**
      * ECDSA P-256 with SHA-256 (phone secure hardware).
      */
-    ECDSA_P256;
+    ECDSA_P256,
+    /**
+     * SM2 with SM3 (GB/T 32918), the national algorithm, default user id
+     * `1234567812345678`.
+     */
+    SM2;
 
     
 
@@ -6013,6 +6069,22 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     
 
         /**
+         * The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for SM2, SHA-256
+         * otherwise.
+         */ fun `digest`(`algorithm`: KeyAlgorithm, `data`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_digest(
+    
+        
+        FfiConverterTypeKeyAlgorithm.lower(`algorithm`),
+        FfiConverterByteArray.lower(`data`),_status)
+}
+    )
+    }
+    
+
+        /**
          * Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
          * fixed names, `status.bin`, signed by `root`, naming each list's sequence, expiry
          * and digest, and `status.json`, the same index unsigned. Write every file to a directory a static web server serves, `status.bin`
@@ -6128,6 +6200,28 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
         FfiConverterUInt.lower(`issuedAt`),
         FfiConverterUInt.lower(`expiresAt`),
         FfiConverterSequenceTypeTrustedIssuer.lower(`issuers`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Whether `signature` (64-byte `r || s`, or Ed25519's 64 bytes) over `message`
+         * verifies under `public_key` with the checks of SPEC.md §4.2: for algorithm tests
+         * and for checking a keystore. A public key that is not valid for `algorithm` is an
+         * error (`invalid_device_key`, or `malformed` for the wrong length); P-256 and SM2 keys
+         * may be compressed or uncompressed SEC1.
+         */
+    @Throws(CitycodeException::class) fun `verifySignature`(`algorithm`: KeyAlgorithm, `publicKey`: kotlin.ByteArray, `message`: kotlin.ByteArray, `signature`: kotlin.ByteArray): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_verify_signature(
+    
+        
+        FfiConverterTypeKeyAlgorithm.lower(`algorithm`),
+        FfiConverterByteArray.lower(`publicKey`),
+        FfiConverterByteArray.lower(`message`),
+        FfiConverterByteArray.lower(`signature`),_status)
 }
     )
     }
