@@ -160,11 +160,11 @@ impl Verifier {
             ));
         }
         self.gm_only = true;
-        if let Some((list, _)) = &self.trust {
-            if let Err(e) = self.refuse_other_algorithms(list) {
-                self.gm_only = false;
-                return Err(e);
-            }
+        if let Some((list, _)) = &self.trust
+            && let Err(e) = self.refuse_other_algorithms(list)
+        {
+            self.gm_only = false;
+            return Err(e);
         }
         Ok(())
     }
