@@ -2250,7 +2250,7 @@ fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
 /// as raw primitives (public key, message, signature), for every language's tests.
 fn sm2_primitives() -> Res<serde_json::Value> {
     use serde_json::json;
-    let sm3 = |m: &[u8]| hex(&citycode::digest::digest(Algorithm::Sm2Sm3, m));
+    let sm3 = |m: &[u8]| citycode::digest::digest(Algorithm::Sm2Sm3, m).map(|d| hex(&d)).unwrap_or_default();
     let digests = vec![
         json!({"name": "gbt_32905_a1", "description": "GB/T 32905-2016 Annex A.1: \"abc\".", "message": hex(b"abc"), "digest": sm3(b"abc")}),
         json!({"name": "gbt_32905_a2", "description": "GB/T 32905-2016 Annex A.2: \"abcd\" repeated 16 times (512 bits).", "message": hex(&b"abcd".repeat(16)), "digest": sm3(&b"abcd".repeat(16))}),

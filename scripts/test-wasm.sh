@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the two WASM packages (scanner: verifier only; holder: verifier + holder + QR)
+# Builds the three WASM packages (scanner: verifier only; GM scanner: verifier with SM2;
+# holder: verifier + holder + QR + SM2)
 # with wasm-bindgen-cli at the crate's exact version, optimises them with wasm-opt, and
 # runs the Node tests. Installs what is missing: the wasm32 target, clang (ring's C code
 # for wasm32), wasm-bindgen-cli, and binaryen (npm) for wasm-opt.
@@ -21,8 +22,9 @@ if [ ! -x "$wasm_opt" ]; then
 fi
 
 out=target/wasm-pkg
-for pkg in verifier holder; do
+for pkg in verifier verifier-gm holder; do
   features=()
+  [ "$pkg" = verifier-gm ] && features=(--features gm)
   [ "$pkg" = holder ] && features=(--features holder)
   cargo build --quiet --locked -p citycode-wasm --target wasm32-unknown-unknown --profile wasm "${features[@]}"
   rm -rf "$out/$pkg" && mkdir -p "$out/$pkg"

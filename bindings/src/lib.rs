@@ -1069,8 +1069,8 @@ pub fn verify_signature(
 /// The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for SM2, SHA-256
 /// otherwise.
 #[uniffi::export]
-pub fn digest(algorithm: KeyAlgorithm, data: Vec<u8>) -> Vec<u8> {
-    citycode::digest::digest(algorithm.into(), &data).to_vec()
+pub fn digest(algorithm: KeyAlgorithm, data: Vec<u8>) -> Result<Vec<u8>> {
+    Ok(citycode::digest::digest(algorithm.into(), &data).ok_or(citycode::Reason::UnsupportedAlgorithm)?.to_vec())
 }
 
 /// Decodes base64url (lists and credentials travel in JSON this way).

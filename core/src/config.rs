@@ -96,7 +96,12 @@ impl VerifierConfig {
             .with_utc_offset_minutes(self.utc_offset_minutes);
         v.set_revocation_required(!self.allow_missing_revocation_list);
         if self.gm_only {
-            v = v.gm_only()?;
+            #[cfg(feature = "sm2")]
+            {
+                v = v.gm_only()?;
+            }
+            #[cfg(not(feature = "sm2"))]
+            return Err(Rejection::new(Reason::UnsupportedAlgorithm, "GM-only, in a build without SM2"));
         }
         Ok(v)
     }

@@ -19,16 +19,27 @@ pub const LABEL_LIST_STATUS: &[u8] = b"citycode/v1/list-status\0";
 
 /// The digest that goes with a signature algorithm (SPEC.md §4.3): SM3 for SM2, so a
 /// deployment whose keys are all SM2 computes no SHA-256 anywhere; SHA-256 otherwise.
-pub fn digest(alg: Algorithm, input: &[u8]) -> [u8; 32] {
+/// `None` for SM2 in a build without it (feature `sm2`).
+pub fn digest(alg: Algorithm, input: &[u8]) -> Option<[u8; 32]> {
     match alg {
-        Algorithm::Ed25519 | Algorithm::EcdsaP256Sha256 => Sha256::digest(input).into(),
-        Algorithm::Sm2Sm3 => sm3::Sm3::digest(input).into(),
+        Algorithm::Ed25519 | Algorithm::EcdsaP256Sha256 => Some(Sha256::digest(input).into()),
+        #[cfg(feature = "sm2")]
+        Algorithm::Sm2Sm3 => Some(sm3::Sm3::digest(input).into()),
+        #[cfg(not(feature = "sm2"))]
+        Algorithm::Sm2Sm3 => None,
     }
 }
 
-/// The first 16 bytes of [`digest`]: key ids, card ids and replay ids.
+/// The digest of `input` for a key's algorithm `alg`. Keys exist only for algorithms
+/// this build has (without feature `sm2` no SM2 key parses), so the fallback is never
+/// taken.
+pub(crate) fn key_digest(alg: Algorithm, input: &[u8]) -> [u8; 32] {
+    digest(alg, input).unwrap_or_else(|| Sha256::digest(input).into())
+}
+
+/// The first 16 bytes of [`key_digest`]: key ids, card ids and replay ids.
 pub(crate) fn digest_16(alg: Algorithm, input: &[u8]) -> [u8; 16] {
-    let full = digest(alg, input);
+    let full = key_digest(alg, input);
     let mut out = [0u8; 16];
     for (o, b) in out.iter_mut().zip(full.iter()) {
         *o = *b;
@@ -47,6 +58,7 @@ mod tests {
     /// GB/T 32905-2016 Appendix A: "abc" and "abcd" repeated 16 times.
     #[test]
     fn sm3_matches_the_standards_samples() {
+        let digest = |alg, m: &[u8]| super::digest(alg, m).unwrap();
         assert_eq!(
             hex(&digest(Algorithm::Sm2Sm3, b"abc")),
             "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
@@ -61,5 +73,6 @@ mod tests {
         );
         assert_eq!(digest(Algorithm::Ed25519, b"abc"), digest(Algorithm::EcdsaP256Sha256, b"abc"));
         assert_eq!(digest_16(Algorithm::Sm2Sm3, b"abc")[..], digest(Algorithm::Sm2Sm3, b"abc")[..16]);
+        assert_eq!(key_digest(Algorithm::Sm2Sm3, b"abc"), digest(Algorithm::Sm2Sm3, b"abc"));
     }
 }

@@ -10,7 +10,7 @@
 //! ([`crate::Verifier::update_from`]). It keeps serving with the lists it holds until
 //! they expire, and refuses every code after that.
 
-use crate::digest::{LABEL_LIST_STATUS, digest};
+use crate::digest::{LABEL_LIST_STATUS, key_digest};
 use crate::error::{Reason, Rejection};
 use crate::keys::{Algorithm, KeyPair, PublicKey, SIGNATURE_LEN};
 use crate::trust::{LIST_VERSION, ListSigner, RevocationList, TrustList, signing_input};
@@ -61,7 +61,7 @@ impl StatusEntry {
     /// Whether `bytes` are the file this entry names, by the digest of the root key's
     /// algorithm `root`.
     pub fn describes(&self, root: Algorithm, bytes: &[u8]) -> bool {
-        digest(root, bytes) == self.digest
+        key_digest(root, bytes) == self.digest
     }
 }
 
@@ -95,7 +95,7 @@ impl ListStatus {
             file: ListFile::Trust,
             sequence: trust.sequence,
             expires_at: trust.expires_at,
-            digest: digest(root.algorithm(), trust_list),
+            digest: key_digest(root.algorithm(), trust_list),
         }];
         for bytes in revocation_lists {
             let list = RevocationList::verify(bytes, root, Some(&trust))?;
@@ -103,7 +103,7 @@ impl ListStatus {
                 file: ListFile::Revocation(list.signer),
                 sequence: list.sequence,
                 expires_at: list.expires_at,
-                digest: digest(root.algorithm(), bytes),
+                digest: key_digest(root.algorithm(), bytes),
             });
         }
         entries.sort_by_key(|e| e.file);

@@ -10,7 +10,9 @@ use crate::claims::Claims;
 use crate::credential::Subject;
 use crate::distribution::{ListFile, ListSource, ListStatus, STATUS_FILE, UpdatePlan, UpdateReport};
 use crate::error::{Reason, Rejection};
-use crate::keys::{Algorithm, PublicKey};
+#[cfg(feature = "sm2")]
+use crate::keys::Algorithm;
+use crate::keys::PublicKey;
 use crate::policy::{Policy, PolicyContext};
 use crate::presentation::UnverifiedCode;
 use crate::replay::{ReplayError, ReplayGuard, ReplayStore};
@@ -89,6 +91,7 @@ pub struct Verifier {
     /// Local offset from UTC for dates people read (SPEC.md §11).
     utc_offset_minutes: i32,
     /// Accept SM2 keys only (SPEC.md §4.3).
+    #[cfg(feature = "sm2")]
     gm_only: bool,
 }
 
@@ -135,6 +138,7 @@ impl Verifier {
             revocation_required: true,
             status: None,
             utc_offset_minutes: crate::policy::DEFAULT_UTC_OFFSET_MINUTES,
+            #[cfg(feature = "sm2")]
             gm_only: false,
         }
     }
@@ -145,6 +149,7 @@ impl Verifier {
     /// signature but SM2 and no digest but SM3 in anything the verifier accepts. Fails
     /// (`unsupported_algorithm`) unless the root is SM2, and if a list already loaded
     /// names another algorithm.
+    #[cfg(feature = "sm2")]
     pub fn gm_only(mut self) -> Result<Self, Rejection> {
         self.set_gm_only()?;
         Ok(self)
@@ -152,6 +157,7 @@ impl Verifier {
 
     /// Makes a verifier in use GM-only (see [`Verifier::gm_only`]); on error nothing
     /// changes.
+    #[cfg(feature = "sm2")]
     pub fn set_gm_only(&mut self) -> Result<(), Rejection> {
         if self.root.algorithm() != Algorithm::Sm2Sm3 {
             return Err(Rejection::new(
@@ -170,11 +176,13 @@ impl Verifier {
     }
 
     /// Whether only SM2 keys are accepted ([`Verifier::gm_only`]).
+    #[cfg(feature = "sm2")]
     pub fn is_gm_only(&self) -> bool {
         self.gm_only
     }
 
     /// With `gm_only`, refuses a trust list naming a key of another algorithm.
+    #[cfg(feature = "sm2")]
     fn refuse_other_algorithms(&self, list: &TrustList) -> Result<(), Rejection> {
         match list.keys.iter().find(|k| self.gm_only && k.key.algorithm() != Algorithm::Sm2Sm3) {
             Some(k) => Err(Rejection::new(
@@ -304,6 +312,7 @@ impl Verifier {
     /// nothing changes.
     pub fn load_trust_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
         let list = TrustList::verify(bytes, &self.root)?;
+        #[cfg(feature = "sm2")]
         self.refuse_other_algorithms(&list)?;
         let held = self.trust.as_ref().map(|(l, b)| (l.sequence, b.as_slice()));
         refuse_rollback(held, list.sequence, bytes, Reason::TrustListRollback)?;
@@ -514,6 +523,7 @@ impl Verifier {
         let reject = |reason: Reason, detail: String| Err(Rejection::new(reason, detail));
         let skew = self.skew;
         let trust = self.check_lists(now)?;
+        #[cfg(feature = "sm2")]
         if self.gm_only && code.device_key.algorithm() != Algorithm::Sm2Sm3 {
             let alg = code.device_key.algorithm();
             return reject(

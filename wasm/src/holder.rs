@@ -14,7 +14,7 @@ fn holder_error(e: citycode::Error) -> JsValue {
     }
 }
 
-/// Generates a device key: `"ed25519"` or `"ecdsa_p256_sha256"`. Returns a
+/// Generates a device key: `"ed25519"`, `"ecdsa_p256_sha256"` or `"sm2_sm3"`. Returns a
 /// {@link DeviceKey}; store `secret` in the host's secure storage.
 #[wasm_bindgen(js_name = generateDeviceKey, unchecked_return_type = "DeviceKey")]
 pub fn generate_device_key(alg: &str) -> Result<JsValue, JsValue> {

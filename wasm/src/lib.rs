@@ -43,7 +43,10 @@ export interface HeldList { name: string; sequence: number; issued_at: number; e
 export interface PresentedCode { text: string; issued_at: number; expires_at: number; refresh_in_secs: number }
 
 /** A generated device key: keep `secret` in the host's secure storage. */
-export interface DeviceKey { algorithm: "ed25519" | "ecdsa_p256_sha256"; secret: Uint8Array; public_key: Uint8Array }
+export interface DeviceKey { algorithm: Algorithm; secret: Uint8Array; public_key: Uint8Array }
+
+/** A signature algorithm; `sm2_sm3` only in the GM scanner and holder packages. */
+export type Algorithm = "ed25519" | "ecdsa_p256_sha256" | "sm2_sm3";
 "#;
 
 fn js_error(code: &str, detail: &str) -> JsValue {
@@ -139,7 +142,7 @@ fn scene_from_js(scene: &JsValue) -> Result<Scene, JsValue> {
 }
 
 fn algorithm(name: &str) -> Result<Algorithm, JsValue> {
-    Algorithm::from_name(name).ok_or_else(|| invalid("algorithm must be \"ed25519\" or \"ecdsa_p256_sha256\""))
+    Algorithm::from_name(name).ok_or_else(|| invalid("unknown algorithm"))
 }
 
 fn now_secs() -> u64 {
@@ -156,12 +159,13 @@ pub struct Verifier {
 
 #[wasm_bindgen]
 impl Verifier {
-    /// `rootKeyHex`: the pinned root public key; `rootAlgorithm`: `"ed25519"` or
-    /// `"ecdsa_p256_sha256"`; `scene`: a {@link Scene}.
+    /// `rootKeyHex`: the pinned root public key; `rootAlgorithm`: an {@link Algorithm}
+    /// (`"sm2_sm3"` throws `unsupported_algorithm` in the default scanner package);
+    /// `scene`: a {@link Scene}.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(js_name = rootKeyHex)] root_key_hex: &str,
-        #[wasm_bindgen(js_name = rootAlgorithm)] root_algorithm: &str,
+        #[wasm_bindgen(js_name = rootAlgorithm, unchecked_param_type = "Algorithm")] root_algorithm: &str,
         #[wasm_bindgen(unchecked_param_type = "Scene")] scene: JsValue,
     ) -> Result<Verifier, JsValue> {
         let alg = algorithm(root_algorithm)?;
@@ -232,6 +236,15 @@ impl Verifier {
     #[wasm_bindgen(js_name = allowMissingRevocationList)]
     pub fn allow_missing_revocation_list(&mut self) {
         self.inner.set_revocation_required(false);
+    }
+
+    /// Accepts only the national algorithms (SPEC.md §4.3): the root (which must be
+    /// SM2), every issuer key and every device key SM2, every digest SM3. Throws
+    /// `unsupported_algorithm` otherwise. GM packages only.
+    #[cfg(feature = "gm")]
+    #[wasm_bindgen(js_name = requireGmOnly)]
+    pub fn require_gm_only(&mut self) -> Result<(), JsValue> {
+        self.inner.set_gm_only().map_err(rejection)
     }
 
     /// The lists held, for the terminal's status line and monitoring.
@@ -310,6 +323,40 @@ fn bytes(v: &JsValue) -> Result<Vec<u8>, JsValue> {
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").into()
+}
+
+/// Whether `signature` over `message` verifies under `publicKey` for `algorithm`
+/// (SPEC.md §4.2; P-256 and SM2 keys compressed or uncompressed SEC1). Throws
+/// `invalid_device_key` or `malformed` for a key that is not valid. For algorithm tests
+/// and for checking a device's signer. GM packages only.
+#[cfg(feature = "gm")]
+#[wasm_bindgen(js_name = verifySignature)]
+pub fn verify_signature(
+    #[wasm_bindgen(unchecked_param_type = "Algorithm")] algorithm_name: &str,
+    #[wasm_bindgen(js_name = publicKey)] public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<bool, JsValue> {
+    let key = match algorithm(algorithm_name)? {
+        Algorithm::Sm2Sm3 => PublicKey::from_sm2_sec1(public_key),
+        Algorithm::EcdsaP256Sha256 => PublicKey::from_sec1(public_key),
+        Algorithm::Ed25519 => PublicKey::from_bytes(Algorithm::Ed25519, public_key),
+    }
+    .map_err(|r| rejection(r.into()))?;
+    Ok(key.verify(message, signature))
+}
+
+/// The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for `sm2_sm3`, SHA-256
+/// otherwise. GM packages only.
+#[cfg(feature = "gm")]
+#[wasm_bindgen]
+pub fn digest(
+    #[wasm_bindgen(unchecked_param_type = "Algorithm")] algorithm_name: &str,
+    data: &[u8],
+) -> Result<Vec<u8>, JsValue> {
+    let alg = algorithm(algorithm_name)?;
+    let digest = citycode::digest::digest(alg, data);
+    Ok(digest.ok_or_else(|| rejection(citycode::Reason::UnsupportedAlgorithm.into()))?.to_vec())
 }
 
 #[cfg(feature = "holder")]

@@ -17,14 +17,25 @@ async function load(name) {
 }
 
 const scanner = await load("verifier");
+const gmScanner = await load("verifier-gm");
 const holderPkg = await load("holder");
 const vectors = JSON.parse(readFileSync(path.join(root, "test-vectors", "codes.json"), "utf8"));
+const sm2Vectors = JSON.parse(readFileSync(path.join(root, "test-vectors", "sm2.json"), "utf8"));
+// Cases with an SM2 key: every one whose root is SM2, and an SM2 device in the Ed25519 city.
+const usesSm2 = (c) => c.verifier.root_alg === "sm2_sm3" || c.name === "sm2_device_key_in_an_ed25519_city";
 
 const b64 = (s) => new Uint8Array(Buffer.from(s, "base64url"));
 
 function runCase(cc, c) {
   const s = c.verifier;
-  const v = new cc.Verifier(s.root_key, s.root_alg, s.scene);
+  let v;
+  try {
+    v = new cc.Verifier(s.root_key, s.root_alg, s.scene);
+  } catch (e) {
+    assert.ok(typeof e.code === "string", `constructor error without code: ${e}`);
+    return { accepted: false, code: e.code, detail: e.detail };
+  }
+  if (s.gm_only) v.requireGmOnly();
   v.setSkew(s.skew_secs);
   v.setUtcOffsetMinutes(s.utc_offset_minutes);
   v.setMaxCodeValidity(s.max_code_validity_secs);
@@ -40,10 +51,25 @@ function runCase(cc, c) {
   return v.verify(c.input, c.now);
 }
 
-for (const [label, cc] of [["scanner", scanner], ["holder", holderPkg]]) {
+test("scanner package (no SM2): every SM2 case is unsupported_algorithm, so it fails closed", () => {
+  const sm2Cases = vectors.cases.filter(usesSm2);
+  assert.ok(sm2Cases.length >= 20);
+  for (const c of sm2Cases) {
+    const d = runCase(scanner, c);
+    assert.equal(d.accepted, false, c.name);
+    assert.equal(d.code, "unsupported_algorithm", c.name);
+  }
+  assert.equal(scanner.verifySignature, undefined);
+});
+
+for (const [label, cc, cases] of [
+  ["scanner", scanner, vectors.cases.filter((c) => !usesSm2(c))],
+  ["GM scanner", gmScanner, vectors.cases],
+  ["holder", holderPkg, vectors.cases],
+]) {
   test(`${label} package: every vector gives the Rust result`, () => {
-    assert.ok(vectors.cases.length >= 50);
-    for (const c of vectors.cases) {
+    assert.ok(cases.length >= 50);
+    for (const c of cases) {
       const d = runCase(cc, c);
       if (c.expected === "accept") {
         assert.equal(d.accepted, true, `${c.name}: ${JSON.stringify(d)}`);
@@ -54,6 +80,21 @@ for (const [label, cc] of [["scanner", scanner], ["holder", holderPkg]]) {
         assert.equal(d.accepted, false, c.name);
         assert.equal(d.code, c.expected, c.name);
       }
+    }
+  });
+}
+
+for (const [label, cc] of [["GM scanner", gmScanner], ["holder", holderPkg]]) {
+  test(`${label} package: SM3 samples and SM2 signature vectors`, () => {
+    const bytes = (h) => new Uint8Array(Buffer.from(h, "hex"));
+    for (const d of sm2Vectors.sm3) {
+      assert.equal(Buffer.from(cc.digest("sm2_sm3", bytes(d.message))).toString("hex"), d.digest, d.name);
+    }
+    assert.ok(sm2Vectors.signatures.filter((c) => !c.valid).length >= 10);
+    for (const c of sm2Vectors.signatures) {
+      const run = () => cc.verifySignature("sm2_sm3", bytes(c.public_key), bytes(c.message), bytes(c.signature));
+      if (!c.key_valid) assert.throws(run, (e) => typeof e.code === "string", c.name);
+      else assert.equal(run(), c.valid, c.name);
     }
   });
 }
@@ -69,6 +110,11 @@ test("a holder-built code verifies, once, and goes stale", () => {
   const key = holderPkg.generateDeviceKey("ecdsa_p256_sha256");
   assert.equal(key.secret.length, 32);
   assert.equal(key.public_key.length, 33);
+  const sm2 = holderPkg.generateDeviceKey("sm2_sm3");
+  assert.equal(sm2.algorithm, "sm2_sm3");
+  assert.equal(sm2.public_key.length, 33);
+  assert.equal(holderPkg.verifySignature("sm2_sm3", sm2.public_key, new Uint8Array(1), new Uint8Array(64)), false);
+  assert.throws(() => scanner.Verifier.prototype.requireGmOnly.call(null), TypeError);
   assert.throws(() => new holderPkg.Holder("AQ", key.secret, "ed25519"), (e) => e.code === "truncated");
   const demo = JSON.parse(readFileSync(path.join(root, "test-vectors", "holder.json"), "utf8"));
   const credential = demo.credential;

@@ -528,7 +528,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_citycode_version() != 5368:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_digest() != 27206:
+    if lib.uniffi_citycode_ffi_checksum_func_digest() != 40517:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 34335:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -4791,7 +4791,7 @@ def digest(algorithm: KeyAlgorithm,data: bytes) -> bytes:
         _UniffiFfiConverterBytes.lower(data),
     )
     _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-    _uniffi_error_converter = None
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
         _UniffiLib.uniffi_citycode_ffi_fn_func_digest,

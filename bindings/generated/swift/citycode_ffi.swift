@@ -4653,8 +4653,8 @@ public func citycodeVersion() -> String  {
  * The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for SM2, SHA-256
  * otherwise.
  */
-public func digest(algorithm: KeyAlgorithm, data: Data) -> Data  {
-    return try!  FfiConverterData.lift(try! rustCall() {
+public func digest(algorithm: KeyAlgorithm, data: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
         uniffiCallStatus in
     uniffi_citycode_ffi_fn_func_digest(
         FfiConverterTypeKeyAlgorithm_lower(algorithm),
@@ -4796,7 +4796,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_citycode_version() != 5368) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_digest() != 27206) {
+    if (uniffi_citycode_ffi_checksum_func_digest() != 40517) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_func_publish_lists() != 34335) {

@@ -1070,7 +1070,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_citycode_version() and 0xFFFF) != 5368) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_digest() and 0xFFFF) != 27206) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_digest() and 0xFFFF) != 40517) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 34335) {
@@ -6071,9 +6071,10 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
         /**
          * The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for SM2, SHA-256
          * otherwise.
-         */ fun `digest`(`algorithm`: KeyAlgorithm, `data`: kotlin.ByteArray): kotlin.ByteArray {
+         */
+    @Throws(CitycodeException::class) fun `digest`(`algorithm`: KeyAlgorithm, `data`: kotlin.ByteArray): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(CitycodeException) { _status ->
     UniffiLib.uniffi_citycode_ffi_fn_func_digest(
     
         
