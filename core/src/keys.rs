@@ -675,6 +675,58 @@ mod tests {
         let der = sig.to_der();
         assert_eq!(p256_signature_from_der(der.as_bytes()).unwrap(), fixed);
         assert!(p256_signature_from_der(&fixed).is_err());
+        assert_eq!(signature_from_keystore(Algorithm::EcdsaP256Sha256, der.as_bytes()).unwrap(), fixed);
+        assert_eq!(signature_from_keystore(Algorithm::EcdsaP256Sha256, &fixed).unwrap(), fixed);
+        assert!(signature_from_keystore(Algorithm::Ed25519, der.as_bytes()).is_err());
+    }
+
+    #[cfg(feature = "sm2")]
+    #[test]
+    fn sm2_der_signatures_convert_and_out_of_range_values_are_refused() {
+        let kp = KeyPair::from_secret_bytes(Algorithm::Sm2Sm3, &[5u8; 32]).unwrap();
+        let fixed = kp.sign(b"m");
+        // SEQUENCE { INTEGER r, INTEGER s }, each with a leading zero when its top bit is set.
+        let integer = |v: &[u8]| {
+            let mut b = v.to_vec();
+            if b[0] & 0x80 != 0 {
+                b.insert(0, 0);
+            }
+            [vec![2, b.len() as u8], b].concat()
+        };
+        let body = [integer(&fixed[..32]), integer(&fixed[32..])].concat();
+        let der = [vec![0x30, body.len() as u8], body].concat();
+        assert_eq!(sm2_signature_from_der(&der).unwrap(), fixed);
+        assert_eq!(signature_from_keystore(Algorithm::Sm2Sm3, &der).unwrap(), fixed);
+        assert!(kp.public_key().verify(b"m", &sm2_signature_from_der(&der).unwrap()));
+        // r = n (SM2's n, below P-256's, so only the SM2 range check refuses it).
+        let n = crate::text::unhex("fffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123").unwrap();
+        let body = [integer(&n), integer(&fixed[32..])].concat();
+        let at_n = [vec![0x30, body.len() as u8], body].concat();
+        assert!(sm2_signature_from_der(&at_n).is_err());
+        assert!(sm2_signature_from_der(&fixed).is_err());
+        assert!(sm2_signature_from_der(&der[..der.len() - 1]).is_err());
+    }
+
+    #[cfg(feature = "sm2")]
+    #[test]
+    fn sm2_keys_parse_from_sec1_and_refuse_other_points() {
+        let pair = KeyPair::from_secret_bytes(Algorithm::Sm2Sm3, &[9u8; 32]).unwrap();
+        let key = pair.public_key();
+        let KeyInner::Sm2 { x, y, .. } = &key.0 else { unreachable!() };
+        let uncompressed = [&[4u8][..], x, y].concat();
+        assert_eq!(PublicKey::from_sm2_sec1(&uncompressed).unwrap(), key);
+        assert_eq!(PublicKey::from_sm2_sec1(&key.to_bytes()).unwrap(), key);
+        let mut off = uncompressed.clone();
+        off[64] ^= 1;
+        assert_eq!(PublicKey::from_sm2_sec1(&off), Err(Reason::InvalidDeviceKey));
+        assert_eq!(PublicKey::from_bytes(Algorithm::Sm2Sm3, &[0u8; 33]), Err(Reason::InvalidDeviceKey));
+        assert_eq!(PublicKey::from_bytes(Algorithm::Sm2Sm3, &key.to_bytes()[..32]), Err(Reason::Malformed));
+        // The same bytes name another point, or none, on P-256: the algorithm is part of the key.
+        assert_ne!(PublicKey::from_bytes(Algorithm::EcdsaP256Sha256, &key.to_bytes()).ok(), Some(key.clone()));
+        let mut input = vec![3u8];
+        input.extend_from_slice(&key.to_bytes());
+        assert_eq!(key.key_id()[..], crate::digest::key_digest(Algorithm::Sm2Sm3, &input)[..16]);
+        assert_ne!(key.key_id()[..], crate::digest::key_digest(Algorithm::EcdsaP256Sha256, &input)[..16]);
     }
 
     #[cfg(feature = "batch")]

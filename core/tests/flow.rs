@@ -46,6 +46,72 @@ impl DeviceSigner for Keystore {
     }
 }
 
+/// An SM2 security element's signer: DER signatures.
+struct Sm2Keystore(KeyPair);
+
+impl DeviceSigner for Sm2Keystore {
+    fn public_key(&self) -> PublicKey {
+        self.0.public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        // DER through p256's encoder: SM2 signatures share ECDSA's ASN.1 structure.
+        let fixed = self.0.sign(message);
+        let der = p256::ecdsa::Signature::from_slice(&fixed).unwrap().to_der();
+        Ok(citycode::keys::signature_from_keystore(Algorithm::Sm2Sm3, der.as_bytes())?.to_vec())
+    }
+}
+
+#[test]
+fn a_gm_only_verifier_accepts_only_sm2_and_says_why() {
+    let gm = DemoCity::gm().unwrap();
+    let mut v = verifier(&gm, Scene::MetroGate).gm_only().unwrap();
+    assert!(v.is_gm_only());
+    let keystore = Sm2Keystore(key(Algorithm::Sm2Sm3, 0x51).unwrap());
+    let cred = gm
+        .issuer
+        .issue(&CredentialRequest {
+            device_key: keystore.public_key(),
+            subject: Subject::random().unwrap(),
+            valid_from_day: demo::TODAY,
+            valid_days: 1,
+            claims: demo::resident_claims(),
+            layout: CardLayout::Standard,
+        })
+        .unwrap();
+    let code = present(&cred, &keystore, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
+    assert!(v.verify(&code.to_text()).is_ok());
+
+    // An Ed25519 root cannot be GM-only.
+    let intl = DemoCity::new().unwrap();
+    let err = verifier(&intl, Scene::MetroGate).gm_only().unwrap_err();
+    assert_eq!(err.reason, Reason::UnsupportedAlgorithm);
+
+    // A held trust list naming an Ed25519 issuer: GM-only is refused and nothing changes.
+    let mut mixed = verifier(&gm, Scene::MetroGate);
+    let list = TrustList {
+        sequence: 2,
+        issued_at: demo::NOW as u32,
+        expires_at: demo::NOW as u32 + 3600,
+        keys: vec![citycode::trust::IssuerKey {
+            kid: 7,
+            key: key(Algorithm::Ed25519, 0x52).unwrap().public_key(),
+            not_before: 0,
+            not_after: u32::MAX,
+            domains: vec![Domain::Transit.id()],
+        }],
+    }
+    .sign(&gm.root)
+    .unwrap();
+    mixed.load_trust_list(&list).unwrap();
+    assert_eq!(mixed.set_gm_only().unwrap_err().reason, Reason::UnsupportedAlgorithm);
+    assert!(!mixed.is_gm_only());
+    // And a GM-only verifier refuses to load it.
+    let third =
+        TrustList { sequence: 3, ..TrustList::verify(&list, &gm.root.public_key()).unwrap() }.sign(&gm.root).unwrap();
+    assert_eq!(v.load_trust_list(&third).unwrap_err().reason, Reason::UnsupportedAlgorithm);
+    assert_eq!(v.trust_list().unwrap().sequence, 1);
+}
+
 #[test]
 fn a_code_discloses_exactly_what_the_scene_needs() {
     let city = DemoCity::new().unwrap();
