@@ -1995,7 +1995,7 @@ fn sm2_off_curve_point() -> Res<Vec<u8>> {
     Err("no off-curve x".into())
 }
 
-/// The GM-only deployment (SPEC.md §4.3): an SM2 root, issuer and device, a verifier
+/// The GM-only deployment (SPEC.md §4.6): an SM2 root, issuer and device, a verifier
 /// configured `gm_only`, and SM2's strictness rules (SPEC.md §4.2).
 fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
     let mut g = Gen { city: DemoCity::gm()?, cases: Vec::new() };

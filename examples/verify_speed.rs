@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "/../test-vectors/codes.json"
     ))?)?;
     let iterations: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(3000);
-    for name in ["accept_metro_gate", "accept_metro_gate_p256_device", "accept_hospital"] {
+    for name in ["accept_metro_gate", "accept_metro_gate_p256_device", "accept_hospital", "gm_accept_metro_gate"] {
         let case = file.cases.iter().find(|c| c.name == name).ok_or("missing case")?;
         // Build the verifier through the runner's setup, then time verify_at alone.
         let setup = &case.verifier;

@@ -784,7 +784,7 @@ impl Verifier {
     }
 
     /// Accepts only the national algorithms: the root (which must be SM2), every issuer
-    /// key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+    /// key and every device key SM2, every digest SM3 (SPEC.md §4.6). A trust list or
     /// code with another algorithm is then refused (`unsupported_algorithm`).
     pub fn require_gm_only(&self) -> Result<()> {
         Ok(self.write()?.set_gm_only()?)
@@ -1066,7 +1066,7 @@ pub fn verify_signature(
     Ok(key.verify(&message, &signature))
 }
 
-/// The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for SM2, SHA-256
+/// The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
 /// otherwise.
 #[uniffi::export]
 pub fn digest(algorithm: KeyAlgorithm, data: Vec<u8>) -> Result<Vec<u8>> {

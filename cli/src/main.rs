@@ -198,6 +198,10 @@ enum Command {
         /// verdicts then carry "revocation_checked": false.
         #[arg(long, conflicts_with = "revocation_list")]
         no_revocation: bool,
+        /// Accept only the national algorithms (SPEC.md §4.6): the root, every issuer
+        /// key and every device key SM2, every digest SM3.
+        #[arg(long)]
+        gm_only: bool,
     },
     /// Render a code as a QR image: SVG, PNG or terminal text.
     Render {
@@ -647,7 +651,19 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Verify { text, image, stdin, root, trust_list, revocation_list, scene, now, skew, no_revocation } => {
+        Command::Verify {
+            text,
+            image,
+            stdin,
+            root,
+            trust_list,
+            revocation_list,
+            scene,
+            now,
+            skew,
+            no_revocation,
+            gm_only,
+        } => {
             let text = match (text, image, stdin) {
                 (Some(t), _, _) => t,
                 (None, Some(path), _) => decode_image(&path)?,
@@ -665,6 +681,7 @@ fn run(cli: Cli) -> Result<()> {
                 skew_secs: skew,
                 utc_offset_minutes: scene.utc_offset_minutes,
                 allow_missing_revocation_list: no_revocation,
+                gm_only,
                 ..citycode::VerifierConfig::new(&root_key(&root)?, scene.scene())
             };
             let mut v = config.build()?;

@@ -400,6 +400,106 @@ fn issue_present_verify_render_inspect() {
 }
 
 #[test]
+fn a_gm_only_city_end_to_end() {
+    let d = Dir::new("gm");
+    ok_json(&d.0, &["keygen", "--kind", "root", "--alg", "sm2", "--out", "root.json"]);
+    let issuer = ok_json(&d.0, &["keygen", "--kind", "issuer", "--alg", "sm2", "--out", "issuer.json"]);
+    let device = ok_json(&d.0, &["keygen", "--kind", "device", "--alg", "sm2", "--out", "device.json"]);
+    assert_eq!(device["algorithm"], "sm2_sm3");
+    assert_eq!(device["public_key"].as_str().unwrap().len(), 66);
+    let spec = serde_json::json!({
+        "sequence": 1, "issued_at": NOW - 60, "expires_at": NOW + 86_400,
+        "issuers": [{"kid": 1, "algorithm": "sm2_sm3", "public_key": issuer["public_key"], "not_before": NOW - 86_400,
+                     "not_after": NOW + 864_000, "domains": [4]}]
+    });
+    std::fs::write(d.path("trust.json"), spec.to_string()).unwrap();
+    ok_json(&d.0, &["trust-list", "sign", "--root", "root.json", "--spec", "trust.json", "--out", "trust.bin"]);
+    let claims =
+        serde_json::json!({"transit": {"account": "active", "fare_class": "student", "vehicle_payment": false}});
+    std::fs::write(d.path("claims.json"), claims.to_string()).unwrap();
+    let day = TODAY.to_string();
+    let issue = [
+        "issue",
+        "--issuer",
+        "issuer.json",
+        "--kid",
+        "1",
+        "--device",
+        "device.json",
+        "--claims",
+        "claims.json",
+        "--valid-from-day",
+        &day,
+        "--out",
+        "credential.txt",
+    ];
+    ok_json(&d.0, &issue);
+    let rev = serde_json::json!({"sequence": 0, "issued_at": NOW - 10, "expires_at": NOW + 3600});
+    std::fs::write(d.path("rev.json"), rev.to_string()).unwrap();
+    ok_json(&d.0, &["revoke", "--key", "root.json", "--spec", "rev.json", "--out", "rev.bin"]);
+    let now = NOW.to_string();
+    let code = ok_json(
+        &d.0,
+        &[
+            "present",
+            "--credential",
+            "credential.txt",
+            "--device",
+            "device.json",
+            "--scene",
+            "metro-gate",
+            "--now",
+            &now,
+            "--json",
+        ],
+    );
+    let text = code["text"].as_str().unwrap();
+    assert!(code["qr_version"].as_u64().unwrap() <= 10);
+    let verify = |extra: &[&str]| {
+        let mut args =
+            vec!["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev.bin"];
+        args.extend_from_slice(&["--scene", "metro-gate", "--insecure-test-now", &now]);
+        args.extend_from_slice(extra);
+        args.push(text);
+        run(&d.0, &args)
+    };
+    let accepted = verify(&["--gm-only"]);
+    assert!(accepted.status.success(), "{}", String::from_utf8_lossy(&accepted.stdout));
+    let verdict: Value = serde_json::from_slice(&accepted.stdout).unwrap();
+    assert_eq!(verdict["claims"]["transit"]["fare_class"], "student");
+    // The list status names each file by its SM3 digest under an SM2 root.
+    let published = ok_json(
+        &d.0,
+        &[
+            "publish",
+            "--root",
+            "root.json",
+            "--trust-list",
+            "trust.bin",
+            "--revocation-list",
+            "rev.bin",
+            "--out",
+            "public",
+        ],
+    );
+    let trust = std::fs::read(d.path("trust.bin")).unwrap();
+    let sm3 = citycode::digest::digest(citycode::Algorithm::Sm2Sm3, &trust).unwrap();
+    assert_eq!(published["files"][0]["digest"], citycode::text::hex(&sm3));
+    // A GM-only verifier with an Ed25519 root is refused at configuration.
+    let ed = Dir::new("gm-ed");
+    let (ed_root, _) = setup(&ed);
+    let refused = run(
+        &ed.0,
+        &["verify", "--root-key", &ed_root, "--trust-list", "trust.bin", "--no-revocation", "--gm-only", text],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stdout).contains("unsupported_algorithm")
+            || String::from_utf8_lossy(&refused.stderr).contains("unsupported_algorithm")
+    );
+}
+
+#[test]
 fn errors_are_clear_with_exit_codes() {
     let d = Dir::new("errors");
     let missing = run(&d.0, &["present", "--credential", "nope.txt", "--device", "nope.json"]);
@@ -423,8 +523,9 @@ fn demo_tells_the_whole_story() {
     let out = run(&d.0, &["demo", "--no-qr"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.matches("ACCEPT").count(), 4, "{text}");
-    for reason in ["REJECT replayed", "REJECT code_expired", "REJECT policy_unmet"] {
+    // Four scenes, and the GM-only city's metro gate.
+    assert_eq!(text.matches("ACCEPT").count(), 5, "{text}");
+    for reason in ["REJECT replayed", "REJECT code_expired", "REJECT policy_unmet", "REJECT unsupported_algorithm"] {
         assert!(text.contains(reason), "{reason} missing:\n{text}");
     }
 }

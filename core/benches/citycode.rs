@@ -1,5 +1,6 @@
 //! criterion benches: issue, present, text encoding, QR render, verify (cold, with a
-//! warm credential cache), and batches of 64 codes one by one against batched.
+//! warm credential cache), batches of 64 codes one by one against batched, and one
+//! code verified and presented with every key Ed25519, P-256 or SM2.
 //! `cargo bench -p citycode --bench citycode`
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -19,10 +20,20 @@ fn holders(city: &DemoCity, n: u8) -> Vec<String> {
         .collect()
 }
 
+/// A metro-gate verifier with the city's lists. Every bench first checks that its
+/// verifier accepts its codes: a verifier that refuses early (no revocation list, say)
+/// would measure a rejection, not a verification.
 fn verifier(city: &DemoCity, cache: usize) -> Verifier {
     let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_credential_cache(cache);
     v.load_trust_list(&city.trust_list).unwrap();
+    v.load_revocation_list(&city.revocation_list).unwrap();
     v
+}
+
+/// A fresh verifier like [`verifier`] accepts `text`.
+fn assert_accepted(city: &DemoCity, text: &str) {
+    let accepted = verifier(city, 0).verify_at(text, demo::NOW);
+    assert!(accepted.is_ok(), "{accepted:?}");
 }
 
 fn benches(c: &mut Criterion) {
@@ -48,6 +59,7 @@ fn benches(c: &mut Criterion) {
 
     // Verify: a code from the same holder repeatedly (rejected as replayed after the
     // first, which is the last check, so every iteration does all the work).
+    assert_accepted(&city, &text);
     let cold = verifier(&city, 0);
     c.bench_function("verify_cold", |b| b.iter(|| cold.verify_at(black_box(&text), demo::NOW)));
     let warm = verifier(&city, 4096);
@@ -55,6 +67,9 @@ fn benches(c: &mut Criterion) {
 
     let codes = holders(&city, 64);
     let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+    for t in &refs {
+        assert_accepted(&city, t);
+    }
     let mut g = c.benchmark_group("verify_64_codes");
     g.throughput(Throughput::Elements(64));
     // One verifier each, no credential cache: after the first round every code is
@@ -67,6 +82,22 @@ fn benches(c: &mut Criterion) {
     g.bench_function("batched", |b| {
         b.iter(|| batched.verify_batch_at(&refs, demo::NOW).iter().filter(|r| r.is_err()).count())
     });
+    g.finish();
+
+    // The same metro code in three cities whose root, issuer and device keys are all
+    // Ed25519, all P-256, or all SM2 (with SM3 digests): verify (no credential cache,
+    // so both signatures every time) and present (one device signature).
+    let mut g = c.benchmark_group("by_algorithm");
+    for alg in Algorithm::ALL {
+        let city = DemoCity::with_algorithm(alg).unwrap();
+        let text = present(&city.credential, &city.device, &[4], demo::NOW, opts).unwrap().to_text();
+        assert_accepted(&city, &text);
+        let v = verifier(&city, 0);
+        g.bench_function(format!("verify/{alg}"), |b| b.iter(|| v.verify_at(black_box(&text), demo::NOW)));
+        g.bench_function(format!("present/{alg}"), |b| {
+            b.iter(|| present(black_box(&city.credential), &city.device, &[4], demo::NOW, opts).unwrap())
+        });
+    }
     g.finish();
 }
 

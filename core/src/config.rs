@@ -37,7 +37,7 @@ pub struct VerifierConfig {
     /// not checked). Off unless an operator turns it on.
     #[serde(default, skip_serializing_if = "is_false")]
     pub allow_missing_revocation_list: bool,
-    /// Accept only the national algorithms (SPEC.md §4.3): the root, every issuer key
+    /// Accept only the national algorithms (SPEC.md §4.6): the root, every issuer key
     /// and every device key SM2, every digest SM3. The root must be SM2.
     #[serde(default, skip_serializing_if = "is_false")]
     pub gm_only: bool,

@@ -123,7 +123,7 @@ pub(crate) fn card_signing_input(device_key: &PublicKey, subject: &Subject, body
 }
 
 /// A card's revocation id: the first 16 bytes of the digest of its signing input, by
-/// the algorithm of the device key it is bound to (SPEC.md §4.3).
+/// the algorithm of the device key it is bound to (SPEC.md §4.6).
 pub(crate) fn card_id(device_alg: Algorithm, signing_input: &[u8]) -> [u8; 16] {
     digest::digest_16(device_alg, signing_input)
 }

@@ -67,14 +67,16 @@ impl DemoCity {
         DemoCity::with_algorithm(Algorithm::Ed25519)
     }
 
-    /// The demo city of a GM-only deployment (SPEC.md §4.3): root, issuer and device
+    /// The demo city of a GM-only deployment (SPEC.md §4.6): root, issuer and device
     /// keys SM2 (same seeds), so every digest is SM3.
     #[cfg(feature = "sm2")]
     pub fn gm() -> Result<DemoCity, Error> {
         DemoCity::with_algorithm(Algorithm::Sm2Sm3)
     }
 
-    fn with_algorithm(alg: Algorithm) -> Result<DemoCity, Error> {
+    /// The demo city with every key (root, issuer, device) of `alg`, from the same
+    /// seeds: for comparing algorithms on identical codes.
+    pub fn with_algorithm(alg: Algorithm) -> Result<DemoCity, Error> {
         let root = key(alg, 0x01)?;
         let all: Vec<u32> = Domain::ALL.iter().map(|d| d.id()).collect();
         let issuer = Issuer::new(1, key(alg, 0x02)?, all.clone());

@@ -17,7 +17,7 @@ pub const LABEL_REVOCATION_LIST: &[u8] = b"citycode/v1/revocation-list\0";
 /// Prefix of the root's signing input for a published list status.
 pub const LABEL_LIST_STATUS: &[u8] = b"citycode/v1/list-status\0";
 
-/// The digest that goes with a signature algorithm (SPEC.md §4.3): SM3 for SM2, so a
+/// The digest that goes with a signature algorithm (SPEC.md §4.6): SM3 for SM2, so a
 /// deployment whose keys are all SM2 computes no SHA-256 anywhere; SHA-256 otherwise.
 /// `None` for SM2 in a build without it (feature `sm2`).
 pub fn digest(alg: Algorithm, input: &[u8]) -> Option<[u8; 32]> {

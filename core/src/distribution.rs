@@ -53,7 +53,7 @@ pub struct StatusEntry {
     pub sequence: u64,
     /// The list's own expiry, Unix seconds.
     pub expires_at: u32,
-    /// The digest of the file's bytes: SHA-256, or SM3 under an SM2 root (SPEC.md §4.3).
+    /// The digest of the file's bytes: SHA-256, or SM3 under an SM2 root (SPEC.md §4.6).
     pub digest: [u8; 32],
 }
 

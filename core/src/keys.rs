@@ -28,7 +28,7 @@ pub enum Algorithm {
     /// SM2 with SM3 (GB/T 32918.2, GM/T 0003.2) under the default user id
     /// `1234567812345678`, signatures as 64-byte `r || s`. Public keys are 33-byte SEC1
     /// compressed points on the SM2 curve. Every digest tied to an SM2 key is SM3
-    /// (SPEC.md §4.3), so a deployment whose keys are all SM2 uses only the national
+    /// (SPEC.md §4.6), so a deployment whose keys are all SM2 uses only the national
     /// algorithms.
     Sm2Sm3,
 }

@@ -225,7 +225,7 @@ impl UnverifiedCode {
     }
 
     /// The replay id: the first 16 bytes of the digest of the device signing input
-    /// (SHA-256, or SM3 for an SM2 device key: SPEC.md §4.3).
+    /// (SHA-256, or SM3 for an SM2 device key: SPEC.md §4.6).
     pub fn replay_id(&self) -> [u8; 16] {
         digest::digest_16(self.device_key.algorithm(), &self.code_input)
     }

@@ -90,7 +90,7 @@ pub struct Verifier {
     status: Option<(u64, u32, Vec<u8>)>,
     /// Local offset from UTC for dates people read (SPEC.md §11).
     utc_offset_minutes: i32,
-    /// Accept SM2 keys only (SPEC.md §4.3).
+    /// Accept SM2 keys only (SPEC.md §4.6).
     #[cfg(feature = "sm2")]
     gm_only: bool,
 }
@@ -143,7 +143,7 @@ impl Verifier {
         }
     }
 
-    /// Accepts only the national algorithms (SPEC.md §4.3): a trust list naming an
+    /// Accepts only the national algorithms (SPEC.md §4.6): a trust list naming an
     /// issuer key that is not SM2 is refused when loaded, and so is a code whose device
     /// key is not SM2 (`unsupported_algorithm`). With an SM2 root this leaves no
     /// signature but SM2 and no digest but SM3 in anything the verifier accepts. Fails
@@ -715,7 +715,7 @@ impl SignatureJob<'_> {
         }
     }
 
-    /// Identifies (key, message, signature): the key's digest (SPEC.md §4.3) over the
+    /// Identifies (key, message, signature): the key's digest (SPEC.md §4.6) over the
     /// three, length-prefixed.
     fn fingerprint(&self) -> [u8; 16] {
         let key = self.key.to_bytes();

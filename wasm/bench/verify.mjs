@@ -14,9 +14,15 @@ const iterations = Number(process.argv[2] ?? 3000);
 const jsonAt = process.argv.indexOf("--json");
 const jsonFile = jsonAt > 0 ? process.argv[jsonAt + 1] : undefined;
 const figures = {};
-const pkg = path.join(root, "target", "wasm-pkg", "verifier");
-const cc = await import(path.join(pkg, "citycode_wasm.js"));
-cc.initSync({ module: readFileSync(path.join(pkg, "citycode_wasm_bg.wasm")) });
+async function load(name) {
+  const pkg = path.join(root, "target", "wasm-pkg", name);
+  const mod = await import(path.join(pkg, "citycode_wasm.js"));
+  mod.initSync({ module: readFileSync(path.join(pkg, "citycode_wasm_bg.wasm")) });
+  return mod;
+}
+// SM2 codes run in the GM scanner package; the others in the default scanner.
+const scanner = await load("verifier");
+const gmScanner = await load("verifier-gm");
 const vectors = JSON.parse(readFileSync(path.join(root, "test-vectors", "codes.json"), "utf8"));
 
 const native = Object.fromEntries(
@@ -29,7 +35,9 @@ console.log("|---|---|---|---|");
 for (const name of Object.keys(native)) {
   const c = vectors.cases.find((x) => x.name === name);
   const s = c.verifier;
+  const cc = s.root_alg === "sm2_sm3" ? gmScanner : scanner;
   const v = new cc.Verifier(s.root_key, s.root_alg, s.scene);
+  if (s.gm_only) v.requireGmOnly();
   for (const l of s.trust_lists) v.loadTrustList(new Uint8Array(Buffer.from(l, "base64url")));
   for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")));
   if (!v.verify(c.input, c.now).accepted) throw new Error(`${name} not accepted`);

@@ -238,7 +238,7 @@ impl Verifier {
         self.inner.set_revocation_required(false);
     }
 
-    /// Accepts only the national algorithms (SPEC.md §4.3): the root (which must be
+    /// Accepts only the national algorithms (SPEC.md §4.6): the root (which must be
     /// SM2), every issuer key and every device key SM2, every digest SM3. Throws
     /// `unsupported_algorithm` otherwise. GM packages only.
     #[cfg(feature = "gm")]
@@ -346,7 +346,7 @@ pub fn verify_signature(
     Ok(key.verify(message, signature))
 }
 
-/// The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for `sm2_sm3`, SHA-256
+/// The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for `sm2_sm3`, SHA-256
 /// otherwise. GM packages only.
 #[cfg(feature = "gm")]
 #[wasm_bindgen]

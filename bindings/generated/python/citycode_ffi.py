@@ -528,7 +528,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_citycode_version() != 5368:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_digest() != 40517:
+    if lib.uniffi_citycode_ffi_checksum_func_digest() != 12483:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 34335:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -592,7 +592,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 52182:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 41847:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -4323,7 +4323,7 @@ class VerifierProtocol(typing.Protocol):
     def require_gm_only(self, ) -> None:
         """
         Accepts only the national algorithms: the root (which must be SM2), every issuer
-        key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+        key and every device key SM2, every digest SM3 (SPEC.md §4.6). A trust list or
         code with another algorithm is then refused (`unsupported_algorithm`).
 """
         raise NotImplementedError
@@ -4502,7 +4502,7 @@ class Verifier(VerifierProtocol):
     def require_gm_only(self, ) -> None:
         """
         Accepts only the national algorithms: the root (which must be SM2), every issuer
-        key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+        key and every device key SM2, every digest SM3 (SPEC.md §4.6). A trust list or
         code with another algorithm is then refused (`unsupported_algorithm`).
 """
         _uniffi_lowered_args = (
@@ -4779,7 +4779,7 @@ def citycode_version() -> str:
     return _uniffi_lift_return(_uniffi_ffi_result)
 def digest(algorithm: KeyAlgorithm,data: bytes) -> bytes:
     """
-    The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for SM2, SHA-256
+    The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
     otherwise.
 """
     

@@ -1781,7 +1781,7 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     
     /**
      * Accepts only the national algorithms: the root (which must be SM2), every issuer
-     * key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+     * key and every device key SM2, every digest SM3 (SPEC.md §4.6). A trust list or
      * code with another algorithm is then refused (`unsupported_algorithm`).
      */
     func requireGmOnly() throws 
@@ -1954,7 +1954,7 @@ open func loadTrustList(list: Data)throws   {try rustCallWithError(FfiConverterT
     
     /**
      * Accepts only the national algorithms: the root (which must be SM2), every issuer
-     * key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+     * key and every device key SM2, every digest SM3 (SPEC.md §4.6). A trust list or
      * code with another algorithm is then refused (`unsupported_algorithm`).
      */
 open func requireGmOnly()throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -4650,7 +4650,7 @@ public func citycodeVersion() -> String  {
 })
 }
 /**
- * The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for SM2, SHA-256
+ * The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
  * otherwise.
  */
 public func digest(algorithm: KeyAlgorithm, data: Data)throws  -> Data  {
@@ -4796,7 +4796,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_citycode_version() != 5368) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_digest() != 40517) {
+    if (uniffi_citycode_ffi_checksum_func_digest() != 12483) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_func_publish_lists() != 34335) {
@@ -4877,7 +4877,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 52182) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 41847) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114) {

@@ -1070,7 +1070,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_citycode_version() and 0xFFFF) != 5368) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_digest() and 0xFFFF) != 40517) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_digest() and 0xFFFF) != 12483) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 34335) {
@@ -1151,7 +1151,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() and 0xFFFF) != 46901) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() and 0xFFFF) != 52182) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() and 0xFFFF) != 41847) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() and 0xFFFF) != 8114) {
@@ -3513,7 +3513,7 @@ public interface VerifierInterface {
     
     /**
      * Accepts only the national algorithms: the root (which must be SM2), every issuer
-     * key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+     * key and every device key SM2, every digest SM3 (SPEC.md §4.6). A trust list or
      * code with another algorithm is then refused (`unsupported_algorithm`).
      */
     fun `requireGmOnly`()
@@ -3741,7 +3741,7 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
     
     /**
      * Accepts only the national algorithms: the root (which must be SM2), every issuer
-     * key and every device key SM2, every digest SM3 (SPEC.md §4.3). A trust list or
+     * key and every device key SM2, every digest SM3 (SPEC.md §4.6). A trust list or
      * code with another algorithm is then refused (`unsupported_algorithm`).
      */
     @Throws(CitycodeException::class)override fun `requireGmOnly`()
@@ -6069,7 +6069,7 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     
 
         /**
-         * The digest that goes with `algorithm` (SPEC.md §4.3): SM3 for SM2, SHA-256
+         * The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
          * otherwise.
          */
     @Throws(CitycodeException::class) fun `digest`(`algorithm`: KeyAlgorithm, `data`: kotlin.ByteArray): kotlin.ByteArray {
