@@ -8,7 +8,8 @@
 //!
 //! `--only NAME` measures one row (for `valgrind --tool=callgrind`, whose instruction
 //! counts repeat exactly): `floor`, `citycode`, `citycode-batched`, `citycode-warm`,
-//! `paseto`, `jwt`, `sd-jwt`, `dcc`, or `qr` for the QR renderers; `--rounds N` sets how many timing rounds to take the fastest
+//! `paseto`, `jwt`, `sd-jwt`, `dcc`, or `qr` for the QR renderers, or `algorithms` for
+//! SM2 beside Ed25519 and P-256 (signatures by crate, and whole codes); `--rounds N` sets how many timing rounds to take the fastest
 //! of (default 5); `--wasm FILE` adds the row `node wasm/bench/verify.mjs --json` wrote.
 //!
 //! Content: the hospital scene's disclosure (health and medical insurance) of the demo
@@ -18,6 +19,7 @@
 //! expires); the EU DCC codes are the public dgc-testdata vaccination certificates
 //! (one ECDSA P-256 signature, no holder binding).
 
+mod algorithms;
 mod peers;
 
 use std::error::Error;
@@ -292,9 +294,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         wasm = bench;
         rows.push((&wasm, ns));
     }
-    print_table(&rows);
+    if !rows.is_empty() {
+        print_table(&rows);
+    }
     if wanted("qr") {
         qr_render(codes, opt.rounds)?;
+    }
+    if wanted("algorithms") {
+        algorithms::run(opt.rounds)?;
     }
     Ok(())
 }
