@@ -29,6 +29,7 @@ fi
 run() { java -Djna.library.path="$PWD/target/debug" -cp "$out/test.jar:$jna:$(dirname "$kotlinc")/../lib/kotlin-stdlib.jar" "$@"; }
 # The examples, so they cannot rot.
 run citycode.examples.holder.HolderKt
+run citycode.examples.sm2holder.Sm2HolderKt
 mapfile -t args < <(python3 -c '
 import json
 c = next(c for c in json.load(open("test-vectors/codes.json"))["cases"] if c["name"] == "accept_hospital")
