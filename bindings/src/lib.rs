@@ -10,7 +10,6 @@
 use std::sync::{Arc, RwLock};
 
 use citycode::claims as cc;
-use citycode::keys::signature_from_keystore;
 
 uniffi::setup_scaffolding!();
 
@@ -230,8 +229,8 @@ impl citycode::DeviceSigner for ForeignSigner {
     }
 
     fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, citycode::Error> {
-        let sig = self.inner.sign(message.to_vec()).map_err(|e| citycode::Error::Signer(e.to_string()))?;
-        Ok(signature_from_keystore(self.key.algorithm(), &sig)?.to_vec())
+        // DER or r || s: core converts and checks it (citycode::keys::signature_by).
+        self.inner.sign(message.to_vec()).map_err(|e| citycode::Error::Signer(e.to_string()))
     }
 }
 

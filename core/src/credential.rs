@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::claims::{Claims, Domain};
 use crate::digest::{self, LABEL_CARD};
 use crate::error::{Error, Reason};
-use crate::keys::{Algorithm, KeyPair, PublicKey, SIGNATURE_LEN};
+use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
 use crate::wire::{Reader, Writer};
 
 /// Format version of codes and stored credentials.
@@ -297,17 +297,29 @@ pub struct CredentialRequest {
 
 /// An issuer: a signing key with its key id and the domains the trust list lets it
 /// attest.
-#[derive(Debug)]
 pub struct Issuer {
     kid: u32,
-    key: KeyPair,
+    key: Box<dyn DeviceSigner + Send + Sync>,
     scope: Vec<u32>,
 }
 
+impl core::fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Issuer")
+            .field("kid", &self.kid)
+            .field("key", &self.key.public_key())
+            .field("secret", &"<redacted>")
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
 impl Issuer {
-    /// An issuer with key id `kid`, key `key`, allowed to attest `scope` (domain ids).
-    pub fn new(kid: u32, key: KeyPair, scope: Vec<u32>) -> Self {
-        Issuer { kid, key, scope }
+    /// An issuer with key id `kid`, allowed to attest `scope` (domain ids), signing with
+    /// `key`: a [`crate::KeyPair`], or a certified signing device behind [`DeviceSigner`] that
+    /// holds the issuer key (signatures in DER or `r || s`, checked before use).
+    pub fn new(kid: u32, key: impl DeviceSigner + Send + Sync + 'static, scope: Vec<u32>) -> Self {
+        Issuer { kid, key: Box::new(key), scope }
     }
 
     /// The key id.
@@ -340,7 +352,7 @@ impl Issuer {
             let claims = req.claims.select(&set).ok_or_else(|| Error::MissingDomain(describe(&set)))?;
             let mut card = Card {
                 kid: self.kid,
-                alg: self.key.algorithm(),
+                alg: self.key.public_key().algorithm(),
                 valid_from_day: req.valid_from_day,
                 valid_days: req.valid_days,
                 claims,
@@ -348,7 +360,8 @@ impl Issuer {
             };
             let mut body = Writer::default();
             card.encode_body(&mut body)?;
-            card.signature = self.key.sign(&card_signing_input(&req.device_key, &req.subject, &body.buf));
+            card.signature =
+                crate::keys::signature_by(&*self.key, &card_signing_input(&req.device_key, &req.subject, &body.buf))?;
             cards.push(card);
         }
         Ok(Credential { device_key: req.device_key.clone(), subject: req.subject, cards })

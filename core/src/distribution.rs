@@ -11,9 +11,9 @@
 //! they expire, and refuses every code after that.
 
 use crate::digest::{LABEL_LIST_STATUS, key_digest};
-use crate::error::{Reason, Rejection};
-use crate::keys::{Algorithm, KeyPair, PublicKey, SIGNATURE_LEN};
-use crate::trust::{LIST_VERSION, ListSigner, RevocationList, TrustList, signing_input};
+use crate::error::{Error, Reason, Rejection};
+use crate::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey, SIGNATURE_LEN};
+use crate::trust::{LIST_VERSION, ListSigner, RevocationList, TrustList, append_signature, rejection, signing_input};
 use crate::wire::{Reader, Writer};
 
 /// The name of the status document in a published directory.
@@ -142,11 +142,17 @@ impl ListStatus {
 
     /// Signs the status with the root key.
     pub fn sign(&self, root: &KeyPair) -> Result<Vec<u8>, Rejection> {
+        self.sign_with(root).map_err(|e| rejection(e, "list status"))
+    }
+
+    /// Signs the status through `root`, which may be a certified signing device holding
+    /// the root key ([`DeviceSigner`]).
+    pub fn sign_with(&self, root: &dyn DeviceSigner) -> Result<Vec<u8>, Error> {
         let canonical = self.entries.first().is_some_and(|e| e.file == ListFile::Trust)
             && self.entries.windows(2).all(|p| matches!(p, [a, b] if a.file < b.file))
             && self.entries.len() <= MAX_STATUS_ENTRIES;
         if !canonical {
-            return Err(Rejection::new(Reason::NonCanonical, "list status entries"));
+            return Err(Rejection::new(Reason::NonCanonical, "list status entries").into());
         }
         let mut w = Writer::default();
         w.u8(LIST_VERSION).u64(self.sequence).u32(self.issued_at).u32(self.expires_at);
@@ -159,9 +165,7 @@ impl ListStatus {
             };
             w.u64(e.sequence).u32(e.expires_at).bytes(&e.digest);
         }
-        w.u8(root.algorithm().id());
-        let sig = root.sign(&signing_input(LABEL_LIST_STATUS, &w.buf));
-        w.bytes(&sig);
+        append_signature(&mut w, LABEL_LIST_STATUS, root)?;
         Ok(w.buf)
     }
 

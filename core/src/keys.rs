@@ -473,9 +473,11 @@ impl fmt::Debug for KeyPair {
     }
 }
 
-/// Something that holds a device key and signs codes with it: the built-in
-/// [`KeyPair`], or a platform keystore (Android Keystore, Secure Enclave) reached
-/// through the bindings, where the secret never enters this library.
+/// Something that holds a key and signs with it: the built-in [`KeyPair`], a platform
+/// keystore (Android Keystore, Secure Enclave, an SM2 security element) reached through
+/// the bindings, or, for issuers and list signers, a certified signing device
+/// ([`crate::Issuer::new`], [`crate::trust::TrustList::sign_with`]). The secret never
+/// enters this library. Signatures go through [`signature_by`].
 pub trait DeviceSigner {
     /// The device public key, which credentials are bound to.
     fn public_key(&self) -> PublicKey;
@@ -502,6 +504,21 @@ impl DeviceSigner for KeyPair {
     fn check_signatures(&self) -> bool {
         false
     }
+}
+
+/// Signs `message` through `signer` and returns the 64-byte wire form. The signer may
+/// be a phone keystore, or a certified signing device (an HSM, 密码机) holding an
+/// issuer's or the root's key: a DER signature is converted (P-256, SM2), and unless the
+/// signer says its signatures cannot be wrong ([`DeviceSigner::check_signatures`]) the
+/// signature is checked against the signer's public key, so a device that signs with
+/// another key or the wrong user id fails here, not at every verifier.
+pub fn signature_by(signer: &dyn DeviceSigner, message: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
+    let key = signer.public_key();
+    let signature = signature_from_keystore(key.algorithm(), &signer.sign(message)?)?;
+    if signer.check_signatures() && !key.verify(message, &signature) {
+        return Err(Error::Signer("the signature does not verify under the signer's public key".into()));
+    }
+    Ok(signature)
 }
 
 /// Converts an ASN.1 DER ECDSA P-256 signature (what Android Keystore, the Secure

@@ -114,14 +114,7 @@ pub fn present(
         c.encode(&mut w)?;
     }
     let tbs = code_signing_input(&w.buf);
-    let sig = signer.sign(&tbs)?;
-    if sig.len() != SIGNATURE_LEN {
-        return Err(Error::Signer(format!("signature is {} bytes, not {SIGNATURE_LEN}", sig.len())));
-    }
-    if signer.check_signatures() && !device_key.verify(&tbs, &sig) {
-        return Err(Error::Signer("the signature does not verify under the device key".into()));
-    }
-    w.bytes(&sig);
+    w.bytes(&crate::keys::signature_by(signer, &tbs)?);
     Ok(Code { bytes: w.buf, issued_at, validity_secs: options.validity_secs })
 }
 

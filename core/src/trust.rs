@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::digest::{LABEL_REVOCATION_LIST, LABEL_TRUST_LIST};
-use crate::error::{Reason, Rejection};
-use crate::keys::{Algorithm, KeyPair, PublicKey, SIGNATURE_LEN};
+use crate::error::{Error, Reason, Rejection};
+use crate::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey, SIGNATURE_LEN};
 use crate::wire::{Reader, Writer};
 
 /// Version byte of trust and revocation lists.
@@ -85,11 +85,15 @@ impl TrustList {
 
     /// Signs the list with the root key; returns the signed encoding.
     pub fn sign(&self, root: &KeyPair) -> Result<Vec<u8>, Rejection> {
+        self.sign_with(root).map_err(|e| rejection(e, "trust list"))
+    }
+
+    /// Signs the list through `root`, which may be a certified signing device holding
+    /// the root key ([`DeviceSigner`]).
+    pub fn sign_with(&self, root: &dyn DeviceSigner) -> Result<Vec<u8>, Error> {
         let mut w = Writer::default();
         self.encode_body(&mut w).map_err(|r| Rejection::new(r, "trust list"))?;
-        w.u8(root.algorithm().id());
-        let sig = root.sign(&signing_input(LABEL_TRUST_LIST, &w.buf));
-        w.bytes(&sig);
+        append_signature(&mut w, LABEL_TRUST_LIST, root)?;
         Ok(w.buf)
     }
 
@@ -241,11 +245,15 @@ impl RevocationList {
 
     /// Signs the list with the root key or the named issuer's key.
     pub fn sign(&self, key: &KeyPair) -> Result<Vec<u8>, Rejection> {
+        self.sign_with(key).map_err(|e| rejection(e, "revocation list"))
+    }
+
+    /// Signs the list through `key`, which may be a certified signing device holding
+    /// the root's or the issuer's key ([`DeviceSigner`]).
+    pub fn sign_with(&self, key: &dyn DeviceSigner) -> Result<Vec<u8>, Error> {
         let mut w = Writer::default();
         self.encode_body(&mut w).map_err(|r| Rejection::new(r, "revocation list"))?;
-        w.u8(key.algorithm().id());
-        let sig = key.sign(&signing_input(LABEL_REVOCATION_LIST, &w.buf));
-        w.bytes(&sig);
+        append_signature(&mut w, LABEL_REVOCATION_LIST, key)?;
         Ok(w.buf)
     }
 
@@ -322,6 +330,24 @@ type Parsed<'a, T> = (T, &'a [u8], Algorithm, [u8; SIGNATURE_LEN]);
 
 /// The signed input of a list: its domain-separation label, then its body. Trust
 /// lists, revocation lists and list statuses all sign this way.
+/// Appends the signer's algorithm id to a list body in `w`, then its signature over
+/// `label ‖ body ‖ alg`.
+pub(crate) fn append_signature(w: &mut Writer, label: &[u8], signer: &dyn DeviceSigner) -> Result<(), Error> {
+    w.u8(signer.public_key().algorithm().id());
+    let signature = crate::keys::signature_by(signer, &signing_input(label, &w.buf))?;
+    w.bytes(&signature);
+    Ok(())
+}
+
+/// The error of a list signed with a [`KeyPair`], whose signing cannot fail: only the
+/// list's own encoding can (`non_canonical`, `malformed`).
+pub(crate) fn rejection(e: Error, what: &str) -> Rejection {
+    match e {
+        Error::Invalid(r) => r,
+        other => Rejection::new(Reason::Malformed, format!("{what}: {other}")),
+    }
+}
+
 pub(crate) fn signing_input(label: &[u8], body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(label.len() + body.len());
     m.extend_from_slice(label);

@@ -61,6 +61,83 @@ impl DeviceSigner for Sm2Keystore {
     }
 }
 
+/// A certified signing device (HSM) holding an issuer's or the root's key: DER out.
+struct SigningDevice(KeyPair);
+
+impl DeviceSigner for SigningDevice {
+    fn public_key(&self) -> PublicKey {
+        self.0.public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let fixed = self.0.sign(message);
+        Ok(p256::ecdsa::Signature::from_slice(&fixed).unwrap().to_der().as_bytes().to_vec())
+    }
+}
+
+#[test]
+fn issuers_and_list_signers_sign_through_a_signing_device() {
+    let gm = DemoCity::gm().unwrap();
+    let root = SigningDevice(key(Algorithm::Sm2Sm3, 0x01).unwrap());
+    let issuer =
+        Issuer::new(1, SigningDevice(key(Algorithm::Sm2Sm3, 0x02).unwrap()), Domain::ALL.map(|d| d.id()).to_vec());
+    assert_eq!(issuer.public_key(), gm.issuer.public_key());
+    let trust = TrustList::verify(&gm.trust_list, &gm.root.public_key()).unwrap();
+    let trust = TrustList { sequence: 2, ..trust }.sign_with(&root).unwrap();
+    let revocations = RevocationList {
+        signer: ListSigner::Root,
+        sequence: 2,
+        issued_at: demo::NOW as u32,
+        expires_at: demo::NOW as u32 + 3600,
+        entries: Vec::new(),
+    }
+    .sign_with(&root)
+    .unwrap();
+    let device = key(Algorithm::Sm2Sm3, 0x53).unwrap();
+    let cred = issuer
+        .issue(&CredentialRequest {
+            device_key: device.public_key(),
+            subject: Subject::random().unwrap(),
+            valid_from_day: demo::TODAY,
+            valid_days: 1,
+            claims: demo::resident_claims(),
+            layout: CardLayout::Standard,
+        })
+        .unwrap();
+    let mut v =
+        Verifier::new(gm.root.public_key(), Scene::Hospital).with_clock(FixedClock(demo::NOW)).gm_only().unwrap();
+    v.load_trust_list(&trust).unwrap();
+    v.load_revocation_list(&revocations).unwrap();
+    let code = present(&cred, &device, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
+    assert!(v.verify(&code.to_text()).is_ok());
+
+    // A device that signs with another key than it claims fails at issuance, clearly.
+    struct Mixup(KeyPair, KeyPair);
+    impl DeviceSigner for Mixup {
+        fn public_key(&self) -> PublicKey {
+            self.0.public_key()
+        }
+        fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+            Ok(self.1.sign(message).to_vec())
+        }
+    }
+    let wrong =
+        Issuer::new(1, Mixup(key(Algorithm::Sm2Sm3, 0x02).unwrap(), key(Algorithm::Sm2Sm3, 0x09).unwrap()), vec![4]);
+    let req = CredentialRequest {
+        device_key: device.public_key(),
+        subject: Subject::random().unwrap(),
+        valid_from_day: demo::TODAY,
+        valid_days: 1,
+        claims: Claims { transit: demo::resident_claims().transit, ..Claims::default() },
+        layout: CardLayout::Standard,
+    };
+    assert!(matches!(wrong.issue(&req), Err(Error::Signer(_))));
+    let list = TrustList { sequence: 3, issued_at: 0, expires_at: 1, keys: Vec::new() };
+    assert!(matches!(
+        list.sign_with(&Mixup(key(Algorithm::Sm2Sm3, 1).unwrap(), key(Algorithm::Sm2Sm3, 2).unwrap())),
+        Err(Error::Signer(_))
+    ));
+}
+
 #[test]
 fn a_gm_only_verifier_accepts_only_sm2_and_says_why() {
     let gm = DemoCity::gm().unwrap();
