@@ -14,8 +14,9 @@ use crate::error::{Error, Reason};
 pub const SIGNATURE_LEN: usize = 64;
 
 /// A signature algorithm. Every key and every signature on the wire carries one of these
-/// ids, so new algorithms can be added without a format break. Deliberately exhaustive: an algorithm added later must be handled, by
-/// name, in every adapter that converts it, never by a catch-all.
+/// ids, so new algorithms can be added without a format break. Deliberately exhaustive:
+/// an algorithm added later must be handled, by name, in every adapter that converts
+/// it, never by a catch-all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Algorithm {
@@ -154,7 +155,7 @@ impl PublicKey {
     }
 
     /// An SM2 key from SEC1 bytes, compressed (33 bytes) or uncompressed (65 bytes, as
-    /// SM2 signing devices and `java.security` export it).
+    /// SM2 security elements and signing devices export it).
     #[cfg(feature = "sm2")]
     pub fn from_sm2_sec1(bytes: &[u8]) -> Result<Self, Reason> {
         match bytes {

@@ -16,7 +16,7 @@ use crate::keys::SIGNATURE_LEN;
 
 /// The user id every citycode key signs under: the default of GM/T 0009-2012, so a
 /// signing device that only knows the default (most do) signs what verifiers check.
-pub const DEFAULT_USER_ID: &[u8] = b"1234567812345678";
+pub const DEFAULT_USER_ID: &[u8; 16] = b"1234567812345678";
 
 /// The curve's `a` and `b`, and the base point, big-endian (GB/T 32918.5-2017).
 const A: [u8; 32] = [
@@ -39,15 +39,10 @@ pub(crate) const GY: [u8; 32] = [
 /// `Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A)` for the default user id, the
 /// per-key prefix of every digest an SM2 key signs (GB/T 32918.2 §5.5).
 pub(crate) fn user_digest(x: &[u8; 32], y: &[u8; 32]) -> [u8; 32] {
-    user_digest_for(DEFAULT_USER_ID, x, y)
-}
-
-/// [`user_digest`] for another user id (tests: a signature made under another id).
-pub(crate) fn user_digest_for(id: &[u8], x: &[u8; 32], y: &[u8; 32]) -> [u8; 32] {
-    let bits = u16::try_from(id.len() * 8).unwrap_or(u16::MAX);
+    // ENTL: the id's length in bits, two bytes big-endian (16 bytes: 0x0080).
     let mut h = sm3::Sm3::new();
-    h.update(bits.to_be_bytes());
-    h.update(id);
+    h.update([0x00, 0x80]);
+    h.update(DEFAULT_USER_ID);
     for part in [&A, &B, &GX, &GY, x, y] {
         h.update(part);
     }
