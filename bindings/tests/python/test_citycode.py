@@ -479,3 +479,16 @@ def test_no_panic_crosses_the_boundary():
             cc.SigningKey.from_secret_bytes(cc.KeyAlgorithm.ECDSA_P256, sub)
     with pytest.raises(cc.CitycodeError):
         cc.scene_from_json("{nope")
+
+
+def test_the_installed_package_is_typed():
+    """PEP 561: the package ships py.typed, and the public API carries annotations."""
+    import importlib.resources
+    import typing
+
+    assert importlib.resources.files("citycode").joinpath("py.typed").is_file()
+    assert "site-packages" in cc.__file__ or "dist-packages" in cc.__file__, cc.__file__
+    hints = typing.get_type_hints(cc.verify_signature)
+    assert hints == {"algorithm": cc.KeyAlgorithm, "public_key": bytes, "message": bytes, "signature": bytes,
+                     "return": bool}
+    assert typing.get_type_hints(cc.Verifier.verify)["return"] is cc.Decision
