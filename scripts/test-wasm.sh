@@ -32,9 +32,15 @@ for pkg in verifier verifier-gm holder; do
   "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
     -o "$out/$pkg/citycode_wasm_bg.wasm" "$out/$pkg/citycode_wasm_bg.wasm"
   sed "s/@NAME@/citycode-$pkg/; s/@VERSION@/$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)/" wasm/package.json.in > "$out/$pkg/package.json"
+  cp wasm/js/node.mjs "$out/$pkg/"
   raw=$(stat -c %s "$out/$pkg/citycode_wasm_bg.wasm")
   gz=$(gzip -9 -c "$out/$pkg/citycode_wasm_bg.wasm" | wc -c)
   echo "wasm $pkg: $raw bytes raw, $gz bytes gzipped"
+done
+# The npm tarballs, as users get them (wasm/tests/package.test.mjs installs them).
+mkdir -p target/npm
+for pkg in verifier verifier-gm holder; do
+  (cd "$out/$pkg" && npm pack --silent --pack-destination "$PWD/../../npm" >/dev/null)
 done
 node --test wasm/tests/*.test.mjs
 

@@ -12,42 +12,10 @@ use citycode::text::unhex;
 use citycode::{Algorithm, Policy, PublicKey, Scene};
 use wasm_bindgen::prelude::*;
 
+/// The TypeScript declarations of the plain JS objects and string unions this package
+/// passes (types.d.ts, added to the generated `.d.ts`).
 #[wasm_bindgen(typescript_custom_section)]
-const TS: &'static str = r#"
-/** A scene policy, as in the test vectors. */
-export type Scene =
-  | { kind: "hospital" }
-  | { kind: "scenic_spot"; site: number; utc_offset_minutes: number }
-  | { kind: "parking" }
-  | { kind: "metro_gate" };
-
-/** Claims a code disclosed (names as in SPEC.md §4.3). */
-export interface Claims {
-  health?: { status: "green" | "yellow" | "red"; valid_until_day: number };
-  medical_insurance?: { region: number; status: "active" | "suspended" | "terminated" };
-  social_security?: { status: "contributing" | "retired" | "suspended" };
-  transit?: { account: "active" | "arrears" | "suspended"; fare_class: "standard" | "senior_free" | "student" | "disabled_free" | "child"; vehicle_payment: boolean };
-  tourism?: { entries: { kind: "pass" | "reservation"; site: number; day: number }[] };
-  other?: { domain: number; body: string }[];
-}
-
-/** What a verifier decided. */
-export type Decision =
-  | { accepted: true; claims: Claims; subject: string; issued_at: number; issuers: number[]; policy: string; revocation_checked: boolean }
-  | { accepted: false; code: string; detail: string };
-
-/** A list a verifier holds. */
-export interface HeldList { name: string; sequence: number; issued_at: number; expires_at: number }
-
-/** A code to show. */
-export interface PresentedCode { text: string; issued_at: number; expires_at: number; refresh_in_secs: number }
-
-/** A generated device key: keep `secret` in the host's secure storage. */
-export interface DeviceKey { algorithm: Algorithm; secret: Uint8Array; public_key: Uint8Array }
-
-/** A signature algorithm; `sm2_sm3` only in the GM scanner and holder packages. */
-export type Algorithm = "ed25519" | "ecdsa_p256_sha256" | "sm2_sm3";
-"#;
+const TS: &'static str = include_str!("types.d.ts");
 
 fn js_error(code: &str, detail: &str) -> JsValue {
     let e = js_sys::Error::new(&format!("{code}: {detail}"));
@@ -368,4 +336,16 @@ pub use holder::*;
 #[wasm_bindgen(js_name = sceneDomains)]
 pub fn scene_domains(#[wasm_bindgen(unchecked_param_type = "Scene")] scene: JsValue) -> Result<Vec<u32>, JsValue> {
     Ok(scene_from_js(&scene)?.required_domains())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The TypeScript union of reason codes is exactly core's list.
+    #[test]
+    fn the_reason_code_union_is_every_reason() {
+        let union = include_str!("types.d.ts").split("export type ReasonCode =").nth(1).and_then(|t| t.split(';').next()).unwrap_or("");
+        let listed: Vec<&str> = union.split('|').map(|c| c.trim().trim_matches('"')).filter(|c| !c.is_empty()).collect();
+        let all: Vec<&str> = citycode::Reason::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(listed, all);
+    }
 }
