@@ -343,8 +343,13 @@ mod tests {
     /// The TypeScript union of reason codes is exactly core's list.
     #[test]
     fn the_reason_code_union_is_every_reason() {
-        let union = include_str!("types.d.ts").split("export type ReasonCode =").nth(1).and_then(|t| t.split(';').next()).unwrap_or("");
-        let listed: Vec<&str> = union.split('|').map(|c| c.trim().trim_matches('"')).filter(|c| !c.is_empty()).collect();
+        let union = include_str!("types.d.ts")
+            .split("export type ReasonCode =")
+            .nth(1)
+            .and_then(|t| t.split(';').next())
+            .unwrap_or("");
+        let listed: Vec<&str> =
+            union.split('|').map(|c| c.trim().trim_matches('"')).filter(|c| !c.is_empty()).collect();
         let all: Vec<&str> = citycode::Reason::ALL.iter().map(|r| r.code()).collect();
         assert_eq!(listed, all);
     }
