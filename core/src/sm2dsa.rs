@@ -293,6 +293,42 @@ mod tests {
         }
     }
 
+    /// The branch no real signature reaches (probability about 2^-128): `x_1` of
+    /// `[s]G + [t]P` at or above `n`, so `x_1 mod n = x_1 - n`. Built backwards: a point
+    /// `R` with `x ≥ n`, `s = r = 1` (so `t = 2`), the key `P = [2^-1](R - G)` (so
+    /// `[s]G + [t]P = R`), and `e = r - (x_R - n) mod n`.
+    #[test]
+    fn x1_at_or_above_n_is_reduced_as_the_standard_says() {
+        use sm2::elliptic_curve::sec1::ToSec1Point as _;
+        let mut r_point = None;
+        for i in 0u8..=255 {
+            let mut x = N;
+            x[31] = x[31].wrapping_add(i);
+            let compressed = [&[0x02u8][..], &x].concat();
+            if let Ok(point) = sm2::PublicKey::from_sec1_bytes(&compressed) {
+                r_point = Some((x, point));
+                break;
+            }
+        }
+        let (x_r, r_point) = r_point.unwrap();
+        let two_inv = Option::<Scalar>::from(Scalar::from(2u64).invert()).unwrap();
+        let key = (r_point.to_projective() - ProjectivePoint::GENERATOR) * two_inv;
+        let key = key.to_affine().to_sec1_point(false);
+        let (x, y): ([u8; 32], [u8; 32]) =
+            (key.as_bytes()[1..33].try_into().unwrap(), key.as_bytes()[33..].try_into().unwrap());
+        let x_r_mod_n = <Scalar as sm2::elliptic_curve::ops::Reduce<FieldBytes>>::reduce(&FieldBytes::from(x_r));
+        let e: [u8; 32] = (Scalar::ONE - x_r_mod_n).to_repr().into();
+        let mut signature = [0u8; 64];
+        signature[31] = 1;
+        signature[63] = 1;
+        assert!(crate::sm2p256::verify_prehash(&x, &y, &e, &signature));
+        assert!(verify_prehash_generic(&x, &y, &e, &signature));
+        // e one higher: r = e + x_1 no longer holds, also not as x_1 itself (without - n).
+        let e_next: [u8; 32] = (Scalar::ONE - x_r_mod_n + Scalar::ONE).to_repr().into();
+        assert!(!crate::sm2p256::verify_prehash(&x, &y, &e_next, &signature));
+        assert!(!verify_prehash_generic(&x, &y, &e_next, &signature));
+    }
+
     #[test]
     fn secret_scalars_are_in_one_to_n_minus_two() {
         assert!(secret_scalar(&[0u8; 32]).is_none());
