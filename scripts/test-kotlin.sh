@@ -15,6 +15,8 @@ jna=/usr/share/java/jna.jar
 if [ ! -f "$jna" ]; then
   (apt-get update -qq && apt-get install -y -qq libjna-java) >/dev/null
 fi
+# Async signers (suspend fun) need kotlinx-coroutines, which the compiler package ships.
+coroutines="$(dirname "$kotlinc")/../lib/kotlinx-coroutines-core-jvm.jar"
 out=target/bindings-kotlin
 mkdir -p "$out"
 stamp="$out/.sources"
@@ -22,11 +24,11 @@ sources=(bindings/generated/kotlin/uniffi/citycode_ffi/citycode_ffi.kt bindings/
 sum=$(cat "${sources[@]}" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$out/test.jar" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
   rm -f "$out/test.jar" "$stamp"  # a failed compile must not leave the last jar to run
-  "$kotlinc" -nowarn -cp "$jna" -d "$out/test.jar" "${sources[@]}" 2>&1 | grep -v '^warning' || true
+  "$kotlinc" -nowarn -cp "$jna:$coroutines" -d "$out/test.jar" "${sources[@]}" 2>&1 | grep -v '^warning' || true
   [ -f "$out/test.jar" ] || { echo "kotlinc failed"; exit 1; }
   echo "$sum" > "$stamp"
 fi
-run() { java -Djna.library.path="$PWD/target/debug" -cp "$out/test.jar:$jna:$(dirname "$kotlinc")/../lib/kotlin-stdlib.jar" "$@"; }
+run() { java -Djna.library.path="$PWD/target/debug" -cp "$out/test.jar:$jna:$coroutines:$(dirname "$kotlinc")/../lib/kotlin-stdlib.jar" "$@"; }
 # The examples, so they cannot rot.
 run citycode.examples.holder.HolderKt
 run citycode.examples.sm2holder.Sm2HolderKt

@@ -32,6 +32,8 @@ android {
 dependencies {
     // The @aar form: JNA's Android build with libjnidispatch.so for every ABI.
     implementation("net.java.dev.jna:jna:5.15.0@aar")
+    // Async signers (AsyncDeviceSigner's suspend fun) and AsyncHolder.
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.9.0")
 }
 
 publishing {

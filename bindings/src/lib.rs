@@ -202,6 +202,16 @@ pub trait DeviceSigner: Send + Sync {
     fn sign(&self, message: Vec<u8>) -> std::result::Result<Vec<u8>, CitycodeError>;
 }
 
+/// A foreign signer's public key: an uncompressed point (what Java's ECPublicKey and SM2
+/// devices give) is checked on its curve and compressed.
+fn signer_key(alg: KeyAlgorithm, bytes: &[u8]) -> Result<citycode::PublicKey> {
+    Ok(match alg {
+        KeyAlgorithm::EcdsaP256 => citycode::PublicKey::from_sec1(bytes)?,
+        KeyAlgorithm::Sm2 => citycode::PublicKey::from_sm2_sec1(bytes)?,
+        KeyAlgorithm::Ed25519 => public_key(alg, bytes)?,
+    })
+}
+
 /// Adapts a foreign signer to core's signer trait.
 struct ForeignSigner {
     inner: Arc<dyn DeviceSigner>,
@@ -210,16 +220,7 @@ struct ForeignSigner {
 
 impl ForeignSigner {
     fn new(inner: Arc<dyn DeviceSigner>) -> Result<Self> {
-        let alg = inner.algorithm();
-        let bytes = inner.public_key();
-        // Accept an uncompressed point (what Java's ECPublicKey and SM2 devices give),
-        // checked on its curve and compressed.
-        let key = match alg {
-            KeyAlgorithm::EcdsaP256 => citycode::PublicKey::from_sec1(&bytes)?,
-            KeyAlgorithm::Sm2 => citycode::PublicKey::from_sm2_sec1(&bytes)?,
-            KeyAlgorithm::Ed25519 => public_key(alg, &bytes)?,
-        };
-        Ok(ForeignSigner { key, inner })
+        Ok(ForeignSigner { key: signer_key(inner.algorithm(), &inner.public_key())?, inner })
     }
 }
 
@@ -630,13 +631,96 @@ impl Holder {
         let ids: Vec<u32> = domains.into_iter().map(|d| cc::Domain::from(d).id()).collect();
         let options = citycode::PresentOptions { validity_secs, nonce: None };
         let code = citycode::present(&self.credential, &self.signer, &ids, at, options)?;
-        Ok(PresentedCode {
-            text: code.to_text(),
-            base64url: code.to_base64url(),
-            issued_at: u64::from(code.issued_at()),
-            expires_at: code.expires_at(),
-            refresh_in_secs: code.refresh_in(at),
-        })
+        Ok(presented(&code, at))
+    }
+}
+
+/// A device key whose signatures arrive asynchronously: a keystore behind a biometric
+/// prompt (Android's `BiometricPrompt`, iOS's LocalAuthentication), or any signer that
+/// should not block the caller's thread. Implemented in Kotlin (`suspend fun`), Swift
+/// (`async`) or Python (`async def`).
+#[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
+pub trait AsyncDeviceSigner: Send + Sync {
+    /// The key's algorithm.
+    fn algorithm(&self) -> KeyAlgorithm;
+    /// The public key, as for [`DeviceSigner::public_key`].
+    fn public_key(&self) -> Vec<u8>;
+    /// Signs `message` (DER or 64-byte `r || s`), or fails with a `signer` error when
+    /// the user cancels the prompt.
+    async fn sign(&self, message: Vec<u8>) -> std::result::Result<Vec<u8>, CitycodeError>;
+}
+
+/// A holder whose device signer is asynchronous ([`AsyncDeviceSigner`]): the code is
+/// built, the signer awaited, and the signature checked against the device key before
+/// the code is returned.
+#[derive(uniffi::Object)]
+pub struct AsyncHolder {
+    credential: citycode::Credential,
+    key: citycode::PublicKey,
+    signer: Arc<dyn AsyncDeviceSigner>,
+}
+
+impl std::fmt::Debug for AsyncHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncHolder").field("key", &self.key).finish_non_exhaustive()
+    }
+}
+
+#[uniffi::export]
+impl AsyncHolder {
+    /// A holder with a credential (base64url) and an asynchronous device signer whose
+    /// key the credential is bound to.
+    #[uniffi::constructor]
+    pub fn new(credential_base64url: String, signer: Arc<dyn AsyncDeviceSigner>) -> Result<Arc<Self>> {
+        let credential = citycode::Credential::from_base64url(&credential_base64url)?;
+        let key = signer_key(signer.algorithm(), &signer.public_key())?;
+        if key != credential.device_key {
+            return Err(CitycodeError::signer("the signer's key is not the credential's device key"));
+        }
+        Ok(Arc::new(AsyncHolder { credential, key, signer }))
+    }
+
+    /// The pseudonymous subject, hex.
+    pub fn subject(&self) -> String {
+        self.credential.subject.to_hex()
+    }
+
+    /// Builds a code for a scene, awaiting the signer.
+    #[uniffi::method(default(now_unix = None, validity_secs = 60))]
+    pub async fn present_for_scene(
+        &self,
+        scene: Scene,
+        now_unix: Option<u64>,
+        validity_secs: u8,
+    ) -> Result<PresentedCode> {
+        self.present(scene_domains(scene), now_unix, validity_secs).await
+    }
+
+    /// Builds a code that discloses `domains`, awaiting the signer.
+    #[uniffi::method(default(now_unix = None, validity_secs = 60))]
+    pub async fn present(
+        &self,
+        domains: Vec<Domain>,
+        now_unix: Option<u64>,
+        validity_secs: u8,
+    ) -> Result<PresentedCode> {
+        let at = now_unix.unwrap_or_else(now);
+        let ids: Vec<u32> = domains.into_iter().map(|d| cc::Domain::from(d).id()).collect();
+        let options = citycode::PresentOptions { validity_secs, nonce: None };
+        let unsigned = citycode::prepare(&self.credential, &self.key, &ids, at, options)?;
+        let signature = self.signer.sign(unsigned.signing_input().to_vec()).await?;
+        Ok(presented(&unsigned.finish(&signature)?, at))
+    }
+}
+
+fn presented(code: &citycode::Code, at: u64) -> PresentedCode {
+    PresentedCode {
+        text: code.to_text(),
+        base64url: code.to_base64url(),
+        issued_at: u64::from(code.issued_at()),
+        expires_at: code.expires_at(),
+        refresh_in_secs: code.refresh_in(at),
     }
 }
 
@@ -1057,12 +1141,7 @@ pub fn verify_signature(
     message: Vec<u8>,
     signature: Vec<u8>,
 ) -> Result<bool> {
-    let key = match algorithm {
-        KeyAlgorithm::EcdsaP256 => citycode::PublicKey::from_sec1(&public_key)?,
-        KeyAlgorithm::Sm2 => citycode::PublicKey::from_sm2_sec1(&public_key)?,
-        KeyAlgorithm::Ed25519 => self::public_key(algorithm, &public_key)?,
-    };
-    Ok(key.verify(&message, &signature))
+    Ok(signer_key(algorithm, &public_key)?.verify(&message, &signature))
 }
 
 /// The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256

@@ -44,7 +44,7 @@ pub use credential::{CardLayout, Credential, CredentialRequest, Issuer, Subject}
 pub use error::{Error, Reason, Rejection};
 pub use keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};
 pub use policy::{Policy, PolicyContext, Scene};
-pub use presentation::{Code, PresentOptions, UnverifiedCode, present};
+pub use presentation::{Code, PresentOptions, UnsignedCode, UnverifiedCode, prepare, present};
 #[cfg(feature = "qr")]
 pub use qr::Qr;
 #[cfg(feature = "redis")]

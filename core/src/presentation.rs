@@ -85,8 +85,23 @@ pub fn present(
     now: u64,
     options: PresentOptions,
 ) -> Result<Code, Error> {
-    let device_key = signer.public_key();
-    if device_key != credential.device_key {
+    let unsigned = prepare(credential, &signer.public_key(), domains, now, options)?;
+    let signature = crate::keys::signature_by(signer, unsigned.signing_input())?;
+    Ok(unsigned.assemble(&signature))
+}
+
+/// Builds a code up to its device signature, for signers that answer later: behind a
+/// biometric prompt, or through an asynchronous keystore API. Sign
+/// [`UnsignedCode::signing_input`] with the device key, then
+/// [`UnsignedCode::finish`]. `device_key` must be the credential's.
+pub fn prepare(
+    credential: &Credential,
+    device_key: &PublicKey,
+    domains: &[u32],
+    now: u64,
+    options: PresentOptions,
+) -> Result<UnsignedCode, Error> {
+    if *device_key != credential.device_key {
         return Err(Error::Signer("the signer's key is not the credential's device key".into()));
     }
     if options.validity_secs == 0 {
@@ -114,8 +129,48 @@ pub fn present(
         c.encode(&mut w)?;
     }
     let tbs = code_signing_input(&w.buf);
-    w.bytes(&crate::keys::signature_by(signer, &tbs)?);
-    Ok(Code { bytes: w.buf, issued_at, validity_secs: options.validity_secs })
+    Ok(UnsignedCode {
+        device_key: device_key.clone(),
+        unsigned: w.buf,
+        tbs,
+        issued_at,
+        validity_secs: options.validity_secs,
+    })
+}
+
+/// A code waiting for its device signature ([`prepare`]).
+#[derive(Clone, Debug)]
+pub struct UnsignedCode {
+    device_key: PublicKey,
+    unsigned: Vec<u8>,
+    tbs: Vec<u8>,
+    issued_at: u32,
+    validity_secs: u8,
+}
+
+impl UnsignedCode {
+    /// The exact bytes the device key must sign (SPEC.md §5).
+    pub fn signing_input(&self) -> &[u8] {
+        &self.tbs
+    }
+
+    /// The code, with `signature` from the device key: 64 bytes `r || s`, or DER
+    /// (P-256, SM2). The signature is checked against the device key, so a keystore
+    /// that signed with another key fails here with a `signer` error, not at every
+    /// verifier.
+    pub fn finish(self, signature: &[u8]) -> Result<Code, Error> {
+        let signature = crate::keys::signature_from_keystore(self.device_key.algorithm(), signature)?;
+        if !self.device_key.verify(&self.tbs, &signature) {
+            return Err(Error::Signer("the signature does not verify under the device key".into()));
+        }
+        Ok(self.assemble(&signature))
+    }
+
+    fn assemble(self, signature: &[u8; SIGNATURE_LEN]) -> Code {
+        let mut bytes = self.unsigned;
+        bytes.extend_from_slice(signature);
+        Code { bytes, issued_at: self.issued_at, validity_secs: self.validity_secs }
+    }
 }
 
 fn code_signing_input(unsigned: &[u8]) -> Vec<u8> {

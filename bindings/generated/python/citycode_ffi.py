@@ -26,6 +26,7 @@ import threading
 import itertools
 import traceback
 import typing
+import asyncio
 import platform
 
 
@@ -546,6 +547,20 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_verify_signature() != 44299:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm() != 55843:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key() != 23179:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign() != 19815:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_present() != 7717:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() != 47054:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 29374:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 29584:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 846:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_devicesigner_public_key() != 36764:
@@ -668,6 +683,27 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_sign_trust_list.restype = ctypes.c_
 _UniffiLib.uniffi_citycode_ffi_checksum_func_verify_signature.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_verify_signature.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncholder_present.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncholder_present.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncholder_subject.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_asyncholder_subject.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm.restype = ctypes.c_uint16
@@ -829,6 +865,46 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_verify_signature.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_verify_signature.restype = ctypes.c_int8
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncdevicesigner_algorithm.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncdevicesigner_algorithm.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncdevicesigner_public_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncdevicesigner_public_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncdevicesigner_sign.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncdevicesigner_sign.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncholder_present.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint8,
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncholder_present.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncholder_present_for_scene.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint8,
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncholder_present_for_scene.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncholder_subject.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_asyncholder_subject.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_asyncholder_new.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_asyncholder_new.restype = ctypes.c_uint64
 _UniffiLib.uniffi_citycode_ffi_fn_method_devicesigner_algorithm.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1011,6 +1087,26 @@ _UniffiLib.uniffi_citycode_ffi_fn_constructor_verifier_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_verifier_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_clone_asyncdevicesigner.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_clone_asyncdevicesigner.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_free_asyncdevicesigner.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_free_asyncdevicesigner.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_clone_asyncholder.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_clone_asyncholder.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_free_asyncholder.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_free_asyncholder.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_clone_devicesigner.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1071,6 +1167,44 @@ _UniffiLib.uniffi_citycode_ffi_fn_free_verifier.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_free_verifier.restype = None
+_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.POINTER(_UniffiRustBuffer),
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER_METHOD1 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.POINTER(_UniffiRustBuffer),
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+class _UniffiForeignFutureResultRustBuffer(ctypes.Structure):
+    _fields_ = [
+        ("return_value", _UniffiRustBuffer),
+        ("call_status", _UniffiRustCallStatus),
+    ]
+_UNIFFI_FOREIGN_FUTURE_COMPLETERUST_BUFFER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiForeignFutureResultRustBuffer,
+)
+_UNIFFI_FOREIGN_FUTURE_DROPPED_CALLBACK = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiForeignFutureDroppedCallbackStruct(ctypes.Structure):
+    _fields_ = [
+        ("handle", ctypes.c_uint64),
+        ("free", _UNIFFI_FOREIGN_FUTURE_DROPPED_CALLBACK),
+    ]
+_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER_METHOD2 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,_UNIFFI_FOREIGN_FUTURE_COMPLETERUST_BUFFER,ctypes.c_uint64,ctypes.POINTER(_UniffiForeignFutureDroppedCallbackStruct),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfaceCitycodeFfiAsyncDeviceSigner(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER),
+        ("algorithm", _UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER_METHOD0),
+        ("public_key", _UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER_METHOD1),
+        ("sign", _UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER_METHOD2),
+    ]
+_UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_asyncdevicesigner.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfaceCitycodeFfiAsyncDeviceSigner),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_asyncdevicesigner.restype = None
 _UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_DEVICE_SIGNER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.POINTER(_UniffiRustBuffer),
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -1113,11 +1247,365 @@ _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher.argtypes = (
     ctypes.POINTER(_UniffiVTableCallbackInterfaceCitycodeFfiListFetcher),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher.restype = None
+_UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.c_int8,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_u8.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_u8.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_u8.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_u8.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_u8.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_u8.restype = ctypes.c_uint8
+_UniffiLib.ffi_citycode_ffi_rust_future_free_u8.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_u8.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_i8.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_i8.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_i8.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_i8.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_i8.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_i8.restype = ctypes.c_int8
+_UniffiLib.ffi_citycode_ffi_rust_future_free_i8.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_i8.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_u16.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_u16.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_u16.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_u16.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_u16.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_u16.restype = ctypes.c_uint16
+_UniffiLib.ffi_citycode_ffi_rust_future_free_u16.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_u16.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_i16.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_i16.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_i16.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_i16.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_i16.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_i16.restype = ctypes.c_int16
+_UniffiLib.ffi_citycode_ffi_rust_future_free_i16.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_i16.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_u32.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_u32.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_u32.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_u32.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_u32.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_u32.restype = ctypes.c_uint32
+_UniffiLib.ffi_citycode_ffi_rust_future_free_u32.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_u32.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_i32.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_i32.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_i32.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_i32.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_i32.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_i32.restype = ctypes.c_int32
+_UniffiLib.ffi_citycode_ffi_rust_future_free_i32.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_i32.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_u64.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_u64.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_u64.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_u64.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_u64.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_u64.restype = ctypes.c_uint64
+_UniffiLib.ffi_citycode_ffi_rust_future_free_u64.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_u64.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_i64.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_i64.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_i64.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_i64.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_i64.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_i64.restype = ctypes.c_int64
+_UniffiLib.ffi_citycode_ffi_rust_future_free_i64.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_i64.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_f32.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_f32.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_f32.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_f32.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_f32.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_f32.restype = ctypes.c_float
+_UniffiLib.ffi_citycode_ffi_rust_future_free_f32.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_f32.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_f64.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_f64.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_f64.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_f64.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_f64.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_f64.restype = ctypes.c_double
+_UniffiLib.ffi_citycode_ffi_rust_future_free_f64.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_f64.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_rust_buffer.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_rust_buffer.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_rust_buffer.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_rust_buffer.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_rust_buffer.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_rust_buffer.restype = _UniffiRustBuffer
+_UniffiLib.ffi_citycode_ffi_rust_future_free_rust_buffer.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_rust_buffer.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_void.argtypes = (
+    ctypes.c_uint64,
+    _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK,
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_poll_void.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_void.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_cancel_void.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_void.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_complete_void.restype = None
+_UniffiLib.ffi_citycode_ffi_rust_future_free_void.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.ffi_citycode_ffi_rust_future_free_void.restype = None
 
 _uniffi_check_contract_api_version(_UniffiLib)
 # _uniffi_check_api_checksums(_UniffiLib)
 
+# RustFuturePoll values
+_UNIFFI_RUST_FUTURE_POLL_READY = 0
+_UNIFFI_RUST_FUTURE_POLL_WAKE = 1
 
+# Stores futures for _uniffi_continuation_callback
+_UniffiContinuationHandleMap = _UniffiHandleMap()
+
+_UNIFFI_GLOBAL_EVENT_LOOP = None
+
+"""
+Set the event loop to use for async functions
+
+This is needed if some async functions run outside of the eventloop, for example:
+    - A non-eventloop thread is spawned, maybe from `EventLoop.run_in_executor` or maybe from the
+      Rust code spawning its own thread.
+    - The Rust code calls an async callback method from a sync callback function, using something
+      like `pollster` to block on the async call.
+
+In this case, we need an event loop to run the Python async function, but there's no eventloop set
+for the thread.  Use `uniffi_set_event_loop` to force an eventloop to be used in this case.
+"""
+def uniffi_set_event_loop(eventloop: asyncio.BaseEventLoop):
+    global _UNIFFI_GLOBAL_EVENT_LOOP
+    _UNIFFI_GLOBAL_EVENT_LOOP = eventloop
+
+def _uniffi_get_event_loop():
+    if _UNIFFI_GLOBAL_EVENT_LOOP is not None:
+        return _UNIFFI_GLOBAL_EVENT_LOOP
+    else:
+        return asyncio.get_running_loop()
+
+# Continuation callback for async functions
+# lift the return value or error and resolve the future, causing the async function to resume.
+@_UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK
+def _uniffi_continuation_callback(future_ptr, poll_code):
+    (eventloop, future) = _UniffiContinuationHandleMap.remove(future_ptr)
+    eventloop.call_soon_threadsafe(_uniffi_set_future_result, future, poll_code)
+
+def _uniffi_set_future_result(future, poll_code):
+    if not future.cancelled():
+        future.set_result(poll_code)
+
+async def _uniffi_rust_call_async(rust_future, ffi_poll, ffi_complete, ffi_free, lift_func, error_ffi_converter):
+    try:
+        eventloop = _uniffi_get_event_loop()
+
+        # Loop and poll until we see a _UNIFFI_RUST_FUTURE_POLL_READY value
+        while True:
+            future = eventloop.create_future()
+            ffi_poll(
+                rust_future,
+                _uniffi_continuation_callback,
+                _UniffiContinuationHandleMap.insert((eventloop, future)),
+            )
+            poll_code = await future
+            if poll_code == _UNIFFI_RUST_FUTURE_POLL_READY:
+                break
+
+        return lift_func(
+            _uniffi_rust_call_with_error(error_ffi_converter, ffi_complete, rust_future)
+        )
+    finally:
+        ffi_free(rust_future)
+def _uniffi_trait_interface_call_async(make_call, uniffi_out_dropped_callback, handle_success, handle_error):
+    async def make_call_and_call_callback():
+        # Note: it's important we call either `handle_success` or `handle_error` exactly once.  Each
+        # call consumes an Arc reference, which means there should be no possibility of a double
+        # call.  The following code is structured so that will will never call both `handle_success`
+        # and `handle_error`, even in the face of weird exceptions.
+        #
+        # In extreme circumstances we may not call either, for example if we fail to make the ctypes
+        # call to `handle_success`.  This means we will leak the Arc reference, which is better than
+        # double-freeing it.
+        try:
+            call_result = await make_call()
+        except Exception as e:
+            print("UniFFI: Unhandled exception in trait interface call", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            handle_error(
+                _UniffiRustCallStatus.CALL_UNEXPECTED_ERROR,
+                _UniffiFfiConverterString.lower(repr(e)),
+            )
+        else:
+            handle_success(call_result)
+    eventloop = _uniffi_get_event_loop()
+    task = asyncio.run_coroutine_threadsafe(make_call_and_call_callback(), eventloop)
+    handle = _UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert((eventloop, task))
+    uniffi_out_dropped_callback[0] = _UniffiForeignFutureDroppedCallbackStruct(handle, _uniffi_future_dropped_callback)
+
+def _uniffi_trait_interface_call_async_with_error(make_call, uniffi_out_dropped_callback, handle_success, handle_error, error_type, lower_error):
+    async def make_call_and_call_callback():
+        # See the note in _uniffi_trait_interface_call_async for details on `handle_success` and
+        # `handle_error`.
+        try:
+            try:
+                call_result = await make_call()
+            except error_type as e:
+                handle_error(
+                    _UniffiRustCallStatus.CALL_ERROR,
+                    lower_error(e),
+                )
+            else:
+                handle_success(call_result)
+        except Exception as e:
+            print("UniFFI: Unhandled exception in trait interface call", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            handle_error(
+                _UniffiRustCallStatus.CALL_UNEXPECTED_ERROR,
+                _UniffiFfiConverterString.lower(repr(e)),
+            )
+    eventloop = _uniffi_get_event_loop()
+    task = asyncio.run_coroutine_threadsafe(make_call_and_call_callback(), eventloop)
+    handle = _UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert((eventloop, task))
+    uniffi_out_dropped_callback[0] = _UniffiForeignFutureDroppedCallbackStruct(handle, _uniffi_future_dropped_callback)
+
+_UNIFFI_FOREIGN_FUTURE_HANDLE_MAP = _UniffiHandleMap()
+
+@_UNIFFI_FOREIGN_FUTURE_DROPPED_CALLBACK
+def _uniffi_future_dropped_callback(handle):
+    (eventloop, task) = _UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.remove(handle)
+    eventloop.call_soon(_uniffi_cancel_task, task)
+
+def _uniffi_cancel_task(task):
+    if not task.done():
+        task.cancel()
 
 # Public interface members begin here.
 
@@ -3247,6 +3735,476 @@ class _UniffiFfiConverterTypeScene(_UniffiConverterRustBuffer):
 
 
 
+class AsyncDeviceSigner():
+    """
+    A device key whose signatures arrive asynchronously: a keystore behind a biometric
+    prompt (Android's `BiometricPrompt`, iOS's LocalAuthentication), or any signer that
+    should not block the caller's thread. Implemented in Kotlin (`suspend fun`), Swift
+    (`async`) or Python (`async def`).
+"""
+    
+    def algorithm(self, ) -> KeyAlgorithm:
+        """
+        The key's algorithm.
+"""
+        raise NotImplementedError
+    def public_key(self, ) -> bytes:
+        """
+        The public key, as for [`DeviceSigner::public_key`].
+"""
+        raise NotImplementedError
+    async def sign(self, message: bytes) -> bytes:
+        """
+        Signs `message` (DER or 64-byte `r || s`), or fails with a `signer` error when
+        the user cancels the prompt.
+"""
+        raise NotImplementedError
+
+class AsyncDeviceSignerImpl(AsyncDeviceSigner):
+    """
+    A device key whose signatures arrive asynchronously: a keystore behind a biometric
+    prompt (Android's `BiometricPrompt`, iOS's LocalAuthentication), or any signer that
+    should not block the caller's thread. Implemented in Kotlin (`suspend fun`), Swift
+    (`async`) or Python (`async def`).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_asyncdevicesigner, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_asyncdevicesigner, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def algorithm(self, ) -> KeyAlgorithm:
+        """
+        The key's algorithm.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeKeyAlgorithm.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_asyncdevicesigner_algorithm,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def public_key(self, ) -> bytes:
+        """
+        The public key, as for [`DeviceSigner::public_key`].
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_asyncdevicesigner_public_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    async def sign(self, message: bytes) -> bytes:
+        """
+        Signs `message` (DER or 64-byte `r || s`), or fails with a `signer` error when
+        the user cancels the prompt.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(message)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(message),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_citycode_ffi_fn_method_asyncdevicesigner_sign(*_uniffi_lowered_args),
+            _UniffiLib.ffi_citycode_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_citycode_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_citycode_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplAsyncDeviceSignerImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER_METHOD0
+    def algorithm(
+            uniffi_handle,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeAsyncDeviceSigner._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = ()
+            uniffi_method = uniffi_obj.algorithm
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterTypeKeyAlgorithm.lower(v)
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER_METHOD1
+    def public_key(
+            uniffi_handle,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeAsyncDeviceSigner._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = ()
+            uniffi_method = uniffi_obj.public_key
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterBytes.lower(v)
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER_METHOD2
+    def sign(
+            uniffi_handle,
+            message,
+            uniffi_future_callback,
+            uniffi_callback_data,
+            uniffi_out_dropped_callback,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeAsyncDeviceSigner._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterBytes.lift(message), )
+            uniffi_method = uniffi_obj.sign
+            return uniffi_method(*uniffi_args)
+        def handle_success(return_value):
+            uniffi_future_callback(
+                uniffi_callback_data,
+                _UniffiForeignFutureResultRustBuffer(
+                    _UniffiFfiConverterBytes.lower(return_value),
+                    _UniffiRustCallStatus.default()
+                )
+            )
+
+        def handle_error(status_code, rust_buffer):
+            uniffi_future_callback(
+                uniffi_callback_data,
+                _UniffiForeignFutureResultRustBuffer(
+                    _UniffiRustBuffer.default(),
+                    _UniffiRustCallStatus(status_code, rust_buffer),
+                )
+            )
+        _uniffi_trait_interface_call_async_with_error(
+            make_call,
+            uniffi_out_dropped_callback,
+            handle_success,
+            handle_error,
+            CitycodeError,
+            _UniffiFfiConverterTypeCitycodeError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeAsyncDeviceSigner._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_ASYNC_DEVICE_SIGNER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeAsyncDeviceSigner._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfaceCitycodeFfiAsyncDeviceSigner(
+        _uniffi_free,
+        _uniffi_clone,
+        algorithm,
+        public_key,
+        sign,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_asyncdevicesigner(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeAsyncDeviceSigner:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return AsyncDeviceSignerImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeAsyncDeviceSigner._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: AsyncDeviceSigner):
+        if not isinstance(value, AsyncDeviceSigner):
+            raise TypeError("Expected AsyncDeviceSigner subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AsyncDeviceSigner):
+         if isinstance(value, AsyncDeviceSignerImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeAsyncDeviceSigner._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AsyncDeviceSigner, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterSequenceTypeDomain(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeDomain.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeDomain.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeDomain.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class AsyncHolderProtocol(typing.Protocol):
+    """
+    A holder whose device signer is asynchronous ([`AsyncDeviceSigner`]): the code is
+    built, the signer awaited, and the signature checked against the device key before
+    the code is returned.
+"""
+    
+    async def present(self, domains: typing.List[Domain],now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
+        """
+        Builds a code that discloses `domains`, awaiting the signer.
+"""
+        raise NotImplementedError
+    async def present_for_scene(self, scene: Scene,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
+        """
+        Builds a code for a scene, awaiting the signer.
+"""
+        raise NotImplementedError
+    def subject(self, ) -> str:
+        """
+        The pseudonymous subject, hex.
+"""
+        raise NotImplementedError
+
+class AsyncHolder(AsyncHolderProtocol):
+    """
+    A holder whose device signer is asynchronous ([`AsyncDeviceSigner`]): the code is
+    built, the signer awaited, and the signature checked against the device key before
+    the code is returned.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, credential_base64url: str,signer: AsyncDeviceSigner):
+        """
+        A holder with a credential (base64url) and an asynchronous device signer whose
+        key the credential is bound to.
+"""
+        
+        _UniffiFfiConverterString.check_lower(credential_base64url)
+
+        _UniffiFfiConverterTypeAsyncDeviceSigner.check_lower(signer)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(credential_base64url),
+            _UniffiFfiConverterTypeAsyncDeviceSigner.lower(signer),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAsyncHolder.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_constructor_asyncholder_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_asyncholder, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_asyncholder, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    async def present(self, domains: typing.List[Domain],now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
+        """
+        Builds a code that discloses `domains`, awaiting the signer.
+"""
+        
+        _UniffiFfiConverterSequenceTypeDomain.check_lower(domains)
+
+        if now_unix is _DEFAULT:
+            now_unix = None
+        _UniffiFfiConverterOptionalUInt64.check_lower(now_unix)
+
+        _UniffiFfiConverterUInt8.check_lower(validity_secs)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterSequenceTypeDomain.lower(domains),
+            _UniffiFfiConverterOptionalUInt64.lower(now_unix),
+            _UniffiFfiConverterUInt8.lower(validity_secs),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePresentedCode.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_citycode_ffi_fn_method_asyncholder_present(*_uniffi_lowered_args),
+            _UniffiLib.ffi_citycode_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_citycode_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_citycode_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def present_for_scene(self, scene: Scene,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
+        """
+        Builds a code for a scene, awaiting the signer.
+"""
+        
+        _UniffiFfiConverterTypeScene.check_lower(scene)
+
+        if now_unix is _DEFAULT:
+            now_unix = None
+        _UniffiFfiConverterOptionalUInt64.check_lower(now_unix)
+
+        _UniffiFfiConverterUInt8.check_lower(validity_secs)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeScene.lower(scene),
+            _UniffiFfiConverterOptionalUInt64.lower(now_unix),
+            _UniffiFfiConverterUInt8.lower(validity_secs),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePresentedCode.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_citycode_ffi_fn_method_asyncholder_present_for_scene(*_uniffi_lowered_args),
+            _UniffiLib.ffi_citycode_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_citycode_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_citycode_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    def subject(self, ) -> str:
+        """
+        The pseudonymous subject, hex.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_asyncholder_subject,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeAsyncHolder:
+    @staticmethod
+    def lift(value: int) -> AsyncHolder:
+        return AsyncHolder._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: AsyncHolder):
+        if not isinstance(value, AsyncHolder):
+            raise TypeError("Expected AsyncHolder instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AsyncHolder) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> AsyncHolder:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AsyncHolder, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
 class DeviceSigner():
     """
     A device key held outside this library, implemented in Kotlin, Swift or Python:
@@ -3478,54 +4436,6 @@ class _UniffiFfiConverterTypeDeviceSigner:
     @classmethod
     def write(cls, value: DeviceSigner, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
-
-class _UniffiFfiConverterSequenceTypeDomain(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeDomain.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeDomain.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeDomain.read(buf) for i in range(count)
-        ]
-
-class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterUInt64.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterUInt64.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterUInt64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
 
 
 class HolderProtocol(typing.Protocol):
@@ -5027,6 +5937,10 @@ __all__ = [
     "sign_revocation_list",
     "sign_trust_list",
     "verify_signature",
+    "AsyncDeviceSignerImpl",
+    "AsyncDeviceSigner",
+    "AsyncHolder",
+    "AsyncHolderProtocol",
     "DeviceSignerImpl",
     "DeviceSigner",
     "Holder",

@@ -640,6 +640,523 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * A device key whose signatures arrive asynchronously: a keystore behind a biometric
+ * prompt (Android's `BiometricPrompt`, iOS's LocalAuthentication), or any signer that
+ * should not block the caller's thread. Implemented in Kotlin (`suspend fun`), Swift
+ * (`async`) or Python (`async def`).
+ */
+public protocol AsyncDeviceSigner: AnyObject, Sendable {
+    
+    /**
+     * The key's algorithm.
+     */
+    func algorithm()  -> KeyAlgorithm
+    
+    /**
+     * The public key, as for [`DeviceSigner::public_key`].
+     */
+    func publicKey()  -> Data
+    
+    /**
+     * Signs `message` (DER or 64-byte `r || s`), or fails with a `signer` error when
+     * the user cancels the prompt.
+     */
+    func sign(message: Data) async throws  -> Data
+    
+}
+/**
+ * A device key whose signatures arrive asynchronously: a keystore behind a biometric
+ * prompt (Android's `BiometricPrompt`, iOS's LocalAuthentication), or any signer that
+ * should not block the caller's thread. Implemented in Kotlin (`suspend fun`), Swift
+ * (`async`) or Python (`async def`).
+ */
+open class AsyncDeviceSignerImpl: AsyncDeviceSigner, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_citycode_ffi_fn_clone_asyncdevicesigner(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_citycode_ffi_fn_free_asyncdevicesigner(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The key's algorithm.
+     */
+open func algorithm() -> KeyAlgorithm  {
+    return try!  FfiConverterTypeKeyAlgorithm_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_asyncdevicesigner_algorithm(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The public key, as for [`DeviceSigner::public_key`].
+     */
+open func publicKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_asyncdevicesigner_public_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Signs `message` (DER or 64-byte `r || s`), or fails with a `signer` error when
+     * the user cancels the prompt.
+     */
+open func sign(message: Data)async throws  -> Data  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_citycode_ffi_fn_method_asyncdevicesigner_sign(
+                        self.uniffiCloneHandle(),FfiConverterData.lower(message)
+                )
+            },
+            pollFunc: ffi_citycode_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_citycode_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_citycode_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterData.lift,
+            errorHandler: FfiConverterTypeCitycodeError_lift
+        )
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAsyncDeviceSigner {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAsyncDeviceSigner = UniffiVTableCallbackInterfaceAsyncDeviceSigner(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAsyncDeviceSigner.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AsyncDeviceSigner: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAsyncDeviceSigner.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AsyncDeviceSigner: handle missing in uniffiClone")
+            }
+        },
+        algorithm: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> KeyAlgorithm in
+                guard let uniffiObj = try? FfiConverterTypeAsyncDeviceSigner.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.algorithm(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeKeyAlgorithm_lower($0) }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        },
+        publicKey: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeAsyncDeviceSigner.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.publicKey(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        },
+        sign: { (
+            uniffiHandle: UInt64,
+            message: RustBuffer,
+            uniffiFutureCallback: @escaping UniffiForeignFutureCompleteRustBuffer,
+            uniffiCallbackData: UInt64,
+            uniffiOutDroppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+        ) in
+            let makeCall = {
+                () async throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeAsyncDeviceSigner.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try await uniffiObj.sign(
+                     message: try FfiConverterData.lift(message)
+                )
+            }
+
+            let uniffiHandleSuccess = { (returnValue: Data) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer(
+                        returnValue: FfiConverterData.lower(returnValue),
+                        callStatus: RustCallStatus()
+                    )
+                )
+            }
+            let uniffiHandleError = { (statusCode, errorBuf) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer(
+                        returnValue: RustBuffer.empty(),
+                        callStatus: RustCallStatus(code: statusCode, errorBuf: errorBuf)
+                    )
+                )
+            }
+            uniffiTraitInterfaceCallAsyncWithError(
+                makeCall: makeCall,
+                handleSuccess: uniffiHandleSuccess,
+                handleError: uniffiHandleError,
+                lowerError: FfiConverterTypeCitycodeError_lower,
+                droppedCallback: uniffiOutDroppedCallback
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAsyncDeviceSigner> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAsyncDeviceSigner>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAsyncDeviceSigner() {
+    uniffi_citycode_ffi_fn_init_callback_vtable_asyncdevicesigner(UniffiCallbackInterfaceAsyncDeviceSigner.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAsyncDeviceSigner: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AsyncDeviceSigner>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AsyncDeviceSigner
+
+    public static func lift(_ handle: UInt64) throws -> AsyncDeviceSigner {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AsyncDeviceSignerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AsyncDeviceSigner) -> UInt64 {
+         if let rustImpl = value as? AsyncDeviceSignerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AsyncDeviceSigner {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AsyncDeviceSigner, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAsyncDeviceSigner_lift(_ handle: UInt64) throws -> AsyncDeviceSigner {
+    return try FfiConverterTypeAsyncDeviceSigner.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAsyncDeviceSigner_lower(_ value: AsyncDeviceSigner) -> UInt64 {
+    return FfiConverterTypeAsyncDeviceSigner.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A holder whose device signer is asynchronous ([`AsyncDeviceSigner`]): the code is
+ * built, the signer awaited, and the signature checked against the device key before
+ * the code is returned.
+ */
+public protocol AsyncHolderProtocol: AnyObject, Sendable {
+    
+    /**
+     * Builds a code that discloses `domains`, awaiting the signer.
+     */
+    func present(domains: [Domain], nowUnix: UInt64?, validitySecs: UInt8) async throws  -> PresentedCode
+    
+    /**
+     * Builds a code for a scene, awaiting the signer.
+     */
+    func presentForScene(scene: Scene, nowUnix: UInt64?, validitySecs: UInt8) async throws  -> PresentedCode
+    
+    /**
+     * The pseudonymous subject, hex.
+     */
+    func subject()  -> String
+    
+}
+/**
+ * A holder whose device signer is asynchronous ([`AsyncDeviceSigner`]): the code is
+ * built, the signer awaited, and the signature checked against the device key before
+ * the code is returned.
+ */
+open class AsyncHolder: AsyncHolderProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_citycode_ffi_fn_clone_asyncholder(self.handle, $0) }
+    }
+    /**
+     * A holder with a credential (base64url) and an asynchronous device signer whose
+     * key the credential is bound to.
+     */
+public convenience init(credentialBase64url: String, signer: AsyncDeviceSigner)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_constructor_asyncholder_new(
+        FfiConverterString.lower(credentialBase64url),
+        FfiConverterTypeAsyncDeviceSigner_lower(signer),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_citycode_ffi_fn_free_asyncholder(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Builds a code that discloses `domains`, awaiting the signer.
+     */
+open func present(domains: [Domain], nowUnix: UInt64? = nil, validitySecs: UInt8 = UInt8(60))async throws  -> PresentedCode  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_citycode_ffi_fn_method_asyncholder_present(
+                        self.uniffiCloneHandle(),FfiConverterSequenceTypeDomain.lower(domains),FfiConverterOptionUInt64.lower(nowUnix),FfiConverterUInt8.lower(validitySecs)
+                )
+            },
+            pollFunc: ffi_citycode_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_citycode_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_citycode_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePresentedCode_lift,
+            errorHandler: FfiConverterTypeCitycodeError_lift
+        )
+}
+    
+    /**
+     * Builds a code for a scene, awaiting the signer.
+     */
+open func presentForScene(scene: Scene, nowUnix: UInt64? = nil, validitySecs: UInt8 = UInt8(60))async throws  -> PresentedCode  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_citycode_ffi_fn_method_asyncholder_present_for_scene(
+                        self.uniffiCloneHandle(),FfiConverterTypeScene_lower(scene),FfiConverterOptionUInt64.lower(nowUnix),FfiConverterUInt8.lower(validitySecs)
+                )
+            },
+            pollFunc: ffi_citycode_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_citycode_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_citycode_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePresentedCode_lift,
+            errorHandler: FfiConverterTypeCitycodeError_lift
+        )
+}
+    
+    /**
+     * The pseudonymous subject, hex.
+     */
+open func subject() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_asyncholder_subject(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAsyncHolder: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AsyncHolder
+
+    public static func lift(_ handle: UInt64) throws -> AsyncHolder {
+        return AsyncHolder(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AsyncHolder) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AsyncHolder {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AsyncHolder, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAsyncHolder_lift(_ handle: UInt64) throws -> AsyncHolder {
+    return try FfiConverterTypeAsyncHolder.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAsyncHolder_lower(_ value: AsyncHolder) -> UInt64 {
+    return FfiConverterTypeAsyncHolder.lower(value)
+}
+
+
+
+
+
+
+/**
  * A device key held outside this library, implemented in Kotlin, Swift or Python:
  * Android Keystore or the Secure Enclave (ECDSA P-256), or a phone security element
  * that signs SM2. The secret never enters Rust.
@@ -4628,6 +5145,144 @@ fileprivate struct FfiConverterSequenceSequenceUInt32: FfiConverterRustBuffer {
         return seq
     }
 }
+private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
+private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
+
+fileprivate let uniffiContinuationHandleMap = UniffiHandleMap<UnsafeContinuation<Int8, Never>>()
+
+fileprivate func uniffiRustCallAsync<F, T>(
+    rustFutureFunc: () -> UInt64,
+    pollFunc: (UInt64, @escaping UniffiRustFutureContinuationCallback, UInt64) -> (),
+    completeFunc: (UInt64, UnsafeMutablePointer<RustCallStatus>) -> F,
+    freeFunc: (UInt64) -> (),
+    liftFunc: (F) throws -> T,
+    errorHandler: ((RustBuffer) throws -> Swift.Error)?
+) async throws -> T {
+    // Make sure to call the ensure init function since future creation doesn't have a
+    // RustCallStatus param, so doesn't use makeRustCall()
+    uniffiEnsureCitycodeFfiInitialized()
+    let rustFuture = rustFutureFunc()
+    defer {
+        freeFunc(rustFuture)
+    }
+    var pollResult: Int8;
+    repeat {
+        pollResult = await withUnsafeContinuation {
+            pollFunc(
+                rustFuture,
+                { handle, pollResult in
+                    uniffiFutureContinuationCallback(handle: handle, pollResult: pollResult)
+                },
+                uniffiContinuationHandleMap.insert(obj: $0)
+            )
+        }
+    } while pollResult != UNIFFI_RUST_FUTURE_POLL_READY
+
+    return try liftFunc(makeRustCall(
+        { completeFunc(rustFuture, $0) },
+        errorHandler: errorHandler
+    ))
+}
+
+// Callback handlers for an async calls.  These are invoked by Rust when the future is ready.  They
+// lift the return value or error and resume the suspended function.
+fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: Int8) {
+    if let continuation = try? uniffiContinuationHandleMap.remove(handle: handle) {
+        continuation.resume(returning: pollResult)
+    } else {
+        print("uniffiFutureContinuationCallback invalid handle")
+    }
+}
+private func uniffiTraitInterfaceCallAsync<T>(
+    makeCall: @escaping () async throws -> T,
+    handleSuccess: @escaping (T) -> (),
+    handleError: @escaping (Int8, RustBuffer) -> (),
+    droppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+) {
+    let task = Task {
+        // Note: it's important we call either `handleSuccess` or `handleError` exactly once.  Each
+        // call consumes an Arc reference, which means there should be no possibility of a double
+        // call.  The following code is structured so that will will never call both `handleSuccess`
+        // and `handleError`, even in the face of weird errors.
+        //
+        // On platforms that need extra machinery to make C-ABI calls, like JNA or ctypes, it's
+        // possible that we fail to make either call.  However, it doesn't seem like this is
+        // possible on Swift since swift can just make the C call directly.
+        var callResult: T
+        do {
+            callResult = try await makeCall()
+        } catch {
+            handleError(CALL_UNEXPECTED_ERROR, FfiConverterString.lower(String(describing: error)))
+            return
+        }
+        handleSuccess(callResult)
+    }
+    let handle = UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert(obj: task)
+    droppedCallback.pointee = UniffiForeignFutureDroppedCallbackStruct(
+        handle: handle,
+        free: uniffiForeignFutureDroppedCallback
+    )
+}
+
+private func uniffiTraitInterfaceCallAsyncWithError<T, E>(
+    makeCall: @escaping () async throws -> T,
+    handleSuccess: @escaping (T) -> (),
+    handleError: @escaping (Int8, RustBuffer) -> (),
+    lowerError: @escaping (E) -> RustBuffer,
+    droppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+) {
+    let task = Task {
+        // See the note in uniffiTraitInterfaceCallAsync for details on `handleSuccess` and
+        // `handleError`.
+        var callResult: T
+        do {
+            callResult = try await makeCall()
+        } catch let error as E {
+            handleError(CALL_ERROR, lowerError(error))
+            return
+        } catch {
+            handleError(CALL_UNEXPECTED_ERROR, FfiConverterString.lower(String(describing: error)))
+            return
+        }
+        handleSuccess(callResult)
+    }
+    let handle = UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert(obj: task)
+    droppedCallback.pointee = UniffiForeignFutureDroppedCallbackStruct(
+        handle: handle,
+        free: uniffiForeignFutureDroppedCallback
+    )
+}
+
+// Borrow the callback handle map implementation to store foreign future handles
+// TODO: consolidate the handle-map code (https://github.com/mozilla/uniffi-rs/pull/1823)
+fileprivate let UNIFFI_FOREIGN_FUTURE_HANDLE_MAP = UniffiHandleMap<UniffiForeignFutureTask>()
+
+// Protocol for tasks that handle foreign futures.
+//
+// Defining a protocol allows all tasks to be stored in the same handle map.  This can't be done
+// with the task object itself, since has generic parameters.
+fileprivate protocol UniffiForeignFutureTask {
+    func cancel()
+}
+
+extension Task: UniffiForeignFutureTask {}
+
+private func uniffiForeignFutureDroppedCallback(handle: UInt64) {
+    do {
+        let task = try UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.remove(handle: handle)
+        // Set the cancellation flag on the task.  If it's still running, the code can check the
+        // cancellation flag or call `Task.checkCancellation()`.  If the task has completed, this is
+        // a no-op.
+        task.cancel()
+    } catch {
+        print("uniffiForeignFutureDroppedCallback: handle missing from handlemap")
+    }
+}
+
+// For testing
+public func uniffiForeignFutureHandleCountCitycodeFfi() -> Int {
+    UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.count
+}
 /**
  * Decodes base64url (lists and credentials travel in JSON this way).
  */
@@ -4823,6 +5478,24 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_verify_signature() != 44299) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm() != 55843) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key() != 23179) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign() != 19815) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_asyncholder_present() != 7717) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() != 47054) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 29374) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 846) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4892,6 +5565,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 29584) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_constructor_holder_new() != 39340) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4914,6 +5590,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitAsyncDeviceSigner()
     uniffiCallbackInitDeviceSigner()
     uniffiCallbackInitListFetcher()
     return InitializationResult.ok

@@ -243,6 +243,26 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_DEVICE_SIGNER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_DEVICE_SIGNER_METHOD0
+typedef void (*UniffiCallbackInterfaceAsyncDeviceSignerMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_DEVICE_SIGNER_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_DEVICE_SIGNER_METHOD1
+typedef void (*UniffiCallbackInterfaceAsyncDeviceSignerMethod1)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_DEVICE_SIGNER_METHOD2
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ASYNC_DEVICE_SIGNER_METHOD2
+typedef void (*UniffiCallbackInterfaceAsyncDeviceSignerMethod2)(uint64_t, RustBuffer, UniffiForeignFutureCompleteRustBuffer _Nonnull, uint64_t, UniffiForeignFutureDroppedCallbackStruct* _Nonnull
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD0
 typedef void (*UniffiCallbackInterfaceDeviceSignerMethod0)(uint64_t, RustBuffer* _Nonnull, 
@@ -271,6 +291,17 @@ typedef void (*UniffiCallbackInterfaceListFetcherMethod0)(uint64_t, RustBuffer, 
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ASYNC_DEVICE_SIGNER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ASYNC_DEVICE_SIGNER
+typedef struct UniffiVTableCallbackInterfaceAsyncDeviceSigner {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceAsyncDeviceSignerMethod0 _Nonnull algorithm;
+    UniffiCallbackInterfaceAsyncDeviceSignerMethod1 _Nonnull publicKey;
+    UniffiCallbackInterfaceAsyncDeviceSignerMethod2 _Nonnull sign;
+} UniffiVTableCallbackInterfaceAsyncDeviceSigner;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
 typedef struct UniffiVTableCallbackInterfaceDeviceSigner {
@@ -290,6 +321,66 @@ typedef struct UniffiVTableCallbackInterfaceListFetcher {
     UniffiCallbackInterfaceListFetcherMethod0 _Nonnull fetch;
 } UniffiVTableCallbackInterfaceListFetcher;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_ASYNCDEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_ASYNCDEVICESIGNER
+uint64_t uniffi_citycode_ffi_fn_clone_asyncdevicesigner(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_ASYNCDEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_ASYNCDEVICESIGNER
+void uniffi_citycode_ffi_fn_free_asyncdevicesigner(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_INIT_CALLBACK_VTABLE_ASYNCDEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_INIT_CALLBACK_VTABLE_ASYNCDEVICESIGNER
+void uniffi_citycode_ffi_fn_init_callback_vtable_asyncdevicesigner(const UniffiVTableCallbackInterfaceAsyncDeviceSigner* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCDEVICESIGNER_ALGORITHM
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCDEVICESIGNER_ALGORITHM
+RustBuffer uniffi_citycode_ffi_fn_method_asyncdevicesigner_algorithm(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCDEVICESIGNER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCDEVICESIGNER_PUBLIC_KEY
+RustBuffer uniffi_citycode_ffi_fn_method_asyncdevicesigner_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCDEVICESIGNER_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCDEVICESIGNER_SIGN
+uint64_t uniffi_citycode_ffi_fn_method_asyncdevicesigner_sign(uint64_t ptr, RustBuffer message
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_ASYNCHOLDER
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_ASYNCHOLDER
+uint64_t uniffi_citycode_ffi_fn_clone_asyncholder(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_ASYNCHOLDER
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_ASYNCHOLDER
+void uniffi_citycode_ffi_fn_free_asyncholder(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_ASYNCHOLDER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_ASYNCHOLDER_NEW
+uint64_t uniffi_citycode_ffi_fn_constructor_asyncholder_new(RustBuffer credential_base64url, uint64_t signer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCHOLDER_PRESENT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCHOLDER_PRESENT
+uint64_t uniffi_citycode_ffi_fn_method_asyncholder_present(uint64_t ptr, RustBuffer domains, RustBuffer now_unix, uint8_t validity_secs
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCHOLDER_PRESENT_FOR_SCENE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCHOLDER_PRESENT_FOR_SCENE
+uint64_t uniffi_citycode_ffi_fn_method_asyncholder_present_for_scene(uint64_t ptr, RustBuffer scene, RustBuffer now_unix, uint8_t validity_secs
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCHOLDER_SUBJECT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ASYNCHOLDER_SUBJECT
+RustBuffer uniffi_citycode_ffi_fn_method_asyncholder_subject(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_DEVICESIGNER
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_DEVICESIGNER
@@ -894,6 +985,42 @@ uint16_t uniffi_citycode_ffi_checksum_func_verify_signature(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCDEVICESIGNER_ALGORITHM
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCDEVICESIGNER_ALGORITHM
+uint16_t uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCDEVICESIGNER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCDEVICESIGNER_PUBLIC_KEY
+uint16_t uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCDEVICESIGNER_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCDEVICESIGNER_SIGN
+uint16_t uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCHOLDER_PRESENT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCHOLDER_PRESENT
+uint16_t uniffi_citycode_ffi_checksum_method_asyncholder_present(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCHOLDER_PRESENT_FOR_SCENE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCHOLDER_PRESENT_FOR_SCENE
+uint16_t uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCHOLDER_SUBJECT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCHOLDER_SUBJECT
+uint16_t uniffi_citycode_ffi_checksum_method_asyncholder_subject(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_DEVICESIGNER_ALGORITHM
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_DEVICESIGNER_ALGORITHM
 uint16_t uniffi_citycode_ffi_checksum_method_devicesigner_algorithm(void
@@ -1029,6 +1156,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_verifier_update_lists(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY
 uint16_t uniffi_citycode_ffi_checksum_method_verifier_verify(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_ASYNCHOLDER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_ASYNCHOLDER_NEW
+uint16_t uniffi_citycode_ffi_checksum_constructor_asyncholder_new(void
     
 );
 #endif

@@ -9,6 +9,7 @@ import java.security.KeyPairGenerator
 import java.security.Signature
 import java.security.interfaces.ECPublicKey
 import java.security.spec.ECGenParameterSpec
+import kotlinx.coroutines.async
 import uniffi.citycode_ffi.*
 
 var passed = 0
@@ -126,6 +127,19 @@ class KotlinSm2Signer : DeviceSigner {
             val body = integer(r) + integer(s)
             return byteArrayOf(0x30, body.size.toByte()) + body
         }
+    }
+}
+
+/** A keystore behind a biometric prompt: the signature arrives later; the prompt can be cancelled. */
+class PromptedKeystore(private val inner: DeviceSigner, private val answer: String = "approve") : AsyncDeviceSigner {
+    var prompts = 0
+    override fun algorithm() = inner.algorithm()
+    override fun publicKey() = inner.publicKey()
+    override suspend fun sign(message: ByteArray): ByteArray {
+        prompts++
+        kotlinx.coroutines.delay(10) // the user looks at the phone
+        if (answer == "cancel") throw CitycodeException.Signer("signer", "the user cancelled the prompt")
+        return inner.sign(if (answer == "wrong message") message + 1 else message)
     }
 }
 
@@ -270,6 +284,31 @@ fun main(args: Array<String>) {
         expect(refused is Decision.Reject && refused.code == "unsupported_algorithm") { "$refused" }
         try { City().verifier(Scene.MetroGate).requireGmOnly(); throw AssertionError("no error") }
         catch (e: CitycodeException.Rejected) { expect(e.code == "unsupported_algorithm") { e.code } }
+    }
+
+    check("an async signer behind a prompt (suspend fun)") {
+        val city = City()
+        val keystore = JavaKeystoreSigner()
+        val pk = keystore.publicKey()
+        val compressed = byteArrayOf((2 or (pk[64].toInt() and 1)).toByte()) + pk.copyOfRange(1, 33)
+        val credential = city.issuer.issue(KeyAlgorithm.ECDSA_P256, compressed, randomSubject(), city.today, 7u, city.claims)
+        val prompted = PromptedKeystore(keystore)
+        val holder = AsyncHolder(credential, prompted)
+        val (metro, hospital) = kotlinx.coroutines.runBlocking {
+            // Both prompts wait at once without blocking the coroutine's thread.
+            val a = async { holder.presentForScene(Scene.MetroGate, NOW) }
+            val b = async { holder.present(listOf(Domain.HEALTH, Domain.MEDICAL_INSURANCE), NOW) }
+            a.await() to b.await()
+        }
+        expect(prompted.prompts == 2) { "prompts ${prompted.prompts}" }
+        expect(city.verifier(Scene.MetroGate).verify(metro.text, NOW + 1UL) is Decision.Accept) { "metro" }
+        expect(city.verifier(Scene.Hospital).verify(hospital.text, NOW + 1UL) is Decision.Accept) { "hospital" }
+        for (answer in listOf("cancel", "wrong message")) {
+            try {
+                kotlinx.coroutines.runBlocking { AsyncHolder(credential, PromptedKeystore(keystore, answer)).presentForScene(Scene.MetroGate, NOW) }
+                throw AssertionError("$answer: no error")
+            } catch (e: CitycodeException.Signer) { expect(e.code == "signer") { e.code } }
+        }
     }
 
     check("SM3 samples and SM2 signature vectors") {

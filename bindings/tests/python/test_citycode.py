@@ -1,6 +1,7 @@
 """The Python binding carries every test vector and every error faithfully, and a full
 issue-present-verify flow works with a device key held on the Python side."""
 
+import asyncio
 import hashlib
 import json
 import os
@@ -223,6 +224,60 @@ def test_full_flow_with_python_held_p256_key():
     verifier.set_scene(cc.Scene.PARKING())
     refused = verifier.verify(parking.text, NOW)
     assert refused.is_reject() and refused.code == "policy_unmet" and "vehicle" in refused.detail
+
+
+class PromptedKeystore(cc.AsyncDeviceSigner):
+    """A keystore behind a biometric prompt: the signature arrives later, on the event
+    loop; the prompt can be cancelled."""
+
+    def __init__(self, keystore, answer="approve"):
+        self.keystore = keystore
+        self.answer = answer
+        self.prompts = 0
+
+    def algorithm(self):
+        return self.keystore.algorithm()
+
+    def public_key(self):
+        return self.keystore.public_key()
+
+    async def sign(self, message):
+        self.prompts += 1
+        await asyncio.sleep(0.01)  # the user looks at the phone
+        if self.answer == "cancel":
+            raise cc.CitycodeError.Signer(code="signer", detail="the user cancelled the prompt")
+        if self.answer == "wrong message":
+            return self.keystore.sign(message + b"?")
+        return self.keystore.sign(message)
+
+
+def test_an_async_signer_behind_a_prompt():
+    city = City(NOW)
+    keystore = PythonKeystore()
+    pk = keystore.public_key()
+    compressed = bytes([2 | (pk[-1] & 1)]) + pk[1:33]
+    cred = city.issuer.issue(cc.KeyAlgorithm.ECDSA_P256, compressed, cc.random_subject(), city.today, 7, city.claims())
+    prompted = PromptedKeystore(keystore)
+    holder = cc.AsyncHolder(cred, prompted)
+
+    async def two_codes():
+        # Both prompts wait at once; the event loop stays free meanwhile.
+        return await asyncio.gather(
+            holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW),
+            holder.present(domains=[cc.Domain.HEALTH, cc.Domain.MEDICAL_INSURANCE], now_unix=NOW),
+        )
+
+    metro, hospital = asyncio.run(two_codes())
+    assert prompted.prompts == 2
+    assert city.verifier(cc.Scene.METRO_GATE()).verify(metro.text, NOW + 1).is_accept()
+    assert city.verifier(cc.Scene.HOSPITAL()).verify(hospital.text, NOW + 1).is_accept()
+    for answer in ("cancel", "wrong message"):
+        other = cc.AsyncHolder(cred, PromptedKeystore(keystore, answer))
+        with pytest.raises(cc.CitycodeError.Signer):
+            asyncio.run(other.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW))
+    stranger = PromptedKeystore(PythonKeystore())
+    with pytest.raises(cc.CitycodeError.Signer):
+        cc.AsyncHolder(cred, stranger)
 
 
 def test_gm_only_city_with_a_python_held_sm2_key():
