@@ -37,6 +37,22 @@ for pkg in verifier verifier-gm holder; do
   gz=$(gzip -9 -c "$out/$pkg/citycode_wasm_bg.wasm" | wc -c)
   echo "wasm $pkg: $raw bytes raw, $gz bytes gzipped"
 done
+# The mini-program build of the holder package (wasm/js/miniprogram.js): the glue with
+# its instantiation internals exported and no import.meta, a TextEncoder/TextDecoder
+# polyfill, and the module brotli-compressed as WXWebAssembly accepts it.
+mp="$out/miniprogram"
+rm -rf "$mp" && mkdir -p "$mp"
+cp "$out/holder/citycode_wasm_bg.wasm" "$out/holder/citycode_wasm.d.ts" wasm/js/miniprogram.js wasm/js/text-codec.js "$mp/"
+sed -e 's/^export { initSync, __wbg_init as default };$/export { initSync, __wbg_init as default, __wbg_get_imports, __wbg_finalize_init };/' \
+    -e "s|module_or_path = new URL('citycode_wasm_bg.wasm', import.meta.url);|throw new Error('in a mini-program, load() the .wasm by its path');|" \
+    "$out/holder/citycode_wasm.js" > "$mp/citycode_wasm.js"
+grep -q "__wbg_get_imports, __wbg_finalize_init };" "$mp/citycode_wasm.js" && ! grep -q "import.meta" "$mp/citycode_wasm.js" \
+  || { echo "the wasm-bindgen glue changed shape: update the mini-program patch"; exit 1; }
+node -e 'const z = require("zlib"), fs = require("fs"); const f = process.argv[1];
+  fs.writeFileSync(f + ".br", z.brotliCompressSync(fs.readFileSync(f), { params: { [z.constants.BROTLI_PARAM_QUALITY]: 11 } }));' \
+  "$mp/citycode_wasm_bg.wasm"
+echo "wasm miniprogram (holder): $(stat -c %s "$mp/citycode_wasm_bg.wasm.br") bytes brotli"
+
 # The npm tarballs, as users get them (wasm/tests/package.test.mjs installs them).
 mkdir -p target/npm
 for pkg in verifier verifier-gm holder; do
