@@ -33,7 +33,7 @@ bash scripts/test-python.sh
 bash scripts/test-kotlin.sh
 python3 scripts/check-swift.py
 
-echo "== WASM: build both packages, Node tests, browser test"
+echo "== WASM: build the packages (scanner, GM scanner, holder, mini-program), Node tests, browser test"
 bash scripts/test-wasm.sh
 
 echo "== Test vectors are reproducible"
