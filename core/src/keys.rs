@@ -376,12 +376,8 @@ pub struct KeyPair {
 enum Secret {
     Ed25519(ed25519_dalek::SigningKey),
     P256(p256::ecdsa::SigningKey),
-    /// The scalar `d` and its bytes (the RFC 6979 input), both zeroized on drop.
     #[cfg(feature = "sm2")]
-    Sm2 {
-        d: Zeroizing<sm2::Scalar>,
-        bytes: Zeroizing<[u8; 32]>,
-    },
+    Sm2(crate::sm2dsa::Sm2Secret),
 }
 
 impl KeyPair {
@@ -417,10 +413,10 @@ impl KeyPair {
             }
             #[cfg(feature = "sm2")]
             Algorithm::Sm2Sm3 => {
-                let d = crate::sm2dsa::secret_scalar(&bytes)
+                let secret = crate::sm2dsa::Sm2Secret::new(&bytes)
                     .ok_or_else(|| Error::OutOfRange("SM2 scalar is zero or not below n - 1".into()))?;
-                let public = PublicKey::from_bytes(alg, &crate::sm2dsa::public_key(&d))?;
-                Ok(KeyPair { secret: Secret::Sm2 { d, bytes }, public })
+                let public = PublicKey::from_bytes(alg, secret.public_key())?;
+                Ok(KeyPair { secret: Secret::Sm2(secret), public })
             }
             #[cfg(not(feature = "sm2"))]
             Algorithm::Sm2Sm3 => Err(Error::OutOfRange("this build has no SM2 (feature sm2)".into())),
@@ -433,7 +429,7 @@ impl KeyPair {
             Secret::Ed25519(k) => Zeroizing::new(k.to_bytes().to_vec()),
             Secret::P256(k) => Zeroizing::new(k.to_bytes().to_vec()),
             #[cfg(feature = "sm2")]
-            Secret::Sm2 { bytes, .. } => Zeroizing::new(bytes.to_vec()),
+            Secret::Sm2(k) => Zeroizing::new(k.bytes().to_vec()),
         }
     }
 
@@ -459,11 +455,7 @@ impl KeyPair {
                 out
             }
             #[cfg(feature = "sm2")]
-            Secret::Sm2 { d, bytes } => match &self.public.0 {
-                KeyInner::Sm2 { za, .. } => crate::sm2dsa::sign(d, bytes, za, message),
-                // The public half of an SM2 secret is an SM2 key (from_secret_bytes).
-                _ => [0u8; SIGNATURE_LEN],
-            },
+            Secret::Sm2(k) => k.sign(message),
         }
     }
 }

@@ -72,36 +72,65 @@ pub(crate) fn compress(uncompressed: &[u8]) -> Option<Vec<u8>> {
     Some(sm2::PublicKey::from_sec1_bytes(uncompressed).ok()?.to_sec1_point(true).as_bytes().to_vec())
 }
 
-/// The compressed public key `[d]G`.
-pub(crate) fn public_key(d: &Scalar) -> Vec<u8> {
-    use sm2::elliptic_curve::sec1::ToSec1Point as _;
-    (ProjectivePoint::GENERATOR * *d).to_affine().to_sec1_point(true).as_bytes().to_vec()
+/// An SM2 secret key ready to sign: `d`, `(1 + d)^-1` and `Z_A` computed once, and the
+/// secret bytes (the RFC 6979 input). The secrets are zeroized on drop.
+pub(crate) struct Sm2Secret {
+    d: Zeroizing<Scalar>,
+    d_plus_one_inv: Zeroizing<Scalar>,
+    bytes: Zeroizing<[u8; 32]>,
+    za: [u8; 32],
+    /// The compressed public key `[d]G`.
+    public: [u8; 33],
 }
 
-/// A validated secret scalar `d` in `[1, n - 2]` (so that `1 + d` is invertible).
-pub(crate) fn secret_scalar(bytes: &[u8; 32]) -> Option<Zeroizing<Scalar>> {
-    let d = Zeroizing::new(Option::<Scalar>::from(Scalar::from_repr(FieldBytes::from(*bytes)))?);
-    let invertible = !bool::from((*d + Scalar::ONE).is_zero());
-    (!bool::from(d.is_zero()) && invertible).then_some(d)
-}
+impl Sm2Secret {
+    /// The key for 32 secret bytes, or `None` unless `d` is in `[1, n - 2]` (so that
+    /// `1 + d` is invertible).
+    pub(crate) fn new(bytes: &[u8; 32]) -> Option<Self> {
+        use sm2::elliptic_curve::sec1::ToSec1Point as _;
+        let d = Zeroizing::new(Option::<Scalar>::from(Scalar::from_repr(FieldBytes::from(*bytes)))?);
+        if bool::from(d.is_zero()) {
+            return None;
+        }
+        let d_plus_one_inv = Zeroizing::new(Option::<Scalar>::from((*d + Scalar::ONE).invert())?);
+        let point = (ProjectivePoint::GENERATOR * *d).to_affine().to_sec1_point(false);
+        let (x, y) = point.as_bytes().get(1..)?.split_at_checked(32)?;
+        let (x, y): ([u8; 32], [u8; 32]) = (x.try_into().ok()?, y.try_into().ok()?);
+        let mut public = [0x02 | (y[31] & 1); 33];
+        public[1..].copy_from_slice(&x);
+        Some(Sm2Secret { d, d_plus_one_inv, bytes: Zeroizing::new(*bytes), za: user_digest(&x, &y), public })
+    }
 
-/// Signs `message` (GB/T 32918.2 §6.1) with a nonce from RFC 6979's HMAC-SM3 generator
-/// (deterministic: one key and message give one signature, so published vectors are
-/// reproducible). `d` comes from [`secret_scalar`].
-pub(crate) fn sign(d: &Scalar, secret: &[u8; 32], za: &[u8; 32], message: &[u8]) -> [u8; SIGNATURE_LEN] {
-    let e_bytes = message_digest(za, message);
-    let e = <Scalar as sm2::elliptic_curve::ops::Reduce<FieldBytes>>::reduce(&FieldBytes::from(e_bytes));
-    let order = <sm2::Sm2 as sm2::elliptic_curve::Curve>::ORDER;
-    let mut kgen =
-        rfc6979::KGenerator::<sm3::Sm3, rfc6979::bigint::U256>::new(secret, &e.to_repr(), &[], order.as_ref());
-    // d < n - 1 was checked, so 1 + d is invertible.
-    let d_plus_one_inv = Zeroizing::new(Option::<Scalar>::from((*d + Scalar::ONE).invert()).unwrap_or(Scalar::ZERO));
-    loop {
-        let mut k_bytes = Zeroizing::new(FieldBytes::default());
-        kgen.fill_next_k(k_bytes.as_mut_slice());
-        let Some(k) = Option::<Scalar>::from(Scalar::from_repr(*k_bytes)).map(Zeroizing::new) else { continue };
-        if let Some(signature) = sign_with_nonce(d, &d_plus_one_inv, &e, &k) {
-            return signature;
+    /// The compressed public key.
+    pub(crate) fn public_key(&self) -> &[u8; 33] {
+        &self.public
+    }
+
+    /// The secret bytes this key was made from.
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.bytes
+    }
+
+    /// Signs `message` (GB/T 32918.2 §6.1) with a nonce from RFC 6979's HMAC-SM3
+    /// generator (deterministic: one key and message give one signature, so published
+    /// vectors are reproducible).
+    pub(crate) fn sign(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        let e_bytes = message_digest(&self.za, message);
+        let e = <Scalar as sm2::elliptic_curve::ops::Reduce<FieldBytes>>::reduce(&FieldBytes::from(e_bytes));
+        let order = <sm2::Sm2 as sm2::elliptic_curve::Curve>::ORDER;
+        let mut kgen = rfc6979::KGenerator::<sm3::Sm3, rfc6979::bigint::U256>::new(
+            self.bytes.as_slice(),
+            &e.to_repr(),
+            &[],
+            order.as_ref(),
+        );
+        loop {
+            let mut k_bytes = Zeroizing::new(FieldBytes::default());
+            kgen.fill_next_k(k_bytes.as_mut_slice());
+            let Some(k) = Option::<Scalar>::from(Scalar::from_repr(*k_bytes)).map(Zeroizing::new) else { continue };
+            if let Some(signature) = sign_with_nonce(&self.d, &self.d_plus_one_inv, &e, &k) {
+                return signature;
+            }
         }
     }
 }
@@ -203,11 +232,11 @@ mod tests {
         assert_eq!(crate::text::hex(&za), "b2e14c5c79c6df5b85f4fe7ed8db7a262b9da7e07ccb0ea9f4747b8ccda8a4f3");
         let e = message_digest(&za, b"message digest");
         assert_eq!(crate::text::hex(&e), "f0b43e94ba45accaace692ed534382eb17e6ab5a19ce7b31f4486fdfc0d28640");
-        let d = secret_scalar(&d).unwrap();
-        let d_plus_one_inv = Option::<Scalar>::from((*d + Scalar::ONE).invert()).unwrap();
+        let secret = Sm2Secret::new(&d).unwrap();
+        let (d, d_plus_one_inv) = (&secret.d, &secret.d_plus_one_inv);
         let e = <Scalar as sm2::elliptic_curve::ops::Reduce<FieldBytes>>::reduce(&FieldBytes::from(e));
         let k = scalar("59276E27D506861A16680F3AD9C02DCCEF3CC1FA3CDBE4CE6D54B80DEAC1BC21");
-        let signature = sign_with_nonce(&d, &d_plus_one_inv, &e, &k).unwrap();
+        let signature = sign_with_nonce(d, d_plus_one_inv, &e, &k).unwrap();
         assert_eq!(
             crate::text::hex(&signature),
             "f5a03b0648d2c4630eeac513e1bb81a15944da3827d5b74143ac7eaceee720b3\
@@ -331,12 +360,12 @@ mod tests {
 
     #[test]
     fn secret_scalars_are_in_one_to_n_minus_two() {
-        assert!(secret_scalar(&[0u8; 32]).is_none());
-        assert!(secret_scalar(&n_minus(0)).is_none());
-        assert!(secret_scalar(&n_minus(1)).is_none());
-        assert!(secret_scalar(&n_minus(2)).is_some());
+        assert!(Sm2Secret::new(&[0u8; 32]).is_none());
+        assert!(Sm2Secret::new(&n_minus(0)).is_none());
+        assert!(Sm2Secret::new(&n_minus(1)).is_none());
+        assert!(Sm2Secret::new(&n_minus(2)).is_some());
         let mut one = [0u8; 32];
         one[31] = 1;
-        assert!(secret_scalar(&one).is_some());
+        assert!(Sm2Secret::new(&one).is_some());
     }
 }
