@@ -110,6 +110,18 @@ fn fetch(source: &mut dyn ListSource, name: &str) -> Result<Vec<u8>, Rejection> 
     source.fetch(name).map_err(|e| Rejection::new(Reason::ListUnavailable, format!("{name}: {e}")))
 }
 
+/// For a GM-only verifier: refuses a trust list naming a key that is not SM2.
+#[cfg(feature = "sm2")]
+fn refuse_other_algorithms(list: &TrustList) -> Result<(), Rejection> {
+    match list.keys.iter().find(|k| k.key.algorithm() != Algorithm::Sm2Sm3) {
+        Some(k) => Err(Rejection::new(
+            Reason::UnsupportedAlgorithm,
+            format!("issuer key {} is {}; this verifier accepts SM2 only", k.kid, k.key.algorithm()),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Refuses a list older than the held one, or as old with other content.
 fn refuse_rollback(held: Option<(u64, &[u8])>, sequence: u64, bytes: &[u8], reason: Reason) -> Result<(), Rejection> {
     match held {
@@ -165,13 +177,10 @@ impl Verifier {
                 format!("a GM-only verifier needs an SM2 root, not {}", self.root.algorithm()),
             ));
         }
-        self.gm_only = true;
-        if let Some((list, _)) = &self.trust
-            && let Err(e) = self.refuse_other_algorithms(list)
-        {
-            self.gm_only = false;
-            return Err(e);
+        if let Some((list, _)) = &self.trust {
+            refuse_other_algorithms(list)?;
         }
+        self.gm_only = true;
         Ok(())
     }
 
@@ -179,18 +188,6 @@ impl Verifier {
     #[cfg(feature = "sm2")]
     pub fn is_gm_only(&self) -> bool {
         self.gm_only
-    }
-
-    /// With `gm_only`, refuses a trust list naming a key of another algorithm.
-    #[cfg(feature = "sm2")]
-    fn refuse_other_algorithms(&self, list: &TrustList) -> Result<(), Rejection> {
-        match list.keys.iter().find(|k| self.gm_only && k.key.algorithm() != Algorithm::Sm2Sm3) {
-            Some(k) => Err(Rejection::new(
-                Reason::UnsupportedAlgorithm,
-                format!("issuer key {} is {}; this verifier accepts SM2 only", k.kid, k.key.algorithm()),
-            )),
-            None => Ok(()),
-        }
     }
 
     /// Sets the local offset from UTC, in minutes, of the days the policies compare
@@ -313,7 +310,9 @@ impl Verifier {
     pub fn load_trust_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
         let list = TrustList::verify(bytes, &self.root)?;
         #[cfg(feature = "sm2")]
-        self.refuse_other_algorithms(&list)?;
+        if self.gm_only {
+            refuse_other_algorithms(&list)?;
+        }
         let held = self.trust.as_ref().map(|(l, b)| (l.sequence, b.as_slice()));
         refuse_rollback(held, list.sequence, bytes, Reason::TrustListRollback)?;
         if self.trust.as_ref().is_none_or(|(_, held)| held.as_slice() != bytes) {
