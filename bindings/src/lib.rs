@@ -205,11 +205,7 @@ pub trait DeviceSigner: Send + Sync {
 /// A foreign signer's public key: an uncompressed point (what Java's ECPublicKey and SM2
 /// devices give) is checked on its curve and compressed.
 fn signer_key(alg: KeyAlgorithm, bytes: &[u8]) -> Result<citycode::PublicKey> {
-    Ok(match alg {
-        KeyAlgorithm::EcdsaP256 => citycode::PublicKey::from_sec1(bytes)?,
-        KeyAlgorithm::Sm2 => citycode::PublicKey::from_sm2_sec1(bytes)?,
-        KeyAlgorithm::Ed25519 => public_key(alg, bytes)?,
-    })
+    Ok(citycode::PublicKey::from_exported(alg.into(), bytes)?)
 }
 
 /// Adapts a foreign signer to core's signer trait.

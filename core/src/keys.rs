@@ -179,6 +179,20 @@ impl PublicKey {
         }
     }
 
+    /// A key of `alg` as keystores and signing devices export it: the wire form, or for
+    /// P-256 and SM2 also 65-byte uncompressed SEC1 (checked on its curve, then
+    /// compressed).
+    pub fn from_exported(alg: Algorithm, bytes: &[u8]) -> Result<Self, Reason> {
+        match alg {
+            Algorithm::Ed25519 => PublicKey::from_bytes(alg, bytes),
+            Algorithm::EcdsaP256Sha256 => PublicKey::from_sec1(bytes),
+            #[cfg(feature = "sm2")]
+            Algorithm::Sm2Sm3 => PublicKey::from_sm2_sec1(bytes),
+            #[cfg(not(feature = "sm2"))]
+            Algorithm::Sm2Sm3 => Err(Reason::UnsupportedAlgorithm),
+        }
+    }
+
     /// A key whose algorithm its length tells, as operators paste them: 32 bytes are
     /// Ed25519; 33 or 65 bytes are P-256 SEC1 ([`PublicKey::from_sec1`]). SM2 keys have
     /// the same lengths: name their algorithm ([`PublicKey::from_bytes`]).
@@ -566,6 +580,7 @@ mod tests {
             _ => unreachable!(),
         };
         assert_eq!(PublicKey::from_sec1(&uncompressed).unwrap(), key);
+        assert_eq!(PublicKey::from_exported(Algorithm::EcdsaP256Sha256, &uncompressed).unwrap(), key);
         assert_eq!(PublicKey::from_sec1(&key.to_bytes()).unwrap(), key);
         assert_eq!(PublicKey::from_encoded(&uncompressed).unwrap(), key);
         let mut off = uncompressed;
@@ -725,6 +740,8 @@ mod tests {
         let KeyInner::Sm2 { x, y, .. } = &key.0 else { unreachable!() };
         let uncompressed = [&[4u8][..], x, y].concat();
         assert_eq!(PublicKey::from_sm2_sec1(&uncompressed).unwrap(), key);
+        assert_eq!(PublicKey::from_exported(Algorithm::Sm2Sm3, &uncompressed).unwrap(), key);
+        assert_eq!(PublicKey::from_exported(Algorithm::EcdsaP256Sha256, &uncompressed).ok(), None);
         assert_eq!(PublicKey::from_sm2_sec1(&key.to_bytes()).unwrap(), key);
         let mut off = uncompressed.clone();
         off[64] ^= 1;

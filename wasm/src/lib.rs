@@ -305,12 +305,7 @@ pub fn verify_signature(
     message: &[u8],
     signature: &[u8],
 ) -> Result<bool, JsValue> {
-    let key = match algorithm(algorithm_name)? {
-        Algorithm::Sm2Sm3 => PublicKey::from_sm2_sec1(public_key),
-        Algorithm::EcdsaP256Sha256 => PublicKey::from_sec1(public_key),
-        Algorithm::Ed25519 => PublicKey::from_bytes(Algorithm::Ed25519, public_key),
-    }
-    .map_err(|r| rejection(r.into()))?;
+    let key = PublicKey::from_exported(algorithm(algorithm_name)?, public_key).map_err(|r| rejection(r.into()))?;
     Ok(key.verify(message, signature))
 }
 
