@@ -4,9 +4,9 @@
 use core::fmt;
 
 use ed25519_dalek::Signer as _;
-use p256::elliptic_curve::sec1::ToSec1Point as _;
 use zeroize::Zeroizing;
 
+use crate::ec::P256;
 use crate::error::{Error, Reason};
 
 /// Length in bytes of every signature in format version 1 (Ed25519; ECDSA P-256 and SM2
@@ -133,9 +133,10 @@ impl PublicKey {
                 if !matches!(compressed.first(), Some(0x02 | 0x03)) {
                     return Err(Reason::InvalidDeviceKey);
                 }
-                let key = p256::PublicKey::from_sec1_bytes(&compressed).map_err(|_| Reason::InvalidDeviceKey)?;
-                let point = key.to_sec1_point(false);
-                let uncompressed: [u8; 65] = point.as_bytes().try_into().map_err(|_| Reason::InvalidDeviceKey)?;
+                let (x, y) = crate::ec::decompress::<P256>(&compressed).ok_or(Reason::InvalidDeviceKey)?;
+                let mut uncompressed = [4u8; 65];
+                uncompressed[1..33].copy_from_slice(&x);
+                uncompressed[33..].copy_from_slice(&y);
                 Ok(PublicKey(KeyInner::P256 { compressed, uncompressed }))
             }
             #[cfg(feature = "sm2")]
@@ -144,7 +145,7 @@ impl PublicKey {
                 if !matches!(compressed.first(), Some(0x02 | 0x03)) {
                     return Err(Reason::InvalidDeviceKey);
                 }
-                let (x, y) = crate::sm2dsa::decompress(&compressed).ok_or(Reason::InvalidDeviceKey)?;
+                let (x, y) = crate::ec::decompress::<crate::ec::Sm2>(&compressed).ok_or(Reason::InvalidDeviceKey)?;
                 let za = crate::sm2dsa::user_digest(&x, &y);
                 Ok(PublicKey(KeyInner::Sm2 { compressed, x, y, za }))
             }
@@ -161,7 +162,7 @@ impl PublicKey {
         match bytes {
             [0x04, ..] if bytes.len() == 65 => PublicKey::from_bytes(
                 Algorithm::Sm2Sm3,
-                &crate::sm2dsa::compress(bytes).ok_or(Reason::InvalidDeviceKey)?,
+                &crate::ec::compress::<crate::ec::Sm2>(bytes).ok_or(Reason::InvalidDeviceKey)?,
             ),
             _ => PublicKey::from_bytes(Algorithm::Sm2Sm3, bytes),
         }
@@ -171,10 +172,10 @@ impl PublicKey {
     /// `04 || x || y`, as Android Keystore, the Secure Enclave and WebCrypto export it).
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, Reason> {
         match bytes {
-            [0x04, ..] if bytes.len() == 65 => {
-                let key = p256::PublicKey::from_sec1_bytes(bytes).map_err(|_| Reason::InvalidDeviceKey)?;
-                PublicKey::from_bytes(Algorithm::EcdsaP256Sha256, key.to_sec1_point(true).as_bytes())
-            }
+            [0x04, ..] if bytes.len() == 65 => PublicKey::from_bytes(
+                Algorithm::EcdsaP256Sha256,
+                &crate::ec::compress::<P256>(bytes).ok_or(Reason::InvalidDeviceKey)?,
+            ),
             _ => PublicKey::from_bytes(Algorithm::EcdsaP256Sha256, bytes),
         }
     }
@@ -239,6 +240,20 @@ impl PublicKey {
         }
     }
 
+    /// This key's signature as a host's native ECDSA takes it (a [`P256Check`]), when
+    /// the key is P-256 and the signature passes every structural check of SPEC.md §4.2
+    /// (64 bytes, `r` and `s` in `[1, n - 1]`); `None` otherwise, and then only this
+    /// library's [`PublicKey::verify`] may decide it.
+    pub fn p256_check(&self, message: &[u8], signature: &[u8]) -> Option<P256Check> {
+        let KeyInner::P256 { uncompressed, .. } = &self.0 else { return None };
+        let signature: [u8; SIGNATURE_LEN] = signature.try_into().ok()?;
+        crate::ec::signature_in_range::<P256>(&signature).then(|| P256Check {
+            public_key: *uncompressed,
+            message: message.to_vec(),
+            signature,
+        })
+    }
+
     /// A 16-byte identifier of this key: the first half of the digest (SHA-256, or SM3
     /// for an SM2 key) of `alg id || encoded key`. Revocation lists name stolen devices
     /// by it.
@@ -248,6 +263,21 @@ impl PublicKey {
         input.extend_from_slice(&self.to_bytes());
         crate::digest::digest_16(self.algorithm(), &input)
     }
+}
+
+/// One ECDSA P-256 / SHA-256 signature for a host that verifies P-256 in native code
+/// (WebCrypto in browsers and Node: `importKey("raw", public_key)`, then `verify` with
+/// SHA-256 over `message`): the key uncompressed (`04 ‖ x ‖ y`) and validated on the
+/// curve, and a signature already past SPEC.md §4.2's structural checks, so the host
+/// computes only the equation. See [`crate::Verifier::p256_checks`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct P256Check {
+    /// SEC1 uncompressed, 65 bytes (WebCrypto's `raw` format).
+    pub public_key: [u8; 65],
+    /// The signed bytes (the host hashes them with SHA-256).
+    pub message: Vec<u8>,
+    /// `r ‖ s` (IEEE P1363, as WebCrypto takes it).
+    pub signature: [u8; SIGNATURE_LEN],
 }
 
 /// Whether an encoded Edwards point's y-coordinate (the sign bit aside) is below
@@ -362,16 +392,20 @@ fn verify_p256(uncompressed: &[u8; 65], message: &[u8], signature: &[u8]) -> boo
         .is_ok()
 }
 
-/// ECDSA P-256 / SHA-256 verification with the pure-Rust p256 crate (no ring).
+/// ECDSA P-256 / SHA-256 verification on citycode's own arithmetic (no ring: the WASM
+/// packages), which is smaller and faster there than the generic `p256` crate.
 #[cfg(not(feature = "ring"))]
 fn verify_p256(uncompressed: &[u8; 65], message: &[u8], signature: &[u8]) -> bool {
-    use p256::ecdsa::signature::Verifier as _;
-    let (Ok(key), Ok(sig)) =
-        (p256::ecdsa::VerifyingKey::from_sec1_bytes(uncompressed), p256::ecdsa::Signature::from_slice(signature))
-    else {
+    use sha2::Digest as _;
+    let (Ok(x), Ok(y), Ok(signature)) = (
+        <&[u8; 32]>::try_from(&uncompressed[1..33]),
+        <&[u8; 32]>::try_from(&uncompressed[33..]),
+        <&[u8; SIGNATURE_LEN]>::try_from(signature),
+    ) else {
         return false;
     };
-    key.verify(message, &sig).is_ok()
+    let e: [u8; 32] = sha2::Sha256::digest(message).into();
+    crate::ec::ecdsa_verify_prehash::<P256>(x, y, &e, signature)
 }
 
 impl fmt::Debug for PublicKey {

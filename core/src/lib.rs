@@ -21,6 +21,7 @@ pub mod credential;
 pub mod demo;
 pub mod digest;
 pub mod distribution;
+mod ec;
 pub mod error;
 pub mod keys;
 pub mod policy;
@@ -30,8 +31,6 @@ pub mod qr;
 pub mod replay;
 #[cfg(feature = "sm2")]
 mod sm2dsa;
-#[cfg(feature = "sm2")]
-mod sm2p256;
 pub mod text;
 pub mod trust;
 pub mod verdict;
@@ -42,7 +41,7 @@ pub use claims::{Claims, Domain};
 pub use config::VerifierConfig;
 pub use credential::{CardLayout, Credential, CredentialRequest, Issuer, Subject};
 pub use error::{Error, Reason, Rejection};
-pub use keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};
+pub use keys::{Algorithm, DeviceSigner, KeyPair, P256Check, PublicKey};
 pub use policy::{Policy, PolicyContext, Scene};
 pub use presentation::{Code, PresentOptions, UnsignedCode, UnverifiedCode, prepare, present};
 #[cfg(feature = "qr")]

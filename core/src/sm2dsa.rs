@@ -1,9 +1,10 @@
 //! SM2 signatures with SM3 (GB/T 32918.2-2016, GM/T 0003.2-2012): the user-id digest
 //! `Z_A`, deterministic signing, and verification.
 //!
-//! Keys are parsed and decompressed by the `sm2` crate, nonces come from RFC 6979 with
-//! SM3 (as the `sm2` crate's own signer does), and verification runs on the dedicated
-//! arithmetic of [`crate::sm2p256`], which is several times faster than the generic one.
+//! Signing runs on the `sm2` crate's arithmetic with nonces from RFC 6979 with SM3 (as
+//! the `sm2` crate's own signer does); keys are decompressed and signatures verified on
+//! the dedicated arithmetic of [`crate::ec`], which is several times faster than the
+//! generic one.
 
 use sm2::elliptic_curve::PrimeField as _;
 use sm2::elliptic_curve::ops::Reduce as _;
@@ -57,20 +58,6 @@ pub(crate) fn message_digest(za: &[u8; 32], message: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The affine coordinates of a compressed SEC1 point on the curve (the `sm2` crate
-/// checks it), or `None`.
-pub(crate) fn decompress(compressed: &[u8; 33]) -> Option<([u8; 32], [u8; 32])> {
-    use sm2::elliptic_curve::sec1::ToSec1Point as _;
-    let point = sm2::PublicKey::from_sec1_bytes(compressed).ok()?.to_sec1_point(false);
-    let (x, y) = point.as_bytes().get(1..)?.split_at_checked(32)?;
-    Some((x.try_into().ok()?, y.try_into().ok()?))
-}
-
-/// The compressed form of an uncompressed SEC1 point on the curve, or `None`.
-pub(crate) fn compress(uncompressed: &[u8]) -> Option<Vec<u8>> {
-    use sm2::elliptic_curve::sec1::ToSec1Point as _;
-    Some(sm2::PublicKey::from_sec1_bytes(uncompressed).ok()?.to_sec1_point(true).as_bytes().to_vec())
-}
 
 /// An SM2 secret key ready to sign: `d`, `(1 + d)^-1` and `Z_A` computed once, and the
 /// secret bytes (the RFC 6979 input). The secrets are zeroized on drop.
@@ -159,7 +146,7 @@ fn sign_with_nonce(d: &Scalar, d_plus_one_inv: &Scalar, e: &Scalar, k: &Scalar) 
 pub(crate) fn verify(x: &[u8; 32], y: &[u8; 32], za: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
     let Ok(signature) = <&[u8; SIGNATURE_LEN]>::try_from(signature) else { return false };
     let e = message_digest(za, message);
-    crate::sm2p256::verify_prehash(x, y, &e, signature)
+    crate::ec::sm2_verify_prehash(x, y, &e, signature)
 }
 
 /// The verification equation on the `sm2` crate's generic arithmetic: the reference the
@@ -316,7 +303,7 @@ mod tests {
                 6 => coordinates(&crate::KeyPair::generate(crate::Algorithm::Sm2Sm3).unwrap().public_key()),
                 _ => { signature = [0u8; 64]; signature[bit / 8] = 1; (x, y) }
             };
-            let fast = crate::sm2p256::verify_prehash(&x, &y, &e, &signature);
+            let fast = crate::ec::sm2_verify_prehash(&x, &y, &e, &signature);
             proptest::prop_assert_eq!(fast, verify_prehash_generic(&x, &y, &e, &signature));
             proptest::prop_assert_eq!(fast, mode == 0);
         }
@@ -350,11 +337,11 @@ mod tests {
         let mut signature = [0u8; 64];
         signature[31] = 1;
         signature[63] = 1;
-        assert!(crate::sm2p256::verify_prehash(&x, &y, &e, &signature));
+        assert!(crate::ec::sm2_verify_prehash(&x, &y, &e, &signature));
         assert!(verify_prehash_generic(&x, &y, &e, &signature));
         // e one higher: r = e + x_1 no longer holds, also not as x_1 itself (without - n).
         let e_next: [u8; 32] = (Scalar::ONE - x_r_mod_n + Scalar::ONE).to_repr().into();
-        assert!(!crate::sm2p256::verify_prehash(&x, &y, &e_next, &signature));
+        assert!(!crate::ec::sm2_verify_prehash(&x, &y, &e_next, &signature));
         assert!(!verify_prehash_generic(&x, &y, &e_next, &signature));
     }
 

@@ -12,7 +12,7 @@ use crate::distribution::{ListFile, ListSource, ListStatus, STATUS_FILE, UpdateP
 use crate::error::{Reason, Rejection};
 #[cfg(feature = "sm2")]
 use crate::keys::Algorithm;
-use crate::keys::PublicKey;
+use crate::keys::{P256Check, PublicKey};
 use crate::policy::{Policy, PolicyContext};
 use crate::presentation::UnverifiedCode;
 use crate::replay::{ReplayError, ReplayGuard, ReplayStore};
@@ -441,9 +441,39 @@ impl Verifier {
 
     /// Verifies a parsed code at Unix time `now`, in the order SPEC.md §9 fixes.
     pub fn verify_code(&self, code: &UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
+        self.verify_code_host_checked(code, now, &[])
+    }
+
+    /// The P-256 signatures [`Verifier::verify_code`] would check for `code` under the
+    /// trust list held (issuer signatures the credential cache holds left out), for a
+    /// host that verifies P-256 in native code: WebCrypto in browsers and Node, where
+    /// this library's arithmetic runs as WASM several times slower. Give those the host
+    /// verified to [`Verifier::verify_code_host_checked`]. Signatures that fail a
+    /// structural check of SPEC.md §4.2 are not listed: they fail here.
+    pub fn p256_checks(&self, code: &UnverifiedCode) -> Vec<P256Check> {
+        let Some((trust, _)) = &self.trust else { return Vec::new() };
+        signature_jobs(trust, code)
+            .iter()
+            .filter(|job| !self.cache_key(job).is_some_and(|fp| self.cache.contains(&fp)))
+            .filter_map(|job| job.key.p256_check(job.message, job.signature))
+            .collect()
+    }
+
+    /// [`Verifier::verify_code`], with the P-256 signatures in `verified` taken as
+    /// checked by the host's native ECDSA ([`Verifier::p256_checks`]). Every rule stays
+    /// this library's, including each P-256 signature's structural checks: an entry
+    /// counts only for the exact key, message and signature it names, and a signature
+    /// it does not name is checked here. So the verdict is `verify_code`'s whenever the
+    /// host's ECDSA is right; list only what it verified.
+    pub fn verify_code_host_checked(
+        &self,
+        code: &UnverifiedCode,
+        now: u64,
+        verified: &[P256Check],
+    ) -> Result<Accepted, Rejection> {
         let trust = self.check_before_signatures(code, now)?;
         let jobs = signature_jobs(trust, code);
-        if let Some(bad) = self.first_bad_signatures(&[&jobs]).into_iter().flatten().next() {
+        if let Some(bad) = self.first_bad_signatures(&[&jobs], verified).into_iter().flatten().next() {
             return Err(bad.failure());
         }
         self.finish(code, now)
@@ -456,8 +486,13 @@ impl Verifier {
     /// cofactored rule; only if it fails is each checked alone, to name the culprit, so
     /// every answer is that of one-by-one checking. [`Verifier::verify_code`] calls it
     /// with one code (its card and device signatures), [`Verifier::verify_batch_at`]
-    /// with a batch: one path for both.
-    fn first_bad_signatures<'j, 'a>(&self, codes: &[&'j [SignatureJob<'a>]]) -> Vec<Option<&'j SignatureJob<'a>>> {
+    /// with a batch: one path for both. P-256 signatures in `host` were verified by the
+    /// host ([`Verifier::verify_code_host_checked`]).
+    fn first_bad_signatures<'j, 'a>(
+        &self,
+        codes: &[&'j [SignatureJob<'a>]],
+        host: &[P256Check],
+    ) -> Vec<Option<&'j SignatureJob<'a>>> {
         #[cfg(feature = "batch")]
         let known = self.batch_verified(codes);
         #[cfg(not(feature = "batch"))]
@@ -470,7 +505,7 @@ impl Verifier {
                 jobs.iter()
                     .enumerate()
                     .find(|(j, job)| {
-                        !(known.and_then(|k| k.get(*j)).is_some_and(|ok| *ok) || self.check_signature(job))
+                        !(known.and_then(|k| k.get(*j)).is_some_and(|ok| *ok) || self.check_signature(job, host))
                     })
                     .map(|(_, job)| job)
             })
@@ -623,15 +658,20 @@ impl Verifier {
         (job.cacheable && self.cache.enabled()).then(|| job.fingerprint())
     }
 
-    /// One signature check, through the credential cache for issuer signatures.
-    fn check_signature(&self, job: &SignatureJob<'_>) -> bool {
+    /// One signature check, through the credential cache for issuer signatures, and
+    /// through the host's answers for P-256 (`host`: the exact checks it verified).
+    fn check_signature(&self, job: &SignatureJob<'_>, host: &[P256Check]) -> bool {
+        let verify = || {
+            (!host.is_empty() && job.key.p256_check(job.message, job.signature).is_some_and(|c| host.contains(&c)))
+                || job.key.verify(job.message, job.signature)
+        };
         let Some(fingerprint) = self.cache_key(job) else {
-            return job.key.verify(job.message, job.signature);
+            return verify();
         };
         if self.cache.contains(&fingerprint) {
             return true;
         }
-        let ok = job.key.verify(job.message, job.signature);
+        let ok = verify();
         if ok {
             self.cache.insert(fingerprint);
         }
@@ -679,7 +719,7 @@ impl Verifier {
         }
         let job_lists: Vec<&[SignatureJob<'_>]> =
             stage.iter().map(|s| s.as_ref().map_or(&[][..], Vec::as_slice)).collect();
-        let bad = self.first_bad_signatures(&job_lists);
+        let bad = self.first_bad_signatures(&job_lists, &[]);
         // Finish in input order: policy and replay, so replays within the batch count.
         parsed
             .iter()

@@ -38,6 +38,32 @@ fn every_case_gives_its_expected_result() {
     }
 }
 
+/// Every case again with its P-256 signatures checked by a host (the `p256` crate here,
+/// WebCrypto in the WASM packages, whose tests do the same): the same verdict.
+#[test]
+fn every_case_gives_its_result_with_p256_checked_by_the_host() {
+    use p256::ecdsa::signature::Verifier as _;
+    let host = |c: &citycode::P256Check| {
+        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&c.public_key).unwrap();
+        let sig = p256::ecdsa::Signature::from_slice(&c.signature).unwrap();
+        key.verify(&c.message, &sig).is_ok()
+    };
+    let (mut asked, mut refused) = (0, 0);
+    for case in &committed().cases {
+        let result = gen_vectors::prepared_verifier(case).and_then(|v| {
+            let code = citycode::UnverifiedCode::from_text(&case.input)?;
+            let checks = v.p256_checks(&code);
+            asked += checks.len();
+            let verified: Vec<_> = checks.into_iter().filter(|c| host(c)).collect();
+            refused += v.p256_checks(&code).len() - verified.len();
+            v.verify_code_host_checked(&code, case.now, &verified)
+        });
+        assert_eq!(outcome(&result), case.expected, "case {} with a host: {result:?}", case.name);
+    }
+    // The vectors give the host valid signatures and forged ones.
+    assert!(asked >= 8 && refused >= 2, "{asked} asked, {refused} refused");
+}
+
 #[test]
 fn at_least_twenty_distinct_negative_kinds() {
     let file = committed();
