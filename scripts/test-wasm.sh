@@ -32,10 +32,14 @@ for pkg in verifier verifier-gm holder; do
   "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
     -o "$out/$pkg/citycode_wasm_bg.wasm" "$out/$pkg/citycode_wasm_bg.wasm"
   sed "s/@NAME@/citycode-$pkg/; s/@VERSION@/$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)/" wasm/package.json.in > "$out/$pkg/package.json"
-  cp wasm/js/node.mjs "$out/$pkg/"
+  cp wasm/js/node.mjs wasm/js/index.js wasm/js/webcrypto.js "$out/$pkg/"
   raw=$(stat -c %s "$out/$pkg/citycode_wasm_bg.wasm")
   gz=$(gzip -9 -c "$out/$pkg/citycode_wasm_bg.wasm" | wc -c)
-  echo "wasm $pkg: $raw bytes raw, $gz bytes gzipped"
+  # What a browser loads: the module and the JS of the web entry (index.js, the glue,
+  # webcrypto.js), each gzipped.
+  js=0
+  for f in index.js citycode_wasm.js webcrypto.js; do js=$((js + $(gzip -9 -c "$out/$pkg/$f" | wc -c))); done
+  echo "wasm $pkg: $raw bytes raw, $gz bytes gzipped; with its JS $((gz + js)) bytes gzipped"
 done
 # The mini-program build of the holder package (wasm/js/miniprogram.js): the glue with
 # its instantiation internals exported and no import.meta, a TextEncoder/TextDecoder
@@ -68,10 +72,13 @@ fi
 if [ ! -d wasm/tests/browser/node_modules/playwright-core ]; then
   (cd wasm/tests/browser && npm install --silent --no-audit --no-fund >/dev/null)
 fi
-# The terminal page's QR decoder (zxing-wasm), from its lock file.
+# The terminal page's QR decoder (zxing-wasm), from its lock file, and the scanner
+# package as a user installs it: the packed tarball (not saved: its version and digest
+# change with every build).
 if [ ! -d examples/terminal-web/node_modules/zxing-wasm ]; then
   (cd examples/terminal-web && npm ci --silent --no-audit --no-fund >/dev/null)
 fi
+(cd examples/terminal-web && npm install --no-save --offline --silent --no-audit --no-fund ../../target/npm/citycode-verifier-[0-9]*.tgz >/dev/null)
 # The image test renders a PNG with the CLI.
 [ -x target/debug/citycode ] || cargo build --quiet --locked -p citycode-cli
 node --test wasm/tests/browser/

@@ -672,7 +672,8 @@ mod tests {
 
     #[test]
     fn wnaf_digits_rebuild_the_scalar() {
-        for k in [[0u64; 4], [1, 0, 0, 0], [u64::MAX; 4], P256::P.m, [0x1234_5678_9abc_def0, 7, 0, 1 << 63], P256::N.m] {
+        for k in [[0u64; 4], [1, 0, 0, 0], [u64::MAX; 4], P256::P.m, [0x1234_5678_9abc_def0, 7, 0, 1 << 63], P256::N.m]
+        {
             for w in [P_WINDOW, G_WINDOW] {
                 let digits = wnaf(&k, w);
                 // Σ d_i 2^i, on 5 limbs with two's complement for negative terms.
@@ -702,7 +703,6 @@ mod tests {
             }
         }
     }
-
 
     fn reference_verify(x: &[u8; 32], y: &[u8; 32], e: &[u8; 32], signature: &[u8; 64]) -> bool {
         use p256::ecdsa::signature::hazmat::PrehashVerifier as _;

@@ -58,7 +58,6 @@ pub(crate) fn message_digest(za: &[u8; 32], message: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
-
 /// An SM2 secret key ready to sign: `d`, `(1 + d)^-1` and `Z_A` computed once, and the
 /// secret bytes (the RFC 6979 input). The secrets are zeroized on drop.
 pub(crate) struct Sm2Secret {

@@ -18,7 +18,9 @@
 // A field of the wrong type makes the terminal refuse to run, as a missing root does.
 // Query parameters: scene, lang (zh|en), config, and test_clock (TESTS ONLY: a fixed
 // Unix time instead of the terminal's clock).
-import init, { Verifier } from "../../target/wasm-pkg/verifier/citycode_wasm.js";
+// The scanner package as npm installs it (index.html maps the name into node_modules;
+// scripts/test-wasm.sh installs the packed tarball there).
+import init, { Verifier } from "citycode-verifier";
 import { prepareZXingModule, readBarcodes } from "./node_modules/zxing-wasm/dist/es/reader/index.js";
 
 const TEXT = {
@@ -155,11 +157,17 @@ function now() {
   return params.has("test_clock") ? Number(params.get("test_clock")) : Date.now() / 1000;
 }
 
-function verifyText(text) {
+let scans = 0;
+
+async function verifyText(text) {
   if (!verifier) return;
   // The one trailing Enter a wedge scanner sends is the verifier's to strip (SPEC.md §6).
   if (!text) { $("status").textContent = t("noCode"); return; }
-  show(verifier.verify(text));
+  // verifyAsync: P-256 signatures by the browser's WebCrypto where the page has it (a
+  // secure context), in WASM otherwise. A newer scan's verdict replaces an older one.
+  const scan = ++scans;
+  const decision = await verifier.verifyAsync(text);
+  if (scan === scans) show(decision);
 }
 
 async function decodeImage(source) {

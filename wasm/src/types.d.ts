@@ -76,3 +76,15 @@ export interface DeviceKey { algorithm: Algorithm; secret: Uint8Array; public_ke
 
 /** A signature algorithm; `sm2_sm3` only in the GM scanner and holder packages. */
 export type Algorithm = "ed25519" | "ecdsa_p256_sha256" | "sm2_sm3";
+
+/** One P-256 signature for the host's WebCrypto: an uncompressed SEC1 key (`raw`), the signed bytes (hashed with SHA-256) and `r ‖ s`. */
+export interface P256Check { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }
+
+export interface Verifier {
+  /**
+   * `verify`, with P-256 signatures checked by the host's WebCrypto (native code) where
+   * it has one and in WASM elsewhere: the same {@link Decision}, sooner for P-256 keys.
+   * Added by the package's entry modules (not by `citycode_wasm.js` alone).
+   */
+  verifyAsync(text: string, nowUnix?: number): Promise<Decision>;
+}

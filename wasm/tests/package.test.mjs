@@ -78,3 +78,38 @@ test("the browser entry (default export condition) instantiates from bytes", asy
   const key = web.generateDeviceKey("sm2_sm3");
   assert.equal(key.public_key.length, 33);
 });
+
+test("the installed scanner's verifyAsync (node:crypto for P-256) gives every vector's result", () => {
+  const usesSm2 = (c) => c.verifier.root_alg === "sm2_sm3" || c.name === "sm2_device_key_in_an_ed25519_city";
+  const cases = vectors.cases.filter((c) => !usesSm2(c));
+  writeFileSync(path.join(app, "cases.json"), JSON.stringify(cases));
+  const out = runInApp(`
+    import { readFileSync } from "node:fs";
+    import { Verifier } from "citycode-verifier";
+    const b64 = (s) => new Uint8Array(Buffer.from(s, "base64url"));
+    const results = {};
+    let hostChecks = 0;
+    for (const c of JSON.parse(readFileSync("cases.json", "utf8"))) {
+      const s = c.verifier;
+      let d;
+      try {
+        const v = new Verifier(s.root_key, s.root_alg, s.scene);
+        v.setSkew(s.skew_secs);
+        v.setUtcOffsetMinutes(s.utc_offset_minutes);
+        v.setMaxCodeValidity(s.max_code_validity_secs);
+        if (s.allow_missing_revocation_list) v.allowMissingRevocationList();
+        for (const l of s.trust_lists) v.loadTrustList(b64(l));
+        for (const l of s.revocation_lists) v.loadRevocationList(b64(l));
+        for (const seen of c.seen ?? []) await v.verifyAsync(seen.input, seen.now);
+        hostChecks += v.p256Checks(c.input).length;
+        d = await v.verifyAsync(c.input, c.now);
+      } catch (e) {
+        d = { accepted: false, code: e.code };
+      }
+      results[c.name] = d.accepted ? "accept" : d.code;
+    }
+    console.log(JSON.stringify({ results, hostChecks }));`);
+  const { results, hostChecks } = JSON.parse(out);
+  assert.ok(hostChecks >= 6, `${hostChecks} P-256 signatures`);
+  for (const c of cases) assert.equal(results[c.name], c.expected, c.name);
+});

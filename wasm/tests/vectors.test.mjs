@@ -13,6 +13,7 @@ const pkgDir = process.env.CITYCODE_WASM_PKG ?? path.join(root, "target", "wasm-
 async function load(name) {
   const mod = await import(path.join(pkgDir, name, "citycode_wasm.js"));
   mod.initSync({ module: readFileSync(path.join(pkgDir, name, "citycode_wasm_bg.wasm")) });
+  await import(path.join(pkgDir, name, "webcrypto.js")); // Verifier.prototype.verifyAsync
   return mod;
 }
 
@@ -26,14 +27,15 @@ const usesSm2 = (c) => c.verifier.root_alg === "sm2_sm3" || c.name === "sm2_devi
 
 const b64 = (s) => new Uint8Array(Buffer.from(s, "base64url"));
 
-function runCase(cc, c) {
+// A case's verifier, configured and loaded, or the decision its setup already made.
+function prepareCase(cc, c) {
   const s = c.verifier;
   let v;
   try {
     v = new cc.Verifier(s.root_key, s.root_alg, s.scene);
   } catch (e) {
     assert.ok(typeof e.code === "string", `constructor error without code: ${e}`);
-    return { accepted: false, code: e.code, detail: e.detail };
+    return { decision: { accepted: false, code: e.code, detail: e.detail } };
   }
   if (s.gm_only) v.requireGmOnly();
   v.setSkew(s.skew_secs);
@@ -45,10 +47,33 @@ function runCase(cc, c) {
     for (const l of s.revocation_lists) v.loadRevocationList(b64(l));
   } catch (e) {
     assert.ok(typeof e.code === "string", `load error without code: ${e}`);
-    return { accepted: false, code: e.code, detail: e.detail };
+    return { decision: { accepted: false, code: e.code, detail: e.detail } };
   }
   for (const seen of c.seen ?? []) assert.equal(v.verify(seen.input, seen.now).accepted, true);
-  return v.verify(c.input, c.now);
+  return { v };
+}
+
+function runCase(cc, c) {
+  const { v, decision } = prepareCase(cc, c);
+  return v ? v.verify(c.input, c.now) : decision;
+}
+
+// The same through verifyAsync: P-256 signatures by the host's WebCrypto.
+async function runCaseAsync(cc, c) {
+  const { v, decision } = prepareCase(cc, c);
+  return v ? await v.verifyAsync(c.input, c.now) : decision;
+}
+
+function assertExpected(c, d) {
+  if (c.expected === "accept") {
+    assert.equal(d.accepted, true, `${c.name}: ${JSON.stringify(d)}`);
+    assert.deepEqual(d.claims, c.claims, c.name);
+    assert.equal(d.subject, c.subject, c.name);
+    assert.equal(d.revocation_checked, c.revocation_checked ?? true, c.name);
+  } else {
+    assert.equal(d.accepted, false, c.name);
+    assert.equal(d.code, c.expected, c.name);
+  }
 }
 
 test("scanner package (no SM2): every SM2 case is unsupported_algorithm, so it fails closed", () => {
@@ -69,20 +94,69 @@ for (const [label, cc, cases] of [
 ]) {
   test(`${label} package: every vector gives the Rust result`, () => {
     assert.ok(cases.length >= 50);
-    for (const c of cases) {
-      const d = runCase(cc, c);
-      if (c.expected === "accept") {
-        assert.equal(d.accepted, true, `${c.name}: ${JSON.stringify(d)}`);
-        assert.deepEqual(d.claims, c.claims, c.name);
-        assert.equal(d.subject, c.subject, c.name);
-        assert.equal(d.revocation_checked, c.revocation_checked ?? true, c.name);
-      } else {
-        assert.equal(d.accepted, false, c.name);
-        assert.equal(d.code, c.expected, c.name);
-      }
+    for (const c of cases) assertExpected(c, runCase(cc, c));
+  });
+
+  test(`${label} package: every vector gives the Rust result with P-256 through WebCrypto`, async () => {
+    const subtle = globalThis.crypto.subtle;
+    const real = subtle.verify;
+    let hostChecks = 0;
+    subtle.verify = function (...args) {
+      hostChecks += 1;
+      return real.apply(this, args);
+    };
+    try {
+      for (const c of cases) assertExpected(c, await runCaseAsync(cc, c));
+    } finally {
+      subtle.verify = real;
     }
+    assert.ok(hostChecks >= 6, `${hostChecks} signatures went to WebCrypto`);
   });
 }
+
+test("verifyAsync without WebCrypto, or with one that throws, gives the Rust result in WASM", async () => {
+  const cases = vectors.cases.filter((c) => !usesSm2(c));
+  const subtle = globalThis.crypto.subtle;
+  const real = subtle.verify;
+  subtle.verify = () => Promise.reject(new Error("no ECDSA here"));
+  try {
+    for (const c of cases) assertExpected(c, await runCaseAsync(scanner, c));
+  } finally {
+    subtle.verify = real;
+  }
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, "crypto");
+  Object.defineProperty(globalThis, "crypto", { value: undefined, configurable: true });
+  try {
+    assert.equal(globalThis.crypto, undefined);
+    for (const c of cases) assertExpected(c, await runCaseAsync(scanner, c));
+  } finally {
+    Object.defineProperty(globalThis, "crypto", descriptor);
+  }
+});
+
+test("a WebCrypto that says yes to everything cannot pass what SPEC.md §4.2's checks refuse", async () => {
+  const structural = ["p256_device_signature_r_zero", "p256_device_signature_s_zero", "p256_device_signature_r_is_n",
+    "p256_device_signature_s_is_n"].map((name) => vectors.cases.find((c) => c.name === name));
+  const subtle = globalThis.crypto.subtle;
+  const real = subtle.verify;
+  subtle.verify = async () => true;
+  try {
+    for (const c of structural) {
+      const { v } = prepareCase(scanner, c);
+      // The issuer is Ed25519 and the device signature fails r, s in [1, n - 1]: nothing
+      // goes to the host, and the decision is WASM's.
+      assert.deepEqual(v.p256Checks(c.input), [], c.name);
+      assertExpected(c, await v.verifyAsync(c.input, c.now));
+    }
+  } finally {
+    subtle.verify = real;
+  }
+  const c = vectors.cases.find((x) => x.name === "accept_metro_gate_p256_device");
+  const { v } = prepareCase(scanner, c);
+  assert.throws(() => v.verifyHostChecked(c.input, c.now, [{ publicKey: new Uint8Array(33) }]),
+    (e) => e.code === "invalid_argument");
+  assert.deepEqual(v.p256Checks("not a code"), []);
+});
 
 for (const [label, cc] of [["GM scanner", gmScanner], ["holder", holderPkg]]) {
   test(`${label} package: SM3 samples and SM2 signature vectors`, () => {

@@ -1,5 +1,6 @@
 // Loads examples/terminal-web/ in headless Chromium (Debian's, driven by
-// playwright-core) and checks what a terminal vendor relies on: it refuses to run
+// playwright-core), on the scanner package installed from its npm tarball, and checks
+// what a terminal vendor relies on: P-256 signatures go to WebCrypto; it refuses to run
 // without a configured root (never the demo keys), loads and refreshes lists from a
 // published directory (a revoked phone is refused; a stale mirror cannot roll the list
 // back), verifies on its own clock, takes scans back to back, decodes a QR image with
@@ -145,6 +146,48 @@ for (const lang of ["zh", "en"]) {
     await page.close();
   });
 }
+
+test("terminal page: runs on the installed npm package and checks P-256 device signatures with WebCrypto", async () => {
+  publication = "1";
+  const p256 = vectors.cases.find((c) => c.name === "accept_metro_gate_p256_device");
+  const forged = vectors.cases.find((c) => c.name === "p256_device_signature_bad");
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const requested = [];
+  page.on("request", (r) => requested.push(new URL(r.url()).pathname));
+  // Count the signatures the page hands to WebCrypto.
+  await page.addInitScript(() => {
+    const subtle = globalThis.crypto.subtle;
+    const real = subtle.verify;
+    globalThis.hostChecks = 0;
+    subtle.verify = function (...args) {
+      globalThis.hostChecks += 1;
+      return real.apply(this, args);
+    };
+  });
+  await page.goto(page_url(`lang=en&${configured}`));
+  await page.waitForSelector("body[data-ready]");
+  assert.equal(await page.getAttribute("body", "data-ready"), "true", await page.textContent("#status"));
+  const pkg = "/examples/terminal-web/node_modules/citycode-verifier/";
+  for (const file of ["index.js", "citycode_wasm.js", "webcrypto.js", "citycode_wasm_bg.wasm"]) {
+    assert.ok(requested.includes(pkg + file), `${file} from the installed package: ${requested.join(" ")}`);
+  }
+  assert.ok(!requested.some((p) => p.includes("/target/")), "nothing from the build tree");
+
+  await wedge(page, p256.input);
+  assert.equal((await result(page, 1)).outcome, "accept");
+  assert.equal(await page.evaluate(() => globalThis.hostChecks), 1);
+  await wedge(page, forged.input);
+  assert.equal((await result(page, 2)).outcome, "bad_device_signature");
+  assert.equal(await page.evaluate(() => globalThis.hostChecks), 2);
+  // An Ed25519 code needs no WebCrypto.
+  await wedge(page, good.input);
+  assert.equal((await result(page, 3)).outcome, "accept");
+  assert.equal(await page.evaluate(() => globalThis.hostChecks), 2);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
 
 test("terminal page: without a valid configured root it refuses to run, never trusting the demo keys", async () => {
   for (const [query, detail] of [["", /config/], ["config=/test-config/malformed.json", /config/], ["config=/test-config/no-root.json", /root_key/], ["config=/test-config/negative-skew.json", /skew_secs/]]) {
