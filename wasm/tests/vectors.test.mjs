@@ -153,6 +153,14 @@ test("a WebCrypto that says yes to everything cannot pass what SPEC.md §4.2's c
   }
   const c = vectors.cases.find((x) => x.name === "accept_metro_gate_p256_device");
   const { v } = prepareCase(scanner, c);
+  // p256Checks keeps its parse for the verifyHostChecked of the same text only: checks
+  // of the genuine code, then the forged one's text, decide the forged one.
+  const forged = vectors.cases.find((x) => x.name === "p256_device_signature_bad");
+  const genuineChecks = v.p256Checks(c.input);
+  assert.equal(v.verifyHostChecked(forged.input, forged.now, genuineChecks).code, "bad_device_signature");
+  v.p256Checks(c.input);
+  assert.equal(v.verifyHostChecked(c.input, c.now, genuineChecks).accepted, true);
+  assert.equal(v.verifyHostChecked(c.input, c.now, genuineChecks).code, "replayed");
   assert.throws(() => v.verifyHostChecked(c.input, c.now, [{ publicKey: new Uint8Array(33) }]),
     (e) => e.code === "invalid_argument");
   assert.deepEqual(v.p256Checks("not a code"), []);
