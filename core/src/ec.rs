@@ -215,7 +215,7 @@ const fn limbs(b: &[u8; 32]) -> Limbs {
 /// 64 hex digits, big-endian, for the curve constants. Evaluated at compile time only
 /// (a non-hex digit fails the build).
 #[allow(clippy::panic)]
-const fn hex32(s: &str) -> [u8; 32] {
+pub(crate) const fn hex32(s: &str) -> [u8; 32] {
     const fn nibble(c: u8) -> u8 {
         match c {
             b'0'..=b'9' => c - b'0',

@@ -178,26 +178,7 @@ pub(crate) fn verify_prehash_generic(x: &[u8; 32], y: &[u8; 32], e: &[u8; 32], s
 mod tests {
     use super::*;
 
-    /// Parses 64 hex digits.
-    const fn hex32(s: &str) -> [u8; 32] {
-        const fn nibble(c: u8) -> u8 {
-            match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => c - b'A' + 10,
-                _ => panic!("not a hex digit"),
-            }
-        }
-        let s = s.as_bytes();
-        assert!(s.len() == 64, "64 hex digits");
-        let mut out = [0u8; 32];
-        let mut i = 0;
-        while i < 32 {
-            out[i] = nibble(s[2 * i]) << 4 | nibble(s[2 * i + 1]);
-            i += 1;
-        }
-        out
-    }
+    use crate::ec::hex32;
 
     fn scalar(hex: &str) -> Scalar {
         Option::<Scalar>::from(Scalar::from_repr(FieldBytes::from(hex32(hex)))).unwrap()
