@@ -777,6 +777,24 @@ mod tests {
             });
             proptest::prop_assert_eq!(decompress::<P256>(&compressed), reference);
         }
+
+        /// The same on the SM2 curve, against the `sm2` crate.
+        #[cfg(feature = "sm2")]
+        #[test]
+        fn sm2_decompression_agrees_with_the_sm2_crate(x in proptest::prelude::any::<[u8; 32]>(), odd: bool) {
+            use sm2::elliptic_curve::sec1::ToSec1Point as _;
+            let compressed: [u8; 33] = [&[if odd { 3 } else { 2 }][..], &x].concat().try_into().unwrap();
+            let reference = sm2::PublicKey::from_sec1_bytes(&compressed).ok().map(|k| {
+                let point = k.to_sec1_point(false);
+                (point.as_bytes()[1..33].try_into().unwrap(), point.as_bytes()[33..].try_into().unwrap())
+            });
+            let ours = decompress::<Sm2>(&compressed);
+            proptest::prop_assert_eq!(ours, reference);
+            if let Some((x, y)) = ours {
+                let uncompressed = [&[4u8][..], &x, &y].concat();
+                proptest::prop_assert_eq!(compress::<Sm2>(&uncompressed), Some(compressed));
+            }
+        }
     }
 
     #[test]

@@ -266,8 +266,8 @@ impl PublicKey {
 }
 
 /// One ECDSA P-256 / SHA-256 signature for a host that verifies P-256 in native code
-/// (WebCrypto in browsers and Node: `importKey("raw", public_key)`, then `verify` with
-/// SHA-256 over `message`): the key uncompressed (`04 ‖ x ‖ y`) and validated on the
+/// (WebCrypto in browsers: `importKey("raw", public_key)`, then `verify` with SHA-256
+/// over `message`; `node:crypto` in Node): the key uncompressed (`04 ‖ x ‖ y`) and validated on the
 /// curve, and a signature already past SPEC.md §4.2's structural checks, so the host
 /// computes only the equation. See [`crate::Verifier::p256_checks`].
 #[derive(Clone, Debug, PartialEq, Eq)]

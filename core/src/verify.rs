@@ -446,8 +446,8 @@ impl Verifier {
 
     /// The P-256 signatures [`Verifier::verify_code`] would check for `code` under the
     /// trust list held (issuer signatures the credential cache holds left out), for a
-    /// host that verifies P-256 in native code: WebCrypto in browsers and Node, where
-    /// this library's arithmetic runs as WASM several times slower. Give those the host
+    /// host that verifies P-256 in native code (WebCrypto in browsers, `node:crypto` in
+    /// Node), where this library's arithmetic runs as WASM several times slower. Give those the host
     /// verified to [`Verifier::verify_code_host_checked`]. Signatures that fail a
     /// structural check of SPEC.md §4.2 are not listed: they fail here.
     pub fn p256_checks(&self, code: &UnverifiedCode) -> Vec<P256Check> {
