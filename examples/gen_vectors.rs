@@ -219,14 +219,14 @@ impl Gen {
     fn credential(
         &self,
         issuer: &Issuer,
-        device: &PublicKey,
+        device: &KeyPair,
         claims: Claims,
         layout: CardLayout,
         from: u16,
         days: u8,
     ) -> Res<Credential> {
         Ok(issuer.issue(&CredentialRequest {
-            device_key: device.clone(),
+            device_key: citycode::ProvenKey::by_signing(device)?,
             subject: Subject(*b"resident"),
             valid_from_day: from,
             valid_days: days,
@@ -349,14 +349,8 @@ pub fn generate() -> Res<VectorFile> {
     )?;
 
     let p256 = key(Algorithm::EcdsaP256Sha256, 0x05)?;
-    let cred_p256 = g.credential(
-        &g.city.issuer,
-        &p256.public_key(),
-        demo::resident_claims(),
-        CardLayout::Standard,
-        demo::TODAY - 1,
-        7,
-    )?;
+    let cred_p256 =
+        g.credential(&g.city.issuer, &p256, demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
     let c = g.code(&cred_p256, &p256, &[Domain::Transit], at, 5)?;
     g.add(
         "accept_metro_gate_p256_device",
@@ -381,14 +375,7 @@ pub fn generate() -> Res<VectorFile> {
     let mut four = demo::resident_claims();
     four.social_security = None;
     let four_ids = four.domain_ids();
-    let cred4 = g.credential(
-        &g.city.issuer,
-        &device.public_key(),
-        four,
-        CardLayout::Custom(vec![four_ids]),
-        demo::TODAY - 1,
-        7,
-    )?;
+    let cred4 = g.credential(&g.city.issuer, &device, four, CardLayout::Custom(vec![four_ids]), demo::TODAY - 1, 7)?;
     let c =
         g.code(&cred4, &device, &[Domain::Health, Domain::MedicalInsurance, Domain::Transit, Domain::Tourism], at, 7)?;
     g.add(
@@ -404,8 +391,7 @@ pub fn generate() -> Res<VectorFile> {
     g.add("accept_all_five_domains", "Every domain in one card.", c, "accept", later, g.setup(metro()), vec![])?;
 
     let singles = CardLayout::Custom(all_ids.iter().map(|&d| vec![d]).collect());
-    let cred_singles =
-        g.credential(&g.city.issuer, &device.public_key(), demo::resident_claims(), singles, demo::TODAY - 1, 7)?;
+    let cred_singles = g.credential(&g.city.issuer, &device, demo::resident_claims(), singles, demo::TODAY - 1, 7)?;
     let c = g.code(&cred_singles, &device, &hospital, at, 9)?;
     g.add(
         "accept_two_cards",
@@ -421,14 +407,8 @@ pub fn generate() -> Res<VectorFile> {
     let mut with_future = demo::resident_claims();
     with_future.other.push(OtherClaim { domain: 9, body: vec![0x01, 0x02, 0x03] });
     let future_issuer = Issuer::new(6, future, vec![1, 2, 3, 4, 5, 9]);
-    let cred_future = g.credential(
-        &future_issuer,
-        &device.public_key(),
-        with_future,
-        CardLayout::Custom(vec![vec![4, 9]]),
-        demo::TODAY - 1,
-        7,
-    )?;
+    let cred_future =
+        g.credential(&future_issuer, &device, with_future, CardLayout::Custom(vec![vec![4, 9]]), demo::TODAY - 1, 7)?;
     let tl_future = g.trust(
         vec![
             g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone()),
@@ -530,14 +510,8 @@ pub fn generate() -> Res<VectorFile> {
         g.setup(metro()),
         vec![],
     )?;
-    let old = g.credential(
-        &g.city.issuer,
-        &device.public_key(),
-        demo::resident_claims(),
-        CardLayout::Standard,
-        demo::TODAY - 10,
-        5,
-    )?;
+    let old =
+        g.credential(&g.city.issuer, &device, demo::resident_claims(), CardLayout::Standard, demo::TODAY - 10, 5)?;
     let c = g.code_unchecked(&old, &device, 4, at, 23)?;
     g.add(
         "credential_expired",
@@ -548,14 +522,8 @@ pub fn generate() -> Res<VectorFile> {
         g.setup(metro()),
         vec![],
     )?;
-    let future_cred = g.credential(
-        &g.city.issuer,
-        &device.public_key(),
-        demo::resident_claims(),
-        CardLayout::Standard,
-        demo::TODAY + 1,
-        5,
-    )?;
+    let future_cred =
+        g.credential(&g.city.issuer, &device, demo::resident_claims(), CardLayout::Standard, demo::TODAY + 1, 5)?;
     let c = g.code_unchecked(&future_cred, &device, 4, at, 24)?;
     g.add(
         "credential_not_yet_valid",
@@ -569,14 +537,8 @@ pub fn generate() -> Res<VectorFile> {
 
     // ---- Keys and trust.
     let rogue_issuer = Issuer::new(7, key(Algorithm::Ed25519, 0x07)?, all_ids.clone());
-    let cred_rogue = g.credential(
-        &rogue_issuer,
-        &device.public_key(),
-        demo::resident_claims(),
-        CardLayout::Standard,
-        demo::TODAY - 1,
-        7,
-    )?;
+    let cred_rogue =
+        g.credential(&rogue_issuer, &device, demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
     let c = g.code(&cred_rogue, &device, &[Domain::Transit], at, 30)?;
     g.add(
         "unknown_issuer_key",
@@ -636,14 +598,8 @@ pub fn generate() -> Res<VectorFile> {
     )?;
 
     let impostor = Issuer::new(1, key(Algorithm::Ed25519, 0x09)?, all_ids.clone());
-    let cred_impostor = g.credential(
-        &impostor,
-        &device.public_key(),
-        demo::resident_claims(),
-        CardLayout::Standard,
-        demo::TODAY - 1,
-        7,
-    )?;
+    let cred_impostor =
+        g.credential(&impostor, &device, demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
     let c = g.code(&cred_impostor, &device, &[Domain::Transit], at, 34)?;
     // The same forged card after the genuine card of the same holder and domain was
     // accepted: a verifier that remembers verified issuer signatures must key them by
@@ -765,8 +721,7 @@ pub fn generate() -> Res<VectorFile> {
     if let Some(t) = arrears.transit.as_mut() {
         t.account = AccountStatus::Arrears;
     }
-    let cred_arrears =
-        g.credential(&g.city.issuer, &device.public_key(), arrears, CardLayout::Standard, demo::TODAY - 1, 7)?;
+    let cred_arrears = g.credential(&g.city.issuer, &device, arrears, CardLayout::Standard, demo::TODAY - 1, 7)?;
     let c = g.code(&cred_arrears, &device, &[Domain::Transit], at, 51)?;
     g.add(
         "policy_unmet_arrears",
@@ -1480,14 +1435,8 @@ pub fn generate() -> Res<VectorFile> {
     )?;
 
     // Cards: valid from day start (inclusive) to day end (exclusive), widened by skew.
-    let from_tomorrow = g.credential(
-        &g.city.issuer,
-        &device.public_key(),
-        demo::resident_claims(),
-        CardLayout::Standard,
-        demo::TODAY + 1,
-        1,
-    )?;
+    let from_tomorrow =
+        g.credential(&g.city.issuer, &device, demo::resident_claims(), CardLayout::Standard, demo::TODAY + 1, 1)?;
     let start = u64::from(demo::TODAY + 1) * DAY;
     let card_cases = [
         (
@@ -2077,14 +2026,8 @@ fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
 
     // What a GM-only verifier refuses.
     let p256 = key(Algorithm::EcdsaP256Sha256, 0x33)?;
-    let cred_p256 = g.credential(
-        &g.city.issuer,
-        &p256.public_key(),
-        demo::resident_claims(),
-        CardLayout::Standard,
-        demo::TODAY - 1,
-        7,
-    )?;
+    let cred_p256 =
+        g.credential(&g.city.issuer, &p256, demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
     let mixed = g.code(&cred_p256, &p256, &[Domain::Transit], at, 0xd2)?;
     g.add(
         "gm_only_refuses_a_p256_device_key",
@@ -2124,8 +2067,7 @@ fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
         vec![],
     )?;
     let forger = Issuer::new(1, key(Algorithm::Sm2Sm3, 0x35)?, Domain::ALL.iter().map(|d| d.id()).collect());
-    let forged =
-        g.credential(&forger, &device.public_key(), demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
+    let forged = g.credential(&forger, &device, demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
     g.add(
         "sm2_issuer_signature_bad",
         "A card signed by another SM2 key under key id 1.",
@@ -2227,7 +2169,7 @@ fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
     let sm2_device = key(Algorithm::Sm2Sm3, 0x36)?;
     let cred_sm2 = intl.credential(
         &intl.city.issuer,
-        &sm2_device.public_key(),
+        &sm2_device,
         demo::resident_claims(),
         CardLayout::Standard,
         demo::TODAY - 1,

@@ -184,6 +184,34 @@ impl SigningKey {
     pub fn sign(&self, message: Vec<u8>) -> Vec<u8> {
         self.inner.sign(&message).to_vec()
     }
+
+    /// The key request for an issuer's `challenge` (SPEC.md §4.7): send it to be issued
+    /// a credential bound to this key.
+    pub fn key_request(&self, challenge: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(citycode::KeyRequest::sign(&self.inner, &challenge)?.to_bytes())
+    }
+}
+
+/// The key request for an issuer's `challenge` (SPEC.md §4.7), signed by a device key
+/// held outside this library (Android Keystore, the Secure Enclave, an SM2 element).
+#[uniffi::export]
+pub fn key_request(signer: Arc<dyn DeviceSigner>, challenge: Vec<u8>) -> Result<Vec<u8>> {
+    Ok(citycode::KeyRequest::sign(&ForeignSigner::new(signer)?, &challenge)?.to_bytes())
+}
+
+/// [`key_request`] with an asynchronous signer (behind a biometric prompt).
+#[uniffi::export]
+pub async fn key_request_async(signer: Arc<dyn AsyncDeviceSigner>, challenge: Vec<u8>) -> Result<Vec<u8>> {
+    let key = signer_key(signer.algorithm(), &signer.public_key())?;
+    let input = citycode::KeyRequest::signing_input(&key, &challenge)?;
+    let signature = signer.sign(input).await?;
+    Ok(citycode::KeyRequest::from_signed(key, &challenge, &signature)?.to_bytes())
+}
+
+/// A fresh random challenge (32 bytes) for an issuer to give a holder, once.
+#[uniffi::export]
+pub fn random_challenge() -> Result<Vec<u8>> {
+    Ok(citycode::request::random_challenge()?.to_vec())
 }
 
 /// A device key held outside this library, implemented in Kotlin, Swift or Python:
@@ -954,18 +982,19 @@ impl Issuer {
         Ok(Arc::new(Issuer { inner: citycode::Issuer::new(kid, pair, domains) }))
     }
 
-    /// Signs a credential for a device key; returns it as base64url for the holder to
-    /// store. `card_sets` empty means the standard layout (one card per domain, the
-    /// hospital bundle, and all domains); otherwise each inner list of domain ids is a
-    /// card.
+    /// Signs a credential for the device key of `key_request`, which must be signed
+    /// over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
+    /// `bad_device_signature`); returns it as base64url for the holder to store.
+    /// `card_sets` empty means the standard layout (one card per domain, the hospital
+    /// bundle, and all domains); otherwise each inner list of domain ids is a card.
     #[uniffi::method(default(card_sets = []))]
     // Kotlin, Swift and Python callers name these arguments; a record would only add a
     // type to construct.
     #[allow(clippy::too_many_arguments)]
     pub fn issue(
         &self,
-        device_algorithm: KeyAlgorithm,
-        device_key: Vec<u8>,
+        key_request: Vec<u8>,
+        challenge: Vec<u8>,
         subject: Vec<u8>,
         valid_from_day: u16,
         valid_days: u8,
@@ -973,8 +1002,9 @@ impl Issuer {
         card_sets: Vec<Vec<u32>>,
     ) -> Result<String> {
         let subject: [u8; 8] = subject.try_into().map_err(|_| CitycodeError::invalid("subject must be 8 bytes"))?;
+        let device_key = citycode::KeyRequest::from_bytes(&key_request)?.verify(&challenge)?;
         let req = citycode::CredentialRequest {
-            device_key: public_key(device_algorithm, &device_key)?,
+            device_key,
             subject: citycode::Subject(subject),
             valid_from_day,
             valid_days,

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use citycode::distribution::{ListStatus, STATUS_FILE, STATUS_INDEX_FILE};
 use citycode::text::{encode_base64url, hex, unhex};
 use citycode::{
-    Algorithm, CardLayout, Claims, Credential, CredentialRequest, Issuer, IssuerKey, KeyPair, ListSigner, Policy,
-    PresentOptions, PublicKey, Qr, RevocationList, Revoked, Scene, Subject, TrustList, UnverifiedCode,
+    Algorithm, CardLayout, Claims, Credential, CredentialRequest, Issuer, IssuerKey, KeyPair, KeyRequest, ListSigner,
+    Policy, PresentOptions, PublicKey, Qr, RevocationList, Revoked, Scene, Subject, TrustList, UnverifiedCode,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
@@ -119,15 +119,17 @@ enum Command {
         /// Domain ids the issuer may attest (default: 1-5).
         #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5")]
         scope: Vec<u32>,
-        /// The holder's device key: a key file (only its public key is read) ...
-        #[arg(long, conflicts_with = "device_key")]
+        /// The holder's device key file: the proof of possession (SPEC.md §4.7) is made
+        /// with it over a fresh challenge ...
+        #[arg(long, conflicts_with = "key_request")]
         device: Option<PathBuf>,
-        /// ... or its public key in hex (with --device-alg).
+        /// ... or the holder's key request (base64url, `citycode key-request`) over
+        /// --challenge.
+        #[arg(long, requires = "challenge")]
+        key_request: Option<String>,
+        /// The challenge (hex) this issuer gave the holder for --key-request.
         #[arg(long)]
-        device_key: Option<String>,
-        /// Algorithm of --device-key.
-        #[arg(long, value_enum, default_value = "ed25519")]
-        device_alg: Alg,
+        challenge: Option<String>,
         /// Claims JSON (names as in SPEC.md §4.3).
         #[arg(long)]
         claims: PathBuf,
@@ -143,6 +145,16 @@ enum Command {
         /// Write the credential (base64url) here instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// The holder's side of issuance: sign the issuer's challenge with the device key
+    /// (SPEC.md §4.7) and print the key request to send.
+    KeyRequest {
+        /// The device key file.
+        #[arg(long)]
+        device: PathBuf,
+        /// The issuer's challenge, 16 to 64 bytes in hex.
+        #[arg(long)]
+        challenge: String,
     },
     /// Build a code from a credential and device key.
     Present {
@@ -587,8 +599,8 @@ fn run(cli: Cli) -> Result<()> {
             kid,
             scope,
             device,
-            device_key,
-            device_alg,
+            key_request,
+            challenge,
             claims,
             subject,
             valid_from_day,
@@ -596,13 +608,11 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             let (_, issuer_key) = KeyFile::load(&issuer)?;
-            let device_key = match (device, device_key) {
-                (Some(path), _) => KeyFile::load(&path)?.1.public_key(),
-                (None, Some(h)) => PublicKey::from_bytes(
-                    device_alg.into(),
-                    &unhex(&h).map_err(|_| Failure::Input("--device-key is not hex".into()))?,
-                )?,
-                (None, None) => return Err(Failure::Input("give --device FILE or --device-key HEX".into())),
+            let device_key = match (device, key_request, challenge) {
+                (Some(path), _, _) => citycode::ProvenKey::by_signing(&KeyFile::load(&path)?.1)?,
+                (None, Some(request), Some(challenge)) => KeyRequest::from_base64url(&request)?
+                    .verify(&unhex(&challenge).map_err(|_| Failure::Input("--challenge is not hex".into()))?)?,
+                _ => return Err(Failure::Input("give --device FILE, or --key-request and --challenge".into())),
             };
             let claims: Claims = json_file(&claims)?;
             let subject = match subject {
@@ -626,6 +636,17 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 None => println!("{credential}"),
             }
+            Ok(())
+        }
+        Command::KeyRequest { device, challenge } => {
+            let (_, key) = KeyFile::load(&device)?;
+            let challenge = unhex(&challenge).map_err(|_| Failure::Input("--challenge is not hex".into()))?;
+            let request = KeyRequest::sign(&key, &challenge)?;
+            print_json(&json!({
+                "key_request": request.to_base64url(),
+                "algorithm": request.device_key.algorithm(),
+                "device_key": hex(&request.device_key.to_bytes()),
+            }));
             Ok(())
         }
         Command::Present { credential, device, scene, domains, now, validity, json } => {

@@ -529,3 +529,65 @@ fn demo_tells_the_whole_story() {
         assert!(text.contains(reason), "{reason} missing:\n{text}");
     }
 }
+
+#[test]
+fn issuance_takes_a_key_request_over_the_issuers_challenge() {
+    let d = Dir::new("key-request");
+    setup(&d);
+    ok_json(&d.0, &["keygen", "--kind", "device", "--alg", "sm2", "--out", "phone.json"]);
+    let challenge = "00112233445566778899aabbccddeeff";
+    let request = ok_json(&d.0, &["key-request", "--device", "phone.json", "--challenge", challenge]);
+    assert_eq!(request["algorithm"], "sm2_sm3");
+    let request = request["key_request"].as_str().unwrap();
+    let day = TODAY.to_string();
+    let issue = |challenge: &str, out: &str| {
+        run(
+            &d.0,
+            &[
+                "issue",
+                "--issuer",
+                "issuer.json",
+                "--kid",
+                "1",
+                "--key-request",
+                request,
+                "--challenge",
+                challenge,
+                "--claims",
+                "claims.json",
+                "--valid-from-day",
+                &day,
+                "--out",
+                out,
+            ],
+        )
+    };
+    assert!(issue(challenge, "phone-credential.txt").status.success());
+    // The credential is bound to the phone's key: the phone presents with it.
+    let now = NOW.to_string();
+    let code = ok_json(
+        &d.0,
+        &[
+            "present",
+            "--credential",
+            "phone-credential.txt",
+            "--device",
+            "phone.json",
+            "--scene",
+            "metro-gate",
+            "--now",
+            &now,
+            "--json",
+        ],
+    );
+    let inspected = ok_json(&d.0, &["inspect", code["text"].as_str().unwrap()]);
+    assert_eq!(inspected["device_key"]["algorithm"], "sm2_sm3");
+    // The same request over another challenge (a replayed proof) is refused.
+    let replayed = issue("ffeeddccbbaa99887766554433221100", "stolen.txt");
+    assert_eq!(replayed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&replayed.stderr).contains("bad_device_signature"));
+    assert!(!d.path("stolen.txt").exists());
+    // A challenge shorter than 16 bytes is refused when signing.
+    let short = run(&d.0, &["key-request", "--device", "phone.json", "--challenge", "0011"]);
+    assert_eq!(short.status.code(), Some(2));
+}

@@ -39,7 +39,7 @@ fn assert_accepted(city: &DemoCity, text: &str) {
 fn benches(c: &mut Criterion) {
     let city = DemoCity::new().unwrap();
     let req = CredentialRequest {
-        device_key: city.device.public_key(),
+        device_key: citycode::ProvenKey::by_signing(&city.device).unwrap(),
         subject: city.credential.subject,
         valid_from_day: demo::TODAY,
         valid_days: 7,

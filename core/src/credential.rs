@@ -281,8 +281,9 @@ impl CardLayout {
 /// What the issuer is asked to sign.
 #[derive(Clone, Debug)]
 pub struct CredentialRequest {
-    /// The holder's device public key.
-    pub device_key: PublicKey,
+    /// The holder's device key, proven by a [`crate::KeyRequest`] over this issuer's
+    /// challenge.
+    pub device_key: crate::ProvenKey,
     /// The pseudonymous subject.
     pub subject: Subject,
     /// First UTC day of validity.
@@ -334,6 +335,7 @@ impl Issuer {
 
     /// Signs the cards of a credential. Refuses domains outside the issuer's scope.
     pub fn issue(&self, req: &CredentialRequest) -> Result<Credential, Error> {
+        let device_key = req.device_key.public_key();
         if req.valid_days == 0 {
             return Err(Error::OutOfRange("valid_days must be 1 to 255".into()));
         }
@@ -361,9 +363,9 @@ impl Issuer {
             let mut body = Writer::default();
             card.encode_body(&mut body)?;
             card.signature =
-                crate::keys::signature_by(&*self.key, &card_signing_input(&req.device_key, &req.subject, &body.buf))?;
+                crate::keys::signature_by(&*self.key, &card_signing_input(device_key, &req.subject, &body.buf))?;
             cards.push(card);
         }
-        Ok(Credential { device_key: req.device_key.clone(), subject: req.subject, cards })
+        Ok(Credential { device_key: device_key.clone(), subject: req.subject, cards })
     }
 }

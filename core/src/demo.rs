@@ -8,6 +8,7 @@ use crate::claims::*;
 use crate::credential::{CardLayout, Credential, CredentialRequest, DAY, Issuer, Subject};
 use crate::error::Error;
 use crate::keys::{Algorithm, KeyPair};
+use crate::request::ProvenKey;
 use crate::trust::{IssuerKey, ListSigner, RevocationList, TrustList};
 
 /// The demo clock: 2026-11-25T08:00:00Z (16:00 in the city, UTC+8).
@@ -104,7 +105,7 @@ impl DemoCity {
         let revocation_list = revocations.sign(&root)?;
         let device = key(alg, 0x03)?;
         let credential = issuer.issue(&CredentialRequest {
-            device_key: device.public_key(),
+            device_key: ProvenKey::by_signing(&device)?,
             subject: Subject(*b"resident"),
             valid_from_day: TODAY - 1,
             valid_days: 7,
@@ -119,7 +120,7 @@ impl DemoCity {
     pub fn resident(&self, n: u8) -> Result<(KeyPair, Credential), Error> {
         let device = key(self.device.algorithm(), n.wrapping_add(0x40))?;
         let credential = self.issuer.issue(&CredentialRequest {
-            device_key: device.public_key(),
+            device_key: ProvenKey::by_signing(&device)?,
             subject: Subject([n; 8]),
             valid_from_day: TODAY,
             valid_days: 1,

@@ -14,6 +14,9 @@ pub const LABEL_TRUST_LIST: &[u8] = b"citycode/v1/trust-list\0";
 /// Prefix of the signing input for a revocation list.
 pub const LABEL_REVOCATION_LIST: &[u8] = b"citycode/v1/revocation-list\0";
 
+/// Prefix of the device's signing input for a key request (SPEC.md §4.7).
+pub const LABEL_KEY_REQUEST: &[u8] = b"citycode/v1/key-request\0";
+
 /// Prefix of the root's signing input for a published list status.
 pub const LABEL_LIST_STATUS: &[u8] = b"citycode/v1/list-status\0";
 

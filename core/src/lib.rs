@@ -29,6 +29,7 @@ pub mod presentation;
 #[cfg(feature = "qr")]
 pub mod qr;
 pub mod replay;
+pub mod request;
 #[cfg(feature = "sm2")]
 mod sm2dsa;
 pub mod text;
@@ -49,6 +50,7 @@ pub use qr::Qr;
 #[cfg(feature = "redis")]
 pub use replay::RedisReplayStore;
 pub use replay::{ReplayError, ReplayGuard, ReplayStore};
+pub use request::{KeyRequest, ProvenKey};
 pub use trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
 pub use verdict::Verdict;
 pub use verify::{Accepted, Clock, FixedClock, SystemClock, Verifier};

@@ -15,7 +15,7 @@ use citycode::*;
 fn issue_with(city: &DemoCity, claims: Claims) -> Credential {
     city.issuer
         .issue(&CredentialRequest {
-            device_key: city.device.public_key(),
+            device_key: citycode::ProvenKey::by_signing(&city.device).unwrap(),
             subject: city.credential.subject,
             valid_from_day: demo::TODAY,
             valid_days: 1,
@@ -95,7 +95,7 @@ fn issuers_and_list_signers_sign_through_a_signing_device() {
     let device = key(Algorithm::Sm2Sm3, 0x53).unwrap();
     let cred = issuer
         .issue(&CredentialRequest {
-            device_key: device.public_key(),
+            device_key: citycode::ProvenKey::by_signing(&device).unwrap(),
             subject: Subject::random().unwrap(),
             valid_from_day: demo::TODAY,
             valid_days: 1,
@@ -123,7 +123,7 @@ fn issuers_and_list_signers_sign_through_a_signing_device() {
     let wrong =
         Issuer::new(1, Mixup(key(Algorithm::Sm2Sm3, 0x02).unwrap(), key(Algorithm::Sm2Sm3, 0x09).unwrap()), vec![4]);
     let req = CredentialRequest {
-        device_key: device.public_key(),
+        device_key: citycode::ProvenKey::by_signing(&device).unwrap(),
         subject: Subject::random().unwrap(),
         valid_from_day: demo::TODAY,
         valid_days: 1,
@@ -147,7 +147,7 @@ fn a_gm_only_verifier_accepts_only_sm2_and_says_why() {
     let cred = gm
         .issuer
         .issue(&CredentialRequest {
-            device_key: keystore.public_key(),
+            device_key: citycode::ProvenKey::by_signing(&keystore).unwrap(),
             subject: Subject::random().unwrap(),
             valid_from_day: demo::TODAY,
             valid_days: 1,
@@ -211,7 +211,7 @@ fn external_p256_signer_with_der_output_makes_verifiable_codes() {
     let cred = city
         .issuer
         .issue(&CredentialRequest {
-            device_key: keystore.public_key(),
+            device_key: citycode::ProvenKey::by_signing(&keystore).unwrap(),
             subject: Subject::random().unwrap(),
             valid_from_day: demo::TODAY,
             valid_days: 1,
@@ -294,7 +294,7 @@ fn issuer_refuses_domains_outside_its_scope() {
     let transit_only = Issuer::new(5, key(Algorithm::Ed25519, 0x55).unwrap(), vec![Domain::Transit.id()]);
     let err = transit_only
         .issue(&CredentialRequest {
-            device_key: city.device.public_key(),
+            device_key: citycode::ProvenKey::by_signing(&city.device).unwrap(),
             subject: city.credential.subject,
             valid_from_day: demo::TODAY,
             valid_days: 1,

@@ -26,10 +26,10 @@ fun main() {
     // The issuer backend (here in-process) signs a credential for the device key.
     val issuerKey = SigningKey.generate(KeyAlgorithm.ED25519)
     val today = (System.currentTimeMillis() / 86_400_000L).toUShort()
-    val pk = signer.publicKey()
-    val compressed = byteArrayOf((2 or (pk[64].toInt() and 1)).toByte()) + pk.copyOfRange(1, 33)
+    // Issuance: the issuer's fresh challenge, the key's request over it (SPEC.md §4.7).
+    val challenge = randomChallenge()
     val credential = Issuer(1u, issuerKey, listOf(4u)).issue(
-        KeyAlgorithm.ECDSA_P256, compressed, randomSubject(), today, 7u,
+        keyRequest(signer, challenge), challenge, randomSubject(), today, 7u,
         Claims(transit = Transit(AccountStatus.ACTIVE, FareClass.STANDARD, false)))
 
     val holder = Holder(credential, signer)          // store `credential` in app storage

@@ -62,10 +62,9 @@ fun main() {
     val issuerKey = SigningKey.generate(KeyAlgorithm.SM2)
     val now = System.currentTimeMillis() / 1000
     val today = (now / 86_400).toUShort()
-    val pk = signer.publicKey()
-    val compressed = byteArrayOf(if (pk[64].toInt() and 1 == 1) 3 else 2) + pk.copyOfRange(1, 33)
+    val challenge = randomChallenge()
     val credential = Issuer(1u, issuerKey, listOf(4u)).issue(
-        KeyAlgorithm.SM2, compressed, randomSubject(), today, 7u,
+        keyRequest(signer, challenge), challenge, randomSubject(), today, 7u,
         Claims(transit = Transit(AccountStatus.ACTIVE, FareClass.STANDARD, false)))
     val code = Holder(credential, signer).presentForScene(Scene.MetroGate)
 

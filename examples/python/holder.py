@@ -17,7 +17,11 @@ issuer = cc.Issuer(1, issuer_key, [1, 2, 3, 4, 5])
 device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
 claims = cc.Claims(transit=cc.Transit(account=cc.AccountStatus.ACTIVE, fare_class=cc.FareClass.STANDARD,
                                       vehicle_payment=True))
-credential = issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), cc.random_subject(), today, 7, claims)
+# Issuance: the issuer's fresh challenge, the phone's key request over it (proof that
+# it holds the key, SPEC.md §4.7), then the credential.
+challenge = cc.random_challenge()
+request = device.key_request(challenge)
+credential = issuer.issue(request, challenge, cc.random_subject(), today, 7, claims)
 holder = cc.Holder.with_key(credential, device)
 
 code = holder.present_for_scene(cc.Scene.METRO_GATE())

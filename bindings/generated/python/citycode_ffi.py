@@ -531,7 +531,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_digest() != 12483:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_key_request() != 15820:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_key_request_async() != 50323:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 34335:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_random_challenge() != 46740:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_random_subject() != 15364:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -579,7 +585,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_holder_with_key() != 21944:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue() != 14481:
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue() != 22205:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() != 2802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -588,6 +594,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm() != 57038:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_signingkey_key_id() != 64000:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_signingkey_key_request() != 32742:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_signingkey_public_key() != 26843:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -659,9 +667,18 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.restype = ctypes.c
 _UniffiLib.uniffi_citycode_ffi_checksum_func_digest.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_digest.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_key_request.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_key_request.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_key_request_async.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_key_request_async.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_random_challenge.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_random_challenge.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_random_subject.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_random_subject.restype = ctypes.c_uint16
@@ -746,6 +763,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm.restype = ct
 _UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_key_id.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_key_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_key_request.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_key_request.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_public_key.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_public_key.restype = ctypes.c_uint16
@@ -809,6 +829,17 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_digest.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_digest.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_key_request.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_key_request.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_key_request_async.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_key_request_async.restype = ctypes.c_uint64
 _UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -819,6 +850,10 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_random_challenge.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_random_challenge.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_func_random_subject.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -994,6 +1029,12 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_key_id.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_key_id.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_key_request.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_key_request.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_public_key.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -4673,12 +4714,13 @@ class IssuerProtocol(typing.Protocol):
     An issuing backend's key.
 """
     
-    def issue(self, device_algorithm: KeyAlgorithm,device_key: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
+    def issue(self, key_request: bytes,challenge: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
         """
-        Signs a credential for a device key; returns it as base64url for the holder to
-        store. `card_sets` empty means the standard layout (one card per domain, the
-        hospital bundle, and all domains); otherwise each inner list of domain ids is a
-        card.
+        Signs a credential for the device key of `key_request`, which must be signed
+        over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
+        `bad_device_signature`); returns it as base64url for the holder to store.
+        `card_sets` empty means the standard layout (one card per domain, the hospital
+        bundle, and all domains); otherwise each inner list of domain ids is a card.
 """
         raise NotImplementedError
 
@@ -4730,17 +4772,18 @@ class Issuer(IssuerProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
-    def issue(self, device_algorithm: KeyAlgorithm,device_key: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
+    def issue(self, key_request: bytes,challenge: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
         """
-        Signs a credential for a device key; returns it as base64url for the holder to
-        store. `card_sets` empty means the standard layout (one card per domain, the
-        hospital bundle, and all domains); otherwise each inner list of domain ids is a
-        card.
+        Signs a credential for the device key of `key_request`, which must be signed
+        over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
+        `bad_device_signature`); returns it as base64url for the holder to store.
+        `card_sets` empty means the standard layout (one card per domain, the hospital
+        bundle, and all domains); otherwise each inner list of domain ids is a card.
 """
         
-        _UniffiFfiConverterTypeKeyAlgorithm.check_lower(device_algorithm)
+        _UniffiFfiConverterBytes.check_lower(key_request)
 
-        _UniffiFfiConverterBytes.check_lower(device_key)
+        _UniffiFfiConverterBytes.check_lower(challenge)
 
         _UniffiFfiConverterBytes.check_lower(subject)
 
@@ -4755,8 +4798,8 @@ class Issuer(IssuerProtocol):
         _UniffiFfiConverterSequenceSequenceUInt32.check_lower(card_sets)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
-            _UniffiFfiConverterTypeKeyAlgorithm.lower(device_algorithm),
-            _UniffiFfiConverterBytes.lower(device_key),
+            _UniffiFfiConverterBytes.lower(key_request),
+            _UniffiFfiConverterBytes.lower(challenge),
             _UniffiFfiConverterBytes.lower(subject),
             _UniffiFfiConverterUInt16.lower(valid_from_day),
             _UniffiFfiConverterUInt8.lower(valid_days),
@@ -4965,6 +5008,12 @@ class SigningKeyProtocol(typing.Protocol):
         The 16-byte device key id that revocation lists name.
 """
         raise NotImplementedError
+    def key_request(self, challenge: bytes) -> bytes:
+        """
+        The key request for an issuer's `challenge` (SPEC.md §4.7): send it to be issued
+        a credential bound to this key.
+"""
+        raise NotImplementedError
     def public_key(self, ) -> bytes:
         """
         The public key as the wire carries it (32 or 33 bytes).
@@ -5075,6 +5124,25 @@ class SigningKey(SigningKeyProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_key_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def key_request(self, challenge: bytes) -> bytes:
+        """
+        The key request for an issuer's `challenge` (SPEC.md §4.7): send it to be issued
+        a credential bound to this key.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(challenge)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(challenge),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_key_request,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -5708,6 +5776,49 @@ def digest(algorithm: KeyAlgorithm,data: bytes) -> bytes:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def key_request(signer: DeviceSigner,challenge: bytes) -> bytes:
+    """
+    The key request for an issuer's `challenge` (SPEC.md §4.7), signed by a device key
+    held outside this library (Android Keystore, the Secure Enclave, an SM2 element).
+"""
+    
+    _UniffiFfiConverterTypeDeviceSigner.check_lower(signer)
+
+    _UniffiFfiConverterBytes.check_lower(challenge)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeDeviceSigner.lower(signer),
+        _UniffiFfiConverterBytes.lower(challenge),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_key_request,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+async def key_request_async(signer: AsyncDeviceSigner,challenge: bytes) -> bytes:
+    """
+    [`key_request`] with an asynchronous signer (behind a biometric prompt).
+"""
+    
+    _UniffiFfiConverterTypeAsyncDeviceSigner.check_lower(signer)
+
+    _UniffiFfiConverterBytes.check_lower(challenge)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeAsyncDeviceSigner.lower(signer),
+        _UniffiFfiConverterBytes.lower(challenge),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    return await _uniffi_rust_call_async(
+        _UniffiLib.uniffi_citycode_ffi_fn_func_key_request_async(*_uniffi_lowered_args),
+        _UniffiLib.ffi_citycode_ffi_rust_future_poll_rust_buffer,
+        _UniffiLib.ffi_citycode_ffi_rust_future_complete_rust_buffer,
+        _UniffiLib.ffi_citycode_ffi_rust_future_free_rust_buffer,
+        _uniffi_lift_return,
+        _uniffi_error_converter,
+    )
 def publish_lists(root: SigningKey,sequence: int,issued_at: int,expires_at: int,trust_list: bytes,revocation_lists: typing.List[bytes]) -> typing.List[PublishedFile]:
     """
     Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
@@ -5740,6 +5851,20 @@ def publish_lists(root: SigningKey,sequence: int,issued_at: int,expires_at: int,
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
         _UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def random_challenge() -> bytes:
+    """
+    A fresh random challenge (32 bytes) for an issuer to give a holder, once.
+"""
+    _uniffi_lowered_args = (
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_random_challenge,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -5929,7 +6054,10 @@ __all__ = [
     "base64url_decode",
     "citycode_version",
     "digest",
+    "key_request",
+    "key_request_async",
     "publish_lists",
+    "random_challenge",
     "random_subject",
     "render_qr",
     "scene_domains",

@@ -1677,12 +1677,13 @@ public func FfiConverterTypeHolder_lower(_ value: Holder) -> UInt64 {
 public protocol IssuerProtocol: AnyObject, Sendable {
     
     /**
-     * Signs a credential for a device key; returns it as base64url for the holder to
-     * store. `card_sets` empty means the standard layout (one card per domain, the
-     * hospital bundle, and all domains); otherwise each inner list of domain ids is a
-     * card.
+     * Signs a credential for the device key of `key_request`, which must be signed
+     * over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
+     * `bad_device_signature`); returns it as base64url for the holder to store.
+     * `card_sets` empty means the standard layout (one card per domain, the hospital
+     * bundle, and all domains); otherwise each inner list of domain ids is a card.
      */
-    func issue(deviceAlgorithm: KeyAlgorithm, deviceKey: Data, subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]]) throws  -> String
+    func issue(keyRequest: Data, challenge: Data, subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]]) throws  -> String
     
 }
 /**
@@ -1757,18 +1758,19 @@ public convenience init(kid: UInt32, key: SigningKey, domains: [UInt32])throws  
 
     
     /**
-     * Signs a credential for a device key; returns it as base64url for the holder to
-     * store. `card_sets` empty means the standard layout (one card per domain, the
-     * hospital bundle, and all domains); otherwise each inner list of domain ids is a
-     * card.
+     * Signs a credential for the device key of `key_request`, which must be signed
+     * over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
+     * `bad_device_signature`); returns it as base64url for the holder to store.
+     * `card_sets` empty means the standard layout (one card per domain, the hospital
+     * bundle, and all domains); otherwise each inner list of domain ids is a card.
      */
-open func issue(deviceAlgorithm: KeyAlgorithm, deviceKey: Data, subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]] = [])throws  -> String  {
+open func issue(keyRequest: Data, challenge: Data, subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]] = [])throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
         uniffiCallStatus in
     uniffi_citycode_ffi_fn_method_issuer_issue(
             self.uniffiCloneHandle(),
-        FfiConverterTypeKeyAlgorithm_lower(deviceAlgorithm),
-        FfiConverterData.lower(deviceKey),
+        FfiConverterData.lower(keyRequest),
+        FfiConverterData.lower(challenge),
         FfiConverterData.lower(subject),
         FfiConverterUInt16.lower(validFromDay),
         FfiConverterUInt8.lower(validDays),
@@ -2061,6 +2063,12 @@ public protocol SigningKeyProtocol: AnyObject, Sendable {
     func keyId()  -> Data
     
     /**
+     * The key request for an issuer's `challenge` (SPEC.md §4.7): send it to be issued
+     * a credential bound to this key.
+     */
+    func keyRequest(challenge: Data) throws  -> Data
+    
+    /**
      * The public key as the wire carries it (32 or 33 bytes).
      */
     func publicKey()  -> Data
@@ -2178,6 +2186,20 @@ open func keyId() -> Data  {
         uniffiCallStatus in
     uniffi_citycode_ffi_fn_method_signingkey_key_id(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The key request for an issuer's `challenge` (SPEC.md §4.7): send it to be issued
+     * a credential bound to this key.
+     */
+open func keyRequest(challenge: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_signingkey_key_request(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(challenge),uniffiCallStatus
     )
 })
 }
@@ -5318,6 +5340,36 @@ public func digest(algorithm: KeyAlgorithm, data: Data)throws  -> Data  {
 })
 }
 /**
+ * The key request for an issuer's `challenge` (SPEC.md §4.7), signed by a device key
+ * held outside this library (Android Keystore, the Secure Enclave, an SM2 element).
+ */
+public func keyRequest(signer: DeviceSigner, challenge: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_key_request(
+        FfiConverterTypeDeviceSigner_lower(signer),
+        FfiConverterData.lower(challenge),uniffiCallStatus
+    )
+})
+}
+/**
+ * [`key_request`] with an asynchronous signer (behind a biometric prompt).
+ */
+public func keyRequestAsync(signer: AsyncDeviceSigner, challenge: Data)async throws  -> Data  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_citycode_ffi_fn_func_key_request_async(FfiConverterTypeAsyncDeviceSigner_lower(signer),FfiConverterData.lower(challenge)
+                )
+            },
+            pollFunc: ffi_citycode_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_citycode_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_citycode_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterData.lift,
+            errorHandler: FfiConverterTypeCitycodeError_lift
+        )
+}
+/**
  * Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
  * fixed names, `status.bin`, signed by `root`, naming each list's sequence, expiry
  * and digest, and `status.json`, the same index unsigned. Write every file to a directory a static web server serves, `status.bin`
@@ -5333,6 +5385,16 @@ public func publishLists(root: SigningKey, sequence: UInt64, issuedAt: UInt32, e
         FfiConverterUInt32.lower(expiresAt),
         FfiConverterData.lower(trustList),
         FfiConverterSequenceData.lower(revocationLists),uniffiCallStatus
+    )
+})
+}
+/**
+ * A fresh random challenge (32 bytes) for an issuer to give a holder, once.
+ */
+public func randomChallenge()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_random_challenge(uniffiCallStatus
     )
 })
 }
@@ -5454,7 +5516,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_digest() != 12483) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_func_key_request() != 15820) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_func_key_request_async() != 50323) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_func_publish_lists() != 34335) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_func_random_challenge() != 46740) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_func_random_subject() != 15364) {
@@ -5517,7 +5588,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_holder_subject() != 150) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_issuer_issue() != 14481) {
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue() != 22205) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182) {
@@ -5527,6 +5598,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_signingkey_key_id() != 64000) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_signingkey_key_request() != 32742) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_signingkey_public_key() != 26843) {

@@ -469,7 +469,7 @@ uint64_t uniffi_citycode_ffi_fn_constructor_issuer_new(uint32_t kid, uint64_t ke
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE
-RustBuffer uniffi_citycode_ffi_fn_method_issuer_issue(uint64_t ptr, RustBuffer device_algorithm, RustBuffer device_key, RustBuffer subject, uint16_t valid_from_day, uint8_t valid_days, RustBuffer claims, RustBuffer card_sets, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_citycode_ffi_fn_method_issuer_issue(uint64_t ptr, RustBuffer key_request, RustBuffer challenge, RustBuffer subject, uint16_t valid_from_day, uint8_t valid_days, RustBuffer claims, RustBuffer card_sets, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_LISTFETCHER
@@ -520,6 +520,11 @@ RustBuffer uniffi_citycode_ffi_fn_method_signingkey_algorithm(uint64_t ptr, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_SIGNINGKEY_KEY_ID
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_SIGNINGKEY_KEY_ID
 RustBuffer uniffi_citycode_ffi_fn_method_signingkey_key_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_SIGNINGKEY_KEY_REQUEST
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_SIGNINGKEY_KEY_REQUEST
+RustBuffer uniffi_citycode_ffi_fn_method_signingkey_key_request(uint64_t ptr, RustBuffer challenge, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_SIGNINGKEY_PUBLIC_KEY
@@ -618,9 +623,25 @@ RustBuffer uniffi_citycode_ffi_fn_func_citycode_version(RustCallStatus *_Nonnull
 RustBuffer uniffi_citycode_ffi_fn_func_digest(RustBuffer algorithm, RustBuffer data, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_KEY_REQUEST
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_KEY_REQUEST
+RustBuffer uniffi_citycode_ffi_fn_func_key_request(uint64_t signer, RustBuffer challenge, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_KEY_REQUEST_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_KEY_REQUEST_ASYNC
+uint64_t uniffi_citycode_ffi_fn_func_key_request_async(uint64_t signer, RustBuffer challenge
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PUBLISH_LISTS
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PUBLISH_LISTS
 RustBuffer uniffi_citycode_ffi_fn_func_publish_lists(uint64_t root, uint64_t sequence, uint32_t issued_at, uint32_t expires_at, RustBuffer trust_list, RustBuffer revocation_lists, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_RANDOM_CHALLENGE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_RANDOM_CHALLENGE
+RustBuffer uniffi_citycode_ffi_fn_func_random_challenge(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_RANDOM_SUBJECT
@@ -937,9 +958,27 @@ uint16_t uniffi_citycode_ffi_checksum_func_digest(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_KEY_REQUEST
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_KEY_REQUEST
+uint16_t uniffi_citycode_ffi_checksum_func_key_request(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_KEY_REQUEST_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_KEY_REQUEST_ASYNC
+uint16_t uniffi_citycode_ffi_checksum_func_key_request_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PUBLISH_LISTS
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PUBLISH_LISTS
 uint16_t uniffi_citycode_ffi_checksum_func_publish_lists(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_RANDOM_CHALLENGE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_RANDOM_CHALLENGE
+uint16_t uniffi_citycode_ffi_checksum_func_random_challenge(void
     
 );
 #endif
@@ -1084,6 +1123,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_signingkey_algorithm(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_SIGNINGKEY_KEY_ID
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_SIGNINGKEY_KEY_ID
 uint16_t uniffi_citycode_ffi_checksum_method_signingkey_key_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_SIGNINGKEY_KEY_REQUEST
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_SIGNINGKEY_KEY_REQUEST
+uint16_t uniffi_citycode_ffi_checksum_method_signingkey_key_request(void
     
 );
 #endif

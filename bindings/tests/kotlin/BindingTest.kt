@@ -170,6 +170,15 @@ class City(val alg: KeyAlgorithm = KeyAlgorithm.ED25519) {
         it.loadTrustList(trust)
         it.loadRevocationList(revocations)
     }
+    /** Issuance with the handshake of SPEC.md §4.7: a fresh challenge, the device's key request over it. */
+    fun issue(device: SigningKey, subject: ByteArray, from: UShort, days: UByte, claims: Claims): String {
+        val challenge = randomChallenge()
+        return issuer.issue(device.keyRequest(challenge), challenge, subject, from, days, claims)
+    }
+    fun issue(device: DeviceSigner, subject: ByteArray, from: UShort, days: UByte, claims: Claims): String {
+        val challenge = randomChallenge()
+        return issuer.issue(keyRequest(device, challenge), challenge, subject, from, days, claims)
+    }
 }
 
 /** A published list directory in memory, as an HTTP client over a mirror would return it. */
@@ -197,16 +206,34 @@ fun main(args: Array<String>) {
         }
     }
 
+    check("issuance needs the device to sign the issuer's challenge") {
+        val city = City()
+        val device = SigningKey.generate(KeyAlgorithm.ED25519)
+        val challenge = randomChallenge()
+        val request = device.keyRequest(challenge)
+        try {
+            city.issuer.issue(request, randomChallenge(), "subject1".toByteArray(), city.today, 1u, city.claims)
+            throw AssertionError("a proof over another challenge was accepted")
+        } catch (e: CitycodeException.Rejected) { expect(e.code == "bad_device_signature") { e.code } }
+        val thief = SigningKey.generate(KeyAlgorithm.ED25519)
+        val swapped = request.copyOfRange(0, 2) + thief.publicKey() + request.copyOfRange(34, request.size)
+        try {
+            city.issuer.issue(swapped, challenge, "subject1".toByteArray(), city.today, 1u, city.claims)
+            throw AssertionError("a swapped key was accepted")
+        } catch (e: CitycodeException.Rejected) { expect(e.code == "bad_device_signature") { e.code } }
+        val credential = city.issuer.issue(request, challenge, "subject1".toByteArray(), city.today, 1u, city.claims)
+        val code = Holder.withKey(credential, device).presentForScene(Scene.MetroGate, NOW)
+        expect(city.verifier(Scene.MetroGate).verify(code.text, NOW) is Decision.Accept) { "issued code" }
+    }
+
     check("full flow with a java.security P-256 device key") {
         val city = City()
         val keystore = JavaKeystoreSigner()
-        val pk = keystore.publicKey()
-        val compressed = byteArrayOf((2 or (pk[64].toInt() and 1)).toByte()) + pk.copyOfRange(1, 33)
-        val credential = city.issuer.issue(KeyAlgorithm.ECDSA_P256, compressed, randomSubject(), city.today, 7u, city.claims)
+        val credential = city.issue(keystore, randomSubject(), city.today, 7u, city.claims)
         val holder = Holder(credential, keystore)
         val hospital = city.verifier(Scene.Hospital)
         val code = holder.presentForScene(Scene.Hospital, NOW)
-        expect(keystore.calls == 1) { "signer called ${keystore.calls} times" }
+        expect(keystore.calls == 2) { "signer called ${keystore.calls} times (key request, code)" }
         expect(code.text.startsWith("CC1:") && code.refreshInSecs == 30UL) { "code $code" }
         val qr = renderQr(code.text)
         expect(qr.version <= 10u.toUByte() && qr.modules.size == (qr.width * qr.width).toInt()) { "qr ${qr.version}" }
@@ -227,7 +254,7 @@ fun main(args: Array<String>) {
     check("fail closed without a revocation list; lists from a published directory") {
         val city = City()
         val device = SigningKey.generate(KeyAlgorithm.ED25519)
-        val credential = city.issuer.issue(KeyAlgorithm.ED25519, device.publicKey(), "subject9".toByteArray(), city.today, 1u, city.claims)
+        val credential = city.issue(device, "subject9".toByteArray(), city.today, 1u, city.claims)
         val holder = Holder.withKey(credential, device)
         val bare = Verifier(KeyAlgorithm.ED25519, city.root.publicKey(), Scene.MetroGate).also { it.loadTrustList(city.trust) }
         val refused = bare.verify(holder.presentForScene(Scene.MetroGate, NOW).text, NOW)
@@ -253,11 +280,11 @@ fun main(args: Array<String>) {
     check("errors are typed exceptions with reason codes") {
         val city = City()
         val device = SigningKey.generate(KeyAlgorithm.ED25519)
-        val credential = city.issuer.issue(KeyAlgorithm.ED25519, device.publicKey(), "subject1".toByteArray(), city.today, 1u, city.claims)
+        val credential = city.issue(device, "subject1".toByteArray(), city.today, 1u, city.claims)
         try { Holder.withKey(credential, SigningKey.generate(KeyAlgorithm.ED25519)); throw AssertionError("no error") } catch (e: CitycodeException.Signer) { expect(e.code == "signer") { e.code } }
         try { Holder.withKey("AAAA", device); throw AssertionError("no error") } catch (e: CitycodeException.Rejected) { expect(e.code == "unsupported_version") { e.code } }
         try { city.verifier(Scene.Hospital).loadTrustList(city.trust.copyOf(10)); throw AssertionError("no error") } catch (e: CitycodeException.Rejected) { expect(e.code == "truncated") { e.code } }
-        val noSocial = city.issuer.issue(KeyAlgorithm.ED25519, device.publicKey(), "subject1".toByteArray(), city.today, 1u, city.claims.copy(socialSecurity = null))
+        val noSocial = city.issue(device, "subject1".toByteArray(), city.today, 1u, city.claims.copy(socialSecurity = null))
         try { Holder.withKey(noSocial, device).present(listOf(Domain.SOCIAL_SECURITY), NOW); throw AssertionError("no error") } catch (e: CitycodeException.MissingDomain) { expect(e.code == "missing_domain") { e.code } }
         try { Holder(credential, ThrowingSigner(device)).presentForScene(Scene.MetroGate, NOW); throw AssertionError("no error") } catch (e: CitycodeException.Signer) { expect(e.detail.contains("keystore locked") || e.code == "signer") { e.detail } }
     }
@@ -265,20 +292,19 @@ fun main(args: Array<String>) {
     check("a GM-only city with a Kotlin-held SM2 device key") {
         val city = City(KeyAlgorithm.SM2)
         val keystore = KotlinSm2Signer()
-        val compressed = byteArrayOf(if (keystore.q.second.testBit(0)) 3 else 2) + KotlinSm2Signer.fixed(keystore.q.first)
-        val credential = city.issuer.issue(KeyAlgorithm.SM2, compressed, randomSubject(), city.today, 7u, city.claims)
+        val credential = city.issue(keystore, randomSubject(), city.today, 7u, city.claims)
         val holder = Holder(credential, keystore)
         val verifier = city.verifier(Scene.MetroGate)
         verifier.requireGmOnly()
         val code = holder.presentForScene(Scene.MetroGate, NOW)
-        expect(keystore.calls == 1) { "signer called ${keystore.calls} times" }
+        expect(keystore.calls == 2) { "signer called ${keystore.calls} times (key request, code)" }
         val d = verifier.verify(code.text, NOW + 1UL)
         expect(d is Decision.Accept) { "GM code: $d" }
         expect((d as Decision.Accept).claims.transit?.fareClass == FareClass.SENIOR_FREE) { "claims" }
         val again = verifier.verify(code.text, NOW + 2UL)
         expect(again is Decision.Reject && again.code == "replayed") { "$again" }
         val ed = SigningKey.generate(KeyAlgorithm.ED25519)
-        val edCode = Holder.withKey(city.issuer.issue(KeyAlgorithm.ED25519, ed.publicKey(), randomSubject(), city.today, 7u, city.claims), ed)
+        val edCode = Holder.withKey(city.issue(ed, randomSubject(), city.today, 7u, city.claims), ed)
             .presentForScene(Scene.MetroGate, NOW).text
         val refused = verifier.verify(edCode, NOW)
         expect(refused is Decision.Reject && refused.code == "unsupported_algorithm") { "$refused" }
@@ -289,10 +315,11 @@ fun main(args: Array<String>) {
     check("an async signer behind a prompt (suspend fun)") {
         val city = City()
         val keystore = JavaKeystoreSigner()
-        val pk = keystore.publicKey()
-        val compressed = byteArrayOf((2 or (pk[64].toInt() and 1)).toByte()) + pk.copyOfRange(1, 33)
-        val credential = city.issuer.issue(KeyAlgorithm.ECDSA_P256, compressed, randomSubject(), city.today, 7u, city.claims)
         val prompted = PromptedKeystore(keystore)
+        // The key request behind the prompt too.
+        val challenge = randomChallenge()
+        val request = kotlinx.coroutines.runBlocking { keyRequestAsync(prompted, challenge) }
+        val credential = city.issuer.issue(request, challenge, randomSubject(), city.today, 7u, city.claims)
         val holder = AsyncHolder(credential, prompted)
         val (metro, hospital) = kotlinx.coroutines.runBlocking {
             // Both prompts wait at once without blocking the coroutine's thread.
@@ -300,7 +327,7 @@ fun main(args: Array<String>) {
             val b = async { holder.present(listOf(Domain.HEALTH, Domain.MEDICAL_INSURANCE), NOW) }
             a.await() to b.await()
         }
-        expect(prompted.prompts == 2) { "prompts ${prompted.prompts}" }
+        expect(prompted.prompts == 3) { "prompts ${prompted.prompts} (key request, two codes)" }
         expect(city.verifier(Scene.MetroGate).verify(metro.text, NOW + 1UL) is Decision.Accept) { "metro" }
         expect(city.verifier(Scene.Hospital).verify(hospital.text, NOW + 1UL) is Decision.Accept) { "hospital" }
         for (answer in listOf("cancel", "wrong message")) {

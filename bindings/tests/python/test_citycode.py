@@ -188,19 +188,52 @@ class City:
 NOW = 1_795_593_600
 
 
+def requested(device):
+    """The issuance handshake (SPEC.md §4.7): the issuer's fresh challenge, and the
+    device's key request over it. Returns (request, challenge), as Issuer.issue takes."""
+    challenge = cc.random_challenge()
+    if isinstance(device, cc.SigningKey):
+        return device.key_request(challenge), challenge
+    return cc.key_request(device, challenge), challenge
+
+
+def test_issuance_needs_the_device_to_sign_the_issuers_challenge():
+    city = City(NOW)
+    device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    challenge = cc.random_challenge()
+    request = device.key_request(challenge)
+    # A proof over another challenge (replayed from another session) is refused.
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        city.issuer.issue(request, cc.random_challenge(), b"subject1", city.today, 1, city.claims())
+    assert e.value.code == "bad_device_signature"
+    # So is one whose key was swapped for another's (the signature no longer matches).
+    thief = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    swapped = request[:2] + thief.public_key() + request[34:]
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        city.issuer.issue(swapped, challenge, b"subject1", city.today, 1, city.claims())
+    assert e.value.code == "bad_device_signature"
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        city.issuer.issue(request[:-1], challenge, b"subject1", city.today, 1, city.claims())
+    assert e.value.code == "truncated"
+    cred = city.issuer.issue(request, challenge, b"subject1", city.today, 1, city.claims())
+    code = cc.Holder.with_key(cred, device).present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
+    assert city.verifier(cc.Scene.METRO_GATE()).verify(code.text, NOW).is_accept()
+    with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+        device.key_request(b"short")
+    assert e.value.code == "out_of_range"
+
+
 def test_full_flow_with_python_held_p256_key():
     city = City(NOW)
     keystore = PythonKeystore()
-    pk = keystore.public_key()
-    compressed = bytes([2 | (pk[-1] & 1)]) + pk[1:33]
-    cred = city.issuer.issue(cc.KeyAlgorithm.ECDSA_P256, compressed, cc.random_subject(), city.today, 7, city.claims())
+    cred = city.issuer.issue(*requested(keystore), cc.random_subject(), city.today, 7, city.claims())
     holder = cc.Holder(cred, keystore)
     verifier = city.verifier(cc.Scene.HOSPITAL())
 
     code = holder.present_for_scene(cc.Scene.HOSPITAL(), now_unix=NOW)
     assert code.text.startswith("CC1:")
     assert code.expires_at == NOW + 60 and code.refresh_in_secs == 30
-    assert keystore.calls == 1
+    assert keystore.calls == 2  # the key request, then the code
     qr = cc.render_qr(code.text)
     assert qr.version <= 10 and len(qr.modules) == qr.width * qr.width and qr.svg.startswith("<svg")
 
@@ -254,10 +287,11 @@ class PromptedKeystore(cc.AsyncDeviceSigner):
 def test_an_async_signer_behind_a_prompt():
     city = City(NOW)
     keystore = PythonKeystore()
-    pk = keystore.public_key()
-    compressed = bytes([2 | (pk[-1] & 1)]) + pk[1:33]
-    cred = city.issuer.issue(cc.KeyAlgorithm.ECDSA_P256, compressed, cc.random_subject(), city.today, 7, city.claims())
     prompted = PromptedKeystore(keystore)
+    # The key request behind the prompt too.
+    challenge = cc.random_challenge()
+    request = asyncio.run(cc.key_request_async(prompted, challenge))
+    cred = city.issuer.issue(request, challenge, cc.random_subject(), city.today, 7, city.claims())
     holder = cc.AsyncHolder(cred, prompted)
 
     async def two_codes():
@@ -268,7 +302,7 @@ def test_an_async_signer_behind_a_prompt():
         )
 
     metro, hospital = asyncio.run(two_codes())
-    assert prompted.prompts == 2
+    assert prompted.prompts == 3  # the key request, two codes
     assert city.verifier(cc.Scene.METRO_GATE()).verify(metro.text, NOW + 1).is_accept()
     assert city.verifier(cc.Scene.HOSPITAL()).verify(hospital.text, NOW + 1).is_accept()
     for answer in ("cancel", "wrong message"):
@@ -285,13 +319,12 @@ def test_gm_only_city_with_a_python_held_sm2_key():
     uncompressed; a GM-only verifier accepts the code and refuses an Ed25519 device."""
     city = City(NOW, cc.KeyAlgorithm.SM2)
     keystore = PythonSm2Keystore()
-    compressed = bytes([2 | (keystore.q[1] & 1)]) + keystore.q[0].to_bytes(32, "big")
-    cred = city.issuer.issue(cc.KeyAlgorithm.SM2, compressed, cc.random_subject(), city.today, 7, city.claims())
+    cred = city.issuer.issue(*requested(keystore), cc.random_subject(), city.today, 7, city.claims())
     holder = cc.Holder(cred, keystore)
     verifier = city.verifier(cc.Scene.METRO_GATE())
     verifier.require_gm_only()
     code = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
-    assert keystore.calls == 1
+    assert keystore.calls == 2  # the key request, then the code
     assert cc.render_qr(code.text).version <= 10
     decision = verifier.verify(code.text, NOW + 1)
     assert decision.is_accept(), decision
@@ -309,7 +342,7 @@ def test_gm_only_city_with_a_python_held_sm2_key():
         cc.Holder(cred, wrong).present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
 
     ed = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
-    ed_cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, ed.public_key(), cc.random_subject(), city.today, 7, city.claims())
+    ed_cred = city.issuer.issue(*requested(ed), cc.random_subject(), city.today, 7, city.claims())
     ed_code = cc.Holder.with_key(ed_cred, ed).present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
     refused = verifier.verify(ed_code.text, NOW)
     assert refused.is_reject() and refused.code == "unsupported_algorithm"
@@ -340,7 +373,7 @@ def test_sm3_samples_and_sm2_signature_vectors():
 def test_software_key_holder_and_revocation():
     city = City(NOW)
     device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
-    cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject1", city.today, 1, city.claims())
+    cred = city.issuer.issue(*requested(device), b"subject1", city.today, 1, city.claims())
     holder = cc.Holder.with_key(cred, device)
     assert holder.credential() == cred
     scenic = cc.Scene.SCENIC_SPOT(site=7, utc_offset_minutes=480)
@@ -371,7 +404,7 @@ def test_a_verifier_from_config_json_refuses_what_core_refuses():
 def test_fail_closed_without_a_revocation_list_unless_allowed():
     city = City(NOW)
     device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
-    cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject2", city.today, 1, city.claims())
+    cred = city.issuer.issue(*requested(device), b"subject2", city.today, 1, city.claims())
     holder = cc.Holder.with_key(cred, device)
     verifier = cc.Verifier(cc.KeyAlgorithm.ED25519, city.root.public_key(), cc.Scene.METRO_GATE())
     verifier.load_trust_list(city.trust)
@@ -401,7 +434,7 @@ class DictFetcher(cc.ListFetcher):
 def test_lists_reach_the_verifier_from_a_published_directory():
     city = City(NOW)
     device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
-    cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject3", city.today, 1, city.claims())
+    cred = city.issuer.issue(*requested(device), b"subject3", city.today, 1, city.claims())
     holder = cc.Holder.with_key(cred, device)
     first = {f.name: f.bytes for f in cc.publish_lists(city.root, 1, NOW, NOW + 600, city.trust, [city.revocations])}
     assert sorted(first) == ["revocation-root.bin", "status.bin", "status.json", "trust-list.bin"]
@@ -438,7 +471,7 @@ def test_errors_are_typed_with_reason_codes():
     city = City(NOW)
     device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
     other = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
-    cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject1", city.today, 1, city.claims())
+    cred = city.issuer.issue(*requested(device), b"subject1", city.today, 1, city.claims())
     with pytest.raises(cc.CitycodeError.Signer) as e:
         cc.Holder.with_key(cred, other)
     assert e.value.code == "signer"
@@ -453,7 +486,7 @@ def test_errors_are_typed_with_reason_codes():
         holder.present([cc.Domain.SOCIAL_SECURITY], now_unix=NOW)
     assert e.value.code == "missing_domain"
     with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
-        city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"short", city.today, 1, city.claims())
+        city.issuer.issue(*requested(device), b"short", city.today, 1, city.claims())
     assert e.value.code == "invalid_argument"
     with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
         holder.present([cc.Domain.TRANSIT], now_unix=NOW, validity_secs=0)
@@ -483,7 +516,7 @@ class ThrowingSigner(cc.DeviceSigner):
 def test_signer_failures_surface_as_signer_errors():
     city = City(NOW)
     device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
-    cred = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject1", city.today, 1, city.claims())
+    cred = city.issuer.issue(*requested(device), b"subject1", city.today, 1, city.claims())
     for exc in (cc.CitycodeError.Signer(code="signer", detail="user cancelled"), RuntimeError("keystore locked")):
         holder = cc.Holder(cred, ThrowingSigner(device, exc))
         with pytest.raises(cc.CitycodeError.Signer) as e:
@@ -498,7 +531,7 @@ def test_no_panic_crosses_the_boundary():
     city = City(NOW)
     verifier = city.verifier(cc.Scene.METRO_GATE())
     device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
-    good = city.issuer.issue(cc.KeyAlgorithm.ED25519, device.public_key(), b"subject1", city.today, 1, city.claims())
+    good = city.issuer.issue(*requested(device), b"subject1", city.today, 1, city.claims())
     code = cc.Holder.with_key(good, device).present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW).text
     inputs = ["", "CC1:", "CC1:" + "9" * 5000, "\x00" * 10, "CC1:١٢٣", code[:-1], code + "0"]
     for _ in range(1500):

@@ -61,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut subject = [0u8; 8];
             subject[..4].copy_from_slice(&i.to_be_bytes());
             let credential = issuer.issue(&CredentialRequest {
-                device_key: device.public_key(),
+                device_key: citycode::ProvenKey::by_signing(&device)?,
                 subject: Subject(subject),
                 valid_from_day: (now / 86_400) as u16,
                 valid_days: 2,

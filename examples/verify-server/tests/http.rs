@@ -448,7 +448,7 @@ impl LiveCity {
         let device = KeyPair::generate(Algorithm::Ed25519).unwrap();
         let credential = issuer
             .issue(&CredentialRequest {
-                device_key: device.public_key(),
+                device_key: citycode::ProvenKey::by_signing(&device).unwrap(),
                 subject: Subject(*b"liveresi"),
                 valid_from_day: (now / 86_400) as u16,
                 valid_days: 2,

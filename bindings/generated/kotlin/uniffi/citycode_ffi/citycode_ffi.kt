@@ -778,7 +778,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_digest(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_func_key_request(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_key_request_async(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_func_publish_lists(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_random_challenge(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_random_subject(
     ): Int
@@ -827,6 +833,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_citycode_ffi_checksum_method_signingkey_algorithm(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_signingkey_key_id(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_signingkey_key_request(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_signingkey_public_key(
     ): Int
@@ -949,7 +957,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_citycode_ffi_fn_constructor_issuer_new(`kid`: Int,`key`: Long,`domains`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_citycode_ffi_fn_method_issuer_issue(`ptr`: Long,`deviceAlgorithm`: RustBuffer.ByValue,`deviceKey`: RustBuffer.ByValue,`subject`: RustBuffer.ByValue,`validFromDay`: Short,`validDays`: Byte,`claims`: RustBuffer.ByValue,`cardSets`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_method_issuer_issue(`ptr`: Long,`keyRequest`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`subject`: RustBuffer.ByValue,`validFromDay`: Short,`validDays`: Byte,`claims`: RustBuffer.ByValue,`cardSets`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_clone_listfetcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -970,6 +978,8 @@ internal object UniffiLib {
     external fun uniffi_citycode_ffi_fn_method_signingkey_algorithm(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_signingkey_key_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_signingkey_key_request(`ptr`: Long,`challenge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_signingkey_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1009,7 +1019,13 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_digest(`algorithm`: RustBuffer.ByValue,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_key_request(`signer`: Long,`challenge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_key_request_async(`signer`: Long,`challenge`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_citycode_ffi_fn_func_publish_lists(`root`: Long,`sequence`: Long,`issuedAt`: Int,`expiresAt`: Int,`trustList`: RustBuffer.ByValue,`revocationLists`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_random_challenge(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_random_subject(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1153,7 +1169,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_digest() and 0xFFFF) != 12483) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_func_key_request() and 0xFFFF) != 15820) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_func_key_request_async() and 0xFFFF) != 50323) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 34335) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_func_random_challenge() and 0xFFFF) != 46740) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_func_random_subject() and 0xFFFF) != 15364) {
@@ -1216,7 +1241,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_holder_subject() and 0xFFFF) != 150) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue() and 0xFFFF) != 14481) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue() and 0xFFFF) != 22205) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() and 0xFFFF) != 61182) {
@@ -1226,6 +1251,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_key_id() and 0xFFFF) != 64000) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_key_request() and 0xFFFF) != 32742) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_public_key() and 0xFFFF) != 26843) {
@@ -3482,12 +3510,13 @@ public object FfiConverterTypeHolder: FfiConverter<Holder, Long> {
 public interface IssuerInterface {
     
     /**
-     * Signs a credential for a device key; returns it as base64url for the holder to
-     * store. `card_sets` empty means the standard layout (one card per domain, the
-     * hospital bundle, and all domains); otherwise each inner list of domain ids is a
-     * card.
+     * Signs a credential for the device key of `key_request`, which must be signed
+     * over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
+     * `bad_device_signature`); returns it as base64url for the holder to store.
+     * `card_sets` empty means the standard layout (one card per domain, the hospital
+     * bundle, and all domains); otherwise each inner list of domain ids is a card.
      */
-    fun `issue`(`deviceAlgorithm`: KeyAlgorithm, `deviceKey`: kotlin.ByteArray, `subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>> = listOf()): kotlin.String
+    fun `issue`(`keyRequest`: kotlin.ByteArray, `challenge`: kotlin.ByteArray, `subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>> = listOf()): kotlin.String
     
     companion object
 }
@@ -3613,20 +3642,21 @@ open class Issuer: Disposable, AutoCloseable, IssuerInterface
 
     
     /**
-     * Signs a credential for a device key; returns it as base64url for the holder to
-     * store. `card_sets` empty means the standard layout (one card per domain, the
-     * hospital bundle, and all domains); otherwise each inner list of domain ids is a
-     * card.
+     * Signs a credential for the device key of `key_request`, which must be signed
+     * over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
+     * `bad_device_signature`); returns it as base64url for the holder to store.
+     * `card_sets` empty means the standard layout (one card per domain, the hospital
+     * bundle, and all domains); otherwise each inner list of domain ids is a card.
      */
-    @Throws(CitycodeException::class)override fun `issue`(`deviceAlgorithm`: KeyAlgorithm, `deviceKey`: kotlin.ByteArray, `subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>>): kotlin.String {
+    @Throws(CitycodeException::class)override fun `issue`(`keyRequest`: kotlin.ByteArray, `challenge`: kotlin.ByteArray, `subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>>): kotlin.String {
             return FfiConverterString.lift(
     callWithHandle {
     uniffiRustCallWithError(CitycodeException) { _status ->
     UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue(
         it,
         
-        FfiConverterTypeKeyAlgorithm.lower(`deviceAlgorithm`),
-        FfiConverterByteArray.lower(`deviceKey`),
+        FfiConverterByteArray.lower(`keyRequest`),
+        FfiConverterByteArray.lower(`challenge`),
         FfiConverterByteArray.lower(`subject`),
         FfiConverterUShort.lower(`validFromDay`),
         FfiConverterUByte.lower(`validDays`),
@@ -4123,6 +4153,12 @@ public interface SigningKeyInterface {
     fun `keyId`(): kotlin.ByteArray
     
     /**
+     * The key request for an issuer's `challenge` (SPEC.md §4.7): send it to be issued
+     * a credential bound to this key.
+     */
+    fun `keyRequest`(`challenge`: kotlin.ByteArray): kotlin.ByteArray
+    
+    /**
      * The public key as the wire carries it (32 or 33 bytes).
      */
     fun `publicKey`(): kotlin.ByteArray
@@ -4271,6 +4307,25 @@ open class SigningKey: Disposable, AutoCloseable, SigningKeyInterface
     UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_key_id(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The key request for an issuer's `challenge` (SPEC.md §4.7): send it to be issued
+     * a credential bound to this key.
+     */
+    @Throws(CitycodeException::class)override fun `keyRequest`(`challenge`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_key_request(
+        it,
+        
+        FfiConverterByteArray.lower(`challenge`),_status)
 }
     }
     )
@@ -7101,6 +7156,43 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     
 
         /**
+         * The key request for an issuer's `challenge` (SPEC.md §4.7), signed by a device key
+         * held outside this library (Android Keystore, the Secure Enclave, an SM2 element).
+         */
+    @Throws(CitycodeException::class) fun `keyRequest`(`signer`: DeviceSigner, `challenge`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_key_request(
+    
+        
+        FfiConverterTypeDeviceSigner.lower(`signer`),
+        FfiConverterByteArray.lower(`challenge`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * [`key_request`] with an asynchronous signer (behind a biometric prompt).
+         */
+    @Throws(CitycodeException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `keyRequestAsync`(`signer`: AsyncDeviceSigner, `challenge`: kotlin.ByteArray) : kotlin.ByteArray {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_citycode_ffi_fn_func_key_request_async(
+        FfiConverterTypeAsyncDeviceSigner.lower(`signer`),
+        FfiConverterByteArray.lower(`challenge`),),
+        { future, callback, continuation -> UniffiLib.ffi_citycode_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_citycode_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_citycode_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterByteArray.lift(it) },
+        // Error FFI converter
+        CitycodeException.ErrorHandler,
+    )
+    }
+
+        /**
          * Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
          * fixed names, `status.bin`, signed by `root`, naming each list's sequence, expiry
          * and digest, and `status.json`, the same index unsigned. Write every file to a directory a static web server serves, `status.bin`
@@ -7118,6 +7210,20 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
         FfiConverterUInt.lower(`expiresAt`),
         FfiConverterByteArray.lower(`trustList`),
         FfiConverterSequenceByteArray.lower(`revocationLists`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * A fresh random challenge (32 bytes) for an issuer to give a holder, once.
+         */
+    @Throws(CitycodeException::class) fun `randomChallenge`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_random_challenge(
+    
+        _status)
 }
     )
     }
