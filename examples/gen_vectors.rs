@@ -2190,6 +2190,104 @@ fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
 
 /// test-vectors/sm2.json: the standards' SM2 and SM3 samples and SM2 negative cases,
 /// as raw primitives (public key, message, signature), for every language's tests.
+/// `test-vectors/key-requests.json`: key requests (SPEC.md §4.7) an issuer accepts or
+/// refuses, with the reason.
+fn key_request_vectors() -> Res<serde_json::Value> {
+    use citycode::KeyRequest;
+    use serde_json::json;
+    let challenge = *b"citycode issuer challenge 000001";
+    let other = *b"citycode issuer challenge 000002";
+    let mut cases = Vec::new();
+    let mut case = |name: &str, description: &str, request: Vec<u8>, challenge: &[u8], expected: &str| {
+        cases.push(json!({
+            "name": name, "description": description, "key_request": encode_base64url(&request),
+            "challenge": hex(challenge), "expected": expected,
+        }));
+    };
+    for alg in Algorithm::ALL {
+        let device = demo::key(alg, 0x51)?;
+        let request = KeyRequest::sign(&device, &challenge)?.to_bytes();
+        let name = alg.name();
+        case(
+            &format!("{name}_valid"),
+            &format!("A {name} device key's request over the challenge."),
+            request.clone(),
+            &challenge,
+            "accept",
+        );
+        case(
+            &format!("{name}_other_challenge"),
+            "The same request checked against another challenge: a proof replayed from another session.",
+            request.clone(),
+            &other,
+            "bad_device_signature",
+        );
+        let mut flipped = request.clone();
+        if let Some(b) = flipped.last_mut() {
+            *b ^= 0x01;
+        }
+        case(
+            &format!("{name}_flipped_signature"),
+            "The last signature byte flipped.",
+            flipped,
+            &challenge,
+            "bad_device_signature",
+        );
+        let thief = demo::key(alg, 0x52)?.public_key().to_bytes();
+        let mut swapped = request.clone();
+        swapped.splice(2..2 + thief.len(), thief);
+        case(
+            &format!("{name}_swapped_key"),
+            "Another key in place of the signer's, the signature kept.",
+            swapped,
+            &challenge,
+            "bad_device_signature",
+        );
+    }
+    let device = demo::key(Algorithm::Ed25519, 0x51)?;
+    let request = KeyRequest::sign(&device, &challenge)?.to_bytes();
+    case(
+        "truncated",
+        "The request without its last byte.",
+        request[..request.len() - 1].to_vec(),
+        &challenge,
+        "truncated",
+    );
+    case(
+        "trailing_bytes",
+        "One byte after the signature.",
+        [request.as_slice(), &[0]].concat(),
+        &challenge,
+        "trailing_bytes",
+    );
+    let mut v2 = request.clone();
+    v2[0] = 2;
+    case("unsupported_version", "Version 2.", v2, &challenge, "unsupported_version");
+    let mut alg9 = request.clone();
+    alg9[1] = 9;
+    case("unsupported_algorithm", "Algorithm id 9.", alg9, &challenge, "unsupported_algorithm");
+    let mut identity = request.clone();
+    identity.splice(2..34, [&[1u8][..], &[0u8; 31]].concat());
+    case(
+        "small_order_key",
+        "The Ed25519 identity point as the key: never valid (SPEC.md §4.2).",
+        identity,
+        &challenge,
+        "invalid_device_key",
+    );
+    case(
+        "short_challenge",
+        "A valid request checked against 15 bytes of challenge: too short to be fresh.",
+        request.clone(),
+        &challenge[..15],
+        "malformed",
+    );
+    Ok(json!({
+        "description": "Key requests (SPEC.md §4.7): the device key signs citycode/v1/key-request 0x00 alg key challenge. An issuer given `challenge` accepts or refuses `key_request` (base64url) with `expected`. The device keys are public test constants.",
+        "cases": cases,
+    }))
+}
+
 fn sm2_primitives() -> Res<serde_json::Value> {
     use serde_json::json;
     let sm3 = |m: &[u8]| citycode::digest::digest(Algorithm::Sm2Sm3, m).map(|d| hex(&d)).unwrap_or_default();
@@ -2547,10 +2645,13 @@ pub fn render() -> Res<Vec<(String, Vec<u8>)>> {
     holder_json.push('\n');
     let mut sm2_json = serde_json::to_string_pretty(&sm2_primitives()?)?;
     sm2_json.push('\n');
+    let mut key_requests_json = serde_json::to_string_pretty(&key_request_vectors()?)?;
+    key_requests_json.push('\n');
     let mut files = vec![
         ("codes.json".to_string(), json.into_bytes()),
         ("holder.json".to_string(), holder_json.into_bytes()),
         ("sm2.json".to_string(), sm2_json.into_bytes()),
+        ("key-requests.json".to_string(), key_requests_json.into_bytes()),
     ];
     files.extend(publications(&city)?);
     Ok(files)

@@ -64,6 +64,22 @@ fn every_case_gives_its_result_with_p256_checked_by_the_host() {
     assert!(asked >= 8 && refused >= 2, "{asked} asked, {refused} refused");
 }
 
+/// test-vectors/key-requests.json: each key request accepted or refused as listed.
+#[test]
+fn every_key_request_gives_its_expected_result() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../test-vectors/key-requests.json");
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases = file["cases"].as_array().unwrap();
+    assert!(cases.len() >= 15);
+    for case in cases {
+        let challenge = citycode::text::unhex(case["challenge"].as_str().unwrap()).unwrap();
+        let got = citycode::KeyRequest::from_base64url(case["key_request"].as_str().unwrap())
+            .and_then(|r| r.verify(&challenge).map(|_| ()))
+            .map_or_else(|r| r.reason.code().to_string(), |()| "accept".to_string());
+        assert_eq!(got, case["expected"].as_str().unwrap(), "{}", case["name"]);
+    }
+}
+
 #[test]
 fn at_least_twenty_distinct_negative_kinds() {
     let file = committed();

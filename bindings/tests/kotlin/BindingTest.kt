@@ -338,6 +338,21 @@ fun main(args: Array<String>) {
         }
     }
 
+    check("every key request vector (key-requests.json) through an issuer") {
+        val file = Json.parse(File(File(args[0]).parentFile, "key-requests.json").readText()) as Map<String, Any?>
+        val cases = file["cases"] as List<Map<String, Any?>>
+        expect(cases.size >= 15) { "${cases.size} cases" }
+        val city = City()
+        for (c in cases) {
+            val got = try {
+                city.issuer.issue(base64urlDecode(c["key_request"] as String), hex(c["challenge"] as String),
+                    "subject1".toByteArray(), city.today, 1u, city.claims)
+                "accept"
+            } catch (e: CitycodeException.Rejected) { e.code }
+            expect(got == c["expected"]) { "${c["name"]}: $got" }
+        }
+    }
+
     check("SM3 samples and SM2 signature vectors") {
         val sm2 = Json.parse(File(File(args[0]).parentFile, "sm2.json").readText()) as Map<String, Any?>
         for (d in sm2["sm3"] as List<Map<String, Any?>>) {

@@ -21,6 +21,8 @@ CASES = VECTORS["cases"]
 ALGS = {"ed25519": cc.KeyAlgorithm.ED25519, "ecdsa_p256_sha256": cc.KeyAlgorithm.ECDSA_P256, "sm2_sm3": cc.KeyAlgorithm.SM2}
 with open(os.path.join(ROOT, "test-vectors", "sm2.json"), encoding="utf-8") as f:
     SM2 = json.load(f)
+with open(os.path.join(ROOT, "test-vectors", "key-requests.json"), encoding="utf-8") as f:
+    KEY_REQUESTS = json.load(f)["cases"]
 
 
 def run_case(case):
@@ -52,6 +54,20 @@ def test_vector(case):
         assert decision.is_reject(), decision
         assert decision.code == case["expected"]
         assert decision.detail != "" or decision.code in ("text_prefix",)
+
+
+@pytest.mark.parametrize("case", KEY_REQUESTS, ids=[c["name"] for c in KEY_REQUESTS])
+def test_key_request_vector(case):
+    """An issuer given the case's challenge issues for the request, or refuses it with
+    the listed reason (test-vectors/key-requests.json)."""
+    city = City(NOW)
+    request, challenge = cc.base64url_decode(case["key_request"]), bytes.fromhex(case["challenge"])
+    try:
+        city.issuer.issue(request, challenge, b"subject1", city.today, 1, city.claims())
+        got = "accept"
+    except cc.CitycodeError.Rejected as e:
+        got = e.code
+    assert got == case["expected"]
 
 
 def test_vector_file_has_every_kind():
