@@ -2249,7 +2249,7 @@ fn key_request_vectors() -> Res<serde_json::Value> {
     case(
         "truncated",
         "The request without its last byte.",
-        request[..request.len() - 1].to_vec(),
+        request.get(..request.len() - 1).ok_or("short request")?.to_vec(),
         &challenge,
         "truncated",
     );
@@ -2261,10 +2261,10 @@ fn key_request_vectors() -> Res<serde_json::Value> {
         "trailing_bytes",
     );
     let mut v2 = request.clone();
-    v2[0] = 2;
+    v2.splice(0..1, [2]);
     case("unsupported_version", "Version 2.", v2, &challenge, "unsupported_version");
     let mut alg9 = request.clone();
-    alg9[1] = 9;
+    alg9.splice(1..2, [9]);
     case("unsupported_algorithm", "Algorithm id 9.", alg9, &challenge, "unsupported_algorithm");
     let mut identity = request.clone();
     identity.splice(2..34, [&[1u8][..], &[0u8; 31]].concat());
@@ -2279,7 +2279,7 @@ fn key_request_vectors() -> Res<serde_json::Value> {
         "short_challenge",
         "A valid request checked against 15 bytes of challenge: too short to be fresh.",
         request.clone(),
-        &challenge[..15],
+        challenge.get(..15).ok_or("short challenge")?,
         "malformed",
     );
     Ok(json!({
