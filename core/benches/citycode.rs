@@ -47,6 +47,20 @@ fn benches(c: &mut Criterion) {
         layout: CardLayout::Standard,
     };
     c.bench_function("issue_standard_7_cards", |b| b.iter(|| city.issuer.issue(black_box(&req)).unwrap()));
+    // A day of unlinkable codes for one holder (SPEC.md §13): ten instances, each key's
+    // request checked, each instance's seven cards signed.
+    let keys: Vec<citycode::KeyPair> =
+        (0..10).map(|i| demo::key(citycode::Algorithm::Ed25519, 0x90 + i).unwrap()).collect();
+    let challenge = citycode::request::random_challenge().unwrap();
+    let requests: Vec<citycode::KeyRequest> =
+        keys.iter().map(|k| citycode::KeyRequest::sign(k, &challenge).unwrap()).collect();
+    c.bench_function("issue_batch_of_10_with_key_requests", |b| {
+        b.iter(|| {
+            let proven: Vec<citycode::ProvenKey> =
+                requests.iter().map(|r| r.verify(black_box(&challenge)).unwrap()).collect();
+            city.issuer.issue_batch(&req, &proven).unwrap()
+        })
+    });
     let opts = PresentOptions { validity_secs: 60, nonce: Some([1, 2, 3, 4]) };
     c.bench_function("present_one_domain", |b| {
         b.iter(|| present(black_box(&city.credential), &city.device, &[4], demo::NOW, opts).unwrap())

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
+pub mod batch;
 pub mod claims;
 pub mod config;
 pub mod credential;
@@ -38,6 +39,7 @@ pub mod verdict;
 pub mod verify;
 mod wire;
 
+pub use batch::{CredentialBatch, Reuse};
 pub use claims::{Claims, Domain};
 pub use config::VerifierConfig;
 pub use credential::{CardLayout, Credential, CredentialRequest, Issuer, Subject};

@@ -1,0 +1,235 @@
+//! Batch issuance, for codes that verifiers cannot link (SPEC.md §13).
+//!
+//! Every code of a holder used to carry the same device key and subject, and for one
+//! scene the same card signature: verifiers that pool their logs could follow a
+//! resident through the city. With batch issuance the issuer signs many *instances* of
+//! a holder's credential, each bound to its own device key (each proven by its own
+//! [`crate::KeyRequest`]) and its own random subject, so each has its own card
+//! signatures; the holder shows each instance once ([`Reuse::OnceOnly`]), asks for more
+//! before the batch runs out, and works offline in between. Nothing in two such codes
+//! names the holder: `core/tests/linkability.rs` compares them byte by byte.
+//!
+//! The issuer can still link the instances it issued (it keeps their subjects, to revoke
+//! them), and so can anyone the issuer tells. Revoking a holder lists the subjects of
+//! its outstanding instances: 9 bytes each in the revocation list, for as long as the
+//! instances are valid.
+
+use std::collections::VecDeque;
+
+use crate::credential::{Credential, CredentialRequest, Issuer, Subject};
+use crate::error::Error;
+use crate::keys::DeviceSigner;
+use crate::presentation::{Code, PresentOptions, present};
+use crate::request::ProvenKey;
+use crate::trust::Revoked;
+
+/// How often the holder shows one instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reuse {
+    /// Each instance for one code only (the default): no two codes share a key, a
+    /// subject or a signature.
+    OnceOnly,
+    /// One instance for every code within `secs` of its first use, for phones that
+    /// cannot hold many keys (a secure element with few slots). Codes inside the window
+    /// are linkable to each other, and only to each other.
+    LimitedTime {
+        /// The window, seconds.
+        secs: u64,
+    },
+}
+
+impl Issuer {
+    /// Issues one instance per proven key: the same claims, validity and layout as
+    /// `template` (whose own key and subject are not used), each bound to its key and
+    /// to a fresh random subject. Keep the returned subjects to revoke the holder
+    /// ([`revoke_instances`]).
+    pub fn issue_batch(&self, template: &CredentialRequest, keys: &[ProvenKey]) -> Result<Vec<Credential>, Error> {
+        keys.iter()
+            .map(|key| {
+                self.issue(&CredentialRequest {
+                    device_key: key.clone(),
+                    subject: Subject::random()?,
+                    ..template.clone()
+                })
+            })
+            .collect()
+    }
+}
+
+/// The revocation entries that revoke every instance of a batch: one subject each.
+pub fn revoke_instances(batch: &[Credential]) -> Vec<Revoked> {
+    batch.iter().map(|c| Revoked::Subject(c.subject.0)).collect()
+}
+
+/// A holder's batch of instances, each a credential with the signer of its own key.
+pub struct CredentialBatch<S: DeviceSigner> {
+    instances: VecDeque<(Credential, S)>,
+    reuse: Reuse,
+    /// For [`Reuse::LimitedTime`]: the instance in use and when it was first shown.
+    current: Option<(Credential, S, u64)>,
+    refill_below: usize,
+}
+
+impl<S: DeviceSigner> core::fmt::Debug for CredentialBatch<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CredentialBatch")
+            .field("remaining", &self.remaining())
+            .field("reuse", &self.reuse)
+            .field("refill_below", &self.refill_below)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: DeviceSigner> CredentialBatch<S> {
+    /// A batch from instances and their signers. Every signer's key must be its
+    /// credential's device key (`signer` error otherwise). [`CredentialBatch::needs_refill`]
+    /// says so when fewer than `refill_below` instances are left.
+    pub fn new(instances: Vec<(Credential, S)>, reuse: Reuse, refill_below: usize) -> Result<Self, Error> {
+        let mut batch =
+            CredentialBatch { instances: VecDeque::with_capacity(instances.len()), reuse, current: None, refill_below };
+        batch.refill(instances)?;
+        Ok(batch)
+    }
+
+    /// Adds instances (a refill), checked as in [`CredentialBatch::new`].
+    pub fn refill(&mut self, instances: Vec<(Credential, S)>) -> Result<(), Error> {
+        if let Some((i, _)) = instances.iter().enumerate().find(|(_, (c, s))| s.public_key() != c.device_key) {
+            return Err(Error::Signer(format!("instance {i}: the signer's key is not the credential's device key")));
+        }
+        self.instances.extend(instances);
+        Ok(())
+    }
+
+    /// Instances not yet shown (with [`Reuse::LimitedTime`], the one in use counts).
+    pub fn remaining(&self) -> usize {
+        self.instances.len() + usize::from(self.current.is_some())
+    }
+
+    /// Whether to ask the issuer for more, next time the phone is online.
+    pub fn needs_refill(&self) -> bool {
+        self.remaining() < self.refill_below
+    }
+
+    /// Builds a code disclosing `domains` from the next instance: a fresh one for every
+    /// code with [`Reuse::OnceOnly`]; with [`Reuse::LimitedTime`], the one in use until
+    /// its window ends. An instance whose credential cannot build the code (expired,
+    /// or missing the domains) is dropped and the next tried; when none is left, the
+    /// error of the last one (`missing_domain` for an empty batch).
+    pub fn present(&mut self, domains: &[u32], now: u64, options: PresentOptions) -> Result<Code, Error> {
+        if let Reuse::LimitedTime { secs } = self.reuse {
+            if let Some((credential, signer, since)) = &self.current {
+                if now < since.saturating_add(secs) {
+                    return present(credential, signer, domains, now, options);
+                }
+            }
+            self.current = None;
+        }
+        let mut last = Error::MissingDomain("no instance left in the batch".into());
+        while let Some((credential, signer)) = self.instances.pop_front() {
+            match present(&credential, &signer, domains, now, options) {
+                Ok(code) => {
+                    if let Reuse::LimitedTime { .. } = self.reuse {
+                        self.current = Some((credential, signer, now));
+                    }
+                    return Ok(code);
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::{self, DemoCity};
+    use crate::{Algorithm, KeyPair, Verifier};
+
+    fn batch(city: &DemoCity, n: u8) -> Vec<(Credential, KeyPair)> {
+        let keys: Vec<KeyPair> = (0..n).map(|i| demo::key(Algorithm::Ed25519, 0x80 + i).unwrap()).collect();
+        let proven: Vec<ProvenKey> = keys.iter().map(|k| ProvenKey::by_signing(k).unwrap()).collect();
+        let template = CredentialRequest {
+            device_key: proven[0].clone(),
+            subject: Subject([0; 8]),
+            valid_from_day: demo::TODAY,
+            valid_days: 1,
+            claims: demo::resident_claims(),
+            layout: crate::CardLayout::Standard,
+        };
+        let issued = city.issuer.issue_batch(&template, &proven).unwrap();
+        issued.into_iter().zip(keys).collect()
+    }
+
+    fn verifier(city: &DemoCity) -> Verifier {
+        let mut v = Verifier::new(city.root.public_key(), crate::Scene::MetroGate);
+        v.load_trust_list(&city.trust_list).unwrap();
+        v.load_revocation_list(&city.revocation_list).unwrap();
+        v
+    }
+
+    #[test]
+    fn once_only_shows_each_instance_once_and_asks_for_a_refill() {
+        let city = DemoCity::new().unwrap();
+        let instances = batch(&city, 4);
+        let subjects: Vec<Subject> = instances.iter().map(|(c, _)| c.subject).collect();
+        let mut distinct = subjects.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 4, "a subject per instance");
+        let mut holder = CredentialBatch::new(instances, Reuse::OnceOnly, 2).unwrap();
+        let v = verifier(&city);
+        let mut seen = Vec::new();
+        for i in 0..4u64 {
+            assert_eq!(holder.needs_refill(), i >= 3);
+            let code = holder.present(&[4], demo::NOW + i, PresentOptions::default()).unwrap();
+            let accepted = v.verify_at(&code.to_text(), demo::NOW + i).unwrap();
+            seen.push(accepted.subject);
+        }
+        assert_eq!(seen, subjects, "each instance once, in order");
+        assert_eq!(holder.remaining(), 0);
+        assert!(matches!(holder.present(&[4], demo::NOW, PresentOptions::default()), Err(Error::MissingDomain(_))));
+        holder.refill(batch(&city, 1)).unwrap();
+        assert!(holder.present(&[4], demo::NOW, PresentOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn limited_time_reuses_one_instance_within_its_window() {
+        let city = DemoCity::new().unwrap();
+        let mut holder = CredentialBatch::new(batch(&city, 2), Reuse::LimitedTime { secs: 600 }, 1).unwrap();
+        let subject = |code: &Code| crate::UnverifiedCode::from_text(&code.to_text()).unwrap().subject;
+        let opts = PresentOptions::default();
+        let a = holder.present(&[4], demo::NOW, opts).unwrap();
+        let b = holder.present(&[4], demo::NOW + 599, opts).unwrap();
+        let c = holder.present(&[4], demo::NOW + 600, opts).unwrap();
+        assert_eq!(subject(&a), subject(&b));
+        assert_ne!(subject(&b), subject(&c));
+        assert_eq!(holder.remaining(), 1);
+    }
+
+    #[test]
+    fn a_batch_refuses_a_signer_of_another_key_and_revocation_reaches_every_instance() {
+        let city = DemoCity::new().unwrap();
+        let mut instances = batch(&city, 3);
+        let wrong = demo::key(Algorithm::Ed25519, 0x99).unwrap();
+        let (credential, _) = instances.pop().unwrap();
+        assert!(matches!(CredentialBatch::new(vec![(credential, wrong)], Reuse::OnceOnly, 1), Err(Error::Signer(_))));
+        let credentials: Vec<Credential> = instances.iter().map(|(c, _)| c.clone()).collect();
+        let entries = revoke_instances(&credentials);
+        let list = crate::RevocationList::new(
+            crate::ListSigner::Root,
+            2,
+            demo::NOW as u32 - 60,
+            demo::NOW as u32 + 3600,
+            entries,
+        )
+        .unwrap();
+        let mut v = verifier(&city);
+        v.load_revocation_list(&list.sign(&city.root).unwrap()).unwrap();
+        let mut holder = CredentialBatch::new(instances, Reuse::OnceOnly, 0).unwrap();
+        for _ in 0..2 {
+            let code = holder.present(&[4], demo::NOW, PresentOptions::default()).unwrap();
+            assert_eq!(v.verify_at(&code.to_text(), demo::NOW).unwrap_err().reason, crate::Reason::Revoked);
+        }
+    }
+}

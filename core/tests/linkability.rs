@@ -1,0 +1,129 @@
+//! Codes built from a batch (one instance per code, `Reuse::OnceOnly`) for different
+//! scenes and verifiers, compared byte by byte: no byte string that identifies the
+//! holder (device key, its id, subject, a card or device signature, a card id, a replay
+//! id) appears in two of them, and two codes of one holder share no longer run of bytes
+//! than two codes of two different residents do. What they share is listed in SPEC.md
+//! §13: the format's version and algorithm bytes, the issuer's key id, the card's
+//! validity days and the claims each scene is shown. The same comparison on codes of one
+//! credential (no batch) finds the holder in every pair, which is what the test exists
+//! to catch.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::collections::HashSet;
+
+use citycode::demo::{self, DemoCity};
+use citycode::*;
+
+const SCENES: [Scene; 4] = [
+    Scene::Hospital,
+    Scene::Parking,
+    Scene::MetroGate,
+    Scene::ScenicSpot { site: 1024, utc_offset_minutes: demo::UTC_OFFSET_MINUTES },
+];
+
+/// A holder's batch of `n` instances; device keys from seeds `seed..seed + n`.
+fn holder(city: &DemoCity, seed: u8, n: u8) -> CredentialBatch<KeyPair> {
+    let keys: Vec<KeyPair> = (0..n).map(|i| demo::key(Algorithm::Ed25519, seed.wrapping_add(i)).unwrap()).collect();
+    let proven: Vec<ProvenKey> = keys.iter().map(|k| ProvenKey::by_signing(k).unwrap()).collect();
+    let template = CredentialRequest {
+        device_key: proven[0].clone(),
+        subject: Subject([0; 8]),
+        valid_from_day: demo::TODAY - 1,
+        valid_days: 7,
+        claims: demo::resident_claims(),
+        layout: CardLayout::Standard,
+    };
+    let instances = city.issuer.issue_batch(&template, &proven).unwrap();
+    CredentialBatch::new(instances.into_iter().zip(keys).collect(), Reuse::OnceOnly, 0).unwrap()
+}
+
+/// Codes for every scene, twice (two verifiers each), a second apart.
+fn codes(mut next: impl FnMut(&[u32], u64) -> Code) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for (i, scene) in SCENES.iter().chain(SCENES.iter()).enumerate() {
+        out.push(next(&scene.required_domains(), demo::NOW + i as u64).as_bytes().to_vec());
+    }
+    out
+}
+
+/// Every byte string in a code that names its holder.
+fn identifiers(bytes: &[u8]) -> HashSet<Vec<u8>> {
+    let code = UnverifiedCode::from_bytes(bytes).unwrap();
+    let mut ids: HashSet<Vec<u8>> = HashSet::new();
+    ids.insert(code.device_key.to_bytes());
+    ids.insert(code.device_key.key_id().to_vec());
+    ids.insert(code.subject.0.to_vec());
+    ids.insert(code.device_signature.to_vec());
+    ids.insert(code.replay_id().to_vec());
+    for (i, card) in code.cards.iter().enumerate() {
+        ids.insert(card.signature.to_vec());
+        ids.insert(code.card_id(i).to_vec());
+    }
+    ids
+}
+
+/// The longest run of bytes two codes have in common.
+fn longest_common_run(a: &[u8], b: &[u8]) -> usize {
+    let mut best = 0;
+    let mut row = vec![0usize; b.len() + 1];
+    for &x in a {
+        let mut prev = 0;
+        for (j, &y) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = if x == y { prev + 1 } else { 0 };
+            best = best.max(row[j + 1]);
+            prev = here;
+        }
+    }
+    best
+}
+
+fn pairs(codes: &[Vec<u8>]) -> impl Iterator<Item = (&Vec<u8>, &Vec<u8>)> {
+    codes.iter().enumerate().flat_map(move |(i, a)| codes[i + 1..].iter().map(move |b| (a, b)))
+}
+
+#[test]
+fn codes_of_one_batch_share_nothing_that_names_the_holder() {
+    let city = DemoCity::new().unwrap();
+    let opts = || PresentOptions { validity_secs: 60, nonce: None };
+    // Twelve residents; each shows eight codes from its own batch.
+    let residents: Vec<Vec<Vec<u8>>> = (0..12u8)
+        .map(|r| {
+            let mut batch = holder(&city, 0x20 + r * 8, 8);
+            codes(|domains, now| batch.present(domains, now, opts()).unwrap())
+        })
+        .collect();
+    let mut within = 0;
+    for codes in &residents {
+        for (a, b) in pairs(codes) {
+            let shared: Vec<_> = identifiers(a).intersection(&identifiers(b)).cloned().collect();
+            assert!(shared.is_empty(), "two codes of one holder share {shared:02x?}");
+            within = within.max(longest_common_run(a, b));
+        }
+    }
+    // The same scene's codes of two different residents: what any two strangers share.
+    let mut strangers = 0;
+    for (a, b) in residents.iter().zip(residents.iter().skip(1)) {
+        for (x, y) in a.iter().zip(b) {
+            strangers = strangers.max(longest_common_run(x, y));
+        }
+    }
+    assert!(within <= strangers, "one holder's codes share {within} bytes in a row, strangers' {strangers}");
+    // The shared run is the card header and the scene's claims, not an identifier.
+    assert!(within < 32, "{within}");
+}
+
+#[test]
+fn without_a_batch_every_pair_of_codes_names_the_holder() {
+    let city = DemoCity::new().unwrap();
+    let codes = codes(|domains, now| {
+        present(&city.credential, &city.device, domains, now, PresentOptions { validity_secs: 60, nonce: None })
+            .unwrap()
+    });
+    for (a, b) in pairs(&codes) {
+        let shared = identifiers(a).intersection(&identifiers(b)).count();
+        // The device key, its id and the subject at least.
+        assert!(shared >= 3, "{shared}");
+    }
+}
