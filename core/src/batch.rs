@@ -117,10 +117,10 @@ impl<S: DeviceSigner> CredentialBatch<S> {
     /// error of the last one (`missing_domain` for an empty batch).
     pub fn present(&mut self, domains: &[u32], now: u64, options: PresentOptions) -> Result<Code, Error> {
         if let Reuse::LimitedTime { secs } = self.reuse {
-            if let Some((credential, signer, since)) = &self.current {
-                if now < since.saturating_add(secs) {
-                    return present(credential, signer, domains, now, options);
-                }
+            if let Some((credential, signer, since)) = &self.current
+                && now < since.saturating_add(secs)
+            {
+                return present(credential, signer, domains, now, options);
             }
             self.current = None;
         }
