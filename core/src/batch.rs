@@ -112,9 +112,10 @@ impl<S: DeviceSigner> CredentialBatch<S> {
 
     /// Builds a code disclosing `domains` from the next instance: a fresh one for every
     /// code with [`Reuse::OnceOnly`]; with [`Reuse::LimitedTime`], the one in use until
-    /// its window ends. An instance whose credential cannot build the code (expired,
-    /// or missing the domains) is dropped and the next tried; when none is left, the
-    /// error of the last one (`missing_domain` for an empty batch).
+    /// its window ends. Instances whose every card has expired are dropped; any other
+    /// failure (domains the credential does not hold, a signer that fails or is
+    /// cancelled) returns the error and keeps the instance for the next code. An empty
+    /// (or wholly expired) batch is `missing_domain`: ask for a refill.
     pub fn present(&mut self, domains: &[u32], now: u64, options: PresentOptions) -> Result<Code, Error> {
         if let Reuse::LimitedTime { secs } = self.reuse {
             if let Some((credential, signer, since)) = &self.current
@@ -124,8 +125,10 @@ impl<S: DeviceSigner> CredentialBatch<S> {
             }
             self.current = None;
         }
-        let mut last = Error::MissingDomain("no instance left in the batch".into());
         while let Some((credential, signer)) = self.instances.pop_front() {
+            if credential.cards.iter().all(|card| now >= card.not_after()) {
+                continue;
+            }
             match present(&credential, &signer, domains, now, options) {
                 Ok(code) => {
                     if let Reuse::LimitedTime { .. } = self.reuse {
@@ -133,10 +136,13 @@ impl<S: DeviceSigner> CredentialBatch<S> {
                     }
                     return Ok(code);
                 }
-                Err(e) => last = e,
+                Err(e) => {
+                    self.instances.push_front((credential, signer));
+                    return Err(e);
+                }
             }
         }
-        Err(last)
+        Err(Error::MissingDomain("no valid instance left in the batch: refill it".into()))
     }
 }
 
@@ -189,6 +195,13 @@ mod tests {
         assert_eq!(seen, subjects, "each instance once, in order");
         assert_eq!(holder.remaining(), 0);
         assert!(matches!(holder.present(&[4], demo::NOW, PresentOptions::default()), Err(Error::MissingDomain(_))));
+        // A domain the credentials do not hold costs no instance; expired ones are dropped.
+        holder.refill(batch(&city, 2)).unwrap();
+        assert!(matches!(holder.present(&[99], demo::NOW, PresentOptions::default()), Err(Error::MissingDomain(_))));
+        assert_eq!(holder.remaining(), 2);
+        let after_expiry = demo::NOW + 3 * crate::credential::DAY;
+        assert!(matches!(holder.present(&[4], after_expiry, PresentOptions::default()), Err(Error::MissingDomain(_))));
+        assert_eq!(holder.remaining(), 0);
         holder.refill(batch(&city, 1)).unwrap();
         assert!(holder.present(&[4], demo::NOW, PresentOptions::default()).is_ok());
     }
