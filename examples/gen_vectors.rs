@@ -247,6 +247,18 @@ impl Gen {
         Ok(present(credential, signer, &ids, at, opts(nonce))?.to_text())
     }
 
+    /// A code disclosing what `scene` reads: its own card under the standard layout.
+    fn code_for(
+        &self,
+        credential: &Credential,
+        signer: &dyn DeviceSigner,
+        scene: &Scene,
+        at: u64,
+        nonce: u8,
+    ) -> Res<String> {
+        Ok(present(credential, signer, scene, at, opts(nonce))?.to_text())
+    }
+
     fn bytes_of(text: &str) -> Res<Vec<u8>> {
         Ok(decode_text(text).map_err(|r| format!("decode: {r}"))?)
     }
@@ -307,17 +319,17 @@ pub fn generate() -> Res<VectorFile> {
     let all_ids: Vec<u32> = Domain::ALL.iter().map(|d| d.id()).collect();
 
     // ---- Accepted codes at each scene.
-    let c = g.code(&cred, &device, &hospital, at, 1)?;
+    let c = g.code_for(&cred, &device, &Scene::Hospital, at, 1)?;
     g.add(
         "accept_hospital",
-        "Health and medical insurance in one card, at a hospital.",
+        "The hospital's card: health and the insurance status, the region withheld.",
         c,
         "accept",
         later,
         g.setup(Scene::Hospital),
         vec![],
     )?;
-    let c = g.code(&cred, &device, &[Domain::Tourism], at, 2)?;
+    let c = g.code_for(&cred, &device, &scenic(demo::SITE), at, 2)?;
     g.add(
         "accept_scenic_spot_reservation",
         "A reservation for this site today (local day, UTC+8).",
@@ -327,20 +339,20 @@ pub fn generate() -> Res<VectorFile> {
         g.setup(scenic(demo::SITE)),
         vec![],
     )?;
-    let c = g.code(&cred, &device, &[Domain::Transit], at, 3)?;
+    let c = g.code_for(&cred, &device, &Scene::Parking, at, 3)?;
     g.add(
         "accept_parking",
-        "Transit account in good standing with vehicle payment.",
+        "The parking card: account in good standing, vehicle payment on, the fare class withheld.",
         c.clone(),
         "accept",
         later,
         g.setup(Scene::Parking),
         vec![],
     )?;
-    let metro_code = g.code(&cred, &device, &[Domain::Transit], at, 4)?;
+    let metro_code = g.code_for(&cred, &device, &metro(), at, 4)?;
     g.add(
         "accept_metro_gate",
-        "Transit account in good standing.",
+        "The metro card: account in good standing and fare class, vehicle payment withheld.",
         metro_code.clone(),
         "accept",
         later,
@@ -351,7 +363,7 @@ pub fn generate() -> Res<VectorFile> {
     let p256 = key(Algorithm::EcdsaP256Sha256, 0x05)?;
     let cred_p256 =
         g.credential(&g.city.issuer, &p256, demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
-    let c = g.code(&cred_p256, &p256, &[Domain::Transit], at, 5)?;
+    let c = g.code_for(&cred_p256, &p256, &metro(), at, 5)?;
     g.add(
         "accept_metro_gate_p256_device",
         "Device key is ECDSA P-256 (phone secure hardware).",
@@ -361,10 +373,10 @@ pub fn generate() -> Res<VectorFile> {
         g.setup(metro()),
         vec![],
     )?;
-    let c = g.code(&cred_p256, &p256, &hospital, at, 6)?;
+    let c = g.code_for(&cred_p256, &p256, &Scene::Hospital, at, 6)?;
     g.add(
         "accept_hospital_p256_device",
-        "Hospital bundle with a P-256 device key.",
+        "The hospital's card with a P-256 device key.",
         c,
         "accept",
         later,
@@ -719,7 +731,7 @@ pub fn generate() -> Res<VectorFile> {
     )?;
     let mut arrears = demo::resident_claims();
     if let Some(t) = arrears.transit.as_mut() {
-        t.account = AccountStatus::Arrears;
+        t.account = Some(AccountStatus::Arrears);
     }
     let cred_arrears = g.credential(&g.city.issuer, &device, arrears, CardLayout::Standard, demo::TODAY - 1, 7)?;
     let c = g.code(&cred_arrears, &device, &[Domain::Transit], at, 51)?;
@@ -968,12 +980,13 @@ pub fn generate() -> Res<VectorFile> {
         g.setup(metro()),
         vec![],
     )?;
-    let hosp = Gen::bytes_of(&g.code(&cred, &device, &hospital, at, 61)?)?;
-    // Hospital card entries: health at 58..63, medical insurance at 63..69. Swap them.
+    let hosp = Gen::bytes_of(&g.code_for(&cred, &device, &Scene::Hospital, at, 61)?)?;
+    // Hospital card entries: health at 58..63, medical insurance (region withheld) at
+    // 63..67. Swap them.
     let mut swapped = hosp.clone();
     let health = hosp.get(58..63).ok_or("short")?.to_vec();
-    let insurance = hosp.get(63..69).ok_or("short")?.to_vec();
-    swapped.splice(58..69, insurance.into_iter().chain(health));
+    let insurance = hosp.get(63..67).ok_or("short")?.to_vec();
+    swapped.splice(58..67, insurance.into_iter().chain(health));
     g.add(
         "non_canonical_claim_order",
         "Medical insurance (2) before health (1) in a card.",
@@ -1250,9 +1263,52 @@ pub fn generate() -> Res<VectorFile> {
             "truncated",
         ),
         (
-            "claims_transit_flags_two",
-            "A transit flags byte other than 0 or 1.",
+            "claims_transit_vehicle_payment_withheld",
+            "Flags 2: vehicle payment withheld (a metro card).",
             claims(1, &[&[4, 3, 1, 1, 2]]),
+            "accept",
+        ),
+        ("claims_transit_flags_three", "A transit flags byte above 2.", claims(1, &[&[4, 3, 1, 1, 3]]), "malformed"),
+        (
+            "claims_transit_all_withheld",
+            "A transit body withholding all three fields: malformed (omit the domain instead).",
+            claims(1, &[&[4, 3, 0, 0, 2]]),
+            "malformed",
+        ),
+        (
+            "claims_transit_fare_class_withheld",
+            "Fare class byte 0 (withheld, a parking card) at a metro gate, which charges by it.",
+            claims(1, &[&[4, 3, 1, 0, 1]]),
+            "policy_unmet",
+        ),
+        (
+            "claims_transit_account_withheld",
+            "Account byte 0 (withheld) at a metro gate, which needs the account's standing.",
+            claims(1, &[&[4, 3, 0, 1, 2]]),
+            "policy_unmet",
+        ),
+        (
+            "claims_insurance_region_withheld",
+            "Medical insurance with region 0 (withheld) and status active, beside transit.",
+            claims(2, &[&[2, 2, 0, 1], transit]),
+            "accept",
+        ),
+        (
+            "claims_insurance_status_withheld",
+            "Medical insurance with region 6 and status 0 (withheld), beside transit.",
+            claims(2, &[&[2, 2, 6, 0], transit]),
+            "accept",
+        ),
+        (
+            "claims_insurance_all_withheld",
+            "Medical insurance withholding region and status: malformed.",
+            claims(2, &[&[2, 2, 0, 0], transit]),
+            "malformed",
+        ),
+        (
+            "claims_insurance_status_four",
+            "Medical insurance status 4 is not defined.",
+            claims(2, &[&[2, 2, 0, 4], transit]),
             "malformed",
         ),
         (
@@ -1296,6 +1352,40 @@ pub fn generate() -> Res<VectorFile> {
         setup.trust_lists = vec![tl_wide.clone()];
         g.add(name, description, c, expected, later, setup, vec![])?;
     }
+    // Each scene's card withholds what other scenes read (SPEC.md §11): shown at the
+    // wrong scene it is refused, never read as "vehicle payment off" or "standard fare".
+    let parking_card = g.code_for(&cred, &device, &Scene::Parking, at, 0x64)?;
+    g.add(
+        "policy_unmet_parking_card_at_metro",
+        "The parking card (fare class withheld) at a metro gate.",
+        parking_card,
+        "policy_unmet",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let metro_card = g.code_for(&cred, &device, &metro(), at, 0x65)?;
+    g.add(
+        "policy_unmet_metro_card_at_parking",
+        "The metro card (vehicle payment withheld) at a parking exit.",
+        metro_card,
+        "policy_unmet",
+        later,
+        g.setup(Scene::Parking),
+        vec![],
+    )?;
+    let today = demo::TODAY.to_be_bytes();
+    let status_withheld = claims(2, &[&[1, 3, 1, today[0], today[1]], &[2, 2, 6, 0]]);
+    let c = g.code_with_claims(&status_withheld, at, 0x66)?;
+    g.add(
+        "policy_unmet_hospital_insurance_status_withheld",
+        "Health green through today and medical insurance with its status withheld, at a hospital.",
+        c,
+        "policy_unmet",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
     // Cards per code: 1 to 16 (SPEC.md §5).
     let one_domain: Vec<[u8; 3]> = (6u8..=21).map(|d| [1, d, 0]).collect();
     let transit_card: &[u8] = &[1, 4, 3, 1, 1, 0];

@@ -356,24 +356,31 @@ pub struct Health {
     pub valid_until_day: u16,
 }
 
-/// Medical insurance claims.
+/// Medical insurance claims. A scene's card may withhold a field (null): the hospital's
+/// card carries the status, not the region.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct MedicalInsurance {
-    /// 6-digit administrative division code.
-    pub region: u32,
-    /// Card state.
-    pub status: InsuranceStatus,
+    /// 6-digit administrative division code; null when withheld.
+    #[uniffi(default = None)]
+    pub region: Option<u32>,
+    /// Card state; null when withheld.
+    #[uniffi(default = None)]
+    pub status: Option<InsuranceStatus>,
 }
 
-/// Transit claims.
+/// Transit claims. A scene's card may withhold fields (null): the parking card carries
+/// no fare class, the metro card no vehicle payment.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct Transit {
-    /// Account standing.
-    pub account: AccountStatus,
-    /// Fare class.
-    pub fare_class: FareClass,
-    /// Vehicle and parking payment enabled.
-    pub vehicle_payment: bool,
+    /// Account standing; null when withheld.
+    #[uniffi(default = None)]
+    pub account: Option<AccountStatus>,
+    /// Fare class; null when withheld.
+    #[uniffi(default = None)]
+    pub fare_class: Option<FareClass>,
+    /// Vehicle and parking payment enabled; null when withheld.
+    #[uniffi(default = None)]
+    pub vehicle_payment: Option<bool>,
 }
 
 /// One tourism pass or reservation.
@@ -425,11 +432,11 @@ impl From<cc::Claims> for Claims {
             health: c.health.map(|h| Health { status: h.status.into(), valid_until_day: h.valid_until_day }),
             medical_insurance: c
                 .medical_insurance
-                .map(|m| MedicalInsurance { region: m.region, status: m.status.into() }),
+                .map(|m| MedicalInsurance { region: m.region, status: m.status.map(Into::into) }),
             social_security: c.social_security.map(|s| s.status.into()),
             transit: c.transit.map(|t| Transit {
-                account: t.account.into(),
-                fare_class: t.fare_class.into(),
+                account: t.account.map(Into::into),
+                fare_class: t.fare_class.map(Into::into),
                 vehicle_payment: t.vehicle_payment,
             }),
             tourism: c
@@ -452,11 +459,11 @@ impl From<Claims> for cc::Claims {
             health: c.health.map(|h| cc::Health { status: h.status.into(), valid_until_day: h.valid_until_day }),
             medical_insurance: c
                 .medical_insurance
-                .map(|m| cc::MedicalInsurance { region: m.region, status: m.status.into() }),
+                .map(|m| cc::MedicalInsurance { region: m.region, status: m.status.map(Into::into) }),
             social_security: c.social_security.map(|s| cc::SocialSecurity { status: s.into() }),
             transit: c.transit.map(|t| cc::Transit {
-                account: t.account.into(),
-                fare_class: t.fare_class.into(),
+                account: t.account.map(Into::into),
+                fare_class: t.fare_class.map(Into::into),
                 vehicle_payment: t.vehicle_payment,
             }),
             tourism: if c.tourism.is_empty() {
@@ -642,19 +649,22 @@ impl Holder {
     }
 
     /// Builds a code for a scene, now (or at `now_unix`), valid `validity_secs`
-    /// (default 60).
+    /// (default 60). It discloses only what the scene's policy reads: the scene's own
+    /// card (SPEC.md §11).
     #[uniffi::method(default(now_unix = None, validity_secs = 60))]
     pub fn present_for_scene(&self, scene: Scene, now_unix: Option<u64>, validity_secs: u8) -> Result<PresentedCode> {
-        self.present(scene_domains(scene), now_unix, validity_secs)
+        let at = now_unix.unwrap_or_else(now);
+        let options = citycode::PresentOptions { validity_secs, nonce: None };
+        let code = citycode::present(&self.credential, &self.signer, &citycode::Scene::from(scene), at, options)?;
+        Ok(presented(&code, at))
     }
 
-    /// Builds a code that discloses `domains`.
+    /// Builds a code that discloses `domains`, whole (for an application's own scenes).
     #[uniffi::method(default(now_unix = None, validity_secs = 60))]
     pub fn present(&self, domains: Vec<Domain>, now_unix: Option<u64>, validity_secs: u8) -> Result<PresentedCode> {
         let at = now_unix.unwrap_or_else(now);
-        let ids: Vec<u32> = domains.into_iter().map(|d| cc::Domain::from(d).id()).collect();
         let options = citycode::PresentOptions { validity_secs, nonce: None };
-        let code = citycode::present(&self.credential, &self.signer, &ids, at, options)?;
+        let code = citycode::present(&self.credential, &self.signer, &domain_ids(domains), at, options)?;
         Ok(presented(&code, at))
     }
 }
@@ -710,7 +720,7 @@ impl AsyncHolder {
         self.credential.subject.to_hex()
     }
 
-    /// Builds a code for a scene, awaiting the signer.
+    /// Builds a code for a scene (only what its policy reads), awaiting the signer.
     #[uniffi::method(default(now_unix = None, validity_secs = 60))]
     pub async fn present_for_scene(
         &self,
@@ -718,10 +728,11 @@ impl AsyncHolder {
         now_unix: Option<u64>,
         validity_secs: u8,
     ) -> Result<PresentedCode> {
-        self.present(scene_domains(scene), now_unix, validity_secs).await
+        let scene = citycode::Scene::from(scene);
+        self.sign(&scene, now_unix, validity_secs).await
     }
 
-    /// Builds a code that discloses `domains`, awaiting the signer.
+    /// Builds a code that discloses `domains`, whole, awaiting the signer.
     #[uniffi::method(default(now_unix = None, validity_secs = 60))]
     pub async fn present(
         &self,
@@ -729,13 +740,28 @@ impl AsyncHolder {
         now_unix: Option<u64>,
         validity_secs: u8,
     ) -> Result<PresentedCode> {
+        let ids = domain_ids(domains);
+        self.sign(&ids, now_unix, validity_secs).await
+    }
+}
+
+impl AsyncHolder {
+    async fn sign(
+        &self,
+        disclosure: impl Into<citycode::Disclosure<'_>>,
+        now_unix: Option<u64>,
+        validity_secs: u8,
+    ) -> Result<PresentedCode> {
         let at = now_unix.unwrap_or_else(now);
-        let ids: Vec<u32> = domains.into_iter().map(|d| cc::Domain::from(d).id()).collect();
         let options = citycode::PresentOptions { validity_secs, nonce: None };
-        let unsigned = citycode::prepare(&self.credential, &self.key, &ids, at, options)?;
+        let unsigned = citycode::prepare(&self.credential, &self.key, disclosure, at, options)?;
         let signature = self.signer.sign(unsigned.signing_input().to_vec()).await?;
         Ok(presented(&unsigned.finish(&signature)?, at))
     }
+}
+
+fn domain_ids(domains: Vec<Domain>) -> Vec<u32> {
+    domains.into_iter().map(|d| cc::Domain::from(d).id()).collect()
 }
 
 fn presented(code: &citycode::Code, at: u64) -> PresentedCode {

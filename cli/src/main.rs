@@ -11,7 +11,7 @@ use citycode::distribution::{ListStatus, STATUS_FILE, STATUS_INDEX_FILE};
 use citycode::text::{encode_base64url, hex, unhex};
 use citycode::{
     Algorithm, CardLayout, Claims, Credential, CredentialRequest, Issuer, IssuerKey, KeyPair, KeyRequest, ListSigner,
-    Policy, PresentOptions, PublicKey, Qr, RevocationList, Revoked, Scene, Subject, TrustList, UnverifiedCode,
+    PresentOptions, PublicKey, Qr, RevocationList, Revoked, Scene, Subject, TrustList, UnverifiedCode,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
@@ -166,7 +166,7 @@ enum Command {
         device: PathBuf,
         #[command(flatten)]
         scene: SceneArgs,
-        /// Disclose these domain ids instead of the scene's.
+        /// Disclose these domain ids, whole, instead of what the scene reads.
         #[arg(long, value_delimiter = ',')]
         domains: Option<Vec<u32>>,
         /// Unix time (default: now).
@@ -652,15 +652,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Present { credential, device, scene, domains, now, validity, json } => {
             let credential = Credential::from_base64url(read_text(&credential)?.trim())?;
             let (_, key) = KeyFile::load(&device)?;
-            let domains = domains.unwrap_or_else(|| scene.scene().required_domains());
             let now = now.unwrap_or_else(now_secs);
-            let code = citycode::present(
-                &credential,
-                &key,
-                &domains,
-                now,
-                PresentOptions { validity_secs: validity, nonce: None },
-            )?;
+            let options = PresentOptions { validity_secs: validity, nonce: None };
+            // Whole domains when asked for; otherwise only what the scene reads.
+            let code = match domains {
+                Some(domains) => citycode::present(&credential, &key, &domains, now, options)?,
+                None => citycode::present(&credential, &key, &scene.scene(), now, options)?,
+            };
             let text = code.to_text();
             if json {
                 let qr = Qr::new(&text)?;

@@ -356,7 +356,29 @@ fn issue_present_verify_render_inspect() {
     let inspected = ok_json(&d.0, &["inspect", &text]);
     assert_eq!(inspected["verified"], false);
     assert!(inspected["warning"].as_str().unwrap().contains("NOT VERIFIED"));
-    assert_eq!(inspected["cards"][0]["claims"]["medical_insurance"]["region"], 310000);
+    // The hospital's card carries the insurance status and withholds the region.
+    assert_eq!(inspected["cards"][0]["claims"]["medical_insurance"]["status"], "active");
+    assert!(inspected["cards"][0]["claims"]["medical_insurance"].get("region").is_none());
+    // Asked for whole domains, the code carries the region.
+    let whole = ok_json(
+        &d.0,
+        &[
+            "present",
+            "--credential",
+            "credential.txt",
+            "--device",
+            "device.json",
+            "--domains",
+            "1,2",
+            "--now",
+            &now,
+            "--json",
+        ],
+    );
+    let whole = ok_json(&d.0, &["inspect", whole["text"].as_str().unwrap()]);
+    let regions: Vec<&serde_json::Value> =
+        whole["cards"].as_array().unwrap().iter().map(|c| &c["claims"]["medical_insurance"]["region"]).collect();
+    assert!(regions.contains(&&serde_json::json!(310000)), "{whole}");
 
     // Revoke the device key: the next code is rejected.
     let device_key_id = inspected["device_key"]["key_id"].as_str().unwrap();

@@ -12,7 +12,7 @@
 //! SM2 beside Ed25519 and P-256 (signatures by crate, and whole codes); `--rounds N` sets how many timing rounds to take the fastest
 //! of (default 5); `--wasm FILE` adds the row `node wasm/bench/verify.mjs --json` wrote.
 //!
-//! Content: the hospital scene's disclosure (health and medical insurance) of the demo
+//! Content: the hospital scene's disclosure (health and the insurance status) of the demo
 //! city's residents. citycode, SD-JWT and the floor carry it with holder binding (an
 //! issuer signature and a device signature per code); PASETO and JWT carry the same
 //! claims under one issuer signature (no holder binding: a screenshot verifies until it
@@ -27,7 +27,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use citycode::demo::{self, DemoCity};
-use citycode::{Domain, Policy, PresentOptions, Scene, UnverifiedCode, Verifier, present};
+use citycode::{Policy, PresentOptions, Scene, UnverifiedCode, Verifier, present};
 
 /// Codes per measurement: 64 residents, each presenting at 30 instants (all within the
 /// validity window at the verification time), so no code is ever verified twice by
@@ -118,12 +118,11 @@ struct Codes {
 
 fn hospital_codes() -> Result<Codes, Box<dyn Error>> {
     let city = DemoCity::new()?;
-    let domains = Scene::Hospital.required_domains();
     let mut texts = Vec::new();
     for n in 0..RESIDENTS {
         let (device, credential) = city.resident(n)?;
         for t in 0..INSTANTS {
-            let code = present(&credential, &device, &domains, demo::NOW - t, PresentOptions::default())?;
+            let code = present(&credential, &device, &Scene::Hospital, demo::NOW - t, PresentOptions::default())?;
             texts.push(code.to_text());
         }
     }
@@ -394,9 +393,10 @@ fn print_table(rows: &[(&Bench<'_>, f64)]) {
 
 /// The claims the hospital scene discloses, as JSON for the peers.
 pub(crate) fn hospital_claims_json() -> Result<serde_json::Map<String, serde_json::Value>, Box<dyn Error>> {
-    let claims = demo::resident_claims()
-        .select(&[Domain::Health.id(), Domain::MedicalInsurance.id()])
-        .ok_or("resident claims lack the hospital domains")?;
+    let claims = Scene::Hospital.view(&demo::resident_claims());
+    if claims.domain_ids() != Scene::Hospital.required_domains() {
+        return Err("resident claims lack the hospital domains".into());
+    }
     match serde_json::to_value(claims)? {
         serde_json::Value::Object(m) => Ok(m.into_iter().filter(|(_, v)| !v.is_null()).collect()),
         _ => Err("claims are not a JSON object".into()),

@@ -16,6 +16,7 @@
 
 use std::collections::VecDeque;
 
+use crate::credential::Disclosure;
 use crate::credential::{Credential, CredentialRequest, Issuer, Subject};
 use crate::error::Error;
 use crate::keys::DeviceSigner;
@@ -110,18 +111,24 @@ impl<S: DeviceSigner> CredentialBatch<S> {
         self.remaining() < self.refill_below
     }
 
-    /// Builds a code disclosing `domains` from the next instance: a fresh one for every
+    /// Builds a code disclosing what a scene reads, or whole domains, from the next instance: a fresh one for every
     /// code with [`Reuse::OnceOnly`]; with [`Reuse::LimitedTime`], the one in use until
     /// its window ends. Instances whose every card has expired are dropped; any other
     /// failure (domains the credential does not hold, a signer that fails or is
     /// cancelled) returns the error and keeps the instance for the next code. An empty
     /// (or wholly expired) batch is `missing_domain`: ask for a refill.
-    pub fn present(&mut self, domains: &[u32], now: u64, options: PresentOptions) -> Result<Code, Error> {
+    pub fn present<'d>(
+        &mut self,
+        disclosure: impl Into<Disclosure<'d>>,
+        now: u64,
+        options: PresentOptions,
+    ) -> Result<Code, Error> {
+        let disclosure = disclosure.into();
         if let Reuse::LimitedTime { secs } = self.reuse {
             if let Some((credential, signer, since)) = &self.current
                 && now < since.saturating_add(secs)
             {
-                return present(credential, signer, domains, now, options);
+                return present(credential, signer, disclosure, now, options);
             }
             self.current = None;
         }
@@ -129,7 +136,7 @@ impl<S: DeviceSigner> CredentialBatch<S> {
             if credential.cards.iter().all(|card| now >= card.not_after()) {
                 continue;
             }
-            match present(&credential, &signer, domains, now, options) {
+            match present(&credential, &signer, disclosure, now, options) {
                 Ok(code) => {
                     if let Reuse::LimitedTime { .. } = self.reuse {
                         self.current = Some((credential, signer, now));

@@ -141,13 +141,17 @@ pub struct Health {
     pub valid_until_day: u16,
 }
 
-/// Medical insurance claims. Body: region (varint), status (1 byte).
+/// Medical insurance claims. Body: region (varint, 0 = withheld), status (1 byte, 0 =
+/// withheld). A card may withhold either field, not both (SPEC.md §4.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MedicalInsurance {
-    /// Insured region as a 6-digit administrative division code (GB/T 2260).
-    pub region: u32,
-    /// Card state.
-    pub status: InsuranceStatus,
+    /// Insured region as a 6-digit administrative division code (GB/T 2260); `None` when
+    /// the card withholds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<u32>,
+    /// Card state; `None` when the card withholds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<InsuranceStatus>,
 }
 
 /// Social security claims. Body: status (1 byte).
@@ -157,16 +161,31 @@ pub struct SocialSecurity {
     pub status: SocialSecurityStatus,
 }
 
-/// Transit claims. Body: account (1 byte), fare class (1 byte), flags (1 byte: bit 0 =
-/// vehicle payment enabled; other bits must be zero).
+/// Transit claims. Body: account (1 byte, 0 = withheld), fare class (1 byte, 0 =
+/// withheld), flags (1 byte: 0 vehicle payment off, 1 on, 2 withheld). A card may
+/// withhold any fields but not all three (SPEC.md §4.3): a parking card carries no fare
+/// class, a metro card no vehicle payment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transit {
-    /// Account standing.
-    pub account: AccountStatus,
-    /// Fare class.
-    pub fare_class: FareClass,
-    /// Whether the account pays for parking and vehicle services.
-    pub vehicle_payment: bool,
+    /// Account standing; `None` when withheld.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountStatus>,
+    /// Fare class; `None` when withheld.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fare_class: Option<FareClass>,
+    /// Whether the account pays for parking and vehicle services; `None` when withheld.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle_payment: Option<bool>,
+}
+
+/// The byte of an optional enum field: its value, or 0 when withheld.
+fn opt_byte(value: Option<u8>) -> u8 {
+    value.unwrap_or(0)
+}
+
+/// An optional enum field from its byte: 0 is withheld, anything else must be a value.
+fn from_opt_byte<T>(b: u8, from: fn(u8) -> Result<T, Reason>) -> Result<Option<T>, Reason> {
+    if b == 0 { Ok(None) } else { from(b).map(Some) }
 }
 
 /// One tourism pass or reservation. Body: kind (1 byte), site (varint), day (u16).
@@ -187,6 +206,9 @@ pub struct Tourism {
     /// Passes and reservations.
     pub entries: Vec<TourismEntry>,
 }
+
+/// The transit `flags` byte of a card that withholds vehicle payment.
+const FLAGS_VEHICLE_WITHHELD: u8 = 2;
 
 /// Most tourism entries one card may carry.
 pub const MAX_TOURISM_ENTRIES: usize = 8;
@@ -245,6 +267,17 @@ impl Claims {
             Domain::Transit => self.transit.is_some(),
             Domain::Tourism => self.tourism.is_some(),
         }
+    }
+
+    /// Whether a disclosed domain withholds some of its fields (a scene's card, SPEC.md
+    /// §11).
+    pub fn withholds(&self) -> bool {
+        let insurance = self.medical_insurance.as_ref().is_some_and(|m| m.region.is_none() || m.status.is_none());
+        let transit = self
+            .transit
+            .as_ref()
+            .is_some_and(|t| t.account.is_none() || t.fare_class.is_none() || t.vehicle_payment.is_none());
+        insurance || transit
     }
 
     /// Only the listed domains (ids), or `None` if one of them is absent.
@@ -308,6 +341,18 @@ impl Claims {
         {
             return Err(Reason::Malformed);
         }
+        if let Some(m) = &self.medical_insurance
+            && (m.region == Some(0) || (m.region.is_none() && m.status.is_none()))
+        {
+            return Err(Reason::Malformed);
+        }
+        if let Some(t) = &self.transit
+            && t.account.is_none()
+            && t.fare_class.is_none()
+            && t.vehicle_payment.is_none()
+        {
+            return Err(Reason::Malformed);
+        }
         Ok(())
     }
 
@@ -326,7 +371,7 @@ impl Claims {
                 }
                 Some(Domain::MedicalInsurance) => {
                     if let Some(m) = &self.medical_insurance {
-                        body.varint(m.region).u8(m.status.to_byte());
+                        body.varint(m.region.unwrap_or(0)).u8(opt_byte(m.status.map(InsuranceStatus::to_byte)));
                     }
                 }
                 Some(Domain::SocialSecurity) => {
@@ -336,7 +381,10 @@ impl Claims {
                 }
                 Some(Domain::Transit) => {
                     if let Some(t) = &self.transit {
-                        body.u8(t.account.to_byte()).u8(t.fare_class.to_byte()).u8(u8::from(t.vehicle_payment));
+                        let flags = t.vehicle_payment.map_or(FLAGS_VEHICLE_WITHHELD, u8::from);
+                        body.u8(opt_byte(t.account.map(AccountStatus::to_byte)))
+                            .u8(opt_byte(t.fare_class.map(FareClass::to_byte)))
+                            .u8(flags);
                     }
                 }
                 Some(Domain::Tourism) => {
@@ -396,20 +444,28 @@ fn decode_body(claims: &mut Claims, id: u32, body: &[u8]) -> Result<(), Reason> 
             claims.health = Some(Health { status: HealthStatus::from_byte(b.u8()?)?, valid_until_day: b.u16()? });
         }
         Some(Domain::MedicalInsurance) => {
-            claims.medical_insurance =
-                Some(MedicalInsurance { region: b.varint()?, status: InsuranceStatus::from_byte(b.u8()?)? });
+            let region = Some(b.varint()?).filter(|&r| r != 0);
+            let status = from_opt_byte(b.u8()?, InsuranceStatus::from_byte)?;
+            if region.is_none() && status.is_none() {
+                return Err(Reason::Malformed);
+            }
+            claims.medical_insurance = Some(MedicalInsurance { region, status });
         }
         Some(Domain::SocialSecurity) => {
             claims.social_security = Some(SocialSecurity { status: SocialSecurityStatus::from_byte(b.u8()?)? });
         }
         Some(Domain::Transit) => {
-            let account = AccountStatus::from_byte(b.u8()?)?;
-            let fare_class = FareClass::from_byte(b.u8()?)?;
+            let account = from_opt_byte(b.u8()?, AccountStatus::from_byte)?;
+            let fare_class = from_opt_byte(b.u8()?, FareClass::from_byte)?;
             let vehicle_payment = match b.u8()? {
-                0 => false,
-                1 => true,
+                0 => Some(false),
+                1 => Some(true),
+                FLAGS_VEHICLE_WITHHELD => None,
                 _ => return Err(Reason::Malformed),
             };
+            if account.is_none() && fare_class.is_none() && vehicle_payment.is_none() {
+                return Err(Reason::Malformed);
+            }
             claims.transit = Some(Transit { account, fare_class, vehicle_payment });
         }
         Some(Domain::Tourism) => {
@@ -440,14 +496,24 @@ impl fmt::Display for Claims {
             parts.push(format!("health {} (until day {})", h.status.name(), h.valid_until_day));
         }
         if let Some(m) = &self.medical_insurance {
-            parts.push(format!("medical insurance {} (region {})", m.status.name(), m.region));
+            let mut p = String::from("medical insurance");
+            if let Some(status) = m.status {
+                p = format!("{p} {}", status.name());
+            }
+            if let Some(region) = m.region {
+                p = format!("{p} (region {region})");
+            }
+            parts.push(p);
         }
         if let Some(s) = &self.social_security {
             parts.push(format!("social security {}", s.status.name()));
         }
         if let Some(t) = &self.transit {
-            let vehicle = if t.vehicle_payment { ", vehicle payment" } else { "" };
-            parts.push(format!("transit {}, {}{vehicle}", t.account.name(), t.fare_class.name()));
+            let mut fields: Vec<&str> = Vec::new();
+            fields.extend(t.account.map(AccountStatus::name));
+            fields.extend(t.fare_class.map(FareClass::name));
+            fields.extend(t.vehicle_payment.map(|on| if on { "vehicle payment" } else { "no vehicle payment" }));
+            parts.push(format!("transit {}", fields.join(", ")));
         }
         if let Some(t) = &self.tourism {
             let entries: Vec<String> =
@@ -481,12 +547,12 @@ mod tests {
     pub(crate) fn sample() -> Claims {
         Claims {
             health: Some(Health { status: HealthStatus::Green, valid_until_day: 20_800 }),
-            medical_insurance: Some(MedicalInsurance { region: 310_000, status: InsuranceStatus::Active }),
+            medical_insurance: Some(MedicalInsurance { region: Some(310_000), status: Some(InsuranceStatus::Active) }),
             social_security: Some(SocialSecurity { status: SocialSecurityStatus::Retired }),
             transit: Some(Transit {
-                account: AccountStatus::Active,
-                fare_class: FareClass::SeniorFree,
-                vehicle_payment: true,
+                account: Some(AccountStatus::Active),
+                fare_class: Some(FareClass::SeniorFree),
+                vehicle_payment: Some(true),
             }),
             tourism: Some(Tourism {
                 entries: vec![TourismEntry { kind: TourismKind::Reservation, site: 1024, day: 20_790 }],
@@ -525,8 +591,34 @@ mod tests {
         assert_eq!(Claims::decode(&mut Reader::new(&[1, 1, 4, 1, 0, 0, 9])), Err(Reason::Malformed));
         // Zero entries.
         assert_eq!(Claims::decode(&mut Reader::new(&[0])), Err(Reason::Malformed));
-        // Transit flag byte 2.
-        assert_eq!(Claims::decode(&mut Reader::new(&[1, 4, 3, 1, 1, 2])), Err(Reason::Malformed));
+        // Transit flag byte 3 (2 is "vehicle payment withheld").
+        assert_eq!(Claims::decode(&mut Reader::new(&[1, 4, 3, 1, 1, 3])), Err(Reason::Malformed));
+        // Every transit field withheld; every insurance field withheld.
+        assert_eq!(Claims::decode(&mut Reader::new(&[1, 4, 3, 0, 0, 2])), Err(Reason::Malformed));
+        assert_eq!(Claims::decode(&mut Reader::new(&[1, 2, 2, 0, 0])), Err(Reason::Malformed));
+    }
+
+    #[test]
+    fn withheld_fields_round_trip_as_zero_bytes() {
+        let parking = Transit { account: Some(AccountStatus::Active), fare_class: None, vehicle_payment: Some(true) };
+        let metro = Transit { vehicle_payment: None, fare_class: Some(FareClass::Child), ..parking.clone() };
+        let status_only = MedicalInsurance { region: None, status: Some(InsuranceStatus::Suspended) };
+        for (claims, bytes) in [
+            (Claims { transit: Some(parking), ..Claims::default() }, vec![1u8, 4, 3, 1, 0, 1]),
+            (Claims { transit: Some(metro), ..Claims::default() }, vec![1, 4, 3, 1, 5, 2]),
+            (Claims { medical_insurance: Some(status_only), ..Claims::default() }, vec![1, 2, 2, 0, 2]),
+        ] {
+            let mut w = Writer::default();
+            claims.encode(&mut w).unwrap();
+            assert_eq!(w.buf, bytes);
+            assert_eq!(round_trip(&claims), Ok(claims));
+        }
+        // Region 0 would read back as withheld: refused at encoding.
+        let zero = MedicalInsurance { region: Some(0), status: Some(InsuranceStatus::Active) };
+        let c = Claims { medical_insurance: Some(zero), ..Claims::default() };
+        assert_eq!(c.encode(&mut Writer::default()), Err(Reason::Malformed));
+        let none = Transit { account: None, fare_class: None, vehicle_payment: None };
+        assert_eq!(Claims { transit: Some(none), ..Claims::default() }.validate(), Err(Reason::Malformed));
     }
 
     #[test]

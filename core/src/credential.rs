@@ -1,12 +1,12 @@
 //! Credentials: the issuer's signed cards, bound to one device key and subject.
 //!
 //! A credential is a set of *cards*. Each card is one issuer signature over a subset of
-//! the holder's domains, the device key, the subject and a validity in days. A code
-//! discloses a domain by carrying a card that holds it; the issuer signs one card per
-//! domain and one per common bundle (a hospital needs health and medical insurance
-//! together), so every scene is served by one card and discloses nothing else. SPEC.md
-//! §3 explains why this beats salted digests for a QR code: no digest of an undisclosed
-//! domain is ever on the wire.
+//! the holder's claims, the device key, the subject and a validity in days. A code
+//! discloses claims by carrying a card that holds them; the issuer signs one card per
+//! built-in scene with only the fields its policy reads (the hospital's card has the
+//! insurance status but not the region), one per whole domain and one with every domain,
+//! so every scene is served by one card and learns nothing else. SPEC.md §3 explains why
+//! this beats salted digests for a QR code: nothing undisclosed is ever on the wire.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +14,7 @@ use crate::claims::{Claims, Domain};
 use crate::digest::{self, LABEL_CARD};
 use crate::error::{Error, Reason};
 use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
+use crate::policy::{Policy, Scene};
 use crate::wire::{Reader, Writer};
 
 /// Format version of codes and stored credentials.
@@ -184,48 +185,133 @@ impl Credential {
         Credential::from_bytes(&crate::text::decode_base64url(text)?)
     }
 
-    /// Picks the cards that disclose exactly `wanted` (domain ids) if the credential
-    /// allows it, preferring fewer cards, among cards valid at `now` (Unix seconds):
-    /// one card with exactly those domains; else disjoint cards inside `wanted` that
-    /// cover it; else the smallest single card holding all of them.
+    /// Picks the cards that disclose exactly `wanted` (domain ids), whole, if the
+    /// credential allows it, preferring fewer cards, among cards valid at `now` (Unix
+    /// seconds): one card with exactly those domains; else disjoint cards inside `wanted`
+    /// that cover it; else the smallest single card holding all of them. Cards that
+    /// withhold fields (a scene's card) serve only when no whole card does.
     pub fn select_cards(&self, wanted: &[u32], now: u64) -> Result<Vec<&Card>, Error> {
-        let mut wanted: Vec<u32> = wanted.to_vec();
+        self.select(Disclosure::Domains(wanted), now)
+    }
+
+    /// Picks the cards for a disclosure among cards valid at `now` (Unix seconds). For a
+    /// scene: the card that is exactly the scene's view of itself (it holds only what the
+    /// policy reads, [`Policy::view`]); else, as for domains, among the cards whose view
+    /// keeps every wanted domain they hold (so a pass for another site never stands in).
+    pub fn select<'d>(&self, disclosure: impl Into<Disclosure<'d>>, now: u64) -> Result<Vec<&Card>, Error> {
+        let (mut wanted, policy) = match disclosure.into() {
+            Disclosure::Domains(ids) => (ids.to_vec(), None),
+            Disclosure::Scene(policy) => (policy.required_domains(), Some(policy)),
+        };
         wanted.sort_unstable();
         wanted.dedup();
         let missing = || Error::MissingDomain(describe(&wanted));
         if wanted.is_empty() {
             return Err(missing());
         }
-        let valid: Vec<&Card> = self.cards.iter().filter(|c| c.not_before() <= now && now < c.not_after()).collect();
-        if let Some(card) = valid.iter().find(|c| c.claims.domain_ids() == wanted) {
-            return Ok(vec![card]);
-        }
-        // Greedy exact cover by cards inside `wanted`, largest first.
-        let mut inside: Vec<&Card> =
-            valid.iter().copied().filter(|c| c.claims.domain_ids().iter().all(|d| wanted.contains(d))).collect();
-        inside.sort_by_key(|c| core::cmp::Reverse(c.claims.domain_ids().len()));
-        let mut covered: Vec<u32> = Vec::new();
-        let mut chosen = Vec::new();
-        for c in inside {
-            let ids = c.claims.domain_ids();
-            if ids.iter().all(|d| !covered.contains(d)) {
-                covered.extend(ids);
-                chosen.push(c);
+        let mut valid: Vec<&Card> =
+            self.cards.iter().filter(|c| c.not_before() <= now && now < c.not_after()).collect();
+        if let Some(policy) = policy {
+            let own = valid.iter().find(|c| {
+                let view = policy.view(&c.claims);
+                view == c.claims && view.domain_ids() == wanted
+            });
+            if let Some(card) = own {
+                return Ok(vec![card]);
             }
+            valid.retain(|c| {
+                let kept = policy.view(&c.claims).domain_ids();
+                c.claims.domain_ids().iter().all(|d| !wanted.contains(d) || kept.contains(d))
+            });
         }
-        covered.sort_unstable();
-        if covered == wanted && chosen.len() <= MAX_CARDS {
-            return Ok(chosen);
+        // Whole domains where the credential has them (a scene's card withholds fields a
+        // custom policy may read), else whatever holds the domains.
+        let whole: Vec<&Card> = valid.iter().copied().filter(|c| !c.claims.withholds()).collect();
+        cover(&whole, &wanted).or_else(|| cover(&valid, &wanted)).ok_or_else(missing)
+    }
+}
+
+/// Cards that disclose exactly `wanted` (sorted ids), preferring fewer: one card with
+/// exactly those domains; else disjoint cards inside `wanted` that cover it; else the
+/// smallest single card holding all of them.
+fn cover<'c>(cards: &[&'c Card], wanted: &[u32]) -> Option<Vec<&'c Card>> {
+    if let Some(card) = cards.iter().find(|c| c.claims.domain_ids() == wanted) {
+        return Some(vec![card]);
+    }
+    // Greedy exact cover by cards inside `wanted`, largest first.
+    let mut inside: Vec<&Card> =
+        cards.iter().copied().filter(|c| c.claims.domain_ids().iter().all(|d| wanted.contains(d))).collect();
+    inside.sort_by_key(|c| core::cmp::Reverse(c.claims.domain_ids().len()));
+    let mut covered: Vec<u32> = Vec::new();
+    let mut chosen = Vec::new();
+    for c in inside {
+        let ids = c.claims.domain_ids();
+        if ids.iter().all(|d| !covered.contains(d)) {
+            covered.extend(ids);
+            chosen.push(c);
         }
-        valid
-            .into_iter()
-            .filter(|c| {
-                let ids = c.claims.domain_ids();
-                wanted.iter().all(|d| ids.contains(d))
-            })
-            .min_by_key(|c| c.claims.domain_ids().len())
-            .map(|c| vec![c])
-            .ok_or_else(missing)
+    }
+    covered.sort_unstable();
+    if covered == wanted && chosen.len() <= MAX_CARDS {
+        return Some(chosen);
+    }
+    cards
+        .iter()
+        .copied()
+        .filter(|c| {
+            let ids = c.claims.domain_ids();
+            wanted.iter().all(|d| ids.contains(d))
+        })
+        .min_by_key(|c| c.claims.domain_ids().len())
+        .map(|c| vec![c])
+}
+
+/// What a code discloses: whole domains, or what a scene's policy reads.
+#[derive(Clone, Copy)]
+pub enum Disclosure<'a> {
+    /// These domains (ids), whole: for an application's own scenes.
+    Domains(&'a [u32]),
+    /// What the policy reads ([`Policy::view`]): the built-in scenes' cards withhold the
+    /// fields their policy does not read (SPEC.md §11).
+    Scene(&'a dyn Policy),
+}
+
+impl core::fmt::Debug for Disclosure<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Disclosure::Domains(ids) => f.debug_tuple("Domains").field(ids).finish(),
+            Disclosure::Scene(policy) => f.debug_tuple("Scene").field(&policy.name()).finish(),
+        }
+    }
+}
+
+impl<'a> From<&'a [u32]> for Disclosure<'a> {
+    fn from(ids: &'a [u32]) -> Self {
+        Disclosure::Domains(ids)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u32; N]> for Disclosure<'a> {
+    fn from(ids: &'a [u32; N]) -> Self {
+        Disclosure::Domains(ids)
+    }
+}
+
+impl<'a> From<&'a Vec<u32>> for Disclosure<'a> {
+    fn from(ids: &'a Vec<u32>) -> Self {
+        Disclosure::Domains(ids)
+    }
+}
+
+impl<'a> From<&'a Scene> for Disclosure<'a> {
+    fn from(scene: &'a Scene) -> Self {
+        Disclosure::Scene(scene)
+    }
+}
+
+impl<'a> From<&'a dyn Policy> for Disclosure<'a> {
+    fn from(policy: &'a dyn Policy) -> Self {
+        Disclosure::Scene(policy)
     }
 }
 
@@ -236,45 +322,58 @@ fn describe(ids: &[u32]) -> String {
         .join(" + ")
 }
 
-/// Which domain sets the issuer signs as cards.
+/// Which cards the issuer signs.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CardLayout {
-    /// One card per domain, one for health + medical insurance (the hospital bundle)
-    /// when both are present, and one with every domain.
+    /// One card per domain; one per built-in scene the holder can use, holding only what
+    /// its policy reads (hospital, metro gate, parking, and a scenic spot per tourism
+    /// site: SPEC.md §11); and one with every domain when there is room (at most
+    /// [`MAX_CARDS`] cards). Equal cards are signed once.
     #[default]
     Standard,
-    /// Exactly these domain sets (ids), each a card.
+    /// Exactly these domain sets (ids), each a card of whole domains.
     Custom(Vec<Vec<u32>>),
 }
 
 impl CardLayout {
-    fn sets(&self, claims: &Claims) -> Vec<Vec<u32>> {
-        let all = claims.domain_ids();
-        let mut sets: Vec<Vec<u32>> = match self {
-            CardLayout::Standard => {
-                let mut s: Vec<Vec<u32>> = all.iter().map(|&d| vec![d]).collect();
-                let hospital = vec![Domain::Health.id(), Domain::MedicalInsurance.id()];
-                if hospital.iter().all(|d| all.contains(d)) && all.len() > 2 {
-                    s.push(hospital);
-                }
-                if all.len() > 1 {
-                    s.push(all);
-                }
-                s
+    /// The claims of each card to sign.
+    fn cards(&self, claims: &Claims) -> Result<Vec<Claims>, Error> {
+        let mut cards: Vec<Claims> = Vec::new();
+        fn add(cards: &mut Vec<Claims>, c: Claims) {
+            if !cards.contains(&c) {
+                cards.push(c);
             }
-            CardLayout::Custom(sets) => sets
-                .iter()
-                .map(|s| {
-                    let mut s = s.clone();
-                    s.sort_unstable();
-                    s.dedup();
-                    s
-                })
-                .collect(),
-        };
-        sets.dedup();
-        sets
+        }
+        match self {
+            CardLayout::Standard => {
+                let all = claims.domain_ids();
+                for &d in &all {
+                    add(&mut cards, claims.select(&[d]).ok_or_else(|| Error::MissingDomain(describe(&[d])))?);
+                }
+                let mut sites: Vec<u32> =
+                    claims.tourism.iter().flat_map(|t| t.entries.iter().map(|e| e.site)).collect();
+                sites.sort_unstable();
+                sites.dedup();
+                let mut scenes = vec![Scene::Hospital, Scene::MetroGate, Scene::Parking];
+                scenes.extend(sites.into_iter().map(|site| Scene::ScenicSpot { site, utc_offset_minutes: 0 }));
+                for scene in scenes {
+                    let view = scene.view(claims);
+                    if view.domain_ids() == scene.required_domains() {
+                        add(&mut cards, view);
+                    }
+                }
+                if all.len() > 1 && cards.len() < MAX_CARDS {
+                    add(&mut cards, claims.clone());
+                }
+            }
+            CardLayout::Custom(sets) => {
+                for set in sets {
+                    add(&mut cards, claims.select(set).ok_or_else(|| Error::MissingDomain(describe(set)))?);
+                }
+            }
+        }
+        Ok(cards)
     }
 }
 
@@ -345,13 +444,12 @@ impl Issuer {
                 return Err(Error::OutOfScope { kid: self.kid, domain: describe(&[id]) });
             }
         }
-        let sets = req.layout.sets(&req.claims);
-        if sets.is_empty() || sets.len() > MAX_CARDS {
+        let views = req.layout.cards(&req.claims)?;
+        if views.is_empty() || views.len() > MAX_CARDS {
             return Err(Error::OutOfRange(format!("a credential holds 1 to {MAX_CARDS} cards")));
         }
-        let mut cards = Vec::with_capacity(sets.len());
-        for set in sets {
-            let claims = req.claims.select(&set).ok_or_else(|| Error::MissingDomain(describe(&set)))?;
+        let mut cards = Vec::with_capacity(views.len());
+        for claims in views {
             let mut card = Card {
                 kid: self.kid,
                 alg: self.key.public_key().algorithm(),

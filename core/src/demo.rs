@@ -31,12 +31,12 @@ pub fn key(alg: Algorithm, seed: u8) -> Result<KeyPair, Error> {
 pub fn resident_claims() -> Claims {
     Claims {
         health: Some(Health { status: HealthStatus::Green, valid_until_day: TODAY + 1 }),
-        medical_insurance: Some(MedicalInsurance { region: REGION, status: InsuranceStatus::Active }),
+        medical_insurance: Some(MedicalInsurance { region: Some(REGION), status: Some(InsuranceStatus::Active) }),
         social_security: Some(SocialSecurity { status: SocialSecurityStatus::Retired }),
         transit: Some(Transit {
-            account: AccountStatus::Active,
-            fare_class: FareClass::SeniorFree,
-            vehicle_payment: true,
+            account: Some(AccountStatus::Active),
+            fare_class: Some(FareClass::SeniorFree),
+            vehicle_payment: Some(true),
         }),
         tourism: Some(Tourism {
             entries: vec![TourismEntry { kind: TourismKind::Reservation, site: SITE, day: TODAY }],
@@ -137,7 +137,7 @@ impl DemoCity {
 /// `cargo run --example city_day` and `citycode demo`.
 #[cfg(feature = "qr")]
 pub fn story(out: &mut dyn std::io::Write, draw: bool) -> Result<(), Box<dyn std::error::Error>> {
-    use crate::{Policy, PresentOptions, Qr, Scene, Verifier, present};
+    use crate::{PresentOptions, Qr, Scene, Verifier, present};
 
     let city = DemoCity::new()?;
     let name = |id: u32| Domain::from_id(id).map_or_else(|| format!("domain {id}"), |d| d.to_string());
@@ -172,7 +172,7 @@ pub fn story(out: &mut dyn std::io::Write, draw: bool) -> Result<(), Box<dyn std
     let mut now = NOW;
     for (title, scene) in scenes {
         let verifier = verifier_for(scene.clone())?;
-        let code = present(&city.credential, &city.device, &scene.required_domains(), now, PresentOptions::default())?;
+        let code = present(&city.credential, &city.device, &scene, now, PresentOptions::default())?;
         let text = code.to_text();
         let qr = Qr::new(&text)?;
         writeln!(

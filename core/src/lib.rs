@@ -42,7 +42,7 @@ mod wire;
 pub use batch::{CredentialBatch, Reuse};
 pub use claims::{Claims, Domain};
 pub use config::VerifierConfig;
-pub use credential::{CardLayout, Credential, CredentialRequest, Issuer, Subject};
+pub use credential::{CardLayout, Credential, CredentialRequest, Disclosure, Issuer, Subject};
 pub use error::{Error, Reason, Rejection};
 pub use keys::{Algorithm, DeviceSigner, KeyPair, P256Check, PublicKey};
 pub use policy::{Policy, PolicyContext, Scene};

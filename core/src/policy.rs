@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::claims::{AccountStatus, Claims, Domain, InsuranceStatus, TourismKind};
+use crate::claims::{AccountStatus, Claims, Domain, InsuranceStatus, MedicalInsurance, Tourism, TourismKind, Transit};
 use crate::credential::DAY;
 
 /// What a policy sees besides the claims.
@@ -27,6 +27,12 @@ pub trait Policy: Send + Sync {
     fn name(&self) -> String;
     /// The domains (ids) a holder must disclose; the holder app asks for these.
     fn required_domains(&self) -> Vec<u32>;
+    /// The part of `claims` this policy reads: what a holder discloses here, and what an
+    /// issuer's standard layout signs as this scene's card (SPEC.md §11). By default the
+    /// whole required domains; built-in scenes withhold the fields they do not read.
+    fn view(&self, claims: &Claims) -> Claims {
+        claims.select(&self.required_domains()).unwrap_or_default()
+    }
     /// Accepts the verified, disclosed claims, or says what is missing.
     fn check(&self, claims: &Claims, ctx: &PolicyContext) -> Result<(), String>;
 }
@@ -78,6 +84,33 @@ impl Policy for Scene {
         }
     }
 
+    fn view(&self, claims: &Claims) -> Claims {
+        match self {
+            Scene::Hospital => match (&claims.health, &claims.medical_insurance) {
+                (Some(health), Some(insurance)) if insurance.status.is_some() => Claims {
+                    health: Some(health.clone()),
+                    medical_insurance: Some(MedicalInsurance { region: None, status: insurance.status }),
+                    ..Claims::default()
+                },
+                _ => Claims::default(),
+            },
+            Scene::ScenicSpot { site, .. } => {
+                let entries: Vec<_> =
+                    claims.tourism.iter().flat_map(|t| t.entries.iter()).filter(|e| e.site == *site).cloned().collect();
+                let tourism = (!entries.is_empty()).then_some(Tourism { entries });
+                Claims { tourism, ..Claims::default() }
+            }
+            Scene::Parking => transit_view(claims, |t| {
+                (t.account.is_some() || t.vehicle_payment.is_some())
+                    .then_some(Transit { fare_class: None, ..t.clone() })
+            }),
+            Scene::MetroGate => transit_view(claims, |t| {
+                (t.account.is_some() || t.fare_class.is_some())
+                    .then_some(Transit { vehicle_payment: None, ..t.clone() })
+            }),
+        }
+    }
+
     fn check(&self, claims: &Claims, ctx: &PolicyContext) -> Result<(), String> {
         match self {
             Scene::Hospital => {
@@ -86,8 +119,10 @@ impl Policy for Scene {
                 if i64::from(health.valid_until_day) < local_day(ctx.now, ctx.utc_offset_minutes) {
                     return Err("health status is out of date".into());
                 }
-                if insurance.status != InsuranceStatus::Active {
-                    return Err("medical insurance card is not active".into());
+                match insurance.status {
+                    Some(InsuranceStatus::Active) => {}
+                    Some(_) => return Err("medical insurance card is not active".into()),
+                    None => return Err("medical insurance status not disclosed".into()),
                 }
                 Ok(())
             }
@@ -105,22 +140,34 @@ impl Policy for Scene {
             }
             Scene::Parking => {
                 let t = claims.transit.as_ref().ok_or("transit not disclosed")?;
-                if t.account != AccountStatus::Active {
-                    return Err("transit account is not in good standing".into());
+                account_active(t)?;
+                match t.vehicle_payment {
+                    Some(true) => Ok(()),
+                    Some(false) => Err("vehicle payment is not enabled".into()),
+                    None => Err("vehicle payment not disclosed".into()),
                 }
-                if !t.vehicle_payment {
-                    return Err("vehicle payment is not enabled".into());
-                }
-                Ok(())
             }
             Scene::MetroGate => {
                 let t = claims.transit.as_ref().ok_or("transit not disclosed")?;
-                if t.account != AccountStatus::Active {
-                    return Err("transit account is not in good standing".into());
-                }
-                Ok(())
+                account_active(t)?;
+                // The gate charges by fare class: a code without it cannot be charged.
+                t.fare_class.map(|_| ()).ok_or_else(|| "fare class not disclosed".into())
             }
         }
+    }
+}
+
+/// The transit part of `claims` as `keep` narrows it; nothing when there is no transit
+/// domain or `keep` leaves no field the scene reads.
+fn transit_view(claims: &Claims, keep: impl FnOnce(&Transit) -> Option<Transit>) -> Claims {
+    Claims { transit: claims.transit.as_ref().and_then(keep), ..Claims::default() }
+}
+
+fn account_active(t: &Transit) -> Result<(), String> {
+    match t.account {
+        Some(AccountStatus::Active) => Ok(()),
+        Some(_) => Err("transit account is not in good standing".into()),
+        None => Err("transit account standing not disclosed".into()),
     }
 }
 
@@ -131,7 +178,11 @@ mod tests {
 
     fn transit(account: AccountStatus, vehicle: bool) -> Claims {
         Claims {
-            transit: Some(Transit { account, fare_class: FareClass::Standard, vehicle_payment: vehicle }),
+            transit: Some(Transit {
+                account: Some(account),
+                fare_class: Some(FareClass::Standard),
+                vehicle_payment: Some(vehicle),
+            }),
             ..Claims::default()
         }
     }
@@ -163,5 +214,72 @@ mod tests {
         assert!(Scene::MetroGate.check(&transit(AccountStatus::Active, false), &ctx).is_ok());
         assert!(Scene::MetroGate.check(&transit(AccountStatus::Arrears, true), &ctx).is_err());
         assert!(Scene::MetroGate.check(&Claims::default(), &ctx).is_err());
+    }
+
+    fn full() -> Claims {
+        Claims {
+            health: Some(Health { status: HealthStatus::Yellow, valid_until_day: 20_800 }),
+            medical_insurance: Some(MedicalInsurance { region: Some(310_000), status: Some(InsuranceStatus::Active) }),
+            social_security: Some(SocialSecurity { status: SocialSecurityStatus::Retired }),
+            transit: transit(AccountStatus::Active, true).transit,
+            tourism: Some(Tourism {
+                entries: vec![
+                    TourismEntry { kind: TourismKind::Pass, site: 7, day: 20_800 },
+                    TourismEntry { kind: TourismKind::Reservation, site: 8, day: 20_790 },
+                ],
+            }),
+            other: vec![],
+        }
+    }
+
+    #[test]
+    fn each_scene_views_only_the_fields_it_reads_and_accepts_its_view() {
+        let ctx = PolicyContext { now: 20_790 * DAY, utc_offset_minutes: 0 };
+        let claims = full();
+        let parking = Scene::Parking.view(&claims);
+        let t = parking.transit.clone().unwrap();
+        assert_eq!((t.account, t.fare_class, t.vehicle_payment), (Some(AccountStatus::Active), None, Some(true)));
+        assert_eq!(parking.domain_ids(), vec![4]);
+        let metro = Scene::MetroGate.view(&claims).transit.unwrap();
+        assert_eq!((metro.fare_class, metro.vehicle_payment), (Some(FareClass::Standard), None));
+        let hospital = Scene::Hospital.view(&claims);
+        assert_eq!(hospital.domain_ids(), vec![1, 2]);
+        assert_eq!(hospital.medical_insurance.as_ref().unwrap().region, None);
+        assert_eq!(hospital.health, claims.health);
+        let scenic = Scene::ScenicSpot { site: 8, utc_offset_minutes: 0 }.view(&claims);
+        assert_eq!(scenic.tourism.unwrap().entries, vec![claims.tourism.clone().unwrap().entries[1].clone()]);
+        assert_eq!(Scene::ScenicSpot { site: 9, utc_offset_minutes: 0 }.view(&claims), Claims::default());
+        for scene in
+            [Scene::Hospital, Scene::Parking, Scene::MetroGate, Scene::ScenicSpot { site: 8, utc_offset_minutes: 0 }]
+        {
+            let view = scene.view(&claims);
+            assert_eq!(view.validate(), Ok(()), "{scene:?}");
+            assert_eq!(scene.check(&view, &ctx), Ok(()), "{scene:?}");
+            // The view of a view is itself: a scene's card is minimal for it.
+            assert_eq!(scene.view(&view), view, "{scene:?}");
+        }
+        // Each scene refuses a view made for another: metro has no vehicle payment,
+        // parking no fare class.
+        assert_eq!(
+            Scene::Parking.check(&Scene::MetroGate.view(&claims), &ctx),
+            Err("vehicle payment not disclosed".into())
+        );
+        assert_eq!(Scene::MetroGate.check(&Scene::Parking.view(&claims), &ctx), Err("fare class not disclosed".into()));
+    }
+
+    #[test]
+    fn withheld_fields_fail_closed() {
+        let ctx = PolicyContext { now: 20_790 * DAY, utc_offset_minutes: 0 };
+        let mut c = full();
+        if let Some(m) = c.medical_insurance.as_mut() {
+            m.status = None;
+        }
+        assert_eq!(Scene::Hospital.check(&c, &ctx), Err("medical insurance status not disclosed".into()));
+        assert_eq!(Scene::Hospital.view(&c), Claims::default());
+        if let Some(t) = c.transit.as_mut() {
+            t.account = None;
+        }
+        assert_eq!(Scene::Parking.check(&c, &ctx), Err("transit account standing not disclosed".into()));
+        assert_eq!(Scene::MetroGate.check(&c, &ctx), Err("transit account standing not disclosed".into()));
     }
 }

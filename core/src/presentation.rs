@@ -2,7 +2,7 @@
 //! a device signer; parsed by verifiers into an [`UnverifiedCode`].
 
 use crate::claims::Claims;
-use crate::credential::{Card, Credential, FORMAT_VERSION, MAX_CARDS, Subject, card_signing_input};
+use crate::credential::{Card, Credential, Disclosure, FORMAT_VERSION, MAX_CARDS, Subject, card_signing_input};
 use crate::digest::{self, LABEL_CODE};
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
@@ -74,18 +74,19 @@ impl Code {
     }
 }
 
-/// Builds a code that discloses `domains` (ids), at Unix time `now`.
+/// Builds a code at Unix time `now` that discloses what a scene reads (`&Scene`, or any
+/// `&dyn Policy`) or whole domains (ids: `&[u32]`).
 ///
-/// Picks the credential's cards with [`Credential::select_cards`], signs with the
-/// device signer, and refuses a signer whose key is not the credential's.
-pub fn present(
+/// Picks the credential's cards with [`Credential::select`], signs with the device
+/// signer, and refuses a signer whose key is not the credential's.
+pub fn present<'d>(
     credential: &Credential,
     signer: &dyn DeviceSigner,
-    domains: &[u32],
+    disclosure: impl Into<Disclosure<'d>>,
     now: u64,
     options: PresentOptions,
 ) -> Result<Code, Error> {
-    let unsigned = prepare(credential, &signer.public_key(), domains, now, options)?;
+    let unsigned = prepare(credential, &signer.public_key(), disclosure, now, options)?;
     let signature = crate::keys::signature_by(signer, unsigned.signing_input())?;
     Ok(unsigned.assemble(&signature))
 }
@@ -94,10 +95,10 @@ pub fn present(
 /// biometric prompt, or through an asynchronous keystore API. Sign
 /// [`UnsignedCode::signing_input`] with the device key, then
 /// [`UnsignedCode::finish`]. `device_key` must be the credential's.
-pub fn prepare(
+pub fn prepare<'d>(
     credential: &Credential,
     device_key: &PublicKey,
-    domains: &[u32],
+    disclosure: impl Into<Disclosure<'d>>,
     now: u64,
     options: PresentOptions,
 ) -> Result<UnsignedCode, Error> {
@@ -117,7 +118,7 @@ pub fn prepare(
             n
         }
     };
-    let cards = credential.select_cards(domains, now)?;
+    let cards = credential.select(disclosure, now)?;
     if cards.len() > MAX_CARDS {
         return Err(Error::OutOfRange("too many cards".into()));
     }

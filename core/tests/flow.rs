@@ -193,15 +193,78 @@ fn a_gm_only_verifier_accepts_only_sm2_and_says_why() {
 fn a_code_discloses_exactly_what_the_scene_needs() {
     let city = DemoCity::new().unwrap();
     let v = verifier(&city, Scene::Hospital);
-    let code =
-        present(&city.credential, &city.device, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
+    let code = present(&city.credential, &city.device, &Scene::Hospital, demo::NOW, PresentOptions::default()).unwrap();
     let accepted = v.verify(&code.to_text()).unwrap();
     assert_eq!(accepted.claims.domain_ids(), vec![Domain::Health.id(), Domain::MedicalInsurance.id()]);
     assert_eq!(accepted.claims.health.unwrap().status, HealthStatus::Green);
-    assert_eq!(accepted.claims.medical_insurance.unwrap().status, InsuranceStatus::Active);
+    let insurance = accepted.claims.medical_insurance.unwrap();
+    assert_eq!(insurance.status, Some(InsuranceStatus::Active));
+    // The hospital does not read the insurance region: its card withholds it.
+    assert_eq!(insurance.region, None);
     assert!(accepted.claims.transit.is_none() && accepted.claims.tourism.is_none());
     assert_eq!(accepted.subject, city.credential.subject);
     assert_eq!(accepted.issuers, vec![1]);
+    // Asked for whole domains, the holder shows whole cards: the region is there.
+    let whole = present(&city.credential, &city.device, &[1, 2], demo::NOW, PresentOptions::default()).unwrap();
+    let accepted = v.verify(&whole.to_text()).unwrap();
+    assert_eq!(accepted.claims.medical_insurance.unwrap().region, Some(demo::REGION));
+}
+
+#[test]
+fn each_scene_gets_its_own_card_and_never_another_sites_pass() {
+    let city = DemoCity::new().unwrap();
+    let cred = &city.credential;
+    let full = demo::resident_claims();
+    for scene in [
+        Scene::Hospital,
+        Scene::Parking,
+        Scene::MetroGate,
+        Scene::ScenicSpot { site: demo::SITE, utc_offset_minutes: 480 },
+    ] {
+        let chosen = cred.select(&scene, demo::NOW).unwrap();
+        assert_eq!(chosen.len(), 1, "{scene:?}");
+        assert_eq!(chosen[0].claims, scene.view(&full), "{scene:?}");
+    }
+    let parking = &cred.select(&Scene::Parking, demo::NOW).unwrap()[0].claims;
+    assert_eq!(parking.transit.as_ref().unwrap().fare_class, None);
+
+    // Two sites: each gate gets only its own site's entries.
+    let mut claims = demo::resident_claims();
+    let mut other = claims.tourism.as_ref().unwrap().entries[0].clone();
+    other.site = demo::SITE + 1;
+    claims.tourism.as_mut().unwrap().entries.push(other);
+    let two = issue_with(&city, claims.clone());
+    let here = Scene::ScenicSpot { site: demo::SITE, utc_offset_minutes: 480 };
+    let picked = &two.select(&here, demo::NOW).unwrap()[0].claims;
+    assert!(picked.tourism.as_ref().unwrap().entries.iter().all(|e| e.site == demo::SITE));
+    // Without that site's card, the whole tourism card serves, never the other site's.
+    let only_other_site = |c: &citycode::credential::Card| {
+        c.claims.tourism.as_ref().is_some_and(|t| t.entries.iter().all(|e| e.site != demo::SITE))
+    };
+    let mut fewer = two.clone();
+    fewer.cards.retain(|c| {
+        c.claims.domain_ids() != vec![5] || only_other_site(c) || c.claims.tourism.as_ref().unwrap().entries.len() == 2
+    });
+    let picked = &fewer.select(&here, demo::NOW).unwrap()[0].claims;
+    assert_eq!(picked.tourism.as_ref().unwrap().entries.len(), 2);
+    fewer.cards.retain(|c| !c.claims.has(Domain::Tourism) || only_other_site(c));
+    assert_eq!(fewer.cards.iter().filter(|c| only_other_site(c)).count(), 1);
+    assert!(matches!(fewer.select(&here, demo::NOW), Err(Error::MissingDomain(_))));
+    // Domain-level, the other site's card is still a tourism card.
+    assert!(fewer.select_cards(&[5], demo::NOW).is_ok());
+
+    // A credential of whole cards only (a custom layout) still serves every scene.
+    let singles = Credential {
+        cards: cred
+            .cards
+            .iter()
+            .filter(|c| c.claims.domain_ids().len() == 1 && !c.claims.withholds())
+            .cloned()
+            .collect(),
+        ..cred.clone()
+    };
+    let chosen = singles.select(&Scene::MetroGate, demo::NOW).unwrap();
+    assert_eq!(chosen[0].claims.transit, full.transit);
 }
 
 #[test]
@@ -264,8 +327,16 @@ fn card_selection_prefers_one_exact_card_then_an_exact_cover_then_a_superset() {
     let pick = |wanted: &[u32]| -> Vec<Vec<u32>> {
         cred.select_cards(wanted, demo::NOW).unwrap().iter().map(|c| c.claims.domain_ids()).collect()
     };
-    assert_eq!(pick(&[1, 2]), vec![vec![1, 2]]);
+    // The only {1, 2} card is the hospital's, which withholds the insurance region:
+    // whole domains come from two single cards.
+    assert_eq!(pick(&[1, 2]), vec![vec![1], vec![2]]);
+    assert!(cred.select_cards(&[1, 2], demo::NOW).unwrap().iter().all(|c| !c.claims.withholds()));
     assert_eq!(pick(&[4]), vec![vec![4]]);
+    assert!(!cred.select_cards(&[4], demo::NOW).unwrap()[0].claims.withholds());
+    let scene_only =
+        Credential { cards: cred.cards.iter().filter(|c| c.claims.withholds()).cloned().collect(), ..cred.clone() };
+    // With only scene cards left, they serve a whole-domain request rather than none.
+    assert_eq!(scene_only.select_cards(&[1, 2], demo::NOW).unwrap()[0].claims.domain_ids(), vec![1, 2]);
     // No card is exactly {1, 4}: two single cards.
     assert_eq!(pick(&[4, 1]), vec![vec![1], vec![4]]);
     let bundle_only = Credential {
@@ -476,7 +547,7 @@ fn custom_policies_plug_in() {
         }
         fn check(&self, claims: &Claims, _: &PolicyContext) -> Result<(), String> {
             match &claims.transit {
-                Some(t) if t.fare_class == claims::FareClass::SeniorFree => Ok(()),
+                Some(t) if t.fare_class == Some(claims::FareClass::SeniorFree) => Ok(()),
                 _ => Err("not a senior free-ride account".into()),
             }
         }
@@ -488,7 +559,7 @@ fn custom_policies_plug_in() {
         present(&city.credential, &city.device, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
     assert_eq!(v.verify(&code.to_text()).unwrap().policy, "senior_free_bus");
     let mut claims = demo::resident_claims();
-    claims.transit.as_mut().unwrap().fare_class = claims::FareClass::Standard;
+    claims.transit.as_mut().unwrap().fare_class = Some(claims::FareClass::Standard);
     let cred = issue_with(&city, claims);
     let code = present(&cred, &city.device, &[4], demo::NOW, PresentOptions::default()).unwrap();
     let err = v.verify(&code.to_text()).unwrap_err();

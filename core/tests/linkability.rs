@@ -38,13 +38,36 @@ fn holder(city: &DemoCity, seed: u8, n: u8) -> CredentialBatch<KeyPair> {
     CredentialBatch::new(instances.into_iter().zip(keys).collect(), Reuse::OnceOnly, 0).unwrap()
 }
 
-/// Codes for every scene, twice (two verifiers each), a second apart.
-fn codes(mut next: impl FnMut(&[u32], u64) -> Code) -> Vec<Vec<u8>> {
+/// Codes for every scene, twice (two verifiers each), a second apart. Each carries only
+/// what its scene reads.
+fn codes(mut next: impl FnMut(&Scene, u64) -> Code) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for (i, scene) in SCENES.iter().chain(SCENES.iter()).enumerate() {
-        out.push(next(&scene.required_domains(), demo::NOW + i as u64).as_bytes().to_vec());
+        let code = next(scene, demo::NOW + i as u64).as_bytes().to_vec();
+        let shown = UnverifiedCode::from_bytes(&code).unwrap().untrusted_claims();
+        assert_eq!(shown, scene.view(&demo::resident_claims()), "{scene:?}");
+        out.push(code);
     }
     out
+}
+
+#[test]
+fn no_scene_learns_a_field_its_policy_does_not_read() {
+    let city = DemoCity::new().unwrap();
+    let opts = PresentOptions { validity_secs: 60, nonce: None };
+    let shown = |scene: &Scene| {
+        let code = present(&city.credential, &city.device, scene, demo::NOW, opts).unwrap();
+        UnverifiedCode::from_bytes(code.as_bytes()).unwrap().untrusted_claims()
+    };
+    // The resident rides free as a senior: the car park must not learn it.
+    let parking = shown(&Scene::Parking).transit.unwrap();
+    assert_eq!(parking.fare_class, None);
+    assert_eq!(parking.vehicle_payment, Some(true));
+    let metro = shown(&Scene::MetroGate).transit.unwrap();
+    assert_eq!((metro.fare_class, metro.vehicle_payment), (Some(claims::FareClass::SeniorFree), None));
+    let hospital = shown(&Scene::Hospital);
+    assert_eq!(hospital.medical_insurance.unwrap().region, None);
+    assert!(hospital.transit.is_none() && hospital.tourism.is_none() && hospital.social_security.is_none());
 }
 
 /// Every byte string in a code that names its holder.
@@ -91,7 +114,7 @@ fn codes_of_one_batch_share_nothing_that_names_the_holder() {
     let residents: Vec<Vec<Vec<u8>>> = (0..12u8)
         .map(|r| {
             let mut batch = holder(&city, 0x20 + r * 8, 8);
-            codes(|domains, now| batch.present(domains, now, opts()).unwrap())
+            codes(|scene, now| batch.present(scene, now, opts()).unwrap())
         })
         .collect();
     let mut within = 0;
@@ -117,9 +140,8 @@ fn codes_of_one_batch_share_nothing_that_names_the_holder() {
 #[test]
 fn without_a_batch_every_pair_of_codes_names_the_holder() {
     let city = DemoCity::new().unwrap();
-    let codes = codes(|domains, now| {
-        present(&city.credential, &city.device, domains, now, PresentOptions { validity_secs: 60, nonce: None })
-            .unwrap()
+    let codes = codes(|scene, now| {
+        present(&city.credential, &city.device, scene, now, PresentOptions { validity_secs: 60, nonce: None }).unwrap()
     });
     for (a, b) in pairs(&codes) {
         let shared = identifiers(a).intersection(&identifiers(b)).count();

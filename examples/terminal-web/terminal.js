@@ -95,11 +95,13 @@ function sceneFor(kind) {
 
 function describe(domain, value) {
   const v = (x) => TEXT[lang].values[x] ?? x;
+  // A scene's card withholds the fields its policy does not read: show what is there.
+  const join = (...parts) => parts.filter((p) => p !== undefined).join(" · ");
   switch (domain) {
     case "health": return v(value.status);
-    case "medical_insurance": return `${value.region} · ${v(value.status)}`;
+    case "medical_insurance": return join(value.region, value.status && v(value.status));
     case "social_security": return v(value.status);
-    case "transit": return `${v(value.account)} · ${v(value.fare_class)}`;
+    case "transit": return join(value.account && v(value.account), value.fare_class && v(value.fare_class));
     case "tourism": return value.entries.map((e) => `${v(e.kind)} #${e.site}`).join(", ");
     default: return "";
   }

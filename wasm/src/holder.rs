@@ -2,7 +2,7 @@
 //! rendering QR.
 
 use citycode::text::decode_base64url;
-use citycode::{Credential, KeyPair, PresentOptions, Qr, present};
+use citycode::{Credential, Disclosure, KeyPair, PresentOptions, Qr, present};
 use wasm_bindgen::prelude::*;
 
 use crate::{Obj, algorithm, invalid, js_error, now_secs, seconds};
@@ -49,7 +49,21 @@ impl Holder {
         Ok(Holder { credential, key })
     }
 
-    /// Builds a code disclosing `domains` (ids), at `nowUnix` (default now), valid
+    /// Builds a code for a scene (`{kind: "metro_gate"}`, ...) disclosing only what its
+    /// policy reads: the scene's own card (SPEC.md §11). At `nowUnix` (default now),
+    /// valid `validitySecs` (default 60). Returns a {@link PresentedCode}.
+    #[wasm_bindgen(js_name = presentForScene, unchecked_return_type = "PresentedCode")]
+    pub fn present_for_scene(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Scene")] scene: JsValue,
+        #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>,
+        #[wasm_bindgen(js_name = validitySecs)] validity_secs: Option<u8>,
+    ) -> Result<JsValue, JsValue> {
+        let scene = crate::scene_from_js(&scene)?;
+        self.build(&scene, now_unix, validity_secs)
+    }
+
+    /// Builds a code disclosing `domains` (ids), whole, at `nowUnix` (default now), valid
     /// `validitySecs` (default 60). Returns a {@link PresentedCode}.
     #[wasm_bindgen(unchecked_return_type = "PresentedCode")]
     pub fn present(
@@ -58,12 +72,23 @@ impl Holder {
         #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>,
         #[wasm_bindgen(js_name = validitySecs)] validity_secs: Option<u8>,
     ) -> Result<JsValue, JsValue> {
+        self.build(&domains, now_unix, validity_secs)
+    }
+}
+
+impl Holder {
+    fn build<'d>(
+        &self,
+        disclosure: impl Into<Disclosure<'d>>,
+        now_unix: Option<f64>,
+        validity_secs: Option<u8>,
+    ) -> Result<JsValue, JsValue> {
         let now = match now_unix {
             Some(t) => seconds(t)?,
             None => now_secs(),
         };
         let options = PresentOptions { validity_secs: validity_secs.unwrap_or(60), nonce: None };
-        let code = present(&self.credential, &self.key, &domains, now, options).map_err(holder_error)?;
+        let code = present(&self.credential, &self.key, disclosure, now, options).map_err(holder_error)?;
         Ok(Obj::new()
             .set("text", code.to_text())
             .set("issued_at", code.issued_at())

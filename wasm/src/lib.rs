@@ -55,18 +55,32 @@ fn claims_to_js(c: &citycode::Claims) -> JsValue {
     if let Some(h) = &c.health {
         o = o.set("health", Obj::new().set("status", h.status.name()).set("valid_until_day", h.valid_until_day).done());
     }
+    // A withheld field (a scene's card, SPEC.md §4.3) is absent, as in the JSON form.
     if let Some(m) = &c.medical_insurance {
-        o = o.set("medical_insurance", Obj::new().set("region", m.region).set("status", m.status.name()).done());
+        let mut i = Obj::new();
+        if let Some(region) = m.region {
+            i = i.set("region", region);
+        }
+        if let Some(status) = m.status {
+            i = i.set("status", status.name());
+        }
+        o = o.set("medical_insurance", i.done());
     }
     if let Some(s) = &c.social_security {
         o = o.set("social_security", Obj::new().set("status", s.status.name()).done());
     }
     if let Some(t) = &c.transit {
-        let t = Obj::new()
-            .set("account", t.account.name())
-            .set("fare_class", t.fare_class.name())
-            .set("vehicle_payment", t.vehicle_payment);
-        o = o.set("transit", t.done());
+        let mut j = Obj::new();
+        if let Some(account) = t.account {
+            j = j.set("account", account.name());
+        }
+        if let Some(fare_class) = t.fare_class {
+            j = j.set("fare_class", fare_class.name());
+        }
+        if let Some(vehicle_payment) = t.vehicle_payment {
+            j = j.set("vehicle_payment", vehicle_payment);
+        }
+        o = o.set("transit", j.done());
     }
     if let Some(t) = &c.tourism {
         let entries: js_sys::Array = t
@@ -87,7 +101,7 @@ fn claims_to_js(c: &citycode::Claims) -> JsValue {
     o.done()
 }
 
-fn scene_from_js(scene: &JsValue) -> Result<Scene, JsValue> {
+pub(crate) fn scene_from_js(scene: &JsValue) -> Result<Scene, JsValue> {
     let get = |k: &str| js_sys::Reflect::get(scene, &k.into()).ok();
     let number = |k: &str| get(k).and_then(|v| v.as_f64()).filter(|n| n.fract() == 0.0);
     let kind = get("kind").and_then(|k| k.as_string()).ok_or_else(|| invalid("scene.kind must be a string"))?;

@@ -8,9 +8,11 @@ export type Scene =
 /** Claims a code disclosed (names as in SPEC.md §4.3). */
 export interface Claims {
   health?: { status: "green" | "yellow" | "red"; valid_until_day: number };
-  medical_insurance?: { region: number; status: "active" | "suspended" | "terminated" };
+  /** A scene's card may withhold a field (absent): the hospital's card has no region. */
+  medical_insurance?: { region?: number; status?: "active" | "suspended" | "terminated" };
   social_security?: { status: "contributing" | "retired" | "suspended" };
-  transit?: { account: "active" | "arrears" | "suspended"; fare_class: "standard" | "senior_free" | "student" | "disabled_free" | "child"; vehicle_payment: boolean };
+  /** The parking card has no fare_class, the metro card no vehicle_payment. */
+  transit?: { account?: "active" | "arrears" | "suspended"; fare_class?: "standard" | "senior_free" | "student" | "disabled_free" | "child"; vehicle_payment?: boolean };
   tourism?: { entries: { kind: "pass" | "reservation"; site: number; day: number }[] };
   other?: { domain: number; body: string }[];
 }

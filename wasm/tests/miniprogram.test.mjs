@@ -37,7 +37,7 @@ const program = `
   const d = ${JSON.stringify(demo)};
   const secret = Uint8Array.from(d.device_secret.match(/../g).map((b) => parseInt(b, 16)));
   const holder = new cc.Holder(d.credential, secret, d.device_alg);
-  const code = holder.present(new Uint32Array([4]), ${metro.now}, 60);
+  const code = holder.presentForScene({ kind: "metro_gate" }, ${metro.now}, 60);
   const s = ${JSON.stringify(metro.verifier)};
   const v = new cc.Verifier(s.root_key, s.root_alg, s.scene);
   const b64 = (t) => Uint8Array.from(atob(t.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));

@@ -222,7 +222,17 @@ test("a holder-built code verifies, once, and goes stale", () => {
   assert.equal(first.accepted, true, JSON.stringify(first));
   assert.equal(first.revocation_checked, true);
   assert.equal(first.claims.transit.fare_class, "senior_free");
+  assert.equal(first.claims.transit.vehicle_payment, true); // whole domain: asked by id
   assert.equal(v.verify(code.text).code, "replayed");
+  // For a scene, only what its policy reads: the metro card withholds vehicle payment,
+  // the parking card the fare class, and each is refused at the other scene.
+  const metro = v.verify(h.presentForScene({ kind: "metro_gate" }, c.now, 60).text);
+  assert.equal(metro.accepted, true, JSON.stringify(metro));
+  assert.equal(metro.claims.transit.fare_class, "senior_free");
+  assert.ok(!("vehicle_payment" in metro.claims.transit), JSON.stringify(metro.claims));
+  const parkingCard = v.verify(h.presentForScene({ kind: "parking" }, c.now, 60).text);
+  assert.equal(parkingCard.code, "policy_unmet", JSON.stringify(parkingCard));
+  assert.throws(() => h.presentForScene({ kind: "nowhere" }, c.now), (e) => e.code === "invalid_argument");
   clock = c.now + 200;
   const fresh = new scanner.Verifier(s.root_key, s.root_alg, { kind: "metro_gate" });
   fresh.loadTrustList(b64(s.trust_lists[0]));

@@ -559,9 +559,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign() != 19815:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_present() != 7717:
+    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_present() != 30118:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() != 47054:
+    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() != 62519:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 29374:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -575,9 +575,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_holder_credential() != 8015:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holder_present() != 21334:
+    if lib.uniffi_citycode_ffi_checksum_method_holder_present() != 32182:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holder_present_for_scene() != 29718:
+    if lib.uniffi_citycode_ffi_checksum_method_holder_present_for_scene() != 15011:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_holder_subject() != 150:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -1801,6 +1801,31 @@ class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
     def write(value, buf):
         buf.write_u32(value)
 
+class _UniffiFfiConverterOptionalUInt32(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt32.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt32.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt32.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 
 
 
@@ -1861,14 +1886,46 @@ class _UniffiFfiConverterTypeInsuranceStatus(_UniffiConverterRustBuffer):
 
 
 
+class _UniffiFfiConverterOptionalTypeInsuranceStatus(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeInsuranceStatus.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeInsuranceStatus.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeInsuranceStatus.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class MedicalInsurance:
     """
-    Medical insurance claims.
+    Medical insurance claims. A scene's card may withhold a field (null): the hospital's
+    card carries the status, not the region.
 """
-    def __init__(self, *, region:int, status:InsuranceStatus):
-        self.region = region
-        self.status = status
+    def __init__(self, *, region:typing.Optional[int] = _DEFAULT, status:typing.Optional[InsuranceStatus] = _DEFAULT):
+        if region is _DEFAULT:
+            self.region = None
+        else:
+            self.region = region
+        if status is _DEFAULT:
+            self.status = None
+        else:
+            self.status = status
         
         
 
@@ -1886,19 +1943,19 @@ class _UniffiFfiConverterTypeMedicalInsurance(_UniffiConverterRustBuffer):
     @staticmethod
     def read(buf):
         return MedicalInsurance(
-            region=_UniffiFfiConverterUInt32.read(buf),
-            status=_UniffiFfiConverterTypeInsuranceStatus.read(buf),
+            region=_UniffiFfiConverterOptionalUInt32.read(buf),
+            status=_UniffiFfiConverterOptionalTypeInsuranceStatus.read(buf),
         )
 
     @staticmethod
     def check_lower(value):
-        _UniffiFfiConverterUInt32.check_lower(value.region)
-        _UniffiFfiConverterTypeInsuranceStatus.check_lower(value.status)
+        _UniffiFfiConverterOptionalUInt32.check_lower(value.region)
+        _UniffiFfiConverterOptionalTypeInsuranceStatus.check_lower(value.status)
 
     @staticmethod
     def write(value, buf):
-        _UniffiFfiConverterUInt32.write(value.region, buf)
-        _UniffiFfiConverterTypeInsuranceStatus.write(value.status, buf)
+        _UniffiFfiConverterOptionalUInt32.write(value.region, buf)
+        _UniffiFfiConverterOptionalTypeInsuranceStatus.write(value.status, buf)
 
 class _UniffiFfiConverterOptionalTypeMedicalInsurance(_UniffiConverterRustBuffer):
     @classmethod
@@ -2070,6 +2127,31 @@ class _UniffiFfiConverterTypeAccountStatus(_UniffiConverterRustBuffer):
 
 
 
+class _UniffiFfiConverterOptionalTypeAccountStatus(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeAccountStatus.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeAccountStatus.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeAccountStatus.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 
 
 
@@ -2152,6 +2234,31 @@ class _UniffiFfiConverterTypeFareClass(_UniffiConverterRustBuffer):
 
 
 
+class _UniffiFfiConverterOptionalTypeFareClass(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeFareClass.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeFareClass.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeFareClass.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 class _UniffiFfiConverterBoolean:
     @classmethod
     def check_lower(cls, value):
@@ -2173,15 +2280,50 @@ class _UniffiFfiConverterBoolean:
     def write(cls, value, buf):
         buf.write_u8(value)
 
+class _UniffiFfiConverterOptionalBoolean(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterBoolean.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterBoolean.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterBoolean.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class Transit:
     """
-    Transit claims.
+    Transit claims. A scene's card may withhold fields (null): the parking card carries
+    no fare class, the metro card no vehicle payment.
 """
-    def __init__(self, *, account:AccountStatus, fare_class:FareClass, vehicle_payment:bool):
-        self.account = account
-        self.fare_class = fare_class
-        self.vehicle_payment = vehicle_payment
+    def __init__(self, *, account:typing.Optional[AccountStatus] = _DEFAULT, fare_class:typing.Optional[FareClass] = _DEFAULT, vehicle_payment:typing.Optional[bool] = _DEFAULT):
+        if account is _DEFAULT:
+            self.account = None
+        else:
+            self.account = account
+        if fare_class is _DEFAULT:
+            self.fare_class = None
+        else:
+            self.fare_class = fare_class
+        if vehicle_payment is _DEFAULT:
+            self.vehicle_payment = None
+        else:
+            self.vehicle_payment = vehicle_payment
         
         
 
@@ -2201,22 +2343,22 @@ class _UniffiFfiConverterTypeTransit(_UniffiConverterRustBuffer):
     @staticmethod
     def read(buf):
         return Transit(
-            account=_UniffiFfiConverterTypeAccountStatus.read(buf),
-            fare_class=_UniffiFfiConverterTypeFareClass.read(buf),
-            vehicle_payment=_UniffiFfiConverterBoolean.read(buf),
+            account=_UniffiFfiConverterOptionalTypeAccountStatus.read(buf),
+            fare_class=_UniffiFfiConverterOptionalTypeFareClass.read(buf),
+            vehicle_payment=_UniffiFfiConverterOptionalBoolean.read(buf),
         )
 
     @staticmethod
     def check_lower(value):
-        _UniffiFfiConverterTypeAccountStatus.check_lower(value.account)
-        _UniffiFfiConverterTypeFareClass.check_lower(value.fare_class)
-        _UniffiFfiConverterBoolean.check_lower(value.vehicle_payment)
+        _UniffiFfiConverterOptionalTypeAccountStatus.check_lower(value.account)
+        _UniffiFfiConverterOptionalTypeFareClass.check_lower(value.fare_class)
+        _UniffiFfiConverterOptionalBoolean.check_lower(value.vehicle_payment)
 
     @staticmethod
     def write(value, buf):
-        _UniffiFfiConverterTypeAccountStatus.write(value.account, buf)
-        _UniffiFfiConverterTypeFareClass.write(value.fare_class, buf)
-        _UniffiFfiConverterBoolean.write(value.vehicle_payment, buf)
+        _UniffiFfiConverterOptionalTypeAccountStatus.write(value.account, buf)
+        _UniffiFfiConverterOptionalTypeFareClass.write(value.fare_class, buf)
+        _UniffiFfiConverterOptionalBoolean.write(value.vehicle_payment, buf)
 
 class _UniffiFfiConverterOptionalTypeTransit(_UniffiConverterRustBuffer):
     @classmethod
@@ -4083,12 +4225,12 @@ class AsyncHolderProtocol(typing.Protocol):
     
     async def present(self, domains: typing.List[Domain],now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
         """
-        Builds a code that discloses `domains`, awaiting the signer.
+        Builds a code that discloses `domains`, whole, awaiting the signer.
 """
         raise NotImplementedError
     async def present_for_scene(self, scene: Scene,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
         """
-        Builds a code for a scene, awaiting the signer.
+        Builds a code for a scene (only what its policy reads), awaiting the signer.
 """
         raise NotImplementedError
     def subject(self, ) -> str:
@@ -4146,7 +4288,7 @@ class AsyncHolder(AsyncHolderProtocol):
         return inst
     async def present(self, domains: typing.List[Domain],now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
         """
-        Builds a code that discloses `domains`, awaiting the signer.
+        Builds a code that discloses `domains`, whole, awaiting the signer.
 """
         
         _UniffiFfiConverterSequenceTypeDomain.check_lower(domains)
@@ -4174,7 +4316,7 @@ class AsyncHolder(AsyncHolderProtocol):
         )
     async def present_for_scene(self, scene: Scene,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
         """
-        Builds a code for a scene, awaiting the signer.
+        Builds a code for a scene (only what its policy reads), awaiting the signer.
 """
         
         _UniffiFfiConverterTypeScene.check_lower(scene)
@@ -4491,13 +4633,14 @@ class HolderProtocol(typing.Protocol):
         raise NotImplementedError
     def present(self, domains: typing.List[Domain],now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
         """
-        Builds a code that discloses `domains`.
+        Builds a code that discloses `domains`, whole (for an application's own scenes).
 """
         raise NotImplementedError
     def present_for_scene(self, scene: Scene,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
         """
         Builds a code for a scene, now (or at `now_unix`), valid `validity_secs`
-        (default 60).
+        (default 60). It discloses only what the scene's policy reads: the scene's own
+        card (SPEC.md §11).
 """
         raise NotImplementedError
     def subject(self, ) -> str:
@@ -4589,7 +4732,7 @@ class Holder(HolderProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def present(self, domains: typing.List[Domain],now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
         """
-        Builds a code that discloses `domains`.
+        Builds a code that discloses `domains`, whole (for an application's own scenes).
 """
         
         _UniffiFfiConverterSequenceTypeDomain.check_lower(domains)
@@ -4616,7 +4759,8 @@ class Holder(HolderProtocol):
     def present_for_scene(self, scene: Scene,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
         """
         Builds a code for a scene, now (or at `now_unix`), valid `validity_secs`
-        (default 60).
+        (default 60). It discloses only what the scene's policy reads: the scene's own
+        card (SPEC.md §11).
 """
         
         _UniffiFfiConverterTypeScene.check_lower(scene)
@@ -5653,31 +5797,6 @@ class _UniffiFfiConverterSequenceTypePublishedFile(_UniffiConverterRustBuffer):
         return [
             _UniffiFfiConverterTypePublishedFile.read(buf) for i in range(count)
         ]
-
-class _UniffiFfiConverterOptionalUInt32(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterUInt32.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterUInt32.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterUInt32.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
 
 class _UniffiFfiConverterSequenceTypeRevocation(_UniffiConverterRustBuffer):
     @classmethod

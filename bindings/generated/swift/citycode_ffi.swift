@@ -969,12 +969,12 @@ public func FfiConverterTypeAsyncDeviceSigner_lower(_ value: AsyncDeviceSigner) 
 public protocol AsyncHolderProtocol: AnyObject, Sendable {
     
     /**
-     * Builds a code that discloses `domains`, awaiting the signer.
+     * Builds a code that discloses `domains`, whole, awaiting the signer.
      */
     func present(domains: [Domain], nowUnix: UInt64?, validitySecs: UInt8) async throws  -> PresentedCode
     
     /**
-     * Builds a code for a scene, awaiting the signer.
+     * Builds a code for a scene (only what its policy reads), awaiting the signer.
      */
     func presentForScene(scene: Scene, nowUnix: UInt64?, validitySecs: UInt8) async throws  -> PresentedCode
     
@@ -1057,7 +1057,7 @@ public convenience init(credentialBase64url: String, signer: AsyncDeviceSigner)t
 
     
     /**
-     * Builds a code that discloses `domains`, awaiting the signer.
+     * Builds a code that discloses `domains`, whole, awaiting the signer.
      */
 open func present(domains: [Domain], nowUnix: UInt64? = nil, validitySecs: UInt8 = UInt8(60))async throws  -> PresentedCode  {
     return
@@ -1076,7 +1076,7 @@ open func present(domains: [Domain], nowUnix: UInt64? = nil, validitySecs: UInt8
 }
     
     /**
-     * Builds a code for a scene, awaiting the signer.
+     * Builds a code for a scene (only what its policy reads), awaiting the signer.
      */
 open func presentForScene(scene: Scene, nowUnix: UInt64? = nil, validitySecs: UInt8 = UInt8(60))async throws  -> PresentedCode  {
     return
@@ -1467,13 +1467,14 @@ public protocol HolderProtocol: AnyObject, Sendable {
     func credential() throws  -> String
     
     /**
-     * Builds a code that discloses `domains`.
+     * Builds a code that discloses `domains`, whole (for an application's own scenes).
      */
     func present(domains: [Domain], nowUnix: UInt64?, validitySecs: UInt8) throws  -> PresentedCode
     
     /**
      * Builds a code for a scene, now (or at `now_unix`), valid `validity_secs`
-     * (default 60).
+     * (default 60). It discloses only what the scene's policy reads: the scene's own
+     * card (SPEC.md §11).
      */
     func presentForScene(scene: Scene, nowUnix: UInt64?, validitySecs: UInt8) throws  -> PresentedCode
     
@@ -1579,7 +1580,7 @@ open func credential()throws  -> String  {
 }
     
     /**
-     * Builds a code that discloses `domains`.
+     * Builds a code that discloses `domains`, whole (for an application's own scenes).
      */
 open func present(domains: [Domain], nowUnix: UInt64? = nil, validitySecs: UInt8 = UInt8(60))throws  -> PresentedCode  {
     return try  FfiConverterTypePresentedCode_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -1595,7 +1596,8 @@ open func present(domains: [Domain], nowUnix: UInt64? = nil, validitySecs: UInt8
     
     /**
      * Builds a code for a scene, now (or at `now_unix`), valid `validity_secs`
-     * (default 60).
+     * (default 60). It discloses only what the scene's policy reads: the scene's own
+     * card (SPEC.md §11).
      */
 open func presentForScene(scene: Scene, nowUnix: UInt64? = nil, validitySecs: UInt8 = UInt8(60))throws  -> PresentedCode  {
     return try  FfiConverterTypePresentedCode_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -2878,27 +2880,28 @@ public func FfiConverterTypeHeldList_lower(_ value: HeldList) -> RustBuffer {
 
 
 /**
- * Medical insurance claims.
+ * Medical insurance claims. A scene's card may withhold a field (null): the hospital's
+ * card carries the status, not the region.
  */
 public struct MedicalInsurance: Equatable, Hashable {
     /**
-     * 6-digit administrative division code.
+     * 6-digit administrative division code; null when withheld.
      */
-    public var region: UInt32
+    public var region: UInt32?
     /**
-     * Card state.
+     * Card state; null when withheld.
      */
-    public var status: InsuranceStatus
+    public var status: InsuranceStatus?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
-         * 6-digit administrative division code.
-         */region: UInt32, 
+         * 6-digit administrative division code; null when withheld.
+         */region: UInt32? = nil, 
         /**
-         * Card state.
-         */status: InsuranceStatus) {
+         * Card state; null when withheld.
+         */status: InsuranceStatus? = nil) {
         self.region = region
         self.status = status
     }
@@ -2919,14 +2922,14 @@ public struct FfiConverterTypeMedicalInsurance: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MedicalInsurance {
         return
             try MedicalInsurance(
-                region: FfiConverterUInt32.read(from: &buf), 
-                status: FfiConverterTypeInsuranceStatus.read(from: &buf)
+                region: FfiConverterOptionUInt32.read(from: &buf), 
+                status: FfiConverterOptionTypeInsuranceStatus.read(from: &buf)
         )
     }
 
     public static func write(_ value: MedicalInsurance, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.region, into: &buf)
-        FfiConverterTypeInsuranceStatus.write(value.status, into: &buf)
+        FfiConverterOptionUInt32.write(value.region, into: &buf)
+        FfiConverterOptionTypeInsuranceStatus.write(value.status, into: &buf)
     }
 }
 
@@ -3352,34 +3355,35 @@ public func FfiConverterTypeTourismEntry_lower(_ value: TourismEntry) -> RustBuf
 
 
 /**
- * Transit claims.
+ * Transit claims. A scene's card may withhold fields (null): the parking card carries
+ * no fare class, the metro card no vehicle payment.
  */
 public struct Transit: Equatable, Hashable {
     /**
-     * Account standing.
+     * Account standing; null when withheld.
      */
-    public var account: AccountStatus
+    public var account: AccountStatus?
     /**
-     * Fare class.
+     * Fare class; null when withheld.
      */
-    public var fareClass: FareClass
+    public var fareClass: FareClass?
     /**
-     * Vehicle and parking payment enabled.
+     * Vehicle and parking payment enabled; null when withheld.
      */
-    public var vehiclePayment: Bool
+    public var vehiclePayment: Bool?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
-         * Account standing.
-         */account: AccountStatus, 
+         * Account standing; null when withheld.
+         */account: AccountStatus? = nil, 
         /**
-         * Fare class.
-         */fareClass: FareClass, 
+         * Fare class; null when withheld.
+         */fareClass: FareClass? = nil, 
         /**
-         * Vehicle and parking payment enabled.
-         */vehiclePayment: Bool) {
+         * Vehicle and parking payment enabled; null when withheld.
+         */vehiclePayment: Bool? = nil) {
         self.account = account
         self.fareClass = fareClass
         self.vehiclePayment = vehiclePayment
@@ -3401,16 +3405,16 @@ public struct FfiConverterTypeTransit: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Transit {
         return
             try Transit(
-                account: FfiConverterTypeAccountStatus.read(from: &buf), 
-                fareClass: FfiConverterTypeFareClass.read(from: &buf), 
-                vehiclePayment: FfiConverterBool.read(from: &buf)
+                account: FfiConverterOptionTypeAccountStatus.read(from: &buf), 
+                fareClass: FfiConverterOptionTypeFareClass.read(from: &buf), 
+                vehiclePayment: FfiConverterOptionBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: Transit, into buf: inout [UInt8]) {
-        FfiConverterTypeAccountStatus.write(value.account, into: &buf)
-        FfiConverterTypeFareClass.write(value.fareClass, into: &buf)
-        FfiConverterBool.write(value.vehiclePayment, into: &buf)
+        FfiConverterOptionTypeAccountStatus.write(value.account, into: &buf)
+        FfiConverterOptionTypeFareClass.write(value.fareClass, into: &buf)
+        FfiConverterOptionBool.write(value.vehiclePayment, into: &buf)
     }
 }
 
@@ -4775,6 +4779,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeHealth: FfiConverterRustBuffer {
     typealias SwiftType = Health?
 
@@ -4839,6 +4867,78 @@ fileprivate struct FfiConverterOptionTypeTransit: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeTransit.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeAccountStatus: FfiConverterRustBuffer {
+    typealias SwiftType = AccountStatus?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAccountStatus.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAccountStatus.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeFareClass: FfiConverterRustBuffer {
+    typealias SwiftType = FareClass?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeFareClass.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeFareClass.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeInsuranceStatus: FfiConverterRustBuffer {
+    typealias SwiftType = InsuranceStatus?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeInsuranceStatus.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeInsuranceStatus.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5558,10 +5658,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign() != 19815) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_asyncholder_present() != 7717) {
+    if (uniffi_citycode_ffi_checksum_method_asyncholder_present() != 30118) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() != 47054) {
+    if (uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() != 62519) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 29374) {
@@ -5579,10 +5679,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_holder_credential() != 8015) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holder_present() != 21334) {
+    if (uniffi_citycode_ffi_checksum_method_holder_present() != 32182) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holder_present_for_scene() != 29718) {
+    if (uniffi_citycode_ffi_checksum_method_holder_present_for_scene() != 15011) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_holder_subject() != 150) {

@@ -241,6 +241,9 @@ fun main(args: Array<String>) {
         expect(d is Decision.Accept) { "hospital: $d" }
         d as Decision.Accept
         expect(d.claims.health?.status == HealthStatus.YELLOW && d.claims.transit == null && d.claims.tourism.isEmpty()) { "claims ${d.claims}" }
+        // The hospital's card: the insurance status, the region withheld (null).
+        val insurance = d.claims.medicalInsurance
+        expect(insurance?.status == InsuranceStatus.ACTIVE && insurance.region == null) { "insurance $insurance" }
         val replay = hospital.verify(code.text, NOW + 2UL)
         expect(replay is Decision.Reject && replay.code == "replayed") { "replay: $replay" }
         val scenic = Scene.ScenicSpot(1024u, 480)
@@ -249,6 +252,11 @@ fun main(args: Array<String>) {
         expect(t is Decision.Accept && t.claims.tourism.single().site == 1024u) { "scenic: $t" }
         val late = city.verifier(Scene.MetroGate).verify(holder.presentForScene(Scene.MetroGate, NOW).text, NOW + 200UL)
         expect(late is Decision.Reject && late.code == "code_expired") { "late: $late" }
+        // Parking and metro cards each withhold what the other scene reads.
+        val parking = city.verifier(Scene.Parking).verify(holder.presentForScene(Scene.Parking, NOW).text, NOW)
+        expect(parking is Decision.Accept && parking.claims.transit?.fareClass == null && parking.claims.transit?.vehiclePayment == true) { "parking: $parking" }
+        val metroCardAtParking = city.verifier(Scene.Parking).verify(holder.presentForScene(Scene.MetroGate, NOW).text, NOW)
+        expect(metroCardAtParking is Decision.Reject && metroCardAtParking.code == "policy_unmet") { "metro card at parking: $metroCardAtParking" }
     }
 
     check("fail closed without a revocation list; lists from a published directory") {

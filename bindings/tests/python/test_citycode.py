@@ -256,7 +256,9 @@ def test_full_flow_with_python_held_p256_key():
     decision = verifier.verify(code.text, NOW + 1)
     assert decision.is_accept(), decision
     assert decision.claims.health.status == cc.HealthStatus.GREEN
-    assert decision.claims.medical_insurance.region == 310000
+    # The hospital reads the insurance status, not the region: its card withholds it.
+    assert decision.claims.medical_insurance.status == cc.InsuranceStatus.ACTIVE
+    assert decision.claims.medical_insurance.region is None
     assert decision.claims.transit is None and decision.claims.tourism == []
     assert decision.subject == holder.subject()
 
@@ -269,6 +271,9 @@ def test_full_flow_with_python_held_p256_key():
     metro = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
     accepted = verifier.verify(metro.text, NOW)
     assert accepted.is_accept() and accepted.claims.transit.fare_class == cc.FareClass.STUDENT
+    assert accepted.claims.transit.vehicle_payment is None  # the metro card withholds it
+    whole = verifier.verify(holder.present([cc.Domain.TRANSIT], now_unix=NOW).text, NOW)
+    assert whole.is_accept() and whole.claims.transit.vehicle_payment is False
     parking = holder.present_for_scene(cc.Scene.PARKING(), now_unix=NOW)
     verifier.set_scene(cc.Scene.PARKING())
     refused = verifier.verify(parking.text, NOW)

@@ -1211,10 +1211,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign() and 0xFFFF) != 19815) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_present() and 0xFFFF) != 7717) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_present() and 0xFFFF) != 30118) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() and 0xFFFF) != 47054) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() and 0xFFFF) != 62519) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_subject() and 0xFFFF) != 29374) {
@@ -1232,10 +1232,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_holder_credential() and 0xFFFF) != 8015) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holder_present() and 0xFFFF) != 21334) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holder_present() and 0xFFFF) != 32182) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holder_present_for_scene() and 0xFFFF) != 29718) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holder_present_for_scene() and 0xFFFF) != 15011) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_holder_subject() and 0xFFFF) != 150) {
@@ -2387,12 +2387,12 @@ public object FfiConverterTypeAsyncDeviceSigner: FfiConverter<AsyncDeviceSigner,
 public interface AsyncHolderInterface {
     
     /**
-     * Builds a code that discloses `domains`, awaiting the signer.
+     * Builds a code that discloses `domains`, whole, awaiting the signer.
      */
     suspend fun `present`(`domains`: List<Domain>, `nowUnix`: kotlin.ULong? = null, `validitySecs`: kotlin.UByte = 60u): PresentedCode
     
     /**
-     * Builds a code for a scene, awaiting the signer.
+     * Builds a code for a scene (only what its policy reads), awaiting the signer.
      */
     suspend fun `presentForScene`(`scene`: Scene, `nowUnix`: kotlin.ULong? = null, `validitySecs`: kotlin.UByte = 60u): PresentedCode
     
@@ -2526,7 +2526,7 @@ open class AsyncHolder: Disposable, AutoCloseable, AsyncHolderInterface
 
     
     /**
-     * Builds a code that discloses `domains`, awaiting the signer.
+     * Builds a code that discloses `domains`, whole, awaiting the signer.
      */
     @Throws(CitycodeException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -2553,7 +2553,7 @@ open class AsyncHolder: Disposable, AutoCloseable, AsyncHolderInterface
 
     
     /**
-     * Builds a code for a scene, awaiting the signer.
+     * Builds a code for a scene (only what its policy reads), awaiting the signer.
      */
     @Throws(CitycodeException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -3145,13 +3145,14 @@ public interface HolderInterface {
     fun `credential`(): kotlin.String
     
     /**
-     * Builds a code that discloses `domains`.
+     * Builds a code that discloses `domains`, whole (for an application's own scenes).
      */
     fun `present`(`domains`: List<Domain>, `nowUnix`: kotlin.ULong? = null, `validitySecs`: kotlin.UByte = 60u): PresentedCode
     
     /**
      * Builds a code for a scene, now (or at `now_unix`), valid `validity_secs`
-     * (default 60).
+     * (default 60). It discloses only what the scene's policy reads: the scene's own
+     * card (SPEC.md §11).
      */
     fun `presentForScene`(`scene`: Scene, `nowUnix`: kotlin.ULong? = null, `validitySecs`: kotlin.UByte = 60u): PresentedCode
     
@@ -3300,7 +3301,7 @@ open class Holder: Disposable, AutoCloseable, HolderInterface
 
     
     /**
-     * Builds a code that discloses `domains`.
+     * Builds a code that discloses `domains`, whole (for an application's own scenes).
      */
     @Throws(CitycodeException::class)override fun `present`(`domains`: List<Domain>, `nowUnix`: kotlin.ULong?, `validitySecs`: kotlin.UByte): PresentedCode {
             return FfiConverterTypePresentedCode.lift(
@@ -3321,7 +3322,8 @@ open class Holder: Disposable, AutoCloseable, HolderInterface
     
     /**
      * Builds a code for a scene, now (or at `now_unix`), valid `validity_secs`
-     * (default 60).
+     * (default 60). It discloses only what the scene's policy reads: the scene's own
+     * card (SPEC.md §11).
      */
     @Throws(CitycodeException::class)override fun `presentForScene`(`scene`: Scene, `nowUnix`: kotlin.ULong?, `validitySecs`: kotlin.UByte): PresentedCode {
             return FfiConverterTypePresentedCode.lift(
@@ -5143,18 +5145,19 @@ public object FfiConverterTypeHeldList: FfiConverterRustBuffer<HeldList> {
 
 
 /**
- * Medical insurance claims.
+ * Medical insurance claims. A scene's card may withhold a field (null): the hospital's
+ * card carries the status, not the region.
  */
 data class MedicalInsurance (
     /**
-     * 6-digit administrative division code.
+     * 6-digit administrative division code; null when withheld.
      */
-    var `region`: kotlin.UInt
+    var `region`: kotlin.UInt? = null 
     , 
     /**
-     * Card state.
+     * Card state; null when withheld.
      */
-    var `status`: InsuranceStatus
+    var `status`: InsuranceStatus? = null 
     
 ){
     
@@ -5171,19 +5174,19 @@ data class MedicalInsurance (
 public object FfiConverterTypeMedicalInsurance: FfiConverterRustBuffer<MedicalInsurance> {
     override fun read(buf: ByteBuffer): MedicalInsurance {
         return MedicalInsurance(
-            FfiConverterUInt.read(buf),
-            FfiConverterTypeInsuranceStatus.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalTypeInsuranceStatus.read(buf),
         )
     }
 
     override fun allocationSize(value: MedicalInsurance) = (
-            FfiConverterUInt.allocationSize(value.`region`) +
-            FfiConverterTypeInsuranceStatus.allocationSize(value.`status`)
+            FfiConverterOptionalUInt.allocationSize(value.`region`) +
+            FfiConverterOptionalTypeInsuranceStatus.allocationSize(value.`status`)
     )
 
     override fun write(value: MedicalInsurance, buf: ByteBuffer) {
-            FfiConverterUInt.write(value.`region`, buf)
-            FfiConverterTypeInsuranceStatus.write(value.`status`, buf)
+            FfiConverterOptionalUInt.write(value.`region`, buf)
+            FfiConverterOptionalTypeInsuranceStatus.write(value.`status`, buf)
     }
 }
 
@@ -5473,23 +5476,24 @@ public object FfiConverterTypeTourismEntry: FfiConverterRustBuffer<TourismEntry>
 
 
 /**
- * Transit claims.
+ * Transit claims. A scene's card may withhold fields (null): the parking card carries
+ * no fare class, the metro card no vehicle payment.
  */
 data class Transit (
     /**
-     * Account standing.
+     * Account standing; null when withheld.
      */
-    var `account`: AccountStatus
+    var `account`: AccountStatus? = null 
     , 
     /**
-     * Fare class.
+     * Fare class; null when withheld.
      */
-    var `fareClass`: FareClass
+    var `fareClass`: FareClass? = null 
     , 
     /**
-     * Vehicle and parking payment enabled.
+     * Vehicle and parking payment enabled; null when withheld.
      */
-    var `vehiclePayment`: kotlin.Boolean
+    var `vehiclePayment`: kotlin.Boolean? = null 
     
 ){
     
@@ -5506,22 +5510,22 @@ data class Transit (
 public object FfiConverterTypeTransit: FfiConverterRustBuffer<Transit> {
     override fun read(buf: ByteBuffer): Transit {
         return Transit(
-            FfiConverterTypeAccountStatus.read(buf),
-            FfiConverterTypeFareClass.read(buf),
-            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeAccountStatus.read(buf),
+            FfiConverterOptionalTypeFareClass.read(buf),
+            FfiConverterOptionalBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: Transit) = (
-            FfiConverterTypeAccountStatus.allocationSize(value.`account`) +
-            FfiConverterTypeFareClass.allocationSize(value.`fareClass`) +
-            FfiConverterBoolean.allocationSize(value.`vehiclePayment`)
+            FfiConverterOptionalTypeAccountStatus.allocationSize(value.`account`) +
+            FfiConverterOptionalTypeFareClass.allocationSize(value.`fareClass`) +
+            FfiConverterOptionalBoolean.allocationSize(value.`vehiclePayment`)
     )
 
     override fun write(value: Transit, buf: ByteBuffer) {
-            FfiConverterTypeAccountStatus.write(value.`account`, buf)
-            FfiConverterTypeFareClass.write(value.`fareClass`, buf)
-            FfiConverterBoolean.write(value.`vehiclePayment`, buf)
+            FfiConverterOptionalTypeAccountStatus.write(value.`account`, buf)
+            FfiConverterOptionalTypeFareClass.write(value.`fareClass`, buf)
+            FfiConverterOptionalBoolean.write(value.`vehiclePayment`, buf)
     }
 }
 
@@ -6645,6 +6649,38 @@ public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalBoolean: FfiConverterRustBuffer<kotlin.Boolean?> {
+    override fun read(buf: ByteBuffer): kotlin.Boolean? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterBoolean.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Boolean?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterBoolean.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Boolean?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterBoolean.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeHealth: FfiConverterRustBuffer<Health?> {
     override fun read(buf: ByteBuffer): Health? {
         if (buf.get().toInt() == 0) {
@@ -6731,6 +6767,102 @@ public object FfiConverterOptionalTypeTransit: FfiConverterRustBuffer<Transit?> 
         } else {
             buf.put(1)
             FfiConverterTypeTransit.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeAccountStatus: FfiConverterRustBuffer<AccountStatus?> {
+    override fun read(buf: ByteBuffer): AccountStatus? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAccountStatus.read(buf)
+    }
+
+    override fun allocationSize(value: AccountStatus?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAccountStatus.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AccountStatus?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAccountStatus.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeFareClass: FfiConverterRustBuffer<FareClass?> {
+    override fun read(buf: ByteBuffer): FareClass? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeFareClass.read(buf)
+    }
+
+    override fun allocationSize(value: FareClass?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeFareClass.allocationSize(value)
+        }
+    }
+
+    override fun write(value: FareClass?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeFareClass.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeInsuranceStatus: FfiConverterRustBuffer<InsuranceStatus?> {
+    override fun read(buf: ByteBuffer): InsuranceStatus? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeInsuranceStatus.read(buf)
+    }
+
+    override fun allocationSize(value: InsuranceStatus?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeInsuranceStatus.allocationSize(value)
+        }
+    }
+
+    override fun write(value: InsuranceStatus?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeInsuranceStatus.write(value, buf)
         }
     }
 }
