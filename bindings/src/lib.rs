@@ -669,6 +669,108 @@ impl Holder {
     }
 }
 
+/// How often a [`HolderBatch`] shows one instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum BatchReuse {
+    /// Each instance for one code only (the default): no two codes share a key, a
+    /// subject or a signature.
+    OnceOnly,
+    /// One instance for every code within `secs` of its first use, for phones that
+    /// cannot hold many keys. Codes inside one window are linkable to each other.
+    LimitedTime {
+        /// The window, seconds.
+        secs: u64,
+    },
+}
+
+/// A holder's batch of instances for codes verifiers cannot link (SPEC.md §13): each
+/// code comes from its own instance (credential and device key), so no two verifiers
+/// see the same key, subject or signature. Add the instances the issuer returned
+/// (`Issuer.issueBatch`) with the signer of each one's key; ask for more when
+/// [`HolderBatch::needs_refill`] says so, next time the phone is online. Offline, it
+/// works until the instances run out (`missing_domain`: refill).
+#[derive(uniffi::Object)]
+pub struct HolderBatch {
+    inner: std::sync::Mutex<citycode::CredentialBatch<ForeignSigner>>,
+}
+
+impl std::fmt::Debug for HolderBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HolderBatch").finish_non_exhaustive()
+    }
+}
+
+#[uniffi::export]
+impl HolderBatch {
+    /// An empty batch; `needs_refill` is true while fewer than `refill_below`
+    /// instances are left (5 by default: half a day of codes at ten a day).
+    #[uniffi::constructor(default(refill_below = 5))]
+    pub fn new(reuse: BatchReuse, refill_below: u32) -> Arc<Self> {
+        let reuse = match reuse {
+            BatchReuse::OnceOnly => citycode::Reuse::OnceOnly,
+            BatchReuse::LimitedTime { secs } => citycode::Reuse::LimitedTime { secs },
+        };
+        let batch = citycode::CredentialBatch::empty(reuse, refill_below as usize);
+        Arc::new(HolderBatch { inner: std::sync::Mutex::new(batch) })
+    }
+
+    /// Adds one instance (base64url, as issued) with the signer of its device key
+    /// (`signer` error if the key is another).
+    pub fn add(&self, credential_base64url: String, signer: Arc<dyn DeviceSigner>) -> Result<()> {
+        let credential = citycode::Credential::from_base64url(&credential_base64url)?;
+        let signer = ForeignSigner::new(signer)?;
+        Ok(self.lock().refill(vec![(credential, signer)])?)
+    }
+
+    /// Adds one instance whose device key is a [`SigningKey`] in this library.
+    pub fn add_with_key(&self, credential_base64url: String, key: Arc<SigningKey>) -> Result<()> {
+        self.add(credential_base64url, key)
+    }
+
+    /// Builds a code for a scene from the next instance (only what the scene reads).
+    /// A failure (a signer cancelled, a domain not held) keeps the instance.
+    #[uniffi::method(default(now_unix = None, validity_secs = 60))]
+    pub fn present_for_scene(&self, scene: Scene, now_unix: Option<u64>, validity_secs: u8) -> Result<PresentedCode> {
+        let at = now_unix.unwrap_or_else(now);
+        let options = citycode::PresentOptions { validity_secs, nonce: None };
+        let code = self.lock().present(&citycode::Scene::from(scene), at, options)?;
+        Ok(presented(&code, at))
+    }
+
+    /// Builds a code disclosing `domains`, whole, from the next instance.
+    #[uniffi::method(default(now_unix = None, validity_secs = 60))]
+    pub fn present(&self, domains: Vec<Domain>, now_unix: Option<u64>, validity_secs: u8) -> Result<PresentedCode> {
+        let at = now_unix.unwrap_or_else(now);
+        let options = citycode::PresentOptions { validity_secs, nonce: None };
+        let code = self.lock().present(&domain_ids(domains), at, options)?;
+        Ok(presented(&code, at))
+    }
+
+    /// Instances not yet shown.
+    pub fn remaining(&self) -> u32 {
+        u32::try_from(self.lock().remaining()).unwrap_or(u32::MAX)
+    }
+
+    /// Whether to ask the issuer for more, next time the phone is online.
+    pub fn needs_refill(&self) -> bool {
+        self.lock().needs_refill()
+    }
+
+    /// The instances still to be shown (base64url), in order: what the app persists
+    /// across restarts. A device key whose instance is no longer listed can be deleted.
+    pub fn unshown(&self) -> Result<Vec<String>> {
+        self.lock().unshown().map(|c| Ok(c.to_base64url()?)).collect()
+    }
+}
+
+impl HolderBatch {
+    fn lock(&self) -> std::sync::MutexGuard<'_, citycode::CredentialBatch<ForeignSigner>> {
+        // A panic while holding the lock cannot leave the batch half-updated in a way
+        // that matters (each operation moves whole instances): keep using it.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// A device key whose signatures arrive asynchronously: a keystore behind a biometric
 /// prompt (Android's `BiometricPrompt`, iOS's LocalAuthentication), or any signer that
 /// should not block the caller's thread. Implemented in Kotlin (`suspend fun`), Swift
@@ -1011,8 +1113,9 @@ impl Issuer {
     /// Signs a credential for the device key of `key_request`, which must be signed
     /// over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
     /// `bad_device_signature`); returns it as base64url for the holder to store.
-    /// `card_sets` empty means the standard layout (one card per domain, the hospital
-    /// bundle, and all domains); otherwise each inner list of domain ids is a card.
+    /// `card_sets` empty means the standard layout (a card per built-in scene with only
+    /// what its policy reads, one per domain, and all domains: SPEC.md §11); otherwise
+    /// each inner list of domain ids is a card of whole domains.
     #[uniffi::method(default(card_sets = []))]
     // Kotlin, Swift and Python callers name these arguments; a record would only add a
     // type to construct.
@@ -1029,20 +1132,68 @@ impl Issuer {
     ) -> Result<String> {
         let subject: [u8; 8] = subject.try_into().map_err(|_| CitycodeError::invalid("subject must be 8 bytes"))?;
         let device_key = citycode::KeyRequest::from_bytes(&key_request)?.verify(&challenge)?;
-        let req = citycode::CredentialRequest {
-            device_key,
-            subject: citycode::Subject(subject),
-            valid_from_day,
-            valid_days,
-            claims: claims.into(),
-            layout: if card_sets.is_empty() {
-                citycode::CardLayout::Standard
-            } else {
-                citycode::CardLayout::Custom(card_sets)
-            },
-        };
+        let req = request(device_key, citycode::Subject(subject), valid_from_day, valid_days, claims, card_sets);
         Ok(self.inner.issue(&req)?.to_base64url()?)
     }
+
+    /// Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
+    /// request, each signed over `challenge` by its own device key, each with the same
+    /// claims and a fresh random subject. 1 to 64 requests; any request that fails its
+    /// check fails the whole batch (with its reason), so nothing is half-issued. Keep the
+    /// subjects to revoke the holder (`Revocation.Subject` for each).
+    #[uniffi::method(default(card_sets = []))]
+    pub fn issue_batch(
+        &self,
+        key_requests: Vec<Vec<u8>>,
+        challenge: Vec<u8>,
+        valid_from_day: u16,
+        valid_days: u8,
+        claims: Claims,
+        card_sets: Vec<Vec<u32>>,
+    ) -> Result<Vec<IssuedInstance>> {
+        let keys = key_requests
+            .iter()
+            .map(|r| Ok(citycode::KeyRequest::from_bytes(r)?.verify(&challenge)?))
+            .collect::<Result<Vec<_>>>()?;
+        let first = keys.first().cloned().ok_or_else(|| CitycodeError::invalid("a batch needs a key request"))?;
+        let template = request(first, citycode::Subject([0; 8]), valid_from_day, valid_days, claims, card_sets);
+        self.inner
+            .issue_batch(&template, &keys)?
+            .into_iter()
+            .map(|c| Ok(IssuedInstance { subject: c.subject.0.to_vec(), credential: c.to_base64url()? }))
+            .collect()
+    }
+}
+
+fn request(
+    device_key: citycode::ProvenKey,
+    subject: citycode::Subject,
+    valid_from_day: u16,
+    valid_days: u8,
+    claims: Claims,
+    card_sets: Vec<Vec<u32>>,
+) -> citycode::CredentialRequest {
+    citycode::CredentialRequest {
+        device_key,
+        subject,
+        valid_from_day,
+        valid_days,
+        claims: claims.into(),
+        layout: if card_sets.is_empty() {
+            citycode::CardLayout::Standard
+        } else {
+            citycode::CardLayout::Custom(card_sets)
+        },
+    }
+}
+
+/// One instance of a batch, as the issuer returns it.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct IssuedInstance {
+    /// The credential for the holder (base64url), bound to one key of the batch.
+    pub credential: String,
+    /// Its random subject (8 bytes): the issuer keeps it to revoke the instance.
+    pub subject: Vec<u8>,
 }
 
 /// A random pseudonymous subject id (8 bytes).

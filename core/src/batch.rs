@@ -39,12 +39,21 @@ pub enum Reuse {
     },
 }
 
+/// Most instances one batch request may ask for. With at most this many outstanding
+/// per holder, revoking a holder adds at most `9 × MAX_BATCH` bytes (576) to the
+/// revocation list, until the instances expire (SPEC.md §13).
+pub const MAX_BATCH: usize = 64;
+
 impl Issuer {
     /// Issues one instance per proven key: the same claims, validity and layout as
     /// `template` (whose own key and subject are not used), each bound to its key and
     /// to a fresh random subject. Keep the returned subjects to revoke the holder
-    /// ([`revoke_instances`]).
+    /// ([`revoke_instances`]). 1 to [`MAX_BATCH`] keys (`out_of_range` otherwise); an
+    /// issuer also caps how many a holder may have outstanding (SPEC.md §13).
     pub fn issue_batch(&self, template: &CredentialRequest, keys: &[ProvenKey]) -> Result<Vec<Credential>, Error> {
+        if keys.is_empty() || keys.len() > MAX_BATCH {
+            return Err(Error::OutOfRange(format!("a batch holds 1 to {MAX_BATCH} instances")));
+        }
         keys.iter()
             .map(|key| {
                 self.issue(&CredentialRequest {
@@ -86,10 +95,14 @@ impl<S: DeviceSigner> CredentialBatch<S> {
     /// credential's device key (`signer` error otherwise). [`CredentialBatch::needs_refill`]
     /// says so when fewer than `refill_below` instances are left.
     pub fn new(instances: Vec<(Credential, S)>, reuse: Reuse, refill_below: usize) -> Result<Self, Error> {
-        let mut batch =
-            CredentialBatch { instances: VecDeque::with_capacity(instances.len()), reuse, current: None, refill_below };
+        let mut batch = CredentialBatch::empty(reuse, refill_below);
         batch.refill(instances)?;
         Ok(batch)
+    }
+
+    /// A batch with no instance yet, to [`CredentialBatch::refill`] as they arrive.
+    pub fn empty(reuse: Reuse, refill_below: usize) -> Self {
+        CredentialBatch { instances: VecDeque::new(), reuse, current: None, refill_below }
     }
 
     /// Adds instances (a refill), checked as in [`CredentialBatch::new`].
@@ -104,6 +117,13 @@ impl<S: DeviceSigner> CredentialBatch<S> {
     /// Instances not yet shown (with [`Reuse::LimitedTime`], the one in use counts).
     pub fn remaining(&self) -> usize {
         self.instances.len() + usize::from(self.current.is_some())
+    }
+
+    /// The instances still to be shown, in the order they will be (with
+    /// [`Reuse::LimitedTime`], the one in use first): what an app persists across restarts,
+    /// and whose keys it keeps. A key whose instance is no longer here can be deleted.
+    pub fn unshown(&self) -> impl Iterator<Item = &Credential> {
+        self.current.iter().map(|(c, _, _)| c).chain(self.instances.iter().map(|(c, _)| c))
     }
 
     /// Whether to ask the issuer for more, next time the phone is online.
@@ -195,6 +215,8 @@ mod tests {
         let mut seen = Vec::new();
         for i in 0..4u64 {
             assert_eq!(holder.needs_refill(), i >= 3);
+            let unshown: Vec<Subject> = holder.unshown().map(|c| c.subject).collect();
+            assert_eq!(unshown, subjects[i as usize..], "what the app persists");
             let code = holder.present(&[4], demo::NOW + i, PresentOptions::default()).unwrap();
             let accepted = v.verify_at(&code.to_text(), demo::NOW + i).unwrap();
             seen.push(accepted.subject);
@@ -214,6 +236,24 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_request_holds_one_to_max_batch_keys() {
+        let city = DemoCity::new().unwrap();
+        let key = ProvenKey::by_signing(&demo::key(Algorithm::Ed25519, 0x80).unwrap()).unwrap();
+        let template = CredentialRequest {
+            device_key: key.clone(),
+            subject: Subject([0; 8]),
+            valid_from_day: demo::TODAY,
+            valid_days: 1,
+            claims: demo::resident_claims(),
+            layout: crate::CardLayout::Custom(vec![vec![4]]),
+        };
+        assert!(matches!(city.issuer.issue_batch(&template, &[]), Err(Error::OutOfRange(_))));
+        let too_many = vec![key.clone(); MAX_BATCH + 1];
+        assert!(matches!(city.issuer.issue_batch(&template, &too_many), Err(Error::OutOfRange(_))));
+        assert_eq!(city.issuer.issue_batch(&template, &vec![key; MAX_BATCH]).unwrap().len(), MAX_BATCH);
+    }
+
+    #[test]
     fn limited_time_reuses_one_instance_within_its_window() {
         let city = DemoCity::new().unwrap();
         let mut holder = CredentialBatch::new(batch(&city, 2), Reuse::LimitedTime { secs: 600 }, 1).unwrap();
@@ -225,6 +265,7 @@ mod tests {
         assert_eq!(subject(&a), subject(&b));
         assert_ne!(subject(&b), subject(&c));
         assert_eq!(holder.remaining(), 1);
+        assert_eq!(holder.unshown().map(|c| c.subject).collect::<Vec<_>>(), vec![subject(&c)]);
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub mod verdict;
 pub mod verify;
 mod wire;
 
-pub use batch::{CredentialBatch, Reuse};
+pub use batch::{CredentialBatch, MAX_BATCH, Reuse};
 pub use claims::{Claims, Domain};
 pub use config::VerifierConfig;
 pub use credential::{CardLayout, Credential, CredentialRequest, Disclosure, Issuer, Subject};

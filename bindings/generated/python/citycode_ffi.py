@@ -585,7 +585,25 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_holder_with_key() != 21944:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue() != 22205:
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_add() != 27457:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key() != 7536:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill() != 43074:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_present() != 17762:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene() != 52308:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_remaining() != 34361:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_unshown() != 47007:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_constructor_holderbatch_new() != 42965:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue() != 19874:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 16126:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() != 2802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -748,9 +766,36 @@ _UniffiLib.uniffi_citycode_ffi_checksum_constructor_holder_new.restype = ctypes.
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_holder_with_key.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_holder_with_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_add.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_add.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_present.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_present.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_remaining.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_remaining.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_unshown.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_holderbatch_unshown.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_holderbatch_new.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_holderbatch_new.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_issuer_new.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_issuer_new.restype = ctypes.c_uint16
@@ -994,6 +1039,57 @@ _UniffiLib.uniffi_citycode_ffi_fn_constructor_holder_with_key.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_holder_with_key.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_add.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_add.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_add_with_key.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_add_with_key.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_needs_refill.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_needs_refill.restype = ctypes.c_int8
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_present.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_present.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_present_for_scene.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_present_for_scene.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_remaining.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_remaining.restype = ctypes.c_uint32
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_unshown.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_unshown.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_holderbatch_new.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_holderbatch_new.restype = ctypes.c_uint64
 _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1006,6 +1102,17 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_batch.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint16,
+    ctypes.c_uint8,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_batch.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_issuer_new.argtypes = (
     ctypes.c_uint32,
     ctypes.c_uint64,
@@ -1168,6 +1275,16 @@ _UniffiLib.uniffi_citycode_ffi_fn_free_holder.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_free_holder.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_clone_holderbatch.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_clone_holderbatch.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_free_holderbatch.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_free_holderbatch.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_clone_issuer.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -2762,6 +2879,45 @@ class _UniffiFfiConverterTypeHeldList(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.write(value.expires_at, buf)
 
 @dataclass
+class IssuedInstance:
+    """
+    One instance of a batch, as the issuer returns it.
+"""
+    def __init__(self, *, credential:str, subject:bytes):
+        self.credential = credential
+        self.subject = subject
+        
+        
+
+    
+    def __str__(self):
+        return "IssuedInstance(credential={}, subject={})".format(self.credential, self.subject)
+    def __eq__(self, other):
+        if self.credential != other.credential:
+            return False
+        if self.subject != other.subject:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeIssuedInstance(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return IssuedInstance(
+            credential=_UniffiFfiConverterString.read(buf),
+            subject=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.credential)
+        _UniffiFfiConverterBytes.check_lower(value.subject)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.credential, buf)
+        _UniffiFfiConverterBytes.write(value.subject, buf)
+
+@dataclass
 class PresentedCode:
     """
     A code to show.
@@ -3090,6 +3246,128 @@ class _UniffiFfiConverterTypeTrustedIssuer(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.write(value.not_before, buf)
         _UniffiFfiConverterUInt32.write(value.not_after, buf)
         _UniffiFfiConverterSequenceUInt32.write(value.domains, buf)
+
+
+
+
+
+
+class BatchReuse:
+    """
+    How often a [`HolderBatch`] shows one instance.
+"""
+    def __init__(self):
+        raise RuntimeError("BatchReuse cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class ONCE_ONLY:
+        """
+        Each instance for one code only (the default): no two codes share a key, a
+        subject or a signature.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "BatchReuse.ONCE_ONLY()".format()
+        def __eq__(self, other):
+            if not isinstance(other, BatchReuse):
+                return NotImplemented
+            if not other.is_ONCE_ONLY():
+                return False
+            return True
+
+    @dataclass
+    class LIMITED_TIME:
+        """
+        One instance for every code within `secs` of its first use, for phones that
+        cannot hold many keys. Codes inside one window are linkable to each other.
+"""
+        
+        def __init__(self, secs:int):
+            self.secs = secs
+            
+            """
+        The window, seconds.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "BatchReuse.LIMITED_TIME(secs={})".format(self.secs)
+        def __eq__(self, other):
+            if not isinstance(other, BatchReuse):
+                return NotImplemented
+            if not other.is_LIMITED_TIME():
+                return False
+            if self.secs != other.secs:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_ONCE_ONLY(self) -> bool:
+        return isinstance(self, BatchReuse.ONCE_ONLY)
+    def is_once_only(self) -> bool:
+        return isinstance(self, BatchReuse.ONCE_ONLY)
+    def is_LIMITED_TIME(self) -> bool:
+        return isinstance(self, BatchReuse.LIMITED_TIME)
+    def is_limited_time(self) -> bool:
+        return isinstance(self, BatchReuse.LIMITED_TIME)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+BatchReuse.ONCE_ONLY = type("BatchReuse.ONCE_ONLY", (BatchReuse.ONCE_ONLY, BatchReuse,), {})  # type: ignore
+BatchReuse.LIMITED_TIME = type("BatchReuse.LIMITED_TIME", (BatchReuse.LIMITED_TIME, BatchReuse,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeBatchReuse(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return BatchReuse.ONCE_ONLY(
+            )
+        if variant == 2:
+            return BatchReuse.LIMITED_TIME(
+                _UniffiFfiConverterUInt64.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_ONCE_ONLY():
+            return
+        if value.is_LIMITED_TIME():
+            _UniffiFfiConverterUInt64.check_lower(value.secs)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_ONCE_ONLY():
+            buf.write_i32(1)
+        if value.is_LIMITED_TIME():
+            buf.write_i32(2)
+            _UniffiFfiConverterUInt64.write(value.secs, buf)
+
+
 
 
 
@@ -4829,312 +5107,6 @@ class _UniffiFfiConverterTypeHolder:
     def write(cls, value: Holder, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
-class _UniffiFfiConverterSequenceSequenceUInt32(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterSequenceUInt32.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterSequenceUInt32.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterSequenceUInt32.read(buf) for i in range(count)
-        ]
-
-
-class IssuerProtocol(typing.Protocol):
-    """
-    An issuing backend's key.
-"""
-    
-    def issue(self, key_request: bytes,challenge: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
-        """
-        Signs a credential for the device key of `key_request`, which must be signed
-        over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
-        `bad_device_signature`); returns it as base64url for the holder to store.
-        `card_sets` empty means the standard layout (one card per domain, the hospital
-        bundle, and all domains); otherwise each inner list of domain ids is a card.
-"""
-        raise NotImplementedError
-
-class Issuer(IssuerProtocol):
-    """
-    An issuing backend's key.
-"""
-    
-    _handle: ctypes.c_uint64
-    def __init__(self, kid: int,key: SigningKey,domains: typing.List[int]):
-        """
-        An issuer with key id `kid`, allowed to attest `domains` (ids, including future
-        ones).
-"""
-        
-        _UniffiFfiConverterUInt32.check_lower(kid)
-
-        _UniffiFfiConverterTypeSigningKey.check_lower(key)
-
-        _UniffiFfiConverterSequenceUInt32.check_lower(domains)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterUInt32.lower(kid),
-            _UniffiFfiConverterTypeSigningKey.lower(key),
-            _UniffiFfiConverterSequenceUInt32.lower(domains),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeIssuer.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_citycode_ffi_fn_constructor_issuer_new,
-            *_uniffi_lowered_args,
-        )
-        self._handle = _uniffi_ffi_result
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_issuer, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_issuer, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def issue(self, key_request: bytes,challenge: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
-        """
-        Signs a credential for the device key of `key_request`, which must be signed
-        over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
-        `bad_device_signature`); returns it as base64url for the holder to store.
-        `card_sets` empty means the standard layout (one card per domain, the hospital
-        bundle, and all domains); otherwise each inner list of domain ids is a card.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(key_request)
-
-        _UniffiFfiConverterBytes.check_lower(challenge)
-
-        _UniffiFfiConverterBytes.check_lower(subject)
-
-        _UniffiFfiConverterUInt16.check_lower(valid_from_day)
-
-        _UniffiFfiConverterUInt8.check_lower(valid_days)
-
-        _UniffiFfiConverterTypeClaims.check_lower(claims)
-
-        if card_sets is _DEFAULT:
-            card_sets = []
-        _UniffiFfiConverterSequenceSequenceUInt32.check_lower(card_sets)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterBytes.lower(key_request),
-            _UniffiFfiConverterBytes.lower(challenge),
-            _UniffiFfiConverterBytes.lower(subject),
-            _UniffiFfiConverterUInt16.lower(valid_from_day),
-            _UniffiFfiConverterUInt8.lower(valid_days),
-            _UniffiFfiConverterTypeClaims.lower(claims),
-            _UniffiFfiConverterSequenceSequenceUInt32.lower(card_sets),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterString.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-
-class _UniffiFfiConverterTypeIssuer:
-    @staticmethod
-    def lift(value: int) -> Issuer:
-        return Issuer._uniffi_make_instance(value)
-
-    @staticmethod
-    def check_lower(value: Issuer):
-        if not isinstance(value, Issuer):
-            raise TypeError("Expected Issuer instance, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: Issuer) -> ctypes.c_uint64:
-        return value._uniffi_clone_handle()
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer) -> Issuer:
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: Issuer, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
-
-class ListFetcher():
-    """
-    Fetches files of a published list directory: `status.bin`, `trust-list.bin`,
-    `revocation-root.bin`, `revocation-issuer-<kid>.bin`. Implement it over your HTTP
-    client (OkHttp, URLSession, requests).
-"""
-    
-    def fetch(self, name: str) -> bytes:
-        """
-        The bytes of the file `name`, or an error (any code; the update fails with it).
-"""
-        raise NotImplementedError
-
-class ListFetcherImpl(ListFetcher):
-    """
-    Fetches files of a published list directory: `status.bin`, `trust-list.bin`,
-    `revocation-root.bin`, `revocation-issuer-<kid>.bin`. Implement it over your HTTP
-    client (OkHttp, URLSession, requests).
-"""
-    
-    _handle: ctypes.c_uint64
-    
-    def __init__(self, *args, **kwargs):
-        raise ValueError("This class has no default constructor")
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_listfetcher, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_listfetcher, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def fetch(self, name: str) -> bytes:
-        """
-        The bytes of the file `name`, or an error (any code; the update fails with it).
-"""
-        
-        _UniffiFfiConverterString.check_lower(name)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterString.lower(name),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_citycode_ffi_fn_method_listfetcher_fetch,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-# Put all the bits inside a class to keep the top-level namespace clean
-class _UniffiTraitImplListFetcherImpl:
-    # For each method, generate a callback function to pass to Rust
-
-    @_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_FETCHER_METHOD0
-    def fetch(
-            uniffi_handle,
-            name,
-            uniffi_out_return,
-            uniffi_call_status_ptr,
-        ):
-        uniffi_obj = _UniffiFfiConverterTypeListFetcher._handle_map.get(uniffi_handle)
-        def make_call():
-            uniffi_args = (_UniffiFfiConverterString.lift(name), )
-            uniffi_method = uniffi_obj.fetch
-            return uniffi_method(*uniffi_args)
-        def write_return_value(v):
-            uniffi_out_return[0] = _UniffiFfiConverterBytes.lower(v)
-        _uniffi_trait_interface_call_with_error(
-                uniffi_call_status_ptr.contents,
-                make_call,
-                write_return_value,
-                CitycodeError,
-                _UniffiFfiConverterTypeCitycodeError.lower,
-        )
-
-    @_UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_LIST_FETCHER
-    def _uniffi_free(uniffi_handle):
-        _UniffiFfiConverterTypeListFetcher._handle_map.remove(uniffi_handle)
-
-    @_UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_LIST_FETCHER
-    def _uniffi_clone(uniffi_handle):
-        return _UniffiFfiConverterTypeListFetcher._handle_map.clone(uniffi_handle)
-
-    # Generate the FFI VTable.  This has a field for each callback interface method.
-    _uniffi_vtable = _UniffiVTableCallbackInterfaceCitycodeFfiListFetcher(
-        _uniffi_free,
-        _uniffi_clone,
-        fetch,
-    )
-    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
-    # or else bad things will happen when Rust tries to access it.
-    _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher(ctypes.byref(_uniffi_vtable))
-
-class _UniffiFfiConverterTypeListFetcher:
-    _handle_map = _UniffiHandleMap()
-
-    @staticmethod
-    def lift(value: int):
-        if (value & 1) == 0:
-            # Rust-generated handle, construct a new class that uses the handle to implement the
-            # interface
-            return ListFetcherImpl._uniffi_make_instance(value)
-        else:
-            # Python-generated handle, get the object from the handle map
-            return _UniffiFfiConverterTypeListFetcher._handle_map.remove(value)
-
-    @staticmethod
-    def check_lower(value: ListFetcher):
-        if not isinstance(value, ListFetcher):
-            raise TypeError("Expected ListFetcher subclass, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: ListFetcher):
-         if isinstance(value, ListFetcherImpl):
-            # Rust-implementated object.  Clone the handle and return it
-            return value._uniffi_clone_handle()
-         else:
-            # Python-implementated object, generate a new vtable handle and return that.
-            return _UniffiFfiConverterTypeListFetcher._handle_map.insert(value)
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer):
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: ListFetcher, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
 
 class SigningKeyProtocol(typing.Protocol):
     """
@@ -5368,29 +5340,6 @@ class _UniffiFfiConverterTypeSigningKey:
     def write(cls, value: SigningKey, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
-class _UniffiFfiConverterSequenceTypeHeldList(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeHeldList.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeHeldList.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeHeldList.read(buf) for i in range(count)
-        ]
-
 class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -5412,6 +5361,703 @@ class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
 
         return [
             _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
+
+class HolderBatchProtocol(typing.Protocol):
+    """
+    A holder's batch of instances for codes verifiers cannot link (SPEC.md §13): each
+    code comes from its own instance (credential and device key), so no two verifiers
+    see the same key, subject or signature. Add the instances the issuer returned
+    (`Issuer.issueBatch`) with the signer of each one's key; ask for more when
+    [`HolderBatch::needs_refill`] says so, next time the phone is online. Offline, it
+    works until the instances run out (`missing_domain`: refill).
+"""
+    
+    def add(self, credential_base64url: str,signer: DeviceSigner) -> None:
+        """
+        Adds one instance (base64url, as issued) with the signer of its device key
+        (`signer` error if the key is another).
+"""
+        raise NotImplementedError
+    def add_with_key(self, credential_base64url: str,key: SigningKey) -> None:
+        """
+        Adds one instance whose device key is a [`SigningKey`] in this library.
+"""
+        raise NotImplementedError
+    def needs_refill(self, ) -> bool:
+        """
+        Whether to ask the issuer for more, next time the phone is online.
+"""
+        raise NotImplementedError
+    def present(self, domains: typing.List[Domain],now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
+        """
+        Builds a code disclosing `domains`, whole, from the next instance.
+"""
+        raise NotImplementedError
+    def present_for_scene(self, scene: Scene,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
+        """
+        Builds a code for a scene from the next instance (only what the scene reads).
+        A failure (a signer cancelled, a domain not held) keeps the instance.
+"""
+        raise NotImplementedError
+    def remaining(self, ) -> int:
+        """
+        Instances not yet shown.
+"""
+        raise NotImplementedError
+    def unshown(self, ) -> typing.List[str]:
+        """
+        The instances still to be shown (base64url), in order: what the app persists
+        across restarts. A device key whose instance is no longer listed can be deleted.
+"""
+        raise NotImplementedError
+
+class HolderBatch(HolderBatchProtocol):
+    """
+    A holder's batch of instances for codes verifiers cannot link (SPEC.md §13): each
+    code comes from its own instance (credential and device key), so no two verifiers
+    see the same key, subject or signature. Add the instances the issuer returned
+    (`Issuer.issueBatch`) with the signer of each one's key; ask for more when
+    [`HolderBatch::needs_refill`] says so, next time the phone is online. Offline, it
+    works until the instances run out (`missing_domain`: refill).
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, reuse: BatchReuse,refill_below: int = 5):
+        """
+        An empty batch; `needs_refill` is true while fewer than `refill_below`
+        instances are left (5 by default: half a day of codes at ten a day).
+"""
+        
+        _UniffiFfiConverterTypeBatchReuse.check_lower(reuse)
+
+        _UniffiFfiConverterUInt32.check_lower(refill_below)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeBatchReuse.lower(reuse),
+            _UniffiFfiConverterUInt32.lower(refill_below),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeHolderBatch.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_constructor_holderbatch_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_holderbatch, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_holderbatch, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def add(self, credential_base64url: str,signer: DeviceSigner) -> None:
+        """
+        Adds one instance (base64url, as issued) with the signer of its device key
+        (`signer` error if the key is another).
+"""
+        
+        _UniffiFfiConverterString.check_lower(credential_base64url)
+
+        _UniffiFfiConverterTypeDeviceSigner.check_lower(signer)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(credential_base64url),
+            _UniffiFfiConverterTypeDeviceSigner.lower(signer),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_add,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def add_with_key(self, credential_base64url: str,key: SigningKey) -> None:
+        """
+        Adds one instance whose device key is a [`SigningKey`] in this library.
+"""
+        
+        _UniffiFfiConverterString.check_lower(credential_base64url)
+
+        _UniffiFfiConverterTypeSigningKey.check_lower(key)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(credential_base64url),
+            _UniffiFfiConverterTypeSigningKey.lower(key),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_add_with_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def needs_refill(self, ) -> bool:
+        """
+        Whether to ask the issuer for more, next time the phone is online.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_needs_refill,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def present(self, domains: typing.List[Domain],now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
+        """
+        Builds a code disclosing `domains`, whole, from the next instance.
+"""
+        
+        _UniffiFfiConverterSequenceTypeDomain.check_lower(domains)
+
+        if now_unix is _DEFAULT:
+            now_unix = None
+        _UniffiFfiConverterOptionalUInt64.check_lower(now_unix)
+
+        _UniffiFfiConverterUInt8.check_lower(validity_secs)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterSequenceTypeDomain.lower(domains),
+            _UniffiFfiConverterOptionalUInt64.lower(now_unix),
+            _UniffiFfiConverterUInt8.lower(validity_secs),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePresentedCode.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_present,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def present_for_scene(self, scene: Scene,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
+        """
+        Builds a code for a scene from the next instance (only what the scene reads).
+        A failure (a signer cancelled, a domain not held) keeps the instance.
+"""
+        
+        _UniffiFfiConverterTypeScene.check_lower(scene)
+
+        if now_unix is _DEFAULT:
+            now_unix = None
+        _UniffiFfiConverterOptionalUInt64.check_lower(now_unix)
+
+        _UniffiFfiConverterUInt8.check_lower(validity_secs)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeScene.lower(scene),
+            _UniffiFfiConverterOptionalUInt64.lower(now_unix),
+            _UniffiFfiConverterUInt8.lower(validity_secs),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePresentedCode.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_present_for_scene,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def remaining(self, ) -> int:
+        """
+        Instances not yet shown.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_remaining,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def unshown(self, ) -> typing.List[str]:
+        """
+        The instances still to be shown (base64url), in order: what the app persists
+        across restarts. A device key whose instance is no longer listed can be deleted.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_unshown,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeHolderBatch:
+    @staticmethod
+    def lift(value: int) -> HolderBatch:
+        return HolderBatch._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: HolderBatch):
+        if not isinstance(value, HolderBatch):
+            raise TypeError("Expected HolderBatch instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: HolderBatch) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> HolderBatch:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: HolderBatch, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterSequenceSequenceUInt32(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterSequenceUInt32.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterSequenceUInt32.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterSequenceUInt32.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterBytes.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterBytes.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterBytes.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeIssuedInstance(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeIssuedInstance.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeIssuedInstance.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeIssuedInstance.read(buf) for i in range(count)
+        ]
+
+
+class IssuerProtocol(typing.Protocol):
+    """
+    An issuing backend's key.
+"""
+    
+    def issue(self, key_request: bytes,challenge: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
+        """
+        Signs a credential for the device key of `key_request`, which must be signed
+        over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
+        `bad_device_signature`); returns it as base64url for the holder to store.
+        `card_sets` empty means the standard layout (a card per built-in scene with only
+        what its policy reads, one per domain, and all domains: SPEC.md §11); otherwise
+        each inner list of domain ids is a card of whole domains.
+"""
+        raise NotImplementedError
+    def issue_batch(self, key_requests: typing.List[bytes],challenge: bytes,valid_from_day: int,valid_days: int,claims: Claims,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> typing.List[IssuedInstance]:
+        """
+        Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
+        request, each signed over `challenge` by its own device key, each with the same
+        claims and a fresh random subject. 1 to 64 requests; any request that fails its
+        check fails the whole batch (with its reason), so nothing is half-issued. Keep the
+        subjects to revoke the holder (`Revocation.Subject` for each).
+"""
+        raise NotImplementedError
+
+class Issuer(IssuerProtocol):
+    """
+    An issuing backend's key.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, kid: int,key: SigningKey,domains: typing.List[int]):
+        """
+        An issuer with key id `kid`, allowed to attest `domains` (ids, including future
+        ones).
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(kid)
+
+        _UniffiFfiConverterTypeSigningKey.check_lower(key)
+
+        _UniffiFfiConverterSequenceUInt32.check_lower(domains)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterUInt32.lower(kid),
+            _UniffiFfiConverterTypeSigningKey.lower(key),
+            _UniffiFfiConverterSequenceUInt32.lower(domains),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeIssuer.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_constructor_issuer_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_issuer, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_issuer, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def issue(self, key_request: bytes,challenge: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
+        """
+        Signs a credential for the device key of `key_request`, which must be signed
+        over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
+        `bad_device_signature`); returns it as base64url for the holder to store.
+        `card_sets` empty means the standard layout (a card per built-in scene with only
+        what its policy reads, one per domain, and all domains: SPEC.md §11); otherwise
+        each inner list of domain ids is a card of whole domains.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key_request)
+
+        _UniffiFfiConverterBytes.check_lower(challenge)
+
+        _UniffiFfiConverterBytes.check_lower(subject)
+
+        _UniffiFfiConverterUInt16.check_lower(valid_from_day)
+
+        _UniffiFfiConverterUInt8.check_lower(valid_days)
+
+        _UniffiFfiConverterTypeClaims.check_lower(claims)
+
+        if card_sets is _DEFAULT:
+            card_sets = []
+        _UniffiFfiConverterSequenceSequenceUInt32.check_lower(card_sets)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(key_request),
+            _UniffiFfiConverterBytes.lower(challenge),
+            _UniffiFfiConverterBytes.lower(subject),
+            _UniffiFfiConverterUInt16.lower(valid_from_day),
+            _UniffiFfiConverterUInt8.lower(valid_days),
+            _UniffiFfiConverterTypeClaims.lower(claims),
+            _UniffiFfiConverterSequenceSequenceUInt32.lower(card_sets),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def issue_batch(self, key_requests: typing.List[bytes],challenge: bytes,valid_from_day: int,valid_days: int,claims: Claims,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> typing.List[IssuedInstance]:
+        """
+        Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
+        request, each signed over `challenge` by its own device key, each with the same
+        claims and a fresh random subject. 1 to 64 requests; any request that fails its
+        check fails the whole batch (with its reason), so nothing is half-issued. Keep the
+        subjects to revoke the holder (`Revocation.Subject` for each).
+"""
+        
+        _UniffiFfiConverterSequenceBytes.check_lower(key_requests)
+
+        _UniffiFfiConverterBytes.check_lower(challenge)
+
+        _UniffiFfiConverterUInt16.check_lower(valid_from_day)
+
+        _UniffiFfiConverterUInt8.check_lower(valid_days)
+
+        _UniffiFfiConverterTypeClaims.check_lower(claims)
+
+        if card_sets is _DEFAULT:
+            card_sets = []
+        _UniffiFfiConverterSequenceSequenceUInt32.check_lower(card_sets)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterSequenceBytes.lower(key_requests),
+            _UniffiFfiConverterBytes.lower(challenge),
+            _UniffiFfiConverterUInt16.lower(valid_from_day),
+            _UniffiFfiConverterUInt8.lower(valid_days),
+            _UniffiFfiConverterTypeClaims.lower(claims),
+            _UniffiFfiConverterSequenceSequenceUInt32.lower(card_sets),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeIssuedInstance.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_batch,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeIssuer:
+    @staticmethod
+    def lift(value: int) -> Issuer:
+        return Issuer._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: Issuer):
+        if not isinstance(value, Issuer):
+            raise TypeError("Expected Issuer instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: Issuer) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> Issuer:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: Issuer, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class ListFetcher():
+    """
+    Fetches files of a published list directory: `status.bin`, `trust-list.bin`,
+    `revocation-root.bin`, `revocation-issuer-<kid>.bin`. Implement it over your HTTP
+    client (OkHttp, URLSession, requests).
+"""
+    
+    def fetch(self, name: str) -> bytes:
+        """
+        The bytes of the file `name`, or an error (any code; the update fails with it).
+"""
+        raise NotImplementedError
+
+class ListFetcherImpl(ListFetcher):
+    """
+    Fetches files of a published list directory: `status.bin`, `trust-list.bin`,
+    `revocation-root.bin`, `revocation-issuer-<kid>.bin`. Implement it over your HTTP
+    client (OkHttp, URLSession, requests).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_listfetcher, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_listfetcher, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def fetch(self, name: str) -> bytes:
+        """
+        The bytes of the file `name`, or an error (any code; the update fails with it).
+"""
+        
+        _UniffiFfiConverterString.check_lower(name)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(name),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_listfetcher_fetch,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplListFetcherImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_FETCHER_METHOD0
+    def fetch(
+            uniffi_handle,
+            name,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeListFetcher._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterString.lift(name), )
+            uniffi_method = uniffi_obj.fetch
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterBytes.lower(v)
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                CitycodeError,
+                _UniffiFfiConverterTypeCitycodeError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_LIST_FETCHER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeListFetcher._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_LIST_FETCHER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeListFetcher._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfaceCitycodeFfiListFetcher(
+        _uniffi_free,
+        _uniffi_clone,
+        fetch,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeListFetcher:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return ListFetcherImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeListFetcher._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: ListFetcher):
+        if not isinstance(value, ListFetcher):
+            raise TypeError("Expected ListFetcher subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: ListFetcher):
+         if isinstance(value, ListFetcherImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeListFetcher._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: ListFetcher, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterSequenceTypeHeldList(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeHeldList.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeHeldList.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeHeldList.read(buf) for i in range(count)
         ]
 
 
@@ -5751,29 +6397,6 @@ class _UniffiFfiConverterTypeVerifier:
     @classmethod
     def write(cls, value: Verifier, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
-
-class _UniffiFfiConverterSequenceBytes(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterBytes.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterBytes.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterBytes.read(buf) for i in range(count)
-        ]
 
 class _UniffiFfiConverterSequenceTypePublishedFile(_UniffiConverterRustBuffer):
     @classmethod
@@ -6154,6 +6777,7 @@ __all__ = [
     "FareClass",
     "TourismKind",
     "KeyAlgorithm",
+    "BatchReuse",
     "CitycodeError",
     "Decision",
     "Domain",
@@ -6166,6 +6790,7 @@ __all__ = [
     "OtherClaim",
     "Claims",
     "HeldList",
+    "IssuedInstance",
     "PresentedCode",
     "PublishedFile",
     "QrImage",
@@ -6192,12 +6817,14 @@ __all__ = [
     "DeviceSigner",
     "Holder",
     "HolderProtocol",
+    "SigningKey",
+    "SigningKeyProtocol",
+    "HolderBatch",
+    "HolderBatchProtocol",
     "Issuer",
     "IssuerProtocol",
     "ListFetcherImpl",
     "ListFetcher",
-    "SigningKey",
-    "SigningKeyProtocol",
     "Verifier",
     "VerifierProtocol",
 ]

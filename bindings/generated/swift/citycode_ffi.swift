@@ -1674,6 +1674,275 @@ public func FfiConverterTypeHolder_lower(_ value: Holder) -> UInt64 {
 
 
 /**
+ * A holder's batch of instances for codes verifiers cannot link (SPEC.md §13): each
+ * code comes from its own instance (credential and device key), so no two verifiers
+ * see the same key, subject or signature. Add the instances the issuer returned
+ * (`Issuer.issueBatch`) with the signer of each one's key; ask for more when
+ * [`HolderBatch::needs_refill`] says so, next time the phone is online. Offline, it
+ * works until the instances run out (`missing_domain`: refill).
+ */
+public protocol HolderBatchProtocol: AnyObject, Sendable {
+    
+    /**
+     * Adds one instance (base64url, as issued) with the signer of its device key
+     * (`signer` error if the key is another).
+     */
+    func add(credentialBase64url: String, signer: DeviceSigner) throws 
+    
+    /**
+     * Adds one instance whose device key is a [`SigningKey`] in this library.
+     */
+    func addWithKey(credentialBase64url: String, key: SigningKey) throws 
+    
+    /**
+     * Whether to ask the issuer for more, next time the phone is online.
+     */
+    func needsRefill()  -> Bool
+    
+    /**
+     * Builds a code disclosing `domains`, whole, from the next instance.
+     */
+    func present(domains: [Domain], nowUnix: UInt64?, validitySecs: UInt8) throws  -> PresentedCode
+    
+    /**
+     * Builds a code for a scene from the next instance (only what the scene reads).
+     * A failure (a signer cancelled, a domain not held) keeps the instance.
+     */
+    func presentForScene(scene: Scene, nowUnix: UInt64?, validitySecs: UInt8) throws  -> PresentedCode
+    
+    /**
+     * Instances not yet shown.
+     */
+    func remaining()  -> UInt32
+    
+    /**
+     * The instances still to be shown (base64url), in order: what the app persists
+     * across restarts. A device key whose instance is no longer listed can be deleted.
+     */
+    func unshown() throws  -> [String]
+    
+}
+/**
+ * A holder's batch of instances for codes verifiers cannot link (SPEC.md §13): each
+ * code comes from its own instance (credential and device key), so no two verifiers
+ * see the same key, subject or signature. Add the instances the issuer returned
+ * (`Issuer.issueBatch`) with the signer of each one's key; ask for more when
+ * [`HolderBatch::needs_refill`] says so, next time the phone is online. Offline, it
+ * works until the instances run out (`missing_domain`: refill).
+ */
+open class HolderBatch: HolderBatchProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_citycode_ffi_fn_clone_holderbatch(self.handle, $0) }
+    }
+    /**
+     * An empty batch; `needs_refill` is true while fewer than `refill_below`
+     * instances are left (5 by default: half a day of codes at ten a day).
+     */
+public convenience init(reuse: BatchReuse, refillBelow: UInt32 = UInt32(5)) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_constructor_holderbatch_new(
+        FfiConverterTypeBatchReuse_lower(reuse),
+        FfiConverterUInt32.lower(refillBelow),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_citycode_ffi_fn_free_holderbatch(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Adds one instance (base64url, as issued) with the signer of its device key
+     * (`signer` error if the key is another).
+     */
+open func add(credentialBase64url: String, signer: DeviceSigner)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_holderbatch_add(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialBase64url),
+        FfiConverterTypeDeviceSigner_lower(signer),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Adds one instance whose device key is a [`SigningKey`] in this library.
+     */
+open func addWithKey(credentialBase64url: String, key: SigningKey)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_holderbatch_add_with_key(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialBase64url),
+        FfiConverterTypeSigningKey_lower(key),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Whether to ask the issuer for more, next time the phone is online.
+     */
+open func needsRefill() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_holderbatch_needs_refill(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Builds a code disclosing `domains`, whole, from the next instance.
+     */
+open func present(domains: [Domain], nowUnix: UInt64? = nil, validitySecs: UInt8 = UInt8(60))throws  -> PresentedCode  {
+    return try  FfiConverterTypePresentedCode_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_holderbatch_present(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeDomain.lower(domains),
+        FfiConverterOptionUInt64.lower(nowUnix),
+        FfiConverterUInt8.lower(validitySecs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Builds a code for a scene from the next instance (only what the scene reads).
+     * A failure (a signer cancelled, a domain not held) keeps the instance.
+     */
+open func presentForScene(scene: Scene, nowUnix: UInt64? = nil, validitySecs: UInt8 = UInt8(60))throws  -> PresentedCode  {
+    return try  FfiConverterTypePresentedCode_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_holderbatch_present_for_scene(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeScene_lower(scene),
+        FfiConverterOptionUInt64.lower(nowUnix),
+        FfiConverterUInt8.lower(validitySecs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Instances not yet shown.
+     */
+open func remaining() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_holderbatch_remaining(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The instances still to be shown (base64url), in order: what the app persists
+     * across restarts. A device key whose instance is no longer listed can be deleted.
+     */
+open func unshown()throws  -> [String]  {
+    return try  FfiConverterSequenceString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_holderbatch_unshown(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHolderBatch: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = HolderBatch
+
+    public static func lift(_ handle: UInt64) throws -> HolderBatch {
+        return HolderBatch(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: HolderBatch) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HolderBatch {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: HolderBatch, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHolderBatch_lift(_ handle: UInt64) throws -> HolderBatch {
+    return try FfiConverterTypeHolderBatch.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHolderBatch_lower(_ value: HolderBatch) -> UInt64 {
+    return FfiConverterTypeHolderBatch.lower(value)
+}
+
+
+
+
+
+
+/**
  * An issuing backend's key.
  */
 public protocol IssuerProtocol: AnyObject, Sendable {
@@ -1682,10 +1951,20 @@ public protocol IssuerProtocol: AnyObject, Sendable {
      * Signs a credential for the device key of `key_request`, which must be signed
      * over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
      * `bad_device_signature`); returns it as base64url for the holder to store.
-     * `card_sets` empty means the standard layout (one card per domain, the hospital
-     * bundle, and all domains); otherwise each inner list of domain ids is a card.
+     * `card_sets` empty means the standard layout (a card per built-in scene with only
+     * what its policy reads, one per domain, and all domains: SPEC.md §11); otherwise
+     * each inner list of domain ids is a card of whole domains.
      */
     func issue(keyRequest: Data, challenge: Data, subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]]) throws  -> String
+    
+    /**
+     * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
+     * request, each signed over `challenge` by its own device key, each with the same
+     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
+     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
+     * subjects to revoke the holder (`Revocation.Subject` for each).
+     */
+    func issueBatch(keyRequests: [Data], challenge: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]]) throws  -> [IssuedInstance]
     
 }
 /**
@@ -1763,8 +2042,9 @@ public convenience init(kid: UInt32, key: SigningKey, domains: [UInt32])throws  
      * Signs a credential for the device key of `key_request`, which must be signed
      * over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
      * `bad_device_signature`); returns it as base64url for the holder to store.
-     * `card_sets` empty means the standard layout (one card per domain, the hospital
-     * bundle, and all domains); otherwise each inner list of domain ids is a card.
+     * `card_sets` empty means the standard layout (a card per built-in scene with only
+     * what its policy reads, one per domain, and all domains: SPEC.md §11); otherwise
+     * each inner list of domain ids is a card of whole domains.
      */
 open func issue(keyRequest: Data, challenge: Data, subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]] = [])throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -1774,6 +2054,28 @@ open func issue(keyRequest: Data, challenge: Data, subject: Data, validFromDay: 
         FfiConverterData.lower(keyRequest),
         FfiConverterData.lower(challenge),
         FfiConverterData.lower(subject),
+        FfiConverterUInt16.lower(validFromDay),
+        FfiConverterUInt8.lower(validDays),
+        FfiConverterTypeClaims_lower(claims),
+        FfiConverterSequenceSequenceUInt32.lower(cardSets),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
+     * request, each signed over `challenge` by its own device key, each with the same
+     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
+     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
+     * subjects to revoke the holder (`Revocation.Subject` for each).
+     */
+open func issueBatch(keyRequests: [Data], challenge: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]] = [])throws  -> [IssuedInstance]  {
+    return try  FfiConverterSequenceTypeIssuedInstance.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_issuer_issue_batch(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceData.lower(keyRequests),
+        FfiConverterData.lower(challenge),
         FfiConverterUInt16.lower(validFromDay),
         FfiConverterUInt8.lower(validDays),
         FfiConverterTypeClaims_lower(claims),
@@ -2880,6 +3182,75 @@ public func FfiConverterTypeHeldList_lower(_ value: HeldList) -> RustBuffer {
 
 
 /**
+ * One instance of a batch, as the issuer returns it.
+ */
+public struct IssuedInstance: Equatable, Hashable {
+    /**
+     * The credential for the holder (base64url), bound to one key of the batch.
+     */
+    public var credential: String
+    /**
+     * Its random subject (8 bytes): the issuer keeps it to revoke the instance.
+     */
+    public var subject: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The credential for the holder (base64url), bound to one key of the batch.
+         */credential: String, 
+        /**
+         * Its random subject (8 bytes): the issuer keeps it to revoke the instance.
+         */subject: Data) {
+        self.credential = credential
+        self.subject = subject
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IssuedInstance: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIssuedInstance: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IssuedInstance {
+        return
+            try IssuedInstance(
+                credential: FfiConverterString.read(from: &buf), 
+                subject: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IssuedInstance, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.credential, into: &buf)
+        FfiConverterData.write(value.subject, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIssuedInstance_lift(_ buf: RustBuffer) throws -> IssuedInstance {
+    return try FfiConverterTypeIssuedInstance.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIssuedInstance_lower(_ value: IssuedInstance) -> RustBuffer {
+    return FfiConverterTypeIssuedInstance.lower(value)
+}
+
+
+/**
  * Medical insurance claims. A scene's card may withhold a field (null): the hospital's
  * card carries the status, not the region.
  */
@@ -3624,6 +3995,89 @@ public func FfiConverterTypeAccountStatus_lift(_ buf: RustBuffer) throws -> Acco
 #endif
 public func FfiConverterTypeAccountStatus_lower(_ value: AccountStatus) -> RustBuffer {
     return FfiConverterTypeAccountStatus.lower(value)
+}
+
+
+
+/**
+ * How often a [`HolderBatch`] shows one instance.
+ */
+
+public enum BatchReuse: Equatable, Hashable {
+    
+    /**
+     * Each instance for one code only (the default): no two codes share a key, a
+     * subject or a signature.
+     */
+    case onceOnly
+    /**
+     * One instance for every code within `secs` of its first use, for phones that
+     * cannot hold many keys. Codes inside one window are linkable to each other.
+     */
+    case limitedTime(
+        /**
+         * The window, seconds.
+         */secs: UInt64
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension BatchReuse: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBatchReuse: FfiConverterRustBuffer {
+    typealias SwiftType = BatchReuse
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BatchReuse {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .onceOnly
+        
+        case 2: return .limitedTime(secs: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: BatchReuse, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .onceOnly:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .limitedTime(secs):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt64.write(secs, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchReuse_lift(_ buf: RustBuffer) throws -> BatchReuse {
+    return try FfiConverterTypeBatchReuse.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchReuse_lower(_ value: BatchReuse) -> RustBuffer {
+    return FfiConverterTypeBatchReuse.lower(value)
 }
 
 
@@ -5096,6 +5550,31 @@ fileprivate struct FfiConverterSequenceTypeHeldList: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeIssuedInstance: FfiConverterRustBuffer {
+    typealias SwiftType = [IssuedInstance]
+
+    public static func write(_ value: [IssuedInstance], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeIssuedInstance.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [IssuedInstance] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [IssuedInstance]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeIssuedInstance.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeOtherClaim: FfiConverterRustBuffer {
     typealias SwiftType = [OtherClaim]
 
@@ -5688,7 +6167,31 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_holder_subject() != 150) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_issuer_issue() != 22205) {
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_add() != 27457) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key() != 7536) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill() != 43074) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_present() != 17762) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene() != 52308) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_remaining() != 34361) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_unshown() != 47007) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue() != 19874) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 16126) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182) {
@@ -5746,6 +6249,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_holder_with_key() != 21944) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_constructor_holderbatch_new() != 42965) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_issuer_new() != 2802) {

@@ -452,6 +452,56 @@ RustBuffer uniffi_citycode_ffi_fn_method_holder_present_for_scene(uint64_t ptr, 
 RustBuffer uniffi_citycode_ffi_fn_method_holder_subject(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_HOLDERBATCH
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_HOLDERBATCH
+uint64_t uniffi_citycode_ffi_fn_clone_holderbatch(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_HOLDERBATCH
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_HOLDERBATCH
+void uniffi_citycode_ffi_fn_free_holderbatch(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_HOLDERBATCH_NEW
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_HOLDERBATCH_NEW
+uint64_t uniffi_citycode_ffi_fn_constructor_holderbatch_new(RustBuffer reuse, uint32_t refill_below, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_ADD
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_ADD
+void uniffi_citycode_ffi_fn_method_holderbatch_add(uint64_t ptr, RustBuffer credential_base64url, uint64_t signer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_ADD_WITH_KEY
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_ADD_WITH_KEY
+void uniffi_citycode_ffi_fn_method_holderbatch_add_with_key(uint64_t ptr, RustBuffer credential_base64url, uint64_t key, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_NEEDS_REFILL
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_NEEDS_REFILL
+int8_t uniffi_citycode_ffi_fn_method_holderbatch_needs_refill(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_PRESENT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_PRESENT
+RustBuffer uniffi_citycode_ffi_fn_method_holderbatch_present(uint64_t ptr, RustBuffer domains, RustBuffer now_unix, uint8_t validity_secs, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_PRESENT_FOR_SCENE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_PRESENT_FOR_SCENE
+RustBuffer uniffi_citycode_ffi_fn_method_holderbatch_present_for_scene(uint64_t ptr, RustBuffer scene, RustBuffer now_unix, uint8_t validity_secs, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_REMAINING
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_REMAINING
+uint32_t uniffi_citycode_ffi_fn_method_holderbatch_remaining(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_UNSHOWN
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_HOLDERBATCH_UNSHOWN
+RustBuffer uniffi_citycode_ffi_fn_method_holderbatch_unshown(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_ISSUER
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_ISSUER
 uint64_t uniffi_citycode_ffi_fn_clone_issuer(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -470,6 +520,11 @@ uint64_t uniffi_citycode_ffi_fn_constructor_issuer_new(uint32_t kid, uint64_t ke
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE
 RustBuffer uniffi_citycode_ffi_fn_method_issuer_issue(uint64_t ptr, RustBuffer key_request, RustBuffer challenge, RustBuffer subject, uint16_t valid_from_day, uint8_t valid_days, RustBuffer claims, RustBuffer card_sets, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE_BATCH
+RustBuffer uniffi_citycode_ffi_fn_method_issuer_issue_batch(uint64_t ptr, RustBuffer key_requests, RustBuffer challenge, uint16_t valid_from_day, uint8_t valid_days, RustBuffer claims, RustBuffer card_sets, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_LISTFETCHER
@@ -1102,9 +1157,57 @@ uint16_t uniffi_citycode_ffi_checksum_method_holder_subject(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_ADD
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_ADD
+uint16_t uniffi_citycode_ffi_checksum_method_holderbatch_add(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_ADD_WITH_KEY
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_ADD_WITH_KEY
+uint16_t uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_NEEDS_REFILL
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_NEEDS_REFILL
+uint16_t uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_PRESENT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_PRESENT
+uint16_t uniffi_citycode_ffi_checksum_method_holderbatch_present(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_PRESENT_FOR_SCENE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_PRESENT_FOR_SCENE
+uint16_t uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_REMAINING
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_REMAINING
+uint16_t uniffi_citycode_ffi_checksum_method_holderbatch_remaining(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_UNSHOWN
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDERBATCH_UNSHOWN
+uint16_t uniffi_citycode_ffi_checksum_method_holderbatch_unshown(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE
 uint16_t uniffi_citycode_ffi_checksum_method_issuer_issue(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE_BATCH
+uint16_t uniffi_citycode_ffi_checksum_method_issuer_issue_batch(void
     
 );
 #endif
@@ -1219,6 +1322,12 @@ uint16_t uniffi_citycode_ffi_checksum_constructor_holder_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_HOLDER_WITH_KEY
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_HOLDER_WITH_KEY
 uint16_t uniffi_citycode_ffi_checksum_constructor_holder_with_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_HOLDERBATCH_NEW
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_HOLDERBATCH_NEW
+uint16_t uniffi_citycode_ffi_checksum_constructor_holderbatch_new(void
     
 );
 #endif

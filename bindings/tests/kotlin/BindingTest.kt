@@ -259,6 +259,25 @@ fun main(args: Array<String>) {
         expect(metroCardAtParking is Decision.Reject && metroCardAtParking.code == "policy_unmet") { "metro card at parking: $metroCardAtParking" }
     }
 
+    check("a batch of instances, one per code, with keys in the platform keystore") {
+        val city = City()
+        val keys = List(3) { JavaKeystoreSigner() }
+        val challenge = randomChallenge()
+        val issued = city.issuer.issueBatch(keys.map { keyRequest(it, challenge) }, challenge, city.today, 1u, city.claims)
+        expect(issued.map { it.subject.toList() }.toSet().size == 3) { "a subject per instance" }
+        val batch = HolderBatch(BatchReuse.OnceOnly, 1u)
+        issued.zip(keys).forEach { (instance, key) -> batch.add(instance.credential, key) }
+        try { batch.add(issued[0].credential, keys[1]); throw AssertionError("another instance's key accepted") } catch (e: CitycodeException.Signer) { }
+        val seen = listOf(Scene.MetroGate, Scene.Parking, Scene.Hospital).mapIndexed { n, scene ->
+            val d = city.verifier(scene).verify(batch.presentForScene(scene, NOW + n.toULong()).text, NOW + n.toULong())
+            expect(d is Decision.Accept) { "$scene: $d" }
+            (d as Decision.Accept).subject
+        }
+        expect(seen == issued.map { it.subject.joinToString("") { b -> "%02x".format(b) } }) { "each instance once: $seen" }
+        expect(batch.remaining() == 0u && batch.needsRefill() && batch.unshown().isEmpty()) { "empty" }
+        try { batch.presentForScene(Scene.MetroGate, NOW); throw AssertionError("an empty batch made a code") } catch (e: CitycodeException.MissingDomain) { }
+    }
+
     check("fail closed without a revocation list; lists from a published directory") {
         val city = City()
         val device = SigningKey.generate(KeyAlgorithm.ED25519)

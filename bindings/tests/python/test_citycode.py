@@ -391,6 +391,53 @@ def test_sm3_samples_and_sm2_signature_vectors():
         assert cc.verify_signature(cc.KeyAlgorithm.SM2, key, msg, sig) == c["valid"], c["name"]
 
 
+def test_batch_of_unlinkable_instances_refill_and_revocation():
+    """The app makes a key per instance, proves each over one challenge, shows each
+    instance once, asks for a refill, and a revoked holder loses every instance."""
+    city = City(NOW)
+    challenge = cc.random_challenge()
+    keys = [cc.SigningKey.generate(cc.KeyAlgorithm.ED25519) for _ in range(4)]
+    issued = city.issuer.issue_batch([k.key_request(challenge) for k in keys], challenge, city.today, 1, city.claims())
+    assert len(issued) == 4 and len({i.subject for i in issued}) == 4
+    # One request over another challenge spoils the batch, and nothing is issued.
+    stranger = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519).key_request(cc.random_challenge())
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        city.issuer.issue_batch([keys[0].key_request(challenge), stranger], challenge, city.today, 1, city.claims())
+    assert e.value.code == "bad_device_signature"
+    with pytest.raises(cc.CitycodeError.InvalidArgument):
+        city.issuer.issue_batch([], challenge, city.today, 1, city.claims())
+
+    batch = cc.HolderBatch(cc.BatchReuse.ONCE_ONLY(), refill_below=2)
+    with pytest.raises(cc.CitycodeError.Signer):
+        batch.add_with_key(issued[0].credential, keys[1])  # another instance's key
+    for instance, key in zip(issued, keys):
+        batch.add_with_key(instance.credential, key)
+    assert batch.remaining() == 4 and not batch.needs_refill()
+    assert batch.unshown() == [i.credential for i in issued]
+    scenes = [cc.Scene.METRO_GATE(), cc.Scene.HOSPITAL(), cc.Scene.METRO_GATE(), cc.Scene.SCENIC_SPOT(site=7, utc_offset_minutes=480)]
+    subjects = []
+    for n, scene in enumerate(scenes):
+        decision = city.verifier(scene).verify(batch.present_for_scene(scene, now_unix=NOW + n).text, NOW + n)
+        assert decision.is_accept(), decision
+        subjects.append(bytes.fromhex(decision.subject))
+    assert subjects == [i.subject for i in issued]  # each instance once, in order
+    assert batch.remaining() == 0 and batch.needs_refill()
+    with pytest.raises(cc.CitycodeError.MissingDomain):
+        batch.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
+
+    # Refill, then revoke the holder: every outstanding instance is refused.
+    challenge = cc.random_challenge()
+    refill = city.issuer.issue_batch([k.key_request(challenge) for k in keys[:2]], challenge, city.today, 1, city.claims())
+    for instance, key in zip(refill, keys):
+        batch.add_with_key(instance.credential, key)
+    verifier = city.verifier(cc.Scene.METRO_GATE())
+    verifier.load_revocation_list(cc.sign_revocation_list(
+        city.root, None, 1, NOW - 10, NOW + 3600, [cc.Revocation.SUBJECT(id=i.subject) for i in refill]))
+    for n in range(2):
+        refused = verifier.verify(batch.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW + n).text, NOW + n)
+        assert refused.is_reject() and refused.code == "revoked", refused
+
+
 def test_software_key_holder_and_revocation():
     city = City(NOW)
     device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)

@@ -826,7 +826,23 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_holder_subject(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_method_holderbatch_add(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_holderbatch_present(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_holderbatch_remaining(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_holderbatch_unshown(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_method_issuer_issue(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_issuer_issue_batch(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_listfetcher_fetch(
     ): Int
@@ -865,6 +881,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_citycode_ffi_checksum_constructor_holder_new(
     ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_holder_with_key(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_constructor_holderbatch_new(
     ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_issuer_new(
     ): Int
@@ -951,6 +969,26 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_holder_subject(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_clone_holderbatch(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_free_holderbatch(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_constructor_holderbatch_new(`reuse`: RustBuffer.ByValue,`refillBelow`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_method_holderbatch_add(`ptr`: Long,`credentialBase64url`: RustBuffer.ByValue,`signer`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_holderbatch_add_with_key(`ptr`: Long,`credentialBase64url`: RustBuffer.ByValue,`key`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_holderbatch_needs_refill(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_citycode_ffi_fn_method_holderbatch_present(`ptr`: Long,`domains`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,`validitySecs`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_holderbatch_present_for_scene(`ptr`: Long,`scene`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,`validitySecs`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_holderbatch_remaining(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_citycode_ffi_fn_method_holderbatch_unshown(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_clone_issuer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_citycode_ffi_fn_free_issuer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -958,6 +996,8 @@ internal object UniffiLib {
     external fun uniffi_citycode_ffi_fn_constructor_issuer_new(`kid`: Int,`key`: Long,`domains`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_citycode_ffi_fn_method_issuer_issue(`ptr`: Long,`keyRequest`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`subject`: RustBuffer.ByValue,`validFromDay`: Short,`validDays`: Byte,`claims`: RustBuffer.ByValue,`cardSets`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_issuer_issue_batch(`ptr`: Long,`keyRequests`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`validFromDay`: Short,`validDays`: Byte,`claims`: RustBuffer.ByValue,`cardSets`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_clone_listfetcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1241,7 +1281,31 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_holder_subject() and 0xFFFF) != 150) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue() and 0xFFFF) != 22205) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_add() and 0xFFFF) != 27457) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key() and 0xFFFF) != 7536) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill() and 0xFFFF) != 43074) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_present() and 0xFFFF) != 17762) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene() and 0xFFFF) != 52308) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_remaining() and 0xFFFF) != 34361) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_unshown() and 0xFFFF) != 47007) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue() and 0xFFFF) != 19874) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() and 0xFFFF) != 16126) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() and 0xFFFF) != 61182) {
@@ -1299,6 +1363,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_constructor_holder_with_key() and 0xFFFF) != 21944) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_holderbatch_new() and 0xFFFF) != 42965) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() and 0xFFFF) != 2802) {
@@ -3507,6 +3574,442 @@ public object FfiConverterTypeHolder: FfiConverter<Holder, Long> {
 
 
 /**
+ * A holder's batch of instances for codes verifiers cannot link (SPEC.md §13): each
+ * code comes from its own instance (credential and device key), so no two verifiers
+ * see the same key, subject or signature. Add the instances the issuer returned
+ * (`Issuer.issueBatch`) with the signer of each one's key; ask for more when
+ * [`HolderBatch::needs_refill`] says so, next time the phone is online. Offline, it
+ * works until the instances run out (`missing_domain`: refill).
+ */
+public interface HolderBatchInterface {
+    
+    /**
+     * Adds one instance (base64url, as issued) with the signer of its device key
+     * (`signer` error if the key is another).
+     */
+    fun `add`(`credentialBase64url`: kotlin.String, `signer`: DeviceSigner)
+    
+    /**
+     * Adds one instance whose device key is a [`SigningKey`] in this library.
+     */
+    fun `addWithKey`(`credentialBase64url`: kotlin.String, `key`: SigningKey)
+    
+    /**
+     * Whether to ask the issuer for more, next time the phone is online.
+     */
+    fun `needsRefill`(): kotlin.Boolean
+    
+    /**
+     * Builds a code disclosing `domains`, whole, from the next instance.
+     */
+    fun `present`(`domains`: List<Domain>, `nowUnix`: kotlin.ULong? = null, `validitySecs`: kotlin.UByte = 60u): PresentedCode
+    
+    /**
+     * Builds a code for a scene from the next instance (only what the scene reads).
+     * A failure (a signer cancelled, a domain not held) keeps the instance.
+     */
+    fun `presentForScene`(`scene`: Scene, `nowUnix`: kotlin.ULong? = null, `validitySecs`: kotlin.UByte = 60u): PresentedCode
+    
+    /**
+     * Instances not yet shown.
+     */
+    fun `remaining`(): kotlin.UInt
+    
+    /**
+     * The instances still to be shown (base64url), in order: what the app persists
+     * across restarts. A device key whose instance is no longer listed can be deleted.
+     */
+    fun `unshown`(): List<kotlin.String>
+    
+    companion object
+}
+
+/**
+ * A holder's batch of instances for codes verifiers cannot link (SPEC.md §13): each
+ * code comes from its own instance (credential and device key), so no two verifiers
+ * see the same key, subject or signature. Add the instances the issuer returned
+ * (`Issuer.issueBatch`) with the signer of each one's key; ask for more when
+ * [`HolderBatch::needs_refill`] says so, next time the phone is online. Offline, it
+ * works until the instances run out (`missing_domain`: refill).
+ */
+open class HolderBatch: Disposable, AutoCloseable, HolderBatchInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * An empty batch; `needs_refill` is true while fewer than `refill_below`
+     * instances are left (5 by default: half a day of codes at ten a day).
+     */
+    constructor(`reuse`: BatchReuse, `refillBelow`: kotlin.UInt = 5u) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_constructor_holderbatch_new(
+    
+        
+        FfiConverterTypeBatchReuse.lower(`reuse`),
+        FfiConverterUInt.lower(`refillBelow`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_citycode_ffi_fn_free_holderbatch(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_citycode_ffi_fn_clone_holderbatch(handle, status)
+        }
+    }
+
+    
+    /**
+     * Adds one instance (base64url, as issued) with the signer of its device key
+     * (`signer` error if the key is another).
+     */
+    @Throws(CitycodeException::class)override fun `add`(`credentialBase64url`: kotlin.String, `signer`: DeviceSigner)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_add(
+        it,
+        
+        FfiConverterString.lower(`credentialBase64url`),
+        FfiConverterTypeDeviceSigner.lower(`signer`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Adds one instance whose device key is a [`SigningKey`] in this library.
+     */
+    @Throws(CitycodeException::class)override fun `addWithKey`(`credentialBase64url`: kotlin.String, `key`: SigningKey)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_add_with_key(
+        it,
+        
+        FfiConverterString.lower(`credentialBase64url`),
+        FfiConverterTypeSigningKey.lower(`key`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Whether to ask the issuer for more, next time the phone is online.
+     */override fun `needsRefill`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_needs_refill(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Builds a code disclosing `domains`, whole, from the next instance.
+     */
+    @Throws(CitycodeException::class)override fun `present`(`domains`: List<Domain>, `nowUnix`: kotlin.ULong?, `validitySecs`: kotlin.UByte): PresentedCode {
+            return FfiConverterTypePresentedCode.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_present(
+        it,
+        
+        FfiConverterSequenceTypeDomain.lower(`domains`),
+        FfiConverterOptionalULong.lower(`nowUnix`),
+        FfiConverterUByte.lower(`validitySecs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Builds a code for a scene from the next instance (only what the scene reads).
+     * A failure (a signer cancelled, a domain not held) keeps the instance.
+     */
+    @Throws(CitycodeException::class)override fun `presentForScene`(`scene`: Scene, `nowUnix`: kotlin.ULong?, `validitySecs`: kotlin.UByte): PresentedCode {
+            return FfiConverterTypePresentedCode.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_present_for_scene(
+        it,
+        
+        FfiConverterTypeScene.lower(`scene`),
+        FfiConverterOptionalULong.lower(`nowUnix`),
+        FfiConverterUByte.lower(`validitySecs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Instances not yet shown.
+     */override fun `remaining`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_remaining(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The instances still to be shown (base64url), in order: what the app persists
+     * across restarts. A device key whose instance is no longer listed can be deleted.
+     */
+    @Throws(CitycodeException::class)override fun `unshown`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_holderbatch_unshown(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHolderBatch: FfiConverter<HolderBatch, Long> {
+    override fun lower(value: HolderBatch): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): HolderBatch {
+        return HolderBatch(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): HolderBatch {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: HolderBatch) = 8UL
+
+    override fun write(value: HolderBatch, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * An issuing backend's key.
  */
 public interface IssuerInterface {
@@ -3515,10 +4018,20 @@ public interface IssuerInterface {
      * Signs a credential for the device key of `key_request`, which must be signed
      * over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
      * `bad_device_signature`); returns it as base64url for the holder to store.
-     * `card_sets` empty means the standard layout (one card per domain, the hospital
-     * bundle, and all domains); otherwise each inner list of domain ids is a card.
+     * `card_sets` empty means the standard layout (a card per built-in scene with only
+     * what its policy reads, one per domain, and all domains: SPEC.md §11); otherwise
+     * each inner list of domain ids is a card of whole domains.
      */
     fun `issue`(`keyRequest`: kotlin.ByteArray, `challenge`: kotlin.ByteArray, `subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>> = listOf()): kotlin.String
+    
+    /**
+     * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
+     * request, each signed over `challenge` by its own device key, each with the same
+     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
+     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
+     * subjects to revoke the holder (`Revocation.Subject` for each).
+     */
+    fun `issueBatch`(`keyRequests`: List<kotlin.ByteArray>, `challenge`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>> = listOf()): List<IssuedInstance>
     
     companion object
 }
@@ -3647,8 +4160,9 @@ open class Issuer: Disposable, AutoCloseable, IssuerInterface
      * Signs a credential for the device key of `key_request`, which must be signed
      * over `challenge`, the one this issuer gave the holder (SPEC.md §4.7; otherwise
      * `bad_device_signature`); returns it as base64url for the holder to store.
-     * `card_sets` empty means the standard layout (one card per domain, the hospital
-     * bundle, and all domains); otherwise each inner list of domain ids is a card.
+     * `card_sets` empty means the standard layout (a card per built-in scene with only
+     * what its policy reads, one per domain, and all domains: SPEC.md §11); otherwise
+     * each inner list of domain ids is a card of whole domains.
      */
     @Throws(CitycodeException::class)override fun `issue`(`keyRequest`: kotlin.ByteArray, `challenge`: kotlin.ByteArray, `subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>>): kotlin.String {
             return FfiConverterString.lift(
@@ -3660,6 +4174,33 @@ open class Issuer: Disposable, AutoCloseable, IssuerInterface
         FfiConverterByteArray.lower(`keyRequest`),
         FfiConverterByteArray.lower(`challenge`),
         FfiConverterByteArray.lower(`subject`),
+        FfiConverterUShort.lower(`validFromDay`),
+        FfiConverterUByte.lower(`validDays`),
+        FfiConverterTypeClaims.lower(`claims`),
+        FfiConverterSequenceSequenceUInt.lower(`cardSets`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
+     * request, each signed over `challenge` by its own device key, each with the same
+     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
+     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
+     * subjects to revoke the holder (`Revocation.Subject` for each).
+     */
+    @Throws(CitycodeException::class)override fun `issueBatch`(`keyRequests`: List<kotlin.ByteArray>, `challenge`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>>): List<IssuedInstance> {
+            return FfiConverterSequenceTypeIssuedInstance.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_batch(
+        it,
+        
+        FfiConverterSequenceByteArray.lower(`keyRequests`),
+        FfiConverterByteArray.lower(`challenge`),
         FfiConverterUShort.lower(`validFromDay`),
         FfiConverterUByte.lower(`validDays`),
         FfiConverterTypeClaims.lower(`claims`),
@@ -5145,6 +5686,53 @@ public object FfiConverterTypeHeldList: FfiConverterRustBuffer<HeldList> {
 
 
 /**
+ * One instance of a batch, as the issuer returns it.
+ */
+data class IssuedInstance (
+    /**
+     * The credential for the holder (base64url), bound to one key of the batch.
+     */
+    var `credential`: kotlin.String
+    , 
+    /**
+     * Its random subject (8 bytes): the issuer keeps it to revoke the instance.
+     */
+    var `subject`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIssuedInstance: FfiConverterRustBuffer<IssuedInstance> {
+    override fun read(buf: ByteBuffer): IssuedInstance {
+        return IssuedInstance(
+            FfiConverterString.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: IssuedInstance) = (
+            FfiConverterString.allocationSize(value.`credential`) +
+            FfiConverterByteArray.allocationSize(value.`subject`)
+    )
+
+    override fun write(value: IssuedInstance, buf: ByteBuffer) {
+            FfiConverterString.write(value.`credential`, buf)
+            FfiConverterByteArray.write(value.`subject`, buf)
+    }
+}
+
+
+
+/**
  * Medical insurance claims. A scene's card may withhold a field (null): the hospital's
  * card carries the status, not the region.
  */
@@ -5650,6 +6238,93 @@ public object FfiConverterTypeAccountStatus: FfiConverterRustBuffer<AccountStatu
 
     override fun write(value: AccountStatus, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * How often a [`HolderBatch`] shows one instance.
+ */
+sealed class BatchReuse {
+    
+    /**
+     * Each instance for one code only (the default): no two codes share a key, a
+     * subject or a signature.
+     */
+    object OnceOnly : BatchReuse()
+    
+    
+    /**
+     * One instance for every code within `secs` of its first use, for phones that
+     * cannot hold many keys. Codes inside one window are linkable to each other.
+     */
+    data class LimitedTime(
+        /**
+         * The window, seconds.
+         */
+        val `secs`: kotlin.ULong) : BatchReuse()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBatchReuse : FfiConverterRustBuffer<BatchReuse>{
+    override fun read(buf: ByteBuffer): BatchReuse {
+        return when(buf.getInt()) {
+            1 -> BatchReuse.OnceOnly
+            2 -> BatchReuse.LimitedTime(
+                FfiConverterULong.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: BatchReuse): ULong = when(value) {
+        is BatchReuse.OnceOnly -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is BatchReuse.LimitedTime -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`secs`)
+            )
+        }
+    }
+
+    override fun write(value: BatchReuse, buf: ByteBuffer) {
+        when(value) {
+            is BatchReuse.OnceOnly -> {
+                buf.putInt(1)
+                Unit
+            }
+            is BatchReuse.LimitedTime -> {
+                buf.putInt(2)
+                FfiConverterULong.write(value.`secs`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
@@ -7035,6 +7710,34 @@ public object FfiConverterSequenceTypeHeldList: FfiConverterRustBuffer<List<Held
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeHeldList.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeIssuedInstance: FfiConverterRustBuffer<List<IssuedInstance>> {
+    override fun read(buf: ByteBuffer): List<IssuedInstance> {
+        val len = buf.getInt()
+        return List<IssuedInstance>(len) {
+            FfiConverterTypeIssuedInstance.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<IssuedInstance>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeIssuedInstance.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<IssuedInstance>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeIssuedInstance.write(it, buf)
         }
     }
 }
