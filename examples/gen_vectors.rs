@@ -2722,6 +2722,19 @@ pub fn render() -> Res<Vec<(String, Vec<u8>)>> {
     let mut json = serde_json::to_string_pretty(&file)?;
     json.push('\n');
     let city = DemoCity::new()?;
+    // Instances of one holder's batch (SPEC.md §13) as `Issuer::issue_batch` makes them:
+    // each its own device key and subject, the same claims. Fixed subjects keep the file
+    // reproducible.
+    let batch = (1..=3u8)
+        .map(|n| {
+            let (device, credential) = city.resident(n)?;
+            Ok(serde_json::json!({
+                "credential": credential.to_base64url()?,
+                "device_secret": hex(&device.secret_bytes()),
+                "subject": credential.subject.to_hex(),
+            }))
+        })
+        .collect::<Res<Vec<_>>>()?;
     let holder = serde_json::json!({
         "description": "The demo resident's credential and device key, for holder tests in every language. The secret is a public test constant: never use it outside tests.",
         "credential": city.credential.to_base64url()?,
@@ -2730,6 +2743,7 @@ pub fn render() -> Res<Vec<(String, Vec<u8>)>> {
         "now": NOW,
         "root_key": hex(&city.root.public_key().to_bytes()),
         "trust_list": encode_base64url(&city.trust_list),
+        "batch": batch,
     });
     let mut holder_json = serde_json::to_string_pretty(&holder)?;
     holder_json.push('\n');

@@ -16,8 +16,7 @@
 
 use std::collections::VecDeque;
 
-use crate::credential::Disclosure;
-use crate::credential::{Credential, CredentialRequest, Issuer, Subject};
+use crate::credential::{Credential, CredentialRequest, Disclosure, Issuer, Subject};
 use crate::error::Error;
 use crate::keys::DeviceSigner;
 use crate::presentation::{Code, PresentOptions, present};
@@ -53,6 +52,12 @@ impl Issuer {
     pub fn issue_batch(&self, template: &CredentialRequest, keys: &[ProvenKey]) -> Result<Vec<Credential>, Error> {
         if keys.is_empty() || keys.len() > MAX_BATCH {
             return Err(Error::OutOfRange(format!("a batch holds 1 to {MAX_BATCH} instances")));
+        }
+        // Two instances on one key would be linkable by it: every key once.
+        let mut ids: Vec<[u8; 16]> = keys.iter().map(|k| k.public_key().key_id()).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| matches!(w, [a, b] if a == b)) {
+            return Err(Error::OutOfRange("a device key appears twice in the batch".into()));
         }
         keys.iter()
             .map(|key| {
@@ -143,7 +148,15 @@ impl<S: DeviceSigner> CredentialBatch<S> {
         now: u64,
         options: PresentOptions,
     ) -> Result<Code, Error> {
-        let disclosure = disclosure.into();
+        self.present_disclosure(disclosure.into(), now, options)
+    }
+
+    fn present_disclosure(
+        &mut self,
+        disclosure: Disclosure<'_>,
+        now: u64,
+        options: PresentOptions,
+    ) -> Result<Code, Error> {
         if let Reuse::LimitedTime { secs } = self.reuse {
             if let Some((credential, signer, since)) = &self.current
                 && now < since.saturating_add(secs)
@@ -248,9 +261,16 @@ mod tests {
             layout: crate::CardLayout::Custom(vec![vec![4]]),
         };
         assert!(matches!(city.issuer.issue_batch(&template, &[]), Err(Error::OutOfRange(_))));
-        let too_many = vec![key.clone(); MAX_BATCH + 1];
-        assert!(matches!(city.issuer.issue_batch(&template, &too_many), Err(Error::OutOfRange(_))));
-        assert_eq!(city.issuer.issue_batch(&template, &vec![key; MAX_BATCH]).unwrap().len(), MAX_BATCH);
+        let keys: Vec<ProvenKey> = (0..=MAX_BATCH as u8)
+            .map(|i| ProvenKey::by_signing(&demo::key(Algorithm::Ed25519, 0x10 + i).unwrap()).unwrap())
+            .collect();
+        assert!(matches!(city.issuer.issue_batch(&template, &keys), Err(Error::OutOfRange(_))));
+        assert_eq!(city.issuer.issue_batch(&template, &keys[..MAX_BATCH]).unwrap().len(), MAX_BATCH);
+        // One key twice would make two linkable instances.
+        let twice = [key.clone(), keys[1].clone(), key];
+        assert!(
+            matches!(city.issuer.issue_batch(&template, &twice), Err(Error::OutOfRange(ref m)) if m.contains("twice"))
+        );
     }
 
     #[test]

@@ -199,7 +199,12 @@ impl Credential {
     /// policy reads, [`Policy::view`]); else, as for domains, among the cards whose view
     /// keeps every wanted domain they hold (so a pass for another site never stands in).
     pub fn select<'d>(&self, disclosure: impl Into<Disclosure<'d>>, now: u64) -> Result<Vec<&Card>, Error> {
-        let (mut wanted, policy) = match disclosure.into() {
+        // One body for every argument type: the generic part is only the conversion.
+        self.select_disclosure(disclosure.into(), now)
+    }
+
+    fn select_disclosure(&self, disclosure: Disclosure<'_>, now: u64) -> Result<Vec<&Card>, Error> {
+        let (mut wanted, policy) = match disclosure {
             Disclosure::Domains(ids) => (ids.to_vec(), None),
             Disclosure::Scene(policy) => (policy.required_domains(), Some(policy)),
         };

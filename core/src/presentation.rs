@@ -86,7 +86,18 @@ pub fn present<'d>(
     now: u64,
     options: PresentOptions,
 ) -> Result<Code, Error> {
-    let unsigned = prepare(credential, &signer.public_key(), disclosure, now, options)?;
+    present_disclosure(credential, signer, disclosure.into(), now, options)
+}
+
+/// [`present`] with the disclosure converted: one body for every argument type.
+fn present_disclosure(
+    credential: &Credential,
+    signer: &dyn DeviceSigner,
+    disclosure: Disclosure<'_>,
+    now: u64,
+    options: PresentOptions,
+) -> Result<Code, Error> {
+    let unsigned = prepare_disclosure(credential, &signer.public_key(), disclosure, now, options)?;
     let signature = crate::keys::signature_by(signer, unsigned.signing_input())?;
     Ok(unsigned.assemble(&signature))
 }
@@ -99,6 +110,16 @@ pub fn prepare<'d>(
     credential: &Credential,
     device_key: &PublicKey,
     disclosure: impl Into<Disclosure<'d>>,
+    now: u64,
+    options: PresentOptions,
+) -> Result<UnsignedCode, Error> {
+    prepare_disclosure(credential, device_key, disclosure.into(), now, options)
+}
+
+fn prepare_disclosure(
+    credential: &Credential,
+    device_key: &PublicKey,
+    disclosure: Disclosure<'_>,
     now: u64,
     options: PresentOptions,
 ) -> Result<UnsignedCode, Error> {

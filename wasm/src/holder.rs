@@ -2,7 +2,7 @@
 //! rendering QR.
 
 use citycode::text::decode_base64url;
-use citycode::{Credential, Disclosure, KeyPair, PresentOptions, Qr, present};
+use citycode::{Credential, CredentialBatch, Disclosure, KeyPair, PresentOptions, Qr, Reuse, present};
 use wasm_bindgen::prelude::*;
 
 use crate::{Obj, algorithm, invalid, js_error, now_secs, seconds};
@@ -83,18 +83,92 @@ impl Holder {
         now_unix: Option<f64>,
         validity_secs: Option<u8>,
     ) -> Result<JsValue, JsValue> {
-        let now = match now_unix {
-            Some(t) => seconds(t)?,
-            None => now_secs(),
-        };
-        let options = PresentOptions { validity_secs: validity_secs.unwrap_or(60), nonce: None };
+        let (now, options) = when(now_unix, validity_secs)?;
         let code = present(&self.credential, &self.key, disclosure, now, options).map_err(holder_error)?;
-        Ok(Obj::new()
-            .set("text", code.to_text())
-            .set("issued_at", code.issued_at())
-            .set("expires_at", code.expires_at() as f64)
-            .set("refresh_in_secs", code.refresh_in(now) as f64)
-            .done())
+        Ok(presented(&code, now))
+    }
+}
+
+fn when(now_unix: Option<f64>, validity_secs: Option<u8>) -> Result<(u64, PresentOptions), JsValue> {
+    let now = match now_unix {
+        Some(t) => seconds(t)?,
+        None => now_secs(),
+    };
+    Ok((now, PresentOptions { validity_secs: validity_secs.unwrap_or(60), nonce: None }))
+}
+
+fn presented(code: &citycode::Code, now: u64) -> JsValue {
+    Obj::new()
+        .set("text", code.to_text())
+        .set("issued_at", code.issued_at())
+        .set("expires_at", code.expires_at() as f64)
+        .set("refresh_in_secs", code.refresh_in(now) as f64)
+        .done()
+}
+
+/// A batch of instances for codes verifiers cannot link (SPEC.md §13): each code comes
+/// from its own instance (credential and device key), shown once. Add what the issuer
+/// returned for a batch request with each instance's key; ask for more when
+/// `needsRefill()` says so.
+#[wasm_bindgen]
+pub struct HolderBatch {
+    inner: CredentialBatch<KeyPair>,
+}
+
+#[wasm_bindgen]
+impl HolderBatch {
+    /// An empty batch; `needsRefill()` is true while fewer than `refillBelow` (default 5)
+    /// instances are left. `limitedTimeSecs`, when given, shows one instance for every
+    /// code within that many seconds of its first use (codes in one window are linkable
+    /// to each other): for hosts that cannot keep many keys.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(js_name = refillBelow)] refill_below: Option<u32>,
+        #[wasm_bindgen(js_name = limitedTimeSecs)] limited_time_secs: Option<f64>,
+    ) -> Result<HolderBatch, JsValue> {
+        let reuse = match limited_time_secs {
+            None => Reuse::OnceOnly,
+            Some(secs) => Reuse::LimitedTime { secs: seconds(secs)? },
+        };
+        Ok(HolderBatch { inner: CredentialBatch::empty(reuse, refill_below.unwrap_or(5) as usize) })
+    }
+
+    /// Adds one instance: its credential (base64url) and its device key's secret.
+    pub fn add(&mut self, credential: &str, secret: &[u8], algorithm: &str) -> Result<(), JsValue> {
+        let Holder { credential, key } = Holder::new(credential, secret, algorithm)?;
+        self.inner.refill(vec![(credential, key)]).map_err(holder_error)
+    }
+
+    /// Builds a code for a scene from the next instance (only what the scene reads).
+    /// Returns a {@link PresentedCode}; an empty batch throws `missing_domain`.
+    #[wasm_bindgen(js_name = presentForScene, unchecked_return_type = "PresentedCode")]
+    pub fn present_for_scene(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Scene")] scene: JsValue,
+        #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>,
+        #[wasm_bindgen(js_name = validitySecs)] validity_secs: Option<u8>,
+    ) -> Result<JsValue, JsValue> {
+        let scene = crate::scene_from_js(&scene)?;
+        let (now, options) = when(now_unix, validity_secs)?;
+        let code = self.inner.present(&scene, now, options).map_err(holder_error)?;
+        Ok(presented(&code, now))
+    }
+
+    /// Instances not yet shown.
+    pub fn remaining(&self) -> u32 {
+        u32::try_from(self.inner.remaining()).unwrap_or(u32::MAX)
+    }
+
+    /// Whether to ask the issuer for more, next time the host is online.
+    #[wasm_bindgen(js_name = needsRefill)]
+    pub fn needs_refill(&self) -> bool {
+        self.inner.needs_refill()
+    }
+
+    /// The credentials still to be shown (base64url), in order: what the host persists;
+    /// a key whose instance is no longer listed can be deleted.
+    pub fn unshown(&self) -> Result<Vec<String>, JsValue> {
+        self.inner.unshown().map(|c| c.to_base64url().map_err(holder_error)).collect()
     }
 }
 

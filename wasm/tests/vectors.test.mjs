@@ -247,6 +247,31 @@ test("a holder-built code verifies, once, and goes stale", () => {
   assert.throws(() => v.verify(code.text), (e) => e.code === "clock");
 });
 
+test("holder batch: each instance once, then a refill is due", () => {
+  const demo = JSON.parse(readFileSync(path.join(root, "test-vectors", "holder.json"), "utf8"));
+  const hex = (t) => Uint8Array.from(t.match(/../g).map((b) => parseInt(b, 16)));
+  const batch = new holderPkg.HolderBatch(2);
+  assert.throws(() => batch.add(demo.batch[0].credential, hex(demo.batch[1].device_secret), "ed25519"), (e) => e.code === "signer");
+  for (const i of demo.batch) batch.add(i.credential, hex(i.device_secret), "ed25519");
+  assert.equal(batch.remaining(), 3);
+  assert.equal(batch.needsRefill(), false);
+  assert.deepEqual(batch.unshown(), demo.batch.map((i) => i.credential));
+  const v = new scanner.Verifier(demo.root_key, "ed25519", { kind: "metro_gate" });
+  v.loadTrustList(Uint8Array.from(Buffer.from(demo.trust_list, "base64url")));
+  v.allowMissingRevocationList();
+  v.setClock(() => demo.now);
+  const seen = [];
+  for (let n = 0; n < 3; n++) {
+    const d = v.verify(batch.presentForScene({ kind: "metro_gate" }, demo.now, 60).text);
+    assert.equal(d.accepted, true, JSON.stringify(d));
+    seen.push(d.subject);
+  }
+  assert.deepEqual(seen, demo.batch.map((i) => i.subject));
+  assert.equal(batch.remaining(), 0);
+  assert.equal(batch.needsRefill(), true);
+  assert.throws(() => batch.presentForScene({ kind: "metro_gate" }, demo.now), (e) => e.code === "missing_domain");
+});
+
 test("lists: rollback refused with a code", () => {
   const c = vectors.cases.find((x) => x.name === "trust_list_rollback");
   const s = c.verifier;
