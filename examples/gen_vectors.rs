@@ -9,7 +9,7 @@
 
 #![allow(dead_code)]
 
-use citycode::claims::{AccountStatus, Claims, Domain, OtherClaim};
+use citycode::claims::{AccountStatus, Claims, Domain, OtherClaim, Relation};
 use citycode::credential::{CardLayout, Credential, CredentialRequest, DAY, Issuer, Subject};
 use citycode::demo::{self, DemoCity, key};
 use citycode::distribution::ListStatus;
@@ -317,6 +317,7 @@ pub fn generate() -> Res<VectorFile> {
     let cred = g.city.credential.clone();
     let device = key(Algorithm::Ed25519, 0x03)?;
     let all_ids: Vec<u32> = Domain::ALL.iter().map(|d| d.id()).collect();
+    let status_ids: Vec<u32> = Domain::STATUS.iter().map(|d| d.id()).collect();
 
     // ---- Accepted codes at each scene.
     let c = g.code_for(&cred, &device, &Scene::Hospital, at, 1)?;
@@ -399,10 +400,10 @@ pub fn generate() -> Res<VectorFile> {
         g.setup(metro()),
         vec![],
     )?;
-    let c = g.code(&cred, &device, &Domain::ALL, at, 8)?;
+    let c = g.code(&cred, &device, &Domain::STATUS, at, 8)?;
     g.add("accept_all_five_domains", "Every domain in one card.", c, "accept", later, g.setup(metro()), vec![])?;
 
-    let singles = CardLayout::Custom(all_ids.iter().map(|&d| vec![d]).collect());
+    let singles = CardLayout::Custom(status_ids.iter().map(|&d| vec![d]).collect());
     let cred_singles = g.credential(&g.city.issuer, &device, demo::resident_claims(), singles, demo::TODAY - 1, 7)?;
     let c = g.code(&cred_singles, &device, &hospital, at, 9)?;
     g.add(
@@ -1217,11 +1218,21 @@ pub fn generate() -> Res<VectorFile> {
         }
         v
     };
-    let unknown: Vec<[u8; 2]> = (6u8..=21).map(|d| [d, 0]).collect();
+    let unknown: Vec<[u8; 2]> = (8u8..=23).map(|d| [d, 0]).collect();
     let with_unknown = |n: usize| -> Vec<u8> {
         let mut parts: Vec<&[u8]> = vec![transit];
         parts.extend(unknown.iter().take(n).map(|u| u.as_slice()));
         claims(parts.len() as u8, &parts)
+    };
+    // An identity entry (domain 6): digest, zero salt and commitment, name.
+    let identity_body = |digest: u8, name: &[u8]| -> Vec<u8> {
+        let mut body = vec![digest];
+        body.extend_from_slice(&[0x5a; 32]);
+        body.push(name.len() as u8);
+        body.extend_from_slice(name);
+        let mut entry = vec![6, body.len() as u8];
+        entry.extend_from_slice(&body);
+        entry
     };
     let claim_cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
         (
@@ -1306,6 +1317,48 @@ pub fn generate() -> Res<VectorFile> {
             "malformed",
         ),
         (
+            "claims_identity_latin_name",
+            "Transit and an identity (SHA-256 commitment, name \"Li\") beside it.",
+            claims(2, &[transit, &identity_body(1, b"Li")]),
+            "accept",
+        ),
+        (
+            "claims_identity_digest_three",
+            "An identity whose digest byte is 3 (only 1 SHA-256 and 2 SM3 are defined).",
+            claims(2, &[transit, &identity_body(3, b"Li")]),
+            "malformed",
+        ),
+        (
+            "claims_identity_empty_name",
+            "An identity with a name of 0 bytes.",
+            claims(2, &[transit, &identity_body(1, b"")]),
+            "malformed",
+        ),
+        (
+            "claims_identity_name_not_utf8",
+            "An identity whose name is not UTF-8.",
+            claims(2, &[transit, &identity_body(1, &[0xe5, 0xbc])]),
+            "malformed",
+        ),
+        (
+            "claims_identity_name_control_character",
+            "An identity whose name holds a line feed.",
+            claims(2, &[transit, &identity_body(1, b"Li\nWei")]),
+            "malformed",
+        ),
+        (
+            "claims_identity_name_65_bytes",
+            "An identity whose name is 65 bytes (64 is the most).",
+            claims(2, &[transit, &identity_body(1, &[b'a'; 65])]),
+            "malformed",
+        ),
+        (
+            "claims_guardian_relation_six",
+            "Guardianship with relation 6 (only 1 to 5 are defined).",
+            claims(2, &[transit, &[7, 1, 6]]),
+            "malformed",
+        ),
+        (
             "claims_insurance_status_four",
             "Medical insurance status 4 is not defined.",
             claims(2, &[&[2, 2, 0, 4], transit]),
@@ -1343,7 +1396,7 @@ pub fn generate() -> Res<VectorFile> {
         ),
     ];
     // The demo issuer (kid 1), here allowed the unknown domains too.
-    let wide_scope: Vec<u32> = (1..=21).chain([u32::MAX]).collect();
+    let wide_scope: Vec<u32> = (1..=23).chain([u32::MAX]).collect();
     let tl_wide =
         g.trust(vec![g.issuer_entry(1, g.city.issuer.public_key(), wide_scope)], 2, NOW as u32 + DAY as u32)?;
     for (i, (name, description, bytes, expected)) in claim_cases.into_iter().enumerate() {
@@ -1386,8 +1439,112 @@ pub fn generate() -> Res<VectorFile> {
         g.setup(Scene::Hospital),
         vec![],
     )?;
+    // ---- Guardian codes and real-name scenes (SPEC.md §4.3, §4.4, §4.9, §11).
+    let guardian_request = CredentialRequest {
+        device_key: citycode::ProvenKey::by_signing(&device)?,
+        subject: Subject([0x6a; 8]),
+        valid_from_day: demo::TODAY - 1,
+        valid_days: 30,
+        claims: demo::resident_claims(),
+        layout: CardLayout::Standard,
+    };
+    let cred_guardian = g.city.issuer.issue_guardian(&guardian_request, Relation::Child)?;
+    let c = g.code_for(&cred_guardian, &device, &Scene::Hospital, at, 0x70)?;
+    g.add(
+        "accept_guardian_hospital",
+        "An elder's hospital card shown from her son's phone: the claims say a guardian (child) holds it.",
+        c,
+        "accept",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
+    let c = g.code_for(&cred_guardian, &device, &Scene::Parking, at, 0x71)?;
+    g.add(
+        "policy_unmet_guardian_parking",
+        "A guardian's code at a parking exit: paying is the account holder's own act.",
+        c,
+        "policy_unmet",
+        later,
+        g.setup(Scene::Parking),
+        vec![],
+    )?;
+    let guarded_transit = claims(2, &[transit, &[7, 1, 2]]);
+    let c = g.code_with_cards_labelled(&[&guarded_transit], at, 0x72, citycode::digest::LABEL_GUARDIAN_CARD)?;
+    g.add(
+        "accept_guardian_card_metro",
+        "Transit and guardianship (child), signed under the guardian-card label, at a metro gate.",
+        c,
+        "accept",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let c = g.code_with_cards(&[&guarded_transit], at, 0x73)?;
+    g.add(
+        "bad_issuer_signature_guardian_card_plain_label",
+        "The same card signed under the ordinary card label: a guardian's card never verifies as the holder's own.",
+        c,
+        "bad_issuer_signature",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let today = demo::TODAY.to_be_bytes();
+    let health_card = claims(1, &[&[1, 3, 1, today[0], today[1]]]);
+    let c =
+        g.code_with_cards_labelled(&[&guarded_transit, &health_card], at, 0x74, citycode::digest::LABEL_GUARDIAN_CARD)?;
+    g.add(
+        "malformed_guardian_on_some_cards",
+        "Two cards, guardianship on the first only: every card of a guardian's code says so, or none.",
+        c,
+        "malformed",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let spouse_health = claims(2, &[&[1, 3, 1, today[0], today[1]], &[7, 1, 3]]);
+    let c = g.code_with_cards_labelled(
+        &[&guarded_transit, &spouse_health],
+        at,
+        0x75,
+        citycode::digest::LABEL_GUARDIAN_CARD,
+    )?;
+    g.add(
+        "malformed_guardian_relations_differ",
+        "Two guardian cards naming different relations (child, spouse).",
+        c,
+        "malformed",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let mut with_identity = demo::resident_claims();
+    with_identity.identity = Some(demo::resident_identity()?);
+    let cred_identity =
+        g.credential(&g.city.issuer, &device, with_identity, CardLayout::Standard, demo::TODAY - 1, 7)?;
+    let c = g.code_for(&cred_identity, &device, &Scene::HotelCheckIn, at, 0x76)?;
+    g.add(
+        "accept_hotel_check_in",
+        "The identity card at a hotel: the name and the commitment to the document number 11010519491231002X (holder.json), never the number.",
+        c,
+        "accept",
+        later,
+        g.setup(Scene::HotelCheckIn),
+        vec![],
+    )?;
+    let c = g.code_for(&cred_identity, &device, &metro(), at, 0x77)?;
+    g.add(
+        "policy_unmet_hotel_without_identity",
+        "The metro card at a hotel: no identity disclosed.",
+        c,
+        "policy_unmet",
+        later,
+        g.setup(Scene::HotelCheckIn),
+        vec![],
+    )?;
     // Cards per code: 1 to 16 (SPEC.md §5).
-    let one_domain: Vec<[u8; 3]> = (6u8..=21).map(|d| [1, d, 0]).collect();
+    let one_domain: Vec<[u8; 3]> = (8u8..=23).map(|d| [1, d, 0]).collect();
     let transit_card: &[u8] = &[1, 4, 3, 1, 1, 0];
     let cards = |n: usize| -> Vec<&[u8]> {
         let mut v = vec![transit_card];
@@ -2534,6 +2691,11 @@ impl Gen {
     /// A code with one card per entry of `cards` (each the card's claims bytes), every
     /// card and the code validly signed (demo issuer kid 1, demo device).
     fn code_with_cards(&self, cards: &[&[u8]], at: u64, nonce: u8) -> Res<String> {
+        self.code_with_cards_labelled(cards, at, nonce, citycode::digest::LABEL_CARD)
+    }
+
+    /// As `code_with_cards`, every card signed under `label`.
+    fn code_with_cards_labelled(&self, cards: &[&[u8]], at: u64, nonce: u8, label: &[u8]) -> Res<String> {
         let device = key(Algorithm::Ed25519, 0x03)?;
         let issuer = key(Algorithm::Ed25519, 0x02)?;
         let device_key = device.public_key().to_bytes();
@@ -2550,7 +2712,7 @@ impl Gen {
             card_body.extend_from_slice(&(demo::TODAY - 5).to_be_bytes());
             card_body.push(10);
             card_body.extend_from_slice(claims);
-            let mut card_tbs = citycode::digest::LABEL_CARD.to_vec();
+            let mut card_tbs = label.to_vec();
             card_tbs.push(Algorithm::Ed25519.id());
             card_tbs.extend_from_slice(&device_key);
             card_tbs.extend_from_slice(&subject);
@@ -2744,6 +2906,12 @@ pub fn render() -> Res<Vec<(String, Vec<u8>)>> {
         "root_key": hex(&city.root.public_key().to_bytes()),
         "trust_list": encode_base64url(&city.trust_list),
         "batch": batch,
+        "identity": {
+            "description": "The demo resident's identity claim and the document number it commits to (SPEC.md §4.3); a wrong number must not match.",
+            "claim": demo::resident_identity()?,
+            "number": demo::ID_NUMBER,
+            "wrong_number": "110105194912310011",
+        },
     });
     let mut holder_json = serde_json::to_string_pretty(&holder)?;
     holder_json.push('\n');

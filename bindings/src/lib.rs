@@ -330,6 +330,84 @@ pub enum TourismKind {
     Reservation,
 }
 
+/// How a guardian is related to the dependant whose card they hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum Relation {
+    /// The dependant's parent.
+    Parent,
+    /// The dependant's child (an elder's son or daughter).
+    Child,
+    /// The dependant's spouse.
+    Spouse,
+    /// Another relative.
+    Relative,
+    /// A guardian appointed by law or a court.
+    LegalGuardian,
+}
+
+/// The digest of an identity commitment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum IdDigest {
+    /// SHA-256.
+    Sha256,
+    /// SM3, for GM-only cities.
+    Sm3,
+}
+
+/// Identity for real-name scenes: the name and a salted commitment to the identity
+/// document's number, never the number itself (SPEC.md §4.3).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct Identity {
+    /// The name as on the identity document.
+    pub name: String,
+    /// The commitment's digest.
+    pub digest: IdDigest,
+    /// 16 random bytes.
+    pub salt: Vec<u8>,
+    /// 16 bytes.
+    pub commitment: Vec<u8>,
+}
+
+impl From<cc::Identity> for Identity {
+    fn from(i: cc::Identity) -> Self {
+        Identity { name: i.name, digest: i.digest.into(), salt: i.salt.to_vec(), commitment: i.commitment.to_vec() }
+    }
+}
+
+impl TryFrom<Identity> for cc::Identity {
+    type Error = CitycodeError;
+    fn try_from(i: Identity) -> Result<Self> {
+        let sixteen = |v: Vec<u8>, what: &str| -> Result<[u8; 16]> {
+            v.try_into().map_err(|_| CitycodeError::invalid(format!("identity {what} must be 16 bytes")))
+        };
+        Ok(cc::Identity {
+            name: i.name,
+            digest: i.digest.into(),
+            salt: sixteen(i.salt, "salt")?,
+            commitment: sixteen(i.commitment, "commitment")?,
+        })
+    }
+}
+
+/// The identity claim for `name` and document number `number`, with a fresh random
+/// salt: for issuers.
+#[uniffi::export]
+pub fn identity_commit(name: String, number: String, digest: IdDigest) -> Result<Identity> {
+    Ok(cc::Identity::commit(&name, &number, digest.into())?.into())
+}
+
+/// Whether `number`, as an ID-card reader read it, is the one `identity` commits to.
+#[uniffi::export]
+pub fn identity_matches(identity: Identity, number: String) -> Result<bool> {
+    Ok(cc::Identity::try_from(identity)?.matches(&number)?)
+}
+
+/// The name with every character but the first and last masked (`张*明`).
+#[uniffi::export]
+pub fn mask_name(name: String) -> String {
+    cc::mask_name(&name)
+}
+
 macro_rules! enum_map {
     ($ffi:ident, $core:path, [$($v:ident),+]) => {
         impl From<$ffi> for $core {
@@ -341,6 +419,8 @@ macro_rules! enum_map {
     };
 }
 enum_map!(HealthStatus, cc::HealthStatus, [Green, Yellow, Red]);
+enum_map!(Relation, cc::Relation, [Parent, Child, Spouse, Relative, LegalGuardian]);
+enum_map!(IdDigest, cc::IdDigest, [Sha256, Sm3]);
 enum_map!(InsuranceStatus, cc::InsuranceStatus, [Active, Suspended, Terminated]);
 enum_map!(SocialSecurityStatus, cc::SocialSecurityStatus, [Contributing, Retired, Suspended]);
 enum_map!(AccountStatus, cc::AccountStatus, [Active, Arrears, Suspended]);
@@ -397,7 +477,7 @@ pub struct TourismEntry {
 /// Claims of a domain this version does not know.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct OtherClaim {
-    /// Domain id (6 and above).
+    /// Domain id (8 and above).
     pub domain: u32,
     /// Opaque body.
     pub body: Vec<u8>,
@@ -421,6 +501,13 @@ pub struct Claims {
     /// Tourism passes and reservations (empty = not present).
     #[uniffi(default = [])]
     pub tourism: Vec<TourismEntry>,
+    /// Identity, for real-name scenes.
+    #[uniffi(default = None)]
+    pub identity: Option<Identity>,
+    /// Set when the card is held by a guardian: how the guardian is related to the
+    /// holder. A verdict with it was shown by a guardian, not the holder.
+    #[uniffi(default = None)]
+    pub guardian: Option<Relation>,
     /// Future domains.
     #[uniffi(default = [])]
     pub other: Vec<OtherClaim>,
@@ -448,14 +535,17 @@ impl From<cc::Claims> for Claims {
                         .collect()
                 })
                 .unwrap_or_default(),
+            identity: c.identity.map(Into::into),
+            guardian: c.guardian.map(|g| g.relation.into()),
             other: c.other.into_iter().map(|o| OtherClaim { domain: o.domain, body: o.body }).collect(),
         }
     }
 }
 
-impl From<Claims> for cc::Claims {
-    fn from(c: Claims) -> Self {
-        cc::Claims {
+impl TryFrom<Claims> for cc::Claims {
+    type Error = CitycodeError;
+    fn try_from(c: Claims) -> Result<Self> {
+        Ok(cc::Claims {
             health: c.health.map(|h| cc::Health { status: h.status.into(), valid_until_day: h.valid_until_day }),
             medical_insurance: c
                 .medical_insurance
@@ -477,8 +567,10 @@ impl From<Claims> for cc::Claims {
                         .collect(),
                 })
             },
+            identity: c.identity.map(cc::Identity::try_from).transpose()?,
+            guardian: c.guardian.map(|r| cc::Guardian { relation: r.into() }),
             other: c.other.into_iter().map(|o| cc::OtherClaim { domain: o.domain, body: o.body }).collect(),
-        }
+        })
     }
 }
 
@@ -495,9 +587,13 @@ pub enum Domain {
     Transit,
     /// Tourism (id 5).
     Tourism,
+    /// Identity (id 6).
+    Identity,
+    /// Guardianship (id 7).
+    Guardian,
 }
 
-enum_map!(Domain, cc::Domain, [Health, MedicalInsurance, SocialSecurity, Transit, Tourism]);
+enum_map!(Domain, cc::Domain, [Health, MedicalInsurance, SocialSecurity, Transit, Tourism, Identity, Guardian]);
 
 // ---------------------------------------------------------------------------------
 // Scenes.
@@ -516,8 +612,10 @@ pub enum Scene {
     },
     /// Parking exit: transit account with vehicle payment.
     Parking,
-    /// Metro or bus gate: transit account in good standing.
+    /// Metro or bus gate: transit account in good standing, and its fare class.
     MetroGate,
+    /// Hotel check-in: identity (check the guest's document with `identity_matches`).
+    HotelCheckIn,
 }
 
 impl From<Scene> for citycode::Scene {
@@ -527,6 +625,7 @@ impl From<Scene> for citycode::Scene {
             Scene::ScenicSpot { site, utc_offset_minutes } => citycode::Scene::ScenicSpot { site, utc_offset_minutes },
             Scene::Parking => citycode::Scene::Parking,
             Scene::MetroGate => citycode::Scene::MetroGate,
+            Scene::HotelCheckIn => citycode::Scene::HotelCheckIn,
         }
     }
 }
@@ -538,6 +637,7 @@ impl From<citycode::Scene> for Scene {
             citycode::Scene::ScenicSpot { site, utc_offset_minutes } => Scene::ScenicSpot { site, utc_offset_minutes },
             citycode::Scene::Parking => Scene::Parking,
             citycode::Scene::MetroGate => Scene::MetroGate,
+            citycode::Scene::HotelCheckIn => Scene::HotelCheckIn,
         }
     }
 }
@@ -767,6 +867,78 @@ impl HolderBatch {
     fn lock(&self) -> std::sync::MutexGuard<'_, citycode::CredentialBatch<ForeignSigner>> {
         // A panic while holding the lock cannot leave the batch half-updated in a way
         // that matters (each operation moves whole instances): keep using it.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A guardian's app: their own credential and up to 5 dependants' credentials (an
+/// elder's, a child's), all on the guardian's device key; shows any of them.
+#[derive(uniffi::Object)]
+pub struct GuardianWallet {
+    inner: std::sync::Mutex<citycode::Wallet<ForeignSigner>>,
+}
+
+impl std::fmt::Debug for GuardianWallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardianWallet").finish_non_exhaustive()
+    }
+}
+
+#[uniffi::export]
+impl GuardianWallet {
+    /// A wallet for the guardian's device signer, holding at most `max_dependants`
+    /// (5 by default).
+    #[uniffi::constructor(default(max_dependants = 5))]
+    pub fn new(signer: Arc<dyn DeviceSigner>, max_dependants: u32) -> Result<Arc<Self>> {
+        let wallet = citycode::Wallet::with_limit(ForeignSigner::new(signer)?, max_dependants as usize);
+        Ok(Arc::new(GuardianWallet { inner: std::sync::Mutex::new(wallet) }))
+    }
+
+    /// A wallet whose device key is a [`SigningKey`] in this library.
+    #[uniffi::constructor(default(max_dependants = 5))]
+    pub fn with_key(key: Arc<SigningKey>, max_dependants: u32) -> Result<Arc<Self>> {
+        GuardianWallet::new(key, max_dependants)
+    }
+
+    /// Sets the guardian's own credential (base64url).
+    pub fn set_own(&self, credential_base64url: String) -> Result<()> {
+        Ok(self.lock().set_own(citycode::Credential::from_base64url(&credential_base64url)?)?)
+    }
+
+    /// Adds (or renews) a dependant's credential under `label`; `out_of_range` beyond
+    /// the limit or for a credential not issued to a guardian.
+    pub fn add_dependant(&self, label: String, credential_base64url: String) -> Result<()> {
+        Ok(self.lock().add_dependant(&label, citycode::Credential::from_base64url(&credential_base64url)?)?)
+    }
+
+    /// Removes a dependant; whether it was held.
+    pub fn remove_dependant(&self, label: String) -> bool {
+        self.lock().remove_dependant(&label)
+    }
+
+    /// The dependants' labels, in the order added.
+    pub fn dependants(&self) -> Vec<String> {
+        self.lock().dependants().map(str::to_string).collect()
+    }
+
+    /// Builds a code for a scene: the guardian's own (`dependant` null) or a dependant's.
+    #[uniffi::method(default(dependant = None, now_unix = None, validity_secs = 60))]
+    pub fn present_for_scene(
+        &self,
+        scene: Scene,
+        dependant: Option<String>,
+        now_unix: Option<u64>,
+        validity_secs: u8,
+    ) -> Result<PresentedCode> {
+        let at = now_unix.unwrap_or_else(now);
+        let options = citycode::PresentOptions { validity_secs, nonce: None };
+        let code = self.lock().present(dependant.as_deref(), &citycode::Scene::from(scene), at, options)?;
+        Ok(presented(&code, at))
+    }
+}
+
+impl GuardianWallet {
+    fn lock(&self) -> std::sync::MutexGuard<'_, citycode::Wallet<ForeignSigner>> {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
@@ -1132,8 +1304,32 @@ impl Issuer {
     ) -> Result<String> {
         let subject: [u8; 8] = subject.try_into().map_err(|_| CitycodeError::invalid("subject must be 8 bytes"))?;
         let device_key = citycode::KeyRequest::from_bytes(&key_request)?.verify(&challenge)?;
-        let req = request(device_key, citycode::Subject(subject), valid_from_day, valid_days, claims, card_sets);
+        let req = request(device_key, citycode::Subject(subject), valid_from_day, valid_days, claims, card_sets)?;
         Ok(self.inner.issue(&req)?.to_base64url()?)
+    }
+
+    /// Signs a dependant's credential to a guardian's device key (SPEC.md §4.9): the
+    /// dependant's `claims`, the guardian's `key_request` over `challenge`, a fresh
+    /// `subject` for this guardianship (revoke it to end the guardianship). Every card is
+    /// marked as held by a guardian with this `relation`. Record the consent and keep
+    /// each guardian to 5 dependants before calling.
+    #[uniffi::method(default(card_sets = []))]
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue_guardian(
+        &self,
+        key_request: Vec<u8>,
+        challenge: Vec<u8>,
+        subject: Vec<u8>,
+        valid_from_day: u16,
+        valid_days: u8,
+        claims: Claims,
+        relation: Relation,
+        card_sets: Vec<Vec<u32>>,
+    ) -> Result<String> {
+        let subject: [u8; 8] = subject.try_into().map_err(|_| CitycodeError::invalid("subject must be 8 bytes"))?;
+        let device_key = citycode::KeyRequest::from_bytes(&key_request)?.verify(&challenge)?;
+        let req = request(device_key, citycode::Subject(subject), valid_from_day, valid_days, claims, card_sets)?;
+        Ok(self.inner.issue_guardian(&req, relation.into())?.to_base64url()?)
     }
 
     /// Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
@@ -1156,7 +1352,7 @@ impl Issuer {
             .map(|r| Ok(citycode::KeyRequest::from_bytes(r)?.verify(&challenge)?))
             .collect::<Result<Vec<_>>>()?;
         let first = keys.first().cloned().ok_or_else(|| CitycodeError::invalid("a batch needs a key request"))?;
-        let template = request(first, citycode::Subject([0; 8]), valid_from_day, valid_days, claims, card_sets);
+        let template = request(first, citycode::Subject([0; 8]), valid_from_day, valid_days, claims, card_sets)?;
         self.inner
             .issue_batch(&template, &keys)?
             .into_iter()
@@ -1172,19 +1368,19 @@ fn request(
     valid_days: u8,
     claims: Claims,
     card_sets: Vec<Vec<u32>>,
-) -> citycode::CredentialRequest {
-    citycode::CredentialRequest {
+) -> Result<citycode::CredentialRequest> {
+    Ok(citycode::CredentialRequest {
         device_key,
         subject,
         valid_from_day,
         valid_days,
-        claims: claims.into(),
+        claims: claims.try_into()?,
         layout: if card_sets.is_empty() {
             citycode::CardLayout::Standard
         } else {
             citycode::CardLayout::Custom(card_sets)
         },
-    }
+    })
 }
 
 /// One instance of a batch, as the issuer returns it.

@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use citycode::claims::IdDigest;
 use citycode::distribution::{ListStatus, STATUS_FILE, STATUS_INDEX_FILE};
 use citycode::text::{encode_base64url, hex, unhex};
 use citycode::{
@@ -108,7 +109,33 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Issue a credential for a device key from a claims JSON.
+    /// The identity claim for a claims JSON (SPEC.md §4.3): the name and a commitment,
+    /// with a fresh salt, to the identity document's number, which it never holds.
+    Identity {
+        /// The name as on the identity document.
+        #[arg(long)]
+        name: String,
+        /// The identity document's number, or `-` to read it from stdin (keeps it out of
+        /// the process list and the shell history).
+        #[arg(long)]
+        number: String,
+        /// Commit with SM3 (GM-only cities) instead of SHA-256.
+        #[arg(long)]
+        sm3: bool,
+    },
+    /// Check an identity document's number against a verdict's or a claims file's
+    /// identity (JSON `{"name", "digest", "salt", "commitment"}`); exit 0 if it matches, 1 if not.
+    CheckId {
+        /// The identity JSON file (`-` for stdin).
+        #[arg(long)]
+        identity: PathBuf,
+        /// The number the ID-card reader read, or `-` for stdin.
+        #[arg(long)]
+        number: String,
+    },
+    /// Issue a credential for a device key from a claims JSON. A `guardian` member
+    /// (`{"relation": "child"}`) issues a dependant's credential to a guardian's device
+    /// key (SPEC.md §4.9).
     Issue {
         /// The issuer key file.
         #[arg(long)]
@@ -116,8 +143,8 @@ enum Command {
         /// The issuer's key id in the trust list.
         #[arg(long)]
         kid: u32,
-        /// Domain ids the issuer may attest (default: 1-5).
-        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5")]
+        /// Domain ids the issuer may attest (default: 1-7).
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7")]
         scope: Vec<u32>,
         /// The holder's device key file: the proof of possession (SPEC.md §4.7) is made
         /// with it over a fresh challenge ...
@@ -318,6 +345,7 @@ enum SceneKind {
     ScenicSpot,
     Parking,
     MetroGate,
+    HotelCheckIn,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -334,6 +362,7 @@ impl SceneArgs {
             SceneKind::ScenicSpot => Scene::ScenicSpot { site: self.site, utc_offset_minutes: self.utc_offset_minutes },
             SceneKind::Parking => Scene::Parking,
             SceneKind::MetroGate => Scene::MetroGate,
+            SceneKind::HotelCheckIn => Scene::HotelCheckIn,
         }
     }
 }
@@ -391,6 +420,10 @@ impl KeyFile {
 
 fn read_text(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
+}
+
+fn read_stdin() -> Result<String> {
+    std::io::read_to_string(std::io::stdin()).map_err(|e| Failure::Io(format!("stdin: {e}")))
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
@@ -637,6 +670,21 @@ fn run(cli: Cli) -> Result<()> {
                 None => println!("{credential}"),
             }
             Ok(())
+        }
+        Command::Identity { name, number, sm3 } => {
+            let number = if number == "-" { read_stdin()?.trim().to_string() } else { number };
+            let digest = if sm3 { IdDigest::Sm3 } else { IdDigest::Sha256 };
+            print_json(&json!(citycode::claims::Identity::commit(&name, &number, digest)?));
+            Ok(())
+        }
+        Command::CheckId { identity, number } => {
+            let text = if identity == Path::new("-") { read_stdin()? } else { read_text(&identity)? };
+            let identity: citycode::claims::Identity =
+                serde_json::from_str(&text).map_err(|e| Failure::Input(format!("identity JSON: {e}")))?;
+            let number = if number == "-" { read_stdin()?.trim().to_string() } else { number };
+            let matches = identity.matches(&number)?;
+            print_json(&json!({"matches": matches, "name": identity.name}));
+            if matches { Ok(()) } else { Err(Failure::Rejected) }
         }
         Command::KeyRequest { device, challenge } => {
             let (_, key) = KeyFile::load(&device)?;

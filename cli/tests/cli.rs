@@ -613,3 +613,119 @@ fn issuance_takes_a_key_request_over_the_issuers_challenge() {
     let short = run(&d.0, &["key-request", "--device", "phone.json", "--challenge", "0011"]);
     assert_eq!(short.status.code(), Some(2));
 }
+
+#[test]
+fn a_guardians_code_and_a_hotel_check_in() {
+    let d = Dir::new("guardian");
+    let (_, issuer_pub) = setup(&d);
+    let spec = serde_json::json!({
+        "sequence": 2, "issued_at": NOW - 60, "expires_at": NOW + 86_400,
+        "issuers": [{"kid": 1, "algorithm": "ed25519", "public_key": issuer_pub, "not_before": NOW - 86_400,
+                     "not_after": NOW + 864_000, "domains": [1, 2, 3, 4, 5, 6, 7]}]
+    });
+    std::fs::write(d.path("trust7.json"), spec.to_string()).unwrap();
+    ok_json(&d.0, &["trust-list", "sign", "--root", "root.json", "--spec", "trust7.json", "--out", "trust7.bin"]);
+    let rev0 = serde_json::json!({"sequence": 0, "issued_at": NOW - 10, "expires_at": NOW + 3600});
+    std::fs::write(d.path("rev0.json"), rev0.to_string()).unwrap();
+    ok_json(&d.0, &["revoke", "--key", "root.json", "--spec", "rev0.json", "--out", "rev0.bin"]);
+    // The identity claim: the number goes in on stdin and never comes out.
+    let number = "11010519491231002X";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_citycode"))
+        .current_dir(&d.0)
+        .args(["identity", "--name", "王秀英", "--number", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), number.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let identity: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(number));
+    assert_eq!(identity["name"], "王秀英");
+    // An elder's claims, issued to her daughter's phone (the device key of `setup`).
+    let claims = serde_json::json!({
+        "transit": {"account": "active", "fare_class": "senior_free", "vehicle_payment": true},
+        "identity": identity,
+        "guardian": {"relation": "child"}
+    });
+    std::fs::write(d.path("mother.json"), claims.to_string()).unwrap();
+    let day = TODAY.to_string();
+    let issue = [
+        "issue",
+        "--issuer",
+        "issuer.json",
+        "--kid",
+        "1",
+        "--device",
+        "device.json",
+        "--claims",
+        "mother.json",
+        "--valid-from-day",
+        &day,
+        "--out",
+        "mother.txt",
+    ];
+    ok_json(&d.0, &issue);
+    let now = NOW.to_string();
+    let verify = |scene: &str, text: &str| {
+        run(
+            &d.0,
+            &[
+                "verify",
+                "--root",
+                "root.json",
+                "--trust-list",
+                "trust7.bin",
+                "--revocation-list",
+                "rev0.bin",
+                "--scene",
+                scene,
+                "--insecure-test-now",
+                &now,
+                text,
+            ],
+        )
+    };
+    let present = |scene: &str| {
+        let code = ok_json(
+            &d.0,
+            &[
+                "present",
+                "--credential",
+                "mother.txt",
+                "--device",
+                "device.json",
+                "--scene",
+                scene,
+                "--now",
+                &now,
+                "--json",
+            ],
+        );
+        code["text"].as_str().unwrap().to_string()
+    };
+    let hotel = verify("hotel-check-in", &present("hotel-check-in"));
+    assert!(
+        hotel.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&hotel.stdout),
+        String::from_utf8_lossy(&hotel.stderr)
+    );
+    let verdict: Value = serde_json::from_slice(&hotel.stdout).unwrap();
+    assert_eq!(verdict["claims"]["guardian"]["relation"], "child");
+    assert_eq!(verdict["claims"]["identity"]["name"], "王秀英");
+    assert!(verdict["claims"].get("transit").is_none(), "the hotel is told the identity only");
+    // The staff's reader checks the document against the verdict's identity.
+    std::fs::write(d.path("seen.json"), verdict["claims"]["identity"].to_string()).unwrap();
+    assert!(run(&d.0, &["check-id", "--identity", "seen.json", "--number", number]).status.success());
+    assert_eq!(
+        run(&d.0, &["check-id", "--identity", "seen.json", "--number", "110105194912310011"]).status.code(),
+        Some(1)
+    );
+    // A car park refuses a guardian's code.
+    let parking = verify("parking", &present("parking"));
+    assert_eq!(parking.status.code(), Some(1));
+    let refused: Value = serde_json::from_slice(&parking.stdout).unwrap();
+    assert_eq!(refused["reason"], "policy_unmet");
+}

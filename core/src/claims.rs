@@ -26,11 +26,27 @@ pub enum Domain {
     Transit,
     /// Tourism passes and reservations (id 5).
     Tourism,
+    /// Identity for real-name scenes (id 6): the name, and a salted commitment to the
+    /// identity document's number.
+    Identity,
+    /// Guardianship (id 7): the card is held by a guardian, on the guardian's device key.
+    Guardian,
 }
 
 impl Domain {
     /// Every domain of version 1, in id order.
-    pub const ALL: [Domain; 5] =
+    pub const ALL: [Domain; 7] = [
+        Domain::Health,
+        Domain::MedicalInsurance,
+        Domain::SocialSecurity,
+        Domain::Transit,
+        Domain::Tourism,
+        Domain::Identity,
+        Domain::Guardian,
+    ];
+
+    /// The five status domains a resident's credential carries (ids 1 to 5).
+    pub const STATUS: [Domain; 5] =
         [Domain::Health, Domain::MedicalInsurance, Domain::SocialSecurity, Domain::Transit, Domain::Tourism];
 
     /// The domain id on the wire.
@@ -41,6 +57,8 @@ impl Domain {
             Domain::SocialSecurity => 3,
             Domain::Transit => 4,
             Domain::Tourism => 5,
+            Domain::Identity => 6,
+            Domain::Guardian => 7,
         }
     }
 
@@ -58,6 +76,8 @@ impl fmt::Display for Domain {
             Domain::SocialSecurity => "social_security",
             Domain::Transit => "transit",
             Domain::Tourism => "tourism",
+            Domain::Identity => "identity",
+            Domain::Guardian => "guardian",
         })
     }
 }
@@ -124,6 +144,21 @@ wire_enum!(
         Student = 3 => "student", /// Disability, free ride.
         DisabledFree = 4 => "disabled_free", /// Child fare.
         Child = 5 => "child" }
+);
+wire_enum!(
+    /// How a guardian is related to the dependant whose card they hold.
+    Relation { /// The dependant's parent.
+        Parent = 1 => "parent", /// The dependant's child (an elder's son or daughter).
+        Child = 2 => "child", /// The dependant's spouse.
+        Spouse = 3 => "spouse", /// Another relative.
+        Relative = 4 => "relative", /// A guardian appointed by law or a court.
+        LegalGuardian = 5 => "legal_guardian" }
+);
+wire_enum!(
+    /// The digest of an identity commitment.
+    IdDigest { /// SHA-256.
+        Sha256 = 1 => "sha256", /// SM3 (GM/T 0004), for GM-only cities.
+        Sm3 = 2 => "sm3" }
 );
 wire_enum!(
     /// Kind of a tourism entry.
@@ -210,13 +245,136 @@ pub struct Tourism {
 /// The transit `flags` byte of a card that withholds vehicle payment.
 const FLAGS_VEHICLE_WITHHELD: u8 = 2;
 
+/// Identity claims for real-name scenes (hotel check-in, printed codes). Body: digest
+/// (1 byte), salt (16), commitment (16), name length (1 byte, 1 to 64), name (UTF-8).
+/// The identity document's number is never in a code: a terminal with an ID-card reader
+/// checks the card's number against the commitment ([`Identity::matches`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The holder's name as on the identity document.
+    pub name: String,
+    /// The digest of the commitment.
+    pub digest: IdDigest,
+    /// A random salt, fresh for every credential (hex in JSON).
+    #[serde(with = "hex_array")]
+    pub salt: [u8; 16],
+    /// `H^16384` of the label, the salt and the number, first 16 bytes (SPEC.md §4.3; hex).
+    #[serde(with = "hex_array")]
+    pub commitment: [u8; 16],
+}
+
+/// Longest name, in UTF-8 bytes.
+pub const MAX_NAME_BYTES: usize = 64;
+/// Rounds of the identity commitment: each guess at a number costs a verifier that
+/// tries to recover it this many digests.
+pub const ID_COMMITMENT_ROUNDS: u32 = 16_384;
+
+impl Identity {
+    /// The identity claim for `name` and document number `number`, with a fresh salt.
+    pub fn commit(name: &str, number: &str, digest: IdDigest) -> Result<Identity, crate::Error> {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|_| crate::Error::Random)?;
+        Identity::with_salt(name, number, digest, salt)
+    }
+
+    /// As [`Identity::commit`] with a given salt (test vectors).
+    pub fn with_salt(name: &str, number: &str, digest: IdDigest, salt: [u8; 16]) -> Result<Identity, crate::Error> {
+        let commitment = commitment(digest, &salt, number)?;
+        let identity = Identity { name: name.to_string(), digest, salt, commitment };
+        identity
+            .validate()
+            .map_err(|_| crate::Error::OutOfRange("a name is 1 to 64 UTF-8 bytes, no control characters".into()))?;
+        Ok(identity)
+    }
+
+    /// Whether `number`, as read from the identity document, is the committed one.
+    /// `out_of_range` for a number that is not 1 to 32 letters and digits; `Invalid
+    /// (unsupported_algorithm)` for SM3 in a build without feature `sm2`.
+    pub fn matches(&self, number: &str) -> Result<bool, crate::Error> {
+        let c = commitment(self.digest, &self.salt, number)?;
+        // Not secret-dependent timing in any way that matters (the commitment is
+        // public), but compare all bytes anyway.
+        Ok(c.iter().zip(self.commitment.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
+    }
+
+    /// The name with every character but the first and the last masked (`张*明`,
+    /// `J********h`; a two-character name keeps its first): for printed cards and screens
+    /// that show who a code is for without spelling the name out.
+    pub fn masked_name(&self) -> String {
+        mask_name(&self.name)
+    }
+
+    fn validate(&self) -> Result<(), Reason> {
+        if self.name.is_empty() || self.name.len() > MAX_NAME_BYTES || self.name.chars().any(char::is_control) {
+            return Err(Reason::Malformed);
+        }
+        Ok(())
+    }
+}
+
+/// See [`Identity::masked_name`].
+pub fn mask_name(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    match chars.as_slice() {
+        [] => String::new(),
+        [only] => only.to_string(),
+        [first, _] => format!("{first}*"),
+        [first, middle @ .., last] => {
+            let mut out = String::with_capacity(name.len());
+            out.push(*first);
+            out.extend(middle.iter().map(|c| if c.is_whitespace() { *c } else { '*' }));
+            out.push(*last);
+            out
+        }
+    }
+}
+
+/// The normalised document number: ASCII letters upper-cased, 1 to 32 letters and
+/// digits.
+fn normalise_number(number: &str) -> Result<Vec<u8>, crate::Error> {
+    let n: Vec<u8> = number.trim().bytes().map(|b| b.to_ascii_uppercase()).collect();
+    if n.is_empty() || n.len() > 32 || !n.iter().all(u8::is_ascii_alphanumeric) {
+        return Err(crate::Error::OutOfRange("an identity document number is 1 to 32 letters and digits".into()));
+    }
+    Ok(n)
+}
+
+fn commitment(digest: IdDigest, salt: &[u8; 16], number: &str) -> Result<[u8; 16], crate::Error> {
+    let number = normalise_number(number)?;
+    let alg = match digest {
+        IdDigest::Sha256 => crate::Algorithm::Ed25519,
+        IdDigest::Sm3 => crate::Algorithm::Sm2Sm3,
+    };
+    let h = |input: &[u8]| crate::digest::digest(alg, input).ok_or(crate::Error::from(Reason::UnsupportedAlgorithm));
+    let mut first = Vec::with_capacity(crate::digest::LABEL_ID_NUMBER.len() + 16 + number.len());
+    first.extend_from_slice(crate::digest::LABEL_ID_NUMBER);
+    first.extend_from_slice(salt);
+    first.extend_from_slice(&number);
+    let mut c = h(&first)?;
+    for _ in 1..ID_COMMITMENT_ROUNDS {
+        c = h(&c)?;
+    }
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&c[..16]);
+    Ok(out)
+}
+
+/// Guardianship: every card of a dependant's credential held by a guardian carries it,
+/// and is signed under its own label (SPEC.md §4.4), so a verifier that does not know
+/// guardianship cannot take it for the dependant's own card. Body: relation (1 byte).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guardian {
+    /// How the guardian is related to the dependant.
+    pub relation: Relation,
+}
+
 /// Most tourism entries one card may carry.
 pub const MAX_TOURISM_ENTRIES: usize = 8;
 
 /// Claims of a domain this version does not define, kept as opaque bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OtherClaim {
-    /// The domain id (6 or above).
+    /// The domain id (8 or above).
     pub domain: u32,
     /// The body, hex in JSON.
     #[serde(with = "hex_bytes")]
@@ -242,6 +400,12 @@ pub struct Claims {
     /// Tourism claims.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tourism: Option<Tourism>,
+    /// Identity claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    /// Present when the card is held by a guardian.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardian: Option<Guardian>,
     /// Claims of domains unknown to this version, in id order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other: Vec<OtherClaim>,
@@ -266,6 +430,8 @@ impl Claims {
             Domain::SocialSecurity => self.social_security.is_some(),
             Domain::Transit => self.transit.is_some(),
             Domain::Tourism => self.tourism.is_some(),
+            Domain::Identity => self.identity.is_some(),
+            Domain::Guardian => self.guardian.is_some(),
         }
     }
 
@@ -290,6 +456,8 @@ impl Claims {
                 Some(Domain::SocialSecurity) => out.social_security = Some(self.social_security.clone()?),
                 Some(Domain::Transit) => out.transit = Some(self.transit.clone()?),
                 Some(Domain::Tourism) => out.tourism = Some(self.tourism.clone()?),
+                Some(Domain::Identity) => out.identity = Some(self.identity.clone()?),
+                Some(Domain::Guardian) => out.guardian = Some(self.guardian.clone()?),
                 None => out.other.push(self.other.iter().find(|o| o.domain == id)?.clone()),
             }
         }
@@ -313,6 +481,13 @@ impl Claims {
         put(&mut self.social_security, other.social_security)?;
         put(&mut self.transit, other.transit)?;
         put(&mut self.tourism, other.tourism)?;
+        put(&mut self.identity, other.identity)?;
+        // Every card of a guardian's code carries the same guardianship (SPEC.md §5).
+        match (&self.guardian, other.guardian) {
+            (Some(a), Some(b)) if *a != b => return Err(Reason::Malformed),
+            (None, Some(b)) => self.guardian = Some(b),
+            _ => {}
+        }
         for o in other.other {
             // Keep `other` sorted by domain id: insert in place.
             match self.other.binary_search_by_key(&o.domain, |x| x.domain) {
@@ -324,7 +499,7 @@ impl Claims {
     }
 
     /// Checks what the encoding cannot express: at least one domain, at most
-    /// [`MAX_DOMAINS_PER_CARD`], tourism entry counts, unknown ids above 5 and unique.
+    /// [`MAX_DOMAINS_PER_CARD`], tourism entry counts, unknown ids above 7 and unique.
     pub fn validate(&self) -> Result<(), Reason> {
         let ids = self.domain_ids();
         if ids.is_empty() || ids.len() > MAX_DOMAINS_PER_CARD {
@@ -352,6 +527,9 @@ impl Claims {
             && t.vehicle_payment.is_none()
         {
             return Err(Reason::Malformed);
+        }
+        if let Some(i) = &self.identity {
+            i.validate()?;
         }
         Ok(())
     }
@@ -393,6 +571,18 @@ impl Claims {
                         for e in &t.entries {
                             body.u8(e.kind.to_byte()).varint(e.site).u16(e.day);
                         }
+                    }
+                }
+                Some(Domain::Identity) => {
+                    if let Some(i) = &self.identity {
+                        let name = i.name.as_bytes();
+                        body.u8(i.digest.to_byte()).bytes(&i.salt).bytes(&i.commitment);
+                        body.u8(u8::try_from(name.len()).map_err(|_| Reason::Malformed)?).bytes(name);
+                    }
+                }
+                Some(Domain::Guardian) => {
+                    if let Some(g) = &self.guardian {
+                        body.u8(g.relation.to_byte());
                     }
                 }
                 None => {
@@ -479,6 +669,19 @@ fn decode_body(claims: &mut Claims, id: u32, body: &[u8]) -> Result<(), Reason> 
             }
             claims.tourism = Some(Tourism { entries });
         }
+        Some(Domain::Identity) => {
+            let digest = IdDigest::from_byte(b.u8()?)?;
+            let salt = b.array()?;
+            let commitment = b.array()?;
+            let len = usize::from(b.u8()?);
+            let name = core::str::from_utf8(b.take(len)?).map_err(|_| Reason::Malformed)?.to_string();
+            let identity = Identity { name, digest, salt, commitment };
+            identity.validate()?;
+            claims.identity = Some(identity);
+        }
+        Some(Domain::Guardian) => {
+            claims.guardian = Some(Guardian { relation: Relation::from_byte(b.u8()?)? });
+        }
         None => {
             claims.other.push(OtherClaim { domain: id, body: body.to_vec() });
             return Ok(());
@@ -520,10 +723,30 @@ impl fmt::Display for Claims {
                 t.entries.iter().map(|e| format!("{} site {} day {}", e.kind.name(), e.site, e.day)).collect();
             parts.push(format!("tourism {}", entries.join(", ")));
         }
+        if let Some(i) = &self.identity {
+            parts.push(format!("identity {}", i.masked_name()));
+        }
+        if let Some(g) = &self.guardian {
+            parts.push(format!("held by a guardian ({})", g.relation.name()));
+        }
         for o in &self.other {
             parts.push(format!("domain {} ({} bytes)", o.domain, o.body.len()));
         }
         f.write_str(&parts.join("; "))
+    }
+}
+
+mod hex_array {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::text::hex(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 16], D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = crate::text::unhex(&text).map_err(serde::de::Error::custom)?;
+        bytes.try_into().map_err(|_| serde::de::Error::custom("expected 16 bytes"))
     }
 }
 
@@ -557,6 +780,8 @@ mod tests {
             tourism: Some(Tourism {
                 entries: vec![TourismEntry { kind: TourismKind::Reservation, site: 1024, day: 20_790 }],
             }),
+            identity: Some(Identity::with_salt("张小明", "11010519491231002x", IdDigest::Sha256, [7; 16]).unwrap()),
+            guardian: Some(Guardian { relation: Relation::Child }),
             other: vec![OtherClaim { domain: 9, body: vec![1, 2, 3] }],
         }
     }
@@ -574,7 +799,7 @@ mod tests {
     fn every_domain_round_trips_and_unknown_domains_pass_through() {
         let c = sample();
         assert_eq!(round_trip(&c), Ok(c.clone()));
-        assert_eq!(c.domain_ids(), vec![1, 2, 3, 4, 5, 9]);
+        assert_eq!(c.domain_ids(), vec![1, 2, 3, 4, 5, 6, 7, 9]);
         let only = c.select(&[2, 9]).unwrap();
         assert_eq!(only.domain_ids(), vec![2, 9]);
         assert!(Claims::default().select(&[1]).is_none());
@@ -622,12 +847,62 @@ mod tests {
     }
 
     #[test]
+    fn identity_commits_to_the_number_never_carries_it_and_masks_the_name() {
+        let id = sample().identity.unwrap();
+        assert!(id.matches("11010519491231002X").unwrap());
+        assert!(id.matches(" 11010519491231002x ").unwrap(), "case and spaces around are the reader's noise");
+        assert!(!id.matches("110105194912310029").unwrap());
+        assert!(id.matches("1101-0519").is_err());
+        assert!(id.matches("").is_err());
+        // Another salt, another commitment: two credentials' identity claims do not link.
+        let other = Identity::with_salt("张小明", "11010519491231002X", IdDigest::Sha256, [8; 16]).unwrap();
+        assert_ne!(other.commitment, id.commitment);
+        let mut w = Writer::default();
+        Claims { identity: Some(id.clone()), ..Claims::default() }.encode(&mut w).unwrap();
+        let number = b"11010519491231002X";
+        assert!(!w.buf.windows(number.len()).any(|x| x == number), "the number is never on the wire");
+        assert_eq!(id.masked_name(), "张*明");
+        assert_eq!(mask_name("李四"), "李*");
+        assert_eq!(mask_name("Mary Ann Lee"), "M*** *** **e");
+        assert!(Identity::with_salt("", "1", IdDigest::Sha256, [0; 16]).is_err());
+        assert!(Identity::with_salt("a\u{7}b", "1", IdDigest::Sha256, [0; 16]).is_err());
+        assert!(Identity::with_salt(&"名".repeat(22), "1", IdDigest::Sha256, [0; 16]).is_err(), "66 bytes");
+    }
+
+    #[test]
+    fn identity_and_guardian_bodies_are_checked() {
+        let id = |name: &[u8], digest: u8| {
+            let mut body = vec![digest];
+            body.extend_from_slice(&[0; 32]);
+            body.push(name.len() as u8);
+            body.extend_from_slice(name);
+            let mut v = vec![1u8, 6, body.len() as u8];
+            v.extend_from_slice(&body);
+            Claims::decode(&mut Reader::new(&v))
+        };
+        assert!(id(b"Li", 1).is_ok());
+        assert_eq!(id(b"Li", 3), Err(Reason::Malformed), "digest 3");
+        assert_eq!(id(b"", 1), Err(Reason::Malformed), "empty name");
+        assert_eq!(id(&[0xff, 0xfe], 1), Err(Reason::Malformed), "not UTF-8");
+        assert_eq!(id(b"a\nb", 1), Err(Reason::Malformed), "a control character");
+        assert_eq!(Claims::decode(&mut Reader::new(&[1, 7, 1, 6])), Err(Reason::Malformed), "relation 6");
+        assert!(Claims::decode(&mut Reader::new(&[1, 7, 1, 5])).is_ok());
+    }
+
+    #[test]
     fn merge_refuses_a_domain_twice() {
         let mut a = sample().select(&[1]).unwrap();
         assert_eq!(a.merge(sample().select(&[1, 4]).unwrap()), Err(Reason::Malformed));
         let mut b = sample().select(&[1]).unwrap();
         b.merge(sample().select(&[4, 9]).unwrap()).unwrap();
         assert_eq!(b.domain_ids(), vec![1, 4, 9]);
+        // Guardianship repeats in every card of a guardian's code, always the same.
+        let mut g = sample().select(&[1, 7]).unwrap();
+        g.merge(sample().select(&[4, 7]).unwrap()).unwrap();
+        assert_eq!(g.domain_ids(), vec![1, 4, 7]);
+        let mut spouse = sample().select(&[2, 7]).unwrap();
+        spouse.guardian = Some(Guardian { relation: Relation::Spouse });
+        assert_eq!(g.merge(spouse), Err(Reason::Malformed));
     }
 
     #[test]

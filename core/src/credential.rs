@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::claims::{Claims, Domain};
-use crate::digest::{self, LABEL_CARD};
+use crate::digest::{self, LABEL_CARD, LABEL_GUARDIAN_CARD};
 use crate::error::{Error, Reason};
 use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
 use crate::policy::{Policy, Scene};
@@ -111,11 +111,13 @@ impl Card {
     }
 }
 
-/// The issuer's signing input for a card: label, device key, subject, card body.
-pub(crate) fn card_signing_input(device_key: &PublicKey, subject: &Subject, body: &[u8]) -> Vec<u8> {
+/// The issuer's signing input for a card: label, device key, subject, card body. A card
+/// held by a guardian (its claims carry guardianship) has its own label (SPEC.md §4.4).
+pub(crate) fn card_signing_input(device_key: &PublicKey, subject: &Subject, card: &Card, body: &[u8]) -> Vec<u8> {
+    let label = if card.claims.guardian.is_some() { LABEL_GUARDIAN_CARD } else { LABEL_CARD };
     let key = device_key.to_bytes();
-    let mut m = Vec::with_capacity(LABEL_CARD.len() + 1 + key.len() + 8 + body.len());
-    m.extend_from_slice(LABEL_CARD);
+    let mut m = Vec::with_capacity(label.len() + 1 + key.len() + 8 + body.len());
+    m.extend_from_slice(label);
     m.push(device_key.algorithm().id());
     m.extend_from_slice(&key);
     m.extend_from_slice(&subject.0);
@@ -218,15 +220,15 @@ impl Credential {
             self.cards.iter().filter(|c| c.not_before() <= now && now < c.not_after()).collect();
         if let Some(policy) = policy {
             let own = valid.iter().find(|c| {
-                let view = policy.view(&c.claims);
-                view == c.claims && view.domain_ids() == wanted
+                let view = scene_view(policy, &c.claims);
+                view == c.claims && disclosed(&view) == wanted
             });
             if let Some(card) = own {
                 return Ok(vec![card]);
             }
             valid.retain(|c| {
-                let kept = policy.view(&c.claims).domain_ids();
-                c.claims.domain_ids().iter().all(|d| !wanted.contains(d) || kept.contains(d))
+                let kept = disclosed(&scene_view(policy, &c.claims));
+                disclosed(&c.claims).iter().all(|d| !wanted.contains(d) || kept.contains(d))
             });
         }
         // Whole domains where the credential has them (a scene's card withholds fields a
@@ -240,17 +242,17 @@ impl Credential {
 /// exactly those domains; else disjoint cards inside `wanted` that cover it; else the
 /// smallest single card holding all of them.
 fn cover<'c>(cards: &[&'c Card], wanted: &[u32]) -> Option<Vec<&'c Card>> {
-    if let Some(card) = cards.iter().find(|c| c.claims.domain_ids() == wanted) {
+    if let Some(card) = cards.iter().find(|c| disclosed(&c.claims) == wanted) {
         return Some(vec![card]);
     }
     // Greedy exact cover by cards inside `wanted`, largest first.
     let mut inside: Vec<&Card> =
-        cards.iter().copied().filter(|c| c.claims.domain_ids().iter().all(|d| wanted.contains(d))).collect();
-    inside.sort_by_key(|c| core::cmp::Reverse(c.claims.domain_ids().len()));
+        cards.iter().copied().filter(|c| disclosed(&c.claims).iter().all(|d| wanted.contains(d))).collect();
+    inside.sort_by_key(|c| core::cmp::Reverse(disclosed(&c.claims).len()));
     let mut covered: Vec<u32> = Vec::new();
     let mut chosen = Vec::new();
     for c in inside {
-        let ids = c.claims.domain_ids();
+        let ids = disclosed(&c.claims);
         if ids.iter().all(|d| !covered.contains(d)) {
             covered.extend(ids);
             chosen.push(c);
@@ -264,11 +266,28 @@ fn cover<'c>(cards: &[&'c Card], wanted: &[u32]) -> Option<Vec<&'c Card>> {
         .iter()
         .copied()
         .filter(|c| {
-            let ids = c.claims.domain_ids();
+            let ids = disclosed(&c.claims);
             wanted.iter().all(|d| ids.contains(d))
         })
-        .min_by_key(|c| c.claims.domain_ids().len())
+        .min_by_key(|c| disclosed(&c.claims).len())
         .map(|c| vec![c])
+}
+
+/// The domains a card discloses about its holder: all but guardianship, which every card
+/// of a guardian's credential carries (SPEC.md §4.4).
+fn disclosed(claims: &Claims) -> Vec<u32> {
+    let guardian = Domain::Guardian.id();
+    claims.domain_ids().into_iter().filter(|&d| d != guardian).collect()
+}
+
+/// A policy's view of a card's claims, keeping the card's guardianship: a guardian's
+/// card always says so.
+fn scene_view(policy: &dyn Policy, claims: &Claims) -> Claims {
+    let mut view = policy.view(claims);
+    if !view.domain_ids().is_empty() {
+        view.guardian = claims.guardian.clone();
+    }
+    view
 }
 
 /// What a code discloses: whole domains, or what a scene's policy reads.
@@ -352,7 +371,7 @@ impl CardLayout {
         }
         match self {
             CardLayout::Standard => {
-                let all = claims.domain_ids();
+                let all = disclosed(claims);
                 for &d in &all {
                     add(&mut cards, claims.select(&[d]).ok_or_else(|| Error::MissingDomain(describe(&[d])))?);
                 }
@@ -360,7 +379,7 @@ impl CardLayout {
                     claims.tourism.iter().flat_map(|t| t.entries.iter().map(|e| e.site)).collect();
                 sites.sort_unstable();
                 sites.dedup();
-                let mut scenes = vec![Scene::Hospital, Scene::MetroGate, Scene::Parking];
+                let mut scenes = vec![Scene::Hospital, Scene::MetroGate, Scene::Parking, Scene::HotelCheckIn];
                 scenes.extend(sites.into_iter().map(|site| Scene::ScenicSpot { site, utc_offset_minutes: 0 }));
                 for scene in scenes {
                     let view = scene.view(claims);
@@ -369,7 +388,9 @@ impl CardLayout {
                     }
                 }
                 if all.len() > 1 && cards.len() < MAX_CARDS {
-                    add(&mut cards, claims.clone());
+                    let mut every = claims.clone();
+                    every.guardian = None;
+                    add(&mut cards, every);
                 }
             }
             CardLayout::Custom(sets) => {
@@ -377,6 +398,14 @@ impl CardLayout {
                     add(&mut cards, claims.select(set).ok_or_else(|| Error::MissingDomain(describe(set)))?);
                 }
             }
+        }
+        // A guardian's credential: every card says so (and is signed under its label).
+        if let Some(guardian) = &claims.guardian {
+            for card in &mut cards {
+                card.guardian = Some(guardian.clone());
+            }
+            cards.retain(|c| !disclosed(c).is_empty());
+            cards.dedup();
         }
         Ok(cards)
     }
@@ -466,7 +495,7 @@ impl Issuer {
             let mut body = Writer::default();
             card.encode_body(&mut body)?;
             card.signature =
-                crate::keys::signature_by(&*self.key, &card_signing_input(device_key, &req.subject, &body.buf))?;
+                crate::keys::signature_by(&*self.key, &card_signing_input(device_key, &req.subject, &card, &body.buf))?;
             cards.push(card);
         }
         Ok(Credential { device_key: device_key.clone(), subject: req.subject, cards })

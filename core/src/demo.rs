@@ -41,8 +41,22 @@ pub fn resident_claims() -> Claims {
         tourism: Some(Tourism {
             entries: vec![TourismEntry { kind: TourismKind::Reservation, site: SITE, day: TODAY }],
         }),
+        // Identity is issued where a real-name scene needs it: `resident_identity`.
+        identity: None,
+        guardian: None,
         other: Vec::new(),
     }
+}
+
+/// The demo resident's name and identity document number (a made-up number with a valid
+/// check digit: a public test constant).
+pub const NAME: &str = "张小明";
+/// See [`NAME`].
+pub const ID_NUMBER: &str = "11010519491231002X";
+
+/// The demo resident's identity claim, with a fixed salt (so vectors regenerate).
+pub fn resident_identity() -> Result<crate::claims::Identity, Error> {
+    crate::claims::Identity::with_salt(NAME, ID_NUMBER, crate::claims::IdDigest::Sha256, [0x1d; 16])
 }
 
 /// The demo city.

@@ -547,6 +547,20 @@ impl DeviceSigner for KeyPair {
     }
 }
 
+/// A borrowed signer signs as the signer it borrows (a [`crate::Wallet`] or a
+/// [`crate::CredentialBatch`] over keys the app keeps elsewhere).
+impl<T: DeviceSigner + ?Sized> DeviceSigner for &T {
+    fn public_key(&self) -> PublicKey {
+        (**self).public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        (**self).sign(message)
+    }
+    fn check_signatures(&self) -> bool {
+        (**self).check_signatures()
+    }
+}
+
 /// Signs `message` through `signer` and returns the 64-byte wire form. The signer may
 /// be a phone keystore, or a certified signing device (an HSM, 密码机) holding an
 /// issuer's or the root's key: a DER signature is converted (P-256, SM2), and unless the

@@ -57,8 +57,12 @@ pub enum Scene {
     },
     /// Parking exit: a transit account in good standing with vehicle payment on.
     Parking,
-    /// Metro or bus gate: a transit account in good standing.
+    /// Metro or bus gate: a transit account in good standing, and its fare class.
     MetroGate,
+    /// Hotel check-in, a real-name scene: identity disclosed (the name and the
+    /// commitment to the document number). The staff or the terminal's ID-card reader
+    /// checks the guest's identity document against it ([`crate::claims::Identity::matches`]).
+    HotelCheckIn,
 }
 
 fn local_day(now: u64, utc_offset_minutes: i32) -> i64 {
@@ -73,6 +77,7 @@ impl Policy for Scene {
             Scene::ScenicSpot { site, .. } => format!("scenic_spot:{site}"),
             Scene::Parking => "parking".into(),
             Scene::MetroGate => "metro_gate".into(),
+            Scene::HotelCheckIn => "hotel_check_in".into(),
         }
     }
 
@@ -81,6 +86,7 @@ impl Policy for Scene {
             Scene::Hospital => vec![Domain::Health.id(), Domain::MedicalInsurance.id()],
             Scene::ScenicSpot { .. } => vec![Domain::Tourism.id()],
             Scene::Parking | Scene::MetroGate => vec![Domain::Transit.id()],
+            Scene::HotelCheckIn => vec![Domain::Identity.id()],
         }
     }
 
@@ -108,6 +114,7 @@ impl Policy for Scene {
                 (t.account.is_some() || t.fare_class.is_some())
                     .then_some(Transit { vehicle_payment: None, ..t.clone() })
             }),
+            Scene::HotelCheckIn => Claims { identity: claims.identity.clone(), ..Claims::default() },
         }
     }
 
@@ -140,6 +147,10 @@ impl Policy for Scene {
             }
             Scene::Parking => {
                 let t = claims.transit.as_ref().ok_or("transit not disclosed")?;
+                // Paying for a car is the account holder's own act, not a guardian's.
+                if claims.guardian.is_some() {
+                    return Err("a guardian's code cannot pay for parking".into());
+                }
                 account_active(t)?;
                 match t.vehicle_payment {
                     Some(true) => Ok(()),
@@ -153,6 +164,7 @@ impl Policy for Scene {
                 // The gate charges by fare class: a code without it cannot be charged.
                 t.fare_class.map(|_| ()).ok_or_else(|| "fare class not disclosed".into())
             }
+            Scene::HotelCheckIn => claims.identity.as_ref().map(|_| ()).ok_or_else(|| "identity not disclosed".into()),
         }
     }
 }
@@ -228,6 +240,8 @@ mod tests {
                     TourismEntry { kind: TourismKind::Reservation, site: 8, day: 20_790 },
                 ],
             }),
+            identity: None,
+            guardian: None,
             other: vec![],
         }
     }

@@ -262,8 +262,13 @@ impl UnverifiedCode {
             let (card, body) = Card::decode(&mut r)?;
             // A domain may be disclosed by one card only.
             all.merge(card.claims.clone())?;
-            card_inputs.push(card_signing_input(&device_key, &subject, body));
+            card_inputs.push(card_signing_input(&device_key, &subject, &card, body));
             cards.push(card);
+        }
+        // A guardian's code: every card says so, or none does (SPEC.md §5).
+        let held = cards.iter().filter(|c| c.claims.guardian.is_some()).count();
+        if held != 0 && held != cards.len() {
+            return Err(Reason::Malformed);
         }
         let signed_len = bytes.len() - r.remaining().len();
         let device_signature = r.array::<SIGNATURE_LEN>()?;

@@ -70,6 +70,15 @@ pub struct Accepted {
     pub revocation_checked: bool,
 }
 
+impl Accepted {
+    /// How the guardian who showed the code is related to its holder, when the code was
+    /// shown by a guardian (SPEC.md §11): the holder may not be the person at the
+    /// terminal.
+    pub fn guardian(&self) -> Option<crate::claims::Relation> {
+        self.claims.guardian.as_ref().map(|g| g.relation)
+    }
+}
+
 /// A verifier for one terminal or service: trust, revocation, a scene policy, a clock
 /// with allowed skew, and a replay store. `verify` takes `&self` and is safe to share
 /// between threads.

@@ -26,12 +26,14 @@ import { prepareZXingModule, readBarcodes } from "./node_modules/zxing-wasm/dist
 const TEXT = {
   zh: {
     title: "城市码核验终端", scene: "场景", metro_gate: "地铁闸机", hospital: "医院挂号", parking: "停车场出口",
-    scenic_spot: "景区入口", paste: "扫描或粘贴城市码", verify: "核验", image: "从图片识别", next: "下一位",
+    scenic_spot: "景区入口", hotel_check_in: "酒店入住", paste: "扫描或粘贴城市码", verify: "核验", image: "从图片识别", next: "下一位",
     accept: "通过", reject: "拒绝", lang: "English", loading: "正在加载…", ready: "就绪", noCode: "请先扫描城市码",
     noQr: "图片中未找到二维码", camera: "摄像头扫码", stopCamera: "关闭摄像头", noCamera: "无法打开摄像头",
     unconfigured: "终端未配置", unconfiguredHint: "请安装由城市平台签发的根公钥配置（config.json）后重启终端",
     lists: "信任列表", revocations: "吊销列表", until: "有效至", listError: "列表更新失败，继续使用已有列表",
-    claims: { health: "健康码", medical_insurance: "医保", social_security: "社保", transit: "交通账户", tourism: "景区预约" },
+    claims: { health: "健康码", medical_insurance: "医保", social_security: "社保", transit: "交通账户", tourism: "景区预约",
+      identity: "实名（请核验身份证）", guardian: "亲友代为出示" },
+    relations: { parent: "父母", child: "子女", spouse: "配偶", relative: "亲属", legal_guardian: "监护人" },
     values: { green: "绿码", yellow: "黄码", red: "红码", active: "正常", arrears: "欠费", suspended: "暂停", terminated: "终止",
       contributing: "在缴", retired: "退休", standard: "普通票", senior_free: "老年人免费", student: "学生票",
       disabled_free: "残疾人免费", child: "儿童票", pass: "年卡", reservation: "预约" },
@@ -48,12 +50,14 @@ const TEXT = {
   },
   en: {
     title: "City code terminal", scene: "Scene", metro_gate: "Metro gate", hospital: "Hospital registration", parking: "Parking exit",
-    scenic_spot: "Scenic spot gate", paste: "Scan or paste a city code", verify: "Verify", image: "Read from image", next: "Next",
+    scenic_spot: "Scenic spot gate", hotel_check_in: "Hotel check-in", paste: "Scan or paste a city code", verify: "Verify", image: "Read from image", next: "Next",
     accept: "Accepted", reject: "Rejected", lang: "中文", loading: "Loading…", ready: "Ready", noCode: "Scan a code first",
     noQr: "No QR code found in the image", camera: "Scan with camera", stopCamera: "Stop camera", noCamera: "Cannot open the camera",
     unconfigured: "Terminal not configured", unconfiguredHint: "Install the city's root key configuration (config.json) and restart",
     lists: "Trust list", revocations: "Revocation list", until: "valid until", listError: "List update failed; using the lists held",
-    claims: { health: "Health", medical_insurance: "Medical insurance", social_security: "Social security", transit: "Transit", tourism: "Tourism" },
+    claims: { health: "Health", medical_insurance: "Medical insurance", social_security: "Social security", transit: "Transit", tourism: "Tourism",
+      identity: "Name (check the ID card)", guardian: "Shown by a guardian" },
+    relations: { parent: "parent", child: "son or daughter", spouse: "spouse", relative: "relative", legal_guardian: "legal guardian" },
     values: { green: "green", yellow: "yellow", red: "red", active: "active", arrears: "in arrears", suspended: "suspended",
       terminated: "terminated", contributing: "contributing", retired: "retired", standard: "standard fare",
       senior_free: "senior, free", student: "student", disabled_free: "disabled, free", child: "child", pass: "pass",
@@ -103,6 +107,8 @@ function describe(domain, value) {
     case "social_security": return v(value.status);
     case "transit": return join(value.account && v(value.account), value.fare_class && v(value.fare_class));
     case "tourism": return value.entries.map((e) => `${v(e.kind)} #${e.site}`).join(", ");
+    case "identity": return value.name;
+    case "guardian": return TEXT[lang].relations[value.relation] ?? value.relation;
     default: return "";
   }
 }

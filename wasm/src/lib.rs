@@ -90,6 +90,17 @@ fn claims_to_js(c: &citycode::Claims) -> JsValue {
             .collect();
         o = o.set("tourism", Obj::new().set("entries", entries).done());
     }
+    if let Some(i) = &c.identity {
+        let id = Obj::new()
+            .set("name", i.name.as_str())
+            .set("digest", i.digest.name())
+            .set("salt", citycode::text::hex(&i.salt))
+            .set("commitment", citycode::text::hex(&i.commitment));
+        o = o.set("identity", id.done());
+    }
+    if let Some(g) = &c.guardian {
+        o = o.set("guardian", Obj::new().set("relation", g.relation.name()).done());
+    }
     if !c.other.is_empty() {
         let other: js_sys::Array = c
             .other
@@ -109,6 +120,7 @@ pub(crate) fn scene_from_js(scene: &JsValue) -> Result<Scene, JsValue> {
         "hospital" => Ok(Scene::Hospital),
         "parking" => Ok(Scene::Parking),
         "metro_gate" => Ok(Scene::MetroGate),
+        "hotel_check_in" => Ok(Scene::HotelCheckIn),
         "scenic_spot" => {
             let site = number("site").filter(|n| (0.0..=f64::from(u32::MAX)).contains(n));
             let offset = number("utc_offset_minutes").filter(|n| (-1440.0..=1440.0).contains(n));
@@ -434,4 +446,28 @@ mod tests {
         let all: Vec<&str> = citycode::Reason::ALL.iter().map(|r| r.code()).collect();
         assert_eq!(listed, all);
     }
+}
+
+/// Whether `number`, as the terminal's ID-card reader read it, is the identity document
+/// number a verdict's `claims.identity` commits to (SPEC.md §4.3). Throws
+/// `out_of_range` for a number that is not 1 to 32 letters and digits, and
+/// `unsupported_algorithm` for an SM3 commitment in a build without SM2.
+#[wasm_bindgen(js_name = identityMatches)]
+pub fn identity_matches(
+    #[wasm_bindgen(unchecked_param_type = "Identity")] identity: JsValue,
+    number: &str,
+) -> Result<bool, JsValue> {
+    let get = |k: &str| js_sys::Reflect::get(&identity, &k.into()).ok().and_then(|v| v.as_string());
+    let sixteen = |k: &str| -> Result<[u8; 16], JsValue> {
+        let bytes = get(k).and_then(|h| citycode::text::unhex(&h).ok()).ok_or_else(|| invalid("identity fields"))?;
+        bytes.try_into().map_err(|_| invalid("identity salt and commitment are 16 bytes"))
+    };
+    let digest = match get("digest").as_deref() {
+        Some("sha256") => citycode::claims::IdDigest::Sha256,
+        Some("sm3") => citycode::claims::IdDigest::Sm3,
+        _ => return Err(invalid("identity.digest must be \"sha256\" or \"sm3\"")),
+    };
+    let name = get("name").ok_or_else(|| invalid("identity.name must be a string"))?;
+    let claim = citycode::claims::Identity { name, digest, salt: sixteen("salt")?, commitment: sixteen("commitment")? };
+    claim.matches(number).map_err(|e| js_error(e.code(), &e.to_string()))
 }

@@ -3,7 +3,11 @@ export type Scene =
   | { kind: "hospital" }
   | { kind: "scenic_spot"; site: number; utc_offset_minutes: number }
   | { kind: "parking" }
-  | { kind: "metro_gate" };
+  | { kind: "metro_gate" }
+  | { kind: "hotel_check_in" };
+
+/** Identity for real-name scenes: the name and a commitment to the document number (never the number). Check a document with `identityMatches`. */
+export interface Identity { name: string; digest: "sha256" | "sm3"; salt: string; commitment: string }
 
 /** Claims a code disclosed (names as in SPEC.md §4.3). */
 export interface Claims {
@@ -14,6 +18,9 @@ export interface Claims {
   /** The parking card has no fare_class, the metro card no vehicle_payment. */
   transit?: { account?: "active" | "arrears" | "suspended"; fare_class?: "standard" | "senior_free" | "student" | "disabled_free" | "child"; vehicle_payment?: boolean };
   tourism?: { entries: { kind: "pass" | "reservation"; site: number; day: number }[] };
+  identity?: Identity;
+  /** Present when a guardian showed the code: the holder may not be the person at the terminal. */
+  guardian?: { relation: "parent" | "child" | "spouse" | "relative" | "legal_guardian" };
   other?: { domain: number; body: string }[];
 }
 

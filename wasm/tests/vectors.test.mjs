@@ -272,6 +272,17 @@ test("holder batch: each instance once, then a refill is due", () => {
   assert.throws(() => batch.presentForScene({ kind: "metro_gate" }, demo.now), (e) => e.code === "missing_domain");
 });
 
+test("identity: a document number checked against the commitment, never read from the code", () => {
+  const demo = JSON.parse(readFileSync(path.join(root, "test-vectors", "holder.json"), "utf8"));
+  const { claim, number, wrong_number } = demo.identity;
+  assert.equal(scanner.identityMatches(claim, number), true);
+  assert.equal(scanner.identityMatches(claim, number.toLowerCase()), true);
+  assert.equal(scanner.identityMatches(claim, wrong_number), false);
+  assert.throws(() => scanner.identityMatches(claim, "1101-05"), (e) => e.code === "out_of_range");
+  assert.throws(() => scanner.identityMatches({ ...claim, salt: "00" }, number), (e) => e.code === "invalid_argument");
+  assert.throws(() => scanner.identityMatches({ ...claim, digest: "md5" }, number), (e) => e.code === "invalid_argument");
+});
+
 test("lists: rollback refused with a code", () => {
   const c = vectors.cases.find((x) => x.name === "trust_list_rollback");
   const s = c.verifier;

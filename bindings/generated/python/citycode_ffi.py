@@ -531,9 +531,15 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_digest() != 12483:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_identity_commit() != 19557:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_identity_matches() != 31665:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_key_request() != 15820:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_key_request_async() != 50323:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_mask_name() != 44288:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 34335:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -573,6 +579,20 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_devicesigner_sign() != 58589:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant() != 11307:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_dependants() != 12064:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene() != 30513:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant() != 48202:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_set_own() != 4366:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() != 46551:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key() != 62104:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_holder_credential() != 8015:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_holder_present() != 32182:
@@ -604,6 +624,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_citycode_ffi_checksum_method_issuer_issue() != 19874:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 16126:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() != 2802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -685,12 +707,21 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.restype = ctypes.c
 _UniffiLib.uniffi_citycode_ffi_checksum_func_digest.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_digest.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_identity_commit.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_identity_commit.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_identity_matches.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_identity_matches.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_key_request.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_key_request.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_key_request_async.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_key_request_async.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_mask_name.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_mask_name.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.restype = ctypes.c_uint16
@@ -748,6 +779,27 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_devicesigner_public_key.restype =
 _UniffiLib.uniffi_citycode_ffi_checksum_method_devicesigner_sign.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_devicesigner_sign.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_guardianwallet_dependants.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_guardianwallet_dependants.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_guardianwallet_set_own.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_guardianwallet_set_own.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_new.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_holder_credential.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_holder_credential.restype = ctypes.c_uint16
@@ -796,6 +848,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue.restype = ctypes.c_u
 _UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_issuer_new.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_issuer_new.restype = ctypes.c_uint16
@@ -874,6 +929,19 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_digest.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_digest.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_identity_commit.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_identity_commit.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_identity_matches.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_identity_matches.restype = ctypes.c_int8
 _UniffiLib.uniffi_citycode_ffi_fn_func_key_request.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -885,6 +953,11 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_key_request_async.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_key_request_async.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_func_mask_name.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_mask_name.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -1001,6 +1074,51 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_devicesigner_sign.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_devicesigner_sign.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_add_dependant.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_add_dependant.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_dependants.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_dependants.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_present_for_scene.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_present_for_scene.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_remove_dependant.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_remove_dependant.restype = ctypes.c_int8
+_UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_set_own.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_set_own.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_guardianwallet_new.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_guardianwallet_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_guardianwallet_with_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_guardianwallet_with_key.restype = ctypes.c_uint64
 _UniffiLib.uniffi_citycode_ffi_fn_method_holder_credential.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1113,6 +1231,19 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_batch.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_batch.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_guardian.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint16,
+    ctypes.c_uint8,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_guardian.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_issuer_new.argtypes = (
     ctypes.c_uint32,
     ctypes.c_uint64,
@@ -1265,6 +1396,16 @@ _UniffiLib.uniffi_citycode_ffi_fn_free_devicesigner.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_free_devicesigner.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_clone_guardianwallet.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_clone_guardianwallet.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_free_guardianwallet.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_free_guardianwallet.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_clone_holder.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -2619,6 +2760,87 @@ class _UniffiFfiConverterSequenceTypeTourismEntry(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeTourismEntry.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterString:
+    @staticmethod
+    def check_lower(value):
+        if not isinstance(value, str):
+            raise TypeError("argument must be str, not {}".format(type(value).__name__))
+        return value
+
+    @staticmethod
+    def read(buf):
+        size = buf.read_i32()
+        if size < 0:
+            raise InternalError("Unexpected negative string length")
+        utf8_bytes = buf.read(size)
+        return utf8_bytes.decode("utf-8")
+
+    @staticmethod
+    def write(value, buf):
+        utf8_bytes = value.encode("utf-8")
+        buf.write_i32(len(utf8_bytes))
+        buf.write(utf8_bytes)
+
+    @staticmethod
+    def lift(buf):
+        with buf.consume_with_stream() as stream:
+            return stream.read(stream.remaining()).decode("utf-8")
+
+    @staticmethod
+    def lower(value):
+        with _UniffiRustBuffer.alloc_with_builder() as builder:
+            builder.write(value.encode("utf-8"))
+            return builder.finalize()
+
+
+
+
+
+
+class IdDigest(enum.Enum):
+    """
+    The digest of an identity commitment.
+"""
+    
+    SHA256 = 0
+    """
+    SHA-256.
+"""
+    
+    SM3 = 1
+    """
+    SM3, for GM-only cities.
+"""
+    
+
+
+class _UniffiFfiConverterTypeIdDigest(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return IdDigest.SHA256
+        if variant == 2:
+            return IdDigest.SM3
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == IdDigest.SHA256:
+            return
+        if value == IdDigest.SM3:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == IdDigest.SHA256:
+            buf.write_i32(1)
+        if value == IdDigest.SM3:
+            buf.write_i32(2)
+
+
+
 class _UniffiFfiConverterBytes(_UniffiConverterRustBuffer):
     @staticmethod
     def read(buf):
@@ -2638,6 +2860,190 @@ class _UniffiFfiConverterBytes(_UniffiConverterRustBuffer):
     def write(value, buf):
         buf.write_i32(len(value))
         buf.write(value)
+
+@dataclass
+class Identity:
+    """
+    Identity for real-name scenes: the name and a salted commitment to the identity
+    document's number, never the number itself (SPEC.md §4.3).
+"""
+    def __init__(self, *, name:str, digest:IdDigest, salt:bytes, commitment:bytes):
+        self.name = name
+        self.digest = digest
+        self.salt = salt
+        self.commitment = commitment
+        
+        
+
+    
+    def __str__(self):
+        return "Identity(name={}, digest={}, salt={}, commitment={})".format(self.name, self.digest, self.salt, self.commitment)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.digest != other.digest:
+            return False
+        if self.salt != other.salt:
+            return False
+        if self.commitment != other.commitment:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeIdentity(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Identity(
+            name=_UniffiFfiConverterString.read(buf),
+            digest=_UniffiFfiConverterTypeIdDigest.read(buf),
+            salt=_UniffiFfiConverterBytes.read(buf),
+            commitment=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterTypeIdDigest.check_lower(value.digest)
+        _UniffiFfiConverterBytes.check_lower(value.salt)
+        _UniffiFfiConverterBytes.check_lower(value.commitment)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterTypeIdDigest.write(value.digest, buf)
+        _UniffiFfiConverterBytes.write(value.salt, buf)
+        _UniffiFfiConverterBytes.write(value.commitment, buf)
+
+class _UniffiFfiConverterOptionalTypeIdentity(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeIdentity.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeIdentity.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeIdentity.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+
+
+
+class Relation(enum.Enum):
+    """
+    How a guardian is related to the dependant whose card they hold.
+"""
+    
+    PARENT = 0
+    """
+    The dependant's parent.
+"""
+    
+    CHILD = 1
+    """
+    The dependant's child (an elder's son or daughter).
+"""
+    
+    SPOUSE = 2
+    """
+    The dependant's spouse.
+"""
+    
+    RELATIVE = 3
+    """
+    Another relative.
+"""
+    
+    LEGAL_GUARDIAN = 4
+    """
+    A guardian appointed by law or a court.
+"""
+    
+
+
+class _UniffiFfiConverterTypeRelation(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return Relation.PARENT
+        if variant == 2:
+            return Relation.CHILD
+        if variant == 3:
+            return Relation.SPOUSE
+        if variant == 4:
+            return Relation.RELATIVE
+        if variant == 5:
+            return Relation.LEGAL_GUARDIAN
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == Relation.PARENT:
+            return
+        if value == Relation.CHILD:
+            return
+        if value == Relation.SPOUSE:
+            return
+        if value == Relation.RELATIVE:
+            return
+        if value == Relation.LEGAL_GUARDIAN:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == Relation.PARENT:
+            buf.write_i32(1)
+        if value == Relation.CHILD:
+            buf.write_i32(2)
+        if value == Relation.SPOUSE:
+            buf.write_i32(3)
+        if value == Relation.RELATIVE:
+            buf.write_i32(4)
+        if value == Relation.LEGAL_GUARDIAN:
+            buf.write_i32(5)
+
+
+
+class _UniffiFfiConverterOptionalTypeRelation(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeRelation.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeRelation.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeRelation.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
 
 @dataclass
 class OtherClaim:
@@ -2706,7 +3112,7 @@ class Claims:
     """
     A holder's claims, or the claims a code disclosed.
 """
-    def __init__(self, *, health:typing.Optional[Health] = _DEFAULT, medical_insurance:typing.Optional[MedicalInsurance] = _DEFAULT, social_security:typing.Optional[SocialSecurityStatus] = _DEFAULT, transit:typing.Optional[Transit] = _DEFAULT, tourism:typing.List[TourismEntry] = _DEFAULT, other:typing.List[OtherClaim] = _DEFAULT):
+    def __init__(self, *, health:typing.Optional[Health] = _DEFAULT, medical_insurance:typing.Optional[MedicalInsurance] = _DEFAULT, social_security:typing.Optional[SocialSecurityStatus] = _DEFAULT, transit:typing.Optional[Transit] = _DEFAULT, tourism:typing.List[TourismEntry] = _DEFAULT, identity:typing.Optional[Identity] = _DEFAULT, guardian:typing.Optional[Relation] = _DEFAULT, other:typing.List[OtherClaim] = _DEFAULT):
         if health is _DEFAULT:
             self.health = None
         else:
@@ -2727,6 +3133,14 @@ class Claims:
             self.tourism = []
         else:
             self.tourism = tourism
+        if identity is _DEFAULT:
+            self.identity = None
+        else:
+            self.identity = identity
+        if guardian is _DEFAULT:
+            self.guardian = None
+        else:
+            self.guardian = guardian
         if other is _DEFAULT:
             self.other = []
         else:
@@ -2736,7 +3150,7 @@ class Claims:
 
     
     def __str__(self):
-        return "Claims(health={}, medical_insurance={}, social_security={}, transit={}, tourism={}, other={})".format(self.health, self.medical_insurance, self.social_security, self.transit, self.tourism, self.other)
+        return "Claims(health={}, medical_insurance={}, social_security={}, transit={}, tourism={}, identity={}, guardian={}, other={})".format(self.health, self.medical_insurance, self.social_security, self.transit, self.tourism, self.identity, self.guardian, self.other)
     def __eq__(self, other):
         if self.health != other.health:
             return False
@@ -2747,6 +3161,10 @@ class Claims:
         if self.transit != other.transit:
             return False
         if self.tourism != other.tourism:
+            return False
+        if self.identity != other.identity:
+            return False
+        if self.guardian != other.guardian:
             return False
         if self.other != other.other:
             return False
@@ -2761,6 +3179,8 @@ class _UniffiFfiConverterTypeClaims(_UniffiConverterRustBuffer):
             social_security=_UniffiFfiConverterOptionalTypeSocialSecurityStatus.read(buf),
             transit=_UniffiFfiConverterOptionalTypeTransit.read(buf),
             tourism=_UniffiFfiConverterSequenceTypeTourismEntry.read(buf),
+            identity=_UniffiFfiConverterOptionalTypeIdentity.read(buf),
+            guardian=_UniffiFfiConverterOptionalTypeRelation.read(buf),
             other=_UniffiFfiConverterSequenceTypeOtherClaim.read(buf),
         )
 
@@ -2771,6 +3191,8 @@ class _UniffiFfiConverterTypeClaims(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeSocialSecurityStatus.check_lower(value.social_security)
         _UniffiFfiConverterOptionalTypeTransit.check_lower(value.transit)
         _UniffiFfiConverterSequenceTypeTourismEntry.check_lower(value.tourism)
+        _UniffiFfiConverterOptionalTypeIdentity.check_lower(value.identity)
+        _UniffiFfiConverterOptionalTypeRelation.check_lower(value.guardian)
         _UniffiFfiConverterSequenceTypeOtherClaim.check_lower(value.other)
 
     @staticmethod
@@ -2780,39 +3202,9 @@ class _UniffiFfiConverterTypeClaims(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeSocialSecurityStatus.write(value.social_security, buf)
         _UniffiFfiConverterOptionalTypeTransit.write(value.transit, buf)
         _UniffiFfiConverterSequenceTypeTourismEntry.write(value.tourism, buf)
+        _UniffiFfiConverterOptionalTypeIdentity.write(value.identity, buf)
+        _UniffiFfiConverterOptionalTypeRelation.write(value.guardian, buf)
         _UniffiFfiConverterSequenceTypeOtherClaim.write(value.other, buf)
-
-class _UniffiFfiConverterString:
-    @staticmethod
-    def check_lower(value):
-        if not isinstance(value, str):
-            raise TypeError("argument must be str, not {}".format(type(value).__name__))
-        return value
-
-    @staticmethod
-    def read(buf):
-        size = buf.read_i32()
-        if size < 0:
-            raise InternalError("Unexpected negative string length")
-        utf8_bytes = buf.read(size)
-        return utf8_bytes.decode("utf-8")
-
-    @staticmethod
-    def write(value, buf):
-        utf8_bytes = value.encode("utf-8")
-        buf.write_i32(len(utf8_bytes))
-        buf.write(utf8_bytes)
-
-    @staticmethod
-    def lift(buf):
-        with buf.consume_with_stream() as stream:
-            return stream.read(stream.remaining()).decode("utf-8")
-
-    @staticmethod
-    def lower(value):
-        with _UniffiRustBuffer.alloc_with_builder() as builder:
-            builder.write(value.encode("utf-8"))
-            return builder.finalize()
 
 class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u64"
@@ -3760,6 +4152,16 @@ class Domain(enum.Enum):
     Tourism (id 5).
 """
     
+    IDENTITY = 5
+    """
+    Identity (id 6).
+"""
+    
+    GUARDIAN = 6
+    """
+    Guardianship (id 7).
+"""
+    
 
 
 class _UniffiFfiConverterTypeDomain(_UniffiConverterRustBuffer):
@@ -3776,6 +4178,10 @@ class _UniffiFfiConverterTypeDomain(_UniffiConverterRustBuffer):
             return Domain.TRANSIT
         if variant == 5:
             return Domain.TOURISM
+        if variant == 6:
+            return Domain.IDENTITY
+        if variant == 7:
+            return Domain.GUARDIAN
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -3789,6 +4195,10 @@ class _UniffiFfiConverterTypeDomain(_UniffiConverterRustBuffer):
         if value == Domain.TRANSIT:
             return
         if value == Domain.TOURISM:
+            return
+        if value == Domain.IDENTITY:
+            return
+        if value == Domain.GUARDIAN:
             return
         raise ValueError(value)
 
@@ -3804,6 +4214,10 @@ class _UniffiFfiConverterTypeDomain(_UniffiConverterRustBuffer):
             buf.write_i32(4)
         if value == Domain.TOURISM:
             buf.write_i32(5)
+        if value == Domain.IDENTITY:
+            buf.write_i32(6)
+        if value == Domain.GUARDIAN:
+            buf.write_i32(7)
 
 
 
@@ -4094,7 +4508,7 @@ class Scene:
     @dataclass
     class METRO_GATE:
         """
-        Metro or bus gate: transit account in good standing.
+        Metro or bus gate: transit account in good standing, and its fare class.
 """
         
         def __init__(self, ):
@@ -4110,6 +4524,28 @@ class Scene:
             if not isinstance(other, Scene):
                 return NotImplemented
             if not other.is_METRO_GATE():
+                return False
+            return True
+
+    @dataclass
+    class HOTEL_CHECK_IN:
+        """
+        Hotel check-in: identity (check the guest's document with `identity_matches`).
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Scene.HOTEL_CHECK_IN()".format()
+        def __eq__(self, other):
+            if not isinstance(other, Scene):
+                return NotImplemented
+            if not other.is_HOTEL_CHECK_IN():
                 return False
             return True
 
@@ -4133,6 +4569,10 @@ class Scene:
         return isinstance(self, Scene.METRO_GATE)
     def is_metro_gate(self) -> bool:
         return isinstance(self, Scene.METRO_GATE)
+    def is_HOTEL_CHECK_IN(self) -> bool:
+        return isinstance(self, Scene.HOTEL_CHECK_IN)
+    def is_hotel_check_in(self) -> bool:
+        return isinstance(self, Scene.HOTEL_CHECK_IN)
     
 
 # Now, a little trick - we make each nested variant class be a subclass of the main
@@ -4142,6 +4582,7 @@ Scene.HOSPITAL = type("Scene.HOSPITAL", (Scene.HOSPITAL, Scene,), {})  # type: i
 Scene.SCENIC_SPOT = type("Scene.SCENIC_SPOT", (Scene.SCENIC_SPOT, Scene,), {})  # type: ignore
 Scene.PARKING = type("Scene.PARKING", (Scene.PARKING, Scene,), {})  # type: ignore
 Scene.METRO_GATE = type("Scene.METRO_GATE", (Scene.METRO_GATE, Scene,), {})  # type: ignore
+Scene.HOTEL_CHECK_IN = type("Scene.HOTEL_CHECK_IN", (Scene.HOTEL_CHECK_IN, Scene,), {})  # type: ignore
 
 
 
@@ -4164,6 +4605,9 @@ class _UniffiFfiConverterTypeScene(_UniffiConverterRustBuffer):
         if variant == 4:
             return Scene.METRO_GATE(
             )
+        if variant == 5:
+            return Scene.HOTEL_CHECK_IN(
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -4177,6 +4621,8 @@ class _UniffiFfiConverterTypeScene(_UniffiConverterRustBuffer):
         if value.is_PARKING():
             return
         if value.is_METRO_GATE():
+            return
+        if value.is_HOTEL_CHECK_IN():
             return
         raise ValueError(value)
 
@@ -4192,6 +4638,8 @@ class _UniffiFfiConverterTypeScene(_UniffiConverterRustBuffer):
             buf.write_i32(3)
         if value.is_METRO_GATE():
             buf.write_i32(4)
+        if value.is_HOTEL_CHECK_IN():
+            buf.write_i32(5)
 
 
 
@@ -4898,6 +5346,289 @@ class _UniffiFfiConverterTypeDeviceSigner:
     def write(cls, value: DeviceSigner, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterString.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterString.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterString.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class GuardianWalletProtocol(typing.Protocol):
+    """
+    A guardian's app: their own credential and up to 5 dependants' credentials (an
+    elder's, a child's), all on the guardian's device key; shows any of them.
+"""
+    
+    def add_dependant(self, label: str,credential_base64url: str) -> None:
+        """
+        Adds (or renews) a dependant's credential under `label`; `out_of_range` beyond
+        the limit or for a credential not issued to a guardian.
+"""
+        raise NotImplementedError
+    def dependants(self, ) -> typing.List[str]:
+        """
+        The dependants' labels, in the order added.
+"""
+        raise NotImplementedError
+    def present_for_scene(self, scene: Scene,dependant: typing.Union[object, typing.Optional[str]] = _DEFAULT,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
+        """
+        Builds a code for a scene: the guardian's own (`dependant` null) or a dependant's.
+"""
+        raise NotImplementedError
+    def remove_dependant(self, label: str) -> bool:
+        """
+        Removes a dependant; whether it was held.
+"""
+        raise NotImplementedError
+    def set_own(self, credential_base64url: str) -> None:
+        """
+        Sets the guardian's own credential (base64url).
+"""
+        raise NotImplementedError
+
+class GuardianWallet(GuardianWalletProtocol):
+    """
+    A guardian's app: their own credential and up to 5 dependants' credentials (an
+    elder's, a child's), all on the guardian's device key; shows any of them.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, signer: DeviceSigner,max_dependants: int = 5):
+        """
+        A wallet for the guardian's device signer, holding at most `max_dependants`
+        (5 by default).
+"""
+        
+        _UniffiFfiConverterTypeDeviceSigner.check_lower(signer)
+
+        _UniffiFfiConverterUInt32.check_lower(max_dependants)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeDeviceSigner.lower(signer),
+            _UniffiFfiConverterUInt32.lower(max_dependants),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeGuardianWallet.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_constructor_guardianwallet_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+    @classmethod
+    def with_key(cls, key: SigningKey,max_dependants: int = 5) -> GuardianWallet:
+        """
+        A wallet whose device key is a [`SigningKey`] in this library.
+"""
+        
+        _UniffiFfiConverterTypeSigningKey.check_lower(key)
+
+        _UniffiFfiConverterUInt32.check_lower(max_dependants)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeSigningKey.lower(key),
+            _UniffiFfiConverterUInt32.lower(max_dependants),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeGuardianWallet.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_constructor_guardianwallet_with_key,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_guardianwallet, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_guardianwallet, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def add_dependant(self, label: str,credential_base64url: str) -> None:
+        """
+        Adds (or renews) a dependant's credential under `label`; `out_of_range` beyond
+        the limit or for a credential not issued to a guardian.
+"""
+        
+        _UniffiFfiConverterString.check_lower(label)
+
+        _UniffiFfiConverterString.check_lower(credential_base64url)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(label),
+            _UniffiFfiConverterString.lower(credential_base64url),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_add_dependant,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def dependants(self, ) -> typing.List[str]:
+        """
+        The dependants' labels, in the order added.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_dependants,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def present_for_scene(self, scene: Scene,dependant: typing.Union[object, typing.Optional[str]] = _DEFAULT,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT,validity_secs: int = 60) -> PresentedCode:
+        """
+        Builds a code for a scene: the guardian's own (`dependant` null) or a dependant's.
+"""
+        
+        _UniffiFfiConverterTypeScene.check_lower(scene)
+
+        if dependant is _DEFAULT:
+            dependant = None
+        _UniffiFfiConverterOptionalString.check_lower(dependant)
+
+        if now_unix is _DEFAULT:
+            now_unix = None
+        _UniffiFfiConverterOptionalUInt64.check_lower(now_unix)
+
+        _UniffiFfiConverterUInt8.check_lower(validity_secs)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeScene.lower(scene),
+            _UniffiFfiConverterOptionalString.lower(dependant),
+            _UniffiFfiConverterOptionalUInt64.lower(now_unix),
+            _UniffiFfiConverterUInt8.lower(validity_secs),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePresentedCode.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_present_for_scene,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def remove_dependant(self, label: str) -> bool:
+        """
+        Removes a dependant; whether it was held.
+"""
+        
+        _UniffiFfiConverterString.check_lower(label)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(label),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_remove_dependant,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_own(self, credential_base64url: str) -> None:
+        """
+        Sets the guardian's own credential (base64url).
+"""
+        
+        _UniffiFfiConverterString.check_lower(credential_base64url)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(credential_base64url),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_set_own,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeGuardianWallet:
+    @staticmethod
+    def lift(value: int) -> GuardianWallet:
+        return GuardianWallet._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: GuardianWallet):
+        if not isinstance(value, GuardianWallet):
+            raise TypeError("Expected GuardianWallet instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: GuardianWallet) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> GuardianWallet:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: GuardianWallet, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
 
 class HolderProtocol(typing.Protocol):
     """
@@ -5340,29 +6071,6 @@ class _UniffiFfiConverterTypeSigningKey:
     def write(cls, value: SigningKey, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
-class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterString.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterString.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterString.read(buf) for i in range(count)
-        ]
-
 
 class HolderBatchProtocol(typing.Protocol):
     """
@@ -5729,6 +6437,15 @@ class IssuerProtocol(typing.Protocol):
         subjects to revoke the holder (`Revocation.Subject` for each).
 """
         raise NotImplementedError
+    def issue_guardian(self, key_request: bytes,challenge: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,relation: Relation,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
+        """
+        Signs a dependant's credential to a guardian's device key (SPEC.md §4.9): the
+        dependant's `claims`, the guardian's `key_request` over `challenge`, a fresh
+        `subject` for this guardianship (revoke it to end the guardianship). Every card is
+        marked as held by a guardian with this `relation`. Record the consent and keep
+        each guardian to 5 dependants before calling.
+"""
+        raise NotImplementedError
 
 class Issuer(IssuerProtocol):
     """
@@ -5857,6 +6574,51 @@ class Issuer(IssuerProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_batch,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def issue_guardian(self, key_request: bytes,challenge: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,relation: Relation,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
+        """
+        Signs a dependant's credential to a guardian's device key (SPEC.md §4.9): the
+        dependant's `claims`, the guardian's `key_request` over `challenge`, a fresh
+        `subject` for this guardianship (revoke it to end the guardianship). Every card is
+        marked as held by a guardian with this `relation`. Record the consent and keep
+        each guardian to 5 dependants before calling.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key_request)
+
+        _UniffiFfiConverterBytes.check_lower(challenge)
+
+        _UniffiFfiConverterBytes.check_lower(subject)
+
+        _UniffiFfiConverterUInt16.check_lower(valid_from_day)
+
+        _UniffiFfiConverterUInt8.check_lower(valid_days)
+
+        _UniffiFfiConverterTypeClaims.check_lower(claims)
+
+        _UniffiFfiConverterTypeRelation.check_lower(relation)
+
+        if card_sets is _DEFAULT:
+            card_sets = []
+        _UniffiFfiConverterSequenceSequenceUInt32.check_lower(card_sets)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(key_request),
+            _UniffiFfiConverterBytes.lower(challenge),
+            _UniffiFfiConverterBytes.lower(subject),
+            _UniffiFfiConverterUInt16.lower(valid_from_day),
+            _UniffiFfiConverterUInt8.lower(valid_days),
+            _UniffiFfiConverterTypeClaims.lower(claims),
+            _UniffiFfiConverterTypeRelation.lower(relation),
+            _UniffiFfiConverterSequenceSequenceUInt32.lower(card_sets),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_guardian,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -6518,6 +7280,50 @@ def digest(algorithm: KeyAlgorithm,data: bytes) -> bytes:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def identity_commit(name: str,number: str,digest: IdDigest) -> Identity:
+    """
+    The identity claim for `name` and document number `number`, with a fresh random
+    salt: for issuers.
+"""
+    
+    _UniffiFfiConverterString.check_lower(name)
+
+    _UniffiFfiConverterString.check_lower(number)
+
+    _UniffiFfiConverterTypeIdDigest.check_lower(digest)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterString.lower(name),
+        _UniffiFfiConverterString.lower(number),
+        _UniffiFfiConverterTypeIdDigest.lower(digest),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeIdentity.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_identity_commit,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def identity_matches(identity: Identity,number: str) -> bool:
+    """
+    Whether `number`, as an ID-card reader read it, is the one `identity` commits to.
+"""
+    
+    _UniffiFfiConverterTypeIdentity.check_lower(identity)
+
+    _UniffiFfiConverterString.check_lower(number)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeIdentity.lower(identity),
+        _UniffiFfiConverterString.lower(number),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_identity_matches,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def key_request(signer: DeviceSigner,challenge: bytes) -> bytes:
     """
     The key request for an issuer's `challenge` (SPEC.md §4.7), signed by a device key
@@ -6561,6 +7367,23 @@ async def key_request_async(signer: AsyncDeviceSigner,challenge: bytes) -> bytes
         _uniffi_lift_return,
         _uniffi_error_converter,
     )
+def mask_name(name: str) -> str:
+    """
+    The name with every character but the first and last masked (`张*明`).
+"""
+    
+    _UniffiFfiConverterString.check_lower(name)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterString.lower(name),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_mask_name,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def publish_lists(root: SigningKey,sequence: int,issued_at: int,expires_at: int,trust_list: bytes,revocation_lists: typing.List[bytes]) -> typing.List[PublishedFile]:
     """
     Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
@@ -6776,6 +7599,8 @@ __all__ = [
     "AccountStatus",
     "FareClass",
     "TourismKind",
+    "IdDigest",
+    "Relation",
     "KeyAlgorithm",
     "BatchReuse",
     "CitycodeError",
@@ -6787,6 +7612,7 @@ __all__ = [
     "MedicalInsurance",
     "Transit",
     "TourismEntry",
+    "Identity",
     "OtherClaim",
     "Claims",
     "HeldList",
@@ -6798,8 +7624,11 @@ __all__ = [
     "base64url_decode",
     "citycode_version",
     "digest",
+    "identity_commit",
+    "identity_matches",
     "key_request",
     "key_request_async",
+    "mask_name",
     "publish_lists",
     "random_challenge",
     "random_subject",
@@ -6815,6 +7644,8 @@ __all__ = [
     "AsyncHolderProtocol",
     "DeviceSignerImpl",
     "DeviceSigner",
+    "GuardianWallet",
+    "GuardianWalletProtocol",
     "Holder",
     "HolderProtocol",
     "SigningKey",

@@ -1457,6 +1457,240 @@ public func FfiConverterTypeDeviceSigner_lower(_ value: DeviceSigner) -> UInt64 
 
 
 /**
+ * A guardian's app: their own credential and up to 5 dependants' credentials (an
+ * elder's, a child's), all on the guardian's device key; shows any of them.
+ */
+public protocol GuardianWalletProtocol: AnyObject, Sendable {
+    
+    /**
+     * Adds (or renews) a dependant's credential under `label`; `out_of_range` beyond
+     * the limit or for a credential not issued to a guardian.
+     */
+    func addDependant(label: String, credentialBase64url: String) throws 
+    
+    /**
+     * The dependants' labels, in the order added.
+     */
+    func dependants()  -> [String]
+    
+    /**
+     * Builds a code for a scene: the guardian's own (`dependant` null) or a dependant's.
+     */
+    func presentForScene(scene: Scene, dependant: String?, nowUnix: UInt64?, validitySecs: UInt8) throws  -> PresentedCode
+    
+    /**
+     * Removes a dependant; whether it was held.
+     */
+    func removeDependant(label: String)  -> Bool
+    
+    /**
+     * Sets the guardian's own credential (base64url).
+     */
+    func setOwn(credentialBase64url: String) throws 
+    
+}
+/**
+ * A guardian's app: their own credential and up to 5 dependants' credentials (an
+ * elder's, a child's), all on the guardian's device key; shows any of them.
+ */
+open class GuardianWallet: GuardianWalletProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_citycode_ffi_fn_clone_guardianwallet(self.handle, $0) }
+    }
+    /**
+     * A wallet for the guardian's device signer, holding at most `max_dependants`
+     * (5 by default).
+     */
+public convenience init(signer: DeviceSigner, maxDependants: UInt32 = UInt32(5))throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_constructor_guardianwallet_new(
+        FfiConverterTypeDeviceSigner_lower(signer),
+        FfiConverterUInt32.lower(maxDependants),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_citycode_ffi_fn_free_guardianwallet(handle, $0) }
+    }
+
+    
+    /**
+     * A wallet whose device key is a [`SigningKey`] in this library.
+     */
+public static func withKey(key: SigningKey, maxDependants: UInt32 = UInt32(5))throws  -> GuardianWallet  {
+    return try  FfiConverterTypeGuardianWallet_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_constructor_guardianwallet_with_key(
+        FfiConverterTypeSigningKey_lower(key),
+        FfiConverterUInt32.lower(maxDependants),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * Adds (or renews) a dependant's credential under `label`; `out_of_range` beyond
+     * the limit or for a credential not issued to a guardian.
+     */
+open func addDependant(label: String, credentialBase64url: String)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_guardianwallet_add_dependant(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(label),
+        FfiConverterString.lower(credentialBase64url),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The dependants' labels, in the order added.
+     */
+open func dependants() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_guardianwallet_dependants(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Builds a code for a scene: the guardian's own (`dependant` null) or a dependant's.
+     */
+open func presentForScene(scene: Scene, dependant: String? = nil, nowUnix: UInt64? = nil, validitySecs: UInt8 = UInt8(60))throws  -> PresentedCode  {
+    return try  FfiConverterTypePresentedCode_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_guardianwallet_present_for_scene(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeScene_lower(scene),
+        FfiConverterOptionString.lower(dependant),
+        FfiConverterOptionUInt64.lower(nowUnix),
+        FfiConverterUInt8.lower(validitySecs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Removes a dependant; whether it was held.
+     */
+open func removeDependant(label: String) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_guardianwallet_remove_dependant(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(label),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sets the guardian's own credential (base64url).
+     */
+open func setOwn(credentialBase64url: String)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_guardianwallet_set_own(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialBase64url),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGuardianWallet: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = GuardianWallet
+
+    public static func lift(_ handle: UInt64) throws -> GuardianWallet {
+        return GuardianWallet(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: GuardianWallet) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GuardianWallet {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: GuardianWallet, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGuardianWallet_lift(_ handle: UInt64) throws -> GuardianWallet {
+    return try FfiConverterTypeGuardianWallet.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGuardianWallet_lower(_ value: GuardianWallet) -> UInt64 {
+    return FfiConverterTypeGuardianWallet.lower(value)
+}
+
+
+
+
+
+
+/**
  * The citizen app's side: a stored credential and a device signer.
  */
 public protocol HolderProtocol: AnyObject, Sendable {
@@ -1966,6 +2200,15 @@ public protocol IssuerProtocol: AnyObject, Sendable {
      */
     func issueBatch(keyRequests: [Data], challenge: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]]) throws  -> [IssuedInstance]
     
+    /**
+     * Signs a dependant's credential to a guardian's device key (SPEC.md §4.9): the
+     * dependant's `claims`, the guardian's `key_request` over `challenge`, a fresh
+     * `subject` for this guardianship (revoke it to end the guardianship). Every card is
+     * marked as held by a guardian with this `relation`. Record the consent and keep
+     * each guardian to 5 dependants before calling.
+     */
+    func issueGuardian(keyRequest: Data, challenge: Data, subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, relation: Relation, cardSets: [[UInt32]]) throws  -> String
+    
 }
 /**
  * An issuing backend's key.
@@ -2079,6 +2322,30 @@ open func issueBatch(keyRequests: [Data], challenge: Data, validFromDay: UInt16,
         FfiConverterUInt16.lower(validFromDay),
         FfiConverterUInt8.lower(validDays),
         FfiConverterTypeClaims_lower(claims),
+        FfiConverterSequenceSequenceUInt32.lower(cardSets),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Signs a dependant's credential to a guardian's device key (SPEC.md §4.9): the
+     * dependant's `claims`, the guardian's `key_request` over `challenge`, a fresh
+     * `subject` for this guardianship (revoke it to end the guardianship). Every card is
+     * marked as held by a guardian with this `relation`. Record the consent and keep
+     * each guardian to 5 dependants before calling.
+     */
+open func issueGuardian(keyRequest: Data, challenge: Data, subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, relation: Relation, cardSets: [[UInt32]] = [])throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_issuer_issue_guardian(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(keyRequest),
+        FfiConverterData.lower(challenge),
+        FfiConverterData.lower(subject),
+        FfiConverterUInt16.lower(validFromDay),
+        FfiConverterUInt8.lower(validDays),
+        FfiConverterTypeClaims_lower(claims),
+        FfiConverterTypeRelation_lower(relation),
         FfiConverterSequenceSequenceUInt32.lower(cardSets),uniffiCallStatus
     )
 })
@@ -2939,6 +3206,15 @@ public struct Claims: Equatable, Hashable {
      */
     public var tourism: [TourismEntry]
     /**
+     * Identity, for real-name scenes.
+     */
+    public var identity: Identity?
+    /**
+     * Set when the card is held by a guardian: how the guardian is related to the
+     * holder. A verdict with it was shown by a guardian, not the holder.
+     */
+    public var guardian: Relation?
+    /**
      * Future domains.
      */
     public var other: [OtherClaim]
@@ -2962,6 +3238,13 @@ public struct Claims: Equatable, Hashable {
          * Tourism passes and reservations (empty = not present).
          */tourism: [TourismEntry] = [], 
         /**
+         * Identity, for real-name scenes.
+         */identity: Identity? = nil, 
+        /**
+         * Set when the card is held by a guardian: how the guardian is related to the
+         * holder. A verdict with it was shown by a guardian, not the holder.
+         */guardian: Relation? = nil, 
+        /**
          * Future domains.
          */other: [OtherClaim] = []) {
         self.health = health
@@ -2969,6 +3252,8 @@ public struct Claims: Equatable, Hashable {
         self.socialSecurity = socialSecurity
         self.transit = transit
         self.tourism = tourism
+        self.identity = identity
+        self.guardian = guardian
         self.other = other
     }
 
@@ -2993,6 +3278,8 @@ public struct FfiConverterTypeClaims: FfiConverterRustBuffer {
                 socialSecurity: FfiConverterOptionTypeSocialSecurityStatus.read(from: &buf), 
                 transit: FfiConverterOptionTypeTransit.read(from: &buf), 
                 tourism: FfiConverterSequenceTypeTourismEntry.read(from: &buf), 
+                identity: FfiConverterOptionTypeIdentity.read(from: &buf), 
+                guardian: FfiConverterOptionTypeRelation.read(from: &buf), 
                 other: FfiConverterSequenceTypeOtherClaim.read(from: &buf)
         )
     }
@@ -3003,6 +3290,8 @@ public struct FfiConverterTypeClaims: FfiConverterRustBuffer {
         FfiConverterOptionTypeSocialSecurityStatus.write(value.socialSecurity, into: &buf)
         FfiConverterOptionTypeTransit.write(value.transit, into: &buf)
         FfiConverterSequenceTypeTourismEntry.write(value.tourism, into: &buf)
+        FfiConverterOptionTypeIdentity.write(value.identity, into: &buf)
+        FfiConverterOptionTypeRelation.write(value.guardian, into: &buf)
         FfiConverterSequenceTypeOtherClaim.write(value.other, into: &buf)
     }
 }
@@ -3182,6 +3471,96 @@ public func FfiConverterTypeHeldList_lower(_ value: HeldList) -> RustBuffer {
 
 
 /**
+ * Identity for real-name scenes: the name and a salted commitment to the identity
+ * document's number, never the number itself (SPEC.md §4.3).
+ */
+public struct Identity: Equatable, Hashable {
+    /**
+     * The name as on the identity document.
+     */
+    public var name: String
+    /**
+     * The commitment's digest.
+     */
+    public var digest: IdDigest
+    /**
+     * 16 random bytes.
+     */
+    public var salt: Data
+    /**
+     * 16 bytes.
+     */
+    public var commitment: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The name as on the identity document.
+         */name: String, 
+        /**
+         * The commitment's digest.
+         */digest: IdDigest, 
+        /**
+         * 16 random bytes.
+         */salt: Data, 
+        /**
+         * 16 bytes.
+         */commitment: Data) {
+        self.name = name
+        self.digest = digest
+        self.salt = salt
+        self.commitment = commitment
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Identity: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIdentity: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Identity {
+        return
+            try Identity(
+                name: FfiConverterString.read(from: &buf), 
+                digest: FfiConverterTypeIdDigest.read(from: &buf), 
+                salt: FfiConverterData.read(from: &buf), 
+                commitment: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Identity, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeIdDigest.write(value.digest, into: &buf)
+        FfiConverterData.write(value.salt, into: &buf)
+        FfiConverterData.write(value.commitment, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdentity_lift(_ buf: RustBuffer) throws -> Identity {
+    return try FfiConverterTypeIdentity.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdentity_lower(_ value: Identity) -> RustBuffer {
+    return FfiConverterTypeIdentity.lower(value)
+}
+
+
+/**
  * One instance of a batch, as the issuer returns it.
  */
 public struct IssuedInstance: Equatable, Hashable {
@@ -3325,7 +3704,7 @@ public func FfiConverterTypeMedicalInsurance_lower(_ value: MedicalInsurance) ->
  */
 public struct OtherClaim: Equatable, Hashable {
     /**
-     * Domain id (6 and above).
+     * Domain id (8 and above).
      */
     public var domain: UInt32
     /**
@@ -3337,7 +3716,7 @@ public struct OtherClaim: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * Domain id (6 and above).
+         * Domain id (8 and above).
          */domain: UInt32, 
         /**
          * Opaque body.
@@ -4375,6 +4754,14 @@ public enum Domain: Equatable, Hashable {
      * Tourism (id 5).
      */
     case tourism
+    /**
+     * Identity (id 6).
+     */
+    case identity
+    /**
+     * Guardianship (id 7).
+     */
+    case guardian
 
 
 
@@ -4406,6 +4793,10 @@ public struct FfiConverterTypeDomain: FfiConverterRustBuffer {
         
         case 5: return .tourism
         
+        case 6: return .identity
+        
+        case 7: return .guardian
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -4432,6 +4823,14 @@ public struct FfiConverterTypeDomain: FfiConverterRustBuffer {
         
         case .tourism:
             writeInt(&buf, Int32(5))
+        
+        
+        case .identity:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .guardian:
+            writeInt(&buf, Int32(7))
         
         }
     }
@@ -4645,6 +5044,81 @@ public func FfiConverterTypeHealthStatus_lower(_ value: HealthStatus) -> RustBuf
 
 
 /**
+ * The digest of an identity commitment.
+ */
+
+public enum IdDigest: Equatable, Hashable {
+    
+    /**
+     * SHA-256.
+     */
+    case sha256
+    /**
+     * SM3, for GM-only cities.
+     */
+    case sm3
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension IdDigest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIdDigest: FfiConverterRustBuffer {
+    typealias SwiftType = IdDigest
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IdDigest {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .sha256
+        
+        case 2: return .sm3
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: IdDigest, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .sha256:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .sm3:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdDigest_lift(_ buf: RustBuffer) throws -> IdDigest {
+    return try FfiConverterTypeIdDigest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdDigest_lower(_ value: IdDigest) -> RustBuffer {
+    return FfiConverterTypeIdDigest.lower(value)
+}
+
+
+
+/**
  * Medical insurance card state.
  */
 
@@ -4816,6 +5290,111 @@ public func FfiConverterTypeKeyAlgorithm_lower(_ value: KeyAlgorithm) -> RustBuf
 
 
 /**
+ * How a guardian is related to the dependant whose card they hold.
+ */
+
+public enum Relation: Equatable, Hashable {
+    
+    /**
+     * The dependant's parent.
+     */
+    case parent
+    /**
+     * The dependant's child (an elder's son or daughter).
+     */
+    case child
+    /**
+     * The dependant's spouse.
+     */
+    case spouse
+    /**
+     * Another relative.
+     */
+    case relative
+    /**
+     * A guardian appointed by law or a court.
+     */
+    case legalGuardian
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Relation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRelation: FfiConverterRustBuffer {
+    typealias SwiftType = Relation
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Relation {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .parent
+        
+        case 2: return .child
+        
+        case 3: return .spouse
+        
+        case 4: return .relative
+        
+        case 5: return .legalGuardian
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Relation, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .parent:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .child:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .spouse:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .relative:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .legalGuardian:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRelation_lift(_ buf: RustBuffer) throws -> Relation {
+    return try FfiConverterTypeRelation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRelation_lower(_ value: Relation) -> RustBuffer {
+    return FfiConverterTypeRelation.lower(value)
+}
+
+
+
+/**
  * What a revocation list names.
  */
 
@@ -4944,9 +5523,13 @@ public enum Scene: Equatable, Hashable {
      */
     case parking
     /**
-     * Metro or bus gate: transit account in good standing.
+     * Metro or bus gate: transit account in good standing, and its fare class.
      */
     case metroGate
+    /**
+     * Hotel check-in: identity (check the guest's document with `identity_matches`).
+     */
+    case hotelCheckIn
 
 
 
@@ -4977,6 +5560,8 @@ public struct FfiConverterTypeScene: FfiConverterRustBuffer {
         
         case 4: return .metroGate
         
+        case 5: return .hotelCheckIn
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -5001,6 +5586,10 @@ public struct FfiConverterTypeScene: FfiConverterRustBuffer {
         
         case .metroGate:
             writeInt(&buf, Int32(4))
+        
+        
+        case .hotelCheckIn:
+            writeInt(&buf, Int32(5))
         
         }
     }
@@ -5257,6 +5846,30 @@ fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
+    typealias SwiftType = String?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeHealth: FfiConverterRustBuffer {
     typealias SwiftType = Health?
 
@@ -5273,6 +5886,30 @@ fileprivate struct FfiConverterOptionTypeHealth: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeHealth.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeIdentity: FfiConverterRustBuffer {
+    typealias SwiftType = Identity?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeIdentity.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeIdentity.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5393,6 +6030,30 @@ fileprivate struct FfiConverterOptionTypeInsuranceStatus: FfiConverterRustBuffer
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeInsuranceStatus.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeRelation: FfiConverterRustBuffer {
+    typealias SwiftType = Relation?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRelation.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRelation.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5919,6 +6580,32 @@ public func digest(algorithm: KeyAlgorithm, data: Data)throws  -> Data  {
 })
 }
 /**
+ * The identity claim for `name` and document number `number`, with a fresh random
+ * salt: for issuers.
+ */
+public func identityCommit(name: String, number: String, digest: IdDigest)throws  -> Identity  {
+    return try  FfiConverterTypeIdentity_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_identity_commit(
+        FfiConverterString.lower(name),
+        FfiConverterString.lower(number),
+        FfiConverterTypeIdDigest_lower(digest),uniffiCallStatus
+    )
+})
+}
+/**
+ * Whether `number`, as an ID-card reader read it, is the one `identity` commits to.
+ */
+public func identityMatches(identity: Identity, number: String)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_identity_matches(
+        FfiConverterTypeIdentity_lower(identity),
+        FfiConverterString.lower(number),uniffiCallStatus
+    )
+})
+}
+/**
  * The key request for an issuer's `challenge` (SPEC.md §4.7), signed by a device key
  * held outside this library (Android Keystore, the Secure Enclave, an SM2 element).
  */
@@ -5947,6 +6634,17 @@ public func keyRequestAsync(signer: AsyncDeviceSigner, challenge: Data)async thr
             liftFunc: FfiConverterData.lift,
             errorHandler: FfiConverterTypeCitycodeError_lift
         )
+}
+/**
+ * The name with every character but the first and last masked (`张*明`).
+ */
+public func maskName(name: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_mask_name(
+        FfiConverterString.lower(name),uniffiCallStatus
+    )
+})
 }
 /**
  * Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
@@ -6095,10 +6793,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_digest() != 12483) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_func_identity_commit() != 19557) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_func_identity_matches() != 31665) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_func_key_request() != 15820) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_func_key_request_async() != 50323) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_func_mask_name() != 44288) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_func_publish_lists() != 34335) {
@@ -6155,6 +6862,21 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_devicesigner_sign() != 58589) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant() != 11307) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_guardianwallet_dependants() != 12064) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene() != 30513) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant() != 48202) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_guardianwallet_set_own() != 4366) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_method_holder_credential() != 8015) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6192,6 +6914,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 16126) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182) {
@@ -6243,6 +6968,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 29584) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() != 46551) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key() != 62104) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_holder_new() != 39340) {

@@ -412,6 +412,51 @@ RustBuffer uniffi_citycode_ffi_fn_method_devicesigner_public_key(uint64_t ptr, R
 RustBuffer uniffi_citycode_ffi_fn_method_devicesigner_sign(uint64_t ptr, RustBuffer message, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_GUARDIANWALLET
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_GUARDIANWALLET
+uint64_t uniffi_citycode_ffi_fn_clone_guardianwallet(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_GUARDIANWALLET
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_GUARDIANWALLET
+void uniffi_citycode_ffi_fn_free_guardianwallet(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_GUARDIANWALLET_NEW
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_GUARDIANWALLET_NEW
+uint64_t uniffi_citycode_ffi_fn_constructor_guardianwallet_new(uint64_t signer, uint32_t max_dependants, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_GUARDIANWALLET_WITH_KEY
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_GUARDIANWALLET_WITH_KEY
+uint64_t uniffi_citycode_ffi_fn_constructor_guardianwallet_with_key(uint64_t key, uint32_t max_dependants, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_GUARDIANWALLET_ADD_DEPENDANT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_GUARDIANWALLET_ADD_DEPENDANT
+void uniffi_citycode_ffi_fn_method_guardianwallet_add_dependant(uint64_t ptr, RustBuffer label, RustBuffer credential_base64url, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_GUARDIANWALLET_DEPENDANTS
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_GUARDIANWALLET_DEPENDANTS
+RustBuffer uniffi_citycode_ffi_fn_method_guardianwallet_dependants(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_GUARDIANWALLET_PRESENT_FOR_SCENE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_GUARDIANWALLET_PRESENT_FOR_SCENE
+RustBuffer uniffi_citycode_ffi_fn_method_guardianwallet_present_for_scene(uint64_t ptr, RustBuffer scene, RustBuffer dependant, RustBuffer now_unix, uint8_t validity_secs, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_GUARDIANWALLET_REMOVE_DEPENDANT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_GUARDIANWALLET_REMOVE_DEPENDANT
+int8_t uniffi_citycode_ffi_fn_method_guardianwallet_remove_dependant(uint64_t ptr, RustBuffer label, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_GUARDIANWALLET_SET_OWN
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_GUARDIANWALLET_SET_OWN
+void uniffi_citycode_ffi_fn_method_guardianwallet_set_own(uint64_t ptr, RustBuffer credential_base64url, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_HOLDER
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_HOLDER
 uint64_t uniffi_citycode_ffi_fn_clone_holder(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -525,6 +570,11 @@ RustBuffer uniffi_citycode_ffi_fn_method_issuer_issue(uint64_t ptr, RustBuffer k
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE_BATCH
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE_BATCH
 RustBuffer uniffi_citycode_ffi_fn_method_issuer_issue_batch(uint64_t ptr, RustBuffer key_requests, RustBuffer challenge, uint16_t valid_from_day, uint8_t valid_days, RustBuffer claims, RustBuffer card_sets, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE_GUARDIAN
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE_GUARDIAN
+RustBuffer uniffi_citycode_ffi_fn_method_issuer_issue_guardian(uint64_t ptr, RustBuffer key_request, RustBuffer challenge, RustBuffer subject, uint16_t valid_from_day, uint8_t valid_days, RustBuffer claims, RustBuffer relation, RustBuffer card_sets, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_LISTFETCHER
@@ -678,6 +728,16 @@ RustBuffer uniffi_citycode_ffi_fn_func_citycode_version(RustCallStatus *_Nonnull
 RustBuffer uniffi_citycode_ffi_fn_func_digest(RustBuffer algorithm, RustBuffer data, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_IDENTITY_COMMIT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_IDENTITY_COMMIT
+RustBuffer uniffi_citycode_ffi_fn_func_identity_commit(RustBuffer name, RustBuffer number, RustBuffer digest, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_IDENTITY_MATCHES
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_IDENTITY_MATCHES
+int8_t uniffi_citycode_ffi_fn_func_identity_matches(RustBuffer identity, RustBuffer number, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_KEY_REQUEST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_KEY_REQUEST
 RustBuffer uniffi_citycode_ffi_fn_func_key_request(uint64_t signer, RustBuffer challenge, RustCallStatus *_Nonnull out_status
@@ -686,6 +746,11 @@ RustBuffer uniffi_citycode_ffi_fn_func_key_request(uint64_t signer, RustBuffer c
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_KEY_REQUEST_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_KEY_REQUEST_ASYNC
 uint64_t uniffi_citycode_ffi_fn_func_key_request_async(uint64_t signer, RustBuffer challenge
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_MASK_NAME
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_MASK_NAME
+RustBuffer uniffi_citycode_ffi_fn_func_mask_name(RustBuffer name, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PUBLISH_LISTS
@@ -1013,6 +1078,18 @@ uint16_t uniffi_citycode_ffi_checksum_func_digest(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_IDENTITY_COMMIT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_IDENTITY_COMMIT
+uint16_t uniffi_citycode_ffi_checksum_func_identity_commit(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_IDENTITY_MATCHES
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_IDENTITY_MATCHES
+uint16_t uniffi_citycode_ffi_checksum_func_identity_matches(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_KEY_REQUEST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_KEY_REQUEST
 uint16_t uniffi_citycode_ffi_checksum_func_key_request(void
@@ -1022,6 +1099,12 @@ uint16_t uniffi_citycode_ffi_checksum_func_key_request(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_KEY_REQUEST_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_KEY_REQUEST_ASYNC
 uint16_t uniffi_citycode_ffi_checksum_func_key_request_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_MASK_NAME
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_MASK_NAME
+uint16_t uniffi_citycode_ffi_checksum_func_mask_name(void
     
 );
 #endif
@@ -1133,6 +1216,36 @@ uint16_t uniffi_citycode_ffi_checksum_method_devicesigner_sign(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_GUARDIANWALLET_ADD_DEPENDANT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_GUARDIANWALLET_ADD_DEPENDANT
+uint16_t uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_GUARDIANWALLET_DEPENDANTS
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_GUARDIANWALLET_DEPENDANTS
+uint16_t uniffi_citycode_ffi_checksum_method_guardianwallet_dependants(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_GUARDIANWALLET_PRESENT_FOR_SCENE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_GUARDIANWALLET_PRESENT_FOR_SCENE
+uint16_t uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_GUARDIANWALLET_REMOVE_DEPENDANT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_GUARDIANWALLET_REMOVE_DEPENDANT
+uint16_t uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_GUARDIANWALLET_SET_OWN
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_GUARDIANWALLET_SET_OWN
+uint16_t uniffi_citycode_ffi_checksum_method_guardianwallet_set_own(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDER_CREDENTIAL
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_HOLDER_CREDENTIAL
 uint16_t uniffi_citycode_ffi_checksum_method_holder_credential(void
@@ -1208,6 +1321,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_issuer_issue(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE_BATCH
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE_BATCH
 uint16_t uniffi_citycode_ffi_checksum_method_issuer_issue_batch(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE_GUARDIAN
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE_GUARDIAN
+uint16_t uniffi_citycode_ffi_checksum_method_issuer_issue_guardian(void
     
 );
 #endif
@@ -1310,6 +1429,18 @@ uint16_t uniffi_citycode_ffi_checksum_method_verifier_verify(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_ASYNCHOLDER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_ASYNCHOLDER_NEW
 uint16_t uniffi_citycode_ffi_checksum_constructor_asyncholder_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_GUARDIANWALLET_NEW
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_GUARDIANWALLET_NEW
+uint16_t uniffi_citycode_ffi_checksum_constructor_guardianwallet_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_GUARDIANWALLET_WITH_KEY
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_GUARDIANWALLET_WITH_KEY
+uint16_t uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key(void
     
 );
 #endif

@@ -132,11 +132,13 @@ class KotlinSm2Signer : DeviceSigner {
 
 /** A keystore behind a biometric prompt: the signature arrives later; the prompt can be cancelled. */
 class PromptedKeystore(private val inner: DeviceSigner, private val answer: String = "approve") : AsyncDeviceSigner {
-    var prompts = 0
+    // Atomic: the library may call sign from more than one thread at once.
+    private val count = java.util.concurrent.atomic.AtomicInteger()
+    val prompts get() = count.get()
     override fun algorithm() = inner.algorithm()
     override fun publicKey() = inner.publicKey()
     override suspend fun sign(message: ByteArray): ByteArray {
-        prompts++
+        count.incrementAndGet()
         kotlinx.coroutines.delay(10) // the user looks at the phone
         if (answer == "cancel") throw CitycodeException.Signer("signer", "the user cancelled the prompt")
         return inner.sign(if (answer == "wrong message") message + 1 else message)
@@ -154,10 +156,10 @@ const val NOW = 1_795_593_600UL
 class City(val alg: KeyAlgorithm = KeyAlgorithm.ED25519) {
     val root = SigningKey.generate(alg)
     val issuerKey = SigningKey.generate(alg)
-    val issuer = Issuer(1u, issuerKey, listOf(1u, 2u, 3u, 4u, 5u))
+    val issuer = Issuer(1u, issuerKey, listOf(1u, 2u, 3u, 4u, 5u, 6u, 7u))
     val today = (NOW / 86400UL).toUShort()
     val trust = signTrustList(root, 1UL, (NOW - 60UL).toUInt(), (NOW + 86400UL).toUInt(), listOf(
-        TrustedIssuer(1u, alg, issuerKey.publicKey(), (NOW - 86400UL).toUInt(), (NOW + 864000UL).toUInt(), listOf(1u, 2u, 3u, 4u, 5u))))
+        TrustedIssuer(1u, alg, issuerKey.publicKey(), (NOW - 86400UL).toUInt(), (NOW + 864000UL).toUInt(), listOf(1u, 2u, 3u, 4u, 5u, 6u, 7u))))
     val claims = Claims(
         health = Health(HealthStatus.YELLOW, (today + 2u).toUShort()),
         medicalInsurance = MedicalInsurance(440300u, InsuranceStatus.ACTIVE),
@@ -276,6 +278,40 @@ fun main(args: Array<String>) {
         expect(seen == issued.map { it.subject.joinToString("") { b -> "%02x".format(b) } }) { "each instance once: $seen" }
         expect(batch.remaining() == 0u && batch.needsRefill() && batch.unshown().isEmpty()) { "empty" }
         try { batch.presentForScene(Scene.MetroGate, NOW); throw AssertionError("an empty batch made a code") } catch (e: CitycodeException.MissingDomain) { }
+    }
+
+    check("a guardian's app: an elder's code beside the guardian's own") {
+        val city = City()
+        val phone = JavaKeystoreSigner()
+        val wallet = GuardianWallet(phone)
+        wallet.setOwn(city.issue(phone, randomSubject(), city.today, 7u, city.claims))
+        fun forMother(relation: Relation): String {
+            val challenge = randomChallenge()
+            return city.issuer.issueGuardian(keyRequest(phone, challenge), challenge, randomSubject(), city.today, 30u, city.claims, relation)
+        }
+        wallet.addDependant("mother", forMother(Relation.CHILD))
+        val hospital = city.verifier(Scene.Hospital)
+        val shown = hospital.verify(wallet.presentForScene(Scene.Hospital, "mother", NOW).text, NOW)
+        expect(shown is Decision.Accept && shown.claims.guardian == Relation.CHILD) { "mother's code: $shown" }
+        val own = hospital.verify(wallet.presentForScene(Scene.Hospital, null, NOW).text, NOW)
+        expect(own is Decision.Accept && own.claims.guardian == null) { "own code: $own" }
+        val parking = city.verifier(Scene.Parking).verify(wallet.presentForScene(Scene.Parking, "mother", NOW).text, NOW)
+        expect(parking is Decision.Reject && parking.code == "policy_unmet" && parking.detail.contains("guardian")) { "parking: $parking" }
+        (1..4).forEach { wallet.addDependant("child$it", forMother(Relation.PARENT)) }
+        try { wallet.addDependant("sixth", forMother(Relation.PARENT)); throw AssertionError("a sixth dependant") } catch (e: CitycodeException.InvalidArgument) { expect(e.code == "out_of_range") { e.code } }
+        expect(wallet.dependants() == listOf("mother", "child1", "child2", "child3", "child4")) { "${wallet.dependants()}" }
+    }
+
+    check("identity: the document number checked against the commitment") {
+        @Suppress("UNCHECKED_CAST")
+        val v = (Json.parse(File(args[0]).parentFile.resolve("holder.json").readText()) as Map<String, Any?>)["identity"] as Map<String, Any?>
+        @Suppress("UNCHECKED_CAST")
+        val c = v["claim"] as Map<String, Any?>
+        fun hex(s: Any?) = (s as String).chunked(2).map { it.toInt(16).toByte() }.toByteArray()
+        val identity = Identity(c["name"] as String, IdDigest.SHA256, hex(c["salt"]), hex(c["commitment"]))
+        expect(identityMatches(identity, v["number"] as String)) { "the number" }
+        expect(!identityMatches(identity, v["wrong_number"] as String)) { "a wrong number" }
+        expect(maskName(identity.name) == "张*明") { maskName(identity.name) }
     }
 
     check("fail closed without a revocation list; lists from a published directory") {

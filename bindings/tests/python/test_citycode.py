@@ -175,11 +175,11 @@ class City:
         self.alg = alg
         self.root = cc.SigningKey.generate(alg)
         issuer_key = cc.SigningKey.generate(alg)
-        self.issuer = cc.Issuer(1, issuer_key, [1, 2, 3, 4, 5])
+        self.issuer = cc.Issuer(1, issuer_key, [1, 2, 3, 4, 5, 6, 7])
         self.trust = cc.sign_trust_list(
             self.root, 1, now - 60, now + 86400,
             [cc.TrustedIssuer(kid=1, algorithm=alg, public_key=issuer_key.public_key(),
-                              not_before=now - 86400, not_after=now + 86400 * 30, domains=[1, 2, 3, 4, 5])],
+                              not_before=now - 86400, not_after=now + 86400 * 30, domains=[1, 2, 3, 4, 5, 6, 7])],
         )
         self.revocations = cc.sign_revocation_list(self.root, None, 0, now - 60, now + 86400, [])
         self.today = now // 86400
@@ -436,6 +436,63 @@ def test_batch_of_unlinkable_instances_refill_and_revocation():
     for n in range(2):
         refused = verifier.verify(batch.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW + n).text, NOW + n)
         assert refused.is_reject() and refused.code == "revoked", refused
+
+
+def test_guardian_app_holds_an_elders_code_beside_its_own():
+    """亲友码: a son's phone shows his mother's code; the verdict says a guardian showed
+    it; a car park refuses it; the wallet holds five dependants at most."""
+    city = City(NOW)
+    phone = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    wallet = cc.GuardianWallet.with_key(phone)
+    wallet.set_own(city.issuer.issue(*requested(phone), cc.random_subject(), city.today, 7, city.claims()))
+
+    def for_mother(relation=cc.Relation.CHILD):
+        claims = city.claims()
+        claims.health = cc.Health(status=cc.HealthStatus.YELLOW, valid_until_day=city.today + 3)
+        request, challenge = requested(phone)
+        return city.issuer.issue_guardian(request, challenge, cc.random_subject(), city.today, 30, claims, relation)
+
+    mother = for_mother()
+    with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+        wallet.set_own(mother)  # a guardian's card is not the holder's own
+    assert e.value.code == "out_of_range"
+    wallet.add_dependant("mother", mother)
+    hospital = city.verifier(cc.Scene.HOSPITAL())
+    shown = hospital.verify(wallet.present_for_scene(cc.Scene.HOSPITAL(), dependant="mother", now_unix=NOW).text, NOW)
+    assert shown.is_accept(), shown
+    assert shown.claims.guardian == cc.Relation.CHILD and shown.claims.health.status == cc.HealthStatus.YELLOW
+    own = hospital.verify(wallet.present_for_scene(cc.Scene.HOSPITAL(), now_unix=NOW).text, NOW)
+    assert own.is_accept() and own.claims.guardian is None and own.claims.health.status == cc.HealthStatus.GREEN
+    parking = city.verifier(cc.Scene.PARKING())
+    refused = parking.verify(wallet.present_for_scene(cc.Scene.PARKING(), dependant="mother", now_unix=NOW).text, NOW)
+    assert refused.is_reject() and refused.code == "policy_unmet" and "guardian" in refused.detail
+
+    for n in range(4):
+        wallet.add_dependant(f"child{n}", for_mother(cc.Relation.PARENT))
+    with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+        wallet.add_dependant("one too many", for_mother(cc.Relation.PARENT))
+    assert e.value.code == "out_of_range" and "at most 5" in e.value.detail
+    assert wallet.remove_dependant("child0") and not wallet.remove_dependant("child0")
+    assert wallet.dependants() == ["mother", "child1", "child2", "child3"]
+    with pytest.raises(cc.CitycodeError.InvalidArgument):
+        wallet.present_for_scene(cc.Scene.METRO_GATE(), dependant="child0", now_unix=NOW)
+
+
+def test_identity_is_checked_against_the_document_never_read_from_the_code():
+    with open(os.path.join(ROOT, "test-vectors", "holder.json"), encoding="utf-8") as f:
+        vector = json.load(f)["identity"]
+    claim = vector["claim"]
+    identity = cc.Identity(name=claim["name"], digest=cc.IdDigest.SHA256, salt=bytes.fromhex(claim["salt"]),
+                           commitment=bytes.fromhex(claim["commitment"]))
+    assert cc.identity_matches(identity, vector["number"])
+    assert cc.identity_matches(identity, vector["number"].lower())
+    assert not cc.identity_matches(identity, vector["wrong_number"])
+    with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+        cc.identity_matches(identity, "1101-05")
+    assert e.value.code == "out_of_range"
+    assert cc.mask_name(claim["name"]) == "张*明"
+    fresh = cc.identity_commit("李四", vector["number"], cc.IdDigest.SHA256)
+    assert fresh.commitment != identity.commitment and cc.identity_matches(fresh, vector["number"])
 
 
 def test_software_key_holder_and_revocation():

@@ -778,9 +778,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_digest(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_func_identity_commit(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_identity_matches(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_func_key_request(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_key_request_async(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_mask_name(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_publish_lists(
     ): Int
@@ -818,6 +824,16 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_devicesigner_sign(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_guardianwallet_dependants(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_guardianwallet_set_own(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_method_holder_credential(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_holder_present(
@@ -843,6 +859,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_citycode_ffi_checksum_method_issuer_issue(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_issuer_issue_batch(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_issuer_issue_guardian(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_listfetcher_fetch(
     ): Int
@@ -877,6 +895,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_citycode_ffi_checksum_method_verifier_verify(
     ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_asyncholder_new(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_constructor_guardianwallet_new(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key(
     ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_holder_new(
     ): Int
@@ -953,6 +975,24 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_devicesigner_sign(`ptr`: Long,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_clone_guardianwallet(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_free_guardianwallet(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_constructor_guardianwallet_new(`signer`: Long,`maxDependants`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_constructor_guardianwallet_with_key(`key`: Long,`maxDependants`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_method_guardianwallet_add_dependant(`ptr`: Long,`label`: RustBuffer.ByValue,`credentialBase64url`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_guardianwallet_dependants(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_guardianwallet_present_for_scene(`ptr`: Long,`scene`: RustBuffer.ByValue,`dependant`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,`validitySecs`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_guardianwallet_remove_dependant(`ptr`: Long,`label`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_citycode_ffi_fn_method_guardianwallet_set_own(`ptr`: Long,`credentialBase64url`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_citycode_ffi_fn_clone_holder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_citycode_ffi_fn_free_holder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -998,6 +1038,8 @@ internal object UniffiLib {
     external fun uniffi_citycode_ffi_fn_method_issuer_issue(`ptr`: Long,`keyRequest`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`subject`: RustBuffer.ByValue,`validFromDay`: Short,`validDays`: Byte,`claims`: RustBuffer.ByValue,`cardSets`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_issuer_issue_batch(`ptr`: Long,`keyRequests`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`validFromDay`: Short,`validDays`: Byte,`claims`: RustBuffer.ByValue,`cardSets`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_issuer_issue_guardian(`ptr`: Long,`keyRequest`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`subject`: RustBuffer.ByValue,`validFromDay`: Short,`validDays`: Byte,`claims`: RustBuffer.ByValue,`relation`: RustBuffer.ByValue,`cardSets`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_clone_listfetcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1059,10 +1101,16 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_digest(`algorithm`: RustBuffer.ByValue,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_identity_commit(`name`: RustBuffer.ByValue,`number`: RustBuffer.ByValue,`digest`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_identity_matches(`identity`: RustBuffer.ByValue,`number`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_citycode_ffi_fn_func_key_request(`signer`: Long,`challenge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_key_request_async(`signer`: Long,`challenge`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_citycode_ffi_fn_func_mask_name(`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_publish_lists(`root`: Long,`sequence`: Long,`issuedAt`: Int,`expiresAt`: Int,`trustList`: RustBuffer.ByValue,`revocationLists`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_random_challenge(uniffi_out_err: UniffiRustCallStatus, 
@@ -1209,10 +1257,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_digest() and 0xFFFF) != 12483) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_func_identity_commit() and 0xFFFF) != 19557) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_func_identity_matches() and 0xFFFF) != 31665) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_func_key_request() and 0xFFFF) != 15820) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_func_key_request_async() and 0xFFFF) != 50323) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_func_mask_name() and 0xFFFF) != 44288) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 34335) {
@@ -1269,6 +1326,21 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_sign() and 0xFFFF) != 58589) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant() and 0xFFFF) != 11307) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_dependants() and 0xFFFF) != 12064) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene() and 0xFFFF) != 30513) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant() and 0xFFFF) != 48202) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_set_own() and 0xFFFF) != 4366) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_method_holder_credential() and 0xFFFF) != 8015) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1306,6 +1378,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() and 0xFFFF) != 16126) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() and 0xFFFF) != 19149) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() and 0xFFFF) != 61182) {
@@ -1357,6 +1432,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new() and 0xFFFF) != 29584) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() and 0xFFFF) != 46551) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key() and 0xFFFF) != 62104) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_constructor_holder_new() and 0xFFFF) != 39340) {
@@ -3202,6 +3283,399 @@ public object FfiConverterTypeDeviceSigner: FfiConverter<DeviceSigner, Long> {
 
 
 /**
+ * A guardian's app: their own credential and up to 5 dependants' credentials (an
+ * elder's, a child's), all on the guardian's device key; shows any of them.
+ */
+public interface GuardianWalletInterface {
+    
+    /**
+     * Adds (or renews) a dependant's credential under `label`; `out_of_range` beyond
+     * the limit or for a credential not issued to a guardian.
+     */
+    fun `addDependant`(`label`: kotlin.String, `credentialBase64url`: kotlin.String)
+    
+    /**
+     * The dependants' labels, in the order added.
+     */
+    fun `dependants`(): List<kotlin.String>
+    
+    /**
+     * Builds a code for a scene: the guardian's own (`dependant` null) or a dependant's.
+     */
+    fun `presentForScene`(`scene`: Scene, `dependant`: kotlin.String? = null, `nowUnix`: kotlin.ULong? = null, `validitySecs`: kotlin.UByte = 60u): PresentedCode
+    
+    /**
+     * Removes a dependant; whether it was held.
+     */
+    fun `removeDependant`(`label`: kotlin.String): kotlin.Boolean
+    
+    /**
+     * Sets the guardian's own credential (base64url).
+     */
+    fun `setOwn`(`credentialBase64url`: kotlin.String)
+    
+    companion object
+}
+
+/**
+ * A guardian's app: their own credential and up to 5 dependants' credentials (an
+ * elder's, a child's), all on the guardian's device key; shows any of them.
+ */
+open class GuardianWallet: Disposable, AutoCloseable, GuardianWalletInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A wallet for the guardian's device signer, holding at most `max_dependants`
+     * (5 by default).
+     */
+    constructor(`signer`: DeviceSigner, `maxDependants`: kotlin.UInt = 5u) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_constructor_guardianwallet_new(
+    
+        
+        FfiConverterTypeDeviceSigner.lower(`signer`),
+        FfiConverterUInt.lower(`maxDependants`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_citycode_ffi_fn_free_guardianwallet(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_citycode_ffi_fn_clone_guardianwallet(handle, status)
+        }
+    }
+
+    
+    /**
+     * Adds (or renews) a dependant's credential under `label`; `out_of_range` beyond
+     * the limit or for a credential not issued to a guardian.
+     */
+    @Throws(CitycodeException::class)override fun `addDependant`(`label`: kotlin.String, `credentialBase64url`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_add_dependant(
+        it,
+        
+        FfiConverterString.lower(`label`),
+        FfiConverterString.lower(`credentialBase64url`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The dependants' labels, in the order added.
+     */override fun `dependants`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_dependants(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Builds a code for a scene: the guardian's own (`dependant` null) or a dependant's.
+     */
+    @Throws(CitycodeException::class)override fun `presentForScene`(`scene`: Scene, `dependant`: kotlin.String?, `nowUnix`: kotlin.ULong?, `validitySecs`: kotlin.UByte): PresentedCode {
+            return FfiConverterTypePresentedCode.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_present_for_scene(
+        it,
+        
+        FfiConverterTypeScene.lower(`scene`),
+        FfiConverterOptionalString.lower(`dependant`),
+        FfiConverterOptionalULong.lower(`nowUnix`),
+        FfiConverterUByte.lower(`validitySecs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Removes a dependant; whether it was held.
+     */override fun `removeDependant`(`label`: kotlin.String): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_remove_dependant(
+        it,
+        
+        FfiConverterString.lower(`label`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Sets the guardian's own credential (base64url).
+     */
+    @Throws(CitycodeException::class)override fun `setOwn`(`credentialBase64url`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_guardianwallet_set_own(
+        it,
+        
+        FfiConverterString.lower(`credentialBase64url`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * A wallet whose device key is a [`SigningKey`] in this library.
+     */
+    @Throws(CitycodeException::class) fun `withKey`(`key`: SigningKey, `maxDependants`: kotlin.UInt = 5u): GuardianWallet {
+            return FfiConverterTypeGuardianWallet.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_constructor_guardianwallet_with_key(
+    
+        
+        FfiConverterTypeSigningKey.lower(`key`),
+        FfiConverterUInt.lower(`maxDependants`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGuardianWallet: FfiConverter<GuardianWallet, Long> {
+    override fun lower(value: GuardianWallet): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): GuardianWallet {
+        return GuardianWallet(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): GuardianWallet {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: GuardianWallet) = 8UL
+
+    override fun write(value: GuardianWallet, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The citizen app's side: a stored credential and a device signer.
  */
 public interface HolderInterface {
@@ -4033,6 +4507,15 @@ public interface IssuerInterface {
      */
     fun `issueBatch`(`keyRequests`: List<kotlin.ByteArray>, `challenge`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>> = listOf()): List<IssuedInstance>
     
+    /**
+     * Signs a dependant's credential to a guardian's device key (SPEC.md §4.9): the
+     * dependant's `claims`, the guardian's `key_request` over `challenge`, a fresh
+     * `subject` for this guardianship (revoke it to end the guardianship). Every card is
+     * marked as held by a guardian with this `relation`. Record the consent and keep
+     * each guardian to 5 dependants before calling.
+     */
+    fun `issueGuardian`(`keyRequest`: kotlin.ByteArray, `challenge`: kotlin.ByteArray, `subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `relation`: Relation, `cardSets`: List<List<kotlin.UInt>> = listOf()): kotlin.String
+    
     companion object
 }
 
@@ -4204,6 +4687,35 @@ open class Issuer: Disposable, AutoCloseable, IssuerInterface
         FfiConverterUShort.lower(`validFromDay`),
         FfiConverterUByte.lower(`validDays`),
         FfiConverterTypeClaims.lower(`claims`),
+        FfiConverterSequenceSequenceUInt.lower(`cardSets`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Signs a dependant's credential to a guardian's device key (SPEC.md §4.9): the
+     * dependant's `claims`, the guardian's `key_request` over `challenge`, a fresh
+     * `subject` for this guardianship (revoke it to end the guardianship). Every card is
+     * marked as held by a guardian with this `relation`. Record the consent and keep
+     * each guardian to 5 dependants before calling.
+     */
+    @Throws(CitycodeException::class)override fun `issueGuardian`(`keyRequest`: kotlin.ByteArray, `challenge`: kotlin.ByteArray, `subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `relation`: Relation, `cardSets`: List<List<kotlin.UInt>>): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_guardian(
+        it,
+        
+        FfiConverterByteArray.lower(`keyRequest`),
+        FfiConverterByteArray.lower(`challenge`),
+        FfiConverterByteArray.lower(`subject`),
+        FfiConverterUShort.lower(`validFromDay`),
+        FfiConverterUByte.lower(`validDays`),
+        FfiConverterTypeClaims.lower(`claims`),
+        FfiConverterTypeRelation.lower(`relation`),
         FfiConverterSequenceSequenceUInt.lower(`cardSets`),_status)
 }
     }
@@ -5526,6 +6038,17 @@ data class Claims (
     var `tourism`: List<TourismEntry> = listOf() 
     , 
     /**
+     * Identity, for real-name scenes.
+     */
+    var `identity`: Identity? = null 
+    , 
+    /**
+     * Set when the card is held by a guardian: how the guardian is related to the
+     * holder. A verdict with it was shown by a guardian, not the holder.
+     */
+    var `guardian`: Relation? = null 
+    , 
+    /**
      * Future domains.
      */
     var `other`: List<OtherClaim> = listOf() 
@@ -5550,6 +6073,8 @@ public object FfiConverterTypeClaims: FfiConverterRustBuffer<Claims> {
             FfiConverterOptionalTypeSocialSecurityStatus.read(buf),
             FfiConverterOptionalTypeTransit.read(buf),
             FfiConverterSequenceTypeTourismEntry.read(buf),
+            FfiConverterOptionalTypeIdentity.read(buf),
+            FfiConverterOptionalTypeRelation.read(buf),
             FfiConverterSequenceTypeOtherClaim.read(buf),
         )
     }
@@ -5560,6 +6085,8 @@ public object FfiConverterTypeClaims: FfiConverterRustBuffer<Claims> {
             FfiConverterOptionalTypeSocialSecurityStatus.allocationSize(value.`socialSecurity`) +
             FfiConverterOptionalTypeTransit.allocationSize(value.`transit`) +
             FfiConverterSequenceTypeTourismEntry.allocationSize(value.`tourism`) +
+            FfiConverterOptionalTypeIdentity.allocationSize(value.`identity`) +
+            FfiConverterOptionalTypeRelation.allocationSize(value.`guardian`) +
             FfiConverterSequenceTypeOtherClaim.allocationSize(value.`other`)
     )
 
@@ -5569,6 +6096,8 @@ public object FfiConverterTypeClaims: FfiConverterRustBuffer<Claims> {
             FfiConverterOptionalTypeSocialSecurityStatus.write(value.`socialSecurity`, buf)
             FfiConverterOptionalTypeTransit.write(value.`transit`, buf)
             FfiConverterSequenceTypeTourismEntry.write(value.`tourism`, buf)
+            FfiConverterOptionalTypeIdentity.write(value.`identity`, buf)
+            FfiConverterOptionalTypeRelation.write(value.`guardian`, buf)
             FfiConverterSequenceTypeOtherClaim.write(value.`other`, buf)
     }
 }
@@ -5686,6 +6215,70 @@ public object FfiConverterTypeHeldList: FfiConverterRustBuffer<HeldList> {
 
 
 /**
+ * Identity for real-name scenes: the name and a salted commitment to the identity
+ * document's number, never the number itself (SPEC.md §4.3).
+ */
+data class Identity (
+    /**
+     * The name as on the identity document.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * The commitment's digest.
+     */
+    var `digest`: IdDigest
+    , 
+    /**
+     * 16 random bytes.
+     */
+    var `salt`: kotlin.ByteArray
+    , 
+    /**
+     * 16 bytes.
+     */
+    var `commitment`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIdentity: FfiConverterRustBuffer<Identity> {
+    override fun read(buf: ByteBuffer): Identity {
+        return Identity(
+            FfiConverterString.read(buf),
+            FfiConverterTypeIdDigest.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Identity) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterTypeIdDigest.allocationSize(value.`digest`) +
+            FfiConverterByteArray.allocationSize(value.`salt`) +
+            FfiConverterByteArray.allocationSize(value.`commitment`)
+    )
+
+    override fun write(value: Identity, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterTypeIdDigest.write(value.`digest`, buf)
+            FfiConverterByteArray.write(value.`salt`, buf)
+            FfiConverterByteArray.write(value.`commitment`, buf)
+    }
+}
+
+
+
+/**
  * One instance of a batch, as the issuer returns it.
  */
 data class IssuedInstance (
@@ -5785,7 +6378,7 @@ public object FfiConverterTypeMedicalInsurance: FfiConverterRustBuffer<MedicalIn
  */
 data class OtherClaim (
     /**
-     * Domain id (6 and above).
+     * Domain id (8 and above).
      */
     var `domain`: kotlin.UInt
     , 
@@ -6685,7 +7278,15 @@ enum class Domain {
     /**
      * Tourism (id 5).
      */
-    TOURISM;
+    TOURISM,
+    /**
+     * Identity (id 6).
+     */
+    IDENTITY,
+    /**
+     * Guardianship (id 7).
+     */
+    GUARDIAN;
 
     
 
@@ -6818,6 +7419,49 @@ public object FfiConverterTypeHealthStatus: FfiConverterRustBuffer<HealthStatus>
 
 
 /**
+ * The digest of an identity commitment.
+ */
+
+enum class IdDigest {
+    
+    /**
+     * SHA-256.
+     */
+    SHA256,
+    /**
+     * SM3, for GM-only cities.
+     */
+    SM3;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIdDigest: FfiConverterRustBuffer<IdDigest> {
+    override fun read(buf: ByteBuffer) = try {
+        IdDigest.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: IdDigest) = 4UL
+
+    override fun write(value: IdDigest, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Medical insurance card state.
  */
 
@@ -6904,6 +7548,61 @@ public object FfiConverterTypeKeyAlgorithm: FfiConverterRustBuffer<KeyAlgorithm>
     override fun allocationSize(value: KeyAlgorithm) = 4UL
 
     override fun write(value: KeyAlgorithm, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * How a guardian is related to the dependant whose card they hold.
+ */
+
+enum class Relation {
+    
+    /**
+     * The dependant's parent.
+     */
+    PARENT,
+    /**
+     * The dependant's child (an elder's son or daughter).
+     */
+    CHILD,
+    /**
+     * The dependant's spouse.
+     */
+    SPOUSE,
+    /**
+     * Another relative.
+     */
+    RELATIVE,
+    /**
+     * A guardian appointed by law or a court.
+     */
+    LEGAL_GUARDIAN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRelation: FfiConverterRustBuffer<Relation> {
+    override fun read(buf: ByteBuffer) = try {
+        Relation.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Relation) = 4UL
+
+    override fun write(value: Relation, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -7077,9 +7776,15 @@ sealed class Scene {
     
     
     /**
-     * Metro or bus gate: transit account in good standing.
+     * Metro or bus gate: transit account in good standing, and its fare class.
      */
     object MetroGate : Scene()
+    
+    
+    /**
+     * Hotel check-in: identity (check the guest's document with `identity_matches`).
+     */
+    object HotelCheckIn : Scene()
     
     
 
@@ -7105,6 +7810,7 @@ public object FfiConverterTypeScene : FfiConverterRustBuffer<Scene>{
                 )
             3 -> Scene.Parking
             4 -> Scene.MetroGate
+            5 -> Scene.HotelCheckIn
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
@@ -7136,6 +7842,12 @@ public object FfiConverterTypeScene : FfiConverterRustBuffer<Scene>{
                 4UL
             )
         }
+        is Scene.HotelCheckIn -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
     }
 
     override fun write(value: Scene, buf: ByteBuffer) {
@@ -7156,6 +7868,10 @@ public object FfiConverterTypeScene : FfiConverterRustBuffer<Scene>{
             }
             is Scene.MetroGate -> {
                 buf.putInt(4)
+                Unit
+            }
+            is Scene.HotelCheckIn -> {
+                buf.putInt(5)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -7356,6 +8072,38 @@ public object FfiConverterOptionalBoolean: FfiConverterRustBuffer<kotlin.Boolean
 /**
  * @suppress
  */
+public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
+    override fun read(buf: ByteBuffer): kotlin.String? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterString.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.String?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterString.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.String?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeHealth: FfiConverterRustBuffer<Health?> {
     override fun read(buf: ByteBuffer): Health? {
         if (buf.get().toInt() == 0) {
@@ -7378,6 +8126,38 @@ public object FfiConverterOptionalTypeHealth: FfiConverterRustBuffer<Health?> {
         } else {
             buf.put(1)
             FfiConverterTypeHealth.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeIdentity: FfiConverterRustBuffer<Identity?> {
+    override fun read(buf: ByteBuffer): Identity? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeIdentity.read(buf)
+    }
+
+    override fun allocationSize(value: Identity?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeIdentity.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Identity?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeIdentity.write(value, buf)
         }
     }
 }
@@ -7538,6 +8318,38 @@ public object FfiConverterOptionalTypeInsuranceStatus: FfiConverterRustBuffer<In
         } else {
             buf.put(1)
             FfiConverterTypeInsuranceStatus.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeRelation: FfiConverterRustBuffer<Relation?> {
+    override fun read(buf: ByteBuffer): Relation? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRelation.read(buf)
+    }
+
+    override fun allocationSize(value: Relation?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRelation.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Relation?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRelation.write(value, buf)
         }
     }
 }
@@ -7991,6 +8803,40 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     
 
         /**
+         * The identity claim for `name` and document number `number`, with a fresh random
+         * salt: for issuers.
+         */
+    @Throws(CitycodeException::class) fun `identityCommit`(`name`: kotlin.String, `number`: kotlin.String, `digest`: IdDigest): Identity {
+            return FfiConverterTypeIdentity.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_identity_commit(
+    
+        
+        FfiConverterString.lower(`name`),
+        FfiConverterString.lower(`number`),
+        FfiConverterTypeIdDigest.lower(`digest`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Whether `number`, as an ID-card reader read it, is the one `identity` commits to.
+         */
+    @Throws(CitycodeException::class) fun `identityMatches`(`identity`: Identity, `number`: kotlin.String): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_identity_matches(
+    
+        
+        FfiConverterTypeIdentity.lower(`identity`),
+        FfiConverterString.lower(`number`),_status)
+}
+    )
+    }
+    
+
+        /**
          * The key request for an issuer's `challenge` (SPEC.md §4.7), signed by a device key
          * held outside this library (Android Keystore, the Secure Enclave, an SM2 element).
          */
@@ -8026,6 +8872,20 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
         CitycodeException.ErrorHandler,
     )
     }
+
+        /**
+         * The name with every character but the first and last masked (`张*明`).
+         */ fun `maskName`(`name`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_mask_name(
+    
+        
+        FfiConverterString.lower(`name`),_status)
+}
+    )
+    }
+    
 
         /**
          * Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
