@@ -62,6 +62,10 @@ pub struct Case {
     /// (the verdict says revocation was not checked). Absent means `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_checked: Option<bool>,
+    /// For accepted printed codes (SPEC.md §5.1): `true`; the staff must check the
+    /// identity document. Absent means `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printed: Option<bool>,
     /// Binary length of the code, when the text decodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<usize>,
@@ -285,6 +289,7 @@ impl Gen {
             claims: None,
             subject: None,
             revocation_checked: None,
+            printed: None,
             bytes: None,
             qr_version: None,
         };
@@ -299,6 +304,7 @@ impl Gen {
         }
         if let Ok(a) = result {
             case.revocation_checked = (!a.revocation_checked).then_some(false);
+            case.printed = a.printed.then_some(true);
             case.claims = Some(a.claims);
             case.subject = Some(a.subject.to_hex());
         }
@@ -1541,6 +1547,101 @@ pub fn generate() -> Res<VectorFile> {
         "policy_unmet",
         later,
         g.setup(Scene::HotelCheckIn),
+        vec![],
+    )?;
+    // ---- Printed codes (SPEC.md §5.1).
+    let printed_claims = Claims {
+        health: Some(citycode::claims::Health {
+            status: citycode::claims::HealthStatus::Green,
+            valid_until_day: demo::TODAY + 179,
+        }),
+        medical_insurance: Some(citycode::claims::MedicalInsurance {
+            region: None,
+            status: Some(citycode::claims::InsuranceStatus::Active),
+        }),
+        identity: Some(demo::resident_identity()?),
+        ..Claims::default()
+    };
+    let printed = g.city.issuer.issue_printed(
+        Subject([0x77; 8]),
+        &printed_claims,
+        demo::TODAY - 1,
+        citycode::PRINTED_MAX_DAYS,
+        citycode::PRINTED_MAX_DAYS,
+    )?;
+    g.add(
+        "accept_printed_hospital",
+        "A printed code (identity, health, insurance status; 180 days) at a hospital's staffed desk: accepted, printed.",
+        printed.to_text(),
+        "accept",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
+    g.add(
+        "accept_printed_hotel",
+        "The same printed code at a hotel's front desk.",
+        printed.to_text(),
+        "accept",
+        later,
+        g.setup(Scene::HotelCheckIn),
+        vec![],
+    )?;
+    g.add(
+        "policy_unmet_printed_metro_gate",
+        "A printed code at an unattended metro gate: refused whatever it carries.",
+        printed.to_text(),
+        "policy_unmet",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let mut setup = g.setup(Scene::Hospital);
+    setup.revocation_lists = vec![g.revocations(
+        &g.city.root,
+        ListSigner::Root,
+        2,
+        NOW as u32 + DAY as u32,
+        vec![Revoked::Subject([0x77; 8])],
+    )?];
+    g.add(
+        "revoked_printed_reissued",
+        "The printed code after it was reissued: its subject is on the revocation list.",
+        printed.to_text(),
+        "revoked",
+        later,
+        setup,
+        vec![],
+    )?;
+    let mut flipped = printed.as_bytes().to_vec();
+    if let Some(last) = flipped.last_mut() {
+        *last ^= 0x01;
+    }
+    g.add(
+        "bad_issuer_signature_printed",
+        "The printed code with one bit of its issuer signature flipped.",
+        encode_text(&flipped),
+        "bad_issuer_signature",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
+    // A printed code's card without identity: malformed before any signature is checked.
+    let mut bare = vec![citycode::credential::FORMAT_VERSION, 0];
+    bare.extend_from_slice(&[0x78; 8]);
+    bare.push(1);
+    bare.extend_from_slice(&[1, Algorithm::Ed25519.id()]);
+    bare.extend_from_slice(&(demo::TODAY - 1).to_be_bytes());
+    bare.push(30);
+    bare.extend_from_slice(&claims(1, &[transit]));
+    bare.extend_from_slice(&[0x11; 64]);
+    g.add(
+        "malformed_printed_without_identity",
+        "A printed code (device algorithm 0) whose card carries no identity for the staff to check.",
+        encode_text(&bare),
+        "malformed",
+        later,
+        g.setup(Scene::Hospital),
         vec![],
     )?;
     // Cards per code: 1 to 16 (SPEC.md §5).

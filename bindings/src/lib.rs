@@ -1083,6 +1083,9 @@ pub enum Decision {
         /// False only when the verifier runs without revocation lists by choice
         /// (`allowMissingRevocationList`) and holds none.
         revocation_checked: bool,
+        /// A printed code: no device signed it, so staff MUST check the person's identity
+        /// document against `claims.identity` (SPEC.md §5.1).
+        printed: bool,
     },
     /// The code was refused.
     Reject {
@@ -1170,6 +1173,7 @@ impl Verifier {
                 issued_at: u64::from(a.issued_at),
                 issuers: a.issuers,
                 revocation_checked: a.revocation_checked,
+                printed: a.printed,
             },
             Err(r) => Decision::Reject { code: r.reason.code().into(), detail: r.detail },
         }
@@ -1332,6 +1336,29 @@ impl Issuer {
         Ok(self.inner.issue_guardian(&req, relation.into())?.to_base64url()?)
     }
 
+    /// Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
+    /// carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
+    /// `subject` (revoke the old code's subject when reissuing). Returns its QR text;
+    /// print it with `printed_card`.
+    pub fn issue_printed(
+        &self,
+        subject: Vec<u8>,
+        valid_from_day: u16,
+        valid_days: u8,
+        claims: Claims,
+    ) -> Result<String> {
+        let subject: [u8; 8] = subject.try_into().map_err(|_| CitycodeError::invalid("subject must be 8 bytes"))?;
+        let claims: cc::Claims = claims.try_into()?;
+        let code = self.inner.issue_printed(
+            citycode::Subject(subject),
+            &claims,
+            valid_from_day,
+            valid_days,
+            citycode::PRINTED_MAX_DAYS,
+        )?;
+        Ok(code.to_text())
+    }
+
     /// Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
     /// request, each signed over `challenge` by its own device key, each with the same
     /// claims and a fresh random subject. 1 to 64 requests; any request that fails its
@@ -1390,6 +1417,18 @@ pub struct IssuedInstance {
     pub credential: String,
     /// Its random subject (8 bytes): the issuer keeps it to revoke the instance.
     pub subject: Vec<u8>,
+}
+
+/// The printable A6 card of a printed code (its QR text): the symbol, the masked name,
+/// the validity dates. `pdf` true for a PDF, false for SVG (UTF-8).
+#[uniffi::export]
+pub fn printed_card(text: String, pdf: bool) -> Result<Vec<u8>> {
+    let code = citycode::PrintedCode::from_text(&text)?;
+    Ok(if pdf {
+        citycode::print_card::printed_card_pdf(&code)?
+    } else {
+        citycode::print_card::printed_card_svg(&code)?.into_bytes()
+    })
 }
 
 /// A random pseudonymous subject id (8 bytes).

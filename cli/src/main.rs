@@ -109,6 +109,47 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Issue a printed code (SPEC.md §5.1) for a resident with no phone: claims JSON with
+    /// identity, valid up to 180 days. Prints its QR text and subject (revoke the subject
+    /// of the previous code when reissuing).
+    IssuePrinted {
+        /// The issuer key file.
+        #[arg(long)]
+        issuer: PathBuf,
+        /// The issuer's key id in the trust list.
+        #[arg(long)]
+        kid: u32,
+        /// Domain ids the issuer may attest.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7")]
+        scope: Vec<u32>,
+        /// Claims JSON, with `identity` (`citycode identity`).
+        #[arg(long)]
+        claims: PathBuf,
+        /// Subject id, 16 hex digits (default: random).
+        #[arg(long)]
+        subject: Option<String>,
+        /// First UTC day of validity (default: today).
+        #[arg(long)]
+        valid_from_day: Option<u16>,
+        /// Days of validity, 1 to 180.
+        #[arg(long, default_value_t = 180)]
+        days: u8,
+        /// Write the QR text here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Render a printed code as its A6 card for printing: the symbol, the masked name and
+    /// the validity dates.
+    RenderCard {
+        /// The printed code's QR text, or a file holding it.
+        code: String,
+        /// `svg` or `pdf`.
+        #[arg(long, value_enum, default_value = "pdf")]
+        format: CardFormat,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The identity claim for a claims JSON (SPEC.md §4.3): the name and a commitment,
     /// with a fresh salt, to the identity document's number, which it never holds.
     Identity {
@@ -346,6 +387,12 @@ enum SceneKind {
     Parking,
     MetroGate,
     HotelCheckIn,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CardFormat {
+    Svg,
+    Pdf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -669,6 +716,43 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 None => println!("{credential}"),
             }
+            Ok(())
+        }
+        Command::IssuePrinted { issuer, kid, scope, claims, subject, valid_from_day, days, out } => {
+            let (_, issuer_key) = KeyFile::load(&issuer)?;
+            let claims: Claims = json_file(&claims)?;
+            let subject = match subject {
+                Some(h) => Subject(fixed(&h, "--subject")?),
+                None => Subject::random()?,
+            };
+            let today = u16::try_from(now_secs() / 86_400).map_err(|_| Failure::Input("date out of range".into()))?;
+            let code = Issuer::new(kid, issuer_key, scope).issue_printed(
+                subject,
+                &claims,
+                valid_from_day.unwrap_or(today),
+                days,
+                citycode::PRINTED_MAX_DAYS,
+            )?;
+            let text = code.to_text();
+            match out {
+                Some(path) => {
+                    write_file(&path, text.as_bytes())?;
+                    let version = Qr::new(&text)?.version;
+                    print_json(&json!({"written": path, "subject": subject.to_hex(), "qr_version": version}));
+                }
+                None => println!("{text}"),
+            }
+            Ok(())
+        }
+        Command::RenderCard { code, format, out } => {
+            let text = if code.starts_with("CC1:") { code } else { read_text(Path::new(&code))?.trim().to_string() };
+            let code = citycode::PrintedCode::from_text(&text)?;
+            let bytes = match format {
+                CardFormat::Svg => citycode::print_card::printed_card_svg(&code)?.into_bytes(),
+                CardFormat::Pdf => citycode::print_card::printed_card_pdf(&code)?,
+            };
+            write_file(&out, &bytes)?;
+            print_json(&json!({"written": out, "bytes": bytes.len()}));
             Ok(())
         }
         Command::Identity { name, number, sm3 } => {

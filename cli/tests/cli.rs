@@ -728,4 +728,45 @@ fn a_guardians_code_and_a_hotel_check_in() {
     assert_eq!(parking.status.code(), Some(1));
     let refused: Value = serde_json::from_slice(&parking.stdout).unwrap();
     assert_eq!(refused["reason"], "policy_unmet");
+
+    // Her printed code: 180 days, accepted at the hospital desk with "printed", refused
+    // at a gate; its A6 card as PDF and SVG.
+    let paper = serde_json::json!({"identity": identity, "health": {"status": "green", "valid_until_day": TODAY + 179},
+                           "medical_insurance": {"status": "active"}});
+    std::fs::write(d.path("paper.json"), paper.to_string()).unwrap();
+    let issued = ok_json(
+        &d.0,
+        &[
+            "issue-printed",
+            "--issuer",
+            "issuer.json",
+            "--kid",
+            "1",
+            "--claims",
+            "paper.json",
+            "--valid-from-day",
+            &day,
+            "--out",
+            "paper.txt",
+        ],
+    );
+    assert!(issued["qr_version"].as_u64().unwrap() <= 11, "{issued}");
+    let text = std::fs::read_to_string(d.path("paper.txt")).unwrap();
+    let desk = verify("hospital", &text);
+    assert!(desk.status.success(), "{}", String::from_utf8_lossy(&desk.stdout));
+    let verdict: Value = serde_json::from_slice(&desk.stdout).unwrap();
+    assert_eq!(verdict["printed"], true);
+    assert_eq!(verify("metro-gate", &text).status.code(), Some(1));
+    ok_json(&d.0, &["render-card", "paper.txt", "--format", "pdf", "--out", "card.pdf"]);
+    assert!(std::fs::read(d.path("card.pdf")).unwrap().starts_with(b"%PDF-"));
+    ok_json(&d.0, &["render-card", &text, "--format", "svg", "--out", "card.svg"]);
+    assert!(std::fs::read_to_string(d.path("card.svg")).unwrap().contains("王*英"));
+    // Without identity there is no printed code.
+    std::fs::write(
+        d.path("bare.json"),
+        serde_json::json!({"health": {"status": "green", "valid_until_day": TODAY}}).to_string(),
+    )
+    .unwrap();
+    let bare = run(&d.0, &["issue-printed", "--issuer", "issuer.json", "--kid", "1", "--claims", "bare.json"]);
+    assert_eq!(bare.status.code(), Some(2));
 }

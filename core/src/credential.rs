@@ -466,6 +466,16 @@ impl Issuer {
         self.key.public_key()
     }
 
+    /// The domains this issuer may attest.
+    pub fn scope(&self) -> &[u32] {
+        &self.scope
+    }
+
+    /// Signs a card's signing input with the issuer key.
+    pub(crate) fn sign_card(&self, input: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
+        crate::keys::signature_by(&*self.key, input)
+    }
+
     /// Signs the cards of a credential. Refuses domains outside the issuer's scope.
     pub fn issue(&self, req: &CredentialRequest) -> Result<Credential, Error> {
         let device_key = req.device_key.public_key();

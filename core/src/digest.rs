@@ -21,6 +21,9 @@ pub const LABEL_KEY_REQUEST: &[u8] = b"citycode/v1/key-request\0";
 /// a verifier that does not know guardianship cannot verify it as the dependant's own.
 pub const LABEL_GUARDIAN_CARD: &[u8] = b"citycode/v1/guardian-card\0";
 
+/// Prefix of an issuer's signing input for a printed code's card (SPEC.md §5.1).
+pub const LABEL_PRINTED_CARD: &[u8] = b"citycode/v1/printed-card\0";
+
 /// Prefix of the first digest of an identity commitment (SPEC.md §4.3).
 pub const LABEL_ID_NUMBER: &[u8] = b"citycode/v1/id-number\0";
 

@@ -29,6 +29,9 @@ pub mod keys;
 pub mod policy;
 pub mod presentation;
 #[cfg(feature = "qr")]
+pub mod print_card;
+pub mod printed;
+#[cfg(feature = "qr")]
 pub mod qr;
 pub mod replay;
 pub mod request;
@@ -49,6 +52,7 @@ pub use guardian::{MAX_DEPENDANTS, Wallet};
 pub use keys::{Algorithm, DeviceSigner, KeyPair, P256Check, PublicKey};
 pub use policy::{Policy, PolicyContext, Scene};
 pub use presentation::{Code, PresentOptions, UnsignedCode, UnverifiedCode, prepare, present};
+pub use printed::{PRINTED_MAX_DAYS, PrintedCode};
 #[cfg(feature = "qr")]
 pub use qr::Qr;
 #[cfg(feature = "redis")]

@@ -35,6 +35,11 @@ pub trait Policy: Send + Sync {
     }
     /// Accepts the verified, disclosed claims, or says what is missing.
     fn check(&self, claims: &Claims, ctx: &PolicyContext) -> Result<(), String>;
+    /// Whether printed codes (SPEC.md §5.1) are accepted here: only where staff check
+    /// the person's identity document, never at an unattended gate. False by default.
+    fn accepts_printed(&self) -> bool {
+        false
+    }
 }
 
 /// The built-in scenes.
@@ -116,6 +121,12 @@ impl Policy for Scene {
             }),
             Scene::HotelCheckIn => Claims { identity: claims.identity.clone(), ..Claims::default() },
         }
+    }
+
+    fn accepts_printed(&self) -> bool {
+        // Registration desks and hotel front desks are staffed; gates and car-park exits
+        // are not.
+        matches!(self, Scene::Hospital | Scene::HotelCheckIn)
     }
 
     fn check(&self, claims: &Claims, ctx: &PolicyContext) -> Result<(), String> {

@@ -4,6 +4,7 @@
 //! ```json
 //! {"decision": "accept", "policy": "metro_gate", "claims": {...}, "subject": "7265...",
 //!  "issued_at": 1795593600, "issuers": [1], "revocation_checked": true}
+//! {"decision": "accept", "policy": "hospital", ..., "printed": true}   (a printed code)
 //! {"decision": "reject", "reason": "code_expired", "detail": "expired at 1795593690"}
 //! ```
 
@@ -32,6 +33,10 @@ pub enum Verdict {
         issuers: Vec<u32>,
         /// False only when the verifier runs without revocation lists by choice.
         revocation_checked: bool,
+        /// Present (true) for a printed code: check the person's identity document
+        /// against `claims.identity` (SPEC.md §5.1).
+        #[serde(skip_serializing_if = "core::ops::Not::not")]
+        printed: bool,
     },
     /// A check failed.
     Reject {
@@ -72,6 +77,7 @@ impl From<&Result<Accepted, Rejection>> for Verdict {
                 issued_at: a.issued_at,
                 issuers: a.issuers.clone(),
                 revocation_checked: a.revocation_checked,
+                printed: a.printed,
             },
             Err(r) => Verdict::Reject { reason: r.reason, detail: r.detail.clone() },
         }

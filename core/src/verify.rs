@@ -15,6 +15,7 @@ use crate::keys::Algorithm;
 use crate::keys::{P256Check, PublicKey};
 use crate::policy::{Policy, PolicyContext};
 use crate::presentation::UnverifiedCode;
+use crate::printed::PrintedCode;
 use crate::replay::{ReplayError, ReplayGuard, ReplayStore};
 use crate::trust::{ListSigner, RevocationList, Revoked, TrustList};
 
@@ -68,6 +69,10 @@ pub struct Accepted {
     /// without revocation lists ([`Verifier::allow_missing_revocation_list`]) and
     /// holds none.
     pub revocation_checked: bool,
+    /// A printed code (SPEC.md §5.1): no device signed it and anyone with a copy can
+    /// show it, so the staff MUST check the person's identity document against
+    /// `claims.identity` before serving them.
+    pub printed: bool,
 }
 
 impl Accepted {
@@ -444,8 +449,59 @@ impl Verifier {
 
     /// Verifies scanned QR text at Unix time `now`.
     pub fn verify_at(&self, text: &str, now: u64) -> Result<Accepted, Rejection> {
-        let code = UnverifiedCode::from_text(text)?;
+        let bytes = crate::text::decode_text(text).map_err(|r| Rejection::new(r, "QR text"))?;
+        if PrintedCode::is_printed(&bytes) {
+            return self.verify_printed(&PrintedCode::from_bytes(&bytes)?, now);
+        }
+        let code = UnverifiedCode::from_bytes(&bytes)?;
         self.verify_code(&code, now)
+    }
+
+    /// Verifies a printed code (SPEC.md §5.1) at Unix time `now`: only where the scene's
+    /// policy accepts printed codes; lists, issuer keys, scope, card validity, revocation,
+    /// the issuer signatures, then the policy. No replay check: the code is static, and
+    /// the staff check the person's identity document.
+    pub fn verify_printed(&self, code: &PrintedCode, now: u64) -> Result<Accepted, Rejection> {
+        let trust = self.check_lists(now)?;
+        if !self.policy.accepts_printed() {
+            return Err(Rejection::new(
+                Reason::PolicyUnmet,
+                format!("{} does not accept printed codes: a staffed counter does", self.policy.name()),
+            ));
+        }
+        self.check_cards(trust, &code.cards, now)?;
+        let subject = Revoked::Subject(code.subject.0);
+        for (list, _) in &self.revocations {
+            if list.contains(&subject) {
+                return Err(Rejection::new(Reason::Revoked, "printed code revoked (reissued or reported lost)"));
+            }
+            for i in 0..code.cards.len() {
+                if list.contains(&Revoked::Card(code.card_id(i))) {
+                    return Err(Rejection::new(Reason::Revoked, format!("card {i} revoked")));
+                }
+            }
+        }
+        for (i, card) in code.cards.iter().enumerate() {
+            let key = trust.key(card.kid).map(|k| &k.key);
+            if !key.is_some_and(|k| k.verify(code.card_input(i), &card.signature)) {
+                return Err(Rejection::new(Reason::BadIssuerSignature, format!("card {i}, key id {}", card.kid)));
+            }
+        }
+        let claims = code.untrusted_claims();
+        if let Err(why) =
+            self.policy.check(&claims, &PolicyContext { now, utc_offset_minutes: self.utc_offset_minutes })
+        {
+            return Err(Rejection::new(Reason::PolicyUnmet, why));
+        }
+        Ok(Accepted {
+            claims,
+            subject: code.subject,
+            issued_at: u32::try_from(code.not_before()).unwrap_or(u32::MAX),
+            issuers: code.cards.iter().map(|c| c.kid).collect(),
+            policy: self.policy.name(),
+            revocation_checked: !self.revocations.is_empty(),
+            printed: true,
+        })
     }
 
     /// Verifies a parsed code at Unix time `now`, in the order SPEC.md §9 fixes.
@@ -591,8 +647,32 @@ impl Verifier {
             return reject(Reason::CodeExpired, format!("expired at {}", code_end - skew));
         }
 
-        // Issuer keys, scope and card validity.
-        for card in &code.cards {
+        self.check_cards(trust, &code.cards, now)?;
+
+        // Revocation.
+        let device = Revoked::DeviceKey(code.device_key.key_id());
+        let subject = Revoked::Subject(code.subject.0);
+        for (list, _) in &self.revocations {
+            if list.contains(&device) {
+                return reject(Reason::Revoked, "device key revoked".into());
+            }
+            if list.contains(&subject) {
+                return reject(Reason::Revoked, "subject revoked".into());
+            }
+            for i in 0..code.cards.len() {
+                if list.contains(&Revoked::Card(code.card_id(i))) {
+                    return reject(Reason::Revoked, format!("card {i} revoked"));
+                }
+            }
+        }
+        Ok(trust)
+    }
+
+    /// Issuer keys, scope and card validity of every card (SPEC.md §9 step 4).
+    fn check_cards(&self, trust: &TrustList, cards: &[crate::credential::Card], now: u64) -> Result<(), Rejection> {
+        let reject = |reason: Reason, detail: String| Err(Rejection::new(reason, detail));
+        let skew = self.skew;
+        for card in cards {
             let Some(key) = trust.key(card.kid) else {
                 return reject(Reason::UnknownIssuerKey, format!("key id {}", card.kid));
             };
@@ -612,24 +692,7 @@ impl Verifier {
                 return reject(Reason::CredentialExpired, format!("expired at {}", card.not_after()));
             }
         }
-
-        // Revocation.
-        let device = Revoked::DeviceKey(code.device_key.key_id());
-        let subject = Revoked::Subject(code.subject.0);
-        for (list, _) in &self.revocations {
-            if list.contains(&device) {
-                return reject(Reason::Revoked, "device key revoked".into());
-            }
-            if list.contains(&subject) {
-                return reject(Reason::Revoked, "subject revoked".into());
-            }
-            for i in 0..code.cards.len() {
-                if list.contains(&Revoked::Card(code.card_id(i))) {
-                    return reject(Reason::Revoked, format!("card {i} revoked"));
-                }
-            }
-        }
-        Ok(trust)
+        Ok(())
     }
 
     /// Step 2 of SPEC.md §9: the held lists. Returns the trust list.
@@ -706,6 +769,7 @@ impl Verifier {
             issuers: code.cards.iter().map(|c| c.kid).collect(),
             policy: self.policy.name(),
             revocation_checked: !self.revocations.is_empty(),
+            printed: false,
         })
     }
 
@@ -738,6 +802,13 @@ impl Verifier {
                 (Err(r), _, _) | (_, Err(r), _) => Err(r.clone()),
                 (Ok(_), Ok(_), Some(job)) => Err(job.failure()),
                 (Ok(code), Ok(_), None) => self.finish(code, now),
+            })
+            .zip(texts)
+            // A printed code takes no replay slot, so it is verified apart, with the same
+            // result as one by one.
+            .map(|(result, text)| match crate::text::decode_text(text) {
+                Ok(bytes) if PrintedCode::is_printed(&bytes) => self.verify_at(text, now),
+                _ => result,
             })
             .collect()
     }

@@ -347,9 +347,15 @@ impl Verifier {
             (None, None) => now_secs(),
         };
         let parsed = self.parsed.borrow_mut().take().filter(|(t, _)| t == text).map(|(_, code)| code);
-        let decided = parsed
-            .map_or_else(|| UnverifiedCode::from_text(text), Ok)
-            .and_then(|code| self.inner.verify_code_host_checked(&code, now, verified));
+        let decided = match parsed {
+            Some(code) => self.inner.verify_code_host_checked(&code, now, verified),
+            // A printed code (SPEC.md §5.1) has no device key and no P-256 check to hand over.
+            None => match citycode::text::decode_text(text) {
+                Ok(bytes) if citycode::PrintedCode::is_printed(&bytes) => self.inner.verify_at(text, now),
+                _ => UnverifiedCode::from_text(text)
+                    .and_then(|code| self.inner.verify_code_host_checked(&code, now, verified)),
+            },
+        };
         Ok(match decided {
             Ok(a) => {
                 let issuers: js_sys::Array = a.issuers.iter().map(|&k| JsValue::from(k)).collect();
@@ -361,6 +367,7 @@ impl Verifier {
                     .set("issuers", issuers)
                     .set("policy", a.policy)
                     .set("revocation_checked", a.revocation_checked)
+                    .set("printed", a.printed)
                     .done()
             }
             Err(r) => Obj::new().set("accepted", false).set("code", r.reason.code()).set("detail", r.detail).done(),

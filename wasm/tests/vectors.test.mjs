@@ -70,6 +70,7 @@ function assertExpected(c, d) {
     assert.deepEqual(d.claims, c.claims, c.name);
     assert.equal(d.subject, c.subject, c.name);
     assert.equal(d.revocation_checked, c.revocation_checked ?? true, c.name);
+    assert.equal(d.printed, c.printed ?? false, c.name);
   } else {
     assert.equal(d.accepted, false, c.name);
     assert.equal(d.code, c.expected, c.name);

@@ -541,6 +541,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_mask_name() != 44288:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_printed_card() != 15800:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 34335:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_random_challenge() != 46740:
@@ -626,6 +628,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 16126:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 55281:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() != 2802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -722,6 +726,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_key_request_async.restype = ctypes.
 _UniffiLib.uniffi_citycode_ffi_checksum_func_mask_name.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_mask_name.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.restype = ctypes.c_uint16
@@ -851,6 +858,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch.restype = ctyp
 _UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_issuer_new.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_issuer_new.restype = ctypes.c_uint16
@@ -958,6 +968,12 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_mask_name.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_mask_name.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_int8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -1244,6 +1260,15 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_guardian.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_guardian.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_printed.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint16,
+    ctypes.c_uint8,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_printed.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_issuer_new.argtypes = (
     ctypes.c_uint32,
     ctypes.c_uint64,
@@ -3938,7 +3963,7 @@ class Decision:
         The code passed every check.
 """
         
-        def __init__(self, claims:Claims, claims_json:str, subject:str, issued_at:int, issuers:typing.List[int], revocation_checked:bool):
+        def __init__(self, claims:Claims, claims_json:str, subject:str, issued_at:int, issuers:typing.List[int], revocation_checked:bool, printed:bool):
             self.claims = claims
             
             """
@@ -3976,6 +4001,13 @@ class Decision:
         (`allowMissingRevocationList`) and holds none.
 """
         
+            self.printed = printed
+            
+            """
+        A printed code: no device signed it, so staff MUST check the person's identity
+        document against `claims.identity` (SPEC.md §5.1).
+"""
+        
             pass
 
     
@@ -3983,7 +4015,7 @@ class Decision:
             
     
         def __str__(self):
-            return "Decision.ACCEPT(claims={}, claims_json={}, subject={}, issued_at={}, issuers={}, revocation_checked={})".format(self.claims, self.claims_json, self.subject, self.issued_at, self.issuers, self.revocation_checked)
+            return "Decision.ACCEPT(claims={}, claims_json={}, subject={}, issued_at={}, issuers={}, revocation_checked={}, printed={})".format(self.claims, self.claims_json, self.subject, self.issued_at, self.issuers, self.revocation_checked, self.printed)
         def __eq__(self, other):
             if not isinstance(other, Decision):
                 return NotImplemented
@@ -4000,6 +4032,8 @@ class Decision:
             if self.issuers != other.issuers:
                 return False
             if self.revocation_checked != other.revocation_checked:
+                return False
+            if self.printed != other.printed:
                 return False
             return True
 
@@ -4076,6 +4110,7 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterUInt64.read(buf),
                 _UniffiFfiConverterSequenceUInt32.read(buf),
                 _UniffiFfiConverterBoolean.read(buf),
+                _UniffiFfiConverterBoolean.read(buf),
             )
         if variant == 2:
             return Decision.REJECT(
@@ -4093,6 +4128,7 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
             _UniffiFfiConverterUInt64.check_lower(value.issued_at)
             _UniffiFfiConverterSequenceUInt32.check_lower(value.issuers)
             _UniffiFfiConverterBoolean.check_lower(value.revocation_checked)
+            _UniffiFfiConverterBoolean.check_lower(value.printed)
             return
         if value.is_REJECT():
             _UniffiFfiConverterString.check_lower(value.code)
@@ -4110,6 +4146,7 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
             _UniffiFfiConverterUInt64.write(value.issued_at, buf)
             _UniffiFfiConverterSequenceUInt32.write(value.issuers, buf)
             _UniffiFfiConverterBoolean.write(value.revocation_checked, buf)
+            _UniffiFfiConverterBoolean.write(value.printed, buf)
         if value.is_REJECT():
             buf.write_i32(2)
             _UniffiFfiConverterString.write(value.code, buf)
@@ -6446,6 +6483,14 @@ class IssuerProtocol(typing.Protocol):
         each guardian to 5 dependants before calling.
 """
         raise NotImplementedError
+    def issue_printed(self, subject: bytes,valid_from_day: int,valid_days: int,claims: Claims) -> str:
+        """
+        Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
+        carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
+        `subject` (revoke the old code's subject when reissuing). Returns its QR text;
+        print it with `printed_card`.
+"""
+        raise NotImplementedError
 
 class Issuer(IssuerProtocol):
     """
@@ -6619,6 +6664,36 @@ class Issuer(IssuerProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_guardian,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def issue_printed(self, subject: bytes,valid_from_day: int,valid_days: int,claims: Claims) -> str:
+        """
+        Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
+        carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
+        `subject` (revoke the old code's subject when reissuing). Returns its QR text;
+        print it with `printed_card`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(subject)
+
+        _UniffiFfiConverterUInt16.check_lower(valid_from_day)
+
+        _UniffiFfiConverterUInt8.check_lower(valid_days)
+
+        _UniffiFfiConverterTypeClaims.check_lower(claims)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(subject),
+            _UniffiFfiConverterUInt16.lower(valid_from_day),
+            _UniffiFfiConverterUInt8.lower(valid_days),
+            _UniffiFfiConverterTypeClaims.lower(claims),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_printed,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7384,6 +7459,27 @@ def mask_name(name: str) -> str:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def printed_card(text: str,pdf: bool) -> bytes:
+    """
+    The printable A6 card of a printed code (its QR text): the symbol, the masked name,
+    the validity dates. `pdf` true for a PDF, false for SVG (UTF-8).
+"""
+    
+    _UniffiFfiConverterString.check_lower(text)
+
+    _UniffiFfiConverterBoolean.check_lower(pdf)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterString.lower(text),
+        _UniffiFfiConverterBoolean.lower(pdf),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_printed_card,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def publish_lists(root: SigningKey,sequence: int,issued_at: int,expires_at: int,trust_list: bytes,revocation_lists: typing.List[bytes]) -> typing.List[PublishedFile]:
     """
     Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
@@ -7629,6 +7725,7 @@ __all__ = [
     "key_request",
     "key_request_async",
     "mask_name",
+    "printed_card",
     "publish_lists",
     "random_challenge",
     "random_subject",

@@ -2209,6 +2209,14 @@ public protocol IssuerProtocol: AnyObject, Sendable {
      */
     func issueGuardian(keyRequest: Data, challenge: Data, subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, relation: Relation, cardSets: [[UInt32]]) throws  -> String
     
+    /**
+     * Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
+     * carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
+     * `subject` (revoke the old code's subject when reissuing). Returns its QR text;
+     * print it with `printed_card`.
+     */
+    func issuePrinted(subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims) throws  -> String
+    
 }
 /**
  * An issuing backend's key.
@@ -2347,6 +2355,25 @@ open func issueGuardian(keyRequest: Data, challenge: Data, subject: Data, validF
         FfiConverterTypeClaims_lower(claims),
         FfiConverterTypeRelation_lower(relation),
         FfiConverterSequenceSequenceUInt32.lower(cardSets),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
+     * carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
+     * `subject` (revoke the old code's subject when reissuing). Returns its QR text;
+     * print it with `printed_card`.
+     */
+open func issuePrinted(subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_issuer_issue_printed(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(subject),
+        FfiConverterUInt16.lower(validFromDay),
+        FfiConverterUInt8.lower(validDays),
+        FfiConverterTypeClaims_lower(claims),uniffiCallStatus
     )
 })
 }
@@ -4644,7 +4671,11 @@ public enum Decision: Equatable, Hashable {
         /**
          * False only when the verifier runs without revocation lists by choice
          * (`allowMissingRevocationList`) and holds none.
-         */revocationChecked: Bool
+         */revocationChecked: Bool, 
+        /**
+         * A printed code: no device signed it, so staff MUST check the person's identity
+         * document against `claims.identity` (SPEC.md §5.1).
+         */printed: Bool
     )
     /**
      * The code was refused.
@@ -4678,7 +4709,7 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .accept(claims: try FfiConverterTypeClaims.read(from: &buf), claimsJson: try FfiConverterString.read(from: &buf), subject: try FfiConverterString.read(from: &buf), issuedAt: try FfiConverterUInt64.read(from: &buf), issuers: try FfiConverterSequenceUInt32.read(from: &buf), revocationChecked: try FfiConverterBool.read(from: &buf)
+        case 1: return .accept(claims: try FfiConverterTypeClaims.read(from: &buf), claimsJson: try FfiConverterString.read(from: &buf), subject: try FfiConverterString.read(from: &buf), issuedAt: try FfiConverterUInt64.read(from: &buf), issuers: try FfiConverterSequenceUInt32.read(from: &buf), revocationChecked: try FfiConverterBool.read(from: &buf), printed: try FfiConverterBool.read(from: &buf)
         )
         
         case 2: return .reject(code: try FfiConverterString.read(from: &buf), detail: try FfiConverterString.read(from: &buf)
@@ -4692,7 +4723,7 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
         switch value {
         
         
-        case let .accept(claims,claimsJson,subject,issuedAt,issuers,revocationChecked):
+        case let .accept(claims,claimsJson,subject,issuedAt,issuers,revocationChecked,printed):
             writeInt(&buf, Int32(1))
             FfiConverterTypeClaims.write(claims, into: &buf)
             FfiConverterString.write(claimsJson, into: &buf)
@@ -4700,6 +4731,7 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
             FfiConverterUInt64.write(issuedAt, into: &buf)
             FfiConverterSequenceUInt32.write(issuers, into: &buf)
             FfiConverterBool.write(revocationChecked, into: &buf)
+            FfiConverterBool.write(printed, into: &buf)
             
         
         case let .reject(code,detail):
@@ -6647,6 +6679,19 @@ public func maskName(name: String) -> String  {
 })
 }
 /**
+ * The printable A6 card of a printed code (its QR text): the symbol, the masked name,
+ * the validity dates. `pdf` true for a PDF, false for SVG (UTF-8).
+ */
+public func printedCard(text: String, pdf: Bool)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_printed_card(
+        FfiConverterString.lower(text),
+        FfiConverterBool.lower(pdf),uniffiCallStatus
+    )
+})
+}
+/**
  * Publishes signed lists for verifiers to fetch (SPEC.md §8.4): the lists under their
  * fixed names, `status.bin`, signed by `root`, naming each list's sequence, expiry
  * and digest, and `status.json`, the same index unsigned. Write every file to a directory a static web server serves, `status.bin`
@@ -6808,6 +6853,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_mask_name() != 44288) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_func_printed_card() != 15800) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_func_publish_lists() != 34335) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6917,6 +6965,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 55281) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182) {

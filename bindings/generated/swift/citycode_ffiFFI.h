@@ -577,6 +577,11 @@ RustBuffer uniffi_citycode_ffi_fn_method_issuer_issue_batch(uint64_t ptr, RustBu
 RustBuffer uniffi_citycode_ffi_fn_method_issuer_issue_guardian(uint64_t ptr, RustBuffer key_request, RustBuffer challenge, RustBuffer subject, uint16_t valid_from_day, uint8_t valid_days, RustBuffer claims, RustBuffer relation, RustBuffer card_sets, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE_PRINTED
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_ISSUER_ISSUE_PRINTED
+RustBuffer uniffi_citycode_ffi_fn_method_issuer_issue_printed(uint64_t ptr, RustBuffer subject, uint16_t valid_from_day, uint8_t valid_days, RustBuffer claims, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_LISTFETCHER
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_LISTFETCHER
 uint64_t uniffi_citycode_ffi_fn_clone_listfetcher(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -751,6 +756,11 @@ uint64_t uniffi_citycode_ffi_fn_func_key_request_async(uint64_t signer, RustBuff
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_MASK_NAME
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_MASK_NAME
 RustBuffer uniffi_citycode_ffi_fn_func_mask_name(RustBuffer name, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PRINTED_CARD
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PRINTED_CARD
+RustBuffer uniffi_citycode_ffi_fn_func_printed_card(RustBuffer text, int8_t pdf, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PUBLISH_LISTS
@@ -1108,6 +1118,12 @@ uint16_t uniffi_citycode_ffi_checksum_func_mask_name(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PRINTED_CARD
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PRINTED_CARD
+uint16_t uniffi_citycode_ffi_checksum_func_printed_card(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PUBLISH_LISTS
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PUBLISH_LISTS
 uint16_t uniffi_citycode_ffi_checksum_func_publish_lists(void
@@ -1327,6 +1343,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_issuer_issue_batch(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE_GUARDIAN
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE_GUARDIAN
 uint16_t uniffi_citycode_ffi_checksum_method_issuer_issue_guardian(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE_PRINTED
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ISSUER_ISSUE_PRINTED
+uint16_t uniffi_citycode_ffi_checksum_method_issuer_issue_printed(void
     
 );
 #endif

@@ -202,6 +202,7 @@ fun main(args: Array<String>) {
                 expect(Json.parse(d.claimsJson) == case["claims"]) { "claims ${d.claimsJson} != ${case["claims"]}" }
                 expect(d.subject == case["subject"]) { "subject" }
                 expect(d.revocationChecked == ((case["revocation_checked"] as Boolean?) ?: true)) { "revocation_checked" }
+                expect(d.printed == ((case["printed"] as Boolean?) ?: false)) { "printed" }
             } else {
                 expect(d is Decision.Reject && d.code == expected) { "expected $expected, got $d" }
             }
@@ -300,6 +301,20 @@ fun main(args: Array<String>) {
         (1..4).forEach { wallet.addDependant("child$it", forMother(Relation.PARENT)) }
         try { wallet.addDependant("sixth", forMother(Relation.PARENT)); throw AssertionError("a sixth dependant") } catch (e: CitycodeException.InvalidArgument) { expect(e.code == "out_of_range") { e.code } }
         expect(wallet.dependants() == listOf("mother", "child1", "child2", "child3", "child4")) { "${wallet.dependants()}" }
+    }
+
+    check("a printed code: staffed desks only, an A6 card to print") {
+        val city = City()
+        val claims = Claims(
+            health = Health(HealthStatus.GREEN, (city.today + 179u).toUShort()),
+            medicalInsurance = MedicalInsurance(null, InsuranceStatus.ACTIVE),
+            identity = identityCommit("王秀英", "11010519491231002X", IdDigest.SHA256))
+        val text = city.issuer.issuePrinted(randomSubject(), city.today, 180u, claims)
+        val desk = city.verifier(Scene.Hospital).verify(text, NOW)
+        expect(desk is Decision.Accept && desk.printed) { "desk: $desk" }
+        val gate = city.verifier(Scene.MetroGate).verify(text, NOW)
+        expect(gate is Decision.Reject && gate.code == "policy_unmet") { "gate: $gate" }
+        expect(String(printedCard(text, true), Charsets.ISO_8859_1).startsWith("%PDF-")) { "pdf" }
     }
 
     check("identity: the document number checked against the commitment") {

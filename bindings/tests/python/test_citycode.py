@@ -50,6 +50,7 @@ def test_vector(case):
         assert json.loads(decision.claims_json) == case["claims"]
         assert decision.subject == case["subject"]
         assert decision.revocation_checked == case.get("revocation_checked", True)
+        assert decision.printed == case.get("printed", False)
     else:
         assert decision.is_reject(), decision
         assert decision.code == case["expected"]
@@ -476,6 +477,30 @@ def test_guardian_app_holds_an_elders_code_beside_its_own():
     assert wallet.dependants() == ["mother", "child1", "child2", "child3"]
     with pytest.raises(cc.CitycodeError.InvalidArgument):
         wallet.present_for_scene(cc.Scene.METRO_GATE(), dependant="child0", now_unix=NOW)
+
+
+def test_printed_code_for_an_elder_without_a_phone():
+    city = City(NOW)
+    claims = cc.Claims(
+        health=cc.Health(status=cc.HealthStatus.GREEN, valid_until_day=city.today + 179),
+        medical_insurance=cc.MedicalInsurance(region=None, status=cc.InsuranceStatus.ACTIVE),
+        identity=cc.identity_commit("王秀英", "11010519491231002X", cc.IdDigest.SHA256),
+    )
+    subject = cc.random_subject()
+    text = city.issuer.issue_printed(subject, city.today, 180, claims)
+    assert cc.render_qr(text).version <= 11
+    desk = city.verifier(cc.Scene.HOSPITAL()).verify(text, NOW)
+    assert desk.is_accept() and desk.printed and desk.subject == subject.hex()
+    assert cc.identity_matches(desk.claims.identity, "11010519491231002X")
+    gate = city.verifier(cc.Scene.METRO_GATE()).verify(text, NOW)
+    assert gate.is_reject() and gate.code == "policy_unmet" and "printed" in gate.detail
+    pdf = cc.printed_card(text, True)
+    assert pdf.startswith(b"%PDF-") and pdf.endswith(b"%%EOF\n")
+    assert "王*英" in cc.printed_card(text, False).decode()
+    with pytest.raises(cc.CitycodeError.InvalidArgument):
+        city.issuer.issue_printed(subject, city.today, 181, claims)
+    with pytest.raises(cc.CitycodeError.InvalidArgument):
+        city.issuer.issue_printed(subject, city.today, 30, city.claims())  # no identity
 
 
 def test_identity_is_checked_against_the_document_never_read_from_the_code():

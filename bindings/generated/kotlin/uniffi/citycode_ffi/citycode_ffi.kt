@@ -788,6 +788,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_mask_name(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_func_printed_card(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_func_publish_lists(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_random_challenge(
@@ -861,6 +863,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_citycode_ffi_checksum_method_issuer_issue_batch(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_issuer_issue_guardian(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_issuer_issue_printed(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_listfetcher_fetch(
     ): Int
@@ -1041,6 +1045,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_issuer_issue_guardian(`ptr`: Long,`keyRequest`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`subject`: RustBuffer.ByValue,`validFromDay`: Short,`validDays`: Byte,`claims`: RustBuffer.ByValue,`relation`: RustBuffer.ByValue,`cardSets`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_issuer_issue_printed(`ptr`: Long,`subject`: RustBuffer.ByValue,`validFromDay`: Short,`validDays`: Byte,`claims`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_clone_listfetcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_citycode_ffi_fn_free_listfetcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1110,6 +1116,8 @@ internal object UniffiLib {
     external fun uniffi_citycode_ffi_fn_func_key_request_async(`signer`: Long,`challenge`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_citycode_ffi_fn_func_mask_name(`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_printed_card(`text`: RustBuffer.ByValue,`pdf`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_publish_lists(`root`: Long,`sequence`: Long,`issuedAt`: Int,`expiresAt`: Int,`trustList`: RustBuffer.ByValue,`revocationLists`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1272,6 +1280,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_mask_name() and 0xFFFF) != 44288) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_func_printed_card() and 0xFFFF) != 15800) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 34335) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1381,6 +1392,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() and 0xFFFF) != 19149) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() and 0xFFFF) != 55281) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() and 0xFFFF) != 61182) {
@@ -4516,6 +4530,14 @@ public interface IssuerInterface {
      */
     fun `issueGuardian`(`keyRequest`: kotlin.ByteArray, `challenge`: kotlin.ByteArray, `subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `relation`: Relation, `cardSets`: List<List<kotlin.UInt>> = listOf()): kotlin.String
     
+    /**
+     * Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
+     * carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
+     * `subject` (revoke the old code's subject when reissuing). Returns its QR text;
+     * print it with `printed_card`.
+     */
+    fun `issuePrinted`(`subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims): kotlin.String
+    
     companion object
 }
 
@@ -4717,6 +4739,30 @@ open class Issuer: Disposable, AutoCloseable, IssuerInterface
         FfiConverterTypeClaims.lower(`claims`),
         FfiConverterTypeRelation.lower(`relation`),
         FfiConverterSequenceSequenceUInt.lower(`cardSets`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
+     * carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
+     * `subject` (revoke the old code's subject when reissuing). Returns its QR text;
+     * print it with `printed_card`.
+     */
+    @Throws(CitycodeException::class)override fun `issuePrinted`(`subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_issuer_issue_printed(
+        it,
+        
+        FfiConverterByteArray.lower(`subject`),
+        FfiConverterUShort.lower(`validFromDay`),
+        FfiConverterUByte.lower(`validDays`),
+        FfiConverterTypeClaims.lower(`claims`),_status)
 }
     }
     )
@@ -7145,7 +7191,12 @@ sealed class Decision {
          * False only when the verifier runs without revocation lists by choice
          * (`allowMissingRevocationList`) and holds none.
          */
-        val `revocationChecked`: kotlin.Boolean) : Decision()
+        val `revocationChecked`: kotlin.Boolean, 
+        /**
+         * A printed code: no device signed it, so staff MUST check the person's identity
+         * document against `claims.identity` (SPEC.md §5.1).
+         */
+        val `printed`: kotlin.Boolean) : Decision()
         
     {
         
@@ -7195,6 +7246,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
                 FfiConverterULong.read(buf),
                 FfiConverterSequenceUInt.read(buf),
                 FfiConverterBoolean.read(buf),
+                FfiConverterBoolean.read(buf),
                 )
             2 -> Decision.Reject(
                 FfiConverterString.read(buf),
@@ -7215,6 +7267,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
                 + FfiConverterULong.allocationSize(value.`issuedAt`)
                 + FfiConverterSequenceUInt.allocationSize(value.`issuers`)
                 + FfiConverterBoolean.allocationSize(value.`revocationChecked`)
+                + FfiConverterBoolean.allocationSize(value.`printed`)
             )
         }
         is Decision.Reject -> {
@@ -7237,6 +7290,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
                 FfiConverterULong.write(value.`issuedAt`, buf)
                 FfiConverterSequenceUInt.write(value.`issuers`, buf)
                 FfiConverterBoolean.write(value.`revocationChecked`, buf)
+                FfiConverterBoolean.write(value.`printed`, buf)
                 Unit
             }
             is Decision.Reject -> {
@@ -8882,6 +8936,23 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     
         
         FfiConverterString.lower(`name`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The printable A6 card of a printed code (its QR text): the symbol, the masked name,
+         * the validity dates. `pdf` true for a PDF, false for SVG (UTF-8).
+         */
+    @Throws(CitycodeException::class) fun `printedCard`(`text`: kotlin.String, `pdf`: kotlin.Boolean): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_printed_card(
+    
+        
+        FfiConverterString.lower(`text`),
+        FfiConverterBoolean.lower(`pdf`),_status)
 }
     )
     }
