@@ -84,6 +84,31 @@ impl Accepted {
     }
 }
 
+/// What a verifier asks of its policy: [`Policy`] without [`Policy::view`], which only
+/// holders and issuers use. Keeping `view` out of the verifier's vtable keeps it out of
+/// the scanner's WASM package.
+trait Checks: Send + Sync {
+    fn name(&self) -> String;
+    fn required_domains(&self) -> Vec<u32>;
+    fn check(&self, claims: &Claims, ctx: &PolicyContext) -> Result<(), String>;
+    fn accepts_printed(&self) -> bool;
+}
+
+impl<P: Policy> Checks for P {
+    fn name(&self) -> String {
+        Policy::name(self)
+    }
+    fn required_domains(&self) -> Vec<u32> {
+        Policy::required_domains(self)
+    }
+    fn check(&self, claims: &Claims, ctx: &PolicyContext) -> Result<(), String> {
+        Policy::check(self, claims, ctx)
+    }
+    fn accepts_printed(&self) -> bool {
+        Policy::accepts_printed(self)
+    }
+}
+
 /// A verifier for one terminal or service: trust, revocation, a scene policy, a clock
 /// with allowed skew, and a replay store. `verify` takes `&self` and is safe to share
 /// between threads.
@@ -92,7 +117,7 @@ pub struct Verifier {
     trust: Option<(TrustList, Vec<u8>)>,
     /// One list per signer (a handful), with the bytes it was loaded from.
     revocations: Vec<(RevocationList, Vec<u8>)>,
-    policy: Arc<dyn Policy>,
+    policy: Arc<dyn Checks>,
     clock: Arc<dyn Clock>,
     skew: u64,
     max_validity: u8,

@@ -476,5 +476,10 @@ pub fn identity_matches(
     };
     let name = get("name").ok_or_else(|| invalid("identity.name must be a string"))?;
     let claim = citycode::claims::Identity { name, digest, salt: sixteen("salt")?, commitment: sixteen("commitment")? };
-    claim.matches(number).map_err(|e| js_error(e.code(), &e.to_string()))
+    // Fixed messages: formatting core's Error would pull its whole Display into the
+    // scanner package.
+    claim.matches(number).map_err(|e| match e.code() {
+        "out_of_range" => js_error("out_of_range", "an identity document number is 1 to 32 letters and digits"),
+        code => js_error(code, "SM3 commitments need the GM package (citycode-verifier-gm)"),
+    })
 }
