@@ -2,7 +2,7 @@
 //! scenes and verifiers, compared byte by byte: no byte string that identifies the
 //! holder (device key, its id, subject, a card or device signature, a card id, a replay
 //! id) appears in two of them, and two codes of one holder share no longer run of bytes
-//! than two codes of two different residents do. What they share is listed in SPEC.md
+//! than two codes of two different residents do (up to a few bytes of chance matches). What they share is listed in SPEC.md
 //! §13: the format's version and algorithm bytes, the issuer's key id, the card's
 //! validity days and the claims each scene is shown. The same comparison on codes of one
 //! credential (no batch) finds the holder in every pair, which is what the test exists
@@ -132,7 +132,12 @@ fn codes_of_one_batch_share_nothing_that_names_the_holder() {
             strangers = strangers.max(longest_common_run(x, y));
         }
     }
-    assert!(within <= strangers, "one holder's codes share {within} bytes in a row, strangers' {strangers}");
+    // Random bytes (nonces, subjects, signatures) beside the shared structure match by
+    // chance, a byte at a time with probability 1/256, and one holder's 8 codes make
+    // more pairs (28) than one scene's codes of two strangers (8): the maxima differ by a
+    // byte or two either way from run to run. Four bytes more than strangers share would
+    // happen by chance about once in 10^7 runs; it would mean an identifier.
+    assert!(within <= strangers + 3, "one holder's codes share {within} bytes in a row, strangers' {strangers}");
     // The shared run is the card header and the scene's claims, not an identifier.
     assert!(within < 32, "{within}");
 }
