@@ -874,16 +874,23 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Inspect { text } => {
-            let code = UnverifiedCode::from_text(&text)?;
-            let cards: Vec<serde_json::Value> = code
-                .cards
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    json!({"issuer_kid": c.kid, "algorithm": c.alg, "valid_from_day": c.valid_from_day, "valid_days": c.valid_days,
-                           "claims": c.claims, "card_id": hex(&code.card_id(i))})
-                })
-                .collect();
+            let bytes = citycode::text::decode_text(&text).map_err(|r| citycode::Rejection::new(r, "QR text"))?;
+            if citycode::PrintedCode::is_printed(&bytes) {
+                let code = citycode::PrintedCode::from_bytes(&bytes)?;
+                let cards: Vec<serde_json::Value> =
+                    code.cards.iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
+                print_json(&json!({
+                    "verified": false,
+                    "warning": "NOT VERIFIED: signatures, keys, validity, revocation and policy were not checked; nothing here is vouched for",
+                    "printed": true,
+                    "subject": code.subject.to_hex(),
+                    "cards": cards,
+                }));
+                return Ok(());
+            }
+            let code = UnverifiedCode::from_bytes(&bytes)?;
+            let cards: Vec<serde_json::Value> =
+                code.cards.iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
             print_json(&json!({
                 "verified": false,
                 "warning": "NOT VERIFIED: signatures, keys, validity, revocation and policy were not checked; nothing here is vouched for",
@@ -898,6 +905,12 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A card as `inspect` shows it.
+fn card_json(c: &citycode::credential::Card, card_id: &[u8]) -> serde_json::Value {
+    json!({"issuer_kid": c.kid, "algorithm": c.alg, "valid_from_day": c.valid_from_day, "valid_days": c.valid_days,
+           "claims": c.claims, "card_id": hex(card_id)})
 }
 
 /// Creates a key file readable by its owner only; refuses to overwrite unless forced.

@@ -545,8 +545,9 @@ fn demo_tells_the_whole_story() {
     let out = run(&d.0, &["demo", "--no-qr"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    // Four scenes, and the GM-only city's metro gate.
-    assert_eq!(text.matches("ACCEPT").count(), 5, "{text}");
+    // Four scenes, a guardian's code, a printed code, and the GM-only city's metro gate.
+    assert_eq!(text.matches("ACCEPT").count(), 7, "{text}");
+    assert!(text.contains("held by a guardian (child)") && text.contains("check the holder's ID card"), "{text}");
     for reason in ["REJECT replayed", "REJECT code_expired", "REJECT policy_unmet", "REJECT unsupported_algorithm"] {
         assert!(text.contains(reason), "{reason} missing:\n{text}");
     }
@@ -757,6 +758,9 @@ fn a_guardians_code_and_a_hotel_check_in() {
     let verdict: Value = serde_json::from_slice(&desk.stdout).unwrap();
     assert_eq!(verdict["printed"], true);
     assert_eq!(verify("metro-gate", &text).status.code(), Some(1));
+    let inspected = ok_json(&d.0, &["inspect", &text]);
+    assert_eq!((inspected["printed"].clone(), inspected["verified"].clone()), (Value::Bool(true), Value::Bool(false)));
+    assert_eq!(inspected["cards"][0]["claims"]["identity"]["name"], "王秀英");
     ok_json(&d.0, &["render-card", "paper.txt", "--format", "pdf", "--out", "card.pdf"]);
     assert!(std::fs::read(d.path("card.pdf")).unwrap().starts_with(b"%PDF-"));
     ok_json(&d.0, &["render-card", &text, "--format", "svg", "--out", "card.svg"]);

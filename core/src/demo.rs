@@ -147,7 +147,8 @@ impl DemoCity {
 
 /// The end-to-end story on the demo city, written to `out`: issue a credential, then
 /// codes at a hospital, a scenic spot, a parking lot and a metro gate (drawing each QR
-/// when `draw`), a replayed code, an expired screenshot and a policy rejection. Run by
+/// when `draw`), a replayed code, an expired screenshot, a policy rejection, a guardian's
+/// code for a resident without a phone and a printed code for one with none. Run by
 /// `cargo run --example city_day` and `citycode demo`.
 #[cfg(feature = "qr")]
 pub fn story(out: &mut dyn std::io::Write, draw: bool) -> Result<(), Box<dyn std::error::Error>> {
@@ -156,6 +157,9 @@ pub fn story(out: &mut dyn std::io::Write, draw: bool) -> Result<(), Box<dyn std
     let city = DemoCity::new()?;
     let name = |id: u32| Domain::from_id(id).map_or_else(|| format!("domain {id}"), |d| d.to_string());
     let report = |out: &mut dyn std::io::Write, r: &Result<crate::Accepted, crate::Rejection>| match r {
+        Ok(a) if a.printed => {
+            writeln!(out, "   ACCEPT ({}) {} — a printed code: check the holder's ID card", a.policy, a.claims)
+        }
         Ok(a) => writeln!(out, "   ACCEPT ({}) {}", a.policy, a.claims),
         Err(r) => writeln!(out, "   REJECT {} ({})", r.reason, r.detail),
     };
@@ -169,7 +173,9 @@ pub fn story(out: &mut dyn std::io::Write, draw: bool) -> Result<(), Box<dyn std
     )?;
     for card in &city.credential.cards {
         let names: Vec<String> = card.claims.domain_ids().into_iter().map(name).collect();
-        writeln!(out, "   card: {}", names.join(" + "))?;
+        let scene_card =
+            if card.claims.withholds() { " (a scene's card: fields it does not read withheld)" } else { "" };
+        writeln!(out, "   card: {}{scene_card}", names.join(" + "))?;
     }
     let scenes = [
         ("Hospital registration", Scene::Hospital),
@@ -212,6 +218,40 @@ pub fn story(out: &mut dyn std::io::Write, draw: bool) -> Result<(), Box<dyn std
     let transit_only =
         present(&city.credential, &city.device, &[Domain::Transit.id()], now, PresentOptions::default())?;
     report(out, &verifier_for(Scene::Hospital)?.verify_at(&transit_only.to_text(), now))?;
+
+    writeln!(out, "\n== Grandma has no phone: her son's phone shows her code (a guardian's code)")?;
+    let grandma = city.issuer.issue_guardian(
+        &CredentialRequest {
+            device_key: ProvenKey::by_signing(&city.device)?,
+            subject: Subject([0x6d; 8]),
+            valid_from_day: TODAY,
+            valid_days: 30,
+            claims: resident_claims(),
+            layout: CardLayout::Standard,
+        },
+        Relation::Child,
+    )?;
+    let code = present(&grandma, &city.device, &Scene::Hospital, now, PresentOptions::default())?;
+    report(out, &verifier_for(Scene::Hospital)?.verify_at(&code.to_text(), now + 2))?;
+    writeln!(out, "   ... and at a parking exit, which takes no guardian's code:")?;
+    let code = present(&grandma, &city.device, &Scene::Parking, now, PresentOptions::default())?;
+    report(out, &verifier_for(Scene::Parking)?.verify_at(&code.to_text(), now + 2))?;
+
+    writeln!(out, "\n== Grandpa has no phone at all: a printed code, valid 180 days")?;
+    let mut paper = resident_claims().select(&[Domain::Health.id()]).unwrap_or_default();
+    paper.medical_insurance = Some(MedicalInsurance { region: None, status: Some(InsuranceStatus::Active) });
+    paper.identity = Some(resident_identity()?);
+    let printed = city.issuer.issue_printed(Subject([0x70; 8]), &paper, TODAY, 180, crate::PRINTED_MAX_DAYS)?;
+    let text = printed.to_text();
+    writeln!(
+        out,
+        "   {} bytes, QR version {}; its A6 card: `citycode render-card`",
+        printed.as_bytes().len(),
+        Qr::new(&text)?.version
+    )?;
+    report(out, &verifier_for(Scene::Hospital)?.verify_at(&text, now + 2))?;
+    writeln!(out, "   ... and at a metro gate, unattended:")?;
+    report(out, &verifier_for(Scene::MetroGate)?.verify_at(&text, now + 2))?;
     #[cfg(feature = "sm2")]
     {
         writeln!(out, "\n== A GM-only city: every key SM2, every digest SM3, at a metro gate")?;
