@@ -97,13 +97,15 @@ impl Policy for Scene {
 
     fn view(&self, claims: &Claims) -> Claims {
         match self {
-            Scene::Hospital => match (&claims.health, &claims.medical_insurance) {
-                (Some(health), Some(insurance)) if insurance.status.is_some() => Claims {
-                    health: Some(health.clone()),
-                    medical_insurance: Some(MedicalInsurance { region: None, status: insurance.status }),
-                    ..Claims::default()
-                },
-                _ => Claims::default(),
+            // Domain by domain, so a card holding one of the two still serves with another
+            // that holds the other.
+            Scene::Hospital => Claims {
+                health: claims.health.clone(),
+                medical_insurance: claims
+                    .medical_insurance
+                    .as_ref()
+                    .and_then(|m| m.status.map(|status| MedicalInsurance { region: None, status: Some(status) })),
+                ..Claims::default()
             },
             Scene::ScenicSpot { site, .. } => {
                 let entries: Vec<_> =
@@ -300,7 +302,7 @@ mod tests {
             m.status = None;
         }
         assert_eq!(Scene::Hospital.check(&c, &ctx), Err("medical insurance status not disclosed".into()));
-        assert_eq!(Scene::Hospital.view(&c), Claims::default());
+        assert_eq!(Scene::Hospital.view(&c).domain_ids(), vec![1], "no status to show: the insurance is left out");
         if let Some(t) = c.transit.as_mut() {
             t.account = None;
         }

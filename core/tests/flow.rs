@@ -265,6 +265,10 @@ fn each_scene_gets_its_own_card_and_never_another_sites_pass() {
     };
     let chosen = singles.select(&Scene::MetroGate, demo::NOW).unwrap();
     assert_eq!(chosen[0].claims.transit, full.transit);
+    // The hospital from two single cards, as before scenes had their own.
+    let chosen = singles.select(&Scene::Hospital, demo::NOW).unwrap();
+    let ids: Vec<Vec<u32>> = chosen.iter().map(|c| c.claims.domain_ids()).collect();
+    assert_eq!(ids, vec![vec![1], vec![2]]);
 }
 
 #[test]
