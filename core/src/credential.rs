@@ -125,6 +125,51 @@ pub(crate) fn card_signing_input(device_key: &PublicKey, subject: &Subject, card
     m
 }
 
+/// A code's cards as [`decode_cards`] reads them.
+pub(crate) struct DecodedCards {
+    pub(crate) cards: Vec<Card>,
+    /// The bytes the issuer signed for each card.
+    pub(crate) inputs: Vec<Vec<u8>>,
+    /// Every card's claims, merged.
+    pub(crate) claims: Claims,
+}
+
+/// Reads a code's card count (1 to [`MAX_CARDS`]) and its cards, each with the bytes
+/// its issuer signed (`input` from the card and its body), refusing a domain disclosed by
+/// two cards (SPEC.md §5). Device-bound and printed codes differ only in `input`.
+pub(crate) fn decode_cards(
+    r: &mut Reader<'_>,
+    input: impl Fn(&Card, &[u8]) -> Vec<u8>,
+) -> Result<DecodedCards, Reason> {
+    let n = r.u8()?;
+    if n == 0 || usize::from(n) > MAX_CARDS {
+        return Err(Reason::Malformed);
+    }
+    let mut cards = Vec::with_capacity(usize::from(n));
+    let mut inputs = Vec::with_capacity(usize::from(n));
+    let mut all = Claims::default();
+    for _ in 0..n {
+        let (card, body) = Card::decode(r)?;
+        // A domain may be disclosed by one card only.
+        all.merge(card.claims.clone())?;
+        inputs.push(input(&card, body));
+        cards.push(card);
+    }
+    Ok(DecodedCards { cards, inputs, claims: all })
+}
+
+/// Every claim of `cards`, merged: the claims a code disclosed. Parsing refused a
+/// domain in two cards, so merging cannot fail; it stops at the first failure anyway.
+pub(crate) fn merged_claims(cards: &[Card]) -> Claims {
+    let mut all = Claims::default();
+    for c in cards {
+        if all.merge(c.claims.clone()).is_err() {
+            break;
+        }
+    }
+    all
+}
+
 /// A card's revocation id: the first 16 bytes of the digest of its signing input, by
 /// the algorithm of the device key it is bound to (SPEC.md §4.6).
 pub(crate) fn card_id(device_alg: Algorithm, signing_input: &[u8]) -> [u8; 16] {
@@ -364,11 +409,14 @@ impl CardLayout {
     /// The claims of each card to sign.
     fn cards(&self, claims: &Claims) -> Result<Vec<Claims>, Error> {
         let mut cards: Vec<Claims> = Vec::new();
-        fn add(cards: &mut Vec<Claims>, c: Claims) {
-            if !cards.contains(&c) {
+        // Every card of a guardian's credential says so (and is signed under its label);
+        // a card that would disclose nothing else is not signed, nor one signed already.
+        let add = |cards: &mut Vec<Claims>, mut c: Claims| {
+            c.guardian = claims.guardian.clone();
+            if !disclosed(&c).is_empty() && !cards.contains(&c) {
                 cards.push(c);
             }
-        }
+        };
         match self {
             CardLayout::Standard => {
                 let all = disclosed(claims);
@@ -388,9 +436,7 @@ impl CardLayout {
                     }
                 }
                 if all.len() > 1 && cards.len() < MAX_CARDS {
-                    let mut every = claims.clone();
-                    every.guardian = None;
-                    add(&mut cards, every);
+                    add(&mut cards, claims.clone());
                 }
             }
             CardLayout::Custom(sets) => {
@@ -398,14 +444,6 @@ impl CardLayout {
                     add(&mut cards, claims.select(set).ok_or_else(|| Error::MissingDomain(describe(set)))?);
                 }
             }
-        }
-        // A guardian's credential: every card says so (and is signed under its label).
-        if let Some(guardian) = &claims.guardian {
-            for card in &mut cards {
-                card.guardian = Some(guardian.clone());
-            }
-            cards.retain(|c| !disclosed(c).is_empty());
-            cards.dedup();
         }
         Ok(cards)
     }

@@ -2,7 +2,10 @@
 //! a device signer; parsed by verifiers into an [`UnverifiedCode`].
 
 use crate::claims::Claims;
-use crate::credential::{Card, Credential, Disclosure, FORMAT_VERSION, MAX_CARDS, Subject, card_signing_input};
+use crate::credential::{
+    Card, Credential, DecodedCards, Disclosure, FORMAT_VERSION, MAX_CARDS, Subject, card_signing_input, decode_cards,
+    merged_claims,
+};
 use crate::digest::{self, LABEL_CODE};
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
@@ -251,20 +254,8 @@ impl UnverifiedCode {
             return Err(Reason::Malformed);
         }
         let nonce = r.array()?;
-        let n = r.u8()?;
-        if n == 0 || usize::from(n) > MAX_CARDS {
-            return Err(Reason::Malformed);
-        }
-        let mut cards = Vec::with_capacity(usize::from(n));
-        let mut card_inputs = Vec::with_capacity(usize::from(n));
-        let mut all = Claims::default();
-        for _ in 0..n {
-            let (card, body) = Card::decode(&mut r)?;
-            // A domain may be disclosed by one card only.
-            all.merge(card.claims.clone())?;
-            card_inputs.push(card_signing_input(&device_key, &subject, &card, body));
-            cards.push(card);
-        }
+        let DecodedCards { cards, inputs: card_inputs, .. } =
+            decode_cards(&mut r, |card, body| card_signing_input(&device_key, &subject, card, body))?;
         // A guardian's code: every card says so, or none does (SPEC.md §5).
         let held = cards.iter().filter(|c| c.claims.guardian.is_some()).count();
         if held != 0 && held != cards.len() {
@@ -314,13 +305,6 @@ impl UnverifiedCode {
     /// verified; only [`crate::Verifier`] turns a code into trusted claims
     /// ([`crate::Accepted::claims`]).
     pub fn untrusted_claims(&self) -> Claims {
-        let mut all = Claims::default();
-        for c in &self.cards {
-            // Parsing already refused duplicates, so merge cannot fail here.
-            if all.merge(c.claims.clone()).is_err() {
-                break;
-            }
-        }
-        all
+        merged_claims(&self.cards)
     }
 }

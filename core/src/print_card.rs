@@ -15,6 +15,8 @@ const HEIGHT_MM: f64 = 148.0;
 /// The symbol, quiet zone included.
 const QR_MM: f64 = 80.0;
 const QR_TOP_MM: f64 = 22.0;
+/// The heading, at 6 mm, its baseline 14 mm from the top.
+const TITLE: &str = "城市码 · 纸质码 City code";
 
 /// What a card shows besides the symbol.
 struct Face {
@@ -106,7 +108,7 @@ pub fn printed_card_svg(code: &PrintedCode) -> Result<String, Error> {
     Ok(format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH_MM}mm\" height=\"{HEIGHT_MM}mm\" viewBox=\"0 0 {WIDTH_MM} {HEIGHT_MM}\" font-family=\"'Noto Sans CJK SC','Source Han Sans SC',sans-serif\">\
 <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\
-<text x=\"{:.1}\" y=\"14\" font-size=\"6\" text-anchor=\"middle\" font-weight=\"bold\">城市码 · 纸质码 City code</text>\
+<text x=\"{:.1}\" y=\"14\" font-size=\"6\" text-anchor=\"middle\" font-weight=\"bold\">{TITLE}</text>\
 <path fill=\"#000\" shape-rendering=\"crispEdges\" d=\"{path}\"/>{text}</svg>",
         WIDTH_MM / 2.0
     ))
@@ -150,7 +152,7 @@ pub fn printed_card_pdf(code: &PrintedCode) -> Result<Vec<u8>, Error> {
         let y = h - baseline_mm * PT;
         content.push_str(&format!("BT /F1 {size:.2} Tf {x:.2} {y:.2} Td <{}> Tj ET\n", ucs2_hex(line)));
     };
-    put("城市码 · 纸质码 City code", 6.0, 14.0);
+    put(TITLE, 6.0, 14.0);
     let mut baseline = QR_TOP_MM + QR_MM + 9.0;
     for (line, size) in lines(&f) {
         put(&line, size, baseline);

@@ -7,7 +7,7 @@
 //! old one through the revocation list (its subject).
 
 use crate::claims::{Claims, Domain};
-use crate::credential::{Card, FORMAT_VERSION, Issuer, MAX_CARDS, Subject};
+use crate::credential::{Card, DecodedCards, FORMAT_VERSION, Issuer, Subject, decode_cards, merged_claims};
 use crate::digest::{self, LABEL_PRINTED_CARD};
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::SIGNATURE_LEN;
@@ -67,19 +67,8 @@ impl PrintedCode {
             return Err(Reason::Malformed);
         }
         let subject = Subject(r.array()?);
-        let n = r.u8()?;
-        if n == 0 || usize::from(n) > MAX_CARDS {
-            return Err(Reason::Malformed);
-        }
-        let mut cards = Vec::with_capacity(usize::from(n));
-        let mut card_inputs = Vec::with_capacity(usize::from(n));
-        let mut all = Claims::default();
-        for _ in 0..n {
-            let (card, body) = Card::decode(&mut r)?;
-            all.merge(card.claims.clone())?;
-            card_inputs.push(printed_card_input(&subject, body));
-            cards.push(card);
-        }
+        let DecodedCards { cards, inputs: card_inputs, claims: all } =
+            decode_cards(&mut r, |_, body| printed_card_input(&subject, body))?;
         r.finish()?;
         // The staff check a person against it: identity always; never a guardian's.
         if all.identity.is_none() || all.guardian.is_some() {
@@ -112,13 +101,7 @@ impl PrintedCode {
 
     /// Every claim, merged across cards. **Untrusted** until a verifier accepts it.
     pub fn untrusted_claims(&self) -> Claims {
-        let mut all = Claims::default();
-        for c in &self.cards {
-            if all.merge(c.claims.clone()).is_err() {
-                break;
-            }
-        }
-        all
+        merged_claims(&self.cards)
     }
 
     /// Seconds since 1970 from which every card is valid.

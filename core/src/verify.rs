@@ -84,6 +84,26 @@ impl Accepted {
     }
 }
 
+/// Scanned text, parsed: a device-bound code (SPEC.md §5) or a printed one (§5.1),
+/// told apart by the `device_alg` byte. Short-lived, so the variants stay unboxed: a box
+/// would cost an allocation per verified code.
+#[allow(clippy::large_enum_variant)]
+enum Scanned {
+    Device(UnverifiedCode),
+    Printed(PrintedCode),
+}
+
+impl Scanned {
+    fn from_text(text: &str) -> Result<Scanned, Rejection> {
+        let bytes = crate::text::decode_text(text).map_err(|r| Rejection::new(r, "QR text"))?;
+        if PrintedCode::is_printed(&bytes) {
+            Ok(Scanned::Printed(PrintedCode::from_bytes(&bytes)?))
+        } else {
+            Ok(Scanned::Device(UnverifiedCode::from_bytes(&bytes)?))
+        }
+    }
+}
+
 /// What a verifier asks of its policy: [`Policy`] without [`Policy::view`], which only
 /// holders and issuers use. Keeping `view` out of the verifier's vtable keeps it out of
 /// the scanner's WASM package.
@@ -474,12 +494,10 @@ impl Verifier {
 
     /// Verifies scanned QR text at Unix time `now`.
     pub fn verify_at(&self, text: &str, now: u64) -> Result<Accepted, Rejection> {
-        let bytes = crate::text::decode_text(text).map_err(|r| Rejection::new(r, "QR text"))?;
-        if PrintedCode::is_printed(&bytes) {
-            return self.verify_printed(&PrintedCode::from_bytes(&bytes)?, now);
+        match Scanned::from_text(text)? {
+            Scanned::Device(code) => self.verify_code(&code, now),
+            Scanned::Printed(code) => self.verify_printed(&code, now),
         }
-        let code = UnverifiedCode::from_bytes(&bytes)?;
-        self.verify_code(&code, now)
     }
 
     /// Verifies a printed code (SPEC.md §5.1) at Unix time `now`: only where the scene's
@@ -495,17 +513,8 @@ impl Verifier {
             ));
         }
         self.check_cards(trust, &code.cards, now)?;
-        let subject = Revoked::Subject(code.subject.0);
-        for (list, _) in &self.revocations {
-            if list.contains(&subject) {
-                return Err(Rejection::new(Reason::Revoked, "printed code revoked (reissued or reported lost)"));
-            }
-            for i in 0..code.cards.len() {
-                if list.contains(&Revoked::Card(code.card_id(i))) {
-                    return Err(Rejection::new(Reason::Revoked, format!("card {i} revoked")));
-                }
-            }
-        }
+        let subject_detail = "printed code revoked (reissued or reported lost)";
+        self.check_revocation(None, &code.subject, subject_detail, code.cards.len(), &|i| code.card_id(i))?;
         for (i, card) in code.cards.iter().enumerate() {
             let key = trust.key(card.kid).map(|k| &k.key);
             if !key.is_some_and(|k| k.verify(code.card_input(i), &card.signature)) {
@@ -674,23 +683,37 @@ impl Verifier {
 
         self.check_cards(trust, &code.cards, now)?;
 
-        // Revocation.
         let device = Revoked::DeviceKey(code.device_key.key_id());
-        let subject = Revoked::Subject(code.subject.0);
+        self.check_revocation(Some(device), &code.subject, "subject revoked", code.cards.len(), &|i| code.card_id(i))?;
+        Ok(trust)
+    }
+
+    /// Revocation (SPEC.md §9 step 5), list by list in load order: the device key (a
+    /// printed code has none), the subject (`subject_detail` says what that means here),
+    /// then each of `cards` cards by its id (`card_id`).
+    fn check_revocation(
+        &self,
+        device: Option<Revoked>,
+        subject: &Subject,
+        subject_detail: &'static str,
+        cards: usize,
+        card_id: &dyn Fn(usize) -> [u8; 16],
+    ) -> Result<(), Rejection> {
+        let subject = Revoked::Subject(subject.0);
         for (list, _) in &self.revocations {
-            if list.contains(&device) {
-                return reject(Reason::Revoked, "device key revoked".into());
+            if device.as_ref().is_some_and(|d| list.contains(d)) {
+                return Err(Rejection::new(Reason::Revoked, "device key revoked"));
             }
             if list.contains(&subject) {
-                return reject(Reason::Revoked, "subject revoked".into());
+                return Err(Rejection::new(Reason::Revoked, subject_detail));
             }
-            for i in 0..code.cards.len() {
-                if list.contains(&Revoked::Card(code.card_id(i))) {
-                    return reject(Reason::Revoked, format!("card {i} revoked"));
+            for i in 0..cards {
+                if list.contains(&Revoked::Card(card_id(i))) {
+                    return Err(Rejection::new(Reason::Revoked, format!("card {i} revoked")));
                 }
             }
         }
-        Ok(trust)
+        Ok(())
     }
 
     /// Issuer keys, scope and card validity of every card (SPEC.md §9 step 4).
@@ -805,13 +828,17 @@ impl Verifier {
     /// alone; P-256 signatures are checked alone.
     #[cfg(feature = "batch")]
     pub fn verify_batch_at(&self, texts: &[&str], now: u64) -> Vec<Result<Accepted, Rejection>> {
-        let parsed: Vec<Result<UnverifiedCode, Rejection>> =
-            texts.iter().map(|t| UnverifiedCode::from_text(t)).collect();
+        let parsed: Vec<Result<Scanned, Rejection>> = texts.iter().map(|t| Scanned::from_text(t)).collect();
         // Steps 1 to 5 for every code; collect the signature checks of those that pass.
+        // A printed code takes no replay slot and has no device signature: verified
+        // apart, below, with the same result as one by one.
         let mut stage: Vec<Result<Vec<SignatureJob<'_>>, Rejection>> = Vec::with_capacity(parsed.len());
         for p in &parsed {
             stage.push(match p {
-                Ok(code) => self.check_before_signatures(code, now).map(|trust| signature_jobs(trust, code)),
+                Ok(Scanned::Device(code)) => {
+                    self.check_before_signatures(code, now).map(|trust| signature_jobs(trust, code))
+                }
+                Ok(Scanned::Printed(_)) => Ok(Vec::new()),
                 Err(r) => Err(r.clone()),
             });
         }
@@ -825,15 +852,9 @@ impl Verifier {
             .zip(bad)
             .map(|((p, s), bad)| match (p, s, bad) {
                 (Err(r), _, _) | (_, Err(r), _) => Err(r.clone()),
-                (Ok(_), Ok(_), Some(job)) => Err(job.failure()),
-                (Ok(code), Ok(_), None) => self.finish(code, now),
-            })
-            .zip(texts)
-            // A printed code takes no replay slot, so it is verified apart, with the same
-            // result as one by one.
-            .map(|(result, text)| match crate::text::decode_text(text) {
-                Ok(bytes) if PrintedCode::is_printed(&bytes) => self.verify_at(text, now),
-                _ => result,
+                (Ok(Scanned::Printed(code)), Ok(_), _) => self.verify_printed(code, now),
+                (Ok(Scanned::Device(_)), Ok(_), Some(job)) => Err(job.failure()),
+                (Ok(Scanned::Device(code)), Ok(_), None) => self.finish(code, now),
             })
             .collect()
     }

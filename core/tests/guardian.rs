@@ -77,6 +77,23 @@ fn a_guardian_shows_a_dependants_code_and_the_verdict_says_so() {
 }
 
 #[test]
+fn a_custom_layout_signs_each_guardian_card_once() {
+    let city = DemoCity::new().unwrap();
+    let request = CredentialRequest {
+        device_key: ProvenKey::by_signing(&city.device).unwrap(),
+        subject: Subject([0xe4; 8]),
+        valid_from_day: demo::TODAY,
+        valid_days: 30,
+        claims: demo::resident_claims(),
+        layout: CardLayout::Custom(vec![vec![4], vec![1], vec![4, 7], vec![7]]),
+    };
+    let credential = city.issuer.issue_guardian(&request, Relation::Parent).unwrap();
+    // {4} and {4, 7} are one guardian's card; {7} alone would disclose nothing.
+    let sets: Vec<Vec<u32>> = credential.cards.iter().map(|c| c.claims.domain_ids()).collect();
+    assert_eq!(sets, vec![vec![4, 7], vec![1, 7]]);
+}
+
+#[test]
 fn a_verifier_that_ignores_guardianship_cannot_verify_a_guardians_card() {
     let city = DemoCity::new().unwrap();
     let elder = grandma(&city, 0xe2);

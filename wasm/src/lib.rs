@@ -349,12 +349,17 @@ impl Verifier {
         let parsed = self.parsed.borrow_mut().take().filter(|(t, _)| t == text).map(|(_, code)| code);
         let decided = match parsed {
             Some(code) => self.inner.verify_code_host_checked(&code, now, verified),
-            // A printed code (SPEC.md §5.1) has no device key and no P-256 check to hand over.
-            None => match citycode::text::decode_text(text) {
-                Ok(bytes) if citycode::PrintedCode::is_printed(&bytes) => self.inner.verify_at(text, now),
-                _ => UnverifiedCode::from_text(text)
-                    .and_then(|code| self.inner.verify_code_host_checked(&code, now, verified)),
-            },
+            None => citycode::text::decode_text(text).map_err(|r| citycode::Rejection::new(r, "QR text")).and_then(
+                |bytes| {
+                    // A printed code (SPEC.md §5.1) has no device key and no P-256 check.
+                    if citycode::PrintedCode::is_printed(&bytes) {
+                        citycode::PrintedCode::from_bytes(&bytes).and_then(|code| self.inner.verify_printed(&code, now))
+                    } else {
+                        UnverifiedCode::from_bytes(&bytes)
+                            .and_then(|code| self.inner.verify_code_host_checked(&code, now, verified))
+                    }
+                },
+            ),
         };
         Ok(match decided {
             Ok(a) => {
