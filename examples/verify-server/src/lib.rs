@@ -13,6 +13,8 @@
 //! `openapi.json` beside this crate documents the routes; a test checks it against the
 //! running service.
 
+pub mod config;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -285,7 +287,9 @@ impl Service {
                "revocation_required": v.revocation_required()})
     }
 
-    fn verify_one(&self, text: &str) -> Verdict {
+    /// Verifies one scanned text on the service's clock, counted in its metrics: what
+    /// `POST /verify` answers.
+    pub fn verify(&self, text: &str) -> Verdict {
         let start = Instant::now();
         let verdict = Verdict::from(self.read().verify_at(text, self.clock.now()));
         self.record(&verdict, start.elapsed());
@@ -395,7 +399,7 @@ async fn run_verification<T: Send + 'static>(
 }
 
 async fn verify(State(s): State<Arc<Service>>, Json(req): Json<VerifyRequest>) -> Response {
-    match run_verification(s, move |s| s.verify_one(&req.text)).await {
+    match run_verification(s, move |s| s.verify(&req.text)).await {
         Some(verdict) => Json(verdict).into_response(),
         None => internal().into_response(),
     }
