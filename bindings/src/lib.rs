@@ -1361,9 +1361,11 @@ impl Issuer {
 
     /// Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
     /// request, each signed over `challenge` by its own device key, each with the same
-    /// claims and a fresh random subject. 1 to 64 requests; any request that fails its
-    /// check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-    /// subjects to revoke the holder (`Revocation.Subject` for each).
+    /// claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+    /// (the longest a key request can be), checked before any signature
+    /// (`out_of_range`), so the work a caller can cause is bounded; then any request that
+    /// fails its check fails the whole batch (with its reason), so nothing is
+    /// half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
     #[uniffi::method(default(card_sets = []))]
     pub fn issue_batch(
         &self,
@@ -1374,10 +1376,19 @@ impl Issuer {
         claims: Claims,
         card_sets: Vec<Vec<u32>>,
     ) -> Result<Vec<IssuedInstance>> {
-        let keys = key_requests
-            .iter()
-            .map(|r| Ok(citycode::KeyRequest::from_bytes(r)?.verify(&challenge)?))
-            .collect::<Result<Vec<_>>>()?;
+        if key_requests.is_empty() || key_requests.len() > citycode::MAX_BATCH {
+            let detail = format!("a batch holds 1 to {} key requests, not {}", citycode::MAX_BATCH, key_requests.len());
+            return Err(citycode::Error::OutOfRange(detail).into());
+        }
+        let longest = max_key_request_len();
+        if let Some(i) = key_requests.iter().position(|r| r.len() > longest) {
+            let detail = format!("key request {i} is longer than {longest} bytes");
+            return Err(citycode::Error::OutOfRange(detail).into());
+        }
+        // Every request parsed (cheap) before the first signature is checked.
+        let requests =
+            key_requests.iter().map(|r| citycode::KeyRequest::from_bytes(r)).collect::<std::result::Result<Vec<_>, _>>()?;
+        let keys = requests.iter().map(|r| r.verify(&challenge)).collect::<std::result::Result<Vec<_>, _>>()?;
         let first = keys.first().cloned().ok_or_else(|| CitycodeError::invalid("a batch needs a key request"))?;
         let template = request(first, citycode::Subject([0; 8]), valid_from_day, valid_days, claims, card_sets)?;
         self.inner
@@ -1408,6 +1419,14 @@ fn request(
             citycode::CardLayout::Custom(card_sets)
         },
     })
+}
+
+/// The longest key request (SPEC.md §4.7): version, algorithm, the longest public key
+/// of any algorithm, a signature. [`Issuer::issue_batch`] refuses a longer one before
+/// checking any signature.
+fn max_key_request_len() -> usize {
+    let longest_key = citycode::Algorithm::ALL.iter().map(|a| a.public_key_len()).max().unwrap_or(0);
+    2 + longest_key + citycode::keys::SIGNATURE_LEN
 }
 
 /// One instance of a batch, as the issuer returns it.

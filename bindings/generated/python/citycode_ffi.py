@@ -625,7 +625,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_issuer_issue() != 19874:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 16126:
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 48116:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -6469,9 +6469,11 @@ class IssuerProtocol(typing.Protocol):
         """
         Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
         request, each signed over `challenge` by its own device key, each with the same
-        claims and a fresh random subject. 1 to 64 requests; any request that fails its
-        check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-        subjects to revoke the holder (`Revocation.Subject` for each).
+        claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+        (the longest a key request can be), checked before any signature
+        (`out_of_range`), so the work a caller can cause is bounded; then any request that
+        fails its check fails the whole batch (with its reason), so nothing is
+        half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
 """
         raise NotImplementedError
     def issue_guardian(self, key_request: bytes,challenge: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,relation: Relation,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
@@ -6587,9 +6589,11 @@ class Issuer(IssuerProtocol):
         """
         Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
         request, each signed over `challenge` by its own device key, each with the same
-        claims and a fresh random subject. 1 to 64 requests; any request that fails its
-        check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-        subjects to revoke the holder (`Revocation.Subject` for each).
+        claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+        (the longest a key request can be), checked before any signature
+        (`out_of_range`), so the work a caller can cause is bounded; then any request that
+        fails its check fails the whole batch (with its reason), so nothing is
+        half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
 """
         
         _UniffiFfiConverterSequenceBytes.check_lower(key_requests)

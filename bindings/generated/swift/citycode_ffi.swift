@@ -2194,9 +2194,11 @@ public protocol IssuerProtocol: AnyObject, Sendable {
     /**
      * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
      * request, each signed over `challenge` by its own device key, each with the same
-     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
-     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-     * subjects to revoke the holder (`Revocation.Subject` for each).
+     * claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+     * (the longest a key request can be), checked before any signature
+     * (`out_of_range`), so the work a caller can cause is bounded; then any request that
+     * fails its check fails the whole batch (with its reason), so nothing is
+     * half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
      */
     func issueBatch(keyRequests: [Data], challenge: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]]) throws  -> [IssuedInstance]
     
@@ -2316,9 +2318,11 @@ open func issue(keyRequest: Data, challenge: Data, subject: Data, validFromDay: 
     /**
      * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
      * request, each signed over `challenge` by its own device key, each with the same
-     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
-     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-     * subjects to revoke the holder (`Revocation.Subject` for each).
+     * claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+     * (the longest a key request can be), checked before any signature
+     * (`out_of_range`), so the work a caller can cause is bounded; then any request that
+     * fails its check fails the whole batch (with its reason), so nothing is
+     * half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
      */
 open func issueBatch(keyRequests: [Data], challenge: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]] = [])throws  -> [IssuedInstance]  {
     return try  FfiConverterSequenceTypeIssuedInstance.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -6961,7 +6965,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_issuer_issue() != 19874) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 16126) {
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 48116) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149) {

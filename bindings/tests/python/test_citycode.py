@@ -392,6 +392,37 @@ def test_sm3_samples_and_sm2_signature_vectors():
         assert cc.verify_signature(cc.KeyAlgorithm.SM2, key, msg, sig) == c["valid"], c["name"]
 
 
+def test_batch_count_and_sizes_are_checked_before_any_signature():
+    """A batch of 0 or 65 requests, or one request longer than any key request, is
+    out_of_range before a single signature is checked: each batch below opens with a
+    request whose signature is bad, which would otherwise be the reason."""
+    city = City(NOW)
+    challenge = cc.random_challenge()
+    good = [cc.SigningKey.generate(cc.KeyAlgorithm.ED25519).key_request(challenge) for _ in range(64)]
+    spoilt = cc.SigningKey.generate(cc.KeyAlgorithm.ECDSA_P256).key_request(cc.random_challenge())
+    assert len(spoilt) == 99  # the longest a request can be: version, algorithm, 33-byte key, signature
+
+    def refused(requests):
+        with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+            city.issuer.issue_batch(requests, challenge, city.today, 1, city.claims())
+        return e.value.code, e.value.detail
+
+    code, detail = refused([])
+    assert code == "out_of_range" and detail.endswith("a batch holds 1 to 64 key requests, not 0"), detail
+    code, detail = refused([spoilt] + good)
+    assert code == "out_of_range" and detail.endswith("not 65"), detail
+    # An oversized request anywhere in the batch, even the last: out_of_range, though the
+    # first one's signature is bad. A megabyte is refused as fast as 100 bytes.
+    for oversized in (spoilt + b"\x00", bytes(1 << 20)):
+        code, detail = refused([spoilt] + good[:10] + [oversized])
+        assert code == "out_of_range" and "key request 11 is longer than 99 bytes" in detail, detail
+    # Within the limits, the bad signature is the reason; 64 good requests are issued.
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        city.issuer.issue_batch([spoilt] + good[:63], challenge, city.today, 1, city.claims())
+    assert e.value.code == "bad_device_signature"
+    assert len(city.issuer.issue_batch(good, challenge, city.today, 1, city.claims())) == 64
+
+
 def test_batch_of_unlinkable_instances_refill_and_revocation():
     """The app makes a key per instance, proves each over one challenge, shows each
     instance once, asks for a refill, and a revoked holder loses every instance."""
@@ -405,8 +436,9 @@ def test_batch_of_unlinkable_instances_refill_and_revocation():
     with pytest.raises(cc.CitycodeError.Rejected) as e:
         city.issuer.issue_batch([keys[0].key_request(challenge), stranger], challenge, city.today, 1, city.claims())
     assert e.value.code == "bad_device_signature"
-    with pytest.raises(cc.CitycodeError.InvalidArgument):
+    with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
         city.issuer.issue_batch([], challenge, city.today, 1, city.claims())
+    assert e.value.code == "out_of_range"
 
     batch = cc.HolderBatch(cc.BatchReuse.ONCE_ONLY(), refill_below=2)
     with pytest.raises(cc.CitycodeError.Signer):

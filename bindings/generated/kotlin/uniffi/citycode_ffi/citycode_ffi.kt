@@ -1388,7 +1388,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue() and 0xFFFF) != 19874) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() and 0xFFFF) != 16126) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() and 0xFFFF) != 48116) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() and 0xFFFF) != 19149) {
@@ -4515,9 +4515,11 @@ public interface IssuerInterface {
     /**
      * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
      * request, each signed over `challenge` by its own device key, each with the same
-     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
-     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-     * subjects to revoke the holder (`Revocation.Subject` for each).
+     * claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+     * (the longest a key request can be), checked before any signature
+     * (`out_of_range`), so the work a caller can cause is bounded; then any request that
+     * fails its check fails the whole batch (with its reason), so nothing is
+     * half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
      */
     fun `issueBatch`(`keyRequests`: List<kotlin.ByteArray>, `challenge`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>> = listOf()): List<IssuedInstance>
     
@@ -4693,9 +4695,11 @@ open class Issuer: Disposable, AutoCloseable, IssuerInterface
     /**
      * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
      * request, each signed over `challenge` by its own device key, each with the same
-     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
-     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-     * subjects to revoke the holder (`Revocation.Subject` for each).
+     * claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+     * (the longest a key request can be), checked before any signature
+     * (`out_of_range`), so the work a caller can cause is bounded; then any request that
+     * fails its check fails the whole batch (with its reason), so nothing is
+     * half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
      */
     @Throws(CitycodeException::class)override fun `issueBatch`(`keyRequests`: List<kotlin.ByteArray>, `challenge`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>>): List<IssuedInstance> {
             return FfiConverterSequenceTypeIssuedInstance.lift(
