@@ -26,6 +26,7 @@ mod ec;
 pub mod error;
 pub mod guardian;
 pub mod keys;
+pub mod list_state;
 pub mod policy;
 pub mod presentation;
 #[cfg(feature = "qr")]
@@ -50,6 +51,7 @@ pub use credential::{CardLayout, Credential, CredentialRequest, Disclosure, Issu
 pub use error::{Error, Reason, Rejection};
 pub use guardian::{MAX_DEPENDANTS, Wallet};
 pub use keys::{Algorithm, DeviceSigner, KeyPair, P256Check, PublicKey};
+pub use list_state::{FileListStateStore, ListState, ListStateStore};
 pub use policy::{Policy, PolicyContext, Scene};
 pub use presentation::{Code, PresentOptions, UnsignedCode, UnverifiedCode, prepare, present};
 pub use printed::{PRINTED_MAX_DAYS, PrintedCode};

@@ -13,6 +13,7 @@ use crate::error::{Reason, Rejection};
 #[cfg(feature = "sm2")]
 use crate::keys::Algorithm;
 use crate::keys::{P256Check, PublicKey};
+use crate::list_state::{AppliedList, ListState, ListStateStore, Slot};
 use crate::policy::{Policy, PolicyContext};
 use crate::presentation::UnverifiedCode;
 use crate::printed::PrintedCode;
@@ -145,8 +146,13 @@ pub struct Verifier {
     cache: CredentialCache,
     /// Refuse every code while no revocation list is held (the default).
     revocation_required: bool,
-    /// The last list status applied in full: sequence, expiry, bytes.
-    status: Option<(u64, u32, Vec<u8>)>,
+    /// The last list status applied in full: sequence, expiry.
+    status: Option<(u64, u32)>,
+    /// The floor of every list: the highest sequence applied and the digest of its bytes
+    /// (SPEC.md §8.3), restored across restarts through `state_store`.
+    floors: ListState,
+    /// Where the floors are saved after every load that changes them.
+    state_store: Option<Arc<dyn ListStateStore>>,
     /// Local offset from UTC for dates people read (SPEC.md §11).
     utc_offset_minutes: i32,
     /// Accept SM2 keys only (SPEC.md §4.6).
@@ -181,22 +187,14 @@ fn refuse_other_algorithms(list: &TrustList) -> Result<(), Rejection> {
     }
 }
 
-/// Refuses a list older than the held one, or as old with other content.
-fn refuse_rollback(held: Option<(u64, &[u8])>, sequence: u64, bytes: &[u8], reason: Reason) -> Result<(), Rejection> {
-    match held {
-        Some((held_seq, held_bytes)) if sequence < held_seq || (sequence == held_seq && bytes != held_bytes) => {
-            Err(Rejection::new(reason, format!("offered sequence {sequence}, holding {held_seq}")))
-        }
-        _ => Ok(()),
-    }
-}
-
 impl Verifier {
     /// A verifier that trusts `root` and applies `policy`, with the system clock, the
     /// default skew and validity limits, and an in-memory replay guard. Load a trust
     /// list before verifying.
     pub fn new(root: PublicKey, policy: impl Policy + 'static) -> Self {
         Verifier {
+            floors: ListState::new(root.key_id()),
+            state_store: None,
             root,
             trust: None,
             revocations: Vec::new(),
@@ -361,47 +359,170 @@ impl Verifier {
     }
 
     /// Loads a signed trust list. Refuses a bad signature, and a list with a lower
-    /// sequence than the one held, or the same sequence with other content (rollback).
-    /// Loading the held list again is a no-op. A held issuer-signed revocation list
-    /// that the new trust list no longer verifies (its key dropped or replaced, or not
-    /// valid when the list was issued) is dropped with it (SPEC.md §8.3). On error
-    /// nothing changes.
+    /// sequence than the one applied, or the same sequence with other content
+    /// (rollback, also against the floor restored from a [`ListState`]). Loading the
+    /// held list again is a no-op. A held issuer-signed revocation list that the new
+    /// trust list no longer verifies (its key dropped or replaced, or not valid when the
+    /// list was issued) is dropped with it (SPEC.md §8.3). With a list state store, the
+    /// new state is saved first. On error nothing changes.
     pub fn load_trust_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
         let list = TrustList::verify(bytes, &self.root)?;
         #[cfg(feature = "sm2")]
         if self.gm_only {
             refuse_other_algorithms(&list)?;
         }
-        let held = self.trust.as_ref().map(|(l, b)| (l.sequence, b.as_slice()));
-        refuse_rollback(held, list.sequence, bytes, Reason::TrustListRollback)?;
-        if self.trust.as_ref().is_none_or(|(_, held)| held.as_slice() != bytes) {
-            self.cache.clear();
-        }
+        let digest = self.list_digest(bytes);
+        self.floors.refuse_rollback(Slot::Trust, list.sequence, &digest)?;
         // An issuer-signed revocation list stays only while the new trust list still
         // holds a key that verifies it (SPEC.md §8.3): a list whose key was dropped or
         // replaced could never be refreshed, and once expired would refuse every code.
         // Root-signed lists do not depend on the trust list: only issuer lists are checked.
         let root = &self.root;
-        self.revocations.retain(|(held, bytes)| {
-            held.signer == ListSigner::Root || RevocationList::verify(bytes, root, Some(&list)).is_ok()
+        let kept: Vec<bool> = self
+            .revocations
+            .iter()
+            .map(|(held, bytes)| {
+                held.signer == ListSigner::Root || RevocationList::verify(bytes, root, Some(&list)).is_ok()
+            })
+            .collect();
+        let mut floors = self.floors.clone();
+        floors.set(Slot::Trust, AppliedList { sequence: list.sequence, digest });
+        // A dropped list's floor goes with it; so does the floor of a list not held (after
+        // a restart) whose key left the trust list.
+        let dropped: Vec<ListSigner> =
+            self.revocations.iter().zip(&kept).filter(|(_, k)| !**k).map(|((l, _), _)| l.signer).collect();
+        floors.retain_revocations(|signer| match signer {
+            ListSigner::Root => true,
+            ListSigner::Issuer(kid) => !dropped.contains(&signer) && list.key(kid).is_some(),
         });
+        self.save_floors(floors)?;
+        if self.trust.as_ref().is_none_or(|(_, held)| held.as_slice() != bytes) {
+            self.cache.clear();
+        }
+        let mut keep = kept.into_iter();
+        self.revocations.retain(|_| keep.next().unwrap_or(false));
         self.trust = Some((list, bytes.to_vec()));
         Ok(())
     }
 
     /// Loads a signed revocation list (root-signed, or signed by an issuer key of the
     /// held trust list), replacing the previous list of the same signer. Refuses
-    /// rollback as [`Verifier::load_trust_list`] does.
+    /// rollback as [`Verifier::load_trust_list`] does. With a list state store, the new
+    /// state is saved first. On error nothing changes.
     pub fn load_revocation_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
         let list = RevocationList::verify(bytes, &self.root, self.trust_list())?;
-        let slot = self.revocations.iter().position(|(held, _)| held.signer == list.signer);
-        let held = slot.and_then(|i| self.revocations.get(i)).map(|(l, b)| (l.sequence, b.as_slice()));
-        refuse_rollback(held, list.sequence, bytes, Reason::RevocationListRollback)?;
+        let digest = self.list_digest(bytes);
+        let slot = Slot::Revocation(list.signer);
+        self.floors.refuse_rollback(slot, list.sequence, &digest)?;
+        let mut floors = self.floors.clone();
+        floors.set(slot, AppliedList { sequence: list.sequence, digest });
+        self.save_floors(floors)?;
+        let held = self.revocations.iter().position(|(held, _)| held.signer == list.signer);
         let entry = (list, bytes.to_vec());
-        match slot.and_then(|i| self.revocations.get_mut(i)) {
+        match held.and_then(|i| self.revocations.get_mut(i)) {
             Some(held) => *held = entry,
             None => self.revocations.push(entry),
         }
+        Ok(())
+    }
+
+    /// H of a list's bytes, H the root key's digest (SPEC.md §4.6).
+    fn list_digest(&self, bytes: &[u8]) -> [u8; 32] {
+        crate::digest::key_digest(self.root.algorithm(), bytes)
+    }
+
+    /// Makes `floors` the verifier's floors, saving them first when a list state store
+    /// is attached and they changed. On error (`list_state_unavailable`) nothing changes.
+    fn save_floors(&mut self, floors: ListState) -> Result<(), Rejection> {
+        if floors != self.floors {
+            self.save_state(&floors)?;
+            self.floors = floors;
+        }
+        Ok(())
+    }
+
+    /// What the verifier applied: for the list status, the trust list and each
+    /// revocation list, the highest sequence and the digest of its bytes (SPEC.md §8.3).
+    /// Give it to [`Verifier::restore_list_state`] after a restart, or let a
+    /// [`ListStateStore`] keep it ([`Verifier::with_list_state_store`]).
+    pub fn list_state(&self) -> ListState {
+        self.floors.clone()
+    }
+
+    /// Restores what a verifier with this root applied before ([`Verifier::list_state`]):
+    /// from now on a list (or status) with a lower sequence than the state's, or the same
+    /// sequence with a different digest, is refused with its rollback reason, exactly as
+    /// if that list were still held; and every revocation list in the state must be
+    /// loaded again before any code is accepted (`no_revocation_list` until then). Held
+    /// lists older than the state are dropped (they would be refused if offered now).
+    /// Restoring only raises floors: a state lower than what the verifier applied
+    /// changes nothing. A state of another root key is `list_state_unavailable`; a
+    /// state naming a list at a sequence the verifier applied with other bytes is that
+    /// list's rollback reason. With a list state store, the merged state is saved
+    /// first. On error nothing changes.
+    pub fn restore_list_state(&mut self, state: ListState) -> Result<(), Rejection> {
+        let floors = self.floors.merged(&state)?;
+        if floors != self.floors {
+            self.save_state(&floors)?;
+        }
+        self.raise_floors(floors);
+        Ok(())
+    }
+
+    /// Saves `state` to the list state store, if one is attached.
+    fn save_state(&self, state: &ListState) -> Result<(), Rejection> {
+        match &self.state_store {
+            Some(store) => store.save(state).map_err(|e| {
+                Rejection::new(Reason::ListStateUnavailable, format!("saving the list state failed: {e}"))
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes `floors` (at least the verifier's own) and drops the held lists older than
+    /// them.
+    fn raise_floors(&mut self, floors: ListState) {
+        let older = |slot: Slot, sequence: u64| floors.get(slot).is_some_and(|f| sequence < f.sequence);
+        if self.trust.as_ref().is_some_and(|(t, _)| older(Slot::Trust, t.sequence)) {
+            self.trust = None;
+            self.cache.clear();
+        }
+        if self.status.is_some_and(|(seq, _)| older(Slot::Status, seq)) {
+            self.status = None;
+        }
+        self.revocations.retain(|(l, _)| !older(Slot::Revocation(l.signer), l.sequence));
+        self.floors = floors;
+    }
+
+    /// Attaches a store that keeps the verifier's [`ListState`] across restarts, and
+    /// restores the state it holds at once ([`Verifier::restore_list_state`]), saving
+    /// the result straight away (so a store that cannot be written is found before any
+    /// list depends on it). From then on the verifier saves its state itself after
+    /// every load that changes it, before the load takes effect: a load whose state
+    /// cannot be saved fails (`list_state_unavailable`) and changes nothing. Fails
+    /// (`list_state_unavailable`) if the store cannot be read or written or its state is
+    /// of another root, and with a rollback reason if the state conflicts with a list
+    /// the verifier already applied.
+    pub fn with_list_state_store(mut self, store: Arc<dyn ListStateStore>) -> Result<Self, Rejection> {
+        self.set_list_state_store(store)?;
+        Ok(self)
+    }
+
+    /// Attaches a list state store to a verifier in use (see
+    /// [`Verifier::with_list_state_store`]); on error nothing changes.
+    pub fn set_list_state_store(&mut self, store: Arc<dyn ListStateStore>) -> Result<(), Rejection> {
+        let saved = store
+            .load()
+            .map_err(|e| Rejection::new(Reason::ListStateUnavailable, format!("loading the list state failed: {e}")))?;
+        let floors = match saved {
+            Some(state) => self.floors.merged(&state)?,
+            None => self.floors.clone(),
+        };
+        store
+            .save(&floors)
+            .map_err(|e| Rejection::new(Reason::ListStateUnavailable, format!("saving the list state failed: {e}")))?;
+        self.state_store = Some(store);
+        self.raise_floors(floors);
         Ok(())
     }
 
@@ -420,13 +541,12 @@ impl Verifier {
     }
 
     /// Checks a published status (root signature; not older than the last one applied,
-    /// which refuses a stale mirror) and says which of its lists are newer than those
-    /// held: fetch [`UpdatePlan::to_fetch`], in order, and give them to
-    /// [`Verifier::apply_update`].
+    /// which refuses a stale mirror, also after a restart with a restored
+    /// [`ListState`]) and says which of its lists are newer than those held: fetch
+    /// [`UpdatePlan::to_fetch`], in order, and give them to [`Verifier::apply_update`].
     pub fn plan_update(&self, status_bytes: Vec<u8>) -> Result<UpdatePlan, Rejection> {
         let status = ListStatus::verify(&status_bytes, &self.root)?;
-        let held = self.status.as_ref().map(|(seq, _, b)| (*seq, b.as_slice()));
-        refuse_rollback(held, status.sequence, &status_bytes, Reason::ListStatusRollback)?;
+        self.floors.refuse_rollback(Slot::Status, status.sequence, &self.list_digest(&status_bytes))?;
         let (mut fetch, mut unchanged) = (Vec::new(), Vec::new());
         for entry in status.entries.iter() {
             let held = match entry.file {
@@ -448,7 +568,8 @@ impl Verifier {
     /// match the digest the status names, then loads with its own signature and
     /// rollback checks. On error the verifier keeps every list it held (and each list
     /// that loaded before the error) and goes on serving with them until they expire;
-    /// the status counts as applied only when every list loaded.
+    /// the status counts as applied only when every list loaded (and, with a list state
+    /// store, its state was saved).
     pub fn apply_update(&mut self, plan: UpdatePlan, files: Vec<Vec<u8>>) -> Result<UpdateReport, Rejection> {
         if files.len() != plan.fetch.len() {
             return Err(Rejection::new(
@@ -472,13 +593,20 @@ impl Verifier {
             }
             report.loaded.push(name);
         }
-        self.status = Some((plan.status.sequence, plan.status.expires_at, plan.status_bytes));
+        let digest = self.list_digest(&plan.status_bytes);
+        // Checked again: a list loaded above cannot have moved the status floor, but the
+        // plan may be older than a status applied since it was made.
+        self.floors.refuse_rollback(Slot::Status, plan.status.sequence, &digest)?;
+        let mut floors = self.floors.clone();
+        floors.set(Slot::Status, AppliedList { sequence: plan.status.sequence, digest });
+        self.save_floors(floors)?;
+        self.status = Some((plan.status.sequence, plan.status.expires_at));
         Ok(report)
     }
 
     /// The sequence and expiry of the last list status applied in full, if any.
     pub fn list_status(&self) -> Option<(u64, u32)> {
-        self.status.as_ref().map(|(seq, exp, _)| (*seq, *exp))
+        self.status
     }
 
     /// Verifies scanned QR text at the clock's current time.
@@ -757,6 +885,20 @@ impl Verifier {
         }
         if self.revocation_required && self.revocations.is_empty() {
             return reject(Reason::NoRevocationList, "load a revocation list first".into());
+        }
+        // A revocation list applied before a restart (its floor restored) is required
+        // again, whatever the configuration: the verifier knows revocations it no longer
+        // holds.
+        if let Some(missing) =
+            self.floors.revocation_lists().iter().find(|f| !self.revocations.iter().any(|(l, _)| l.signer == f.signer))
+        {
+            return reject(
+                Reason::NoRevocationList,
+                format!(
+                    "{:?} revocation list at sequence {} was applied before; load it or a newer one",
+                    missing.signer, missing.sequence
+                ),
+            );
         }
         if let Some((list, _)) = self.revocations.iter().find(|(l, _)| now >= u64::from(l.expires_at)) {
             return reject(
