@@ -1063,37 +1063,67 @@ impl DeviceSigner for SigningKey {
 // ---------------------------------------------------------------------------------
 // Verifier.
 
-use citycode::distribution::ListFile;
-
-/// What a verifier decided.
+/// What a verifier decided: core's `Verdict`, field for field (the verify server and the
+/// CLI print its JSON, which [`Verifier::verify_json`] returns).
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum Decision {
     /// The code passed every check.
     Accept {
-        /// Exactly the disclosed claims.
+        /// The policy that accepted the code (`hospital`, `scenic_spot:<site>`, ...).
+        policy: String,
+        /// Exactly the disclosed claims; `claims.guardian` is set when a guardian showed
+        /// the code ([`claims_json`] gives them as core's JSON).
         claims: Claims,
-        /// The same claims as JSON (names as in SPEC.md), for logs and comparisons.
-        claims_json: String,
         /// The holder's pseudonymous subject, hex.
         subject: String,
         /// Unix second the code was built.
-        issued_at: u64,
-        /// Issuer key ids of the cards.
+        issued_at: u32,
+        /// Key ids of the issuers of the code's cards, in card order.
         issuers: Vec<u32>,
         /// False only when the verifier runs without revocation lists by choice
         /// (`allowMissingRevocationList`) and holds none.
         revocation_checked: bool,
         /// A printed code: no device signed it, so staff MUST check the person's identity
-        /// document against `claims.identity` (SPEC.md §5.1).
+        /// document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
+        /// when false.)
         printed: bool,
     },
     /// The code was refused.
     Reject {
         /// The stable reason code (SPEC.md §10).
-        code: String,
+        reason: String,
         /// What failed.
         detail: String,
     },
+}
+
+impl From<citycode::Verdict> for Decision {
+    fn from(verdict: citycode::Verdict) -> Self {
+        // Every field named: a field core adds does not compile until it is carried.
+        match verdict {
+            citycode::Verdict::Accept { policy, claims, subject, issued_at, issuers, revocation_checked, printed } => {
+                Decision::Accept {
+                    policy,
+                    claims: claims.into(),
+                    subject,
+                    issued_at,
+                    issuers,
+                    revocation_checked,
+                    printed,
+                }
+            }
+            citycode::Verdict::Reject { reason, detail } => Decision::Reject { reason: reason.code().into(), detail },
+            // A verdict this adapter does not know refuses the code.
+            _ => Decision::Reject { reason: "internal".into(), detail: "unknown verdict".into() },
+        }
+    }
+}
+
+/// The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
+#[uniffi::export]
+pub fn claims_json(claims: Claims) -> Result<String> {
+    let claims = cc::Claims::try_from(claims)?;
+    serde_json::to_string(&claims).map_err(|e| CitycodeError::invalid(e.to_string()))
 }
 
 /// A terminal's or backend's verifier. Thread-safe.
@@ -1162,21 +1192,16 @@ impl Verifier {
     /// decision says why.
     #[uniffi::method(default(now_unix = None))]
     pub fn verify(&self, text: String, now_unix: Option<u64>) -> Decision {
-        let Ok(v) = self.inner.read() else {
-            return Decision::Reject { code: "internal".into(), detail: "verifier lock poisoned".into() };
-        };
-        match v.verify_at(&text, now_unix.unwrap_or_else(now)) {
-            Ok(a) => Decision::Accept {
-                claims_json: serde_json::to_string(&a.claims).unwrap_or_default(),
-                claims: a.claims.into(),
-                subject: a.subject.to_hex(),
-                issued_at: u64::from(a.issued_at),
-                issuers: a.issuers,
-                revocation_checked: a.revocation_checked,
-                printed: a.printed,
-            },
-            Err(r) => Decision::Reject { code: r.reason.code().into(), detail: r.detail },
-        }
+        self.verdict(&text, now_unix).into()
+    }
+
+    /// [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+    /// server and the CLI print, for backends that log or forward it.
+    #[uniffi::method(default(now_unix = None))]
+    pub fn verify_json(&self, text: String, now_unix: Option<u64>) -> String {
+        let verdict = self.verdict(&text, now_unix);
+        // A verdict is strings, numbers and booleans: serialising it cannot fail.
+        serde_json::to_string(&verdict).unwrap_or_default()
     }
 
     /// Sets the verifier's local offset from UTC in minutes (480, China Standard Time,
@@ -1218,28 +1243,22 @@ impl Verifier {
         Ok(self.write()?.apply_update(plan, files)?.loaded)
     }
 
-    /// The lists held: what a terminal shows its operator and reports to monitoring.
+    /// The lists held (core's `HeldList`): what a terminal shows its operator and
+    /// reports to monitoring.
     pub fn held_lists(&self) -> Result<Vec<HeldList>> {
         let v = self.inner.read().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?;
-        let mut out: Vec<HeldList> = v
-            .trust_list()
-            .map(|t| HeldList {
-                name: ListFile::Trust.file_name(),
-                sequence: t.sequence,
-                issued_at: t.issued_at,
-                expires_at: t.expires_at,
-            })
-            .into_iter()
-            .collect();
-        for l in v.revocation_lists() {
-            let name = ListFile::Revocation(l.signer).file_name();
-            out.push(HeldList { name, sequence: l.sequence, issued_at: l.issued_at, expires_at: l.expires_at });
-        }
-        Ok(out)
+        Ok(v.held_lists().into_iter().map(HeldList::from).collect())
     }
 }
 
 impl Verifier {
+    fn verdict(&self, text: &str, now_unix: Option<u64>) -> citycode::Verdict {
+        // Core changes a verifier only once a load has passed every check, so a lock
+        // poisoned by a panic elsewhere still guards a whole verifier (as in the server).
+        let v = self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        citycode::Verdict::from(v.verify_at(text, now_unix.unwrap_or_else(now)))
+    }
+
     fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, citycode::Verifier>> {
         self.inner.write().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))
     }
@@ -1254,7 +1273,7 @@ pub trait ListFetcher: Send + Sync {
     fn fetch(&self, name: String) -> std::result::Result<Vec<u8>, CitycodeError>;
 }
 
-/// A list a verifier holds.
+/// A list a verifier holds: core's `HeldList`, field for field.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct HeldList {
     /// Its file name: `trust-list.bin`, `revocation-root.bin` or `revocation-issuer-<kid>.bin`.
@@ -1265,6 +1284,13 @@ pub struct HeldList {
     pub issued_at: u32,
     /// Unix second from which every code is refused unless a newer list arrives.
     pub expires_at: u32,
+}
+
+impl From<citycode::HeldList> for HeldList {
+    fn from(held: citycode::HeldList) -> Self {
+        let citycode::HeldList { name, sequence, issued_at, expires_at } = held;
+        HeldList { name, sequence, issued_at, expires_at }
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -1386,8 +1412,10 @@ impl Issuer {
             return Err(citycode::Error::OutOfRange(detail).into());
         }
         // Every request parsed (cheap) before the first signature is checked.
-        let requests =
-            key_requests.iter().map(|r| citycode::KeyRequest::from_bytes(r)).collect::<std::result::Result<Vec<_>, _>>()?;
+        let requests = key_requests
+            .iter()
+            .map(|r| citycode::KeyRequest::from_bytes(r))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         let keys = requests.iter().map(|r| r.verify(&challenge)).collect::<std::result::Result<Vec<_>, _>>()?;
         let first = keys.first().cloned().ok_or_else(|| CitycodeError::invalid("a batch needs a key request"))?;
         let template = request(first, citycode::Subject([0; 8]), valid_from_day, valid_days, claims, card_sets)?;

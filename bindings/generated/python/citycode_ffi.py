@@ -529,6 +529,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_citycode_version() != 5368:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_claims_json() != 2457:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_digest() != 12483:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_identity_commit() != 19557:
@@ -653,7 +655,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() != 6874:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 35447:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 33309:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 58223:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -668,6 +670,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_citycode_ffi_checksum_method_verifier_update_lists() != 28887:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_verify_json() != 55924:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 54244:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -708,6 +712,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_base64url_decode.restype = ctypes.c
 _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_claims_json.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_claims_json.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_digest.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_digest.restype = ctypes.c_uint16
@@ -918,6 +925,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_update_lists.restype = c
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify_json.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify_json.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json.restype = ctypes.c_uint16
@@ -933,6 +943,11 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_claims_json.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_claims_json.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_func_digest.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -1377,6 +1392,13 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify_json.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify_json.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_verifier_from_config_json.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -3247,7 +3269,7 @@ class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
 @dataclass
 class HeldList:
     """
-    A list a verifier holds.
+    A list a verifier holds: core's `HeldList`, field for field.
 """
     def __init__(self, *, name:str, sequence:int, issued_at:int, expires_at:int):
         self.name = name
@@ -3951,7 +3973,8 @@ class _UniffiFfiConverterTypeCitycodeError(_UniffiConverterRustBuffer):
 
 class Decision:
     """
-    What a verifier decided.
+    What a verifier decided: core's `Verdict`, field for field (the verify server and the
+    CLI print its JSON, which [`Verifier::verify_json`] returns).
 """
     def __init__(self):
         raise RuntimeError("Decision cannot be instantiated directly")
@@ -3963,17 +3986,18 @@ class Decision:
         The code passed every check.
 """
         
-        def __init__(self, claims:Claims, claims_json:str, subject:str, issued_at:int, issuers:typing.List[int], revocation_checked:bool, printed:bool):
+        def __init__(self, policy:str, claims:Claims, subject:str, issued_at:int, issuers:typing.List[int], revocation_checked:bool, printed:bool):
+            self.policy = policy
+            
+            """
+        The policy that accepted the code (`hospital`, `scenic_spot:<site>`, ...).
+"""
+        
             self.claims = claims
             
             """
-        Exactly the disclosed claims.
-"""
-        
-            self.claims_json = claims_json
-            
-            """
-        The same claims as JSON (names as in SPEC.md), for logs and comparisons.
+        Exactly the disclosed claims; `claims.guardian` is set when a guardian showed
+        the code ([`claims_json`] gives them as core's JSON).
 """
         
             self.subject = subject
@@ -3991,7 +4015,7 @@ class Decision:
             self.issuers = issuers
             
             """
-        Issuer key ids of the cards.
+        Key ids of the issuers of the code's cards, in card order.
 """
         
             self.revocation_checked = revocation_checked
@@ -4005,7 +4029,8 @@ class Decision:
             
             """
         A printed code: no device signed it, so staff MUST check the person's identity
-        document against `claims.identity` (SPEC.md §5.1).
+        document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
+        when false.)
 """
         
             pass
@@ -4015,15 +4040,15 @@ class Decision:
             
     
         def __str__(self):
-            return "Decision.ACCEPT(claims={}, claims_json={}, subject={}, issued_at={}, issuers={}, revocation_checked={}, printed={})".format(self.claims, self.claims_json, self.subject, self.issued_at, self.issuers, self.revocation_checked, self.printed)
+            return "Decision.ACCEPT(policy={}, claims={}, subject={}, issued_at={}, issuers={}, revocation_checked={}, printed={})".format(self.policy, self.claims, self.subject, self.issued_at, self.issuers, self.revocation_checked, self.printed)
         def __eq__(self, other):
             if not isinstance(other, Decision):
                 return NotImplemented
             if not other.is_ACCEPT():
                 return False
-            if self.claims != other.claims:
+            if self.policy != other.policy:
                 return False
-            if self.claims_json != other.claims_json:
+            if self.claims != other.claims:
                 return False
             if self.subject != other.subject:
                 return False
@@ -4043,8 +4068,8 @@ class Decision:
         The code was refused.
 """
         
-        def __init__(self, code:str, detail:str):
-            self.code = code
+        def __init__(self, reason:str, detail:str):
+            self.reason = reason
             
             """
         The stable reason code (SPEC.md §10).
@@ -4063,13 +4088,13 @@ class Decision:
             
     
         def __str__(self):
-            return "Decision.REJECT(code={}, detail={})".format(self.code, self.detail)
+            return "Decision.REJECT(reason={}, detail={})".format(self.reason, self.detail)
         def __eq__(self, other):
             if not isinstance(other, Decision):
                 return NotImplemented
             if not other.is_REJECT():
                 return False
-            if self.code != other.code:
+            if self.reason != other.reason:
                 return False
             if self.detail != other.detail:
                 return False
@@ -4104,10 +4129,10 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
         variant = buf.read_i32()
         if variant == 1:
             return Decision.ACCEPT(
+                _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterTypeClaims.read(buf),
                 _UniffiFfiConverterString.read(buf),
-                _UniffiFfiConverterString.read(buf),
-                _UniffiFfiConverterUInt64.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
                 _UniffiFfiConverterSequenceUInt32.read(buf),
                 _UniffiFfiConverterBoolean.read(buf),
                 _UniffiFfiConverterBoolean.read(buf),
@@ -4122,16 +4147,16 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
     @staticmethod
     def check_lower(value):
         if value.is_ACCEPT():
+            _UniffiFfiConverterString.check_lower(value.policy)
             _UniffiFfiConverterTypeClaims.check_lower(value.claims)
-            _UniffiFfiConverterString.check_lower(value.claims_json)
             _UniffiFfiConverterString.check_lower(value.subject)
-            _UniffiFfiConverterUInt64.check_lower(value.issued_at)
+            _UniffiFfiConverterUInt32.check_lower(value.issued_at)
             _UniffiFfiConverterSequenceUInt32.check_lower(value.issuers)
             _UniffiFfiConverterBoolean.check_lower(value.revocation_checked)
             _UniffiFfiConverterBoolean.check_lower(value.printed)
             return
         if value.is_REJECT():
-            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.reason)
             _UniffiFfiConverterString.check_lower(value.detail)
             return
         raise ValueError(value)
@@ -4140,16 +4165,16 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
     def write(value, buf):
         if value.is_ACCEPT():
             buf.write_i32(1)
+            _UniffiFfiConverterString.write(value.policy, buf)
             _UniffiFfiConverterTypeClaims.write(value.claims, buf)
-            _UniffiFfiConverterString.write(value.claims_json, buf)
             _UniffiFfiConverterString.write(value.subject, buf)
-            _UniffiFfiConverterUInt64.write(value.issued_at, buf)
+            _UniffiFfiConverterUInt32.write(value.issued_at, buf)
             _UniffiFfiConverterSequenceUInt32.write(value.issuers, buf)
             _UniffiFfiConverterBoolean.write(value.revocation_checked, buf)
             _UniffiFfiConverterBoolean.write(value.printed, buf)
         if value.is_REJECT():
             buf.write_i32(2)
-            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.reason, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
 
 
@@ -6916,7 +6941,8 @@ class VerifierProtocol(typing.Protocol):
         raise NotImplementedError
     def held_lists(self, ) -> typing.List[HeldList]:
         """
-        The lists held: what a terminal shows its operator and reports to monitoring.
+        The lists held (core's `HeldList`): what a terminal shows its operator and
+        reports to monitoring.
 """
         raise NotImplementedError
     def load_revocation_list(self, list: bytes) -> None:
@@ -6961,6 +6987,12 @@ class VerifierProtocol(typing.Protocol):
         """
         Verifies scanned text now (or at `now_unix`). Never throws for a bad code: the
         decision says why.
+"""
+        raise NotImplementedError
+    def verify_json(self, text: str,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT) -> str:
+        """
+        [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+        server and the CLI print, for backends that log or forward it.
 """
         raise NotImplementedError
 
@@ -7059,7 +7091,8 @@ class Verifier(VerifierProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def held_lists(self, ) -> typing.List[HeldList]:
         """
-        The lists held: what a terminal shows its operator and reports to monitoring.
+        The lists held (core's `HeldList`): what a terminal shows its operator and
+        reports to monitoring.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -7209,6 +7242,30 @@ class Verifier(VerifierProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def verify_json(self, text: str,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT) -> str:
+        """
+        [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+        server and the CLI print, for backends that log or forward it.
+"""
+        
+        _UniffiFfiConverterString.check_lower(text)
+
+        if now_unix is _DEFAULT:
+            now_unix = None
+        _UniffiFfiConverterOptionalUInt64.check_lower(now_unix)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(text),
+            _UniffiFfiConverterOptionalUInt64.lower(now_unix),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify_json,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
 
 
 
@@ -7335,6 +7392,23 @@ def citycode_version() -> str:
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
         _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def claims_json(claims: Claims) -> str:
+    """
+    The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
+"""
+    
+    _UniffiFfiConverterTypeClaims.check_lower(claims)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeClaims.lower(claims),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_claims_json,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7723,6 +7797,7 @@ __all__ = [
     "TrustedIssuer",
     "base64url_decode",
     "citycode_version",
+    "claims_json",
     "digest",
     "identity_commit",
     "identity_matches",

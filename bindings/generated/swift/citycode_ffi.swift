@@ -2906,7 +2906,8 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     func allowMissingRevocationList() throws 
     
     /**
-     * The lists held: what a terminal shows its operator and reports to monitoring.
+     * The lists held (core's `HeldList`): what a terminal shows its operator and
+     * reports to monitoring.
      */
     func heldLists() throws  -> [HeldList]
     
@@ -2953,6 +2954,12 @@ public protocol VerifierProtocol: AnyObject, Sendable {
      * decision says why.
      */
     func verify(text: String, nowUnix: UInt64?)  -> Decision
+    
+    /**
+     * [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+     * server and the CLI print, for backends that log or forward it.
+     */
+    func verifyJson(text: String, nowUnix: UInt64?)  -> String
     
 }
 /**
@@ -3058,7 +3065,8 @@ open func allowMissingRevocationList()throws   {try rustCallWithError(FfiConvert
 }
     
     /**
-     * The lists held: what a terminal shows its operator and reports to monitoring.
+     * The lists held (core's `HeldList`): what a terminal shows its operator and
+     * reports to monitoring.
      */
 open func heldLists()throws  -> [HeldList]  {
     return try  FfiConverterSequenceTypeHeldList.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -3157,6 +3165,21 @@ open func verify(text: String, nowUnix: UInt64? = nil) -> Decision  {
     return try!  FfiConverterTypeDecision_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_citycode_ffi_fn_method_verifier_verify(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),
+        FfiConverterOptionUInt64.lower(nowUnix),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+     * server and the CLI print, for backends that log or forward it.
+     */
+open func verifyJson(text: String, nowUnix: UInt64? = nil) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_verify_json(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(text),
         FfiConverterOptionUInt64.lower(nowUnix),uniffiCallStatus
@@ -3413,7 +3436,7 @@ public func FfiConverterTypeHealth_lower(_ value: Health) -> RustBuffer {
 
 
 /**
- * A list a verifier holds.
+ * A list a verifier holds: core's `HeldList`, field for field.
  */
 public struct HeldList: Equatable, Hashable {
     /**
@@ -4648,7 +4671,8 @@ public func FfiConverterTypeCitycodeError_lower(_ value: CitycodeError) -> RustB
 
 
 /**
- * What a verifier decided.
+ * What a verifier decided: core's `Verdict`, field for field (the verify server and the
+ * CLI print its JSON, which [`Verifier::verify_json`] returns).
  */
 
 public enum Decision: Equatable, Hashable {
@@ -4658,19 +4682,20 @@ public enum Decision: Equatable, Hashable {
      */
     case accept(
         /**
-         * Exactly the disclosed claims.
-         */claims: Claims, 
+         * The policy that accepted the code (`hospital`, `scenic_spot:<site>`, ...).
+         */policy: String, 
         /**
-         * The same claims as JSON (names as in SPEC.md), for logs and comparisons.
-         */claimsJson: String, 
+         * Exactly the disclosed claims; `claims.guardian` is set when a guardian showed
+         * the code ([`claims_json`] gives them as core's JSON).
+         */claims: Claims, 
         /**
          * The holder's pseudonymous subject, hex.
          */subject: String, 
         /**
          * Unix second the code was built.
-         */issuedAt: UInt64, 
+         */issuedAt: UInt32, 
         /**
-         * Issuer key ids of the cards.
+         * Key ids of the issuers of the code's cards, in card order.
          */issuers: [UInt32], 
         /**
          * False only when the verifier runs without revocation lists by choice
@@ -4678,7 +4703,8 @@ public enum Decision: Equatable, Hashable {
          */revocationChecked: Bool, 
         /**
          * A printed code: no device signed it, so staff MUST check the person's identity
-         * document against `claims.identity` (SPEC.md §5.1).
+         * document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
+         * when false.)
          */printed: Bool
     )
     /**
@@ -4687,7 +4713,7 @@ public enum Decision: Equatable, Hashable {
     case reject(
         /**
          * The stable reason code (SPEC.md §10).
-         */code: String, 
+         */reason: String, 
         /**
          * What failed.
          */detail: String
@@ -4713,10 +4739,10 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .accept(claims: try FfiConverterTypeClaims.read(from: &buf), claimsJson: try FfiConverterString.read(from: &buf), subject: try FfiConverterString.read(from: &buf), issuedAt: try FfiConverterUInt64.read(from: &buf), issuers: try FfiConverterSequenceUInt32.read(from: &buf), revocationChecked: try FfiConverterBool.read(from: &buf), printed: try FfiConverterBool.read(from: &buf)
+        case 1: return .accept(policy: try FfiConverterString.read(from: &buf), claims: try FfiConverterTypeClaims.read(from: &buf), subject: try FfiConverterString.read(from: &buf), issuedAt: try FfiConverterUInt32.read(from: &buf), issuers: try FfiConverterSequenceUInt32.read(from: &buf), revocationChecked: try FfiConverterBool.read(from: &buf), printed: try FfiConverterBool.read(from: &buf)
         )
         
-        case 2: return .reject(code: try FfiConverterString.read(from: &buf), detail: try FfiConverterString.read(from: &buf)
+        case 2: return .reject(reason: try FfiConverterString.read(from: &buf), detail: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4727,20 +4753,20 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
         switch value {
         
         
-        case let .accept(claims,claimsJson,subject,issuedAt,issuers,revocationChecked,printed):
+        case let .accept(policy,claims,subject,issuedAt,issuers,revocationChecked,printed):
             writeInt(&buf, Int32(1))
+            FfiConverterString.write(policy, into: &buf)
             FfiConverterTypeClaims.write(claims, into: &buf)
-            FfiConverterString.write(claimsJson, into: &buf)
             FfiConverterString.write(subject, into: &buf)
-            FfiConverterUInt64.write(issuedAt, into: &buf)
+            FfiConverterUInt32.write(issuedAt, into: &buf)
             FfiConverterSequenceUInt32.write(issuers, into: &buf)
             FfiConverterBool.write(revocationChecked, into: &buf)
             FfiConverterBool.write(printed, into: &buf)
             
         
-        case let .reject(code,detail):
+        case let .reject(reason,detail):
             writeInt(&buf, Int32(2))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -6603,6 +6629,17 @@ public func citycodeVersion() -> String  {
 })
 }
 /**
+ * The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
+ */
+public func claimsJson(claims: Claims)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_claims_json(
+        FfiConverterTypeClaims_lower(claims),uniffiCallStatus
+    )
+})
+}
+/**
  * The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
  * otherwise.
  */
@@ -6839,6 +6876,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_citycode_version() != 5368) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_func_claims_json() != 2457) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_func_digest() != 12483) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6998,7 +7038,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() != 6874) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 35447) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 33309) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 58223) {
@@ -7020,6 +7060,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_verifier_verify_json() != 55924) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 29584) {

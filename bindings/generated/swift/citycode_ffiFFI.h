@@ -717,6 +717,11 @@ RustBuffer uniffi_citycode_ffi_fn_method_verifier_update_lists(uint64_t ptr, uin
 RustBuffer uniffi_citycode_ffi_fn_method_verifier_verify(uint64_t ptr, RustBuffer text, RustBuffer now_unix, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_VERIFY_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_VERIFY_JSON
+RustBuffer uniffi_citycode_ffi_fn_method_verifier_verify_json(uint64_t ptr, RustBuffer text, RustBuffer now_unix, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_BASE64URL_DECODE
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_BASE64URL_DECODE
 RustBuffer uniffi_citycode_ffi_fn_func_base64url_decode(RustBuffer text, RustCallStatus *_Nonnull out_status
@@ -726,6 +731,11 @@ RustBuffer uniffi_citycode_ffi_fn_func_base64url_decode(RustBuffer text, RustCal
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_CITYCODE_VERSION
 RustBuffer uniffi_citycode_ffi_fn_func_citycode_version(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_CLAIMS_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_CLAIMS_JSON
+RustBuffer uniffi_citycode_ffi_fn_func_claims_json(RustBuffer claims, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_DIGEST
@@ -1079,6 +1089,12 @@ uint16_t uniffi_citycode_ffi_checksum_func_base64url_decode(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_CITYCODE_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_CITYCODE_VERSION
 uint16_t uniffi_citycode_ffi_checksum_func_citycode_version(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_CLAIMS_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_CLAIMS_JSON
+uint16_t uniffi_citycode_ffi_checksum_func_claims_json(void
     
 );
 #endif
@@ -1445,6 +1461,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_verifier_update_lists(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY
 uint16_t uniffi_citycode_ffi_checksum_method_verifier_verify(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY_JSON
+uint16_t uniffi_citycode_ffi_checksum_method_verifier_verify_json(void
     
 );
 #endif

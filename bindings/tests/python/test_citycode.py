@@ -25,8 +25,9 @@ with open(os.path.join(ROOT, "test-vectors", "key-requests.json"), encoding="utf
     KEY_REQUESTS = json.load(f)["cases"]
 
 
-def run_case(case):
-    """Runs one case as test-vectors/README.md describes; returns the decision."""
+def prepare_case(case):
+    """A verifier set up as test-vectors/README.md describes, or the rejection its lists
+    made."""
     setup = case["verifier"]
     # The vector's verifier object is core's VerifierConfig (its lists are ignored).
     verifier = cc.Verifier.from_config_json(json.dumps(setup))
@@ -36,10 +37,16 @@ def run_case(case):
         for lst in setup["revocation_lists"]:
             verifier.load_revocation_list(cc.base64url_decode(lst))
     except cc.CitycodeError.Rejected as e:
-        return cc.Decision.REJECT(code=e.code, detail=e.detail)
+        return None, cc.Decision.REJECT(reason=e.code, detail=e.detail)
     for seen in case.get("seen", []):
         assert verifier.verify(seen["input"], seen["now"]).is_accept()
-    return verifier.verify(case["input"], case["now"])
+    return verifier, None
+
+
+def run_case(case):
+    """Runs one case; returns the decision."""
+    verifier, refused = prepare_case(case)
+    return refused or verifier.verify(case["input"], case["now"])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -47,14 +54,58 @@ def test_vector(case):
     decision = run_case(case)
     if case["expected"] == "accept":
         assert decision.is_accept(), decision
-        assert json.loads(decision.claims_json) == case["claims"]
+        assert json.loads(cc.claims_json(decision.claims)) == case["claims"]
         assert decision.subject == case["subject"]
         assert decision.revocation_checked == case.get("revocation_checked", True)
         assert decision.printed == case.get("printed", False)
     else:
         assert decision.is_reject(), decision
-        assert decision.code == case["expected"]
-        assert decision.detail != "" or decision.code in ("text_prefix",)
+        assert decision.reason == case["expected"]
+        assert decision.detail != "" or decision.reason in ("text_prefix",)
+
+
+# The fields of each Decision variant, as UniFFI generated them, and as core's Verdict
+# names them in JSON: the same, one to one (`decision` is the variant).
+ACCEPT_FIELDS = {"policy", "claims", "subject", "issued_at", "issuers", "revocation_checked", "printed"}
+REJECT_FIELDS = {"reason", "detail"}
+
+
+def test_decision_is_cores_verdict_field_by_field():
+    """For every vector, the Decision carries exactly core's Verdict (verify_json, the
+    JSON the server and the CLI print): every field, by name, nothing more."""
+    seen_keys, compared = set(), 0
+    for case in CASES:
+        verifier, refused = prepare_case(case)
+        twin, _ = prepare_case(case)
+        if refused:
+            continue
+        d = verifier.verify(case["input"], case["now"])
+        core = json.loads(twin.verify_json(case["input"], case["now"]))
+        seen_keys |= set(core)
+        fields = {k for k in vars(d) if not k.startswith("_")}
+        if core["decision"] == "accept":
+            assert d.is_accept() and fields == ACCEPT_FIELDS, (case["name"], fields)
+            # printed is left out of core's JSON when false.
+            assert set(core) - {"decision"} == ACCEPT_FIELDS - ({"printed"} if not d.printed else set())
+            assert json.loads(cc.claims_json(d.claims)) == core["claims"], case["name"]
+            for k in ("policy", "subject", "issued_at", "issuers", "revocation_checked"):
+                assert getattr(d, k) == core[k], (case["name"], k)
+            assert d.printed == core.get("printed", False)
+        else:
+            assert d.is_reject() and fields == REJECT_FIELDS, (case["name"], fields)
+            assert set(core) == {"decision"} | REJECT_FIELDS
+            assert (d.reason, d.detail) == (core["reason"], core["detail"]), case["name"]
+        compared += 1
+    assert compared > 150
+    assert seen_keys == {"decision"} | ACCEPT_FIELDS | REJECT_FIELDS, seen_keys
+
+
+def test_held_lists_are_cores_held_list():
+    case = next(c for c in CASES if c["name"] == "accept_metro_gate")
+    verifier, _ = prepare_case(case)
+    held = verifier.held_lists()
+    assert [(h.name, h.sequence) for h in held] == [("trust-list.bin", 1), ("revocation-root.bin", 1)]
+    assert {k for k in vars(held[0]) if not k.startswith("_")} == {"name", "sequence", "issued_at", "expires_at"}
 
 
 @pytest.mark.parametrize("case", KEY_REQUESTS, ids=[c["name"] for c in KEY_REQUESTS])
@@ -264,9 +315,9 @@ def test_full_flow_with_python_held_p256_key():
     assert decision.subject == holder.subject()
 
     again = verifier.verify(code.text, NOW + 2)
-    assert again.is_reject() and again.code == "replayed"
+    assert again.is_reject() and again.reason == "replayed"
     late = city.verifier(cc.Scene.HOSPITAL()).verify(code.text, NOW + 120)
-    assert late.is_reject() and late.code == "code_expired"
+    assert late.is_reject() and late.reason == "code_expired"
 
     verifier.set_scene(cc.Scene.METRO_GATE())
     metro = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
@@ -278,7 +329,7 @@ def test_full_flow_with_python_held_p256_key():
     parking = holder.present_for_scene(cc.Scene.PARKING(), now_unix=NOW)
     verifier.set_scene(cc.Scene.PARKING())
     refused = verifier.verify(parking.text, NOW)
-    assert refused.is_reject() and refused.code == "policy_unmet" and "vehicle" in refused.detail
+    assert refused.is_reject() and refused.reason == "policy_unmet" and "vehicle" in refused.detail
 
 
 class PromptedKeystore(cc.AsyncDeviceSigner):
@@ -351,7 +402,7 @@ def test_gm_only_city_with_a_python_held_sm2_key():
     decision = verifier.verify(code.text, NOW + 1)
     assert decision.is_accept(), decision
     assert decision.claims.transit.fare_class == cc.FareClass.STUDENT
-    assert verifier.verify(code.text, NOW + 2).code == "replayed"
+    assert verifier.verify(code.text, NOW + 2).reason == "replayed"
 
     # A wrong SM2 signature never leaves the holder: it checks each one.
     class Wrong(PythonSm2Keystore):
@@ -367,7 +418,7 @@ def test_gm_only_city_with_a_python_held_sm2_key():
     ed_cred = city.issuer.issue(*requested(ed), cc.random_subject(), city.today, 7, city.claims())
     ed_code = cc.Holder.with_key(ed_cred, ed).present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
     refused = verifier.verify(ed_code.text, NOW)
-    assert refused.is_reject() and refused.code == "unsupported_algorithm"
+    assert refused.is_reject() and refused.reason == "unsupported_algorithm"
     # Without GM-only the same verifier setup takes the mixed code.
     assert city.verifier(cc.Scene.METRO_GATE()).verify(ed_code.text, NOW).is_accept()
     # An Ed25519 root cannot be made GM-only.
@@ -468,7 +519,7 @@ def test_batch_of_unlinkable_instances_refill_and_revocation():
         city.root, None, 1, NOW - 10, NOW + 3600, [cc.Revocation.SUBJECT(id=i.subject) for i in refill]))
     for n in range(2):
         refused = verifier.verify(batch.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW + n).text, NOW + n)
-        assert refused.is_reject() and refused.code == "revoked", refused
+        assert refused.is_reject() and refused.reason == "revoked", refused
 
 
 def test_guardian_app_holds_an_elders_code_beside_its_own():
@@ -498,7 +549,7 @@ def test_guardian_app_holds_an_elders_code_beside_its_own():
     assert own.is_accept() and own.claims.guardian is None and own.claims.health.status == cc.HealthStatus.GREEN
     parking = city.verifier(cc.Scene.PARKING())
     refused = parking.verify(wallet.present_for_scene(cc.Scene.PARKING(), dependant="mother", now_unix=NOW).text, NOW)
-    assert refused.is_reject() and refused.code == "policy_unmet" and "guardian" in refused.detail
+    assert refused.is_reject() and refused.reason == "policy_unmet" and "guardian" in refused.detail
 
     for n in range(4):
         wallet.add_dependant(f"child{n}", for_mother(cc.Relation.PARENT))
@@ -525,7 +576,7 @@ def test_printed_code_for_an_elder_without_a_phone():
     assert desk.is_accept() and desk.printed and desk.subject == subject.hex()
     assert cc.identity_matches(desk.claims.identity, "11010519491231002X")
     gate = city.verifier(cc.Scene.METRO_GATE()).verify(text, NOW)
-    assert gate.is_reject() and gate.code == "policy_unmet" and "printed" in gate.detail
+    assert gate.is_reject() and gate.reason == "policy_unmet" and "printed" in gate.detail
     pdf = cc.printed_card(text, True)
     assert pdf.startswith(b"%PDF-") and pdf.endswith(b"%%EOF\n")
     assert "王*英" in cc.printed_card(text, False).decode()
@@ -565,7 +616,7 @@ def test_software_key_holder_and_revocation():
                                           [cc.Revocation.DEVICE_KEY(id=device.key_id())])
     verifier.load_revocation_list(revocations)
     decision = verifier.verify(holder.present_for_scene(scenic, now_unix=NOW + 1).text, NOW + 1)
-    assert decision.is_reject() and decision.code == "revoked"
+    assert decision.is_reject() and decision.reason == "revoked"
     with pytest.raises(cc.CitycodeError.Rejected) as e:
         verifier.load_revocation_list(cc.sign_revocation_list(city.root, None, 0, NOW, NOW + 60, []))
     assert e.value.code == "revocation_list_rollback"
@@ -592,7 +643,7 @@ def test_fail_closed_without_a_revocation_list_unless_allowed():
     verifier.load_trust_list(city.trust)
     code = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
     refused = verifier.verify(code.text, NOW)
-    assert refused.is_reject() and refused.code == "no_revocation_list"
+    assert refused.is_reject() and refused.reason == "no_revocation_list"
     verifier.allow_missing_revocation_list()
     accepted = verifier.verify(code.text + "\r\n", NOW)
     assert accepted.is_accept() and accepted.revocation_checked is False
@@ -632,7 +683,7 @@ def test_lists_reach_the_verifier_from_a_published_directory():
     assert verifier.update_lists(fetcher) == ["revocation-root.bin"]
     assert fetcher.fetched == ["status.bin", "revocation-root.bin"]
     code = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW + 1).text
-    assert verifier.verify(code, NOW + 1).code == "revoked"
+    assert verifier.verify(code, NOW + 1).reason == "revoked"
     # A stale mirror is refused and the newer list stays in force.
     with pytest.raises(cc.CitycodeError.Rejected) as e:
         verifier.update_lists(DictFetcher(first))
@@ -646,7 +697,7 @@ def test_lists_reach_the_verifier_from_a_published_directory():
         verifier.update_lists(DictFetcher(mixed))
     assert e.value.code == "list_digest_mismatch"
     code = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW + 2).text
-    assert verifier.verify(code, NOW + 2).code == "revoked"
+    assert verifier.verify(code, NOW + 2).reason == "revoked"
 
 
 def test_errors_are_typed_with_reason_codes():

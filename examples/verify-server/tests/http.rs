@@ -139,7 +139,10 @@ fn verify_and_batch_over_http_on_the_services_own_clock() {
     assert_eq!(get(&format!("{base}/livez")), (200, "ok".to_string()));
     let (status, ready) = get_json(&format!("{base}/readyz"));
     assert_eq!(status, 200, "{ready}");
-    assert_eq!(ready["lists"]["trust"]["sequence"], 1);
+    assert_eq!(
+        ready["lists"][0],
+        json!({"name": "trust-list.bin", "sequence": 1, "issued_at": demo::NOW - 3600, "expires_at": demo::NOW + 30 * 86_400})
+    );
 
     let (status, one) = post(&format!("{base}/verify"), json!({"text": code(&city, 1, demo::NOW)}));
     assert_eq!(status, 200);
@@ -201,8 +204,8 @@ fn verify_and_batch_over_http_on_the_services_own_clock() {
     assert!(metrics.contains("citycode_verdicts_total{outcome=\"accept\"} 4"), "{metrics}");
     assert!(metrics.contains("citycode_verdicts_total{outcome=\"replayed\"} 2"), "{metrics}");
     assert!(metrics.contains("citycode_verify_seconds_count 10"), "{metrics}");
-    assert!(metrics.contains("citycode_list_sequence{list=\"trust\"} 1"), "{metrics}");
-    assert!(metrics.contains("citycode_list_sequence{list=\"revocation_root\"} 1"), "{metrics}");
+    assert!(metrics.contains("citycode_list_sequence{list=\"trust-list.bin\"} 1"), "{metrics}");
+    assert!(metrics.contains("citycode_list_sequence{list=\"revocation-root.bin\"} 1"), "{metrics}");
     assert!(metrics.contains("citycode_ready 1"), "{metrics}");
     let logs = log.text();
     assert_eq!(logs.lines().filter(|l| l.contains("\"msg\":\"verdict\"")).count(), 10, "{logs}");
@@ -322,7 +325,7 @@ fn lists_reach_the_service_over_http_and_a_stale_mirror_is_refused() {
     assert_eq!(still["reason"], "revoked");
     let (_, metrics) = get(&format!("{}/metrics", server.base));
     assert!(metrics.contains("citycode_list_updates_total{result=\"list_status_rollback\"} 1"), "{metrics}");
-    assert!(metrics.contains("citycode_list_sequence{list=\"revocation_root\"} 2"), "{metrics}");
+    assert!(metrics.contains("citycode_list_sequence{list=\"revocation-root.bin\"} 2"), "{metrics}");
     assert!(log.text().contains("list_status_rollback"));
 
     // The mirror goes away: the service keeps serving with what it holds.

@@ -776,6 +776,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_citycode_version(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_func_claims_json(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_func_digest(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_identity_commit(
@@ -897,6 +899,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_citycode_ffi_checksum_method_verifier_update_lists(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_verify(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_verify_json(
     ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_asyncholder_new(
     ): Int
@@ -1101,9 +1105,13 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_verifier_verify(`ptr`: Long,`text`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_verifier_verify_json(`ptr`: Long,`text`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_base64url_decode(`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_citycode_version(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_claims_json(`claims`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_digest(`algorithm`: RustBuffer.ByValue,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1260,6 +1268,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_func_citycode_version() and 0xFFFF) != 5368) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_func_claims_json() and 0xFFFF) != 2457) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_func_digest() and 0xFFFF) != 12483) {
@@ -1421,7 +1432,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() and 0xFFFF) != 6874) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() and 0xFFFF) != 35447) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() and 0xFFFF) != 33309) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() and 0xFFFF) != 58223) {
@@ -1443,6 +1454,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_verify() and 0xFFFF) != 54456) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_verify_json() and 0xFFFF) != 55924) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new() and 0xFFFF) != 29584) {
@@ -5664,7 +5678,8 @@ public interface VerifierInterface {
     fun `allowMissingRevocationList`()
     
     /**
-     * The lists held: what a terminal shows its operator and reports to monitoring.
+     * The lists held (core's `HeldList`): what a terminal shows its operator and
+     * reports to monitoring.
      */
     fun `heldLists`(): List<HeldList>
     
@@ -5711,6 +5726,12 @@ public interface VerifierInterface {
      * decision says why.
      */
     fun `verify`(`text`: kotlin.String, `nowUnix`: kotlin.ULong? = null): Decision
+    
+    /**
+     * [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+     * server and the CLI print, for backends that log or forward it.
+     */
+    fun `verifyJson`(`text`: kotlin.String, `nowUnix`: kotlin.ULong? = null): kotlin.String
     
     companion object
 }
@@ -5856,7 +5877,8 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 
     
     /**
-     * The lists held: what a terminal shows its operator and reports to monitoring.
+     * The lists held (core's `HeldList`): what a terminal shows its operator and
+     * reports to monitoring.
      */
     @Throws(CitycodeException::class)override fun `heldLists`(): List<HeldList> {
             return FfiConverterSequenceTypeHeldList.lift(
@@ -5990,6 +6012,25 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify(
+        it,
+        
+        FfiConverterString.lower(`text`),
+        FfiConverterOptionalULong.lower(`nowUnix`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+     * server and the CLI print, for backends that log or forward it.
+     */override fun `verifyJson`(`text`: kotlin.String, `nowUnix`: kotlin.ULong?): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify_json(
         it,
         
         FfiConverterString.lower(`text`),
@@ -6202,7 +6243,7 @@ public object FfiConverterTypeHealth: FfiConverterRustBuffer<Health> {
 
 
 /**
- * A list a verifier holds.
+ * A list a verifier holds: core's `HeldList`, field for field.
  */
 data class HeldList (
     /**
@@ -7163,7 +7204,8 @@ public object FfiConverterTypeCitycodeError : FfiConverterRustBuffer<CitycodeExc
 
 
 /**
- * What a verifier decided.
+ * What a verifier decided: core's `Verdict`, field for field (the verify server and the
+ * CLI print its JSON, which [`Verifier::verify_json`] returns).
  */
 sealed class Decision {
     
@@ -7172,13 +7214,14 @@ sealed class Decision {
      */
     data class Accept(
         /**
-         * Exactly the disclosed claims.
+         * The policy that accepted the code (`hospital`, `scenic_spot:<site>`, ...).
+         */
+        val `policy`: kotlin.String, 
+        /**
+         * Exactly the disclosed claims; `claims.guardian` is set when a guardian showed
+         * the code ([`claims_json`] gives them as core's JSON).
          */
         val `claims`: uniffi.citycode_ffi.Claims, 
-        /**
-         * The same claims as JSON (names as in SPEC.md), for logs and comparisons.
-         */
-        val `claimsJson`: kotlin.String, 
         /**
          * The holder's pseudonymous subject, hex.
          */
@@ -7186,9 +7229,9 @@ sealed class Decision {
         /**
          * Unix second the code was built.
          */
-        val `issuedAt`: kotlin.ULong, 
+        val `issuedAt`: kotlin.UInt, 
         /**
-         * Issuer key ids of the cards.
+         * Key ids of the issuers of the code's cards, in card order.
          */
         val `issuers`: List<kotlin.UInt>, 
         /**
@@ -7198,7 +7241,8 @@ sealed class Decision {
         val `revocationChecked`: kotlin.Boolean, 
         /**
          * A printed code: no device signed it, so staff MUST check the person's identity
-         * document against `claims.identity` (SPEC.md §5.1).
+         * document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
+         * when false.)
          */
         val `printed`: kotlin.Boolean) : Decision()
         
@@ -7215,7 +7259,7 @@ sealed class Decision {
         /**
          * The stable reason code (SPEC.md §10).
          */
-        val `code`: kotlin.String, 
+        val `reason`: kotlin.String, 
         /**
          * What failed.
          */
@@ -7244,10 +7288,10 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
     override fun read(buf: ByteBuffer): Decision {
         return when(buf.getInt()) {
             1 -> Decision.Accept(
+                FfiConverterString.read(buf),
                 FfiConverterTypeClaims.read(buf),
                 FfiConverterString.read(buf),
-                FfiConverterString.read(buf),
-                FfiConverterULong.read(buf),
+                FfiConverterUInt.read(buf),
                 FfiConverterSequenceUInt.read(buf),
                 FfiConverterBoolean.read(buf),
                 FfiConverterBoolean.read(buf),
@@ -7265,10 +7309,10 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
+                + FfiConverterString.allocationSize(value.`policy`)
                 + FfiConverterTypeClaims.allocationSize(value.`claims`)
-                + FfiConverterString.allocationSize(value.`claimsJson`)
                 + FfiConverterString.allocationSize(value.`subject`)
-                + FfiConverterULong.allocationSize(value.`issuedAt`)
+                + FfiConverterUInt.allocationSize(value.`issuedAt`)
                 + FfiConverterSequenceUInt.allocationSize(value.`issuers`)
                 + FfiConverterBoolean.allocationSize(value.`revocationChecked`)
                 + FfiConverterBoolean.allocationSize(value.`printed`)
@@ -7278,7 +7322,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`reason`)
                 + FfiConverterString.allocationSize(value.`detail`)
             )
         }
@@ -7288,10 +7332,10 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
         when(value) {
             is Decision.Accept -> {
                 buf.putInt(1)
+                FfiConverterString.write(value.`policy`, buf)
                 FfiConverterTypeClaims.write(value.`claims`, buf)
-                FfiConverterString.write(value.`claimsJson`, buf)
                 FfiConverterString.write(value.`subject`, buf)
-                FfiConverterULong.write(value.`issuedAt`, buf)
+                FfiConverterUInt.write(value.`issuedAt`, buf)
                 FfiConverterSequenceUInt.write(value.`issuers`, buf)
                 FfiConverterBoolean.write(value.`revocationChecked`, buf)
                 FfiConverterBoolean.write(value.`printed`, buf)
@@ -7299,7 +7343,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
             }
             is Decision.Reject -> {
                 buf.putInt(2)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
@@ -8838,6 +8882,21 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version(
     
         _status)
+}
+    )
+    }
+    
+
+        /**
+         * The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
+         */
+    @Throws(CitycodeException::class) fun `claimsJson`(`claims`: Claims): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_claims_json(
+    
+        
+        FfiConverterTypeClaims.lower(`claims`),_status)
 }
     )
     }
