@@ -30,7 +30,7 @@ use crate::{HttpSource, Lists, LogSink, Service, directory_source};
     about = "HTTP verification service: POST /verify {\"text\"}, POST /verify/batch {\"texts\"}, GET /readyz, GET /metrics",
     after_help = "Examples:
   citycode-verify-server --root-alg ed25519 --root-key HEX --scene metro_gate \\
-      --lists-url https://lists.example.gov/citycode/
+      --lists-url https://lists.example.gov/citycode/ --list-state-file /var/lib/citycode/list-state.json
   citycode-verify-server --root-alg sm2_sm3 --root-key HEX --gm-only --scene hospital --lists-dir /srv/lists ...
   citycode-verify-server --scene scenic_spot --site 1024 ...
   citycode-verify-server --config /etc/citycode/verify-server.toml"
@@ -88,6 +88,16 @@ pub struct Args {
     /// Signed revocation list files (with --trust-list).
     #[arg(long, env = "CITYCODE_REVOCATION_LIST", value_delimiter = ',')]
     pub revocation_list: Vec<PathBuf>,
+    /// Where the service keeps the sequences of the lists it applied (SPEC.md §8.3),
+    /// written atomically after every load: after a restart it refuses anything older,
+    /// so a stale mirror cannot bring back a revoked phone. Required, unless
+    /// --no-list-state.
+    #[arg(long, env = "CITYCODE_LIST_STATE_FILE")]
+    pub list_state_file: Option<PathBuf>,
+    /// Keep list state in memory only: after a restart a stale mirror's older lists are
+    /// accepted again. For tests and throwaway instances.
+    #[arg(long, env = "CITYCODE_NO_LIST_STATE")]
+    pub no_list_state: bool,
     /// Share the replay store with other instances through this Redis.
     #[arg(long, env = "CITYCODE_REDIS")]
     pub redis: Option<String>,
@@ -130,6 +140,11 @@ pub struct Transport {
     /// Signed revocation list files, with `trust_list`.
     #[serde(default)]
     pub revocation_list: Vec<PathBuf>,
+    /// The list-state file (SPEC.md §8.3).
+    pub list_state_file: Option<PathBuf>,
+    /// Run without a list-state file, explicitly.
+    #[serde(default)]
+    pub no_list_state: bool,
     /// A Redis URL for a shared replay store.
     pub redis: Option<String>,
     /// Deadline of one Redis call, milliseconds.
@@ -170,6 +185,20 @@ impl Transport {
             }
             (None, None, None) => Err("no lists: give --lists-url, --lists-dir or --trust-list".into()),
             _ => Err("give exactly one of --lists-url, --lists-dir and --trust-list".into()),
+        }
+    }
+
+    /// The list-state file, or `None` when the operator opted out; an error when neither
+    /// was said (fail closed: a server that forgets what it applied can be rolled back
+    /// by a stale mirror after a restart).
+    pub fn list_state(&self) -> Result<Option<PathBuf>, String> {
+        match (&self.list_state_file, self.no_list_state) {
+            (Some(_), true) => Err("give --list-state-file or --no-list-state, not both".into()),
+            (Some(path), false) => Ok(Some(path.clone())),
+            (None, true) => Ok(None),
+            (None, false) => Err("no list state: give --list-state-file FILE (SPEC.md §8.3), or --no-list-state to \
+                                  keep it in memory only"
+                .into()),
         }
     }
 
@@ -247,8 +276,12 @@ impl ServerConfig {
 impl ServerConfig {
     /// The service this configuration describes, on `clock`, logging to `log`. Core
     /// refuses what it must (a root that is not a key of its algorithm, `gm_only` with a
-    /// root that is not SM2), and so does the transport (no lists, or two list sources).
-    /// Call [`Service::reload`] to load the lists.
+    /// root that is not SM2), and so does the transport (no lists, two list sources, no
+    /// list state and no opt-out). With a list-state file the verifier restores the
+    /// floors it saved there (SPEC.md §8.3) before it loads anything, and saves them itself
+    /// after every load: a file that cannot be read, belongs to another root or cannot be
+    /// written stops the service here (`list_state_unavailable`). Call
+    /// [`Service::reload`] to load the lists.
     pub fn service(&self, clock: Arc<dyn Clock>, log: LogSink) -> Result<Service, String> {
         let t = &self.transport;
         let lists = match t.lists()? {
@@ -256,7 +289,12 @@ impl ServerConfig {
             ListsFrom::Dir(dir) => Lists::Published(directory_source(dir)),
             ListsFrom::Files { trust, revocations } => Lists::Files { trust, revocations },
         };
+        let state = t.list_state()?;
         let mut v = self.verifier.build().map_err(|r| format!("configuration: {r}"))?;
+        if let Some(path) = state {
+            let store = Arc::new(citycode::FileListStateStore::new(path));
+            v = v.with_list_state_store(store).map_err(|r| format!("list state: {r}"))?;
+        }
         if let Some(url) = &t.redis {
             let store = citycode::RedisReplayStore::new(url)
                 .map_err(|e| e.to_string())?
@@ -335,6 +373,12 @@ impl Args {
         if !self.revocation_list.is_empty() {
             set("revocation_list", Value::Array(self.revocation_list.iter().map(path).collect()));
         }
+        if let Some(v) = &self.list_state_file {
+            set("list_state_file", path(v));
+        }
+        if self.no_list_state {
+            set("no_list_state", Value::Boolean(true));
+        }
         if let Some(v) = &self.redis {
             set("redis", string(v));
         }
@@ -386,7 +430,7 @@ mod tests {
         for key in ["root_alg", "root_key", "scene", "skew_secs", "gm_only", "allow_missing_revocation_list"] {
             assert!(keys.contains(&key), "{key}: {keys:?}");
         }
-        for key in ["lists_url", "redis", "listen"] {
+        for key in ["lists_url", "list_state_file", "redis", "listen"] {
             assert!(keys.contains(&key), "{key}: {keys:?}");
         }
         // Every key core's configuration serialises (with its flags on) is known.

@@ -72,6 +72,7 @@ impl City {
             &self.dir.join("trust.bin").to_string_lossy(),
             "--revocation-list",
             &self.dir.join("rev.bin").to_string_lossy(),
+            "--no-list-state",
         ]
         .map(String::from)
         .to_vec()
@@ -79,7 +80,7 @@ impl City {
 
     fn toml(&self, scene: &str) -> String {
         format!(
-            "root_alg = \"ed25519\"\nroot_key = \"{}\"\ntrust_list = \"{}\"\nrevocation_list = [\"{}\"]\n{scene}\n",
+            "root_alg = \"ed25519\"\nroot_key = \"{}\"\ntrust_list = \"{}\"\nrevocation_list = [\"{}\"]\nno_list_state = true\n{scene}\n",
             self.root_hex(),
             self.dir.join("trust.bin").display(),
             self.dir.join("rev.bin").display(),
@@ -223,7 +224,26 @@ fn what_core_refuses_stops_the_service_before_it_starts() {
     args[2] = "ecdsa_p256_sha256".into();
     let e = service(with(args, &["--scene", "parking"])).unwrap_err();
     assert!(e.contains("configuration"), "{e}");
-    // Transport: two list sources.
+    // Transport: no list state and no opt-out, or both; two list sources.
+    let no_state: Vec<String> = c.args().into_iter().filter(|a| a != "--no-list-state").collect();
+    let e = service(with(no_state.clone(), &["--scene", "parking"])).unwrap_err();
+    assert!(e.contains("--list-state-file") && e.contains("--no-list-state"), "{e}");
+    let both = with(c.args(), &["--scene", "parking", "--list-state-file", "s.json"]);
+    assert!(service(both).unwrap_err().contains("not both"));
+    // A list-state file that cannot be written (its directory does not exist): the
+    // verifier saves at once, so the server does not start.
+    let nowhere = c.dir.join("no-such-dir").join("state.json");
+    let e = service(with(no_state.clone(), &["--scene", "parking", "--list-state-file", &nowhere.to_string_lossy()]))
+        .unwrap_err();
+    assert!(e.contains("list_state_unavailable"), "{e}");
+    // One of another root: refused too (its floors mean nothing under this root).
+    let other =
+        citycode::ListState::from_json(&format!(r#"{{"version":1,"root_key_id":"{}"}}"#, "00".repeat(16))).unwrap();
+    let foreign = c.dir.join("foreign.json");
+    std::fs::write(&foreign, other.to_json()).unwrap();
+    let e =
+        service(with(no_state, &["--scene", "parking", "--list-state-file", &foreign.to_string_lossy()])).unwrap_err();
+    assert!(e.contains("list_state_unavailable") && e.contains("root key"), "{e}");
     let e = service(with(c.args(), &["--scene", "parking", "--lists-dir", "/nonexistent"])).unwrap_err();
     assert!(e.contains("exactly one"), "{e}");
 }

@@ -18,6 +18,7 @@ use citycode::{
     Algorithm, CardLayout, Clock, CredentialRequest, FixedClock, Issuer, KeyPair, PresentOptions, Scene, Subject,
     SystemClock, Verifier, present,
 };
+use citycode_verify_server::config::ServerConfig;
 use citycode_verify_server::{HttpSource, Limits, Lists, Service, serve};
 use serde_json::{Value, json};
 
@@ -335,6 +336,72 @@ fn lists_reach_the_service_over_http_and_a_stale_mirror_is_refused() {
 }
 
 #[test]
+fn a_restart_against_a_stale_mirror_keeps_refusing_the_revoked_phone() {
+    let city = DemoCity::new().unwrap();
+    let device = city.device.public_key().key_id();
+    let first = publication(&city, 1, &revocations(&city, 1, vec![]));
+    let second = publication(&city, 2, &revocations(&city, 2, vec![Revoked::DeviceKey(device)]));
+    let files = Arc::new(Mutex::new(first.clone()));
+    let lists = mirror(files.clone());
+    let dir = temp_dir("restart");
+    let state = dir.join("state").join("list-state.json");
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    let root = citycode::text::hex(&city.root.public_key().to_bytes());
+    let config = |more: String| {
+        ServerConfig::from_toml(&format!(
+            "root_alg = \"ed25519\"\nroot_key = \"{root}\"\nscene = {{ kind = \"metro_gate\" }}\nlists_url = \"{}/lists/\"\n{more}\n",
+            lists.base
+        ))
+        .unwrap()
+    };
+    let with_state = config(format!("list_state_file = \"{}\"", state.display()));
+    let log = Buf::default();
+    let start = |c: &ServerConfig| c.service(Arc::new(FixedClock(demo::NOW)), Box::new(log.clone())).unwrap();
+
+    // The first process: publication 1, then 2, which revokes the phone.
+    let service = start(&with_state);
+    service.reload().unwrap();
+    assert_eq!(service.verify(&code(&city, 1, demo::NOW)).outcome(), "accept");
+    *files.lock().unwrap() = second.clone();
+    service.reload().unwrap();
+    assert_eq!(service.verify(&code(&city, 2, demo::NOW)).outcome(), "revoked");
+    drop(service);
+    let saved = citycode::ListState::from_json(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(saved.status().map(|s| s.sequence), Some(2));
+    assert_eq!(saved.revocation_list(ListSigner::Root).map(|l| l.sequence), Some(2));
+
+    // A new process, and the load balancer sends it to a stale mirror serving publication
+    // 1, unexpired: refused, so the phone it no longer revokes stays refused (the server
+    // is not ready: it holds no list it may use).
+    *files.lock().unwrap() = first.clone();
+    let restarted = start(&with_state);
+    assert_eq!(restarted.reload().unwrap_err().reason.code(), "list_status_rollback");
+    assert_ne!(restarted.verify(&code(&city, 3, demo::NOW)).outcome(), "accept");
+    assert!(restarted.readiness().is_err());
+    // The same restart without the state file: the stale publication loads and the
+    // revoked phone is accepted again. This is the hole the file closes.
+    let forgetful = start(&config("no_list_state = true".into()));
+    forgetful.reload().unwrap();
+    assert_eq!(forgetful.verify(&code(&city, 4, demo::NOW)).outcome(), "accept");
+
+    // The mirror catches up: publication 2 loads again and the phone stays revoked.
+    *files.lock().unwrap() = second;
+    restarted.reload().unwrap();
+    assert_eq!(restarted.verify(&code(&city, 5, demo::NOW)).outcome(), "revoked");
+    assert!(restarted.readiness().is_ok());
+
+    // A state that cannot be saved (its directory gone): publication 3 does not take
+    // effect, the reload fails with list_state_unavailable, and it is logged and counted.
+    let third = publication(&city, 3, &revocations(&city, 3, vec![]));
+    *files.lock().unwrap() = third;
+    std::fs::remove_dir_all(state.parent().unwrap()).unwrap();
+    assert_eq!(restarted.reload().unwrap_err().reason.code(), "list_state_unavailable");
+    assert_eq!(restarted.verify(&code(&city, 6, demo::NOW)).outcome(), "revoked");
+    assert!(restarted.metrics_text().contains("citycode_list_updates_total{result=\"list_state_unavailable\"} 1"));
+    assert!(log.text().contains("list_state_unavailable"));
+}
+
+#[test]
 fn header_reads_have_a_deadline_so_half_open_connections_are_closed() {
     let city = DemoCity::new().unwrap();
     let service = demo_service(&city, demo_files(&city, "slowloris"), Buf::default());
@@ -529,7 +596,7 @@ fn the_binary_runs_from_a_config_file_reloads_on_sighup_and_stops_on_sigterm() {
     let port = free_port();
     let root_hex = citycode::text::hex(&city.root.public_key().to_bytes());
     let config = format!(
-        "root_alg = \"ecdsa_p256_sha256\"\nroot_key = \"{root_hex}\"\ntrust_list = \"trust.bin\"\nrevocation_list = [\"rev.bin\"]\nscene = {{ kind = \"metro_gate\" }}\nlisten = \"127.0.0.1:{port}\"\n"
+        "root_alg = \"ecdsa_p256_sha256\"\nroot_key = \"{root_hex}\"\ntrust_list = \"trust.bin\"\nrevocation_list = [\"rev.bin\"]\nscene = {{ kind = \"metro_gate\" }}\nlisten = \"127.0.0.1:{port}\"\nlist_state_file = \"state.json\"\n"
     );
     std::fs::write(dir.join("server.toml"), config).unwrap();
     // The reload period from the environment: an hour, so only SIGHUP reloads here.
@@ -582,7 +649,7 @@ fn the_binary_refuses_a_bad_configuration_with_a_clear_error() {
         let out = cmd.output().unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
     };
-    let lists = ["--trust-list", "t.bin", "--scene", "parking"];
+    let lists = ["--trust-list", "t.bin", "--no-list-state", "--scene", "parking"];
     let (code, err) = run(&lists, &[]);
     assert_eq!(code, Some(2));
     assert!(err.contains("missing field `root_alg`"), "{err}");
@@ -601,7 +668,7 @@ fn the_binary_refuses_a_bad_configuration_with_a_clear_error() {
     assert_eq!(code, Some(2));
     assert!(err.contains("unsupported_algorithm") && err.contains("SM2 root"), "{err}");
     // The old spelling of a scene, the root from the environment.
-    let (code, err) = run(&["--trust-list", "t.bin", "--scene", "metro-gate"], &env[..2]);
+    let (code, err) = run(&["--trust-list", "t.bin", "--no-list-state", "--scene", "metro-gate"], &env[..2]);
     assert_eq!(code, Some(2));
     assert!(err.contains("unknown variant `metro-gate`"), "{err}");
 }
@@ -617,7 +684,7 @@ fn a_gm_only_city_runs_the_binary_on_an_sm2_root() {
     assert_eq!(root_hex.len(), 66, "a compressed SM2 point: 33 bytes, which the old server read as P-256");
     let config = format!(
         "root_alg = \"sm2_sm3\"\nroot_key = \"{root_hex}\"\ngm_only = true\nscene = {{ kind = \"metro_gate\" }}\n\
-         trust_list = \"trust.bin\"\nrevocation_list = [\"rev.bin\"]\nlisten = \"127.0.0.1:{port}\"\n"
+         trust_list = \"trust.bin\"\nrevocation_list = [\"rev.bin\"]\nlisten = \"127.0.0.1:{port}\"\nlist_state_file = \"state.json\"\n"
     );
     std::fs::write(dir.join("gm.toml"), config).unwrap();
     let _server = start_binary(&dir, &["--config", "gm.toml"], &[]);
