@@ -94,7 +94,9 @@ impl From<citycode::Error> for CitycodeError {
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for CitycodeError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        CitycodeError::signer(format!("the signer threw: {}", e.reason))
+        // Signers are the callbacks whose failures callers see as such; a list fetcher's
+        // or list state store's fails the update with its own reason around this text.
+        CitycodeError::signer(format!("the callback threw: {}", e.reason))
     }
 }
 
@@ -1243,6 +1245,22 @@ impl Verifier {
         Ok(self.write()?.apply_update(plan, files)?.loaded)
     }
 
+    /// Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+    /// store saved (from now on anything older is refused, and every revocation list it
+    /// names must load again before a code is accepted), saves the result at once, and
+    /// from then on saves after every load that changes it, before the load takes
+    /// effect. Attach it before loading lists, once per verifier object. Fails with
+    /// `list_state_unavailable` if the store cannot be read or written or holds a state
+    /// of another root key; nothing changes then.
+    pub fn set_list_state_store(&self, store: Arc<dyn ListStateStore>) -> Result<()> {
+        Ok(self.write()?.set_list_state_store(Arc::new(ForeignListStateStore(store)))?)
+    }
+
+    /// The list state as JSON: what a [`ListStateStore`] is given to save.
+    pub fn list_state(&self) -> String {
+        self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner).list_state().to_json()
+    }
+
     /// The lists held (core's `HeldList`): what a terminal shows its operator and
     /// reports to monitoring.
     pub fn held_lists(&self) -> Result<Vec<HeldList>> {
@@ -1261,6 +1279,41 @@ impl Verifier {
 
     fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, citycode::Verifier>> {
         self.inner.write().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))
+    }
+}
+
+/// Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+/// sequence and digest of every list and list status the verifier applied, as a JSON
+/// string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+/// a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+/// calls it itself: `load` once when attached, `save` after every load that changes its
+/// state, before that load takes effect. So a verifier restarted against a stale mirror
+/// that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+/// the rollback reasons of each list) and the phone it no longer revokes.
+#[uniffi::export(with_foreign)]
+pub trait ListStateStore: Send + Sync {
+    /// The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+    /// not a list state, another root's) keeps the store from being attached.
+    fn load(&self) -> std::result::Result<Option<String>, CitycodeError>;
+    /// Saves `state` (JSON), durably, replacing what was saved: return only when a
+    /// restart would load it. An error fails the load that would change the state
+    /// (`list_state_unavailable`), and the verifier keeps the lists it held.
+    fn save(&self, state: String) -> std::result::Result<(), CitycodeError>;
+}
+
+/// Adapts an app's store to core's: JSON in and out, core parses and checks it.
+struct ForeignListStateStore(Arc<dyn ListStateStore>);
+
+impl citycode::ListStateStore for ForeignListStateStore {
+    fn load(&self) -> std::result::Result<Option<citycode::ListState>, String> {
+        match self.0.load().map_err(|e| e.to_string())? {
+            Some(json) => citycode::ListState::from_json(&json).map(Some).map_err(|e| e.to_string()),
+            None => Ok(None),
+        }
+    }
+
+    fn save(&self, state: &citycode::ListState) -> std::result::Result<(), String> {
+        self.0.save(state.to_json()).map_err(|e| e.to_string())
     }
 }
 

@@ -637,6 +637,10 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_liststatestore_load() != 65288:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_liststatestore_save() != 21263:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm() != 57038:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_signingkey_key_id() != 64000:
@@ -657,11 +661,15 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 33309:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_list_state() != 21299:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 58223:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 41847:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store() != 5628:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -874,6 +882,12 @@ _UniffiLib.uniffi_citycode_ffi_checksum_constructor_issuer_new.restype = ctypes.
 _UniffiLib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_liststatestore_load.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_liststatestore_load.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_liststatestore_save.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_liststatestore_save.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm.restype = ctypes.c_uint16
@@ -904,6 +918,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_held_lists.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_held_lists.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_list_state.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_list_state.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list.restype = ctypes.c_uint16
@@ -913,6 +930,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list.restype 
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_scene.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_scene.restype = ctypes.c_uint16
@@ -1297,6 +1317,17 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_listfetcher_fetch.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_listfetcher_fetch.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_load.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_load.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_save.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_save.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_algorithm.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1350,6 +1381,11 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_list_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_list_state.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_load_revocation_list.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1367,6 +1403,12 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_require_gm_only.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_require_gm_only.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_list_state_store.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_list_state_store.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_scene.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1493,6 +1535,16 @@ _UniffiLib.uniffi_citycode_ffi_fn_free_listfetcher.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_free_listfetcher.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_clone_liststatestore.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_clone_liststatestore.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_free_liststatestore.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_free_liststatestore.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_clone_signingkey.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1593,6 +1645,27 @@ _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher.argtypes = (
     ctypes.POINTER(_UniffiVTableCallbackInterfaceCitycodeFfiListFetcher),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher.restype = None
+_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.POINTER(_UniffiRustBuffer),
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD1 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_LIST_STATE_STORE = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_LIST_STATE_STORE = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfaceCitycodeFfiListStateStore(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_LIST_STATE_STORE),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_LIST_STATE_STORE),
+        ("load", _UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD0),
+        ("save", _UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD1),
+    ]
+_UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfaceCitycodeFfiListStateStore),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore.restype = None
 _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.c_int8,
 )
 _UniffiLib.ffi_citycode_ffi_rust_future_poll_u8.argtypes = (
@@ -6903,6 +6976,210 @@ class _UniffiFfiConverterTypeListFetcher:
     def write(cls, value: ListFetcher, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+
+class ListStateStore():
+    """
+    Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+    sequence and digest of every list and list status the verifier applied, as a JSON
+    string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+    a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+    calls it itself: `load` once when attached, `save` after every load that changes its
+    state, before that load takes effect. So a verifier restarted against a stale mirror
+    that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+    the rollback reasons of each list) and the phone it no longer revokes.
+"""
+    
+    def load(self, ) -> typing.Optional[str]:
+        """
+        The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+        not a list state, another root's) keeps the store from being attached.
+"""
+        raise NotImplementedError
+    def save(self, state: str) -> None:
+        """
+        Saves `state` (JSON), durably, replacing what was saved: return only when a
+        restart would load it. An error fails the load that would change the state
+        (`list_state_unavailable`), and the verifier keeps the lists it held.
+"""
+        raise NotImplementedError
+
+class ListStateStoreImpl(ListStateStore):
+    """
+    Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+    sequence and digest of every list and list status the verifier applied, as a JSON
+    string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+    a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+    calls it itself: `load` once when attached, `save` after every load that changes its
+    state, before that load takes effect. So a verifier restarted against a stale mirror
+    that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+    the rollback reasons of each list) and the phone it no longer revokes.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_liststatestore, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_liststatestore, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def load(self, ) -> typing.Optional[str]:
+        """
+        The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+        not a list state, another root's) keeps the store from being attached.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_load,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def save(self, state: str) -> None:
+        """
+        Saves `state` (JSON), durably, replacing what was saved: return only when a
+        restart would load it. An error fails the load that would change the state
+        (`list_state_unavailable`), and the verifier keeps the lists it held.
+"""
+        
+        _UniffiFfiConverterString.check_lower(state)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(state),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_save,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplListStateStoreImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD0
+    def load(
+            uniffi_handle,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeListStateStore._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = ()
+            uniffi_method = uniffi_obj.load
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterOptionalString.lower(v)
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                CitycodeError,
+                _UniffiFfiConverterTypeCitycodeError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD1
+    def save(
+            uniffi_handle,
+            state,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeListStateStore._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterString.lift(state), )
+            uniffi_method = uniffi_obj.save
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                CitycodeError,
+                _UniffiFfiConverterTypeCitycodeError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_LIST_STATE_STORE
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeListStateStore._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_LIST_STATE_STORE
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeListStateStore._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfaceCitycodeFfiListStateStore(
+        _uniffi_free,
+        _uniffi_clone,
+        load,
+        save,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeListStateStore:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return ListStateStoreImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeListStateStore._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: ListStateStore):
+        if not isinstance(value, ListStateStore):
+            raise TypeError("Expected ListStateStore subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: ListStateStore):
+         if isinstance(value, ListStateStoreImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeListStateStore._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: ListStateStore, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
 class _UniffiFfiConverterSequenceTypeHeldList(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -6945,6 +7222,11 @@ class VerifierProtocol(typing.Protocol):
         reports to monitoring.
 """
         raise NotImplementedError
+    def list_state(self, ) -> str:
+        """
+        The list state as JSON: what a [`ListStateStore`] is given to save.
+"""
+        raise NotImplementedError
     def load_revocation_list(self, list: bytes) -> None:
         """
         Loads a signed revocation list; refuses bad signatures and rollback.
@@ -6960,6 +7242,17 @@ class VerifierProtocol(typing.Protocol):
         Accepts only the national algorithms: the root (which must be SM2), every issuer
         key and every device key SM2, every digest SM3 (SPEC.md §4.6). A trust list or
         code with another algorithm is then refused (`unsupported_algorithm`).
+"""
+        raise NotImplementedError
+    def set_list_state_store(self, store: ListStateStore) -> None:
+        """
+        Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+        store saved (from now on anything older is refused, and every revocation list it
+        names must load again before a code is accepted), saves the result at once, and
+        from then on saves after every load that changes it, before the load takes
+        effect. Attach it before loading lists, once per verifier object. Fails with
+        `list_state_unavailable` if the store cannot be read or written or holds a state
+        of another root key; nothing changes then.
 """
         raise NotImplementedError
     def set_scene(self, scene: Scene) -> None:
@@ -7105,6 +7398,21 @@ class Verifier(VerifierProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def list_state(self, ) -> str:
+        """
+        The list state as JSON: what a [`ListStateStore`] is given to save.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_list_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def load_revocation_list(self, list: bytes) -> None:
         """
         Loads a signed revocation list; refuses bad signatures and rollback.
@@ -7155,6 +7463,30 @@ class Verifier(VerifierProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_require_gm_only,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_list_state_store(self, store: ListStateStore) -> None:
+        """
+        Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+        store saved (from now on anything older is refused, and every revocation list it
+        names must load again before a code is accepted), saves the result at once, and
+        from then on saves after every load that changes it, before the load takes
+        effect. Attach it before loading lists, once per verifier object. Fails with
+        `list_state_unavailable` if the store cannot be read or written or holds a state
+        of another root key; nothing changes then.
+"""
+        
+        _UniffiFfiConverterTypeListStateStore.check_lower(store)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeListStateStore.lower(store),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_list_state_store,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7832,6 +8164,8 @@ __all__ = [
     "IssuerProtocol",
     "ListFetcherImpl",
     "ListFetcher",
+    "ListStateStoreImpl",
+    "ListStateStore",
     "Verifier",
     "VerifierProtocol",
 ]

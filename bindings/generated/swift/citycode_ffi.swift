@@ -2649,6 +2649,277 @@ public func FfiConverterTypeListFetcher_lower(_ value: ListFetcher) -> UInt64 {
 
 
 /**
+ * Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+ * sequence and digest of every list and list status the verifier applied, as a JSON
+ * string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+ * a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+ * calls it itself: `load` once when attached, `save` after every load that changes its
+ * state, before that load takes effect. So a verifier restarted against a stale mirror
+ * that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+ * the rollback reasons of each list) and the phone it no longer revokes.
+ */
+public protocol ListStateStore: AnyObject, Sendable {
+    
+    /**
+     * The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+     * not a list state, another root's) keeps the store from being attached.
+     */
+    func load() throws  -> String?
+    
+    /**
+     * Saves `state` (JSON), durably, replacing what was saved: return only when a
+     * restart would load it. An error fails the load that would change the state
+     * (`list_state_unavailable`), and the verifier keeps the lists it held.
+     */
+    func save(state: String) throws 
+    
+}
+/**
+ * Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+ * sequence and digest of every list and list status the verifier applied, as a JSON
+ * string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+ * a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+ * calls it itself: `load` once when attached, `save` after every load that changes its
+ * state, before that load takes effect. So a verifier restarted against a stale mirror
+ * that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+ * the rollback reasons of each list) and the phone it no longer revokes.
+ */
+open class ListStateStoreImpl: ListStateStore, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_citycode_ffi_fn_clone_liststatestore(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_citycode_ffi_fn_free_liststatestore(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+     * not a list state, another root's) keeps the store from being attached.
+     */
+open func load()throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_liststatestore_load(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Saves `state` (JSON), durably, replacing what was saved: return only when a
+     * restart would load it. An error fails the load that would change the state
+     * (`list_state_unavailable`), and the verifier keeps the lists it held.
+     */
+open func save(state: String)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_liststatestore_save(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(state),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceListStateStore {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceListStateStore = UniffiVTableCallbackInterfaceListStateStore(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeListStateStore.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface ListStateStore: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeListStateStore.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface ListStateStore: handle missing in uniffiClone")
+            }
+        },
+        load: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String? in
+                guard let uniffiObj = try? FfiConverterTypeListStateStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.load(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeCitycodeError_lower
+            )
+        },
+        save: { (
+            uniffiHandle: UInt64,
+            state: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeListStateStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.save(
+                     state: try FfiConverterString.lift(state)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeCitycodeError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceListStateStore> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceListStateStore>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitListStateStore() {
+    uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore(UniffiCallbackInterfaceListStateStore.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListStateStore: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<ListStateStore>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = ListStateStore
+
+    public static func lift(_ handle: UInt64) throws -> ListStateStore {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ListStateStoreImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: ListStateStore) -> UInt64 {
+         if let rustImpl = value as? ListStateStoreImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListStateStore {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ListStateStore, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListStateStore_lift(_ handle: UInt64) throws -> ListStateStore {
+    return try FfiConverterTypeListStateStore.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListStateStore_lower(_ value: ListStateStore) -> UInt64 {
+    return FfiConverterTypeListStateStore.lower(value)
+}
+
+
+
+
+
+
+/**
  * A key pair held in this library's memory (zeroized on drop): a software device
  * key, an issuer key or the root key.
  */
@@ -2912,6 +3183,11 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     func heldLists() throws  -> [HeldList]
     
     /**
+     * The list state as JSON: what a [`ListStateStore`] is given to save.
+     */
+    func listState()  -> String
+    
+    /**
      * Loads a signed revocation list; refuses bad signatures and rollback.
      */
     func loadRevocationList(list: Data) throws 
@@ -2927,6 +3203,17 @@ public protocol VerifierProtocol: AnyObject, Sendable {
      * code with another algorithm is then refused (`unsupported_algorithm`).
      */
     func requireGmOnly() throws 
+    
+    /**
+     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+     * store saved (from now on anything older is refused, and every revocation list it
+     * names must load again before a code is accepted), saves the result at once, and
+     * from then on saves after every load that changes it, before the load takes
+     * effect. Attach it before loading lists, once per verifier object. Fails with
+     * `list_state_unavailable` if the store cannot be read or written or holds a state
+     * of another root key; nothing changes then.
+     */
+    func setListStateStore(store: ListStateStore) throws 
     
     /**
      * Switches the scene.
@@ -3078,6 +3365,18 @@ open func heldLists()throws  -> [HeldList]  {
 }
     
     /**
+     * The list state as JSON: what a [`ListStateStore`] is given to save.
+     */
+open func listState() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_list_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Loads a signed revocation list; refuses bad signatures and rollback.
      */
 open func loadRevocationList(list: Data)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -3110,6 +3409,24 @@ open func requireGmOnly()throws   {try rustCallWithError(FfiConverterTypeCitycod
         uniffiCallStatus in
     uniffi_citycode_ffi_fn_method_verifier_require_gm_only(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+     * store saved (from now on anything older is refused, and every revocation list it
+     * names must load again before a code is accepted), saves the result at once, and
+     * from then on saves after every load that changes it, before the load takes
+     * effect. Attach it before loading lists, once per verifier object. Fails with
+     * `list_state_unavailable` if the store cannot be read or written or holds a state
+     * of another root key; nothing changes then.
+     */
+open func setListStateStore(store: ListStateStore)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_set_list_state_store(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeListStateStore_lower(store),uniffiCallStatus
     )
 }
 }
@@ -7017,6 +7334,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_method_liststatestore_load() != 65288) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_liststatestore_save() != 21263) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_method_signingkey_algorithm() != 57038) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7041,6 +7364,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 33309) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_method_verifier_list_state() != 21299) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 58223) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7048,6 +7374,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 41847) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store() != 5628) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114) {
@@ -7102,6 +7431,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitAsyncDeviceSigner()
     uniffiCallbackInitDeviceSigner()
     uniffiCallbackInitListFetcher()
+    uniffiCallbackInitListStateStore()
     return InitializationResult.ok
 }()
 

@@ -188,6 +188,21 @@ class MapFetcher(val files: Map<String, ByteArray>) : ListFetcher {
     override fun fetch(name: String): ByteArray = files[name] ?: throw CitycodeException.Rejected("list_unavailable", "$name: 404")
 }
 
+/** An app's list state store: a file, replaced atomically (what an Android app keeps in its files dir). */
+class FileListStateStore(val file: File) : ListStateStore {
+    override fun load(): String? = if (file.exists()) file.readText() else null
+    override fun save(state: String) {
+        val tmp = File(file.path + ".tmp")
+        tmp.outputStream().use { it.write(state.toByteArray()); it.fd.sync() }
+        java.nio.file.Files.move(tmp.toPath(), file.toPath(), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE)
+    }
+}
+
+/** test-vectors/lists/<n>/: a publication of the demo city (2 revokes its phone). */
+fun published(vectors: File, n: Int): Map<String, ByteArray> =
+    File(vectors.parentFile, "lists/$n").listFiles()!!.associate { it.name to it.readBytes() }
+
 @Suppress("UNCHECKED_CAST")
 fun main(args: Array<String>) {
     val vectors = Json.parse(File(args[0]).readText()) as Map<String, Any?>
@@ -251,6 +266,34 @@ fun main(args: Array<String>) {
             compared++
         }
         expect(compared > 150) { "$compared compared" }
+    }
+
+    check("list state kept by the app's store: a new Verifier object refuses a stale mirror and the revoked phone") {
+        val case = cases.first { it["name"] == "accept_metro_gate" }
+        val config = jsonOf(case["verifier"])
+        val now = (case["now"] as Long).toULong()
+        val codes = listOf("accept_metro_gate", "scanner_crlf", "scanner_lf").map { n -> (cases.first { it["name"] == n }["input"] as String).trimEnd() }
+        val file = File.createTempFile("citycode-list-state", ".json").also { it.delete() }
+        val store = FileListStateStore(file)
+        val first = Verifier.fromConfigJson(config)
+        first.setListStateStore(store)
+        first.updateLists(MapFetcher(published(File(args[0]), 1)))
+        expect(first.verify(codes[0], now) is Decision.Accept) { "publication 1" }
+        first.updateLists(MapFetcher(published(File(args[0]), 2)))
+        val revoked = first.verify(codes[1], now)
+        expect(revoked is Decision.Reject && revoked.reason == "revoked") { "publication 2: $revoked" }
+        expect(file.readText() == first.listState()) { "saved" }
+        // The app restarts: a new Verifier object, the same store, a stale mirror.
+        val again = Verifier.fromConfigJson(config)
+        again.setListStateStore(store)
+        val stale = try { again.updateLists(MapFetcher(published(File(args[0]), 1))); null } catch (e: CitycodeException.Rejected) { e.code }
+        expect(stale == "list_status_rollback") { "stale mirror: $stale" }
+        expect(again.verify(codes[2], now) is Decision.Reject) { "the revoked phone after the restart" }
+        // Without the store the same restart accepts it: the hole the store closes.
+        val forgetful = Verifier.fromConfigJson(config)
+        forgetful.updateLists(MapFetcher(published(File(args[0]), 1)))
+        expect(forgetful.verify(codes[2], now) is Decision.Accept) { "control" }
+        file.delete()
     }
 
     check("issuance needs the device to sign the issuer's challenge") {

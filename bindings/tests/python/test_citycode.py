@@ -700,6 +700,118 @@ def test_lists_reach_the_verifier_from_a_published_directory():
     assert verifier.verify(code, NOW + 2).reason == "revoked"
 
 
+class FileStore(cc.ListStateStore):
+    """An app's list state store: one JSON file, replaced atomically (what a phone app
+    would keep in its files directory)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.saves = 0
+
+    def load(self):
+        if not os.path.exists(self.path):
+            return None
+        with open(self.path, encoding="utf-8") as f:
+            return f.read()
+
+    def save(self, state):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(state)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        self.saves += 1
+
+
+def published(n):
+    """test-vectors/lists/<n>/, a publication of the demo city (2 revokes its phone)."""
+    folder = os.path.join(ROOT, "test-vectors", "lists", str(n))
+    files = {}
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name), "rb") as f:
+            files[name] = f.read()
+    return files
+
+
+def test_list_state_survives_a_new_verifier_so_a_stale_mirror_is_refused(tmp_path):
+    """A verifier object made again (the app restarted) with the app's store refuses a
+    stale mirror's older publication and keeps refusing the phone it revoked since;
+    without the store it would take the older publication and accept the phone."""
+    case = next(c for c in CASES if c["name"] == "accept_metro_gate")
+    config = json.dumps(case["verifier"])
+    codes = [case["input"]] + [c["input"].rstrip() for c in CASES if c["name"] in ("scanner_crlf", "scanner_lf")]
+    now = case["now"]
+    store = FileStore(str(tmp_path / "list-state.json"))
+
+    first = cc.Verifier.from_config_json(config)
+    first.set_list_state_store(store)
+    assert first.update_lists(DictFetcher(published(1))) == ["trust-list.bin", "revocation-root.bin"]
+    assert first.verify(codes[0], now).is_accept()
+    assert first.update_lists(DictFetcher(published(2))) == ["revocation-root.bin"]
+    assert first.verify(codes[1], now).reason == "revoked"
+    saved = json.loads(store.load())
+    assert saved["status"]["sequence"] == 2 and saved["revocation_lists"][0]["sequence"] == 2
+    assert json.loads(first.list_state()) == saved
+
+    # The app restarts: a new verifier object, the same store, a stale mirror.
+    again = cc.Verifier.from_config_json(config)
+    again.set_list_state_store(store)
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        again.update_lists(DictFetcher(published(1)))
+    assert e.value.code == "list_status_rollback"
+    assert again.held_lists() == []
+    assert not again.verify(codes[2], now).is_accept()
+    # Each list on its own is refused too, by the floors the store kept.
+    stale = published(1)
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        again.load_revocation_list(stale["revocation-root.bin"])
+    assert e.value.code == "revocation_list_rollback"
+    assert not again.verify(codes[2], now).is_accept()
+    # Without the store, the same restart accepts the revoked phone: the hole it closes.
+    forgetful = cc.Verifier.from_config_json(config)
+    forgetful.update_lists(DictFetcher(published(1)))
+    assert forgetful.verify(codes[2], now).is_accept()
+    # The mirror catches up: the phone stays revoked, and nothing older was ever saved.
+    assert again.update_lists(DictFetcher(published(2))) == ["trust-list.bin", "revocation-root.bin"]
+    assert again.verify(codes[2], now).reason == "revoked"
+    assert json.loads(store.load()) == saved
+
+
+class BrokenStore(cc.ListStateStore):
+    def __init__(self, loaded=None, fail_save_after=0):
+        self.loaded, self.fail_save_after, self.saves = loaded, fail_save_after, 0
+
+    def load(self):
+        return self.loaded
+
+    def save(self, state):
+        self.saves += 1
+        if self.saves > self.fail_save_after:
+            raise cc.CitycodeError.InvalidArgument("invalid_argument", "disk full")
+
+
+def test_a_list_state_store_that_fails_keeps_the_verifier_from_applying_what_it_could_forget():
+    case = next(c for c in CASES if c["name"] == "accept_metro_gate")
+    config = json.dumps(case["verifier"])
+    # A store that cannot save, one holding something else, one of another root: refused.
+    for store, why in [(BrokenStore(), "disk full"), (BrokenStore(loaded="{}"), "list state"),
+                       (BrokenStore(loaded=json.dumps({"version": 1, "root_key_id": "00" * 16})), "root key")]:
+        v = cc.Verifier.from_config_json(config)
+        with pytest.raises(cc.CitycodeError.Rejected) as e:
+            v.set_list_state_store(store)
+        assert e.value.code == "list_state_unavailable" and why in e.value.detail, e.value.detail
+    # Saving fails later: the update fails and the lists do not take effect.
+    store = BrokenStore(fail_save_after=1)
+    v = cc.Verifier.from_config_json(config)
+    v.set_list_state_store(store)
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        v.update_lists(DictFetcher(published(1)))
+    assert e.value.code == "list_state_unavailable"
+    assert v.held_lists() == []
+    assert v.verify(case["input"], case["now"]).reason == "no_trust_list"
+
+
 def test_errors_are_typed_with_reason_codes():
     city = City(NOW)
     device = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
