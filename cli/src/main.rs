@@ -2,6 +2,8 @@
 //! codes and QR images. JSON in and out; exit codes: 0 success (or accept), 1 the code
 //! was rejected, 2 bad input or usage, 3 a file could not be read or written.
 
+mod replay_store;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -23,14 +25,14 @@ const EXAMPLES: &str = "Examples:
   citycode demo
   citycode keygen --kind root --out root.json
   citycode keygen --kind issuer --out issuer.json
-  citycode keygen --kind device --alg p256 --out device.json
+  citycode keygen --kind device --alg ecdsa_p256_sha256 --out device.json
   citycode trust-list sign --root root.json --spec trust.json --out trust.bin
   citycode trust-list inspect --root root.json trust.bin
   citycode issue --issuer issuer.json --kid 1 --device device.json --claims claims.json --out credential.txt
-  citycode present --credential credential.txt --device device.json --scene metro-gate
-  citycode verify --root root.json --trust-list trust.bin --revocation-list revocations.bin --scene metro-gate CC1:0031...
+  citycode present --credential credential.txt --device device.json --scene metro_gate
+  citycode verify --root root.json --trust-list trust.bin --revocation-list revocations.bin --scene metro_gate CC1:0031...
   citycode render CC1:0031... --format png --out code.png
-  citycode verify --root root.json --trust-list trust.bin --revocation-list revocations.bin --scene metro-gate --image code.png
+  citycode verify --root root.json --trust-list trust.bin --revocation-list revocations.bin --scene metro_gate --image code.png
   citycode inspect CC1:0031...
   citycode publish --root root.json --trust-list trust.bin --revocation-list revocations.bin --out public/";
 
@@ -54,9 +56,9 @@ enum Command {
         /// What the key is for (recorded in the file).
         #[arg(long, value_enum)]
         kind: KeyKind,
-        /// Algorithm.
-        #[arg(long, value_enum, default_value = "ed25519")]
-        alg: Alg,
+        /// Algorithm: ed25519, ecdsa_p256_sha256 or sm2_sm3 (core's names, as in JSON).
+        #[arg(long, value_parser = algorithm, default_value = "ed25519")]
+        alg: Algorithm,
         /// The key file to create.
         #[arg(long)]
         out: PathBuf,
@@ -282,6 +284,16 @@ enum Command {
         /// key and every device key SM2, every digest SM3.
         #[arg(long)]
         gm_only: bool,
+        /// Where accepted codes are remembered across runs, until they expire: a file
+        /// every run that names it shares, locked while it is read and written, so a code
+        /// is accepted once and `replayed` after. Default: the user's state directory,
+        /// $XDG_STATE_HOME/citycode/replay (else ~/.local/state/citycode/replay).
+        #[arg(long, value_name = "FILE")]
+        replay_store: Option<PathBuf>,
+        /// Remember nothing across runs: every run accepts the same code again. For
+        /// checking a code's contents, never at a gate.
+        #[arg(long, conflicts_with = "replay_store")]
+        no_replay_store: bool,
     },
     /// Render a code as a QR image: SVG, PNG or terminal text.
     Render {
@@ -335,17 +347,18 @@ struct RootArgs {
     /// ... or the root public key in hex.
     #[arg(long)]
     root_key: Option<String>,
-    /// Algorithm of --root-key.
-    #[arg(long, value_enum, default_value = "ed25519")]
-    root_alg: Alg,
+    /// Algorithm of --root-key: ed25519, ecdsa_p256_sha256 or sm2_sm3.
+    #[arg(long, value_parser = algorithm, default_value = "ed25519")]
+    root_alg: Algorithm,
 }
 
 #[derive(Args)]
 struct SceneArgs {
-    /// The scene policy.
-    #[arg(long, value_enum, default_value = "metro-gate")]
-    scene: SceneKind,
-    /// Site id (scenic-spot).
+    /// The scene, by core's name (as in JSON and every other citycode tool): hospital,
+    /// scenic_spot (with --site), parking, metro_gate or hotel_check_in.
+    #[arg(long, default_value = "metro_gate")]
+    scene: String,
+    /// Site id (scenic_spot).
     #[arg(long, default_value_t = 0)]
     site: u32,
     /// Local UTC offset in minutes: the scenic spot's day, and the day a health status
@@ -354,39 +367,20 @@ struct SceneArgs {
     utc_offset_minutes: i32,
 }
 
+/// An algorithm by core's name.
+fn algorithm(name: &str) -> std::result::Result<Algorithm, String> {
+    Algorithm::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
+}
+
 #[derive(Clone, Copy, ValueEnum, Serialize, Deserialize, PartialEq, Eq, Debug)]
 #[serde(rename_all = "snake_case")]
 enum KeyKind {
     Root,
     Issuer,
     Device,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Alg {
-    Ed25519,
-    P256,
-    /// SM2 with SM3 (GB/T 32918), the national algorithm.
-    Sm2,
-}
-
-impl From<Alg> for Algorithm {
-    fn from(a: Alg) -> Self {
-        match a {
-            Alg::Ed25519 => Algorithm::Ed25519,
-            Alg::P256 => Algorithm::EcdsaP256Sha256,
-            Alg::Sm2 => Algorithm::Sm2Sm3,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum SceneKind {
-    Hospital,
-    ScenicSpot,
-    Parking,
-    MetroGate,
-    HotelCheckIn,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -403,14 +397,10 @@ enum Format {
 }
 
 impl SceneArgs {
-    fn scene(&self) -> Scene {
-        match self.scene {
-            SceneKind::Hospital => Scene::Hospital,
-            SceneKind::ScenicSpot => Scene::ScenicSpot { site: self.site, utc_offset_minutes: self.utc_offset_minutes },
-            SceneKind::Parking => Scene::Parking,
-            SceneKind::MetroGate => Scene::MetroGate,
-            SceneKind::HotelCheckIn => Scene::HotelCheckIn,
-        }
+    /// The scene through core's serde: one spelling of every scene, core's.
+    fn scene(&self) -> Result<Scene> {
+        let scene = json!({"kind": self.scene, "site": self.site, "utc_offset_minutes": self.utc_offset_minutes});
+        serde_json::from_value(scene).map_err(|e| Failure::Input(format!("--scene {}: {e}", self.scene)))
     }
 }
 
@@ -506,7 +496,7 @@ fn root_key(args: &RootArgs) -> Result<PublicKey> {
         (Some(path), _) => Ok(KeyFile::load(path)?.1.public_key()),
         (None, Some(h)) => {
             let bytes = unhex(h).map_err(|_| Failure::Input("--root-key is not hex".into()))?;
-            Ok(PublicKey::from_bytes(args.root_alg.into(), &bytes)?)
+            Ok(PublicKey::from_bytes(args.root_alg, &bytes)?)
         }
         (None, None) => Err(Failure::Input("give --root FILE or --root-key HEX".into())),
     }
@@ -559,11 +549,11 @@ fn run(cli: Cli) -> Result<()> {
             citycode::demo::story(&mut std::io::stdout().lock(), !no_qr).map_err(|e| Failure::Input(e.to_string()))
         }
         Command::Keygen { kind, alg, out, force, show_secret } => {
-            let key = KeyPair::generate(alg.into())?;
+            let key = KeyPair::generate(alg)?;
             let public_key = hex(&key.public_key().to_bytes());
             let file = KeyFile {
                 kind,
-                algorithm: alg.into(),
+                algorithm: alg,
                 public_key: public_key.clone(),
                 secret: Zeroizing::new(hex(&key.secret_bytes())),
             };
@@ -789,7 +779,7 @@ fn run(cli: Cli) -> Result<()> {
             // Whole domains when asked for; otherwise only what the scene reads.
             let code = match domains {
                 Some(domains) => citycode::present(&credential, &key, &domains, now, options)?,
-                None => citycode::present(&credential, &key, &scene.scene(), now, options)?,
+                None => citycode::present(&credential, &key, &scene.scene()?, now, options)?,
             };
             let text = code.to_text();
             if json {
@@ -814,6 +804,8 @@ fn run(cli: Cli) -> Result<()> {
             skew,
             no_revocation,
             gm_only,
+            replay_store,
+            no_replay_store,
         } => {
             let text = match (text, image, stdin) {
                 (Some(t), _, _) => t,
@@ -833,9 +825,22 @@ fn run(cli: Cli) -> Result<()> {
                 utc_offset_minutes: scene.utc_offset_minutes,
                 allow_missing_revocation_list: no_revocation,
                 gm_only,
-                ..citycode::VerifierConfig::new(&root_key(&root)?, scene.scene())
+                ..citycode::VerifierConfig::new(&root_key(&root)?, scene.scene()?)
             };
             let mut v = config.build()?;
+            if !no_replay_store {
+                let store = match replay_store.or_else(replay_store::default_path) {
+                    Some(path) => replay_store::FileReplayStore::new(path).map_err(Failure::Io)?,
+                    None => {
+                        return Err(Failure::Input(
+                            "no state directory for the replay store ($XDG_STATE_HOME and $HOME unset): give \
+                             --replay-store FILE, or --no-replay-store"
+                                .into(),
+                        ));
+                    }
+                };
+                v = v.with_replay_store(std::sync::Arc::new(store));
+            }
             v.load_trust_list(&read_bytes(&trust_list)?)?;
             for path in &revocation_list {
                 v.load_revocation_list(&read_bytes(path)?)?;
