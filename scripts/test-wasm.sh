@@ -29,10 +29,12 @@ for pkg in verifier verifier-gm holder; do
   cargo build --quiet --locked -p citycode-wasm --target wasm32-unknown-unknown --profile wasm "${features[@]}"
   rm -rf "$out/$pkg" && mkdir -p "$out/$pkg"
   wasm-bindgen --remove-name-section --remove-producers-section --target web --out-dir "$out/$pkg" target/wasm32-unknown-unknown/wasm/citycode_wasm.wasm
-  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+  "$wasm_opt" -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
     -o "$out/$pkg/citycode_wasm_bg.wasm" "$out/$pkg/citycode_wasm_bg.wasm"
   sed "s/@NAME@/citycode-$pkg/; s/@VERSION@/$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)/" wasm/package.json.in > "$out/$pkg/package.json"
   cp wasm/js/node.mjs wasm/js/index.js wasm/js/webcrypto.js "$out/$pkg/"
+  # The shipped JS without its comments (the .d.ts keeps the documentation).
+  node wasm/js/strip-comments.mjs "$out/$pkg/citycode_wasm.js" "$out/$pkg/index.js" "$out/$pkg/webcrypto.js" "$out/$pkg/node.mjs"
   raw=$(stat -c %s "$out/$pkg/citycode_wasm_bg.wasm")
   gz=$(gzip -9 -c "$out/$pkg/citycode_wasm_bg.wasm" | wc -c)
   # What a browser loads: the module and the JS of the web entry (index.js, the glue,
@@ -62,6 +64,10 @@ mkdir -p target/npm
 for pkg in verifier verifier-gm holder; do
   (cd "$out/$pkg" && npm pack --silent --pack-destination "$PWD/../../npm" >/dev/null)
 done
+# Core's verdicts of every vector, natively, with each package's features: the Node
+# tests compare every JS verdict object with them, field for field.
+cargo run --quiet --locked -p citycode-wasm --example core_verdicts > "$out/core-verdicts.json"
+cargo run --quiet --locked -p citycode-wasm --features gm --example core_verdicts > "$out/core-verdicts-gm.json"
 node --test wasm/tests/*.test.mjs
 
 # The terminal page in a real browser: Debian's Chromium driven by playwright-core.

@@ -29,18 +29,19 @@ pub struct HeldList {
 impl Verifier {
     /// The lists held: the trust list first, then each revocation list.
     pub fn held_lists(&self) -> Vec<HeldList> {
-        let trust = self.trust_list().map(|t| HeldList {
-            name: ListFile::Trust.file_name(),
-            sequence: t.sequence,
-            issued_at: t.issued_at,
-            expires_at: t.expires_at,
-        });
-        let revocations = self.revocation_lists().map(|l| HeldList {
-            name: ListFile::Revocation(l.signer).file_name(),
-            sequence: l.sequence,
-            issued_at: l.issued_at,
-            expires_at: l.expires_at,
-        });
-        trust.into_iter().chain(revocations).collect()
+        let held = |file: ListFile, sequence, issued_at, expires_at| HeldList {
+            name: file.file_name(),
+            sequence,
+            issued_at,
+            expires_at,
+        };
+        let mut out = Vec::new();
+        if let Some(t) = self.trust_list() {
+            out.push(held(ListFile::Trust, t.sequence, t.issued_at, t.expires_at));
+        }
+        for l in self.revocation_lists() {
+            out.push(held(ListFile::Revocation(l.signer), l.sequence, l.issued_at, l.expires_at));
+        }
+        out
     }
 }

@@ -117,15 +117,17 @@ let hideTimer;
 
 function show(decision) {
   const box = $("result");
-  box.className = "result " + (decision.accepted ? "accept" : "reject");
-  box.dataset.outcome = decision.accepted ? "accept" : decision.code;
+  // Core's verdict: `decision` "accept" (with `claims`...) or "reject" (with `reason`).
+  const accepted = decision.decision === "accept";
+  box.className = "result " + (accepted ? "accept" : "reject");
+  box.dataset.outcome = accepted ? "accept" : decision.reason;
   box.dataset.scan = String(Number(box.dataset.scan ?? 0) + 1);
-  $("result-mark").textContent = decision.accepted ? "✓" : "✗";
-  $("result-verdict").textContent = decision.accepted ? t("accept") : t("reject");
-  $("result-reason").textContent = decision.accepted ? "" : (TEXT[lang].reasons[decision.code] ?? t("other"));
+  $("result-mark").textContent = accepted ? "✓" : "✗";
+  $("result-verdict").textContent = accepted ? t("accept") : t("reject");
+  $("result-reason").textContent = accepted ? "" : (TEXT[lang].reasons[decision.reason] ?? t("other"));
   const list = $("result-claims");
   list.replaceChildren();
-  if (decision.accepted) {
+  if (accepted) {
     for (const [domain, value] of Object.entries(decision.claims)) {
       const li = document.createElement("li");
       li.textContent = `${TEXT[lang].claims[domain] ?? domain}: ${describe(domain, value)}`;
