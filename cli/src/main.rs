@@ -34,7 +34,8 @@ const EXAMPLES: &str = "Examples:
   citycode render CC1:0031... --format png --out code.png
   citycode verify --root root.json --trust-list trust.bin --revocation-list revocations.bin --scene metro_gate --image code.png
   citycode inspect CC1:0031...
-  citycode publish --root root.json --trust-list trust.bin --revocation-list revocations.bin --out public/";
+  citycode publish --root root.json --trust-list trust.bin --revocation-list revocations.bin --out public/
+  citycode lists --root root.json --dir public/";
 
 #[derive(Parser)]
 #[command(name = "citycode", version, about = "Issue, present, verify and render citycode city codes", after_help = EXAMPLES)]
@@ -313,6 +314,25 @@ enum Command {
     Inspect {
         /// The code text.
         text: String,
+    },
+    /// Load signed lists as a terminal would (a published directory, or list files) and
+    /// print what the verifier then holds and whether it would accept codes now: exit 0
+    /// if ready, 1 with the reason if not.
+    Lists {
+        #[command(flatten)]
+        root: RootArgs,
+        /// A published directory (citycode publish): status.bin and the lists it names ...
+        #[arg(long, conflicts_with_all = ["trust_list", "revocation_list"])]
+        dir: Option<PathBuf>,
+        /// ... or a signed trust list file ...
+        #[arg(long)]
+        trust_list: Option<PathBuf>,
+        /// ... and signed revocation list files, loaded in order.
+        #[arg(long)]
+        revocation_list: Vec<PathBuf>,
+        /// TESTING ONLY: readiness as if the clock said this Unix time.
+        #[arg(long = "insecure-test-now", value_name = "UNIX")]
+        now: Option<u64>,
     },
 }
 
@@ -878,6 +898,38 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Lists { root, dir, trust_list, revocation_list, now } => {
+            // The scene does not matter for lists; readiness is a verifier's, as a
+            // terminal or the server reports it (core's HeldList for each list).
+            let mut v = citycode::VerifierConfig::new(&root_key(&root)?, Scene::MetroGate).build()?;
+            let now = now.unwrap_or_else(now_secs);
+            let loaded = match (dir, trust_list) {
+                (Some(dir), _) => v.update_from(&mut citycode::distribution::DirectorySource(dir)).map(|_| ()),
+                (None, Some(trust)) => {
+                    let mut load = || -> std::result::Result<(), citycode::Rejection> {
+                        v.load_trust_list(&read_bytes(&trust).map_err(|f| rejection_of(f, &trust))?)?;
+                        for path in &revocation_list {
+                            v.load_revocation_list(&read_bytes(path).map_err(|f| rejection_of(f, path))?)?;
+                        }
+                        Ok(())
+                    };
+                    load()
+                }
+                (None, None) => return Err(Failure::Input("give --dir DIR, or --trust-list FILE".into())),
+            };
+            let problem = loaded.err().or_else(|| v.ready_at(now).err());
+            let mut report = serde_json::Map::new();
+            report.insert("ready".into(), json!(problem.is_none()));
+            if let Some(p) = &problem {
+                report.insert("reason".into(), json!(p.reason.code()));
+                report.insert("detail".into(), json!(p.detail));
+            }
+            report.insert("now".into(), json!(now));
+            report.insert("lists".into(), json!(v.held_lists()));
+            report.insert("status_sequence".into(), json!(v.list_status().map(|s| s.0)));
+            print_json(&serde_json::Value::Object(report));
+            if problem.is_none() { Ok(()) } else { Err(Failure::Rejected) }
+        }
         Command::Inspect { text } => {
             let bytes = citycode::text::decode_text(&text).map_err(|r| citycode::Rejection::new(r, "QR text"))?;
             if citycode::PrintedCode::is_printed(&bytes) {
@@ -910,6 +962,15 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A list file that cannot be read, as the verifier's reason for not holding it.
+fn rejection_of(failure: Failure, path: &Path) -> citycode::Rejection {
+    let detail = match failure {
+        Failure::Input(m) | Failure::Io(m) => m,
+        Failure::Rejected => path.display().to_string(),
+    };
+    citycode::Rejection::new(citycode::Reason::ListUnavailable, detail)
 }
 
 /// A card as `inspect` shows it.

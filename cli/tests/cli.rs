@@ -880,3 +880,48 @@ fn concurrent_runs_accept_a_code_once() {
     let replayed = verdicts.iter().filter(|(code, v)| *code == Some(1) && v["reason"] == "replayed").count();
     assert_eq!((accepted, replayed), (1, 7), "{verdicts:?}");
 }
+
+#[test]
+fn lists_reports_what_a_verifier_would_hold_in_cores_held_list_shape() {
+    let d = Dir::new("lists");
+    setup(&d);
+    let rev = serde_json::json!({"sequence": 4, "issued_at": NOW - 10, "expires_at": NOW + 3600});
+    std::fs::write(d.path("rev.json"), rev.to_string()).unwrap();
+    ok_json(&d.0, &["revoke", "--key", "root.json", "--spec", "rev.json", "--out", "rev.bin"]);
+    let publish = ["publish", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev.bin"];
+    ok_json(&d.0, &[&publish[..], &["--sequence", "9", "--out", "public"]].concat());
+    let now = NOW.to_string();
+    let report = ok_json(&d.0, &["lists", "--root", "root.json", "--dir", "public", "--insecure-test-now", &now]);
+    assert_eq!(report["ready"], true, "{report}");
+    assert_eq!(report["status_sequence"], 9);
+    assert_eq!(
+        report["lists"],
+        serde_json::json!([
+            {"name": "trust-list.bin", "sequence": 1, "issued_at": NOW - 60, "expires_at": NOW + 86_400},
+            {"name": "revocation-root.bin", "sequence": 4, "issued_at": NOW - 10, "expires_at": NOW + 3600}
+        ])
+    );
+    // The same files directly; then a trust list alone, and a time past the revocation
+    // list's expiry: not ready, with the reason a verifier gives (exit 1).
+    let files = ["lists", "--root", "root.json", "--trust-list", "trust.bin", "--insecure-test-now", &now];
+    let direct = ok_json(&d.0, &[&files[..], &["--revocation-list", "rev.bin"]].concat());
+    assert_eq!((direct["lists"].clone(), direct["status_sequence"].clone()), (report["lists"].clone(), Value::Null));
+    let out = run(&d.0, &files);
+    let alone: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), alone["ready"].clone(), alone["reason"].as_str()),
+        (Some(1), Value::Bool(false), Some("no_revocation_list"))
+    );
+    let late = (NOW + 3600).to_string();
+    let out = run(&d.0, &["lists", "--root", "root.json", "--dir", "public", "--insecure-test-now", &late]);
+    let expired: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((out.status.code(), expired["reason"].as_str()), (Some(1), Some("revocation_list_expired")));
+    // A directory whose status another root signed: nothing held, and why.
+    let (other, _) = setup(&Dir::new("lists-other"));
+    let out = run(&d.0, &["lists", "--root-key", &other, "--dir", "public", "--insecure-test-now", &now]);
+    let forged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (forged["reason"].as_str(), forged["lists"].clone()),
+        (Some("bad_list_status_signature"), serde_json::json!([]))
+    );
+}
