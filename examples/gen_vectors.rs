@@ -100,8 +100,8 @@ pub fn run_case(case: &Case) -> Result<Accepted, Rejection> {
     prepared_verifier(case)?.verify_at(&case.input, case.now)
 }
 
-/// The verifier of a case, ready for its `input`: configured, lists loaded in order (a
-/// load failure is the case's result), `seen` codes accepted.
+/// The verifier of a case, ready for its `input`: configured, lists loaded in order at
+/// the case's `now` (a load failure is the case's result), `seen` codes accepted.
 pub fn prepared_verifier(case: &Case) -> Result<Verifier, Rejection> {
     let setup = &case.verifier;
     let bad = |what: &str| Rejection::new(citycode::Reason::Malformed, format!("vector file: {what}"));
@@ -110,7 +110,7 @@ pub fn prepared_verifier(case: &Case) -> Result<Verifier, Rejection> {
         v.load_trust_list(&decode_base64url(list).map_err(|_| bad("trust list"))?)?;
     }
     for list in &setup.revocation_lists {
-        v.load_revocation_list(&decode_base64url(list).map_err(|_| bad("revocation list"))?)?;
+        v.load_revocation_list_at(&decode_base64url(list).map_err(|_| bad("revocation list"))?, case.now)?;
     }
     for s in &case.seen {
         v.verify_at(&s.input, s.now).map_err(|r| bad(&format!("seen code rejected: {r}")))?;
@@ -2168,6 +2168,65 @@ pub fn generate() -> Res<VectorFile> {
         let mut setup = g.setup(metro());
         setup.trust_lists = vec![tl_windowed.clone()];
         setup.revocation_lists.push(issuer_list_at(issued_at)?);
+        g.add(name, description, c.clone(), expected, later, setup, vec![])?;
+    }
+
+    // ---- An issuer-signed revocation list needs its key valid *now*, at the verifier's
+    // clock, whatever its issued_at (SPEC.md §8.3): a retired key cannot replace its last
+    // list with a backdated one. Issuer key 5 (tourism only, as in issue 24) signs lists
+    // and no card, so only the list's load can refuse; its window ends at `retired`.
+    let list_signer = key(Algorithm::Ed25519, 0x25)?;
+    let retired = later as u32;
+    let with_key_5 = |g: &Gen, not_before: u32, not_after: u32| -> Res<String> {
+        let issuer = g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone());
+        let key_5 = IssuerKey { not_before, not_after, ..g.issuer_entry(5, list_signer.public_key(), vec![5]) };
+        g.trust(vec![issuer, key_5], 2, NOW as u32 + DAY as u32)
+    };
+    // The issue's exact attack: sequence 2, dated not_after - 1, no entries.
+    let key_5_list = |issued_at: u32| -> Res<String> {
+        let list = RevocationList {
+            signer: ListSigner::Issuer(5),
+            sequence: 2,
+            issued_at,
+            expires_at: NOW as u32 + DAY as u32,
+            entries: vec![],
+        };
+        Ok(encode_base64url(&list.sign(&list_signer)?))
+    };
+    let key_5_cases = [
+        (
+            "issuer_revocation_list_key_retired_backdated",
+            "Issuer key 5 retired (not_after = now): its list dated not_after - 1, with a higher sequence and no entries, is refused, so it cannot replace the key's last list (issue 24).",
+            (NOW as u32 - 3600, retired),
+            retired - 1,
+            "issuer_key_not_valid",
+        ),
+        (
+            "issuer_revocation_list_key_valid_last_second",
+            "The same list while issuer key 5 is still valid (now = not_after - 1): loaded.",
+            (NOW as u32 - 3600, retired + 1),
+            retired - 1,
+            "accept",
+        ),
+        (
+            "issuer_revocation_list_key_not_yet_valid",
+            "A list dated inside issuer key 5's window, loaded one second before the window opens (now = not_before - 1): refused.",
+            (retired + 1, retired + 100),
+            retired + 1,
+            "issuer_key_not_valid",
+        ),
+        (
+            "issuer_revocation_list_key_valid_first_second",
+            "The same list at issuer key 5's not_before (now = not_before): loaded.",
+            (retired, retired + 100),
+            retired + 1,
+            "accept",
+        ),
+    ];
+    for (name, description, (not_before, not_after), issued_at, expected) in key_5_cases {
+        let mut setup = g.setup(metro());
+        setup.trust_lists = vec![with_key_5(&g, not_before, not_after)?];
+        setup.revocation_lists.push(key_5_list(issued_at)?);
         g.add(name, description, c.clone(), expected, later, setup, vec![])?;
     }
 

@@ -405,12 +405,22 @@ impl Verifier {
         Ok(())
     }
 
-    /// Loads a signed revocation list (root-signed, or signed by an issuer key of the
-    /// held trust list), replacing the previous list of the same signer. Refuses
-    /// rollback as [`Verifier::load_trust_list`] does. With a list state store, the new
-    /// state is saved first. On error nothing changes.
+    /// Loads a signed revocation list at the clock's time: see
+    /// [`Verifier::load_revocation_list_at`].
     pub fn load_revocation_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
-        let list = RevocationList::verify(bytes, &self.root, self.trust_list())?;
+        self.load_revocation_list_at(bytes, self.clock.now())
+    }
+
+    /// Loads a signed revocation list (root-signed, or signed by an issuer key of the
+    /// held trust list) at Unix time `now`, replacing the previous list of the same
+    /// signer. An issuer-signed list is refused (`issuer_key_not_valid`) unless its key
+    /// is valid at `now`, whatever the list's `issued_at` ([`RevocationList::verify_at`]):
+    /// a retired key's last list stays held, and enforced, until it expires, and that key
+    /// never replaces it (SPEC.md §8.3). Refuses rollback as
+    /// [`Verifier::load_trust_list`] does. With a list state store, the new state is
+    /// saved first. On error nothing changes.
+    pub fn load_revocation_list_at(&mut self, bytes: &[u8], now: u64) -> Result<(), Rejection> {
+        let list = RevocationList::verify_at(bytes, &self.root, self.trust_list(), now)?;
         let digest = self.list_digest(bytes);
         let slot = Slot::Revocation(list.signer);
         self.floors.refuse_rollback(slot, list.sequence, &digest)?;
