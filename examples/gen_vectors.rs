@@ -2109,6 +2109,38 @@ pub fn generate() -> Res<VectorFile> {
         setup,
         vec![],
     )?;
+    // The root-signed revocation list is required: an issuer's list alone does not make
+    // revocation checked (SPEC.md §9 step 2; issue 24).
+    let issuer_list_only = g.revocations(
+        &key(Algorithm::Ed25519, 0x02)?,
+        ListSigner::Issuer(1),
+        1,
+        NOW as u32 + DAY as u32,
+        vec![Revoked::Subject(*b"someone_")],
+    )?;
+    let mut setup = g.setup(metro());
+    setup.revocation_lists = vec![issuer_list_only.clone()];
+    g.add(
+        "no_revocation_list_issuer_list_only",
+        "Issuer 1's revocation list but not the root's: fail closed, whatever issuer lists are held.",
+        c.clone(),
+        "no_revocation_list",
+        later,
+        setup,
+        vec![],
+    )?;
+    let mut setup = g.setup(metro());
+    setup.revocation_lists = vec![issuer_list_only];
+    setup.config.allow_missing_revocation_list = true;
+    g.add(
+        "no_root_revocation_list_allowed",
+        "Issuer 1's revocation list but not the root's, on a verifier configured to run without revocation lists: accepted, and the verdict says revocation was not checked.",
+        c.clone(),
+        "accept",
+        later,
+        setup,
+        vec![],
+    )?;
     // Loading the held bytes again is allowed and changes nothing (SPEC.md §8.3).
     let mut setup = g.setup(metro());
     setup.trust_lists = vec![encode_base64url(&tl), encode_base64url(&tl)];

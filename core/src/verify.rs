@@ -66,9 +66,10 @@ pub struct Accepted {
     pub issuers: Vec<u32>,
     /// The policy that accepted it.
     pub policy: String,
-    /// Whether revocation was checked: false only on a verifier that was told to run
-    /// without revocation lists ([`Verifier::allow_missing_revocation_list`]) and
-    /// holds none.
+    /// Whether revocation was checked against the root-signed revocation list: false
+    /// only on a verifier that was told to run without revocation lists
+    /// ([`Verifier::allow_missing_revocation_list`]) and holds no root-signed list
+    /// (issuer-signed lists it holds were still checked).
     pub revocation_checked: bool,
     /// A printed code (SPEC.md §5.1): no device signed it and anyone with a copy can
     /// show it, so the staff MUST check the person's identity document against
@@ -262,10 +263,11 @@ impl Verifier {
         self.utc_offset_minutes = minutes.clamp(-max, max);
     }
 
-    /// Lets the verifier accept codes while it holds no revocation list. By default it
-    /// refuses them (`no_revocation_list`): a terminal that never got the list would
-    /// otherwise admit revoked phones. Verdicts of a verifier running without a list
-    /// say so ([`Accepted::revocation_checked`] is false).
+    /// Lets the verifier accept codes while it holds no root-signed revocation list. By
+    /// default it refuses them (`no_revocation_list`), whatever issuer-signed lists it
+    /// holds: a terminal that never got the root's list would otherwise admit revoked
+    /// phones. Verdicts of a verifier running without it say so
+    /// ([`Accepted::revocation_checked`] is false).
     pub fn allow_missing_revocation_list(mut self) -> Self {
         self.revocation_required = false;
         self
@@ -296,8 +298,9 @@ impl Verifier {
     }
 
     /// Whether the verifier could accept a code at `now`: a trust list held and
-    /// unexpired, a revocation list held (unless allowed to run without) and none
-    /// expired, and the replay store ready. A service reports this as its readiness.
+    /// unexpired, the root-signed revocation list held (unless allowed to run without)
+    /// and no revocation list expired, and the replay store ready. A service reports
+    /// this as its readiness.
     pub fn ready_at(&self, now: u64) -> Result<(), Rejection> {
         self.check_lists(now)?;
         self.replay.ready(now).map_err(|e| Rejection::new(e.reason(), e.to_string()))
@@ -671,7 +674,7 @@ impl Verifier {
             issued_at: u32::try_from(code.not_before()).unwrap_or(u32::MAX),
             issuers: code.cards.iter().map(|c| c.kid).collect(),
             policy: self.policy.name(),
-            revocation_checked: !self.revocations.is_empty(),
+            revocation_checked: self.holds_root_revocation_list(),
             printed: true,
         })
     }
@@ -893,8 +896,15 @@ impl Verifier {
                 format!("trust list {} expired at {}", trust.sequence, trust.expires_at),
             );
         }
-        if self.revocation_required && self.revocations.is_empty() {
-            return reject(Reason::NoRevocationList, "load a revocation list first".into());
+        // The root-signed list is the one every revocation reaches: issuer lists alone
+        // (an issuer that may attest tourism only) do not make revocation checked.
+        if self.revocation_required && !self.holds_root_revocation_list() {
+            let detail = if self.revocations.is_empty() {
+                "load a revocation list first"
+            } else {
+                "the root-signed revocation list is required; only issuer-signed lists are held"
+            };
+            return reject(Reason::NoRevocationList, detail.into());
         }
         // A revocation list applied before a restart (its floor restored) is required
         // again, whatever the configuration: the verifier knows revocations it no longer
@@ -917,6 +927,11 @@ impl Verifier {
             );
         }
         Ok(trust)
+    }
+
+    /// Whether the root-signed revocation list is held (SPEC.md §9 step 2).
+    fn holds_root_revocation_list(&self) -> bool {
+        self.revocations.iter().any(|(l, _)| l.signer == ListSigner::Root)
     }
 
     /// Unix second from which the code is expired (skew included).
@@ -968,7 +983,7 @@ impl Verifier {
             issued_at: code.issued_at,
             issuers: code.cards.iter().map(|c| c.kid).collect(),
             policy: self.policy.name(),
-            revocation_checked: !self.revocations.is_empty(),
+            revocation_checked: self.holds_root_revocation_list(),
             printed: false,
         })
     }

@@ -475,6 +475,58 @@ fn no_revocation_list_refuses_unless_allowed_and_verdicts_say_so() {
     assert_eq!(v.verify_at(&code(3), demo::NOW).unwrap_err().reason, Reason::NoTrustList);
 }
 
+/// Issue 24, item 2: with only issuer 5's list (an issuer that may attest tourism only)
+/// loaded, a device that the root-signed list revokes was accepted with
+/// `revocation_checked: true`. The root-signed list is required.
+#[test]
+fn the_root_signed_revocation_list_is_required_whatever_issuer_lists_are_held() {
+    let city = DemoCity::new().unwrap();
+    let now = demo::NOW as u32;
+    let key_5 = key(Algorithm::Ed25519, 0x25).unwrap();
+    let mut trust = TrustList::verify(&city.trust_list, &city.root.public_key()).unwrap();
+    trust.sequence += 1;
+    trust.keys.push(citycode::trust::IssuerKey {
+        kid: 5,
+        key: key_5.public_key(),
+        not_before: now - 3600,
+        not_after: now + 3600,
+        domains: vec![5],
+    });
+    let trust = trust.sign(&city.root).unwrap();
+    let issuer_5 =
+        RevocationList::new(ListSigner::Issuer(5), 1, now, now + 3600, vec![]).unwrap().sign(&key_5).unwrap();
+    let phone = Revoked::DeviceKey(city.device.public_key().key_id());
+    let root =
+        RevocationList::new(ListSigner::Root, 2, now, now + 3600, vec![phone]).unwrap().sign(&city.root).unwrap();
+    let code = |n: u8| metro_code(&city, [n, 5, 5, 5]);
+    let with = |v: Verifier, lists: &[&[u8]]| {
+        let mut v = v.with_clock(FixedClock(demo::NOW));
+        v.load_trust_list(&trust).unwrap();
+        for l in lists {
+            v.load_revocation_list(l).unwrap();
+        }
+        v
+    };
+    let strict = || Verifier::new(city.root.public_key(), Scene::MetroGate);
+
+    // Issuer 5's list alone: refused, and the verifier is not ready.
+    let v = with(strict(), &[&issuer_5]);
+    let err = v.verify_at(&code(1), demo::NOW).unwrap_err();
+    assert_eq!(err.reason, Reason::NoRevocationList);
+    assert!(err.detail.contains("root-signed"), "{}", err.detail);
+    assert_eq!(v.ready_at(demo::NOW).unwrap_err().reason, Reason::NoRevocationList);
+    // With the root's list too: the phone is revoked.
+    let v = with(strict(), &[&issuer_5, &root]);
+    assert_eq!(v.verify_at(&code(2), demo::NOW).unwrap_err().reason, Reason::Revoked);
+    assert!(v.ready_at(demo::NOW).is_ok());
+    // A verifier told to run without revocation lists accepts with issuer 5's list
+    // alone, and its verdict says the root's list was not checked.
+    let v = with(strict().allow_missing_revocation_list(), &[&issuer_5]);
+    assert!(!v.verify_at(&code(3), demo::NOW).unwrap().revocation_checked);
+    let v = with(strict().allow_missing_revocation_list(), &[&issuer_5, &city.revocation_list]);
+    assert!(v.verify_at(&code(4), demo::NOW).unwrap().revocation_checked);
+}
+
 #[test]
 fn scanner_line_terminators_and_over_long_input() {
     let city = DemoCity::new().unwrap();
