@@ -2505,6 +2505,69 @@ fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
         setup,
         vec![],
     )?;
+    // Identity commitments (SPEC.md §4.3) in the GM city: a GM-only verifier refuses a
+    // SHA-256 commitment, in a code and in a printed code (§4.6, §9 step 2).
+    let with_identity = |digest: citycode::claims::IdDigest| -> Res<Claims> {
+        let mut claims = demo::resident_claims();
+        claims.identity = Some(citycode::claims::Identity::with_salt(demo::NAME, demo::ID_NUMBER, digest, [0x1d; 16])?);
+        Ok(claims)
+    };
+    for (digest, nonce) in [(citycode::claims::IdDigest::Sha256, 0xd4), (citycode::claims::IdDigest::Sm3, 0xd5)] {
+        let cred =
+            g.credential(&g.city.issuer, &device, with_identity(digest)?, CardLayout::Standard, demo::TODAY - 1, 7)?;
+        let hotel = g.code_for(&cred, &device, &Scene::HotelCheckIn, at, nonce)?;
+        if digest == citycode::claims::IdDigest::Sha256 {
+            g.add(
+                "gm_only_refuses_a_sha256_identity_commitment",
+                "An all-SM2 code whose identity commitment is SHA-256, at a GM-only hotel: no SHA-256 anywhere (issue 24).",
+                hotel.clone(),
+                "unsupported_algorithm",
+                later,
+                gm_setup(&g, Scene::HotelCheckIn),
+                vec![],
+            )?;
+            g.add(
+                "sm2_root_accepts_a_sha256_identity_commitment_when_not_gm_only",
+                "The same code at a verifier with the SM2 root that is not GM-only.",
+                hotel,
+                "accept",
+                later,
+                g.setup(Scene::HotelCheckIn),
+                vec![],
+            )?;
+        } else {
+            g.add(
+                "gm_accept_hotel_check_in_sm3_identity",
+                "The GM city's hotel card with an SM3 identity commitment, at a GM-only hotel.",
+                hotel,
+                "accept",
+                later,
+                gm_setup(&g, Scene::HotelCheckIn),
+                vec![],
+            )?;
+        }
+        let printed = g.city.issuer.issue_printed(
+            Subject([0x79; 8]),
+            &Claims { identity: with_identity(digest)?.identity, ..Claims::default() },
+            demo::TODAY - 1,
+            30,
+            citycode::PRINTED_MAX_DAYS,
+        )?;
+        let (name, description, expected) = if digest == citycode::claims::IdDigest::Sha256 {
+            (
+                "gm_only_refuses_a_printed_sha256_identity_commitment",
+                "An SM2-signed printed code whose identity commitment is SHA-256, at a GM-only hotel.",
+                "unsupported_algorithm",
+            )
+        } else {
+            (
+                "gm_accept_printed_sm3_identity",
+                "An SM2-signed printed code with an SM3 identity commitment, at a GM-only hotel.",
+                "accept",
+            )
+        };
+        g.add(name, description, printed.to_text(), expected, later, gm_setup(&g, Scene::HotelCheckIn), vec![])?;
+    }
     let forger = Issuer::new(1, key(Algorithm::Sm2Sm3, 0x35)?, Domain::ALL.iter().map(|d| d.id()).collect());
     let forged = g.credential(&forger, &device, demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
     g.add(

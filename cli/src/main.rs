@@ -160,7 +160,12 @@ enum Command {
         /// the process list and the shell history).
         #[arg(long)]
         number: String,
-        /// Commit with SM3 (GM-only cities) instead of SHA-256.
+        /// The issuer key file that will sign the claims: the commitment's digest follows
+        /// its algorithm (SM3 for an SM2 key, as a GM-only city's verifiers require;
+        /// SHA-256 otherwise). Only its `algorithm` is read.
+        #[arg(long, conflicts_with = "sm3")]
+        issuer: Option<PathBuf>,
+        /// Commit with SM3 (GM-only cities) without naming the issuer key.
         #[arg(long)]
         sm3: bool,
     },
@@ -454,6 +459,17 @@ struct KeyFile {
 }
 
 impl KeyFile {
+    /// The algorithm of a key file, without reading its secret.
+    fn algorithm(path: &Path) -> Result<Algorithm> {
+        #[derive(Deserialize)]
+        struct Head {
+            algorithm: Algorithm,
+        }
+        let head: Head = serde_json::from_str(&read_text(path)?)
+            .map_err(|e| Failure::Input(format!("{}: not a key file: {e}", path.display())))?;
+        Ok(head.algorithm)
+    }
+
     fn load(path: &Path) -> Result<(KeyKind, KeyPair)> {
         let text = Zeroizing::new(read_text(path)?);
         let file: KeyFile = serde_json::from_str(&text)
@@ -755,9 +771,13 @@ fn run(cli: Cli) -> Result<()> {
             print_json(&json!({"written": out, "bytes": bytes.len()}));
             Ok(())
         }
-        Command::Identity { name, number, sm3 } => {
+        Command::Identity { name, number, issuer, sm3 } => {
+            let digest = match issuer {
+                Some(path) => IdDigest::for_key(KeyFile::algorithm(&path)?),
+                None if sm3 => IdDigest::Sm3,
+                None => IdDigest::Sha256,
+            };
             let number = if number == "-" { read_stdin()?.trim().to_string() } else { number };
-            let digest = if sm3 { IdDigest::Sm3 } else { IdDigest::Sha256 };
             print_json(&json!(citycode::claims::Identity::commit(&name, &number, digest)?));
             Ok(())
         }

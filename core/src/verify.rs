@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::sync::Mutex;
 
 use crate::claims::Claims;
+#[cfg(feature = "sm2")]
+use crate::claims::IdDigest;
 use crate::credential::Subject;
 use crate::distribution::{ListFile, ListSource, ListStatus, STATUS_FILE, UpdatePlan, UpdateReport};
 use crate::error::{Reason, Rejection};
@@ -215,7 +217,7 @@ impl Verifier {
 
     /// Accepts only the national algorithms (SPEC.md §4.6): a trust list naming an
     /// issuer key that is not SM2 is refused when loaded, and so is a code whose device
-    /// key is not SM2 (`unsupported_algorithm`). With an SM2 root this leaves no
+    /// key is not SM2 or whose identity commitment is not SM3 (`unsupported_algorithm`). With an SM2 root this leaves no
     /// signature but SM2 and no digest but SM3 in anything the verifier accepts. Fails
     /// (`unsupported_algorithm`) unless the root is SM2, and if a list already loaded
     /// names another algorithm.
@@ -647,6 +649,8 @@ impl Verifier {
     /// the staff check the person's identity document.
     pub fn verify_printed(&self, code: &PrintedCode, now: u64) -> Result<Accepted, Rejection> {
         let trust = self.check_lists(now)?;
+        #[cfg(feature = "sm2")]
+        self.refuse_non_gm(None, &code.cards)?;
         if !self.policy.accepts_printed() {
             return Err(Rejection::new(
                 Reason::PolicyUnmet,
@@ -798,13 +802,7 @@ impl Verifier {
         let skew = self.skew;
         let trust = self.check_lists(now)?;
         #[cfg(feature = "sm2")]
-        if self.gm_only && code.device_key.algorithm() != Algorithm::Sm2Sm3 {
-            let alg = code.device_key.algorithm();
-            return reject(
-                Reason::UnsupportedAlgorithm,
-                format!("device key is {alg}; this verifier accepts SM2 only"),
-            );
-        }
+        self.refuse_non_gm(Some(&code.device_key), &code.cards)?;
 
         // The code's own window.
         if code.validity_secs > self.max_validity {
@@ -827,6 +825,30 @@ impl Verifier {
         let device = Revoked::DeviceKey(code.device_key.key_id());
         self.check_revocation(Some(device), &code.subject, "subject revoked", code.cards.len(), &|i| code.card_id(i))?;
         Ok(trust)
+    }
+
+    /// For a GM-only verifier (SPEC.md §4.6, §9 step 2): refuses a device key that is
+    /// not SM2 and an identity commitment whose digest is not SM3
+    /// (`unsupported_algorithm`). Issuer keys were checked when the trust list loaded.
+    #[cfg(feature = "sm2")]
+    fn refuse_non_gm(&self, device: Option<&PublicKey>, cards: &[crate::credential::Card]) -> Result<(), Rejection> {
+        if !self.gm_only {
+            return Ok(());
+        }
+        if let Some(alg) = device.map(PublicKey::algorithm).filter(|a| *a != Algorithm::Sm2Sm3) {
+            return Err(Rejection::new(
+                Reason::UnsupportedAlgorithm,
+                format!("device key is {alg}; this verifier accepts SM2 only"),
+            ));
+        }
+        let sha = cards.iter().position(|c| c.claims.identity.as_ref().is_some_and(|i| i.digest != IdDigest::Sm3));
+        if let Some(i) = sha {
+            return Err(Rejection::new(
+                Reason::UnsupportedAlgorithm,
+                format!("card {i}'s identity commitment is SHA-256; this verifier accepts SM3 only"),
+            ));
+        }
+        Ok(())
     }
 
     /// Revocation (SPEC.md §9 step 5), list by list in load order: the device key (a

@@ -158,6 +158,39 @@ fn a_gm_only_verifier_accepts_only_sm2_and_says_why() {
     let code = present(&cred, &keystore, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
     assert!(v.verify(&code.to_text()).is_ok());
 
+    // An identity commitment must be SM3 too (issue 24): a SHA-256 one is refused, in a
+    // code and in a printed code, by a GM-only verifier and only by one.
+    for digest in [claims::IdDigest::Sha256, claims::IdDigest::Sm3] {
+        let identity = claims::Identity::with_salt(demo::NAME, demo::ID_NUMBER, digest, [4; 16]).unwrap();
+        let held = Claims { identity: Some(identity), ..demo::resident_claims() };
+        let request = |device_key| CredentialRequest {
+            device_key,
+            subject: Subject::random().unwrap(),
+            valid_from_day: demo::TODAY,
+            valid_days: 1,
+            claims: held.clone(),
+            layout: CardLayout::Standard,
+        };
+        let cred = gm.issuer.issue(&request(citycode::ProvenKey::by_signing(&keystore).unwrap())).unwrap();
+        let hotel = present(&cred, &keystore, &Scene::HotelCheckIn, demo::NOW, PresentOptions::default()).unwrap();
+        let identity_only = Claims { identity: held.identity.clone(), ..Claims::default() };
+        let printed =
+            gm.issuer.issue_printed(Subject::random().unwrap(), &identity_only, demo::TODAY, 30, 180).unwrap();
+        let strict = verifier(&gm, Scene::HotelCheckIn).gm_only().unwrap();
+        let open = verifier(&gm, Scene::HotelCheckIn);
+        for text in [hotel.to_text(), printed.to_text()] {
+            let verdict = strict.verify(&text);
+            if digest == claims::IdDigest::Sha256 {
+                let err = verdict.unwrap_err();
+                assert_eq!(err.reason, Reason::UnsupportedAlgorithm);
+                assert!(err.detail.contains("SHA-256"), "{}", err.detail);
+            } else {
+                assert!(verdict.is_ok(), "{verdict:?}");
+            }
+            assert!(open.verify(&text).is_ok());
+        }
+    }
+
     // An Ed25519 root cannot be GM-only.
     let intl = DemoCity::new().unwrap();
     let err = verifier(&intl, Scene::MetroGate).gm_only().unwrap_err();
