@@ -898,27 +898,27 @@ fn run(cli: Cli) -> Result<()> {
             if citycode::PrintedCode::is_printed(&bytes) {
                 let code = citycode::PrintedCode::from_bytes(&bytes)?;
                 let cards: Vec<serde_json::Value> =
-                    code.cards.iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
+                    code.cards().iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
                 print_json(&json!({
                     "verified": false,
                     "warning": "NOT VERIFIED: signatures, keys, validity, revocation and policy were not checked; nothing here is vouched for",
                     "printed": true,
-                    "subject": code.subject.to_hex(),
+                    "subject": code.subject().to_hex(),
                     "cards": cards,
                 }));
                 return Ok(());
             }
             let code = UnverifiedCode::from_bytes(&bytes)?;
             let cards: Vec<serde_json::Value> =
-                code.cards.iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
+                code.cards().iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
             print_json(&json!({
                 "verified": false,
                 "warning": "NOT VERIFIED: signatures, keys, validity, revocation and policy were not checked; nothing here is vouched for",
-                "device_key": {"algorithm": code.device_key.algorithm(), "public_key": hex(&code.device_key.to_bytes()), "key_id": hex(&code.device_key.key_id())},
-                "subject": code.subject.to_hex(),
-                "issued_at": code.issued_at,
-                "validity_secs": code.validity_secs,
-                "nonce": hex(&code.nonce),
+                "device_key": {"algorithm": code.device_key().algorithm(), "public_key": hex(&code.device_key().to_bytes()), "key_id": hex(&code.device_key().key_id())},
+                "subject": code.subject().to_hex(),
+                "issued_at": code.issued_at(),
+                "validity_secs": code.validity_secs(),
+                "nonce": hex(&code.nonce()),
                 "replay_id": hex(&code.replay_id()),
                 "cards": cards,
             }));

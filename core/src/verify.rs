@@ -638,29 +638,34 @@ impl Verifier {
     /// Verifies scanned QR text at Unix time `now`.
     pub fn verify_at(&self, text: &str, now: u64) -> Result<Accepted, Rejection> {
         match Scanned::from_text(text)? {
-            Scanned::Device(code) => self.verify_code(&code, now),
-            Scanned::Printed(code) => self.verify_printed(&code, now),
+            Scanned::Device(code) => self.verify_code(code, now),
+            Scanned::Printed(code) => self.verify_printed(code, now),
         }
     }
 
     /// Verifies a printed code (SPEC.md §5.1) at Unix time `now`: only where the scene's
     /// policy accepts printed codes; lists, issuer keys, scope, card validity, revocation,
     /// the issuer signatures, then the policy. No replay check: the code is static, and
-    /// the staff check the person's identity document.
-    pub fn verify_printed(&self, code: &PrintedCode, now: u64) -> Result<Accepted, Rejection> {
+    /// the staff check the person's identity document. Takes the code by value: the
+    /// verdict is made from exactly what was checked.
+    pub fn verify_printed(&self, code: PrintedCode, now: u64) -> Result<Accepted, Rejection> {
+        self.printed_verdict(&code, now)
+    }
+
+    fn printed_verdict(&self, code: &PrintedCode, now: u64) -> Result<Accepted, Rejection> {
         let trust = self.check_lists(now)?;
         #[cfg(feature = "sm2")]
-        self.refuse_non_gm(None, &code.cards)?;
+        self.refuse_non_gm(None, code.cards())?;
         if !self.policy.accepts_printed() {
             return Err(Rejection::new(
                 Reason::PolicyUnmet,
                 format!("{} does not accept printed codes: a staffed counter does", self.policy.name()),
             ));
         }
-        self.check_cards(trust, &code.cards, now)?;
+        self.check_cards(trust, code.cards(), now)?;
         let subject_detail = "printed code revoked (reissued or reported lost)";
-        self.check_revocation(None, &code.subject, subject_detail, code.cards.len(), &|i| code.card_id(i))?;
-        for (i, card) in code.cards.iter().enumerate() {
+        self.check_revocation(None, &code.subject(), subject_detail, code.cards().len(), &|i| code.card_id(i))?;
+        for (i, card) in code.cards().iter().enumerate() {
             let key = trust.key(card.kid).map(|k| &k.key);
             if !key.is_some_and(|k| k.verify(code.card_input(i), &card.signature)) {
                 return Err(Rejection::new(Reason::BadIssuerSignature, format!("card {i}, key id {}", card.kid)));
@@ -674,17 +679,19 @@ impl Verifier {
         }
         Ok(Accepted {
             claims,
-            subject: code.subject,
+            subject: code.subject(),
             issued_at: u32::try_from(code.not_before()).unwrap_or(u32::MAX),
-            issuers: code.cards.iter().map(|c| c.kid).collect(),
+            issuers: code.cards().iter().map(|c| c.kid).collect(),
             policy: self.policy.name(),
             revocation_checked: self.holds_root_revocation_list(),
             printed: true,
         })
     }
 
-    /// Verifies a parsed code at Unix time `now`, in the order SPEC.md §9 fixes.
-    pub fn verify_code(&self, code: &UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
+    /// Verifies a parsed code at Unix time `now`, in the order SPEC.md §9 fixes. Takes
+    /// the code by value: the verdict is made from exactly what was checked, the values
+    /// parsed from the signed bytes.
+    pub fn verify_code(&self, code: UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
         self.verify_code_host_checked(code, now, &[])
     }
 
@@ -711,16 +718,16 @@ impl Verifier {
     /// host's ECDSA is right; list only what it verified.
     pub fn verify_code_host_checked(
         &self,
-        code: &UnverifiedCode,
+        code: UnverifiedCode,
         now: u64,
         verified: &[P256Check],
     ) -> Result<Accepted, Rejection> {
-        let trust = self.check_before_signatures(code, now)?;
-        let jobs = signature_jobs(trust, code);
+        let trust = self.check_before_signatures(&code, now)?;
+        let jobs = signature_jobs(trust, &code);
         if let Some(bad) = self.first_bad_signatures(&[&jobs], verified).into_iter().flatten().next() {
             return Err(bad.failure());
         }
-        self.finish(code, now)
+        self.finish(&code, now)
     }
 
     /// Step 6 of SPEC.md §9 for one code or many: for each code's signature jobs, the
@@ -802,16 +809,16 @@ impl Verifier {
         let skew = self.skew;
         let trust = self.check_lists(now)?;
         #[cfg(feature = "sm2")]
-        self.refuse_non_gm(Some(&code.device_key), &code.cards)?;
+        self.refuse_non_gm(Some(code.device_key()), code.cards())?;
 
         // The code's own window.
-        if code.validity_secs > self.max_validity {
+        if code.validity_secs() > self.max_validity {
             return reject(
                 Reason::CodeValidityTooLong,
-                format!("{} s asked, {} s allowed", code.validity_secs, self.max_validity),
+                format!("{} s asked, {} s allowed", code.validity_secs(), self.max_validity),
             );
         }
-        let issued_at = u64::from(code.issued_at);
+        let issued_at = u64::from(code.issued_at());
         if issued_at > now.saturating_add(skew) {
             return reject(Reason::CodeNotYetValid, format!("built at {issued_at}, now {now}"));
         }
@@ -820,10 +827,12 @@ impl Verifier {
             return reject(Reason::CodeExpired, format!("expired at {}", code_end - skew));
         }
 
-        self.check_cards(trust, &code.cards, now)?;
+        self.check_cards(trust, code.cards(), now)?;
 
-        let device = Revoked::DeviceKey(code.device_key.key_id());
-        self.check_revocation(Some(device), &code.subject, "subject revoked", code.cards.len(), &|i| code.card_id(i))?;
+        let device = Revoked::DeviceKey(code.device_key().key_id());
+        self.check_revocation(Some(device), &code.subject(), "subject revoked", code.cards().len(), &|i| {
+            code.card_id(i)
+        })?;
         Ok(trust)
     }
 
@@ -958,7 +967,7 @@ impl Verifier {
 
     /// Unix second from which the code is expired (skew included).
     fn code_end(&self, code: &UnverifiedCode) -> u64 {
-        u64::from(code.issued_at) + u64::from(code.validity_secs) + self.skew
+        u64::from(code.issued_at()) + u64::from(code.validity_secs()) + self.skew
     }
 
     /// The cache fingerprint of a job the credential cache may answer: an issuer
@@ -1001,9 +1010,9 @@ impl Verifier {
             .map_err(|e: ReplayError| Rejection::new(e.reason(), e.to_string()))?;
         Ok(Accepted {
             claims,
-            subject: code.subject,
-            issued_at: code.issued_at,
-            issuers: code.cards.iter().map(|c| c.kid).collect(),
+            subject: code.subject(),
+            issued_at: code.issued_at(),
+            issuers: code.cards().iter().map(|c| c.kid).collect(),
             policy: self.policy.name(),
             revocation_checked: self.holds_root_revocation_list(),
             printed: false,
@@ -1041,7 +1050,7 @@ impl Verifier {
             .zip(bad)
             .map(|((p, s), bad)| match (p, s, bad) {
                 (Err(r), _, _) | (_, Err(r), _) => Err(r.clone()),
-                (Ok(Scanned::Printed(code)), Ok(_), _) => self.verify_printed(code, now),
+                (Ok(Scanned::Printed(code)), Ok(_), _) => self.printed_verdict(code, now),
                 (Ok(Scanned::Device(_)), Ok(_), Some(job)) => Err(job.failure()),
                 (Ok(Scanned::Device(code)), Ok(_), None) => self.finish(code, now),
             })
@@ -1083,8 +1092,8 @@ impl SignatureJob<'_> {
 }
 
 fn signature_jobs<'a>(trust: &'a TrustList, code: &'a UnverifiedCode) -> Vec<SignatureJob<'a>> {
-    let mut jobs = Vec::with_capacity(code.cards.len() + 1);
-    for (i, card) in code.cards.iter().enumerate() {
+    let mut jobs = Vec::with_capacity(code.cards().len() + 1);
+    for (i, card) in code.cards().iter().enumerate() {
         // check_before_signatures already refused unknown key ids.
         if let Some(k) = trust.key(card.kid) {
             jobs.push(SignatureJob {
@@ -1097,9 +1106,9 @@ fn signature_jobs<'a>(trust: &'a TrustList, code: &'a UnverifiedCode) -> Vec<Sig
         }
     }
     jobs.push(SignatureJob {
-        key: &code.device_key,
+        key: code.device_key(),
         message: code.code_input(),
-        signature: &code.device_signature,
+        signature: code.device_signature(),
         cacheable: false,
         card: None,
     });

@@ -351,3 +351,34 @@ fn a_retired_issuer_key_cannot_replace_its_last_list_on_any_path() {
     assert!(verdict(&v, 8, expiry).is_ok());
     assert_eq!(verdict(&v, 7, expiry).unwrap_err().reason, Reason::Revoked);
 }
+
+/// Issue 24, item 8: `UnverifiedCode` had public, mutable fields beside its cached
+/// signing inputs, so a caller could edit `code.cards[i].claims` after parsing and get
+/// an `Accepted` for claims no one signed. The fields are private now (the doc tests of
+/// `UnverifiedCode` and `PrintedCode` show the edit no longer compiles) and verification
+/// takes the code by value; here every value of the verdict is the one the signatures
+/// cover.
+#[test]
+fn every_value_of_a_verdict_is_one_the_signatures_cover() {
+    let city = DemoCity::new().unwrap();
+    let (device, credential) = city.resident(9).unwrap();
+    let scene = Scene::MetroGate;
+    let code = present(&credential, &device, &scene, NOW, PresentOptions::default()).unwrap();
+    let parsed = UnverifiedCode::from_bytes(code.as_bytes()).unwrap();
+    let accepted = verifier(&city).verify_code(parsed.clone(), NOW).unwrap();
+
+    // The device signed `code_tbs` = label || version, key, subject, issued_at, ...
+    let signed = parsed.code_input().strip_prefix(citycode::digest::LABEL_CODE).unwrap();
+    assert_eq!(accepted.subject.0[..], signed[34..42]);
+    assert_eq!(accepted.issued_at.to_be_bytes()[..], signed[42..46]);
+    // The issuer signed card_tbs = label || device key || subject || card body, whose first
+    // byte here is the key id; and the claims it signed are those of the holder's card.
+    let card_tbs = parsed.card_input(0);
+    let body = &card_tbs[citycode::digest::LABEL_CARD.len() + 1 + 32 + 8..];
+    assert_eq!(accepted.issuers, vec![u32::from(body[0])]);
+    let selected = credential.select(&scene, NOW).unwrap();
+    assert_eq!(accepted.claims, selected[0].claims);
+    // And the code's own parts are read-only copies of the same bytes.
+    assert_eq!((parsed.subject(), parsed.issued_at()), (accepted.subject, accepted.issued_at));
+    assert_eq!(parsed.cards()[0].claims, accepted.claims);
+}

@@ -324,7 +324,7 @@ fn external_p256_signer_with_der_output_makes_verifiable_codes() {
     assert!(v.verify(&code.to_text()).is_ok());
     // Through base64url as well.
     let parsed = UnverifiedCode::from_bytes(&text::decode_base64url(&code.to_base64url()).unwrap()).unwrap();
-    assert_eq!(parsed.device_key, keystore.public_key());
+    assert_eq!(*parsed.device_key(), keystore.public_key());
 }
 
 #[test]
@@ -599,7 +599,7 @@ fn lists_refuse_rollback_and_conflicts_but_accept_reloads_and_updates() {
     let code = present(&city.credential, &city.device, &[4], demo::NOW, PresentOptions::default()).unwrap();
     let parsed = UnverifiedCode::from_text(&code.to_text()).unwrap();
     let v2 = verifier(&city, Scene::MetroGate);
-    assert!(v2.verify_code(&parsed, demo::NOW).is_ok());
+    assert!(v2.verify_code(parsed.clone(), demo::NOW).is_ok());
     let mut v3 = verifier(&city, Scene::MetroGate);
     let revoke = RevocationList {
         signer: ListSigner::Root,
@@ -609,7 +609,7 @@ fn lists_refuse_rollback_and_conflicts_but_accept_reloads_and_updates() {
         entries: vec![Revoked::DeviceKey(city.device.public_key().key_id())],
     };
     v3.load_revocation_list(&revoke.sign(&city.root).unwrap()).unwrap();
-    assert_eq!(v3.verify_code(&parsed, demo::NOW).unwrap_err().reason, Reason::Revoked);
+    assert_eq!(v3.verify_code(parsed.clone(), demo::NOW).unwrap_err().reason, Reason::Revoked);
     // An issuer may not sign a list in the root's name, nor one for an unknown key id.
     let mut forged = revoke.clone();
     forged.sequence = 3;

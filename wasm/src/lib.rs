@@ -356,15 +356,15 @@ impl Verifier {
         let now = self.now(now_unix)?;
         let parsed = self.parsed.borrow_mut().take().filter(|(t, _)| t == text).map(|(_, code)| code);
         let decided = match parsed {
-            Some(code) => self.inner.verify_code_host_checked(&code, now, verified),
+            Some(code) => self.inner.verify_code_host_checked(code, now, verified),
             None => citycode::text::decode_text(text).map_err(|r| citycode::Rejection::new(r, "QR text")).and_then(
                 |bytes| {
                     // A printed code (SPEC.md §5.1) has no device key and no P-256 check.
                     if citycode::PrintedCode::is_printed(&bytes) {
-                        citycode::PrintedCode::from_bytes(&bytes).and_then(|code| self.inner.verify_printed(&code, now))
+                        citycode::PrintedCode::from_bytes(&bytes).and_then(|code| self.inner.verify_printed(code, now))
                     } else {
                         UnverifiedCode::from_bytes(&bytes)
-                            .and_then(|code| self.inner.verify_code_host_checked(&code, now, verified))
+                            .and_then(|code| self.inner.verify_code_host_checked(code, now, verified))
                     }
                 },
             ),
