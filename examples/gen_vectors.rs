@@ -100,8 +100,8 @@ pub fn run_case(case: &Case) -> Result<Accepted, Rejection> {
     prepared_verifier(case)?.verify_at(&case.input, case.now)
 }
 
-/// The verifier of a case, ready for its `input`: configured, lists loaded in order (a
-/// load failure is the case's result), `seen` codes accepted.
+/// The verifier of a case, ready for its `input`: configured, lists loaded in order at
+/// the case's `now` (a load failure is the case's result), `seen` codes accepted.
 pub fn prepared_verifier(case: &Case) -> Result<Verifier, Rejection> {
     let setup = &case.verifier;
     let bad = |what: &str| Rejection::new(citycode::Reason::Malformed, format!("vector file: {what}"));
@@ -110,7 +110,7 @@ pub fn prepared_verifier(case: &Case) -> Result<Verifier, Rejection> {
         v.load_trust_list(&decode_base64url(list).map_err(|_| bad("trust list"))?)?;
     }
     for list in &setup.revocation_lists {
-        v.load_revocation_list(&decode_base64url(list).map_err(|_| bad("revocation list"))?)?;
+        v.load_revocation_list_at(&decode_base64url(list).map_err(|_| bad("revocation list"))?, case.now)?;
     }
     for s in &case.seen {
         v.verify_at(&s.input, s.now).map_err(|r| bad(&format!("seen code rejected: {r}")))?;
@@ -2109,6 +2109,38 @@ pub fn generate() -> Res<VectorFile> {
         setup,
         vec![],
     )?;
+    // The root-signed revocation list is required: an issuer's list alone does not make
+    // revocation checked (SPEC.md §9 step 2; issue 24).
+    let issuer_list_only = g.revocations(
+        &key(Algorithm::Ed25519, 0x02)?,
+        ListSigner::Issuer(1),
+        1,
+        NOW as u32 + DAY as u32,
+        vec![Revoked::Subject(*b"someone_")],
+    )?;
+    let mut setup = g.setup(metro());
+    setup.revocation_lists = vec![issuer_list_only.clone()];
+    g.add(
+        "no_revocation_list_issuer_list_only",
+        "Issuer 1's revocation list but not the root's: fail closed, whatever issuer lists are held.",
+        c.clone(),
+        "no_revocation_list",
+        later,
+        setup,
+        vec![],
+    )?;
+    let mut setup = g.setup(metro());
+    setup.revocation_lists = vec![issuer_list_only];
+    setup.config.allow_missing_revocation_list = true;
+    g.add(
+        "no_root_revocation_list_allowed",
+        "Issuer 1's revocation list but not the root's, on a verifier configured to run without revocation lists: accepted, and the verdict says revocation was not checked.",
+        c.clone(),
+        "accept",
+        later,
+        setup,
+        vec![],
+    )?;
     // Loading the held bytes again is allowed and changes nothing (SPEC.md §8.3).
     let mut setup = g.setup(metro());
     setup.trust_lists = vec![encode_base64url(&tl), encode_base64url(&tl)];
@@ -2168,6 +2200,65 @@ pub fn generate() -> Res<VectorFile> {
         let mut setup = g.setup(metro());
         setup.trust_lists = vec![tl_windowed.clone()];
         setup.revocation_lists.push(issuer_list_at(issued_at)?);
+        g.add(name, description, c.clone(), expected, later, setup, vec![])?;
+    }
+
+    // ---- An issuer-signed revocation list needs its key valid *now*, at the verifier's
+    // clock, whatever its issued_at (SPEC.md §8.3): a retired key cannot replace its last
+    // list with a backdated one. Issuer key 5 (tourism only, as in issue 24) signs lists
+    // and no card, so only the list's load can refuse; its window ends at `retired`.
+    let list_signer = key(Algorithm::Ed25519, 0x25)?;
+    let retired = later as u32;
+    let with_key_5 = |g: &Gen, not_before: u32, not_after: u32| -> Res<String> {
+        let issuer = g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone());
+        let key_5 = IssuerKey { not_before, not_after, ..g.issuer_entry(5, list_signer.public_key(), vec![5]) };
+        g.trust(vec![issuer, key_5], 2, NOW as u32 + DAY as u32)
+    };
+    // The issue's exact attack: sequence 2, dated not_after - 1, no entries.
+    let key_5_list = |issued_at: u32| -> Res<String> {
+        let list = RevocationList {
+            signer: ListSigner::Issuer(5),
+            sequence: 2,
+            issued_at,
+            expires_at: NOW as u32 + DAY as u32,
+            entries: vec![],
+        };
+        Ok(encode_base64url(&list.sign(&list_signer)?))
+    };
+    let key_5_cases = [
+        (
+            "issuer_revocation_list_key_retired_backdated",
+            "Issuer key 5 retired (not_after = now): its list dated not_after - 1, with a higher sequence and no entries, is refused, so it cannot replace the key's last list (issue 24).",
+            (NOW as u32 - 3600, retired),
+            retired - 1,
+            "issuer_key_not_valid",
+        ),
+        (
+            "issuer_revocation_list_key_valid_last_second",
+            "The same list while issuer key 5 is still valid (now = not_after - 1): loaded.",
+            (NOW as u32 - 3600, retired + 1),
+            retired - 1,
+            "accept",
+        ),
+        (
+            "issuer_revocation_list_key_not_yet_valid",
+            "A list dated inside issuer key 5's window, loaded one second before the window opens (now = not_before - 1): refused.",
+            (retired + 1, retired + 100),
+            retired + 1,
+            "issuer_key_not_valid",
+        ),
+        (
+            "issuer_revocation_list_key_valid_first_second",
+            "The same list at issuer key 5's not_before (now = not_before): loaded.",
+            (retired, retired + 100),
+            retired + 1,
+            "accept",
+        ),
+    ];
+    for (name, description, (not_before, not_after), issued_at, expected) in key_5_cases {
+        let mut setup = g.setup(metro());
+        setup.trust_lists = vec![with_key_5(&g, not_before, not_after)?];
+        setup.revocation_lists.push(key_5_list(issued_at)?);
         g.add(name, description, c.clone(), expected, later, setup, vec![])?;
     }
 
@@ -2414,6 +2505,69 @@ fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
         setup,
         vec![],
     )?;
+    // Identity commitments (SPEC.md §4.3) in the GM city: a GM-only verifier refuses a
+    // SHA-256 commitment, in a code and in a printed code (§4.6, §9 step 2).
+    let with_identity = |digest: citycode::claims::IdDigest| -> Res<Claims> {
+        let mut claims = demo::resident_claims();
+        claims.identity = Some(citycode::claims::Identity::with_salt(demo::NAME, demo::ID_NUMBER, digest, [0x1d; 16])?);
+        Ok(claims)
+    };
+    for (digest, nonce) in [(citycode::claims::IdDigest::Sha256, 0xd4), (citycode::claims::IdDigest::Sm3, 0xd5)] {
+        let cred =
+            g.credential(&g.city.issuer, &device, with_identity(digest)?, CardLayout::Standard, demo::TODAY - 1, 7)?;
+        let hotel = g.code_for(&cred, &device, &Scene::HotelCheckIn, at, nonce)?;
+        if digest == citycode::claims::IdDigest::Sha256 {
+            g.add(
+                "gm_only_refuses_a_sha256_identity_commitment",
+                "An all-SM2 code whose identity commitment is SHA-256, at a GM-only hotel: no SHA-256 anywhere (issue 24).",
+                hotel.clone(),
+                "unsupported_algorithm",
+                later,
+                gm_setup(&g, Scene::HotelCheckIn),
+                vec![],
+            )?;
+            g.add(
+                "sm2_root_accepts_a_sha256_identity_commitment_when_not_gm_only",
+                "The same code at a verifier with the SM2 root that is not GM-only.",
+                hotel,
+                "accept",
+                later,
+                g.setup(Scene::HotelCheckIn),
+                vec![],
+            )?;
+        } else {
+            g.add(
+                "gm_accept_hotel_check_in_sm3_identity",
+                "The GM city's hotel card with an SM3 identity commitment, at a GM-only hotel.",
+                hotel,
+                "accept",
+                later,
+                gm_setup(&g, Scene::HotelCheckIn),
+                vec![],
+            )?;
+        }
+        let printed = g.city.issuer.issue_printed(
+            Subject([0x79; 8]),
+            &Claims { identity: with_identity(digest)?.identity, ..Claims::default() },
+            demo::TODAY - 1,
+            30,
+            citycode::PRINTED_MAX_DAYS,
+        )?;
+        let (name, description, expected) = if digest == citycode::claims::IdDigest::Sha256 {
+            (
+                "gm_only_refuses_a_printed_sha256_identity_commitment",
+                "An SM2-signed printed code whose identity commitment is SHA-256, at a GM-only hotel.",
+                "unsupported_algorithm",
+            )
+        } else {
+            (
+                "gm_accept_printed_sm3_identity",
+                "An SM2-signed printed code with an SM3 identity commitment, at a GM-only hotel.",
+                "accept",
+            )
+        };
+        g.add(name, description, printed.to_text(), expected, later, gm_setup(&g, Scene::HotelCheckIn), vec![])?;
+    }
     let forger = Issuer::new(1, key(Algorithm::Sm2Sm3, 0x35)?, Domain::ALL.iter().map(|d| d.id()).collect());
     let forged = g.credential(&forger, &device, demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
     g.add(

@@ -27,7 +27,7 @@ fn prepare(case: &Value) -> Result<Arc<Verifier>, Value> {
         }
     }
     for list in lists("revocation_lists") {
-        if let Err(e) = v.load_revocation_list(list.unwrap()) {
+        if let Err(e) = v.load_revocation_list(list.unwrap(), case["now"].as_u64()) {
             return Err(json!(e.to_string()));
         }
     }
@@ -112,7 +112,8 @@ fn core_verifier(case: &Value) -> citycode::Verifier {
         core.load_trust_list(&base64url_decode(l.as_str().unwrap().into()).unwrap()).unwrap();
     }
     for l in setup["revocation_lists"].as_array().unwrap() {
-        core.load_revocation_list(&base64url_decode(l.as_str().unwrap().into()).unwrap()).unwrap();
+        let bytes = base64url_decode(l.as_str().unwrap().into()).unwrap();
+        core.load_revocation_list_at(&bytes, case["now"].as_u64().unwrap()).unwrap();
     }
     core
 }

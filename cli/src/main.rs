@@ -163,7 +163,12 @@ enum Command {
         /// the process list and the shell history).
         #[arg(long)]
         number: String,
-        /// Commit with SM3 (GM-only cities) instead of SHA-256.
+        /// The issuer key file that will sign the claims: the commitment's digest follows
+        /// its algorithm (SM3 for an SM2 key, as a GM-only city's verifiers require;
+        /// SHA-256 otherwise). Only its `algorithm` is read.
+        #[arg(long, conflicts_with = "sm3")]
+        issuer: Option<PathBuf>,
+        /// Commit with SM3 (GM-only cities) without naming the issuer key.
         #[arg(long)]
         sm3: bool,
     },
@@ -464,6 +469,17 @@ struct KeyFile {
 }
 
 impl KeyFile {
+    /// The algorithm of a key file, without reading its secret.
+    fn algorithm(path: &Path) -> Result<Algorithm> {
+        #[derive(Deserialize)]
+        struct Head {
+            algorithm: Algorithm,
+        }
+        let head: Head = serde_json::from_str(&read_text(path)?)
+            .map_err(|e| Failure::Input(format!("{}: not a key file: {e}", path.display())))?;
+        Ok(head.algorithm)
+    }
+
     fn load(path: &Path) -> Result<(KeyKind, KeyPair)> {
         let text = Zeroizing::new(read_text(path)?);
         let file: KeyFile = serde_json::from_str(&text)
@@ -765,9 +781,13 @@ fn run(cli: Cli) -> Result<()> {
             print_json(&json!({"written": out, "bytes": bytes.len()}));
             Ok(())
         }
-        Command::Identity { name, number, sm3 } => {
+        Command::Identity { name, number, issuer, sm3 } => {
+            let digest = match issuer {
+                Some(path) => IdDigest::for_key(KeyFile::algorithm(&path)?),
+                None if sm3 => IdDigest::Sm3,
+                None => IdDigest::Sha256,
+            };
             let number = if number == "-" { read_stdin()?.trim().to_string() } else { number };
-            let digest = if sm3 { IdDigest::Sm3 } else { IdDigest::Sha256 };
             print_json(&json!(citycode::claims::Identity::commit(&name, &number, digest)?));
             Ok(())
         }
@@ -847,7 +867,10 @@ fn run(cli: Cli) -> Result<()> {
                 gm_only,
                 ..citycode::VerifierConfig::new(&root_key(&root)?, scene.scene()?)
             };
-            let mut v = config.build()?;
+            // The verifier's time: this machine's clock, or the test switch's, for loading
+            // lists (an issuer's key must be valid now) as for the code.
+            let now = now.unwrap_or_else(now_secs);
+            let mut v = config.build()?.with_clock(citycode::FixedClock(now));
             if !no_replay_store {
                 let store = match replay_store.or_else(replay_store::default_path) {
                     Some(path) => replay_store::FileReplayStore::new(path).map_err(Failure::Io)?,
@@ -865,7 +888,7 @@ fn run(cli: Cli) -> Result<()> {
             for path in &revocation_list {
                 v.load_revocation_list(&read_bytes(path)?)?;
             }
-            let verdict = citycode::Verdict::from(v.verify_at(&text, now.unwrap_or_else(now_secs)));
+            let verdict = citycode::Verdict::from(v.verify_at(&text, now));
             print_json(&serde_json::to_value(&verdict).map_err(|e| Failure::Input(e.to_string()))?);
             if verdict.is_accept() { Ok(()) } else { Err(Failure::Rejected) }
         }
@@ -901,8 +924,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Lists { root, dir, trust_list, revocation_list, now } => {
             // The scene does not matter for lists; readiness is a verifier's, as a
             // terminal or the server reports it (core's HeldList for each list).
-            let mut v = citycode::VerifierConfig::new(&root_key(&root)?, Scene::MetroGate).build()?;
             let now = now.unwrap_or_else(now_secs);
+            let config = citycode::VerifierConfig::new(&root_key(&root)?, Scene::MetroGate);
+            let mut v = config.build()?.with_clock(citycode::FixedClock(now));
             let loaded = match (dir, trust_list) {
                 (Some(dir), _) => v.update_from(&mut citycode::distribution::DirectorySource(dir)).map(|_| ()),
                 (None, Some(trust)) => {
@@ -935,27 +959,27 @@ fn run(cli: Cli) -> Result<()> {
             if citycode::PrintedCode::is_printed(&bytes) {
                 let code = citycode::PrintedCode::from_bytes(&bytes)?;
                 let cards: Vec<serde_json::Value> =
-                    code.cards.iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
+                    code.cards().iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
                 print_json(&json!({
                     "verified": false,
                     "warning": "NOT VERIFIED: signatures, keys, validity, revocation and policy were not checked; nothing here is vouched for",
                     "printed": true,
-                    "subject": code.subject.to_hex(),
+                    "subject": code.subject().to_hex(),
                     "cards": cards,
                 }));
                 return Ok(());
             }
             let code = UnverifiedCode::from_bytes(&bytes)?;
             let cards: Vec<serde_json::Value> =
-                code.cards.iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
+                code.cards().iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
             print_json(&json!({
                 "verified": false,
                 "warning": "NOT VERIFIED: signatures, keys, validity, revocation and policy were not checked; nothing here is vouched for",
-                "device_key": {"algorithm": code.device_key.algorithm(), "public_key": hex(&code.device_key.to_bytes()), "key_id": hex(&code.device_key.key_id())},
-                "subject": code.subject.to_hex(),
-                "issued_at": code.issued_at,
-                "validity_secs": code.validity_secs,
-                "nonce": hex(&code.nonce),
+                "device_key": {"algorithm": code.device_key().algorithm(), "public_key": hex(&code.device_key().to_bytes()), "key_id": hex(&code.device_key().key_id())},
+                "subject": code.subject().to_hex(),
+                "issued_at": code.issued_at(),
+                "validity_secs": code.validity_secs(),
+                "nonce": hex(&code.nonce()),
                 "replay_id": hex(&code.replay_id()),
                 "cards": cards,
             }));

@@ -21,12 +21,20 @@ pub const PRINTED_DEVICE_ALG: u8 = 0;
 pub const PRINTED_MAX_DAYS: u8 = 180;
 
 /// A printed code: subject and cards, no device key, time, nonce or device signature.
+///
+/// As with [`crate::UnverifiedCode`], every value is read once from the signed bytes and
+/// cannot be changed afterwards (private fields, read-only accessors; verification takes
+/// the code by value):
+///
+/// ```compile_fail,E0616
+/// # let text = "";
+/// let mut code = citycode::PrintedCode::from_text(text).unwrap();
+/// code.cards[0].valid_days = 255;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PrintedCode {
-    /// The subject of this printed code (reissuing revokes it).
-    pub subject: Subject,
-    /// The cards, each carrying the identity domain's card or sharing it.
-    pub cards: Vec<Card>,
+    subject: Subject,
+    cards: Vec<Card>,
     bytes: Vec<u8>,
     card_inputs: Vec<Vec<u8>>,
 }
@@ -75,6 +83,16 @@ impl PrintedCode {
             return Err(Reason::Malformed);
         }
         Ok(PrintedCode { subject, cards, bytes: bytes.to_vec(), card_inputs })
+    }
+
+    /// The subject of this printed code (reissuing revokes it).
+    pub fn subject(&self) -> Subject {
+        self.subject
+    }
+
+    /// The cards. **Untrusted** until a verifier accepts the code.
+    pub fn cards(&self) -> &[Card] {
+        &self.cards
     }
 
     /// The binary encoding.

@@ -31,7 +31,8 @@ pub enum Verdict {
         issued_at: u32,
         /// Key ids of the issuers of the code's cards, in card order.
         issuers: Vec<u32>,
-        /// False only when the verifier runs without revocation lists by choice.
+        /// False only when the verifier runs without the root-signed revocation list by
+        /// choice.
         revocation_checked: bool,
         /// Present (true) for a printed code: check the person's identity document
         /// against `claims.identity` (SPEC.md §5.1).

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::sync::Mutex;
 
 use crate::claims::Claims;
+#[cfg(feature = "sm2")]
+use crate::claims::IdDigest;
 use crate::credential::Subject;
 use crate::distribution::{ListFile, ListSource, ListStatus, STATUS_FILE, UpdatePlan, UpdateReport};
 use crate::error::{Reason, Rejection};
@@ -66,9 +68,10 @@ pub struct Accepted {
     pub issuers: Vec<u32>,
     /// The policy that accepted it.
     pub policy: String,
-    /// Whether revocation was checked: false only on a verifier that was told to run
-    /// without revocation lists ([`Verifier::allow_missing_revocation_list`]) and
-    /// holds none.
+    /// Whether revocation was checked against the root-signed revocation list: false
+    /// only on a verifier that was told to run without revocation lists
+    /// ([`Verifier::allow_missing_revocation_list`]) and holds no root-signed list
+    /// (issuer-signed lists it holds were still checked).
     pub revocation_checked: bool,
     /// A printed code (SPEC.md §5.1): no device signed it and anyone with a copy can
     /// show it, so the staff MUST check the person's identity document against
@@ -214,7 +217,7 @@ impl Verifier {
 
     /// Accepts only the national algorithms (SPEC.md §4.6): a trust list naming an
     /// issuer key that is not SM2 is refused when loaded, and so is a code whose device
-    /// key is not SM2 (`unsupported_algorithm`). With an SM2 root this leaves no
+    /// key is not SM2 or whose identity commitment is not SM3 (`unsupported_algorithm`). With an SM2 root this leaves no
     /// signature but SM2 and no digest but SM3 in anything the verifier accepts. Fails
     /// (`unsupported_algorithm`) unless the root is SM2, and if a list already loaded
     /// names another algorithm.
@@ -262,10 +265,11 @@ impl Verifier {
         self.utc_offset_minutes = minutes.clamp(-max, max);
     }
 
-    /// Lets the verifier accept codes while it holds no revocation list. By default it
-    /// refuses them (`no_revocation_list`): a terminal that never got the list would
-    /// otherwise admit revoked phones. Verdicts of a verifier running without a list
-    /// say so ([`Accepted::revocation_checked`] is false).
+    /// Lets the verifier accept codes while it holds no root-signed revocation list. By
+    /// default it refuses them (`no_revocation_list`), whatever issuer-signed lists it
+    /// holds: a terminal that never got the root's list would otherwise admit revoked
+    /// phones. Verdicts of a verifier running without it say so
+    /// ([`Accepted::revocation_checked`] is false).
     pub fn allow_missing_revocation_list(mut self) -> Self {
         self.revocation_required = false;
         self
@@ -296,8 +300,9 @@ impl Verifier {
     }
 
     /// Whether the verifier could accept a code at `now`: a trust list held and
-    /// unexpired, a revocation list held (unless allowed to run without) and none
-    /// expired, and the replay store ready. A service reports this as its readiness.
+    /// unexpired, the root-signed revocation list held (unless allowed to run without)
+    /// and no revocation list expired, and the replay store ready. A service reports
+    /// this as its readiness.
     pub fn ready_at(&self, now: u64) -> Result<(), Rejection> {
         self.check_lists(now)?;
         self.replay.ready(now).map_err(|e| Rejection::new(e.reason(), e.to_string()))
@@ -405,12 +410,22 @@ impl Verifier {
         Ok(())
     }
 
-    /// Loads a signed revocation list (root-signed, or signed by an issuer key of the
-    /// held trust list), replacing the previous list of the same signer. Refuses
-    /// rollback as [`Verifier::load_trust_list`] does. With a list state store, the new
-    /// state is saved first. On error nothing changes.
+    /// Loads a signed revocation list at the clock's time: see
+    /// [`Verifier::load_revocation_list_at`].
     pub fn load_revocation_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
-        let list = RevocationList::verify(bytes, &self.root, self.trust_list())?;
+        self.load_revocation_list_at(bytes, self.clock.now())
+    }
+
+    /// Loads a signed revocation list (root-signed, or signed by an issuer key of the
+    /// held trust list) at Unix time `now`, replacing the previous list of the same
+    /// signer. An issuer-signed list is refused (`issuer_key_not_valid`) unless its key
+    /// is valid at `now`, whatever the list's `issued_at` ([`RevocationList::verify_at`]):
+    /// a retired key's last list stays held, and enforced, until it expires, and that key
+    /// never replaces it (SPEC.md §8.3). Refuses rollback as
+    /// [`Verifier::load_trust_list`] does. With a list state store, the new state is
+    /// saved first. On error nothing changes.
+    pub fn load_revocation_list_at(&mut self, bytes: &[u8], now: u64) -> Result<(), Rejection> {
+        let list = RevocationList::verify_at(bytes, &self.root, self.trust_list(), now)?;
         let digest = self.list_digest(bytes);
         let slot = Slot::Revocation(list.signer);
         self.floors.refuse_rollback(slot, list.sequence, &digest)?;
@@ -623,27 +638,34 @@ impl Verifier {
     /// Verifies scanned QR text at Unix time `now`.
     pub fn verify_at(&self, text: &str, now: u64) -> Result<Accepted, Rejection> {
         match Scanned::from_text(text)? {
-            Scanned::Device(code) => self.verify_code(&code, now),
-            Scanned::Printed(code) => self.verify_printed(&code, now),
+            Scanned::Device(code) => self.verify_code(code, now),
+            Scanned::Printed(code) => self.verify_printed(code, now),
         }
     }
 
     /// Verifies a printed code (SPEC.md §5.1) at Unix time `now`: only where the scene's
     /// policy accepts printed codes; lists, issuer keys, scope, card validity, revocation,
     /// the issuer signatures, then the policy. No replay check: the code is static, and
-    /// the staff check the person's identity document.
-    pub fn verify_printed(&self, code: &PrintedCode, now: u64) -> Result<Accepted, Rejection> {
+    /// the staff check the person's identity document. Takes the code by value: the
+    /// verdict is made from exactly what was checked.
+    pub fn verify_printed(&self, code: PrintedCode, now: u64) -> Result<Accepted, Rejection> {
+        self.printed_verdict(&code, now)
+    }
+
+    fn printed_verdict(&self, code: &PrintedCode, now: u64) -> Result<Accepted, Rejection> {
         let trust = self.check_lists(now)?;
+        #[cfg(feature = "sm2")]
+        self.refuse_non_gm(None, code.cards())?;
         if !self.policy.accepts_printed() {
             return Err(Rejection::new(
                 Reason::PolicyUnmet,
                 format!("{} does not accept printed codes: a staffed counter does", self.policy.name()),
             ));
         }
-        self.check_cards(trust, &code.cards, now)?;
+        self.check_cards(trust, code.cards(), now)?;
         let subject_detail = "printed code revoked (reissued or reported lost)";
-        self.check_revocation(None, &code.subject, subject_detail, code.cards.len(), &|i| code.card_id(i))?;
-        for (i, card) in code.cards.iter().enumerate() {
+        self.check_revocation(None, &code.subject(), subject_detail, code.cards().len(), &|i| code.card_id(i))?;
+        for (i, card) in code.cards().iter().enumerate() {
             let key = trust.key(card.kid).map(|k| &k.key);
             if !key.is_some_and(|k| k.verify(code.card_input(i), &card.signature)) {
                 return Err(Rejection::new(Reason::BadIssuerSignature, format!("card {i}, key id {}", card.kid)));
@@ -657,17 +679,19 @@ impl Verifier {
         }
         Ok(Accepted {
             claims,
-            subject: code.subject,
+            subject: code.subject(),
             issued_at: u32::try_from(code.not_before()).unwrap_or(u32::MAX),
-            issuers: code.cards.iter().map(|c| c.kid).collect(),
+            issuers: code.cards().iter().map(|c| c.kid).collect(),
             policy: self.policy.name(),
-            revocation_checked: !self.revocations.is_empty(),
+            revocation_checked: self.holds_root_revocation_list(),
             printed: true,
         })
     }
 
-    /// Verifies a parsed code at Unix time `now`, in the order SPEC.md §9 fixes.
-    pub fn verify_code(&self, code: &UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
+    /// Verifies a parsed code at Unix time `now`, in the order SPEC.md §9 fixes. Takes
+    /// the code by value: the verdict is made from exactly what was checked, the values
+    /// parsed from the signed bytes.
+    pub fn verify_code(&self, code: UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
         self.verify_code_host_checked(code, now, &[])
     }
 
@@ -694,16 +718,16 @@ impl Verifier {
     /// host's ECDSA is right; list only what it verified.
     pub fn verify_code_host_checked(
         &self,
-        code: &UnverifiedCode,
+        code: UnverifiedCode,
         now: u64,
         verified: &[P256Check],
     ) -> Result<Accepted, Rejection> {
-        let trust = self.check_before_signatures(code, now)?;
-        let jobs = signature_jobs(trust, code);
+        let trust = self.check_before_signatures(&code, now)?;
+        let jobs = signature_jobs(trust, &code);
         if let Some(bad) = self.first_bad_signatures(&[&jobs], verified).into_iter().flatten().next() {
             return Err(bad.failure());
         }
-        self.finish(code, now)
+        self.finish(&code, now)
     }
 
     /// Step 6 of SPEC.md §9 for one code or many: for each code's signature jobs, the
@@ -785,22 +809,16 @@ impl Verifier {
         let skew = self.skew;
         let trust = self.check_lists(now)?;
         #[cfg(feature = "sm2")]
-        if self.gm_only && code.device_key.algorithm() != Algorithm::Sm2Sm3 {
-            let alg = code.device_key.algorithm();
-            return reject(
-                Reason::UnsupportedAlgorithm,
-                format!("device key is {alg}; this verifier accepts SM2 only"),
-            );
-        }
+        self.refuse_non_gm(Some(code.device_key()), code.cards())?;
 
         // The code's own window.
-        if code.validity_secs > self.max_validity {
+        if code.validity_secs() > self.max_validity {
             return reject(
                 Reason::CodeValidityTooLong,
-                format!("{} s asked, {} s allowed", code.validity_secs, self.max_validity),
+                format!("{} s asked, {} s allowed", code.validity_secs(), self.max_validity),
             );
         }
-        let issued_at = u64::from(code.issued_at);
+        let issued_at = u64::from(code.issued_at());
         if issued_at > now.saturating_add(skew) {
             return reject(Reason::CodeNotYetValid, format!("built at {issued_at}, now {now}"));
         }
@@ -809,11 +827,37 @@ impl Verifier {
             return reject(Reason::CodeExpired, format!("expired at {}", code_end - skew));
         }
 
-        self.check_cards(trust, &code.cards, now)?;
+        self.check_cards(trust, code.cards(), now)?;
 
-        let device = Revoked::DeviceKey(code.device_key.key_id());
-        self.check_revocation(Some(device), &code.subject, "subject revoked", code.cards.len(), &|i| code.card_id(i))?;
+        let device = Revoked::DeviceKey(code.device_key().key_id());
+        self.check_revocation(Some(device), &code.subject(), "subject revoked", code.cards().len(), &|i| {
+            code.card_id(i)
+        })?;
         Ok(trust)
+    }
+
+    /// For a GM-only verifier (SPEC.md §4.6, §9 step 2): refuses a device key that is
+    /// not SM2 and an identity commitment whose digest is not SM3
+    /// (`unsupported_algorithm`). Issuer keys were checked when the trust list loaded.
+    #[cfg(feature = "sm2")]
+    fn refuse_non_gm(&self, device: Option<&PublicKey>, cards: &[crate::credential::Card]) -> Result<(), Rejection> {
+        if !self.gm_only {
+            return Ok(());
+        }
+        if let Some(alg) = device.map(PublicKey::algorithm).filter(|a| *a != Algorithm::Sm2Sm3) {
+            return Err(Rejection::new(
+                Reason::UnsupportedAlgorithm,
+                format!("device key is {alg}; this verifier accepts SM2 only"),
+            ));
+        }
+        let sha = cards.iter().position(|c| c.claims.identity.as_ref().is_some_and(|i| i.digest != IdDigest::Sm3));
+        if let Some(i) = sha {
+            return Err(Rejection::new(
+                Reason::UnsupportedAlgorithm,
+                format!("card {i}'s identity commitment is SHA-256; this verifier accepts SM3 only"),
+            ));
+        }
+        Ok(())
     }
 
     /// Revocation (SPEC.md §9 step 5), list by list in load order: the device key (a
@@ -883,8 +927,15 @@ impl Verifier {
                 format!("trust list {} expired at {}", trust.sequence, trust.expires_at),
             );
         }
-        if self.revocation_required && self.revocations.is_empty() {
-            return reject(Reason::NoRevocationList, "load a revocation list first".into());
+        // The root-signed list is the one every revocation reaches: issuer lists alone
+        // (an issuer that may attest tourism only) do not make revocation checked.
+        if self.revocation_required && !self.holds_root_revocation_list() {
+            let detail = if self.revocations.is_empty() {
+                "load a revocation list first"
+            } else {
+                "the root-signed revocation list is required; only issuer-signed lists are held"
+            };
+            return reject(Reason::NoRevocationList, detail.into());
         }
         // A revocation list applied before a restart (its floor restored) is required
         // again, whatever the configuration: the verifier knows revocations it no longer
@@ -909,9 +960,14 @@ impl Verifier {
         Ok(trust)
     }
 
+    /// Whether the root-signed revocation list is held (SPEC.md §9 step 2).
+    fn holds_root_revocation_list(&self) -> bool {
+        self.revocations.iter().any(|(l, _)| l.signer == ListSigner::Root)
+    }
+
     /// Unix second from which the code is expired (skew included).
     fn code_end(&self, code: &UnverifiedCode) -> u64 {
-        u64::from(code.issued_at) + u64::from(code.validity_secs) + self.skew
+        u64::from(code.issued_at()) + u64::from(code.validity_secs()) + self.skew
     }
 
     /// The cache fingerprint of a job the credential cache may answer: an issuer
@@ -954,11 +1010,11 @@ impl Verifier {
             .map_err(|e: ReplayError| Rejection::new(e.reason(), e.to_string()))?;
         Ok(Accepted {
             claims,
-            subject: code.subject,
-            issued_at: code.issued_at,
-            issuers: code.cards.iter().map(|c| c.kid).collect(),
+            subject: code.subject(),
+            issued_at: code.issued_at(),
+            issuers: code.cards().iter().map(|c| c.kid).collect(),
             policy: self.policy.name(),
-            revocation_checked: !self.revocations.is_empty(),
+            revocation_checked: self.holds_root_revocation_list(),
             printed: false,
         })
     }
@@ -994,7 +1050,7 @@ impl Verifier {
             .zip(bad)
             .map(|((p, s), bad)| match (p, s, bad) {
                 (Err(r), _, _) | (_, Err(r), _) => Err(r.clone()),
-                (Ok(Scanned::Printed(code)), Ok(_), _) => self.verify_printed(code, now),
+                (Ok(Scanned::Printed(code)), Ok(_), _) => self.printed_verdict(code, now),
                 (Ok(Scanned::Device(_)), Ok(_), Some(job)) => Err(job.failure()),
                 (Ok(Scanned::Device(code)), Ok(_), None) => self.finish(code, now),
             })
@@ -1036,8 +1092,8 @@ impl SignatureJob<'_> {
 }
 
 fn signature_jobs<'a>(trust: &'a TrustList, code: &'a UnverifiedCode) -> Vec<SignatureJob<'a>> {
-    let mut jobs = Vec::with_capacity(code.cards.len() + 1);
-    for (i, card) in code.cards.iter().enumerate() {
+    let mut jobs = Vec::with_capacity(code.cards().len() + 1);
+    for (i, card) in code.cards().iter().enumerate() {
         // check_before_signatures already refused unknown key ids.
         if let Some(k) = trust.key(card.kid) {
             jobs.push(SignatureJob {
@@ -1050,9 +1106,9 @@ fn signature_jobs<'a>(trust: &'a TrustList, code: &'a UnverifiedCode) -> Vec<Sig
         }
     }
     jobs.push(SignatureJob {
-        key: &code.device_key,
+        key: code.device_key(),
         message: code.code_input(),
-        signature: &code.device_signature,
+        signature: code.device_signature(),
         cacheable: false,
         card: None,
     });

@@ -74,12 +74,12 @@ fn no_scene_learns_a_field_its_policy_does_not_read() {
 fn identifiers(bytes: &[u8]) -> HashSet<Vec<u8>> {
     let code = UnverifiedCode::from_bytes(bytes).unwrap();
     let mut ids: HashSet<Vec<u8>> = HashSet::new();
-    ids.insert(code.device_key.to_bytes());
-    ids.insert(code.device_key.key_id().to_vec());
-    ids.insert(code.subject.0.to_vec());
-    ids.insert(code.device_signature.to_vec());
+    ids.insert(code.device_key().to_bytes());
+    ids.insert(code.device_key().key_id().to_vec());
+    ids.insert(code.subject().0.to_vec());
+    ids.insert(code.device_signature().to_vec());
     ids.insert(code.replay_id().to_vec());
-    for (i, card) in code.cards.iter().enumerate() {
+    for (i, card) in code.cards().iter().enumerate() {
         ids.insert(card.signature.to_vec());
         ids.insert(code.card_id(i).to_vec());
     }

@@ -93,7 +93,7 @@ fn reissuing_cancels_the_old_card_and_forgeries_fail() {
         2,
         demo::NOW as u32 - 60,
         demo::NOW as u32 + 3600,
-        vec![Revoked::Subject(old.subject.0)],
+        vec![Revoked::Subject(old.subject().0)],
     )
     .unwrap();
     v.load_revocation_list(&list.sign(&city.root).unwrap()).unwrap();
@@ -106,7 +106,7 @@ fn reissuing_cancels_the_old_card_and_forgeries_fail() {
     let flipped = text::encode_text(&bytes);
     assert_eq!(verifier(&city, Scene::Hospital).verify(&flipped).unwrap_err().reason, Reason::BadIssuerSignature);
     let mut swapped = new.as_bytes().to_vec();
-    swapped[2..10].copy_from_slice(&old.subject.0);
+    swapped[2..10].copy_from_slice(&old.subject().0);
     let swapped = text::encode_text(&swapped);
     assert_eq!(verifier(&city, Scene::Hospital).verify(&swapped).unwrap_err().reason, Reason::BadIssuerSignature);
 }

@@ -62,7 +62,7 @@ fn every_case_gives_its_result_with_p256_checked_by_the_host() {
             let verified: Vec<_> = checks.into_iter().filter(|c| host(c)).collect();
             asked += listed;
             refused += listed - verified.len();
-            v.verify_code_host_checked(&code, case.now, &verified)
+            v.verify_code_host_checked(code.clone(), case.now, &verified)
         });
         assert_eq!(outcome(&result), case.expected, "case {} with a host: {result:?}", case.name);
     }

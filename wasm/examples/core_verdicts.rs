@@ -31,17 +31,18 @@ fn run(case: &Value) -> Value {
         Ok(v) => v,
         Err(r) => return json!({"verdict": Verdict::from(Err(r)), "held_lists": []}),
     };
+    let now = case["now"].as_u64().unwrap();
     let lists =
         |key: &str| setup[key].as_array().unwrap().iter().map(|l| decode_base64url(l.as_str().unwrap()).unwrap());
     let loaded = lists("trust_lists")
         .try_for_each(|l| v.load_trust_list(&l))
-        .and_then(|()| lists("revocation_lists").try_for_each(|l| v.load_revocation_list(&l)));
+        .and_then(|()| lists("revocation_lists").try_for_each(|l| v.load_revocation_list_at(&l, now)));
     if let Err(r) = loaded {
         return json!({"verdict": Verdict::from(Err(r)), "held_lists": v.held_lists()});
     }
     for seen in case["seen"].as_array().into_iter().flatten() {
         assert!(v.verify_at(seen["input"].as_str().unwrap(), seen["now"].as_u64().unwrap()).is_ok());
     }
-    let verdict = Verdict::from(v.verify_at(case["input"].as_str().unwrap(), case["now"].as_u64().unwrap()));
+    let verdict = Verdict::from(v.verify_at(case["input"].as_str().unwrap(), now));
     json!({"verdict": verdict, "held_lists": v.held_lists()})
 }

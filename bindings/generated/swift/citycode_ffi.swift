@@ -3188,9 +3188,10 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     func listState()  -> String
     
     /**
-     * Loads a signed revocation list; refuses bad signatures and rollback.
+     * Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
+     * rollback, and an issuer-signed list whose key is not valid then (SPEC.md §8.3).
      */
-    func loadRevocationList(list: Data) throws 
+    func loadRevocationList(list: Data, nowUnix: UInt64?) throws 
     
     /**
      * Loads a signed trust list; refuses bad signatures and rollback.
@@ -3377,13 +3378,15 @@ open func listState() -> String  {
 }
     
     /**
-     * Loads a signed revocation list; refuses bad signatures and rollback.
+     * Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
+     * rollback, and an issuer-signed list whose key is not valid then (SPEC.md §8.3).
      */
-open func loadRevocationList(list: Data)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+open func loadRevocationList(list: Data, nowUnix: UInt64? = nil)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
         uniffiCallStatus in
     uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(
             self.uniffiCloneHandle(),
-        FfiConverterData.lower(list),uniffiCallStatus
+        FfiConverterData.lower(list),
+        FfiConverterOptionUInt64.lower(nowUnix),uniffiCallStatus
     )
 }
 }
@@ -7367,7 +7370,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_verifier_list_state() != 21299) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 58223) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 49294) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901) {

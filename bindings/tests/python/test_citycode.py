@@ -35,7 +35,7 @@ def prepare_case(case):
         for lst in setup["trust_lists"]:
             verifier.load_trust_list(cc.base64url_decode(lst))
         for lst in setup["revocation_lists"]:
-            verifier.load_revocation_list(cc.base64url_decode(lst))
+            verifier.load_revocation_list(cc.base64url_decode(lst), case["now"])
     except cc.CitycodeError.Rejected as e:
         return None, cc.Decision.REJECT(reason=e.code, detail=e.detail)
     for seen in case.get("seen", []):

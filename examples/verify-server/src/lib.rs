@@ -131,6 +131,15 @@ impl ListSource for HttpSource {
     }
 }
 
+/// The service's clock, shared with its verifier.
+struct ServiceClock(Arc<dyn Clock>);
+
+impl Clock for ServiceClock {
+    fn now(&self) -> u64 {
+        self.0.now()
+    }
+}
+
 /// Where log lines go: one JSON object per line.
 pub type LogSink = Box<dyn Write + Send>;
 
@@ -157,6 +166,9 @@ impl Service {
     /// store), taking its time from `clock` and its lists from `lists`. Call
     /// [`Service::reload`] to load them.
     pub fn new(verifier: Verifier, clock: Arc<dyn Clock>, lists: Lists, log: LogSink) -> Self {
+        // One time for everything: the verifier loads lists (an issuer's key must be
+        // valid now) on the service's clock, as it verifies codes.
+        let verifier = verifier.with_clock(ServiceClock(clock.clone()));
         Service {
             verifier: RwLock::new(verifier),
             clock,
