@@ -2828,6 +2828,33 @@ fn key_request_vectors() -> Res<serde_json::Value> {
         &challenge,
         "invalid_device_key",
     );
+    // The demo key plus a point of order 8, signed by the demo key's secret (k over the
+    // new key's bytes): the cofactored equation accepts the signature, so only the
+    // prime-order rule refuses it (issue 24: one secret, 8 keys in a batch).
+    let mixed = {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        let a = CompressedEdwardsY(device.public_key().to_bytes().try_into().map_err(|_| "key length")?)
+            .decompress()
+            .ok_or("demo key")?;
+        let key = (a + EIGHT_TORSION[1]).compress().to_bytes();
+        let mut input = citycode::digest::LABEL_KEY_REQUEST.to_vec();
+        input.push(Algorithm::Ed25519.id());
+        input.extend_from_slice(&key);
+        input.extend_from_slice(&challenge);
+        let signature = ed25519_sign_as([0x51; 32], &key, &input);
+        if !PublicKey::from_bytes(Algorithm::Ed25519, &key)?.verify(&input, &signature) {
+            return Err("the torsioned key's signature must verify".into());
+        }
+        [&[1u8, Algorithm::Ed25519.id()][..], &key, &signature].concat()
+    };
+    case(
+        "torsion_component_key",
+        "The valid Ed25519 key plus a point of order 8, its signature made with the same secret and valid under the cofactored equation: not of prime order (SPEC.md §4.7).",
+        mixed,
+        &challenge,
+        "invalid_device_key",
+    );
     case(
         "short_challenge",
         "A valid request checked against 15 bytes of challenge: too short to be fresh.",
@@ -3052,6 +3079,29 @@ fn be_sub(a: [u8; 32], b: [u8; 32]) -> [u8; 32] {
 }
 
 /// How a hand-made Ed25519 device signature departs from RFC 8032 (SPEC.md §4.2).
+/// An Ed25519 signature over `message` by the secret of `seed`, with `key` hashed as
+/// the public key: how the holder of one secret signs for `A + T`.
+fn ed25519_sign_as(seed: [u8; 32], key: &[u8; 32], message: &[u8]) -> [u8; 64] {
+    use curve25519_dalek::edwards::EdwardsPoint;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let h = Sha512::digest(seed);
+    let (low, prefix) = h.split_at(32);
+    let mut a_bytes = [0u8; 32];
+    a_bytes.copy_from_slice(low);
+    a_bytes[0] &= 248;
+    a_bytes[31] &= 127;
+    a_bytes[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a_bytes);
+    let r = Scalar::from_hash(Sha512::new().chain_update(prefix).chain_update(message));
+    let big_r = EdwardsPoint::mul_base(&r).compress();
+    let k = Scalar::from_hash(Sha512::new().chain_update(big_r.as_bytes()).chain_update(key).chain_update(message));
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(big_r.as_bytes());
+    sig[32..].copy_from_slice((r + k * a).as_bytes());
+    sig
+}
+
 #[derive(Clone, Copy)]
 enum Torsion {
     /// `R + T` for a point `T` of order 8, with `k` over the new `R`: valid under the
