@@ -66,6 +66,10 @@ pub struct Case {
     /// identity document. Absent means `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub printed: Option<bool>,
+    /// For accepted codes that were not checked for replay (a printed code, SPEC.md
+    /// §9.2): `false`. Absent means `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_checked: Option<bool>,
     /// Binary length of the code, when the text decodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<usize>,
@@ -290,6 +294,7 @@ impl Gen {
             subject: None,
             revocation_checked: None,
             printed: None,
+            replay_checked: None,
             bytes: None,
             qr_version: None,
         };
@@ -305,6 +310,7 @@ impl Gen {
         if let Ok(a) = result {
             case.revocation_checked = (!a.revocation_checked).then_some(false);
             case.printed = a.printed.then_some(true);
+            case.replay_checked = (!a.replay_checked).then_some(false);
             case.claims = Some(a.claims);
             case.subject = Some(a.subject.to_hex());
         }

@@ -35,6 +35,7 @@ pub mod printed;
 #[cfg(feature = "qr")]
 pub mod qr;
 pub mod replay;
+pub mod replay_file;
 pub mod request;
 #[cfg(feature = "sm2")]
 mod sm2dsa;
@@ -60,6 +61,7 @@ pub use qr::Qr;
 #[cfg(feature = "redis")]
 pub use replay::RedisReplayStore;
 pub use replay::{ReplayError, ReplayGuard, ReplayStore};
+pub use replay_file::{FileReplayStore, NoReplayCheck};
 pub use request::{KeyRequest, ProvenKey};
 pub use trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
 pub use verdict::Verdict;

@@ -77,6 +77,11 @@ pub struct Accepted {
     /// show it, so the staff MUST check the person's identity document against
     /// `claims.identity` before serving them.
     pub printed: bool,
+    /// Whether the code was checked for replay (SPEC.md §9.2): false when the verifier's
+    /// replay store records nothing ([`crate::NoReplayCheck`], a one-shot run that keeps
+    /// no state: the same code would be accepted again), and for a printed code, which is
+    /// never checked for replay (it is shown at every visit).
+    pub replay_checked: bool,
 }
 
 impl Accepted {
@@ -685,6 +690,7 @@ impl Verifier {
             policy: self.policy.name(),
             revocation_checked: self.holds_root_revocation_list(),
             printed: true,
+            replay_checked: false,
         })
     }
 
@@ -1016,6 +1022,7 @@ impl Verifier {
             policy: self.policy.name(),
             revocation_checked: self.holds_root_revocation_list(),
             printed: false,
+            replay_checked: self.replay.remembers(),
         })
     }
 
