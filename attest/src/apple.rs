@@ -60,6 +60,7 @@ pub struct AppleAttestation {
     sign_count: u32,
     aaguid: [u8; 16],
     credential_id: Vec<u8>,
+    receipt: Vec<u8>,
 }
 
 impl AppleAttestation {
@@ -117,7 +118,7 @@ impl AppleAttestation {
         if fmt != Some("apple-appattest") {
             return Err(AttestationError::Malformed("fmt is not apple-appattest"));
         }
-        let (Some(x5c), Some(_receipt), Some(auth_data)) = (x5c, receipt, auth_data) else {
+        let (Some(x5c), Some(receipt), Some(auth_data)) = (x5c, receipt, auth_data) else {
             return Err(AttestationError::Malformed("an App Attest object lacks x5c, receipt or authData"));
         };
         let certs = x5c.iter().map(|der| Cert::parse(der)).collect::<Result<Vec<_>, _>>()?;
@@ -135,7 +136,21 @@ impl AppleAttestation {
         let mut key = Cbor::new(a.0);
         key.skip(0)?;
         key.finish()?;
-        Ok(AppleAttestation { certs, auth_data: auth_data.to_vec(), rp_id_hash, sign_count, aaguid, credential_id })
+        Ok(AppleAttestation {
+            certs,
+            auth_data: auth_data.to_vec(),
+            rp_id_hash,
+            sign_count,
+            aaguid,
+            credential_id,
+            receipt: receipt.to_vec(),
+        })
+    }
+
+    /// The App Attest receipt, unverified: this verifier does not read it; an issuer may
+    /// send it to Apple's fraud metric service.
+    pub fn untrusted_receipt(&self) -> &[u8] {
+        &self.receipt
     }
 
     /// Verifies the attestation for the citycode binding (SPEC.md §4.10.5): the client

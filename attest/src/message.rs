@@ -8,7 +8,7 @@
 //!                       {"format": "apple_app_attest", "attestation": "<base64url CBOR>"}]}
 //! ```
 
-use citycode::ProvenKey;
+use citycode::{ProvenKey, PublicKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -115,15 +115,25 @@ impl KeyAttestation {
         }
     }
 
-    /// Verifies that the attestation proves `key` (a device key whose key request this
-    /// issuer verified over `ctx.challenge`) is in secure hardware, as `policy` requires.
+    /// Verifies that the attestation proves the device key of a verified key request
+    /// (SPEC.md §4.7, over `ctx.challenge`) is in secure hardware, as `policy` requires.
     pub fn verify(
         &self,
         ctx: &AttestationContext<'_>,
         key: &ProvenKey,
         policy: &AttestationPolicy,
     ) -> Result<AttestationVerdict, AttestationError> {
-        let device_key = key.public_key();
+        self.verify_key(ctx, key.public_key(), policy)
+    }
+
+    /// [`KeyAttestation::verify`] for a device key whose possession the caller proved
+    /// some other way (and for test vectors, which carry public keys only).
+    pub fn verify_key(
+        &self,
+        ctx: &AttestationContext<'_>,
+        device_key: &PublicKey,
+        policy: &AttestationPolicy,
+    ) -> Result<AttestationVerdict, AttestationError> {
         match self {
             KeyAttestation::Android(a) => {
                 let expected = crate::binding::android_challenge(ctx.challenge)?;

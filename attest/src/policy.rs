@@ -1,7 +1,7 @@
 //! The deployment policy and what an issuer records (SPEC.md §4.10.2): the one place
 //! that decides whether a key request's attestation lets a credential be issued.
 
-use citycode::ProvenKey;
+use citycode::{ProvenKey, PublicKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -87,11 +87,22 @@ impl AttestationPolicy {
         ctx: &AttestationContext<'_>,
         key: &ProvenKey,
     ) -> Result<AttestationRecord, AttestationError> {
+        self.decide_key(attestation, ctx, key.public_key())
+    }
+
+    /// [`AttestationPolicy::decide`] for a device key whose possession the caller proved
+    /// some other way (and for test vectors, which carry public keys only).
+    pub fn decide_key(
+        &self,
+        attestation: Option<&Value>,
+        ctx: &AttestationContext<'_>,
+        key: &PublicKey,
+    ) -> Result<AttestationRecord, AttestationError> {
         let outcome = match (self.mode, attestation) {
             (AttestationMode::Off, _) => return Ok(AttestationRecord::Off),
             (AttestationMode::Require, None) => return Err(AttestationError::Required),
             (AttestationMode::Record, None) => return Ok(AttestationRecord::Absent),
-            (_, Some(entry)) => KeyAttestation::from_value(entry).and_then(|a| a.verify(ctx, key, self)),
+            (_, Some(entry)) => KeyAttestation::from_value(entry).and_then(|a| a.verify_key(ctx, key, self)),
         };
         match (self.mode, outcome) {
             (_, Ok(verdict)) => Ok(AttestationRecord::Attested(verdict)),
