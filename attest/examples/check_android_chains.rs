@@ -142,7 +142,7 @@ fn main() -> ExitCode {
         });
         let none = StatusList::empty();
         let run = |a: &AndroidAttestation, c: &[u8], roots: &Roots, list: &StatusList, now: u64| {
-            a.verify(c, &device_key, &policy, &roots.android, list, now).map(|(f, root)| (f, root))
+            a.verify(c, &device_key, &policy, &roots.android, list, now)
         };
         let mut result = Err(AttestationError::Expired(usize::MAX));
         let mut at = 0;

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 //! Real App Attest attestations that nobody here made: the two fixtures of the npm
 //! package `node-app-attest` 1.0.1 (MIT), a production and a development attestation of
 //! the app `V8H6LQ9448.io.uebelacker.AppAttestExample`, whose client data hash is
