@@ -26,7 +26,8 @@ pub const NONCE_OID: Oid = Oid::new_unwrap("1.2.840.113635.100.8.2");
 pub const AAGUID_PRODUCTION: [u8; 16] = *b"appattest\0\0\0\0\0\0\0";
 /// `aaguid` of development attestations.
 pub const AAGUID_DEVELOPMENT: [u8; 16] = *b"appattestdevelop";
-const MAX_OBJECT_LEN: usize = 64 * 1024;
+/// Longest App Attest object accepted (real ones are about 5 KiB).
+pub const MAX_OBJECT_LEN: usize = 64 * 1024;
 const MAX_DEPTH: usize = 8;
 
 /// The App Attest environment an attestation comes from.

@@ -96,11 +96,17 @@ impl KeyAttestation {
                 if e.chain.len() > crate::x509::MAX_CHAIN_LEN {
                     return Err(AttestationError::Chain("more than eight certificates"));
                 }
+                if e.chain.iter().any(|c| c.len() > crate::x509::MAX_CERTIFICATE_LEN / 3 * 4 + 4) {
+                    return Err(AttestationError::Malformed("a certificate is longer than 16 KiB"));
+                }
                 let chain = e.chain.iter().map(|c| b64(c)).collect::<Result<Vec<_>, _>>()?;
                 Ok(KeyAttestation::Android(AndroidAttestation::parse(&chain)?))
             }
             "apple_app_attest" => {
                 let e: AppleEntry = serde_json::from_value(value.clone()).map_err(bad)?;
+                if e.attestation.len() > crate::apple::MAX_OBJECT_LEN / 3 * 4 + 4 {
+                    return Err(AttestationError::Malformed("an App Attest object is longer than 64 KiB"));
+                }
                 Ok(KeyAttestation::Apple(AppleAttestation::parse(&b64(&e.attestation)?)?))
             }
             _ => Err(AttestationError::Unsupported("an attestation format this verifier does not know")),

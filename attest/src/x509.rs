@@ -308,11 +308,12 @@ pub(crate) fn verify_path(
         let root = roots.iter().find(|r| r.spki() == last.spki()).ok_or(AttestationError::RootUnknown)?;
         (certs.get(..certs.len() - 1).unwrap_or(&[]), root)
     } else {
-        let root = roots
-            .iter()
-            .find(|r| r.subject() == last.issuer())
-            .ok_or(AttestationError::Chain("the chain stops before any root"))?;
-        (certs, root)
+        // Of the roots with that name, the one whose key signed it (two roots may share
+        // a name); if none did, the first, whose signature check then fails.
+        let named: Vec<&Root> = roots.iter().filter(|r| r.subject() == last.issuer()).collect();
+        let first = named.first().ok_or(AttestationError::Chain("the chain stops before any root"))?;
+        let root = named.iter().find(|r| last.signed_by(r.spki()).unwrap_or(false)).unwrap_or(first);
+        (certs, *root)
     };
     if path.is_empty() {
         return Err(AttestationError::Chain("the chain holds a root and nothing under it"));

@@ -1147,6 +1147,18 @@ pub fn vectors() -> Value {
         json!({"record": {"status": "off"}}),
     );
 
+    cases.push(Case {
+        name: "android_accept_root_name_shared",
+        proves: "two configured roots with the same name: the chain is anchored by the one whose key signed it",
+        entry: android_entry(&no_root_copy),
+        device_key: dev_pub.clone(),
+        now: NOW,
+        roots: vec!["synthetic-other-root", "synthetic-root"],
+        revoked: vec![],
+        policy: require(),
+        expected: accept("trusted_environment", json!({})),
+    });
+
     // --- Apple App Attest
     let apple = |dh: [u8; 32]| Apple {
         app_id: APP_ID.into(),
@@ -1275,6 +1287,7 @@ pub fn vectors() -> Value {
         "challenge": hex(&challenge),
         "roots": {
             "synthetic-root": b64u(&pki.root_cert),
+            "synthetic-other-root": b64u(&pki.other_root_cert),
             "synthetic-apple-root": b64u(&pki.apple_root_cert),
         },
         "cases": cases.iter().map(|c| json!({
