@@ -105,9 +105,7 @@ def key_requests(vectors: Path):
         got, value = outcome(
             lambda: check_key_request(b64url_decode(case["key_request"]), bytes.fromhex(case["challenge"]))
         )
-        yield Result(
-            "key-requests.json", case["name"], case["expected"], got, got == case["expected"], str(value)
-        )
+        yield Result("key-requests.json", case["name"], case["expected"], got, got == case["expected"], str(value))
 
 
 # sm2.json -----------------------------------------------------------------------------
@@ -196,15 +194,25 @@ def holder(vectors: Path):
 
     def instance(prefix: str, credential_b64: str, secret_hex: str, subject_hex: str | None):
         got, credential = outcome(lambda: parse_credential(b64url_decode(credential_b64)))
-        yield Result(f, f"{prefix}credential_parses", "accept", got, got == "accept", "" if got == "accept" else str(credential))
+        yield Result(
+            f, f"{prefix}credential_parses", "accept", got, got == "accept", "" if got == "accept" else str(credential)
+        )
         if got != "accept":
             return
         seed = bytes.fromhex(secret_hex)
         if subject_hex is not None:
-            yield Result(f, f"{prefix}subject", subject_hex, credential.subject.hex(), credential.subject.hex() == subject_hex)
+            yield Result(
+                f, f"{prefix}subject", subject_hex, credential.subject.hex(), credential.subject.hex() == subject_hex
+            )
         alg_ok = credential.device_alg == primitives.ALG_NAMES.get(data["device_alg"])
         key = ed25519.public_key(seed) if alg_ok else b""
-        yield Result(f, f"{prefix}device_key_of_secret", "equal", "equal" if key == credential.device_key else "differs", key == credential.device_key)
+        yield Result(
+            f,
+            f"{prefix}device_key_of_secret",
+            "equal",
+            "equal" if key == credential.device_key else "differs",
+            key == credential.device_key,
+        )
         verifier = _verifier(root, {"kind": "hospital"})
         got, detail = outcome(lambda: verifier.load_trust_list(b64url_decode(data["trust_list"])))
         yield Result(f, f"{prefix}trust_list_loads", "accept", got, got == "accept", str(detail or ""))
@@ -245,12 +253,20 @@ def holder(vectors: Path):
     yield Result(f, "identity_claim_is_a_domain_6_body", "equal", "equal" if same else f"{got}: {parsed}", same)
     if main is not None and any(6 in card.domains for card in main.cards):
         found = [p for card in main.cards for d, _, p in card.claims if d == 6]
-        yield Result(f, "identity_claim_in_credential", "present", "present" if claim in found else "absent", claim in found)
+        yield Result(
+            f, "identity_claim_in_credential", "present", "present" if claim in found else "absent", claim in found
+        )
     salt = bytes.fromhex(claim["salt"])
     commitment = identity_commitment(claim["digest"], salt, ident["number"]).hex()
     yield Result(f, "identity_number_matches", claim["commitment"], commitment, commitment == claim["commitment"])
     wrong = identity_commitment(claim["digest"], salt, ident["wrong_number"]).hex()
-    yield Result(f, "identity_wrong_number_differs", "differs", "differs" if wrong != claim["commitment"] else "matches", wrong != claim["commitment"])
+    yield Result(
+        f,
+        "identity_wrong_number_differs",
+        "differs",
+        "differs" if wrong != claim["commitment"] else "matches",
+        wrong != claim["commitment"],
+    )
     batch = []
     for i, inst in enumerate(data.get("batch", [])):
         for r in instance(f"batch_{i}_", inst["credential"], inst["device_secret"], inst["subject"]):
@@ -301,21 +317,36 @@ def published_lists(vectors: Path):
                 for e in status.entries
             ],
         }
-        yield Result(f, f"{n}/status_json_equals_status_bin", "equal", "equal" if mine == js else "differs", mine == js, json.dumps(mine))
+        yield Result(
+            f,
+            f"{n}/status_json_equals_status_bin",
+            "equal",
+            "equal" if mine == js else "differs",
+            mine == js,
+            json.dumps(mine),
+        )
         problems = []
         for e in status.entries:
             raw = (d / e.file).read_bytes()
             parsed = parse_trust_list(raw) if e.kind == 1 else parse_revocation_list(raw)
             if (parsed.sequence, parsed.expires_at) != (e.list_sequence, e.list_expires_at):
                 problems.append(e.file)
-        yield Result(f, f"{n}/entries_describe_their_files", "equal", "differs: " + ",".join(problems) if problems else "equal", not problems)
+        yield Result(
+            f,
+            f"{n}/entries_describe_their_files",
+            "equal",
+            "differs: " + ",".join(problems) if problems else "equal",
+            not problems,
+        )
     same = (dirs["1"] / "trust-list.bin").read_bytes() == b64url_decode(data["trust_list"])
     yield Result(f, "1/trust_list_is_holder_json_s", "equal", "equal" if same else "differs", same)
 
     def holder_code(v):
         from .holder import build_code
 
-        card = next(c for c in credential.cards if [d for d, _, _ in c.claims] == [4] and "fare_class" in (c.claims[0][2] or {}))
+        card = next(
+            c for c in credential.cards if [d for d, _, _ in c.claims] == [4] and "fare_class" in (c.claims[0][2] or {})
+        )
         text = build_code(credential, seed, [card], now - 5, nonce=b"\x01\x02\x03\x04")
         return outcome(lambda: v.verify(text, now))[0]
 
@@ -333,7 +364,9 @@ def published_lists(vectors: Path):
 
     # Derived: the update rules of §8.4 on the published files, tampered or mixed.
     got, _ = outcome(lambda: poller.poll(directory_fetcher(dirs["1"])))
-    yield Result(f, "derived/1_after_2_is_a_rollback", "list_status_rollback", got, got == "list_status_rollback", derived=True)
+    yield Result(
+        f, "derived/1_after_2_is_a_rollback", "list_status_rollback", got, got == "list_status_rollback", derived=True
+    )
     got, _ = outcome(lambda: poller.poll(directory_fetcher(dirs["2"])))
     yield Result(f, "derived/2_twice_changes_nothing", "accept", got, got == "accept", derived=True)
 
@@ -351,28 +384,48 @@ def published_lists(vectors: Path):
     status_2[-1] ^= 1
     v, poller = fresh()
     got, _ = outcome(lambda: poller.poll(tampered(dirs["2"], {"status.bin": bytes(status_2)})))
-    yield Result(f, "derived/status_signature_flipped", "bad_list_status_signature", got, got == "bad_list_status_signature", derived=True)
+    yield Result(
+        f,
+        "derived/status_signature_flipped",
+        "bad_list_status_signature",
+        got,
+        got == "bad_list_status_signature",
+        derived=True,
+    )
     v, poller = fresh()
     got, _ = outcome(lambda: poller.poll(tampered(dirs["2"], {"revocation-root.bin": None})))
-    yield Result(f, "derived/missing_file_unavailable", "list_unavailable", got, got == "list_unavailable", derived=True)
+    yield Result(
+        f, "derived/missing_file_unavailable", "list_unavailable", got, got == "list_unavailable", derived=True
+    )
 
     v, poller = fresh()
     outcome(lambda: poller.poll(directory_fetcher(dirs["1"])))
     mixed = tampered(dirs["2"], {"revocation-root.bin": (dirs["1"] / "revocation-root.bin").read_bytes()})
     got, _ = outcome(lambda: poller.poll(mixed))
-    yield Result(f, "derived/mixed_publication", "list_digest_mismatch", got, got == "list_digest_mismatch", derived=True)
+    yield Result(
+        f, "derived/mixed_publication", "list_digest_mismatch", got, got == "list_digest_mismatch", derived=True
+    )
     got = holder_code(v)
     yield Result(f, "derived/mixed_publication_keeps_lists_1", "accept", got, got == "accept", derived=True)
     got, _ = outcome(lambda: poller.poll(directory_fetcher(dirs["2"])))
     seq = v.revocations[None].sequence if None in v.revocations else None
     ok = got == "accept" and seq == 2
-    yield Result(f, "derived/retry_after_mismatch_applies_2", "accept, sequence 2", f"{got}, sequence {seq}", ok, derived=True)
+    yield Result(
+        f, "derived/retry_after_mismatch_applies_2", "accept, sequence 2", f"{got}, sequence {seq}", ok, derived=True
+    )
 
     v, _ = fresh()
     v.load_trust_list((dirs["1"] / "trust-list.bin").read_bytes())
     v.load_revocation_list((dirs["2"] / "revocation-root.bin").read_bytes())
     got, _ = outcome(lambda: v.load_revocation_list((dirs["1"] / "revocation-root.bin").read_bytes()))
-    yield Result(f, "derived/older_revocation_list_refused", "revocation_list_rollback", got, got == "revocation_list_rollback", derived=True)
+    yield Result(
+        f,
+        "derived/older_revocation_list_refused",
+        "revocation_list_rollback",
+        got,
+        got == "revocation_list_rollback",
+        derived=True,
+    )
     got = holder_code(v)
     yield Result(f, "derived/failed_load_changes_nothing", "revoked", got, got == "revoked", derived=True)
 

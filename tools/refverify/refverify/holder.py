@@ -6,7 +6,12 @@ from .text import encode_text
 
 
 def build_code(
-    credential: Credential, seed: bytes, cards: list[Card], issued_at: int, validity: int = 60, nonce: bytes = b"\x00" * 4
+    credential: Credential,
+    seed: bytes,
+    cards: list[Card],
+    issued_at: int,
+    validity: int = 60,
+    nonce: bytes = b"\x00" * 4,
 ) -> str:
     """A code (§5) carrying ``cards``, signed by the Ed25519 device key ``seed``."""
     if credential.device_alg != primitives.ED25519:

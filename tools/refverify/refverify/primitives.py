@@ -17,6 +17,7 @@ SIG_LEN = 64
 # key-requests.json's case names).
 ALG_NAMES = {"ed25519": ED25519, "ecdsa_p256_sha256": P256, "sm2_sm3": SM2}
 
+
 # Bends that change what a primitive answers (§4.2's, and §4.6's digest): the memo
 # keys on them, so that a run under any other bend reuses the letter-of-the-spec answers.
 def _is_primitive_bend(bend: str | None) -> bool:

@@ -2,7 +2,7 @@
 §4.5, §4.7, §5, §5.1). Parsing runs left to right and raises at the first failing field;
 the parsed values are *untrusted* until ``verifier.py`` has checked them."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import primitives
 from .bends import bent
@@ -65,7 +65,6 @@ class Code:
     device_sig: bytes
     raw: bytes
     printed: bool = False
-    extra: dict = field(default_factory=dict)
 
     @property
     def code_tbs(self) -> bytes:

@@ -50,7 +50,8 @@ def decode_text(text: str) -> bytes:
     payload = text[len(PREFIX) :]
     if not payload and not bent("M-6-4a"):
         raise Reject("text_encoding", "empty payload")
-    if payload and not (payload.isascii() and payload.isdigit()):
+    lenient = bent("M-6-4d")  # a stranger's decoder that trusts Python's int() per chunk
+    if payload and not (payload.isascii() and payload.isdigit()) and not lenient:
         if not bent("M-6-4b"):
             raise Reject("text_encoding", "non-digit")
         # A stranger's decoder that maps every character to a digit by its code point.
@@ -65,7 +66,10 @@ def decode_text(text: str) -> bytes:
         if k == 0:
             # Only reachable under a bend of the length rule: the bytes the digits hold.
             k = max((kk for kk, d in DIGITS.items() if d <= len(chunk)), default=1)
-        value = int(chunk)
+        try:
+            value = int(chunk)  # ASCII digits only here, unless bent: int() also takes "_", "٣", "１"
+        except ValueError:
+            raise Reject("text_encoding", "non-digit") from None
         if value >= 2 ** (8 * k):
             if not bent("M-6-5a"):
                 raise Reject("non_canonical", "chunk out of range")

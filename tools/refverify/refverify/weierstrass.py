@@ -198,7 +198,8 @@ SM2_DEFAULT_ID = b"1234567812345678"
 def sm2_za(key: AffinePoint, user_id: bytes = SM2_DEFAULT_ID) -> bytes:
     """Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A) (GB/T 32918.2 §5.5)."""
     c = SM2
-    assert key is not None
+    if key is None:
+        raise ValueError("no key")
     entl = (len(user_id) * 8).to_bytes(2, "big")
     parts = [c.a, c.b, c.gx, c.gy, key[0], key[1]]
     return sm3(entl + user_id + b"".join(v.to_bytes(32, "big") for v in parts))
