@@ -24,3 +24,8 @@ def active() -> str | None:
 def bent(bend_id: str) -> bool:
     """True when the rule ``bend_id`` is the one being bent."""
     return _ACTIVE == bend_id
+
+
+def one(bend_id: str) -> int:
+    """1 when ``bend_id`` is bent, else 0: moves a boundary by one."""
+    return 1 if _ACTIVE == bend_id else 0

@@ -2,7 +2,7 @@
 
 import unicodedata
 
-from .bends import bent
+from .bends import bent, one
 from .errors import Reject
 from .wire import Reader
 
@@ -90,7 +90,7 @@ def _parse_body(domain: int, r: Reader) -> dict:
         n = r.u8()
         if n == 0 and not bent("M-4.3-8a"):
             raise Reject("malformed", "tourism with no entry")
-        if n > 8 and not bent("M-4.3-8b"):
+        if n > 8 - one("M-4.3-8c") and not bent("M-4.3-8b"):
             raise Reject("malformed", f"{n} tourism entries")
         entries = []
         for _ in range(n):
@@ -104,7 +104,9 @@ def _parse_body(domain: int, r: Reader) -> dict:
         salt = r.take(16)
         commitment = r.take(16)
         name_len = r.u8()
-        if (name_len == 0 and not bent("M-4.3-10a")) or (name_len > 64 and not bent("M-4.3-10b")):
+        too_short = name_len < 1 + one("M-4.3-10f") and not bent("M-4.3-10a")
+        too_long = name_len > 64 - one("M-4.3-10e") and not bent("M-4.3-10b")
+        if too_short or too_long:
             raise Reject("malformed", f"name of {name_len} bytes")
         raw = r.take(name_len)
         try:
@@ -141,7 +143,7 @@ def parse_claims(r: Reader) -> list[tuple[int, bytes, dict | None]]:
     count = r.u8()
     if count == 0 and not bent("M-4.3-3a"):
         raise Reject("malformed", "no claim")
-    if count > 16 and not bent("M-4.3-3b"):
+    if count > 16 - one("M-4.3-3c") and not bent("M-4.3-3b"):
         raise Reject("malformed", f"{count} claims")
     out: list[tuple[int, bytes, dict | None]] = []
     previous = -1

@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 
 from . import primitives
-from .bends import bent
+from .bends import bent, one
 from .errors import Reject
 from .wire import Reader
 
@@ -100,7 +100,7 @@ def parse_trust_list(data: bytes, gm_only: bool = False) -> TrustList:
     n = r.varint()
 
     def check_count() -> None:
-        if n > MAX_ISSUER_KEYS and not bent("M-8.1-2a"):
+        if n > MAX_ISSUER_KEYS - one("M-8.1-2c") and not bent("M-8.1-2a"):
             raise Reject("malformed", f"{n} issuer keys")
 
     if not bent("M-8.1-2b"):
@@ -164,7 +164,7 @@ def parse_revocation_list(data: bytes) -> RevocationList:
     n = r.varint()
 
     def check_count() -> None:
-        if n > MAX_REVOCATIONS and not bent("M-8.2-1b"):
+        if n > MAX_REVOCATIONS - one("M-8.2-1d") and not bent("M-8.2-1b"):
             raise Reject("malformed", f"{n} revocation entries")
 
     if not bent("M-8.2-1c"):
@@ -218,9 +218,9 @@ def parse_status(data: bytes) -> ListStatus:
     issued_at = r.u32()
     expires_at = r.u32()
     n = r.varint()
-    if n > MAX_STATUS_ENTRIES and not bent("M-8.4-1c"):
+    if n > MAX_STATUS_ENTRIES - one("M-8.4-1f") and not bent("M-8.4-1c"):
         raise Reject("malformed", f"{n} status entries")
-    if n == 0 and not bent("M-8.4-1d"):
+    if n < 1 + one("M-8.4-1g") and not bent("M-8.4-1d"):
         raise Reject("malformed", "a status with no entry")
     entries: list[StatusEntry] = []
     previous: tuple[int, int] | None = None

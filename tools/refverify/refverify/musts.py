@@ -46,6 +46,7 @@ MUSTS: list[Must] = [
         ("M-4.1-1a", "accept a final zero group"),
         ("M-4.1-1b", "accept values of 2^32 or more (kept mod 2^32)"),
         ("M-4.1-1c", "read on past a fifth continuation byte (up to 10 bytes)"),
+        ("M-4.1-1d", "refuse 2^32 - 1 too"),
     ),
     _m(
         "M-4.1-2",
@@ -134,6 +135,7 @@ MUSTS: list[Must] = [
         "A claims count of 0 or above 16 is `malformed`.",
         ("M-4.3-3a", "accept count 0"),
         ("M-4.3-3b", "accept counts above 16"),
+        ("M-4.3-3c", "refuse 16"),
     ),
     _m(
         "M-4.3-4",
@@ -175,6 +177,7 @@ MUSTS: list[Must] = [
         "A tourism `n` of 0 or above 8 is `malformed`.",
         ("M-4.3-8a", "accept n = 0"),
         ("M-4.3-8b", "accept n above 8"),
+        ("M-4.3-8c", "refuse 8"),
     ),
     _m(
         "M-4.3-9",
@@ -191,6 +194,8 @@ MUSTS: list[Must] = [
         ("M-4.3-10b", "accept names over 64 bytes"),
         ("M-4.3-10c", "accept names that are not UTF-8"),
         ("M-4.3-10d", "accept control characters"),
+        ("M-4.3-10e", "refuse 64 bytes"),
+        ("M-4.3-10f", "refuse 1 byte"),
     ),
     _m(
         "M-4.3-11",
@@ -212,7 +217,13 @@ MUSTS: list[Must] = [
         unbent="Issuer side: region 0 on the wire is read as withheld, which the vectors pin (M-4.3-9).",
     ),
     # §4.4
-    _m("M-4.4-1", "4.4", "`valid_days` MUST be 1..255 (`malformed`).", ("M-4.4-1a", "accept valid_days 0")),
+    _m(
+        "M-4.4-1",
+        "4.4",
+        "`valid_days` MUST be 1..255 (`malformed`).",
+        ("M-4.4-1a", "accept valid_days 0"),
+        ("M-4.4-1b", "refuse valid_days 1"),
+    ),
     _m(
         "M-4.4-2",
         "4.4",
@@ -265,6 +276,8 @@ MUSTS: list[Must] = [
         "The challenge is 16 to 64 bytes (key-requests.json: `malformed` otherwise; SPEC.md names no reason, F-3).",
         ("M-4.7-4a", "accept challenges under 16 bytes"),
         ("M-4.7-4b", "accept challenges over 64 bytes"),
+        ("M-4.7-4c", "refuse 16 bytes"),
+        ("M-4.7-4d", "refuse 64 bytes"),
     ),
     _m(
         "M-4.8-1",
@@ -287,13 +300,14 @@ MUSTS: list[Must] = [
     ),
     _m("M-5-2", "5", "An unknown `device_alg` is `unsupported_algorithm`.", ("M-5-2a", "accept it (32-byte key)")),
     _m("M-5-3", "5", "An invalid device key is `invalid_device_key`.", ("M-5-3a", "skip the key checks")),
-    _m("M-5-4", "5", "`validity` 0 is `malformed`.", ("M-5-4a", "accept validity 0")),
+    _m("M-5-4", "5", "`validity` 0 is `malformed`.", ("M-5-4a", "accept validity 0"), ("M-5-4b", "refuse validity 1")),
     _m(
         "M-5-5",
         "5",
         "`n` of 0 or above 16 is `malformed`.",
         ("M-5-5a", "accept n = 0"),
         ("M-5-5b", "accept n above 16"),
+        ("M-5-5c", "refuse 16"),
     ),
     _m("M-5-6", "5", "A domain present in two cards is `malformed`.", ("M-5-6a", "accept it")),
     _m(
@@ -357,6 +371,7 @@ MUSTS: list[Must] = [
         "Text of more than 7,089 bytes MUST be rejected (`text_too_long`) without looking at its content.",
         ("M-6-2a", "allow 7,090 bytes"),
         ("M-6-2b", "check the prefix before the length"),
+        ("M-6-2c", "refuse 7,089 bytes"),
     ),
     _m("M-6-3", "6", "The prefix `CC1:` is case-sensitive (`text_prefix`).", ("M-6-3a", "compare case-insensitively")),
     _m(
@@ -397,6 +412,7 @@ MUSTS: list[Must] = [
         "At most 1024 keys (`malformed`), checked when the count is read.",
         ("M-8.1-2a", "accept more than 1024"),
         ("M-8.1-2b", "check the count after the keys"),
+        ("M-8.1-2c", "refuse 1024"),
     ),
     _m(
         "M-8.1-3",
@@ -425,6 +441,7 @@ MUSTS: list[Must] = [
         ("M-8.2-1a", "accept unsorted entries"),
         ("M-8.2-1b", "accept more than 2^20"),
         ("M-8.2-1c", "check the count after the entries"),
+        ("M-8.2-1d", "refuse 2^20"),
     ),
     _m(
         "M-8.2-2",
@@ -442,6 +459,8 @@ MUSTS: list[Must] = [
         "not_after (`issuer_key_not_valid`).",
         ("M-8.2-3a", "one second before not_before accepted"),
         ("M-8.2-3b", "issued_at = not_after accepted"),
+        ("M-8.2-3c", "issued_at = not_before refused"),
+        ("M-8.2-3d", "issued_at = not_after - 1 refused"),
     ),
     _m(
         "M-8.2-4",
@@ -509,6 +528,8 @@ MUSTS: list[Must] = [
         ("M-8.4-1c", "accept more than 1025"),
         ("M-8.4-1d", "accept no entry"),
         ("M-8.4-1e", "accept other kinds"),
+        ("M-8.4-1f", "refuse 1025"),
+        ("M-8.4-1g", "refuse a single entry"),
     ),
     _m(
         "M-8.4-2",
@@ -571,6 +592,8 @@ MUSTS: list[Must] = [
         ("M-9-2f", "say `revocation_checked` whatever happened"),
         ("M-9-2g", "apply the skew to list expiry"),
         ("M-9-2h", "the revocation lists before the trust list's expiry"),
+        ("M-9-2i", "trust list expiry one second early"),
+        ("M-9-2j", "revocation list expiry one second early"),
     ),
     _m(
         "M-9-3",
@@ -580,6 +603,9 @@ MUSTS: list[Must] = [
         ("M-9-3b", "allow issued_at = now + skew + 1"),
         ("M-9-3c", "accept at issued_at + validity + skew"),
         ("M-9-3d", "expiry before the validity bound"),
+        ("M-9-3e", "refuse max_validity"),
+        ("M-9-3f", "refuse issued_at = now + skew"),
+        ("M-9-3g", "expire at issued_at + validity + skew - 1"),
     ),
     _m(
         "M-9-4",
@@ -598,6 +624,10 @@ MUSTS: list[Must] = [
         ("M-9-4i", "leave guardianship (7) out of the scope"),
         ("M-9-4j", "check by check across the cards, not card by card"),
         ("M-9-4k", "the card's validity before its key's window and scope"),
+        ("M-9-4l", "key valid from not_before + 1"),
+        ("M-9-4m", "key retired at not_after - 1"),
+        ("M-9-4n", "card valid from start - skew + 1"),
+        ("M-9-4o", "card expired at end + skew - 1"),
     ),
     _m(
         "M-9-5",
@@ -658,6 +688,7 @@ MUSTS: list[Must] = [
         ("M-11-1b", "accept the day after valid_until_day"),
         ("M-11-1c", "today in UTC"),
         ("M-11-1d", "accept any insurance status"),
+        ("M-11-1e", "refuse on valid_until_day itself"),
     ),
     _m(
         "M-11-2",
@@ -668,6 +699,7 @@ MUSTS: list[Must] = [
         ("M-11-2b", "a pass through yesterday"),
         ("M-11-2c", "a reservation a day off"),
         ("M-11-2d", "today at the verifier's offset, not the scene's"),
+        ("M-11-2e", "refuse a pass on its last day"),
     ),
     _m(
         "M-11-3",
@@ -765,6 +797,9 @@ NOTES: dict[str, str] = {
     "M-4.3-6c": "A social security status of 4 (and of 0): `malformed`.",
     "M-4.3-6e": "A fare class of 6: `malformed`.",
     "M-4.3-6f": "A tourism entry of kind 3 (and 0): `malformed`.",
+    "M-4.3-10e": "An identity whose name is exactly 64 bytes (21 CJK characters and one ASCII letter): `accept`. "
+    "`claims_identity_name_65_bytes` pins only the refusing side.",
+    "M-4.3-10f": "An identity whose name is one byte: `accept`.",
     "M-4.4-1a": "A card with `valid_days` 0, validly signed: `malformed` (a bent verifier says "
     "`credential_expired`).",
     # §4.6
@@ -774,8 +809,12 @@ NOTES: dict[str, str] = {
     "(`unsupported_algorithm`). The vector format needs a configuration-refusal outcome.",
     "M-4.6-2d": "A GM-only verifier and the P-256 device code of `gm_only_refuses_a_p256_device_key`, verified "
     "after its window: `unsupported_algorithm` (bent: `code_expired`).",
+    "M-4.7-4c": "A valid request over a 16-byte challenge: `accept` (every accepted case uses 32 bytes).",
+    "M-4.7-4d": "A valid request over a 64-byte challenge: `accept`.",
     "M-4.7-4b": "A valid request checked against a 65-byte challenge: `malformed`.",
     # §5
+    "M-5-4b": "A code with validity 1, verified within its second: `accept` (every accepted code asks 60 s or "
+    "more).",
     "M-5-8a": "A code with a small-order device key, cut right after the key: `invalid_device_key` (bent: "
     "`truncated`).",
     "M-5-8b": "A code with validity 0, cut right after the validity byte: `malformed` (bent: `truncated`).",
@@ -807,6 +846,9 @@ NOTES: dict[str, str] = {
     "M-8.1-5a": "A trust list with `root_alg` 2 signed by the Ed25519 root: `bad_trust_list_signature`.",
     "M-8.2-1a": "A root-signed revocation list with a subject entry before a card entry (kinds 2, 1): "
     "`non_canonical`; and one with two equal entries.",
+    "M-8.2-1d": "A root-signed revocation list of exactly 2^20 entries: `accept`. Feasible but heavy: 2^20 subject "
+    "entries are 9.4 MB of list (12.6 MB of base64url in codes.json); better as a raw file beside lists/ than inside "
+    "codes.json. `revocation_list_too_many_entries` pins the refusing side.",
     "M-8.2-2b": "A root-signed revocation list whose `alg` byte says 2 (P-256) under the Ed25519 root: "
     "`bad_revocation_list_signature`.",
     "M-8.2-2c": "A revocation list signed by an issuer key, signer kid 9, not in the held trust list: "
@@ -836,6 +878,10 @@ NOTES: dict[str, str] = {
     "M-8.4-1c": "Status-vectors: an entry count of 1,026 and nothing after: `malformed`.",
     "M-8.4-1d": "Status-vectors: an entry count of 0: `malformed`.",
     "M-8.4-1e": "Status-vectors: an entry of kind 4: `malformed`.",
+    "M-8.4-1f": "Status-vectors: a status of 1,025 entries (the trust list, the root's list and 1,023 issuer lists, "
+    "about 60 KB): applies.",
+    "M-8.4-1g": "Status-vectors: a publication of the trust list alone (one entry), on a verifier allowed to run "
+    "without a revocation list: applies.",
     "M-8.4-2a": "Status-vectors: lists/2's status beside lists/1's revocation-root.bin: `list_digest_mismatch` "
     "(refverify's derived check does this).",
     "M-8.4-3a": "Status-vectors: lists/1's status.bin with a signature bit flipped: `bad_list_status_signature`.",

@@ -5,7 +5,7 @@ the parsed values are *untrusted* until ``verifier.py`` has checked them."""
 from dataclasses import dataclass
 
 from . import primitives
-from .bends import bent
+from .bends import bent, one
 from .claims import GUARDIAN, IDENTITY, parse_claims
 from .errors import Reject
 from .wire import Reader
@@ -108,7 +108,7 @@ def parse_card(r: Reader) -> Card:
         raise Reject("unsupported_algorithm", f"card algorithm {alg}")
     valid_from_day = r.u16()
     valid_days = r.u8()
-    if valid_days == 0 and not bent("M-4.4-1a"):
+    if valid_days < 1 + one("M-4.4-1b") and not bent("M-4.4-1a"):
         raise Reject("malformed", "card valid_days 0")
     claims = parse_claims(r)
     body = r.data[start : r.pos]
@@ -119,7 +119,7 @@ def parse_card(r: Reader) -> Card:
 def _check_count(n: int) -> None:
     if n == 0 and not bent("M-5-5a"):
         raise Reject("malformed", "no card")
-    if n > MAX_CARDS and not bent("M-5-5b"):
+    if n > MAX_CARDS - one("M-5-5c") and not bent("M-5-5b"):
         raise Reject("malformed", f"{n} cards")
 
 
@@ -189,7 +189,7 @@ def parse_code(data: bytes) -> Code:
             raise Reject("invalid_device_key")
 
     def check_validity() -> None:
-        if validity == 0 and not bent("M-5-4a"):
+        if validity < 1 + one("M-5-4b") and not bent("M-5-4a"):
             raise Reject("malformed", "code validity 0")
 
     if not bent("M-5-8a"):
@@ -251,7 +251,9 @@ def parse_credential(data: bytes) -> Credential:
 
 def check_key_request(data: bytes, challenge: bytes) -> tuple[int, bytes]:
     """An issuer's check of a key request (§4.7): the (alg, key) it proves, or Reject."""
-    if (len(challenge) < 16 and not bent("M-4.7-4a")) or (len(challenge) > 64 and not bent("M-4.7-4b")):
+    too_short = len(challenge) < 16 + one("M-4.7-4c") and not bent("M-4.7-4a")
+    too_long = len(challenge) > 64 - one("M-4.7-4d") and not bent("M-4.7-4b")
+    if too_short or too_long:
         # SPEC.md names no reason; key-requests.json says `malformed` (FINDINGS.md F-3).
         raise Reject("malformed", f"challenge of {len(challenge)} bytes")
     r = Reader(data)

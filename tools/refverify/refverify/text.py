@@ -1,6 +1,6 @@
 """The QR text (SPEC.md §6) and base64url (§6, last paragraph)."""
 
-from .bends import bent
+from .bends import bent, one
 from .errors import Reject
 
 MAX_TEXT = 7089
@@ -26,7 +26,7 @@ def strip_terminator(text: str) -> str:
 def _check_length(text: str) -> None:
     """Step 2: more than 7,089 bytes is `text_too_long`, whatever the content."""
     size = len(text.encode("utf-8"))
-    if size > MAX_TEXT + (1 if bent("M-6-2a") else 0):
+    if size > MAX_TEXT + one("M-6-2a") - one("M-6-2c"):
         raise Reject("text_too_long", f"{size} bytes")
 
 

@@ -4,7 +4,7 @@ order of §9, scene policies (§11) and the replay store."""
 from dataclasses import dataclass, field
 
 from . import primitives
-from .bends import bent
+from .bends import bent, one
 from .claims import to_json
 from .errors import ConfigError, Reject
 from .lists import RevocationList, TrustList, parse_revocation_list, parse_trust_list
@@ -188,8 +188,8 @@ class Verifier:
                 raise Reject("bad_revocation_list_signature", "alg is not its key's")
             if not primitives.verify(key.alg, key.key, rl.tbs, rl.signature):
                 raise Reject("bad_revocation_list_signature")
-        lo = key.not_before - (1 if bent("M-8.2-3a") else 0)
-        hi = key.not_after + (1 if bent("M-8.2-3b") else 0)
+        lo = key.not_before - one("M-8.2-3a") + one("M-8.2-3c")
+        hi = key.not_after + one("M-8.2-3b") - one("M-8.2-3d")
         if not lo <= rl.issued_at < hi:
             raise Reject("issuer_key_not_valid", "list issued outside its key's window")
 
@@ -270,12 +270,12 @@ class Verifier:
             for signer, rl in self.revocations.items():
                 if signer is not None and bent("M-9-2e"):
                     continue  # a stranger's verifier that looks at the root's list only
-                if now >= rl.expires_at + list_skew + (1 if bent("M-9-2d") else 0):
+                if now >= rl.expires_at + list_skew + one("M-9-2d") - one("M-9-2j"):
                     raise Reject("revocation_list_expired")
 
         if bent("M-9-2h"):
             revocation()  # the revocation lists before the trust list's expiry
-        if now >= trust.expires_at + list_skew + (1 if bent("M-9-2b") else 0):
+        if now >= trust.expires_at + list_skew + one("M-9-2b") - one("M-9-2i"):
             raise Reject("trust_list_expired")
         revocation()
 
@@ -293,15 +293,15 @@ class Verifier:
         skew = c.skew_secs
 
         def too_long() -> None:
-            if code.validity > c.max_code_validity_secs + (1 if bent("M-9-3a") else 0):
+            if code.validity > c.max_code_validity_secs + one("M-9-3a") - one("M-9-3e"):
                 raise Reject("code_validity_too_long")
 
         def future() -> None:
-            if code.issued_at > now + skew + (1 if bent("M-9-3b") else 0):
+            if code.issued_at > now + skew + one("M-9-3b") - one("M-9-3f"):
                 raise Reject("code_not_yet_valid")
 
         def expired() -> None:
-            if now >= code.issued_at + code.validity + skew + (1 if bent("M-9-3c") else 0):
+            if now >= code.issued_at + code.validity + skew + one("M-9-3c") - one("M-9-3g"):
                 raise Reject("code_expired")
 
         for check in [expired, too_long, future] if bent("M-9-3d") else [too_long, future, expired]:
@@ -326,9 +326,9 @@ class Verifier:
         def key_window(card) -> None:
             key = trust.keys[card.kid]
             key_skew = skew if bent("M-9-4g") else 0
-            if now + key_skew < key.not_before - (1 if bent("M-9-4b") else 0):
+            if now + key_skew < key.not_before - one("M-9-4b") + one("M-9-4l"):
                 raise Reject("issuer_key_not_valid", f"kid {card.kid} not yet valid")
-            if now - key_skew >= key.not_after + (1 if bent("M-9-4c") else 0):
+            if now - key_skew >= key.not_after + one("M-9-4c") - one("M-9-4m"):
                 raise Reject("issuer_key_not_valid", f"kid {card.kid} retired")
 
         def scope(card) -> None:
@@ -343,9 +343,9 @@ class Verifier:
                     raise Reject("out_of_scope", f"kid {card.kid} may not attest domain {domain}")
 
         def card_window(card) -> None:
-            if now + skew < card.start - (1 if bent("M-9-4e") else 0):
+            if now + skew < card.start - one("M-9-4e") + one("M-9-4n"):
                 raise Reject("credential_not_yet_valid")
-            if now >= card.end + skew + (1 if bent("M-9-4f") else 0):
+            if now >= card.end + skew + one("M-9-4f") - one("M-9-4o"):
                 raise Reject("credential_expired")
 
         checks = [alg, key_window, scope, card_window]
@@ -449,7 +449,7 @@ class Verifier:
                 raise unmet("health and medical insurance needed")
             offset = 0 if bent("M-11-1c") else self.config.utc_offset_minutes
             today = local_day(now, offset)
-            if health is not None and health["valid_until_day"] < today - (1 if bent("M-11-1b") else 0):
+            if health is not None and health["valid_until_day"] < today - one("M-11-1b") + one("M-11-1e"):
                 raise unmet("health status out of date")
             status = (insurance or {}).get("status")
             if status is None and bent("M-11-6c"):
@@ -466,7 +466,7 @@ class Verifier:
             for entry in tourism["entries"]:
                 if entry["site"] != scene.get("site") and not bent("M-11-2a"):
                     continue
-                if entry["kind"] == "pass" and entry["day"] >= today - (1 if bent("M-11-2b") else 0):
+                if entry["kind"] == "pass" and entry["day"] >= today - one("M-11-2b") + one("M-11-2e"):
                     ok = True
                 if entry["kind"] == "reservation" and (
                     entry["day"] == today or (bent("M-11-2c") and entry["day"] in (today - 1, today + 1))

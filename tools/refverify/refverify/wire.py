@@ -1,6 +1,6 @@
 """A cursor over untrusted bytes (SPEC.md §4.1): every read checks its length."""
 
-from .bends import bent
+from .bends import bent, one
 from .errors import Reject
 
 
@@ -42,7 +42,7 @@ class Reader:
             if byte & 0x80 == 0:
                 if i > 0 and byte == 0 and not bent("M-4.1-1a"):
                     raise Reject("non_canonical", "varint ends in a zero group")
-                if value >= 2**32:
+                if value >= 2**32 - one("M-4.1-1d"):
                     if not bent("M-4.1-1b"):
                         raise Reject("non_canonical", "varint of 2^32 or more")
                     value &= 0xFFFFFFFF
