@@ -18,6 +18,7 @@ cargo test --workspace --exclude citycode-compare --locked
 cargo test --locked -p citycode --features redis --test redis
 # The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
 cargo test --locked -p citycode --no-default-features --features qr,sm2 --test wycheproof --test vectors
+bash scripts/test-attest.sh
 
 echo "== Fuzzing: every target for a minute, seeded from test-vectors/ (nightly, cargo-fuzz)"
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install --profile minimal nightly
