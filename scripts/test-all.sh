@@ -14,6 +14,9 @@ cargo clippy --workspace --exclude citycode-compare --all-targets --locked -- -D
 # The verify server's tests start a real redis-server on loopback; core's Redis store
 # runs against every topology in scripts/test-redis.sh below.
 command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+# The printed card's PDF, rendered and read back by poppler (installs it and the fonts
+# first, which the workspace tests below use too).
+bash scripts/test-print.sh
 cargo test --workspace --exclude citycode-compare --locked
 bash scripts/test-redis.sh
 # The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
