@@ -624,7 +624,7 @@ impl AndroidAttestation {
     /// Checks everything SPEC.md §4.10.4 requires, in its order: the path to one of
     /// `roots` at `now` (Unix seconds), revocation, the extension in the leaf alone, the
     /// challenge (`expected_challenge`, from [`crate::binding::android_challenge`]),
-    /// security levels, the key, purpose, origin and root of trust under `policy`.
+    /// security levels, the key, purpose, origin, root of trust and app under `policy`.
     pub fn verify(
         &self,
         expected_challenge: &[u8],
@@ -645,8 +645,14 @@ impl AndroidAttestation {
         if kd.attestation_challenge != expected_challenge {
             return Err(AttestationError::Challenge);
         }
-        let level = kd.attestation_security_level.min(kd.keymint_security_level);
-        if level < policy.min_security_level.max(SecurityLevel::TrustedEnvironment) {
+        // The two levels agree (a StrongBox attestation of a TEE key, or the reverse, is
+        // no attestation a phone makes), reach the policy's minimum, and are what the
+        // chain's own certificates say they are.
+        let level = kd.attestation_security_level;
+        if kd.keymint_security_level != level
+            || level < policy.min_security_level.max(SecurityLevel::TrustedEnvironment)
+            || !chain_backs_level(&self.certs, level)
+        {
             return Err(AttestationError::SecurityLevel);
         }
         let hw = &kd.hardware_enforced;
@@ -657,13 +663,19 @@ impl AndroidAttestation {
         if hw.origin() != Some(ORIGIN_GENERATED) {
             return Err(AttestationError::Origin);
         }
+        // Every hardware attestation reports its root of trust; one without it is refused
+        // whatever the policy relaxes (Google's verifier does the same by default).
         let rot = hw.root_of_trust();
+        if rot.is_none() {
+            return Err(AttestationError::BootState("no root of trust in the hardware-enforced list"));
+        }
         if policy.require_locked_bootloader && !rot.is_some_and(|r| r.device_locked) {
             return Err(AttestationError::BootState("the bootloader is not locked"));
         }
         if policy.require_verified_boot && !rot.is_some_and(|r| r.verified_boot_state == VerifiedBootState::Verified) {
             return Err(AttestationError::BootState("the boot is not verified with the manufacturer's key"));
         }
+        check_app(kd, policy)?;
         let mut unknown_tags = kd.software_enforced.unknown_tags();
         unknown_tags.extend(hw.unknown_tags());
         let facts = AndroidFacts {
@@ -680,6 +692,58 @@ impl AndroidAttestation {
             unknown_tags,
         };
         Ok((facts, path.root_name))
+    }
+}
+
+/// The app that asked for the key is one the policy names (SPEC.md §4.10.4 step 15):
+/// some package of the `attestationApplicationId` has a policy entry's name, and that
+/// entry's certificate digest is among the app's signing certificate digests. The list
+/// is the OS's statement (Keystore writes it), so it is evidence only on a phone whose
+/// boot the root of trust verified: keep the boot checks on with it.
+fn check_app(kd: &KeyDescription, policy: &AttestationPolicy) -> Result<(), AttestationError> {
+    if policy.android_apps.is_empty() {
+        return Ok(());
+    }
+    let app = [&kd.hardware_enforced, &kd.software_enforced].into_iter().find_map(|list| match list.get(709) {
+        Some(AuthValue::ApplicationId(a)) => Some(a),
+        _ => None,
+    });
+    let Some(app) = app else {
+        return Err(AttestationError::AppId);
+    };
+    let accepted = policy.android_apps.iter().any(|allowed| {
+        app.packages.iter().any(|p| p.name == allowed.package)
+            && app.signature_digests.iter().any(|d| d.as_slice() == allowed.signing_certificate_sha256.as_slice())
+    });
+    if accepted { Ok(()) } else { Err(AttestationError::AppId) }
+}
+
+/// X.520 `organizationName` (RKP attestation certificates: `O=TEE`, `O=StrongBox`).
+const ATTR_ORGANIZATION: Oid = Oid::new_unwrap("2.5.4.10");
+/// X.520 `title` (factory batch certificates: `title=TEE`, `title=StrongBox`).
+const ATTR_TITLE: Oid = Oid::new_unwrap("2.5.4.12");
+
+/// Whether the certificates above the leaf, which the root's owner signed, agree with the
+/// KeyDescription's security level (SPEC.md §4.10.4 step 10). Google's chains name the
+/// level of their attestation keys: RKP certificates `O=TEE` or `O=StrongBox`, factory
+/// certificates `title=TEE` or `title=StrongBox`; older factory chains name none. A
+/// StrongBox claim needs a certificate naming StrongBox and none naming TEE (StrongBox
+/// chains always name it, Android's compatibility tests require it); a TEE claim needs
+/// no certificate naming StrongBox. So a leaked TEE attestation key cannot pass its
+/// forgeries off as StrongBox.
+fn chain_backs_level(certs: &[Cert], level: SecurityLevel) -> bool {
+    let named = |what: &[u8]| {
+        certs.iter().skip(1).any(|c| {
+            [ATTR_ORGANIZATION, ATTR_TITLE]
+                .iter()
+                .any(|oid| c.subject_attribute_values(oid).iter().any(|v| v.eq_ignore_ascii_case(what)))
+        })
+    };
+    let (strongbox, tee) = (named(b"StrongBox"), named(b"TEE"));
+    match level {
+        SecurityLevel::StrongBox => strongbox && !tee,
+        SecurityLevel::TrustedEnvironment => !strongbox,
+        SecurityLevel::Software => false,
     }
 }
 

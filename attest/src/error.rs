@@ -62,7 +62,8 @@ pub enum AttestationError {
     /// policy requires a locked, verified device.
     #[error("attestation_boot_state: {0}")]
     BootState(&'static str),
-    /// Apple: the attestation is for an app this issuer does not accept.
+    /// The attestation is for an app this issuer does not accept (Apple: the App ID;
+    /// Android, where the policy names apps: the package and its signing certificate).
     #[error("attestation_app_id: the attestation is for another app")]
     AppId,
     /// Apple: a development-environment attestation, which the policy refuses.

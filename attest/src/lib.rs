@@ -47,7 +47,8 @@ pub use apple::{AppleAttestation, AppleFacts, Environment};
 pub use error::AttestationError;
 pub use message::{Format, KeyAttestation};
 pub use policy::{
-    AttestationContext, AttestationMode, AttestationPolicy, AttestationRecord, AttestationVerdict, KeyProtection,
+    AndroidApp, AttestationContext, AttestationMode, AttestationPolicy, AttestationRecord, AttestationVerdict,
+    KeyProtection,
 };
 pub use revocation::StatusList;
 pub use roots::{Root, Roots};

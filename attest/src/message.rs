@@ -145,7 +145,7 @@ impl KeyAttestation {
                 let expected = crate::binding::android_challenge(ctx.challenge)?;
                 let (facts, root) =
                     a.verify(&expected, device_key, policy, &ctx.roots.android, ctx.revocations, ctx.now)?;
-                let protection = match facts.attestation_security_level.min(facts.keymint_security_level) {
+                let protection = match facts.keymint_security_level {
                     crate::SecurityLevel::StrongBox => KeyProtection::StrongBox,
                     _ => KeyProtection::TrustedEnvironment,
                 };

@@ -55,6 +55,13 @@ pub struct AttestationPolicy {
     /// (default true).
     #[serde(default = "yes")]
     pub require_verified_boot: bool,
+    /// Android: the apps whose keys are accepted, each a package name and the SHA-256 of
+    /// its signing certificate, matched against the attestation's
+    /// `attestationApplicationId` (`attestation_app_id` if none matches). Empty (the
+    /// default) accepts a key of any app on the phone; a city names its own app, so that
+    /// a repackaged copy of it cannot enrol (SPEC.md §4.10.4 step 15).
+    #[serde(default)]
+    pub android_apps: Vec<AndroidApp>,
     /// Apple: the app ids (`TEAMID.bundle.id`) whose attestations are accepted. Empty
     /// (the default) refuses every App Attest attestation (`attestation_app_id`).
     #[serde(default)]
@@ -72,6 +79,7 @@ impl AttestationPolicy {
             min_security_level: tee(),
             require_locked_bootloader: true,
             require_verified_boot: true,
+            android_apps: Vec::new(),
             apple_app_ids: Vec::new(),
             allow_apple_development: false,
         }
@@ -135,6 +143,52 @@ impl AttestationPolicy {
     }
 }
 
+/// An Android app an issuer accepts keys of: its package name and the SHA-256 digest of
+/// its signing certificate (as `apksigner verify --print-certs` prints it), as the
+/// attestation's `attestationApplicationId` lists them. In configuration:
+/// `{"package": "city.citycode.app", "signing_certificate_sha256": "<64 hex digits>"}`
+/// (colons between bytes and either case accepted; anything else refused at load).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawAndroidApp", into = "RawAndroidApp")]
+pub struct AndroidApp {
+    /// The package name (`applicationId`), e.g. `city.citycode.app`.
+    pub package: String,
+    /// SHA-256 of the signing certificate.
+    pub signing_certificate_sha256: [u8; 32],
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAndroidApp {
+    package: String,
+    signing_certificate_sha256: String,
+}
+
+impl TryFrom<RawAndroidApp> for AndroidApp {
+    type Error = String;
+
+    fn try_from(raw: RawAndroidApp) -> Result<Self, String> {
+        let hex: String = raw.signing_certificate_sha256.chars().filter(|c| *c != ':').collect();
+        let digest = citycode::text::unhex(&hex.to_ascii_lowercase())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| "signing_certificate_sha256 is not 32 bytes of hex".to_string())?;
+        if raw.package.is_empty() {
+            return Err("an Android app needs its package name".to_string());
+        }
+        Ok(AndroidApp { package: raw.package, signing_certificate_sha256: digest })
+    }
+}
+
+impl From<AndroidApp> for RawAndroidApp {
+    fn from(app: AndroidApp) -> Self {
+        RawAndroidApp {
+            package: app.package,
+            signing_certificate_sha256: app.signing_certificate_sha256.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
 /// What verifying an attestation needs besides the policy: the issuer's challenge for
 /// this request, the roots, the revocation status list and the issuer's clock.
 #[derive(Clone, Copy, Debug)]
@@ -153,7 +207,7 @@ pub struct AttestationContext<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyProtection {
-    /// Android: the key and the attestation in a TEE (the lower of the two levels).
+    /// Android: the key and the attestation in a TEE (the two levels are equal).
     TrustedEnvironment,
     /// Android: the key and the attestation in StrongBox.
     StrongBox,
@@ -228,6 +282,28 @@ mod tests {
         assert!(!p.require_verified_boot && p.require_locked_bootloader && p.allow_apple_development);
         for bad in [r#"{}"#, r#"{"mode": "maybe"}"#, r#"{"mode": "off", "typo": 1}"#] {
             assert!(serde_json::from_str::<AttestationPolicy>(bad).is_err(), "{bad}");
+        }
+        // Android apps: a digest with colons, in upper case, is read; a short one, a
+        // non-hex one, an empty package or an unknown field refuse the configuration.
+        let digest = "AB:".repeat(31) + "CD";
+        let p: AttestationPolicy = serde_json::from_value(serde_json::json!({"mode": "require",
+            "android_apps": [{"package": "city.citycode.app", "signing_certificate_sha256": digest}]}))
+        .unwrap();
+        let mut expected = [0xab; 32];
+        expected[31] = 0xcd;
+        assert_eq!(p.android_apps[0].signing_certificate_sha256, expected);
+        assert_eq!(
+            serde_json::to_value(&p.android_apps[0]).unwrap()["signing_certificate_sha256"],
+            "ab".repeat(31) + "cd"
+        );
+        for app in [
+            serde_json::json!({"package": "a", "signing_certificate_sha256": "ab".repeat(31)}),
+            serde_json::json!({"package": "a", "signing_certificate_sha256": "zz".repeat(32)}),
+            serde_json::json!({"package": "", "signing_certificate_sha256": "ab".repeat(32)}),
+            serde_json::json!({"package": "a", "signing_certificate_sha256": "ab".repeat(32), "version": 1}),
+        ] {
+            let policy = serde_json::json!({"mode": "require", "android_apps": [app]});
+            assert!(serde_json::from_value::<AttestationPolicy>(policy).is_err(), "{app}");
         }
     }
 

@@ -10,6 +10,11 @@ use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use crate::error::AttestationError;
 use crate::x509::{Cert, pem_certificates};
 
+/// X.520 `commonName`.
+const ATTR_COMMON_NAME: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("2.5.4.3");
+/// The common name of Google's software attestation root (EC P-256), never a root here.
+pub const SOFTWARE_ROOT_CN: &str = "Android Keystore Software Attestation Root";
+
 const GOOGLE_RSA: &str = include_str!("../roots/google-hardware-attestation-root-rsa.pem");
 const GOOGLE_EC: &str = include_str!("../roots/google-key-attestation-ca1-ec.pem");
 const APPLE_APP_ATTEST: &str = include_str!("../roots/apple-app-attestation-root-ca.pem");
@@ -36,6 +41,18 @@ impl Root {
         let cert = Cert::parse(der)?;
         if !cert.is_self_issued() {
             return Err(AttestationError::Chain("a configured root is not self-issued"));
+        }
+        // Google's software attestation roots: their private keys ship in Android's
+        // source, so anything "attested" under them is forgeable by anyone (the RSA one,
+        // 1024 bits, is refused by the key size rule below).
+        if cert
+            .subject_attribute_values(&ATTR_COMMON_NAME)
+            .iter()
+            .any(|cn| cn.eq_ignore_ascii_case(SOFTWARE_ROOT_CN.as_bytes()))
+        {
+            return Err(AttestationError::Unsupported(
+                "Google's software attestation root, whose private key is public, as a trusted root",
+            ));
         }
         if !cert.signed_by(cert.spki())? {
             return Err(AttestationError::Signature(0));

@@ -3,7 +3,7 @@
 //! validity at the verifier's time, CA constraints of issuers, revocation by serial.
 
 use der::asn1::ObjectIdentifier as Oid;
-use der::{Decode, Reader, SliceReader};
+use der::{Decode, Reader, SliceReader, Tag, Tagged};
 use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
@@ -110,6 +110,19 @@ impl Cert {
         self.not_after
     }
 
+    /// The values of the subject's attributes of type `oid` that are ASCII-compatible
+    /// strings (UTF8String, PrintableString, IA5String, TeletexString), as bytes.
+    pub(crate) fn subject_attribute_values(&self, oid: &Oid) -> Vec<&[u8]> {
+        self.subject()
+            .iter()
+            .filter(|atv| &atv.oid == oid)
+            .filter(|atv| {
+                matches!(atv.value.tag(), Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::TeletexString)
+            })
+            .map(|atv| atv.value.value())
+            .collect()
+    }
+
     /// Issuer and subject are the same name (a root, or a self-issued certificate).
     pub(crate) fn is_self_issued(&self) -> bool {
         self.issuer() == self.subject()
@@ -165,6 +178,22 @@ impl Cert {
         serial_to_hex(self.cert.tbs_certificate().serial_number().as_bytes())
     }
 
+    /// Every spelling under which a status list may name this serial: Java's, and for a
+    /// negative serial (an encoding RFC 5280 forbids, which some vendors' certificates
+    /// carry) also its bytes read as an unsigned number, as tools other than Java print
+    /// it. A certificate is revoked if the list names either.
+    pub(crate) fn serial_spellings(&self) -> Vec<String> {
+        let bytes = self.cert.tbs_certificate().serial_number().as_bytes();
+        let java = serial_to_hex(bytes);
+        if java.starts_with('-') {
+            let unsigned: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let unsigned = unsigned.trim_start_matches('0').to_string();
+            vec![java, unsigned]
+        } else {
+            vec![java]
+        }
+    }
+
     /// Verifies this certificate's signature under `issuer` (a subject public key info).
     pub(crate) fn signed_by(&self, issuer: &SubjectPublicKeyInfoOwned) -> Result<bool, AttestationError> {
         let (kind, key) = public_key(issuer)?;
@@ -207,6 +236,7 @@ pub(crate) fn public_key(spki: &SubjectPublicKeyInfoOwned) -> Result<(KeyKind, &
         if !alg.parameters.as_ref().is_some_and(|p| p.is_null()) {
             return Err(AttestationError::Malformed("RSA key parameters"));
         }
+        check_rsa_key(key)?;
         return Ok((KeyKind::Rsa, key));
     }
     if alg.oid == EC_PUBLIC_KEY {
@@ -222,6 +252,43 @@ pub(crate) fn public_key(spki: &SubjectPublicKeyInfoOwned) -> Result<(KeyKind, &
         };
     }
     Err(AttestationError::Unsupported("a public key algorithm other than RSA and EC"))
+}
+
+/// Smallest RSA modulus accepted, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
+/// Largest RSA modulus accepted, in bits.
+pub const MAX_RSA_BITS: usize = 8192;
+/// Smallest RSA public exponent accepted: 2^16 + 1 (FIPS 186-5 §A.1.1).
+pub const MIN_RSA_EXPONENT: u64 = 65_537;
+
+/// An `RSAPublicKey` (`SEQUENCE { modulus INTEGER, publicExponent INTEGER }`, strict DER,
+/// nothing after) with a modulus of 2048 to 8192 bits and an odd exponent from 65537 to
+/// 2^32 - 1. Small exponents are where PKCS#1 v1.5 signature forgeries live (e = 3 with
+/// a lax padding check; e = 1 makes the signature the padded digest itself), and no
+/// attestation key uses one: refused before any signature is read.
+fn check_rsa_key(pkcs1: &[u8]) -> Result<(), AttestationError> {
+    let mut r = SliceReader::new(pkcs1)?;
+    let (modulus, exponent) = r.sequence(|r| {
+        let n = der::asn1::UintRef::decode(r)?;
+        let e = der::asn1::UintRef::decode(r)?;
+        Ok::<_, der::Error>((n.as_bytes().to_vec(), e.as_bytes().to_vec()))
+    })?;
+    r.finish()?;
+    let bits = match modulus.first() {
+        Some(top) => (modulus.len() - 1) * 8 + (8 - top.leading_zeros() as usize),
+        None => 0,
+    };
+    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+        return Err(AttestationError::Unsupported("an RSA key outside 2048 to 8192 bits"));
+    }
+    if exponent.len() > 4 {
+        return Err(AttestationError::Unsupported("an RSA public exponent of 2^32 or more"));
+    }
+    let e = exponent.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b));
+    if e < MIN_RSA_EXPONENT || e % 2 == 0 {
+        return Err(AttestationError::Unsupported("an RSA public exponent below 65537 or even"));
+    }
+    Ok(())
 }
 
 /// Java `BigInteger(bytes).toString(16)` of a two's-complement big-endian integer.
@@ -301,6 +368,11 @@ pub(crate) fn verify_path(
             return Err(AttestationError::Chain("a certificate's issuer is not the next certificate's subject"));
         }
     }
+    // Only the last certificate may be self-issued (a root's copy): a root copy, or a
+    // certificate repeated, anywhere above it is no path a phone returns.
+    if certs.iter().rev().skip(1).any(Cert::is_self_issued) {
+        return Err(AttestationError::Chain("a self-issued certificate before the end of the chain"));
+    }
     let last = certs.last().ok_or(AttestationError::Chain("empty chain"))?;
     // The anchor: the chain's own root copy identified by its key, or the configured
     // root that issued the last certificate.
@@ -360,7 +432,7 @@ pub(crate) fn verify_path(
     }
     if let Some(list) = revocations {
         for (i, cert) in certs.iter().enumerate() {
-            if list.is_revoked(&cert.serial_hex()) {
+            if cert.serial_spellings().iter().any(|s| list.is_revoked(s)) {
                 return Err(AttestationError::Revoked(i));
             }
         }

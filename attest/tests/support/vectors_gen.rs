@@ -145,6 +145,18 @@ pub fn name(cn: &str) -> Vec<u8> {
     seq(&[set(&[seq(&[oid("2.5.4.3"), tlv(&[0x0c], cn.as_bytes())])])])
 }
 
+/// `O=<o>, CN=<cn>`, as Google's RKP attestation certificates name their level (`O=TEE`,
+/// `O=StrongBox`).
+pub fn name_with_o(o: &str, cn: &str) -> Vec<u8> {
+    seq(&[
+        set(&[seq(&[oid("2.5.4.10"), tlv(&[0x0c], o.as_bytes())])]),
+        set(&[seq(&[oid("2.5.4.3"), tlv(&[0x0c], cn.as_bytes())])]),
+    ])
+}
+
+/// The subject of the synthetic StrongBox attestation key's certificate.
+pub const SB_ATTEST_NAME: (&str, &str) = ("StrongBox", "Synthetic StrongBox Attestation Key");
+
 // ---------------------------------------------------------------- keys and certificates
 
 /// A signing key of a synthetic CA or device, from a seed label.
@@ -242,8 +254,30 @@ pub fn leaf_key_usage() -> (String, bool, Vec<u8>) {
 
 impl Cert {
     pub fn build(&self, signer: &Key) -> Vec<u8> {
+        self.build_with_serial(signer, uint_bytes(&self.serial))
+    }
+
+    /// [`Cert::build`] with the serial number's INTEGER as given (a negative one, say).
+    pub fn build_with_serial(&self, signer: &Key, serial: Vec<u8>) -> Vec<u8> {
+        self.build_raw(signer, serial, seq(&[time(self.not_before), time(self.not_after)]))
+    }
+
+    /// [`Cert::build`] with the serial INTEGER and the Validity SEQUENCE as given.
+    pub fn build_raw(&self, signer: &Key, serial: Vec<u8>, validity: Vec<u8>) -> Vec<u8> {
         let use384 = self.sha384 || matches!(signer, Key::P384(_));
         let alg = seq(&[oid(if use384 { "1.2.840.10045.4.3.3" } else { "1.2.840.10045.4.3.2" })]);
+        let tbs = self.tbs_raw(serial, alg, validity);
+        let (alg, sig) = signer.sign(&tbs, self.sha384);
+        seq(&[tbs, alg, bit_string(&sig)])
+    }
+
+    /// The TBSCertificate with the given serial INTEGER and signature AlgorithmIdentifier.
+    pub fn tbs(&self, serial: Vec<u8>, alg: Vec<u8>) -> Vec<u8> {
+        self.tbs_raw(serial, alg, seq(&[time(self.not_before), time(self.not_after)]))
+    }
+
+    /// [`Cert::tbs`] with the Validity SEQUENCE as given.
+    pub fn tbs_raw(&self, serial: Vec<u8>, alg: Vec<u8>, validity: Vec<u8>) -> Vec<u8> {
         let exts: Vec<Vec<u8>> = self
             .extensions
             .iter()
@@ -258,20 +292,61 @@ impl Cert {
             .collect();
         let mut tbs_items = vec![
             explicit(0, &int(2)),
-            uint_bytes(&self.serial),
+            serial,
             alg,
             self.issuer.clone(),
-            seq(&[time(self.not_before), time(self.not_after)]),
+            validity,
             self.subject.clone(),
             self.spki.clone(),
         ];
         if !exts.is_empty() {
             tbs_items.push(explicit(3, &seq(&exts)));
         }
-        let tbs = seq(&tbs_items);
-        let (alg, sig) = signer.sign(&tbs, self.sha384);
-        seq(&[tbs, alg, bit_string(&sig)])
+        seq(&tbs_items)
     }
+}
+
+// ---------------------------------------------------------------- RSA without a private key
+
+/// `sha256WithRSAEncryption` with its NULL parameters.
+pub fn rsa_sha256_alg() -> Vec<u8> {
+    seq(&[oid("1.2.840.113549.1.1.11"), null()])
+}
+
+/// An RSA SubjectPublicKeyInfo of modulus `n` and exponent `e` (big-endian magnitudes).
+pub fn rsa_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
+    seq(&[seq(&[oid("1.2.840.113549.1.1.1"), null()]), bit_string(&seq(&[uint_bytes(n), uint_bytes(e)]))])
+}
+
+/// EMSA-PKCS1-v1_5 of SHA-256(`msg`) for a `k`-byte modulus: `00 01 FF.. 00 DigestInfo`.
+pub fn pkcs1_sha256(msg: &[u8], k: usize) -> Vec<u8> {
+    let digest_info = [
+        &[
+            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+            0x20,
+        ][..],
+        &Sha256::digest(msg),
+    ]
+    .concat();
+    let mut em = vec![0x00, 0x01];
+    em.resize(k - digest_info.len() - 1, 0xff);
+    em.push(0x00);
+    em.extend(digest_info);
+    em
+}
+
+/// A certificate "signed" under an RSA key whose exponent is 1: with e = 1 the
+/// signature is the padded digest itself, so anyone makes it without a private key.
+/// `n` is 2048 bits of 0xFF (odd, larger than any padded digest).
+pub fn rsa_e1_signed(cert: &Cert) -> Vec<u8> {
+    let tbs = cert.tbs(uint_bytes(&cert.serial), rsa_sha256_alg());
+    let sig = pkcs1_sha256(&tbs, 256);
+    seq(&[tbs, rsa_sha256_alg(), bit_string(&sig)])
+}
+
+/// The 2048-bit modulus of [`rsa_e1_signed`].
+pub fn rsa_e1_modulus() -> Vec<u8> {
+    vec![0xff; 256]
 }
 
 // ---------------------------------------------------------------- KeyDescription
@@ -365,6 +440,9 @@ pub struct Pki {
     pub inter_cert: Vec<u8>,
     pub attest: Key,
     pub attest_cert: Vec<u8>,
+    /// A StrongBox attestation key, its certificate named `O=StrongBox` (RKP's shape).
+    pub sb_attest: Key,
+    pub sb_attest_cert: Vec<u8>,
     pub other_root: Key,
     pub other_root_cert: Vec<u8>,
     pub apple_root: Key,
@@ -409,6 +487,18 @@ pub fn pki() -> Pki {
     .build(&root);
     let attest = Key::p256("attestation key");
     let attest_cert = attestation_cert(&attest, &inter, true, Y2026, Y2027);
+    let sb_attest = Key::p256("strongbox attestation key");
+    let sb_attest_cert = Cert {
+        serial: vec![0x5b, 0x57, 0x5e, 0x71, 0xa1],
+        issuer: name("Synthetic Intermediate"),
+        subject: name_with_o(SB_ATTEST_NAME.0, SB_ATTEST_NAME.1),
+        not_before: Y2026,
+        not_after: Y2027,
+        spki: sb_attest.spki(),
+        extensions: ca_extensions(None),
+        sha384: true,
+    }
+    .build(&inter);
     let other_root = Key::p384("unknown root");
     let other_root_cert = self_signed(&other_root, "Synthetic Attestation Root", &[0x02]);
     let apple_root = Key::p384("apple root");
@@ -432,6 +522,8 @@ pub fn pki() -> Pki {
         inter_cert,
         attest,
         attest_cert,
+        sb_attest,
+        sb_attest_cert,
         other_root,
         other_root_cert,
         apple_root,
@@ -461,11 +553,22 @@ pub fn attestation_cert(key: &Key, inter: &Key, ca: bool, from: u64, to: u64) ->
 }
 
 pub fn leaf(device: &Key, kd: &[u8], signer: &Key, extra: Vec<(String, bool, Vec<u8>)>) -> Vec<u8> {
+    leaf_under(device, kd, signer, name("Synthetic Attestation Key"), extra)
+}
+
+/// [`leaf`] under an attestation key certificate of another name.
+pub fn leaf_under(
+    device: &Key,
+    kd: &[u8],
+    signer: &Key,
+    issuer: Vec<u8>,
+    extra: Vec<(String, bool, Vec<u8>)>,
+) -> Vec<u8> {
     let mut extensions = vec![leaf_key_usage(), (KD_OID.to_string(), false, kd.to_vec())];
     extensions.extend(extra);
     Cert {
         serial: vec![0x01],
-        issuer: name("Synthetic Attestation Key"),
+        issuer,
         subject: name("Android Keystore Key"),
         not_before: 0,
         not_after: Y2048,
@@ -478,7 +581,7 @@ pub fn leaf(device: &Key, kd: &[u8], signer: &Key, extra: Vec<(String, bool, Vec
 
 // ---------------------------------------------------------------- App Attest
 
-fn cbor_head(major: u8, n: u64) -> Vec<u8> {
+pub fn cbor_head(major: u8, n: u64) -> Vec<u8> {
     let m = major << 5;
     match n {
         0..=23 => vec![m | n as u8],
@@ -488,11 +591,11 @@ fn cbor_head(major: u8, n: u64) -> Vec<u8> {
     }
 }
 
-fn cbor_text(s: &str) -> Vec<u8> {
+pub fn cbor_text(s: &str) -> Vec<u8> {
     [cbor_head(3, s.len() as u64), s.as_bytes().to_vec()].concat()
 }
 
-fn cbor_bytes(b: &[u8]) -> Vec<u8> {
+pub fn cbor_bytes(b: &[u8]) -> Vec<u8> {
     [cbor_head(2, b.len() as u64), b.to_vec()].concat()
 }
 
@@ -507,6 +610,28 @@ pub struct Apple {
 }
 
 pub fn apple_object(pki: &Pki, a: &Apple) -> Vec<u8> {
+    let (leaf, auth_data) = apple_parts(pki, a, &|_| {});
+    [
+        cbor_head(5, 3),
+        cbor_text("fmt"),
+        cbor_text("apple-appattest"),
+        cbor_text("attStmt"),
+        cbor_head(5, 2),
+        cbor_text("x5c"),
+        cbor_head(4, 2),
+        cbor_bytes(&leaf),
+        cbor_bytes(&pki.apple_inter_cert),
+        cbor_text("receipt"),
+        cbor_bytes(b"synthetic receipt"),
+        cbor_text("authData"),
+        cbor_bytes(&auth_data),
+    ]
+    .concat()
+}
+
+/// The credential certificate and the authenticator data of an App Attest object, after
+/// `edit` changed the authenticator data (the nonce in the certificate covers the edit).
+pub fn apple_parts(pki: &Pki, a: &Apple, edit: &dyn Fn(&mut Vec<u8>)) -> (Vec<u8>, Vec<u8>) {
     let app_key = Key::p256("app attest key");
     let cred_id = a.credential_id.clone().unwrap_or_else(|| Sha256::digest(app_key.point()).to_vec());
     let point = app_key.point();
@@ -531,6 +656,8 @@ pub fn apple_object(pki: &Pki, a: &Apple) -> Vec<u8> {
         cose,
     ]
     .concat();
+    let mut auth_data = auth_data;
+    edit(&mut auth_data);
     let nonce: Vec<u8> = Sha256::digest([auth_data.as_slice(), &a.client_data_hash].concat()).to_vec();
     let leaf = Cert {
         serial: vec![0x01, 0x8d],
@@ -547,22 +674,7 @@ pub fn apple_object(pki: &Pki, a: &Apple) -> Vec<u8> {
         sha384: false,
     }
     .build(&pki.apple_inter);
-    [
-        cbor_head(5, 3),
-        cbor_text("fmt"),
-        cbor_text("apple-appattest"),
-        cbor_text("attStmt"),
-        cbor_head(5, 2),
-        cbor_text("x5c"),
-        cbor_head(4, 2),
-        cbor_bytes(&leaf),
-        cbor_bytes(&pki.apple_inter_cert),
-        cbor_text("receipt"),
-        cbor_bytes(b"synthetic receipt"),
-        cbor_text("authData"),
-        cbor_bytes(&auth_data),
-    ]
-    .concat()
+    (leaf, auth_data)
 }
 
 // ---------------------------------------------------------------- the cases
@@ -577,7 +689,7 @@ pub fn hex(b: &[u8]) -> String {
 
 pub const APP_ID: &str = "ABCDE12345.city.citycode.app";
 
-fn device(label: &str) -> (Key, PublicKey) {
+pub fn device(label: &str) -> (Key, PublicKey) {
     let s = secret(label);
     let key = Key::P256(p256::ecdsa::SigningKey::from_slice(&s).unwrap());
     let public = KeyPair::from_secret_bytes(Algorithm::EcdsaP256Sha256, &s).unwrap().public_key();
@@ -596,7 +708,7 @@ struct Case {
     expected: Value,
 }
 
-fn android_entry(chain: &[Vec<u8>]) -> Value {
+pub fn android_entry(chain: &[Vec<u8>]) -> Value {
     json!({"format": "android_key", "chain": chain.iter().map(|c| b64u(c)).collect::<Vec<_>>()})
 }
 
@@ -665,10 +777,18 @@ pub fn vectors() -> Value {
         accept("trusted_environment", json!({})),
     );
     let sb = Kd::new(2, &bound);
+    let sb_chain_with = |kd: &Kd| -> Vec<Vec<u8>> {
+        vec![
+            leaf_under(&dev, &kd.der(), &pki.sb_attest, name_with_o(SB_ATTEST_NAME.0, SB_ATTEST_NAME.1), vec![]),
+            pki.sb_attest_cert.clone(),
+            pki.inter_cert.clone(),
+            pki.root_cert.clone(),
+        ]
+    };
     add(
         "android_accept_strongbox",
-        "a StrongBox key; the verdict says strong_box",
-        android_entry(&chain_with(&sb)),
+        "a StrongBox key, under an attestation key certificate that names StrongBox (O=StrongBox); the verdict says strong_box",
+        android_entry(&sb_chain_with(&sb)),
         &dev_pub,
         json!({"mode": "require", "min_security_level": "strong_box"}),
         accept("strong_box", json!({})),
@@ -738,6 +858,58 @@ pub fn vectors() -> Value {
         require(),
         refuse("attestation_chain"),
     );
+    let mut repeated_root = good_chain.clone();
+    repeated_root.push(pki.root_cert.clone());
+    add(
+        "android_root_copy_repeated",
+        "the root's copy twice at the end of the chain: only the last certificate may be self-issued",
+        android_entry(&repeated_root),
+        &dev_pub,
+        require(),
+        refuse("attestation_chain"),
+    );
+    let rsa_leaf = rsa_e1_signed(&Cert {
+        serial: vec![0x01],
+        issuer: name("Synthetic Attestation Key"),
+        subject: name("Android Keystore Key"),
+        not_before: 0,
+        not_after: Y2048,
+        spki: dev.spki(),
+        extensions: vec![leaf_key_usage(), (KD_OID.to_string(), false, good.der())],
+        sha384: false,
+    });
+    for (case_name, proves, e) in [
+        (
+            "android_rsa_exponent_one",
+            "an attestation key certificate with an RSA key of exponent 1, under which the leaf's signature is its padded digest, made with no private key",
+            1u8,
+        ),
+        (
+            "android_rsa_exponent_three",
+            "an attestation key certificate with an RSA key of exponent 3 (PKCS#1 v1.5 forgeries need small exponents; none is used by attestation keys)",
+            3u8,
+        ),
+    ] {
+        let rsa_attest = Cert {
+            serial: vec![0x7e, 0x57, 0x5e, 0x71, 0xa1],
+            issuer: name("Synthetic Intermediate"),
+            subject: name("Synthetic Attestation Key"),
+            not_before: Y2026,
+            not_after: Y2027,
+            spki: rsa_spki(&rsa_e1_modulus(), &[e]),
+            extensions: ca_extensions(None),
+            sha384: true,
+        }
+        .build(&pki.inter);
+        add(
+            case_name,
+            proves,
+            android_entry(&[rsa_leaf.clone(), rsa_attest, pki.inter_cert.clone(), pki.root_cert.clone()]),
+            &dev_pub,
+            require(),
+            refuse("attestation_unsupported"),
+        );
+    }
     let stranger_inter = Cert {
         serial: vec![0x1a, 0x2b, 0x3c, 0x4d],
         issuer: name("Synthetic Attestation Root"),
@@ -902,6 +1074,57 @@ pub fn vectors() -> Value {
         "7e575e71a1",
     );
     revoked_case("android_intermediate_revoked", "an intermediate's serial on the status list", "1a2b3c4d");
+    revoked_case(
+        "android_intermediate_revoked_spelled_with_zeros_and_case",
+        "the status list writes the intermediate's serial in upper case with leading zeros: the same serial",
+        "001A2B3C4D",
+    );
+    // An attestation key certificate whose serial is negative (0x80575e, a DER INTEGER
+    // with its top bit set: RFC 5280 forbids it, some vendors' certificates carry it).
+    let neg_attest = Cert {
+        serial: vec![],
+        issuer: name("Synthetic Intermediate"),
+        subject: name("Synthetic Attestation Key"),
+        not_before: Y2026,
+        not_after: Y2027,
+        spki: pki.attest.spki(),
+        extensions: ca_extensions(None),
+        sha384: true,
+    }
+    .build_with_serial(&pki.inter, tlv(&[0x02], &[0x80, 0x57, 0x5e]));
+    let neg_chain = vec![good_chain[0].clone(), neg_attest, pki.inter_cert.clone(), pki.root_cert.clone()];
+    for (case_name, proves, revoked, expected) in [
+        (
+            "android_negative_serial_not_listed",
+            "a certificate with a negative serial number is otherwise accepted",
+            vec![],
+            accept("trusted_environment", json!({})),
+        ),
+        (
+            "android_negative_serial_revoked_java_spelling",
+            "a negative serial listed as Java's BigInteger.toString(16) writes it (-7fa8a2)",
+            vec!["-7fa8a2".to_string()],
+            refuse("attestation_revoked"),
+        ),
+        (
+            "android_negative_serial_revoked_unsigned_spelling",
+            "the same serial listed as its bytes read unsigned (80575e): either spelling revokes",
+            vec!["80575e".to_string()],
+            refuse("attestation_revoked"),
+        ),
+    ] {
+        cases.push(Case {
+            name: case_name,
+            proves,
+            entry: android_entry(&neg_chain),
+            device_key: dev_pub.clone(),
+            now: NOW,
+            roots: vec!["synthetic-root"],
+            revoked,
+            policy: require(),
+            expected,
+        });
+    }
     let mut add = |name, proves, entry, device_key: &PublicKey, policy: Value, expected: Value| {
         cases.push(Case {
             name,
@@ -972,6 +1195,32 @@ pub fn vectors() -> Value {
         refuse("attestation_security_level"),
     );
     add(
+        "android_strongbox_claim_not_named_by_chain",
+        "a KeyDescription claiming StrongBox, signed by an attestation key whose certificate does not name StrongBox (what a leaked TEE key would forge)",
+        android_entry(&chain_with(&sb)),
+        &dev_pub,
+        require(),
+        refuse("attestation_security_level"),
+    );
+    add(
+        "android_tee_claim_under_strongbox_key",
+        "a TEE KeyDescription signed by an attestation key whose certificate names StrongBox",
+        android_entry(&sb_chain_with(&good)),
+        &dev_pub,
+        require(),
+        refuse("attestation_security_level"),
+    );
+    let mut disagree = Kd::new(2, &bound);
+    disagree.keymint_level = 1;
+    add(
+        "android_levels_disagree",
+        "attestationSecurityLevel StrongBox, keyMintSecurityLevel TEE: levels no phone reports apart",
+        android_entry(&sb_chain_with(&disagree)),
+        &dev_pub,
+        require(),
+        refuse("attestation_security_level"),
+    );
+    add(
         "android_key_mismatch",
         "an attestation of another P-256 key than the requested device key",
         android_entry(&good_chain),
@@ -1024,6 +1273,81 @@ pub fn vectors() -> Value {
         &dev_pub,
         require(),
         refuse("attestation_boot_state"),
+    );
+    let only_software = |tag: u32| {
+        let mut kd = good.clone();
+        let moved = kd.hardware.iter().position(|(t, _)| *t == tag).map(|i| kd.hardware.remove(i));
+        kd.software.extend(moved);
+        kd.software.sort_by_key(|(t, _)| *t);
+        kd
+    };
+    add(
+        "android_no_root_of_trust",
+        "rootOfTrust only in the software-enforced list, under a policy that relaxes both boot checks: the hardware reported none",
+        android_entry(&chain_with(&only_software(704))),
+        &dev_pub,
+        json!({"mode": "require", "require_locked_bootloader": false, "require_verified_boot": false}),
+        refuse("attestation_boot_state"),
+    );
+    add(
+        "android_purpose_only_software_enforced",
+        "purpose SIGN asserted by the OS (softwareEnforced) only: no evidence about the hardware",
+        android_entry(&chain_with(&only_software(1))),
+        &dev_pub,
+        require(),
+        refuse("attestation_purpose"),
+    );
+    add(
+        "android_origin_only_software_enforced",
+        "origin GENERATED asserted by the OS (softwareEnforced) only",
+        android_entry(&chain_with(&only_software(702))),
+        &dev_pub,
+        require(),
+        refuse("attestation_origin"),
+    );
+    let app_digest = hex(&Sha256::digest(b"citycode app signing certificate"));
+    let pinned = |package: &str, digest: &str| json!({"mode": "require", "android_apps": [{"package": package, "signing_certificate_sha256": digest}]});
+    add(
+        "android_app_pinned",
+        "a policy naming the city's app (package and signing certificate digest): its key is accepted",
+        android_entry(&good_chain),
+        &dev_pub,
+        pinned("city.citycode.app", &app_digest),
+        accept("trusted_environment", json!({})),
+    );
+    add(
+        "android_app_other_package",
+        "a policy naming another package with the same signing certificate",
+        android_entry(&good_chain),
+        &dev_pub,
+        pinned("city.citycode.other", &app_digest),
+        refuse("attestation_app_id"),
+    );
+    add(
+        "android_app_other_signer",
+        "the city's package name signed with another certificate (a repackaged app)",
+        android_entry(&good_chain),
+        &dev_pub,
+        pinned("city.citycode.app", &hex(&Sha256::digest(b"a repackager's certificate"))),
+        refuse("attestation_app_id"),
+    );
+    let mut no_app = good.clone();
+    no_app.software.retain(|(t, _)| *t != 709);
+    add(
+        "android_app_id_absent",
+        "no attestationApplicationId, under a policy that names apps",
+        android_entry(&chain_with(&no_app)),
+        &dev_pub,
+        pinned("city.citycode.app", &app_digest),
+        refuse("attestation_app_id"),
+    );
+    add(
+        "android_algorithm_only_software_enforced",
+        "algorithm EC asserted by the OS (softwareEnforced) only",
+        android_entry(&chain_with(&only_software(2))),
+        &dev_pub,
+        require(),
+        refuse("attestation_key_mismatch"),
     );
     let mut truncated = good.der();
     truncated.truncate(truncated.len() - 3);
