@@ -14,6 +14,8 @@ cargo clippy --workspace --exclude citycode-compare --all-targets --locked -- -D
 # The shared replay store is tested against a real redis-server on loopback (the tests
 # of core and of the verify server start their own).
 command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+# Token keys need SoftHSM2, which this installs; the workspace tests below run them again.
+bash scripts/test-pkcs11.sh
 cargo test --workspace --exclude citycode-compare --locked
 cargo test --locked -p citycode --features redis --test redis
 # The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
