@@ -147,34 +147,75 @@ impl TokenSigner {
     pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
         let input = self.token.mechanism_input(message);
         let mechanism = self.token.mechanism()?;
-        let ready = self.checkout()?;
-        match ready.session.sign(&mechanism, ready.key, &input) {
-            Ok(signature) => {
+        match self.sign_on(self.checkout()?, &mechanism, &input) {
+            Ok((ready, signature)) => {
                 self.checkin(ready);
                 Ok(signature)
             }
-            Err(e) if session_lost(&e) => {
-                // The session (and with it, usually, every session of this token) is
-                // gone: drop them all, find the token again, log in again and retry once.
-                self.discard(ready, true);
-                let again = self.checkout()?;
-                match again.session.sign(&mechanism, again.key, &input) {
-                    Ok(signature) => {
-                        self.checkin(again);
-                        Ok(signature)
-                    }
-                    Err(e) => {
-                        let lost = session_lost(&e);
-                        self.discard(again, lost);
-                        Err(if lost { TokenError::TokenRemoved(e.to_string()) } else { sign_error(e) })
-                    }
+            Err((ready, e)) => {
+                if let Some(ready) = ready {
+                    self.checkin(ready);
                 }
-            }
-            Err(e) => {
-                self.checkin(ready);
-                Err(sign_error(e))
+                Err(e)
             }
         }
+    }
+
+    /// Signs `input` in `ready`'s session. If the session is lost (and with it, usually,
+    /// every session of this token), drops them all, finds the token again, logs in
+    /// again and retries once. Gives back the session to go on with, if one is left.
+    #[allow(clippy::type_complexity)]
+    fn sign_on(
+        &self,
+        ready: Ready,
+        mechanism: &Mechanism<'_>,
+        input: &[u8],
+    ) -> Result<(Ready, Vec<u8>), (Option<Ready>, TokenError)> {
+        match ready.session.sign(mechanism, ready.key, input) {
+            Ok(signature) => Ok((ready, signature)),
+            Err(e) if session_lost(&e) => {
+                self.discard(ready, true);
+                let again = self.checkout().map_err(|e| (None, e))?;
+                match again.session.sign(mechanism, again.key, input) {
+                    Ok(signature) => Ok((again, signature)),
+                    Err(e) if session_lost(&e) => {
+                        self.discard(again, true);
+                        Err((None, TokenError::TokenRemoved(e.to_string())))
+                    }
+                    Err(e) => Err((Some(again), sign_error(e))),
+                }
+            }
+            Err(e) => Err((Some(ready), sign_error(e))),
+        }
+    }
+
+    /// Signs every message of `chunk` in order in one session, then returns it.
+    fn sign_chunk(&self, mut ready: Ready, chunk: &[&[u8]]) -> Result<Vec<Vec<u8>>, TokenError> {
+        // Built here: a mechanism (raw pointers to its parameters) stays on its thread.
+        let mechanism = match self.token.mechanism() {
+            Ok(m) => m,
+            Err(e) => {
+                self.checkin(ready);
+                return Err(e);
+            }
+        };
+        let mut out = Vec::with_capacity(chunk.len());
+        for message in chunk {
+            match self.sign_on(ready, &mechanism, &self.token.mechanism_input(message)) {
+                Ok((next, signature)) => {
+                    ready = next;
+                    out.push(signature);
+                }
+                Err((next, e)) => {
+                    if let Some(next) = next {
+                        self.checkin(next);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        self.checkin(ready);
+        Ok(out)
     }
 
     fn lock(&self) -> MutexGuard<'_, Pool> {
@@ -191,24 +232,40 @@ impl TokenSigner {
                 return Ok(ready);
             }
             if pool.open < self.sessions {
-                pool.open += 1;
-                let slot = pool.slot;
-                drop(pool);
-                let opened = self.open_session(slot);
-                let mut pool = self.lock();
-                return match opened {
-                    Ok((ready, slot)) => {
-                        pool.slot = Some(slot);
-                        Ok(ready)
-                    }
-                    Err(e) => {
-                        pool.open = pool.open.saturating_sub(1);
-                        self.returned.notify_one();
-                        Err(e)
-                    }
-                };
+                return self.open_new(pool);
             }
             pool = self.returned.wait(pool).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// An idle session or a new one, without waiting: `None` when every session the
+    /// pool may open is in use.
+    fn try_checkout(&self) -> Result<Option<Ready>, TokenError> {
+        let mut pool = self.lock();
+        if let Some(ready) = pool.idle.pop() {
+            return Ok(Some(ready));
+        }
+        if pool.open < self.sessions { self.open_new(pool).map(Some) } else { Ok(None) }
+    }
+
+    /// Opens one more session, counted while it opens (outside the lock).
+    fn open_new(&self, mut pool: MutexGuard<'_, Pool>) -> Result<Ready, TokenError> {
+        pool.open += 1;
+        let slot = pool.slot;
+        drop(pool);
+        let opened = self.open_session(slot);
+        let mut pool = self.lock();
+        match opened {
+            Ok((ready, slot)) => {
+                pool.slot = Some(slot);
+                Ok(ready)
+            }
+            Err(e) => {
+                pool.open = pool.open.saturating_sub(1);
+                drop(pool);
+                self.returned.notify_one();
+                Err(e)
+            }
         }
     }
 
@@ -462,24 +519,40 @@ impl DeviceSigner for TokenSigner {
         Ok(self.sign_raw(message)?)
     }
 
-    /// Signs on up to `sessions` threads, each with its own session, the messages split
-    /// in contiguous runs; the signatures come back in order.
+    /// Signs on up to `sessions` threads, each with a session of its own for a
+    /// contiguous run of the messages; the signatures come back in order. The sessions
+    /// are taken before the threads start: the first waits for the pool, the others
+    /// only if idle or still to be opened, so that concurrent callers cannot deadlock.
     fn sign_many(&self, messages: &[&[u8]]) -> Result<Vec<Vec<u8>>, citycode::Error> {
-        let threads = self.sessions.min(messages.len());
-        if threads <= 1 {
+        if messages.len() <= 1 || self.sessions == 1 {
             return messages.iter().map(|m| self.sign(m)).collect();
         }
-        let run = messages.len().div_ceil(threads);
-        let results: Vec<Result<Vec<Vec<u8>>, citycode::Error>> = std::thread::scope(|scope| {
+        let mut held = vec![self.checkout()?];
+        while held.len() < self.sessions.min(messages.len()) {
+            // A session that fails to open (the module's session limit) leaves fewer
+            // threads, not an error: the sessions held still sign.
+            match self.try_checkout() {
+                Ok(Some(ready)) => held.push(ready),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let run = messages.len().div_ceil(held.len());
+        let mut sessions = held.into_iter();
+        let results: Vec<Result<Vec<Vec<u8>>, TokenError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = messages
                 .chunks(run)
-                .map(|chunk| scope.spawn(move || chunk.iter().map(|m| self.sign(m)).collect()))
+                .zip(sessions.by_ref())
+                .map(|(chunk, ready)| scope.spawn(move || self.sign_chunk(ready, chunk)))
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(citycode::Error::Signer("a signing thread panicked".into()))))
+                .map(|h| h.join().unwrap_or_else(|_| Err(TokenError::Device("a signing thread panicked".into()))))
                 .collect()
         });
+        // Sessions left over when the runs were fewer than the sessions.
+        for ready in sessions {
+            self.checkin(ready);
+        }
         let mut out = Vec::with_capacity(messages.len());
         for r in results {
             out.extend(r?);
