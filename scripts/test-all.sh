@@ -17,6 +17,8 @@ command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y
 # The printed card's PDF, rendered and read back by poppler (installs it and the fonts
 # first, which the workspace tests below use too).
 bash scripts/test-print.sh
+# Token keys need SoftHSM2, which this installs; the workspace tests below run them again.
+bash scripts/test-pkcs11.sh
 cargo test --workspace --exclude citycode-compare --locked
 bash scripts/test-redis.sh
 # The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
