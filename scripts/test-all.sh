@@ -14,7 +14,9 @@ cargo clippy --workspace --exclude citycode-compare --all-targets --locked -- -D
 # The shared replay store is tested against a real redis-server on loopback (the tests
 # of core and of the verify server start their own).
 command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
-cargo test --workspace --exclude citycode-compare --locked
+cargo test --workspace --exclude citycode-compare --exclude citycode-issuer --locked
+# The issuing service against SQLite and a real PostgreSQL it starts on loopback.
+bash scripts/test-issuer.sh
 cargo test --locked -p citycode --features redis --test redis
 # The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
 cargo test --locked -p citycode --no-default-features --features qr,sm2 --test wycheproof --test vectors
