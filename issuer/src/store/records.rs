@@ -224,6 +224,9 @@ pub struct Publication {
     pub issued_at: i64,
 }
 
+/// One audit row: (at, actor, action, target, detail).
+pub type AuditRow = (i64, String, String, String, String);
+
 /// Revocation entry kinds, as in SPEC.md §8.2.
 pub const REVOKE_SUBJECT: i64 = 2;
 /// A device key id.
@@ -504,6 +507,7 @@ impl Store {
     }
 
     /// A staff officer records a guardianship with the authority's consent.
+    #[allow(clippy::too_many_arguments)]
     pub fn staff_guardianship(
         &self,
         guardian_id: i64,
@@ -760,8 +764,8 @@ impl Store {
         })
     }
 
-    /// The audit log's last `limit` rows, newest first: (at, actor, action, target, detail).
-    pub fn audit_log(&self, limit: i64) -> Result<Vec<(i64, String, String, String, String)>, Error> {
+    /// The audit log's last `limit` rows, newest first.
+    pub fn audit_log(&self, limit: i64) -> Result<Vec<AuditRow>, Error> {
         self.tx(|tx| {
             tx.query("SELECT at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?1", &[limit.into()])?
                 .iter()
@@ -795,16 +799,16 @@ fn replayed(
     request_id: Option<&str>,
     digest: &[u8],
 ) -> Result<Option<String>, Error> {
-    if let Some(id) = request_id {
-        if let Some(row) = tx.one(
+    if let Some(id) = request_id
+        && let Some(row) = tx.one(
             "SELECT request_digest, response FROM batches WHERE resident_id = ?1 AND request_id = ?2",
             &[resident_id.into(), id.into()],
-        )? {
-            if row.bytes(0)? != digest {
-                return Err(Error::RequestIdConflict);
-            }
-            return row.opt_text(1)?.map(Some).ok_or(Error::ChallengeUsed);
+        )?
+    {
+        if row.bytes(0)? != digest {
+            return Err(Error::RequestIdConflict);
         }
+        return row.opt_text(1)?.map(Some).ok_or(Error::ChallengeUsed);
     }
     if let Some(row) =
         tx.one("SELECT request_digest, response, resident_id FROM batches WHERE challenge = ?1", &[challenge.into()])?

@@ -107,6 +107,8 @@ fn start_cluster() -> Cluster {
     );
     let mut watchdog = as_postgres(Path::new("sh"));
     watchdog.args(["-c", &stop]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    // Detached on purpose: it must outlive this process to stop the cluster after it.
+    #[allow(clippy::zombie_processes)]
     watchdog.spawn().unwrap();
     Cluster { base: format!("host=127.0.0.1 port={port} user=postgres") }
 }
@@ -121,8 +123,7 @@ pub fn postgres_db() -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let c = cluster();
     let name = format!("t{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-    let base =
-        if c.base.starts_with("postgres") { format!("{}", c.base) } else { format!("{} dbname=postgres", c.base) };
+    let base = if c.base.starts_with("postgres") { c.base.clone() } else { format!("{} dbname=postgres", c.base) };
     let mut client = postgres::Client::connect(&base, postgres::NoTls).unwrap();
     client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
     if c.base.starts_with("postgres") {
@@ -272,10 +273,13 @@ pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -
 
 // ---- Identity provider
 
+/// The provider's keys by `kid`, in the order served.
+pub type Keys = Arc<Mutex<Vec<(String, Arc<KeyPair>)>>>;
+
 /// A local identity provider: an Ed25519 key (and more as the test rotates them),
 /// its JWKS served over loopback HTTP, tokens minted on demand.
 pub struct Idp {
-    pub keys: Arc<Mutex<Vec<(String, Arc<KeyPair>)>>>,
+    pub keys: Keys,
     pub fetches: Arc<AtomicUsize>,
     pub server: Running,
 }
