@@ -694,3 +694,99 @@ fn the_openapi_document_matches_the_running_service() {
     assert_eq!(meta["batch_credential_issuance"]["batch_size"], 64);
     assert_eq!(meta["nonce_endpoint"], "http://issuer.test/v1/nonce");
 }
+
+// ---- The binary: a trial city in one command, environment overrides, SIGTERM, bad config.
+
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_binary_runs_a_trial_city_and_refuses_a_bad_configuration_clearly() {
+    let bin = env!("CARGO_BIN_EXE_citycode-issuer");
+    let dir = temp_dir("binary");
+    let trial = dir.join("trial");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Process(
+        std::process::Command::new(bin)
+            .arg("trial")
+            .arg(&trial)
+            .env("CITYCODE_LISTEN", format!("127.0.0.1:{port}"))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    eventually(|| agent().get(&format!("{base}/livez")).call().is_ok());
+    let (status, ready) = call("GET", &format!("{base}/readyz"), None, None);
+    assert_eq!((status, ready["store"].as_str()), (200, Some("sqlite")), "{ready}");
+    let token = |sub: &str, role: &[&str]| {
+        let out = std::process::Command::new(bin)
+            .arg("trial-token")
+            .arg(&trial)
+            .args(["--sub", sub])
+            .args(role)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let admin = token("admin", &["--role", "admin"]);
+    let mut r = agent()
+        .post(&format!("{base}/v1/admin/residents"))
+        .header("Authorization", &format!("Bearer {admin}"))
+        .header("Content-Type", "application/x-ndjson")
+        .send(residents(1))
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.body_mut().read_to_string().unwrap());
+    let resident = token("login-0", &[]);
+    let challenge = nonce(&base, &resident);
+    let (_, requests) = key_requests(2, &challenge);
+    let (status, body) =
+        call("POST", &format!("{base}/v1/credential"), Some(&resident), Some(credential_body(&challenge, &requests)));
+    assert_eq!(status, 200, "{body}");
+    let (status, published) = call("POST", &format!("{base}/v1/admin/publish"), Some(&admin), None);
+    assert_eq!(status, 200, "{published}");
+    assert!(trial.join("public/status.bin").exists());
+    // SIGTERM drains and stops.
+    let pid = server.0.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = server.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(15), "SIGTERM did not stop it");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+
+    // A bad configuration: exit 2 and the setting named.
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = std::process::Command::new(bin);
+        c.args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let config = trial.join("issuer.toml");
+    let config = config.to_str().unwrap();
+    let out = run(&["serve", "--config", config], &[("CITYCODE_INSTANCE_VALID_DAYS", "0")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limits.instance_valid_days = 0 is out of range"));
+    let out = run(&["serve", "--config", config], &[("CITYCODE_DB_POOL", "many")]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CITYCODE_DB_POOL"));
+    let out = run(&["serve", "--config", config], &[("CITYCODE_DATABASE", "mysql://x")]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give sqlite:<path> or postgres://"));
+    std::fs::write(dir.join("bad.toml"), std::fs::read_to_string(&trial.join("issuer.toml")).unwrap() + "now = 5\n")
+        .unwrap();
+    let out = run(&["serve", "--config", dir.join("bad.toml").to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"), "{}", String::from_utf8_lossy(&out.stderr));
+}
