@@ -41,6 +41,7 @@ bash scripts/test-wasm.sh
 echo "== Test vectors are reproducible"
 cargo run --quiet --locked --example gen_vectors >/dev/null
 git diff --exit-code -- test-vectors/
+bash scripts/test-refverify.sh
 
 echo "== Demo runs"
 cargo run --quiet --locked --example city_day -- --no-qr >/dev/null
