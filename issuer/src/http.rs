@@ -66,9 +66,13 @@ fn error_response(e: &Error) -> Response {
         (status, Json(json!({"error": e.oauth_error(), "error_description": description, "reason": e.reason()})))
             .into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if status == StatusCode::UNAUTHORIZED
-        && let Ok(v) = HeaderValue::from_str(&format!("Bearer error=\"{}\"", e.oauth_error()))
-    {
+    // RFC 6750 §3: a request without a token gets the bare challenge, no error code.
+    let challenge = match e {
+        Error::NoToken => Some("Bearer".to_string()),
+        _ if status == StatusCode::UNAUTHORIZED => Some(format!("Bearer error=\"{}\"", e.oauth_error())),
+        _ => None,
+    };
+    if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     resp

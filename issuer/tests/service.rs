@@ -468,6 +468,8 @@ fn every_refusal_of_a_token_has_its_reason() {
     // 401s say so in WWW-Authenticate (RFC 6750).
     let resp = agent().post(&url).header("Authorization", "Bearer x.y.z").send_empty().unwrap();
     assert!(resp.headers().get("www-authenticate").unwrap().to_str().unwrap().contains("invalid_token"));
+    let resp = agent().post(&url).send_empty().unwrap();
+    assert_eq!(resp.headers().get("www-authenticate").unwrap(), "Bearer", "no error code without a token");
     assert_eq!(refused(Some(&s.token(0))).0, 200);
 }
 
