@@ -30,3 +30,6 @@ trap stop EXIT
 
 export CITYCODE_TEST_POSTGRES="host=127.0.0.1 port=$port user=postgres"
 cargo test --locked -p citycode-issuer
+# The demo's issuing step, through the service (a separate command: the service's
+# dependencies would make `cargo run --example city_day` a heavy build).
+cargo run --quiet --locked -p citycode-issuer -- demo | grep -c '"decision":"accept"' | grep -qx 2

@@ -5,6 +5,7 @@
 //! citycode-issuer serve --config issuer.toml     # CITYCODE_* variables override the file
 //! citycode-issuer import --config issuer.toml residents.csv   # or .jsonl; all or nothing
 //! citycode-issuer publish --config issuer.toml   # publish now (the service also does on schedule)
+//! citycode-issuer demo                           # the demo's issuing step, through the service
 //! ```
 
 use std::io::Write;
@@ -58,6 +59,9 @@ enum Command {
         /// The directory.
         dir: PathBuf,
     },
+    /// The issuing step of the demo, through the service: a trial city in a temp dir, a
+    /// resident imported, a phone's batch over HTTP, the lists published, a code verified.
+    Demo,
     /// For a trial city: mint an access token of its local identity provider.
     TrialToken {
         /// The trial directory.
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
         }),
         Command::Trial { dir } => trial(&dir).and_then(|config| Config::load(&config)).and_then(run),
         Command::TrialToken { dir, sub, role } => trial_token(&dir, &sub, role.as_deref()),
+        Command::Demo => demo(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -273,6 +278,11 @@ fn trial(dir: &Path) -> Result<PathBuf, Error> {
 }
 
 fn trial_token(dir: &Path, sub: &str, role: Option<&str>) -> Result<(), Error> {
+    println!("{}", mint(dir, sub, role)?);
+    Ok(())
+}
+
+fn mint(dir: &Path, sub: &str, role: Option<&str>) -> Result<String, Error> {
     let idp = citycode_issuer::keys::load_key_file(&dir.join("trial-idp.json"))?;
     let key = jsonwebtoken::EncodingKey::from_ed_der(&ed25519_pkcs8(&idp.secret_bytes()));
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
@@ -281,7 +291,105 @@ fn trial_token(dir: &Path, sub: &str, role: Option<&str>) -> Result<(), Error> {
     let roles: Vec<String> = role.map(|r| vec![format!("citycode:{r}")]).unwrap_or_default();
     let claims = json!({"iss": TRIAL_ISSUER, "aud": TRIAL_AUDIENCE, "sub": sub, "iat": now, "exp": now + 3600,
                         "roles": roles});
-    let token = jsonwebtoken::encode(&header, &claims, &key).map_err(|e| Error::Config(format!("token: {e}")))?;
-    println!("{token}");
+    jsonwebtoken::encode(&header, &claims, &key).map_err(|e| Error::Config(format!("token: {e}")))
+}
+
+/// The demo's issuing step, end to end over loopback HTTP.
+fn demo() -> Result<(), Error> {
+    let dir = std::env::temp_dir().join(format!("citycode-issuer-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = Config::load(&trial(&dir)?)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Config(format!("runtime: {e}")))?;
+    let service = Arc::new(build(&config, Arc::new(SystemClock), Box::new(std::io::sink()))?);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Config(e.to_string()))?;
+    let base = format!("http://{}", listener.local_addr().map_err(|e| Error::Config(e.to_string()))?);
+    let _ = listener.set_nonblocking(true);
+    let app = router(service, Limits::default(), &base);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(async move {
+        if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+            serve(listener, app, Limits::default(), async {
+                let _ = stopped.await;
+            })
+            .await;
+        }
+    });
+    let result = demo_story(&dir, &base);
+    let _ = stop.send(());
+    let _ = runtime.block_on(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn demo_story(dir: &Path, base: &str) -> Result<(), Error> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let post = |path: &str, token: &str, body: Option<(&str, String)>| -> Result<serde_json::Value, Error> {
+        let r = agent.post(&format!("{base}{path}")).header("Authorization", &format!("Bearer {token}"));
+        let mut resp = match body {
+            Some((ctype, text)) => r.header("Content-Type", ctype).send(text),
+            None => r.send_empty(),
+        }
+        .map_err(|e| Error::Config(format!("{path}: {e}")))?;
+        let text = resp.body_mut().read_to_string().map_err(|e| Error::Config(format!("{path}: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        if resp.status().as_u16() != 200 {
+            return Err(Error::Config(format!("{path}: {value}")));
+        }
+        Ok(value)
+    };
+    let today = SystemClock.now() / 86_400;
+    let resident = json!({"ref": "R-0001", "login": "wang.xiuying", "claims": {
+        "health": {"status": "green", "valid_until_day": today + 30},
+        "transit": {"account": "active", "fare_class": "senior_free", "vehicle_payment": false}},
+        "identity": {"name": "王秀英", "number": "11010519491231002X"}});
+    let admin = mint(dir, "admin", Some("admin"))?;
+    post("/v1/admin/residents", &admin, Some(("application/x-ndjson", resident.to_string())))?;
+    println!("issuer: resident R-0001 imported (claims and identity; the number sealed at rest)");
+    let token = mint(dir, "wang.xiuying", None)?;
+    let nonce = post("/v1/nonce", &token, None)?;
+    let c_nonce = nonce["c_nonce"].as_str().unwrap_or_default().to_string();
+    let challenge = citycode::text::decode_base64url(&c_nonce).map_err(|e| Error::Config(e.to_string()))?;
+    let keys: Vec<KeyPair> =
+        (0..5).map(|_| KeyPair::generate(Algorithm::Ed25519)).collect::<Result<_, _>>().map_err(Error::Issuance)?;
+    let requests: Vec<String> = keys
+        .iter()
+        .map(|k| citycode::KeyRequest::sign(k, &challenge).map(|r| r.to_base64url()))
+        .collect::<Result<_, _>>()
+        .map_err(Error::Issuance)?;
+    println!("phone: a challenge from POST /v1/nonce, 5 new device keys, 5 key requests over it");
+    let body = json!({"credential_configuration_id": "citycode", "c_nonce": c_nonce,
+                      "proofs": {"citycode_key_request": requests}, "device": "phone-1"});
+    let issued = post("/v1/credential", &token, Some(("application/json", body.to_string())))?;
+    let credentials: Vec<citycode::Credential> = issued["credentials"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["credential"].as_str()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(citycode::Credential::from_base64url)
+        .collect::<Result<_, _>>()
+        .map_err(Error::Issuance)?;
+    println!("issuer: {} instances, each with its own subject and identity commitment", credentials.len());
+    let published = post("/v1/admin/publish", &admin, None)?;
+    println!("issuer: lists published, sequence {}", published["sequence"]);
+    let root = citycode_issuer::keys::load_key_file(&dir.join("root.json"))?;
+    let mut verifier = citycode::Verifier::new(root.public_key(), citycode::Scene::MetroGate);
+    verifier
+        .update_from(&mut citycode::distribution::DirectorySource(dir.join("public")))
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let mut batch =
+        citycode::CredentialBatch::new(credentials.into_iter().zip(keys).collect(), citycode::Reuse::OnceOnly, 2)
+            .map_err(Error::Issuance)?;
+    for n in 0..2 {
+        let now = SystemClock.now() + n;
+        let code = batch
+            .present(&citycode::Scene::MetroGate, now, citycode::PresentOptions::default())
+            .map_err(Error::Issuance)?;
+        let verdict = citycode::Verdict::from(verifier.verify_at(&code.to_text(), now));
+        println!("metro gate: {}", serde_json::to_string(&verdict).unwrap_or_default());
+    }
+    println!("phone: {} instances left", batch.remaining());
     Ok(())
 }

@@ -768,6 +768,13 @@ fn the_binary_runs_a_trial_city_and_refuses_a_bad_configuration_clearly() {
     };
     assert!(status.success(), "{status}");
 
+    // The demo's issuing step: a phone's batch through the service, two codes accepted.
+    let out = std::process::Command::new(bin).arg("demo").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.matches("\"decision\":\"accept\"").count(), 2, "{text}");
+    assert!(text.contains("5 instances") && text.contains("3 instances left"), "{text}");
+
     // A bad configuration: exit 2 and the setting named.
     let run = |args: &[&str], env: &[(&str, &str)]| {
         let mut c = std::process::Command::new(bin);
