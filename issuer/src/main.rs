@@ -350,7 +350,7 @@ fn demo_story(dir: &Path, base: &str) -> Result<(), Error> {
     println!("issuer: resident R-0001 imported (claims and identity; the number sealed at rest)");
     let token = mint(dir, "wang.xiuying", None)?;
     let nonce = post("/v1/nonce", &token, None)?;
-    let c_nonce = nonce["c_nonce"].as_str().unwrap_or_default().to_string();
+    let c_nonce = nonce.get("c_nonce").and_then(|v| v.as_str()).unwrap_or_default().to_string();
     let challenge = citycode::text::decode_base64url(&c_nonce).map_err(|e| Error::Config(e.to_string()))?;
     let keys: Vec<KeyPair> =
         (0..5).map(|_| KeyPair::generate(Algorithm::Ed25519)).collect::<Result<_, _>>().map_err(Error::Issuance)?;
@@ -363,9 +363,10 @@ fn demo_story(dir: &Path, base: &str) -> Result<(), Error> {
     let body = json!({"credential_configuration_id": "citycode", "c_nonce": c_nonce,
                       "proofs": {"citycode_key_request": requests}, "device": "phone-1"});
     let issued = post("/v1/credential", &token, Some(("application/json", body.to_string())))?;
-    let credentials: Vec<citycode::Credential> = issued["credentials"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|c| c["credential"].as_str()).collect::<Vec<_>>())
+    let credentials: Vec<citycode::Credential> = issued
+        .get("credentials")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|c| c.get("credential").and_then(|v| v.as_str())).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
         .map(citycode::Credential::from_base64url)
@@ -373,7 +374,7 @@ fn demo_story(dir: &Path, base: &str) -> Result<(), Error> {
         .map_err(Error::Issuance)?;
     println!("issuer: {} instances, each with its own subject and identity commitment", credentials.len());
     let published = post("/v1/admin/publish", &admin, None)?;
-    println!("issuer: lists published, sequence {}", published["sequence"]);
+    println!("issuer: lists published, sequence {}", published.get("sequence").cloned().unwrap_or_default());
     let root = citycode_issuer::keys::load_key_file(&dir.join("root.json"))?;
     let mut verifier = citycode::Verifier::new(root.public_key(), citycode::Scene::MetroGate);
     verifier

@@ -793,7 +793,7 @@ fn the_binary_runs_a_trial_city_and_refuses_a_bad_configuration_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("CITYCODE_DB_POOL"));
     let out = run(&["serve", "--config", config], &[("CITYCODE_DATABASE", "mysql://x")]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("give sqlite:<path> or postgres://"));
-    std::fs::write(dir.join("bad.toml"), std::fs::read_to_string(&trial.join("issuer.toml")).unwrap() + "now = 5\n")
+    std::fs::write(dir.join("bad.toml"), std::fs::read_to_string(trial.join("issuer.toml")).unwrap() + "now = 5\n")
         .unwrap();
     let out = run(&["serve", "--config", dir.join("bad.toml").to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(2));
