@@ -149,6 +149,14 @@ enum Command {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// The OpenType font (or collection) the PDF embeds a subset of; it must have a
+        /// glyph for every character of the masked name. Default: Debian's fonts-noto-cjk.
+        #[arg(long, default_value = citycode::print_card::DEFAULT_FONT_PATH)]
+        font: PathBuf,
+        /// The face of a font collection, by family or full name. Default: the first of
+        /// "Noto Sans CJK SC", "Source Han Sans SC", "Source Han Sans CN".
+        #[arg(long)]
+        font_family: Option<String>,
     },
     /// The identity claim for a claims JSON (SPEC.md §4.3): the name and a commitment,
     /// with a fresh salt, to the identity document's number, which it never holds.
@@ -433,6 +441,20 @@ impl From<citycode::Rejection> for Failure {
 impl From<citycode::Error> for Failure {
     fn from(e: citycode::Error) -> Self {
         Failure::Input(e.to_string())
+    }
+}
+
+impl From<citycode::print_card::CardError> for Failure {
+    fn from(e: citycode::print_card::CardError) -> Self {
+        use citycode::print_card::CardError;
+        match e {
+            CardError::FontUnreadable { .. } => Failure::Io(format!(
+                "{}: {e} (install Debian's fonts-noto-cjk, or pass --font with an OpenType CJK font such as \
+Noto Sans CJK SC)",
+                e.code()
+            )),
+            e => Failure::Input(format!("{}: {e}", e.code())),
+        }
     }
 }
 
@@ -774,12 +796,15 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::RenderCard { code, format, out } => {
+        Command::RenderCard { code, format, out, font, font_family } => {
             let text = if code.starts_with("CC1:") { code } else { read_text(Path::new(&code))?.trim().to_string() };
             let code = citycode::PrintedCode::from_text(&text)?;
             let bytes = match format {
                 CardFormat::Svg => citycode::print_card::printed_card_svg(&code)?.into_bytes(),
-                CardFormat::Pdf => citycode::print_card::printed_card_pdf(&code)?,
+                CardFormat::Pdf => {
+                    let font = citycode::print_card::CardFont::from_file(&font, font_family.as_deref())?;
+                    citycode::print_card::printed_card_pdf(&code, &font)?
+                }
             };
             write_file(&out, &bytes)?;
             print_json(&json!({"written": out, "bytes": bytes.len()}));

@@ -813,8 +813,26 @@ fn a_guardians_code_and_a_hotel_check_in() {
     let inspected = ok_json(&d.0, &["inspect", &text]);
     assert_eq!((inspected["printed"].clone(), inspected["verified"].clone()), (Value::Bool(true), Value::Bool(false)));
     assert_eq!(inspected["cards"][0]["claims"]["identity"]["name"], "王秀英");
-    ok_json(&d.0, &["render-card", "paper.txt", "--format", "pdf", "--out", "card.pdf"]);
-    assert!(std::fs::read(d.path("card.pdf")).unwrap().starts_with(b"%PDF-"));
+    // The PDF embeds a subset of the default font (Debian's fonts-noto-cjk; core's
+    // tests/card_pdf.rs renders and reads it back). Without the font: exit 3, saying
+    // what to install; a family the file lacks: exit 2 with its code.
+    let font = citycode::print_card::DEFAULT_FONT_PATH;
+    if std::path::Path::new(font).exists() {
+        ok_json(&d.0, &["render-card", "paper.txt", "--format", "pdf", "--out", "card.pdf"]);
+        let pdf = std::fs::read(d.path("card.pdf")).unwrap();
+        assert!(pdf.starts_with(b"%PDF-") && pdf.windows(11).any(|w| w == b"/FontFile3 "), "embedded");
+        let wrong = run(&d.0, &["render-card", "paper.txt", "--out", "x.pdf", "--font-family", "Comic Sans MS"]);
+        assert_eq!(wrong.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&wrong.stderr).contains("font_face_not_found"));
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "{font} is missing: `bash scripts/test-print.sh` installs it");
+        eprintln!("skipped the PDF card: {font} is missing (`bash scripts/test-print.sh` installs it)");
+    }
+    let missing = run(&d.0, &["render-card", "paper.txt", "--out", "x.pdf", "--font", "no-such-font.ttc"]);
+    assert_eq!(missing.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("font_unreadable") && stderr.contains("fonts-noto-cjk"), "{stderr}");
+    assert!(!d.path("x.pdf").exists());
     ok_json(&d.0, &["render-card", &text, "--format", "svg", "--out", "card.svg"]);
     assert!(std::fs::read_to_string(d.path("card.svg")).unwrap().contains("王*英"));
     // Without identity there is no printed code.

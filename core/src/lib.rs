@@ -55,9 +55,9 @@ pub use presentation::{Code, PresentOptions, UnsignedCode, UnverifiedCode, prepa
 pub use printed::{PRINTED_MAX_DAYS, PrintedCode};
 #[cfg(feature = "qr")]
 pub use qr::Qr;
+pub use replay::{LossCause, ReplayError, ReplayGuard, ReplayStore};
 #[cfg(feature = "redis")]
-pub use replay::RedisReplayStore;
-pub use replay::{ReplayError, ReplayGuard, ReplayStore};
+pub use replay::{RedisReplayStore, RedisStoreStats};
 pub use request::{KeyRequest, ProvenKey};
 pub use trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
 pub use verdict::Verdict;

@@ -38,6 +38,13 @@ pub struct Config {
     /// Limits and lifetimes.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// The OpenType font printed cards embed a subset of (`CITYCODE_CARD_FONT`; default
+    /// Debian's fonts-noto-cjk, `/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc`).
+    #[serde(default = "default_card_font")]
+    pub card_font: PathBuf,
+    /// The face of a font collection, by family or full name.
+    #[serde(default)]
+    pub card_font_family: Option<String>,
     /// Publication of the distribution directory; absent: the service does not publish.
     #[serde(default)]
     pub publication: Option<PublicationConfig>,
@@ -126,6 +133,9 @@ fn default_pool() -> usize {
 fn default_scope() -> Vec<u32> {
     citycode::Domain::ALL.iter().map(|d| d.id()).collect()
 }
+fn default_card_font() -> PathBuf {
+    PathBuf::from(citycode::print_card::DEFAULT_FONT_PATH)
+}
 fn default_interval() -> u64 {
     3600
 }
@@ -170,6 +180,7 @@ impl Config {
         env_parse("CITYCODE_DATABASE", &mut self.database)?;
         env_parse("CITYCODE_DB_POOL", &mut self.db_pool)?;
         env_parse("CITYCODE_ID_NUMBER_KEY_FILE", &mut self.id_number_key_file)?;
+        env_parse("CITYCODE_CARD_FONT", &mut self.card_font)?;
         env_parse("CITYCODE_CHALLENGE_TTL_SECS", &mut self.limits.challenge_ttl_secs)?;
         env_parse("CITYCODE_INSTANCE_VALID_DAYS", &mut self.limits.instance_valid_days)?;
         env_parse("CITYCODE_MAX_OUTSTANDING", &mut self.limits.max_outstanding)?;
@@ -186,6 +197,7 @@ impl Config {
             }
         };
         fix(&mut self.id_number_key_file);
+        fix(&mut self.card_font);
         let KeyConfig::File { path } = &mut self.issuer.key;
         fix(path);
         if let crate::auth::JwksSource::File(p) = &mut self.auth.jwks {
@@ -251,6 +263,8 @@ impl Config {
             invitation_ttl_secs: l.invitation_ttl_secs,
             printed_valid_days: l.printed_valid_days,
             retry_window_secs: l.retry_window_secs,
+            card_font: self.card_font.clone(),
+            card_font_family: self.card_font_family.clone(),
             publication: self.publication.as_ref().map(|p| PublicationSettings {
                 directory: p.directory.clone(),
                 trust_list: p.trust_list.clone(),

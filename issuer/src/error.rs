@@ -118,6 +118,10 @@ pub enum Error {
     /// Core refused to issue (claims out of the issuer's scope, a value out of range).
     #[error("issuance: {0}")]
     Issuance(#[from] citycode::Error),
+    /// The printed card could not be rendered (its font missing, unreadable or lacking a
+    /// glyph of the name); the reason is core's card font code.
+    #[error("card: {0}")]
+    Card(#[from] citycode::print_card::CardError),
     /// The database did not answer or failed.
     #[error("store: {0}")]
     Store(String),
@@ -165,6 +169,7 @@ impl Error {
             Error::NoIdentity => "no_identity",
             Error::ImportRow { .. } => "import_row",
             Error::Issuance(e) => e.code(),
+            Error::Card(e) => e.code(),
             Error::Store(_) => "store_unavailable",
             Error::Publication(_) => "publication_failed",
             Error::Config(_) => "configuration",
@@ -187,7 +192,7 @@ impl Error {
             Error::RequestIdConflict | Error::GuardianshipExists => 409,
             Error::TooManyChallenges => 429,
             Error::JwksUnavailable(_) | Error::Store(_) => 503,
-            Error::Publication(_) | Error::Config(_) => 500,
+            Error::Publication(_) | Error::Config(_) | Error::Card(_) => 500,
             Error::Issuance(citycode::Error::Signer(_) | citycode::Error::Random) => 500,
             _ => 400,
         }
@@ -213,7 +218,7 @@ impl Error {
             Error::InvalidProof { .. } => "invalid_proof",
             Error::OutOfRange(_) | Error::BadRequest(_) | Error::RequestIdConflict => "invalid_credential_request",
             Error::JwksUnavailable(_) | Error::Store(_) => "temporarily_unavailable",
-            Error::Publication(_) | Error::Config(_) => "server_error",
+            Error::Publication(_) | Error::Config(_) | Error::Card(_) => "server_error",
             Error::Issuance(citycode::Error::Signer(_) | citycode::Error::Random) => "server_error",
             _ => "invalid_request",
         }

@@ -56,6 +56,10 @@ pub struct Settings {
     pub retry_window_secs: u64,
     /// Publication, when the service publishes.
     pub publication: Option<PublicationSettings>,
+    /// The OpenType font printed cards embed a subset of (SPEC.md §5.1).
+    pub card_font: PathBuf,
+    /// The face of a font collection, by family or full name (default: the first).
+    pub card_font_family: Option<String>,
 }
 
 impl Default for Settings {
@@ -70,6 +74,8 @@ impl Default for Settings {
             printed_valid_days: citycode::PRINTED_MAX_DAYS,
             retry_window_secs: 86_400,
             publication: None,
+            card_font: PathBuf::from(citycode::print_card::DEFAULT_FONT_PATH),
+            card_font_family: None,
         }
     }
 }
@@ -103,6 +109,8 @@ pub struct Issuing {
     pub metrics: Metrics,
     log: Mutex<LogSink>,
     crash_after_commit: AtomicBool,
+    /// The card font, loaded at the first card and kept (a failed load is retried).
+    card_font: Mutex<Option<Arc<citycode::print_card::CardFont>>>,
 }
 
 impl core::fmt::Debug for Issuing {
@@ -187,6 +195,7 @@ impl Issuing {
             metrics: Metrics::default(),
             log: Mutex::new(log),
             crash_after_commit: AtomicBool::new(false),
+            card_font: Mutex::new(None),
         }
     }
 
@@ -561,7 +570,21 @@ impl Issuing {
         }
         let code = citycode::PrintedCode::from_text(&record.text)
             .map_err(|e| Error::Store(format!("a stored printed code does not parse: {e}")))?;
-        Ok(citycode::print_card::printed_card_pdf(&code)?)
+        let font = {
+            let mut held = self.card_font.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match &*held {
+                Some(font) => font.clone(),
+                None => {
+                    let font = Arc::new(citycode::print_card::CardFont::from_file(
+                        &self.settings.card_font,
+                        self.settings.card_font_family.as_deref(),
+                    )?);
+                    *held = Some(font.clone());
+                    font
+                }
+            }
+        };
+        Ok(citycode::print_card::printed_card_pdf(&code, &font)?)
     }
 
     /// `POST /v1/staff/residents/{ref}/revoke`.

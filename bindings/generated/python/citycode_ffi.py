@@ -529,6 +529,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_citycode_version() != 5368:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_default_card_font_path() != 37921:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_digest() != 12483:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_identity_commit() != 19557:
@@ -541,7 +543,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_mask_name() != 44288:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_printed_card() != 15800:
+    if lib.uniffi_citycode_ffi_checksum_func_printed_card_pdf() != 22487:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_printed_card_svg() != 52828:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 34335:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -574,6 +578,12 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 29374:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 29584:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_cardfont_family() != 13603:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes() != 61770:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_file() != 52728:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 846:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -629,7 +639,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 55281:
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 20675:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() != 2802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -708,6 +718,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_base64url_decode.restype = ctypes.c
 _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_default_card_font_path.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_default_card_font_path.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_digest.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_digest.restype = ctypes.c_uint16
@@ -726,9 +739,12 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_key_request_async.restype = ctypes.
 _UniffiLib.uniffi_citycode_ffi_checksum_func_mask_name.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_mask_name.restype = ctypes.c_uint16
-_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card.argtypes = (
+_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card_pdf.argtypes = (
 )
-_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card_pdf.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card_svg.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card_svg.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.restype = ctypes.c_uint16
@@ -777,6 +793,15 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_asyncholder_subject.restype = cty
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_cardfont_family.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_cardfont_family.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_file.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_file.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm.restype = ctypes.c_uint16
@@ -933,6 +958,10 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_default_card_font_path.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_default_card_font_path.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_func_digest.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -968,12 +997,17 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_mask_name.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_mask_name.restype = _UniffiRustBuffer
-_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card.argtypes = (
+_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_pdf.argtypes = (
     _UniffiRustBuffer,
-    ctypes.c_int8,
+    ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
-_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_pdf.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_svg.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_svg.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -1074,6 +1108,23 @@ _UniffiLib.uniffi_citycode_ffi_fn_constructor_asyncholder_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_asyncholder_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_method_cardfont_family.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_cardfont_family.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_file.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_file.restype = ctypes.c_uint64
 _UniffiLib.uniffi_citycode_ffi_fn_method_devicesigner_algorithm.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1411,6 +1462,16 @@ _UniffiLib.uniffi_citycode_ffi_fn_free_asyncholder.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_free_asyncholder.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_clone_cardfont.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_clone_cardfont.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_free_cardfont.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_free_cardfont.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_clone_devicesigner.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -5151,6 +5212,141 @@ class _UniffiFfiConverterTypeAsyncHolder:
         buf.write_u64(cls.lower(value))
 
 
+class CardFontProtocol(typing.Protocol):
+    """
+    A font for printed cards' PDFs: one face of an OpenType font file or collection,
+    checked to allow embedding a subset. Load it once and print every card with it (a CJK
+    font is about 20 MB). Builds without the `pdf` feature (the mobile packages) refuse to
+    make one (`invalid_argument`).
+"""
+    
+    def family(self, ) -> str:
+        """
+        The chosen face's family name.
+"""
+        raise NotImplementedError
+
+class CardFont(CardFontProtocol):
+    """
+    A font for printed cards' PDFs: one face of an OpenType font file or collection,
+    checked to allow embedding a subset. Load it once and print every card with it (a CJK
+    font is about 20 MB). Builds without the `pdf` feature (the mobile packages) refuse to
+    make one (`invalid_argument`).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, data: bytes,family: typing.Optional[str]) -> CardFont:
+        """
+        A font from the bytes of a font file, the face chosen as by `from_file`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(data)
+
+        _UniffiFfiConverterOptionalString.check_lower(family)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(data),
+            _UniffiFfiConverterOptionalString.lower(family),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeCardFont.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def from_file(cls, path: str,family: typing.Optional[str]) -> CardFont:
+        """
+        Reads a font file (`.otf`, `.ttf`, `.ttc`). `family` picks a face of a collection
+        by family or full name; without it, "Noto Sans CJK SC" (or Source Han Sans SC).
+        Fails with `font_unreadable`, `font_invalid`, `font_face_not_found` or
+        `font_not_embeddable`.
+"""
+        
+        _UniffiFfiConverterString.check_lower(path)
+
+        _UniffiFfiConverterOptionalString.check_lower(family)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(path),
+            _UniffiFfiConverterOptionalString.lower(family),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeCardFont.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_file,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_cardfont, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_cardfont, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def family(self, ) -> str:
+        """
+        The chosen face's family name.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_cardfont_family,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeCardFont:
+    @staticmethod
+    def lift(value: int) -> CardFont:
+        return CardFont._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: CardFont):
+        if not isinstance(value, CardFont):
+            raise TypeError("Expected CardFont instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: CardFont) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> CardFont:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: CardFont, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
 class DeviceSigner():
     """
     A device key held outside this library, implemented in Kotlin, Swift or Python:
@@ -6488,7 +6684,7 @@ class IssuerProtocol(typing.Protocol):
         Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
         carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
         `subject` (revoke the old code's subject when reissuing). Returns its QR text;
-        print it with `printed_card`.
+        print it with `printed_card_pdf` (or `printed_card_svg`).
 """
         raise NotImplementedError
 
@@ -6672,7 +6868,7 @@ class Issuer(IssuerProtocol):
         Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
         carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
         `subject` (revoke the old code's subject when reissuing). Returns its QR text;
-        print it with `printed_card`.
+        print it with `printed_card_pdf` (or `printed_card_svg`).
 """
         
         _UniffiFfiConverterBytes.check_lower(subject)
@@ -7334,6 +7530,20 @@ def citycode_version() -> str:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def default_card_font_path() -> str:
+    """
+    Where Debian's fonts-noto-cjk puts Noto Sans CJK, the default card font.
+"""
+    _uniffi_lowered_args = (
+    )
+    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_default_card_font_path,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def digest(algorithm: KeyAlgorithm,data: bytes) -> bytes:
     """
     The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
@@ -7459,24 +7669,43 @@ def mask_name(name: str) -> str:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
-def printed_card(text: str,pdf: bool) -> bytes:
+def printed_card_pdf(text: str,font: CardFont) -> bytes:
     """
-    The printable A6 card of a printed code (its QR text): the symbol, the masked name,
-    the validity dates. `pdf` true for a PDF, false for SVG (UTF-8).
+    The printable A6 card of a printed code (its QR text) as a one-page PDF that embeds a
+    subset of `font`: the symbol, the masked name, the validity dates, the instructions.
+    `missing_glyph` if the font lacks a character of the masked name.
 """
     
     _UniffiFfiConverterString.check_lower(text)
 
-    _UniffiFfiConverterBoolean.check_lower(pdf)
+    _UniffiFfiConverterTypeCardFont.check_lower(font)
     _uniffi_lowered_args = (
         _UniffiFfiConverterString.lower(text),
-        _UniffiFfiConverterBoolean.lower(pdf),
+        _UniffiFfiConverterTypeCardFont.lower(font),
     )
     _uniffi_lift_return = _UniffiFfiConverterBytes.lift
     _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
-        _UniffiLib.uniffi_citycode_ffi_fn_func_printed_card,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_pdf,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def printed_card_svg(text: str) -> str:
+    """
+    The printable A6 card of a printed code (its QR text) as SVG, its fonts left to the
+    viewer (it names Noto Sans CJK SC).
+"""
+    
+    _UniffiFfiConverterString.check_lower(text)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterString.lower(text),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_svg,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7719,13 +7948,15 @@ __all__ = [
     "TrustedIssuer",
     "base64url_decode",
     "citycode_version",
+    "default_card_font_path",
     "digest",
     "identity_commit",
     "identity_matches",
     "key_request",
     "key_request_async",
     "mask_name",
-    "printed_card",
+    "printed_card_pdf",
+    "printed_card_svg",
     "publish_lists",
     "random_challenge",
     "random_subject",
@@ -7739,6 +7970,8 @@ __all__ = [
     "AsyncDeviceSigner",
     "AsyncHolder",
     "AsyncHolderProtocol",
+    "CardFont",
+    "CardFontProtocol",
     "DeviceSignerImpl",
     "DeviceSigner",
     "GuardianWallet",

@@ -1157,6 +1157,170 @@ public func FfiConverterTypeAsyncHolder_lower(_ value: AsyncHolder) -> UInt64 {
 
 
 /**
+ * A font for printed cards' PDFs: one face of an OpenType font file or collection,
+ * checked to allow embedding a subset. Load it once and print every card with it (a CJK
+ * font is about 20 MB). Builds without the `pdf` feature (the mobile packages) refuse to
+ * make one (`invalid_argument`).
+ */
+public protocol CardFontProtocol: AnyObject, Sendable {
+    
+    /**
+     * The chosen face's family name.
+     */
+    func family()  -> String
+    
+}
+/**
+ * A font for printed cards' PDFs: one face of an OpenType font file or collection,
+ * checked to allow embedding a subset. Load it once and print every card with it (a CJK
+ * font is about 20 MB). Builds without the `pdf` feature (the mobile packages) refuse to
+ * make one (`invalid_argument`).
+ */
+open class CardFont: CardFontProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_citycode_ffi_fn_clone_cardfont(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_citycode_ffi_fn_free_cardfont(handle, $0) }
+    }
+
+    
+    /**
+     * A font from the bytes of a font file, the face chosen as by `from_file`.
+     */
+public static func fromBytes(data: Data, family: String?)throws  -> CardFont  {
+    return try  FfiConverterTypeCardFont_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes(
+        FfiConverterData.lower(data),
+        FfiConverterOptionString.lower(family),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Reads a font file (`.otf`, `.ttf`, `.ttc`). `family` picks a face of a collection
+     * by family or full name; without it, "Noto Sans CJK SC" (or Source Han Sans SC).
+     * Fails with `font_unreadable`, `font_invalid`, `font_face_not_found` or
+     * `font_not_embeddable`.
+     */
+public static func fromFile(path: String, family: String?)throws  -> CardFont  {
+    return try  FfiConverterTypeCardFont_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_constructor_cardfont_from_file(
+        FfiConverterString.lower(path),
+        FfiConverterOptionString.lower(family),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The chosen face's family name.
+     */
+open func family() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_cardfont_family(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCardFont: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = CardFont
+
+    public static func lift(_ handle: UInt64) throws -> CardFont {
+        return CardFont(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: CardFont) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CardFont {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CardFont, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCardFont_lift(_ handle: UInt64) throws -> CardFont {
+    return try FfiConverterTypeCardFont.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCardFont_lower(_ value: CardFont) -> UInt64 {
+    return FfiConverterTypeCardFont.lower(value)
+}
+
+
+
+
+
+
+/**
  * A device key held outside this library, implemented in Kotlin, Swift or Python:
  * Android Keystore or the Secure Enclave (ECDSA P-256), or a phone security element
  * that signs SM2. The secret never enters Rust.
@@ -2213,7 +2377,7 @@ public protocol IssuerProtocol: AnyObject, Sendable {
      * Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
      * carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
      * `subject` (revoke the old code's subject when reissuing). Returns its QR text;
-     * print it with `printed_card`.
+     * print it with `printed_card_pdf` (or `printed_card_svg`).
      */
     func issuePrinted(subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims) throws  -> String
     
@@ -2363,7 +2527,7 @@ open func issueGuardian(keyRequest: Data, challenge: Data, subject: Data, validF
      * Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
      * carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
      * `subject` (revoke the old code's subject when reissuing). Returns its QR text;
-     * print it with `printed_card`.
+     * print it with `printed_card_pdf` (or `printed_card_svg`).
      */
 open func issuePrinted(subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -4536,8 +4700,9 @@ enum CitycodeError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
      */
     case InvalidArgument(
         /**
-         * `out_of_scope`, `out_of_range`, `random` (the OS random source failed) or
-         * `invalid_argument`.
+         * `out_of_scope`, `out_of_range`, `random` (the OS random source failed),
+         * `invalid_argument`, or a card font's code (`font_unreadable`, `font_invalid`,
+         * `font_face_not_found`, `font_not_embeddable`, `missing_glyph`).
          */code: String, 
         /**
          * What is wrong.
@@ -6599,6 +6764,16 @@ public func citycodeVersion() -> String  {
 })
 }
 /**
+ * Where Debian's fonts-noto-cjk puts Noto Sans CJK, the default card font.
+ */
+public func defaultCardFontPath() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_default_card_font_path(uniffiCallStatus
+    )
+})
+}
+/**
  * The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
  * otherwise.
  */
@@ -6679,15 +6854,28 @@ public func maskName(name: String) -> String  {
 })
 }
 /**
- * The printable A6 card of a printed code (its QR text): the symbol, the masked name,
- * the validity dates. `pdf` true for a PDF, false for SVG (UTF-8).
+ * The printable A6 card of a printed code (its QR text) as a one-page PDF that embeds a
+ * subset of `font`: the symbol, the masked name, the validity dates, the instructions.
+ * `missing_glyph` if the font lacks a character of the masked name.
  */
-public func printedCard(text: String, pdf: Bool)throws  -> Data  {
+public func printedCardPdf(text: String, font: CardFont)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
         uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_printed_card(
+    uniffi_citycode_ffi_fn_func_printed_card_pdf(
         FfiConverterString.lower(text),
-        FfiConverterBool.lower(pdf),uniffiCallStatus
+        FfiConverterTypeCardFont_lower(font),uniffiCallStatus
+    )
+})
+}
+/**
+ * The printable A6 card of a printed code (its QR text) as SVG, its fonts left to the
+ * viewer (it names Noto Sans CJK SC).
+ */
+public func printedCardSvg(text: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_printed_card_svg(
+        FfiConverterString.lower(text),uniffiCallStatus
     )
 })
 }
@@ -6835,6 +7023,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_citycode_version() != 5368) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_func_default_card_font_path() != 37921) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_func_digest() != 12483) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6853,7 +7044,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_mask_name() != 44288) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_printed_card() != 15800) {
+    if (uniffi_citycode_ffi_checksum_func_printed_card_pdf() != 22487) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_func_printed_card_svg() != 52828) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_func_publish_lists() != 34335) {
@@ -6899,6 +7093,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 29374) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_cardfont_family() != 13603) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 846) {
@@ -6967,7 +7164,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 55281) {
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 20675) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182) {
@@ -7019,6 +7216,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 29584) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes() != 61770) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_constructor_cardfont_from_file() != 52728) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() != 46551) {
