@@ -1699,12 +1699,13 @@ fn m_8_3_4a_a_failed_load_changes_nothing() {
 
 /// M-8.3-5a: a trust list loaded after revocation lists re-checks every held issuer-signed
 /// list and drops one whose key it no longer holds, holds with other bytes, or no longer
-/// covers at its `issued_at`; root-signed lists stay. With only that issuer list held,
-/// the next code is `no_revocation_list`.
+/// covers at its `issued_at`; root-signed lists stay.
 #[test]
 fn m_8_3_5a_a_trust_list_loaded_later_drops_issuer_lists_it_no_longer_verifies() {
     let first = trust_list(&root(), 1, vec![issuer_entry(1, issuer_key().public_key(), all_domains())]);
-    let issuer_list = revocation_list(&issuer_key(), ListSigner::Issuer(1), 1, NOW as u32 + 3600, vec![]);
+    let issuer_list =
+        revocation_list(&issuer_key(), ListSigner::Issuer(1), 1, NOW as u32 + 3600, vec![Revoked::Subject([9; 8])]);
+    let root_list = root_revocations(1, vec![]);
     let other_key = key(ED, 0x45).unwrap().public_key();
     let retired =
         IssuerKey { not_after: NOW as u32 - 3600, ..issuer_entry(1, issuer_key().public_key(), all_domains()) };
@@ -1714,20 +1715,20 @@ fn m_8_3_5a_a_trust_list_loaded_later_drops_issuer_lists_it_no_longer_verifies()
         vec![issuer_entry(1, other_key.clone(), all_domains()), kid2.clone()],
         vec![retired, kid2.clone()],
     ];
+    let signers = |v: &Verifier| v.revocation_lists().map(|l| l.signer).collect::<Vec<_>>();
     for (i, keys) in dropping.into_iter().enumerate() {
-        let mut v = verifier_with(Scene::MetroGate, &[&first], &[&issuer_list]);
+        let mut v = verifier_with(Scene::MetroGate, &[&first], &[&root_list, &issuer_list]);
         assert_eq!(outcome(&v.verify_at(&metro_text(7), NOW)), "accept");
+        assert_eq!(outcome(&v.verify_at(&code_of(1, &transit_claims(), [9; 8], NOW as u32).text(), NOW)), "revoked");
         v.load_trust_list(&trust_list(&root(), 2, keys)).unwrap();
-        assert_eq!(v.revocation_lists().count(), 0, "case {i}");
-        assert_eq!(outcome(&v.verify_at(&metro_text(8), NOW)), "no_revocation_list", "case {i}");
+        assert_eq!(signers(&v), vec![ListSigner::Root], "case {i}");
     }
-    // A trust list that still verifies it keeps it, and a root list stays whatever happens.
-    let mut v = verifier_with(Scene::MetroGate, &[&first], &[&issuer_list, &root_revocations(1, vec![])]);
-    v.load_trust_list(&trust_list(&root(), 2, vec![issuer_entry(1, issuer_key().public_key(), vec![4]), kid2.clone()]))
+    // A trust list that still verifies it keeps it.
+    let mut v = verifier_with(Scene::MetroGate, &[&first], &[&root_list, &issuer_list]);
+    v.load_trust_list(&trust_list(&root(), 2, vec![issuer_entry(1, issuer_key().public_key(), vec![4]), kid2]))
         .unwrap();
-    assert_eq!(v.revocation_lists().count(), 2);
-    v.load_trust_list(&trust_list(&root(), 3, vec![kid2])).unwrap();
-    assert_eq!(v.revocation_lists().map(|l| l.signer).collect::<Vec<_>>(), vec![ListSigner::Root]);
+    assert_eq!(signers(&v), vec![ListSigner::Root, ListSigner::Issuer(1)]);
+    assert_eq!(outcome(&v.verify_at(&code_of(1, &transit_claims(), [9; 8], NOW as u32).text(), NOW)), "revoked");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2396,11 +2397,13 @@ fn probe_list_loading_order() {
     assert_eq!(v.revocation_lists().count(), 0);
     v.load_trust_list(&city().trust_list).unwrap();
     assert_eq!(outcome(&v.verify_at(&metro_text(45), NOW)), "no_revocation_list");
+    v.load_revocation_list(&root_revocations(1, vec![])).unwrap();
+    assert_eq!(outcome(&v.verify_at(&metro_text(46), NOW)), "accept");
     v.load_revocation_list(&issuer_list).unwrap();
-    assert_eq!(outcome(&v.verify_at(&metro_text(46), NOW)), "revoked");
-    v.load_trust_list(&city().trust_list).unwrap();
-    assert_eq!(v.revocation_lists().count(), 1);
     assert_eq!(outcome(&v.verify_at(&metro_text(47), NOW)), "revoked");
+    v.load_trust_list(&city().trust_list).unwrap();
+    assert_eq!(v.revocation_lists().count(), 2);
+    assert_eq!(outcome(&v.verify_at(&metro_text(48), NOW)), "revoked");
 }
 
 /// Probe, §9.1 on a mixed batch: one batch of every kind of input (accepted, refused at
