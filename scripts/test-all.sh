@@ -19,7 +19,9 @@ command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y
 bash scripts/test-print.sh
 # Token keys need SoftHSM2, which this installs; the workspace tests below run them again.
 bash scripts/test-pkcs11.sh
-cargo test --workspace --exclude citycode-compare --locked
+cargo test --workspace --exclude citycode-compare --exclude citycode-issuer --locked
+# The issuing service against SQLite and a real PostgreSQL it starts on loopback.
+bash scripts/test-issuer.sh
 bash scripts/test-redis.sh
 # The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
 cargo test --locked -p citycode --no-default-features --features qr,sm2 --test wycheproof --test vectors

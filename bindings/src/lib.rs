@@ -1396,7 +1396,7 @@ impl Issuer {
         let first = keys.first().cloned().ok_or_else(|| CitycodeError::invalid("a batch needs a key request"))?;
         let template = request(first, citycode::Subject([0; 8]), valid_from_day, valid_days, claims, card_sets)?;
         self.inner
-            .issue_batch(&template, &keys)?
+            .issue_batch(&template, None, &keys)?
             .into_iter()
             .map(|c| Ok(IssuedInstance { subject: c.subject.0.to_vec(), credential: c.to_base64url()? }))
             .collect()

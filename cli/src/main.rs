@@ -92,8 +92,8 @@ enum Command {
         /// Signed revocation lists (at most one per signer).
         #[arg(long)]
         revocation_list: Vec<PathBuf>,
-        /// Status sequence number (default: now, in Unix seconds, so every publication
-        /// is newer than the last).
+        /// Status sequence number (default: now, in Unix seconds, or one above the
+        /// directory's last status if that is higher; a value not above it is refused).
         #[arg(long)]
         sequence: Option<u64>,
         /// Seconds until the status is reported stale.
@@ -550,6 +550,24 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
 }
 
+/// The sequence of the status already published in `dir`, if any. A status that does not
+/// verify under this root is refused: publishing over it could not be ordered after it.
+fn last_status_sequence(dir: &Path, root: &PublicKey) -> Result<Option<u64>> {
+    let path = dir.join(STATUS_FILE);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Failure::Io(format!("{}: {e}", path.display()))),
+    };
+    let status = ListStatus::verify(&bytes, root).map_err(|r| {
+        Failure::Input(format!(
+            "{}: not a list status of this root ({r}); publish into another directory or remove it",
+            path.display()
+        ))
+    })?;
+    Ok(Some(status.sequence))
+}
+
 /// Writes through a temporary file and a rename, so a web server never serves half a file.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
@@ -721,7 +739,19 @@ fn run(cli: Cli) -> Result<()> {
             let revocations = revocation_list.iter().map(|p| read_bytes(p)).collect::<Result<Vec<_>>>()?;
             let refs: Vec<&[u8]> = revocations.iter().map(Vec::as_slice).collect();
             let now = u32::try_from(now_secs()).map_err(|_| Failure::Input("clock out of range".into()))?;
-            let sequence = sequence.unwrap_or(u64::from(now));
+            // Verifiers refuse a status whose sequence is below, or equal with other
+            // bytes, to one they applied (SPEC.md §8.4): never reuse or go below the
+            // directory's last one, even for two publications in one second.
+            let last = last_status_sequence(&out, &root.public_key())?;
+            let sequence = match (sequence, last) {
+                (Some(s), Some(last)) if s <= last => {
+                    return Err(Failure::Input(format!(
+                        "--sequence {s} is not above the directory's last status sequence {last}"
+                    )));
+                }
+                (Some(s), _) => s,
+                (None, last) => u64::from(now).max(last.map_or(0, |l| l.saturating_add(1))),
+            };
             let status =
                 ListStatus::describe(sequence, now, now.saturating_add(valid_secs), &root.public_key(), &trust, &refs)?;
             // Signed before anything is written: a key that cannot sign leaves the

@@ -46,7 +46,7 @@ pub mod verify;
 mod wire;
 
 pub use batch::{CredentialBatch, MAX_BATCH, Reuse};
-pub use claims::{Claims, Domain};
+pub use claims::{Claims, Domain, IdentityDocument};
 pub use config::VerifierConfig;
 pub use credential::{CardLayout, Credential, CredentialRequest, Disclosure, Issuer, Subject};
 pub use error::{Error, Reason, Rejection};

@@ -123,7 +123,7 @@ fn main() {
                     claims: demo::resident_claims(),
                     layout: CardLayout::Standard,
                 };
-                std::hint::black_box(issuer.issue_batch(&template, &proven).unwrap());
+                std::hint::black_box(issuer.issue_batch(&template, None, &proven).unwrap());
             };
             let (a, b, c) = (fastest(&|| batch(&in_process)), fastest(&|| batch(&one)), fastest(&|| batch(&pool)));
             println!(

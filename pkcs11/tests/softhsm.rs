@@ -160,7 +160,7 @@ fn city_on_tokens(alg: Algorithm) {
             claims: demo::resident_claims(),
             layout: CardLayout::Standard,
         };
-        let batch = issuer.issue_batch(&template, &proven).unwrap();
+        let batch = issuer.issue_batch(&template, None, &proven).unwrap();
         assert_eq!(batch.len(), 10);
 
         for scene in [Scene::Hospital, Scene::MetroGate] {
