@@ -984,18 +984,20 @@ impl Verifier {
 
     /// One signature check, through the credential cache for issuer signatures, and
     /// through the host's answers for P-256 (`host`: the exact checks it verified).
+    ///
+    /// A host's confirmation counts for this call only: it never enters the cache, which
+    /// remembers only what `PublicKey::verify` itself accepted, so a host that lied once
+    /// cannot make a later code verified by the library alone pass.
     fn check_signature(&self, job: &SignatureJob<'_>, host: &[P256Check]) -> bool {
-        let verify = || {
-            (!host.is_empty() && job.key.p256_check(job.message, job.signature).is_some_and(|c| host.contains(&c)))
-                || job.key.verify(job.message, job.signature)
-        };
+        let host_confirmed =
+            || !host.is_empty() && job.key.p256_check(job.message, job.signature).is_some_and(|c| host.contains(&c));
         let Some(fingerprint) = self.cache_key(job) else {
-            return verify();
+            return host_confirmed() || job.key.verify(job.message, job.signature);
         };
-        if self.cache.contains(&fingerprint) {
+        if self.cache.contains(&fingerprint) || host_confirmed() {
             return true;
         }
-        let ok = verify();
+        let ok = job.key.verify(job.message, job.signature);
         if ok {
             self.cache.insert(fingerprint);
         }
