@@ -165,6 +165,14 @@ pub trait ReplayStore: Send + Sync {
     fn ready(&self, _now: u64) -> Result<(), ReplayError> {
         Ok(())
     }
+
+    /// Whether the store remembers the codes it is given beyond the call, so that a
+    /// replay is refused: true for every store that keeps its promise above. Only a
+    /// store that records nothing on purpose ([`crate::NoReplayCheck`], for a one-shot
+    /// run) says false, and every verdict then says `replay_checked: false`.
+    fn remembers(&self) -> bool {
+        true
+    }
 }
 
 /// In-memory replay guard with a fixed capacity.
