@@ -401,7 +401,16 @@ fun main(args: Array<String>) {
         expect(desk is Decision.Accept && desk.printed) { "desk: $desk" }
         val gate = city.verifier(Scene.MetroGate).verify(text, NOW)
         expect(gate is Decision.Reject && gate.code == "policy_unmet") { "gate: $gate" }
-        expect(String(printedCard(text, true), Charsets.ISO_8859_1).startsWith("%PDF-")) { "pdf" }
+        expect(printedCardSvg(text).contains("王*英")) { "svg" }
+        val fontPath = System.getenv("CITYCODE_CARD_FONT") ?: defaultCardFontPath()
+        if (File(fontPath).exists()) {
+            val pdf = String(printedCardPdf(text, CardFont.fromFile(fontPath, null)), Charsets.ISO_8859_1)
+            expect(pdf.startsWith("%PDF-") && pdf.contains("/FontFile3 ")) { "pdf" }
+        } else {
+            expect(System.getenv("CI") == null) { "$fontPath is missing: bash scripts/test-print.sh installs it" }
+            println("skipped the PDF card: $fontPath is missing (bash scripts/test-print.sh installs it)")
+        }
+        try { CardFont.fromBytes(byteArrayOf(1, 2, 3), null); throw AssertionError("junk font") } catch (e: CitycodeException.InvalidArgument) { expect(e.code == "font_invalid") { e.code } }
     }
 
     check("identity: the document number checked against the commitment") {
