@@ -388,16 +388,19 @@ impl ServerConfig {
             let store = Arc::new(citycode::FileListStateStore::new(path));
             v = v.with_list_state_store(store).map_err(|r| format!("list state: {r}"))?;
         }
+        let mut redis = None;
         if let Some(url) = &t.redis {
             let store = citycode::RedisReplayStore::new(url)
                 .map_err(|e| e.to_string())?
                 .with_deadline(t.redis_deadline())
                 .with_recovery_window(v.replay_window_secs());
-            v = v.with_replay_store(Arc::new(store));
+            let store = Arc::new(store);
+            v = v.with_replay_store(store.clone());
+            redis = Some(store);
         }
         let mut service = Service::new(v, clock, lists, log);
-        if t.redis.is_some() {
-            service = service.with_network_store();
+        if let Some(store) = redis {
+            service = service.with_redis_store(store);
         }
         if t.log_verdicts {
             service = service.with_verdict_log();

@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use citycode::distribution::{DirectorySource, ListSource, STATUS_FILE};
-use citycode::{Clock, Reason, Rejection, Verdict, Verifier};
+use citycode::{Clock, Reason, RedisReplayStore, Rejection, ReplayError, ReplayStore, Verdict, Verifier};
 use coalesce::{Arrival, Coalescer, Pending};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -246,6 +246,8 @@ pub struct Service {
     status_issued: Mutex<Option<(u64, u32)>>,
     /// Concurrent `POST /verify` requests, verified alone or in batches.
     coalescer: Coalescer,
+    /// The Redis replay store the verifier uses, for its readiness reasons and counters.
+    redis: Option<Arc<RedisReplayStore>>,
 }
 
 /// Why the service is not ready: what `GET /readyz` answers with 503, and what
@@ -258,11 +260,39 @@ pub struct NotReady {
     pub reason: &'static str,
     /// What is wrong, for a person.
     pub detail: String,
+    /// When the replay store is the cause: why it refuses (its
+    /// [`ReplayError::kind`]: `recovering`, `out_of_memory`, `misconfigured`,
+    /// `timeout`, `unavailable`, `not_replicated`, ...).
+    pub replay_store: Option<ReplayError>,
 }
 
 impl From<Rejection> for NotReady {
     fn from(r: Rejection) -> Self {
-        NotReady { reason: r.reason.code(), detail: r.detail }
+        NotReady { reason: r.reason.code(), detail: r.detail, replay_store: None }
+    }
+}
+
+impl NotReady {
+    /// The body of `GET /readyz`'s 503: the reason, and for the replay store its kind,
+    /// and while it recovers from a loss, until when and why.
+    fn body(&self) -> Value {
+        let mut body = json!({"ready": false, "error": "not_ready", "reason": self.reason, "detail": self.detail});
+        if let (Some(store), Some(b)) = (&self.replay_store, body.as_object_mut()) {
+            b.insert("replay_store".into(), json!(store.kind()));
+            if let ReplayError::Recovering { until, cause } = store {
+                b.insert("recovering_until".into(), json!(until));
+                b.insert("loss_cause".into(), json!(cause.tag()));
+            }
+        }
+        body
+    }
+
+    /// The labels of `citycode_not_ready`.
+    fn labels(&self) -> String {
+        match &self.replay_store {
+            Some(store) => format!("reason=\"{}\",replay_store=\"{}\"", self.reason, store.kind()),
+            None => format!("reason=\"{}\"", self.reason),
+        }
     }
 }
 
@@ -290,7 +320,18 @@ impl Service {
             store_blocks: false,
             status_issued: Mutex::new(None),
             coalescer: Coalescer::new(std::thread::available_parallelism().map_or(2, usize::from)),
+            redis: None,
         }
+    }
+
+    /// Says that the verifier's replay store is this Redis store (the one given to
+    /// [`Verifier::with_replay_store`]): requests verify on the blocking pool, and
+    /// readiness and metrics report why the store refuses (a loss being recovered, out
+    /// of memory, an evicting policy) and its counters.
+    pub fn with_redis_store(mut self, store: Arc<RedisReplayStore>) -> Self {
+        self.store_blocks = true;
+        self.redis = Some(store);
+        self
     }
 
     /// Sets how many `POST /verify` verifications run at once (default: one per CPU).
@@ -411,7 +452,17 @@ impl Service {
     /// `expires_at` means the publication stopped being refreshed (SPEC.md §8.4), and
     /// the instance says so before its lists expire and every code is refused.
     fn not_ready(&self, v: &Verifier, now: u64) -> Result<(), NotReady> {
-        v.ready_at(now)?;
+        if let Err(r) = v.ready_at(now) {
+            let mut e = NotReady::from(r);
+            // The verifier says only replay_store_unavailable: ask the store why.
+            if e.reason == Reason::ReplayStoreUnavailable.code()
+                && let Some(Err(store)) = self.redis.as_ref().map(|s| s.ready(now))
+            {
+                e.detail = store.to_string();
+                e.replay_store = Some(store);
+            }
+            return Err(e);
+        }
         if let Some((sequence, expires_at)) = v.list_status()
             && now >= u64::from(expires_at)
         {
@@ -421,6 +472,7 @@ impl Service {
                     "list status {sequence} expired at {expires_at}: the published directory has not been refreshed \
                      (codes are still verified against the lists held until they expire)"
                 ),
+                replay_store: None,
             });
         }
         Ok(())
@@ -512,8 +564,15 @@ impl Service {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 let s = self.clone();
                 tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(s.verify(&text));
-                    s.release_slot_blocking();
+                    let verdict = s.verify(&text);
+                    // Free the slot before answering when nothing queued, so that the
+                    // client's next request finds it free.
+                    let next = s.coalescer.next();
+                    let _ = tx.send(verdict);
+                    if let Some(batch) = next {
+                        s.verify_pending(batch);
+                        s.release_slot_blocking();
+                    }
                 });
                 rx.await.ok()
             }
@@ -601,9 +660,47 @@ impl Service {
         out.push_str(&format!("# HELP citycode_ready Whether the service is ready (GET /readyz answers 200).\n# TYPE citycode_ready gauge\ncitycode_ready {ready}\n"));
         out.push_str("# HELP citycode_not_ready Why the service is not ready: one series, 1, labelled with the reason code.\n# TYPE citycode_not_ready gauge\n");
         if let Some(e) = not_ready {
-            out.push_str(&format!("citycode_not_ready{{reason=\"{}\"}} 1\n", e.reason));
+            out.push_str(&format!("citycode_not_ready{{{}}} 1\n", e.labels()));
+        }
+        if let Some(store) = &self.redis {
+            self.redis_metrics(store, now, &mut out);
         }
         out
+    }
+
+    /// The Redis store's own state (asked now, apart from the lists) and counters.
+    fn redis_metrics(&self, store: &RedisReplayStore, now: u64, out: &mut String) {
+        let state = store.ready(now);
+        out.push_str(&format!(
+            "# HELP citycode_replay_store_ready Whether the Redis replay store takes codes now.\n# TYPE citycode_replay_store_ready gauge\ncitycode_replay_store_ready {}\n",
+            u8::from(state.is_ok())
+        ));
+        out.push_str("# HELP citycode_replay_store_refusing Why the Redis replay store refuses codes: one series, 1, labelled with the kind.\n# TYPE citycode_replay_store_refusing gauge\n");
+        if let Err(e) = &state {
+            out.push_str(&format!("citycode_replay_store_refusing{{kind=\"{}\"}} 1\n", e.kind()));
+        }
+        if let Err(ReplayError::Recovering { until, cause }) = &state {
+            out.push_str(&format!(
+                "# HELP citycode_replay_store_recovering_until_seconds Until when codes are refused after a possible loss, Unix seconds.\n# TYPE citycode_replay_store_recovering_until_seconds gauge\ncitycode_replay_store_recovering_until_seconds{{cause=\"{}\"}} {until}\n",
+                cause.tag()
+            ));
+        }
+        let stats = store.stats();
+        for (name, help, value) in [
+            ("connections", "Connections the Redis store made", stats.connections),
+            ("timeouts", "Redis calls that ran out of their deadline", stats.timeouts),
+            ("script_loads", "Times Redis lacked the store's script and it was sent again", stats.script_loads),
+            (
+                "losses_detected",
+                "Possible losses of entries this instance detected (a new epoch written)",
+                stats.losses_detected,
+            ),
+            ("errors", "Redis calls that failed otherwise (connection, server, out of memory)", stats.errors),
+        ] {
+            out.push_str(&format!(
+                "# HELP citycode_redis_{name}_total {help}.\n# TYPE citycode_redis_{name}_total counter\ncitycode_redis_{name}_total {value}\n"
+            ));
+        }
     }
 
     /// The routes: `POST /verify`, `POST /verify/batch`, `GET /livez`, `GET /readyz`,
@@ -722,11 +819,7 @@ async fn ready(State(s): State<Arc<Service>>) -> Response {
             }
             Json(body).into_response()
         }
-        Ok(Err(e)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"ready": false, "error": "not_ready", "reason": e.reason, "detail": e.detail})),
-        )
-            .into_response(),
+        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, Json(e.body())).into_response(),
         Err(_) => internal().into_response(),
     }
 }

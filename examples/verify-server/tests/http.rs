@@ -1069,3 +1069,120 @@ fn a_hung_redis_gives_verdicts_within_the_deadline_and_readiness_drops() {
     let (_, ok) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 3, demo::NOW)}));
     assert_eq!(ok["decision"], "accept");
 }
+
+/// A `redis-server` on a free loopback port, with `args`, stopped when dropped.
+fn start_redis(args: &[&str]) -> (Process, String) {
+    let port = free_port();
+    let redis = Process(
+        Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args(args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test-all.sh installs Debian's redis-server)"),
+    );
+    let url = format!("redis://127.0.0.1:{port}/");
+    let start = Instant::now();
+    loop {
+        match redis::Client::open(url.as_str()).unwrap().get_connection() {
+            Ok(_) => break,
+            Err(_) if start.elapsed() < Duration::from_secs(10) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("redis-server did not start: {e}"),
+        }
+    }
+    (redis, url)
+}
+
+#[test]
+fn readiness_and_metrics_say_why_the_redis_store_refuses_codes() {
+    let (_redis, url) = start_redis(&["--maxmemory-policy", "allkeys-lru"]);
+    let mut conn = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+    let mut config_set = |key: &str, value: &str| {
+        let _: () = redis::cmd("CONFIG").arg("SET").arg(key).arg(value).query(&mut conn).unwrap();
+    };
+    let city = DemoCity::new().unwrap();
+    let dir = temp_dir("redis-reasons");
+    std::fs::write(dir.join("trust.bin"), &city.trust_list).unwrap();
+    std::fs::write(dir.join("rev.bin"), &city.revocation_list).unwrap();
+    let config = ServerConfig::from_toml(&format!(
+        "root_alg = \"ed25519\"\nroot_key = \"{}\"\nscene = {{ kind = \"metro_gate\" }}\ntrust_list = \"{}\"\n\
+         revocation_list = [\"{}\"]\nno_list_state = true\nredis = \"{url}\"\nredis_deadline_ms = 500\n",
+        citycode::text::hex(&city.root.public_key().to_bytes()),
+        dir.join("trust.bin").display(),
+        dir.join("rev.bin").display(),
+    ))
+    .unwrap();
+    let now = Arc::new(std::sync::atomic::AtomicU64::new(demo::NOW));
+    let service = Arc::new(config.service(Arc::new(Moving(now.clone())), Box::new(Buf::default())).unwrap());
+    service.reload().unwrap();
+    let server = run(service.clone().router(limits()), limits());
+    let readyz = || get_json(&format!("{}/readyz", server.base));
+    let metrics = || get(&format!("{}/metrics", server.base)).1;
+
+    // An evicting policy: Redis could forget an unexpired entry.
+    let (status, ready) = readyz();
+    assert_eq!((status, ready["reason"].as_str()), (503, Some("replay_store_unavailable")), "{ready}");
+    assert_eq!(ready["replay_store"], "misconfigured", "{ready}");
+    assert!(ready["detail"].as_str().unwrap().contains("allkeys-lru"), "{ready}");
+    let m = metrics();
+    assert!(
+        m.contains("citycode_not_ready{reason=\"replay_store_unavailable\",replay_store=\"misconfigured\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("citycode_replay_store_ready 0\n")
+            && m.contains("citycode_replay_store_refusing{kind=\"misconfigured\"} 1"),
+        "{m}"
+    );
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 1, demo::NOW)}));
+    assert_eq!(verdict["reason"], "replay_store_unavailable");
+
+    // Fixed; but the first look found no epoch: entries may have been lost, so codes are
+    // refused for one window (120 s of validity and twice 30 s of skew).
+    config_set("maxmemory-policy", "noeviction");
+    let (status, ready) = readyz();
+    assert_eq!((status, ready["replay_store"].as_str()), (503, Some("recovering")), "{ready}");
+    assert_eq!(
+        (ready["recovering_until"].as_u64(), ready["loss_cause"].as_str()),
+        (Some(demo::NOW + 180), Some("missing"))
+    );
+    let m = metrics();
+    assert!(
+        m.contains(&format!(
+            "citycode_replay_store_recovering_until_seconds{{cause=\"missing\"}} {}\n",
+            demo::NOW + 180
+        )),
+        "{m}"
+    );
+    assert!(m.contains("citycode_redis_connections_total 1\n"), "{m}");
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 2, demo::NOW)}));
+    assert_eq!(verdict["reason"], "replay_store_unavailable");
+
+    // The window passes: ready, and a code is accepted.
+    now.store(demo::NOW + 180, std::sync::atomic::Ordering::SeqCst);
+    let (status, ready) = readyz();
+    assert_eq!(status, 200, "{ready}");
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 3, demo::NOW + 180)}));
+    assert_eq!(verdict["decision"], "accept", "{verdict}");
+    assert!(metrics().contains("citycode_replay_store_ready 1\n"));
+
+    // Out of memory under noeviction: every write refused, and readiness says so.
+    config_set("maxmemory", "1");
+    let (status, ready) = readyz();
+    assert_eq!((status, ready["replay_store"].as_str()), (503, Some("out_of_memory")), "{ready}");
+    let m = metrics();
+    assert!(
+        m.contains("replay_store=\"out_of_memory\"} 1")
+            && m.contains("citycode_replay_store_refusing{kind=\"out_of_memory\"} 1"),
+        "{m}"
+    );
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 4, demo::NOW + 180)}));
+    assert_eq!(verdict["reason"], "replay_store_unavailable");
+    config_set("maxmemory", "0");
+    assert_eq!(readyz().0, 200);
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 5, demo::NOW + 180)}));
+    assert_eq!(verdict["decision"], "accept", "{verdict}");
+    // The one code accepted before stays refused: nothing was lost on the way.
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 3, demo::NOW + 180)}));
+    assert_eq!(verdict["reason"], "replayed");
+}
