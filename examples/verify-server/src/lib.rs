@@ -229,6 +229,16 @@ impl Clock for ServiceClock {
     }
 }
 
+/// Verification slots by default. In memory a verification runs on the async worker
+/// that read the request, so with a slot per worker no request would ever find them all
+/// busy and nothing would coalesce: one worker fewer leaves a worker reading requests
+/// while the others verify what queued. With a network store verifications wait on
+/// the blocking pool: one slot per CPU.
+fn default_slots(network: bool) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+    if network { cpus } else { cpus.saturating_sub(1).max(1) }
+}
+
 /// Where log lines go: one JSON object per line.
 pub type LogSink = Box<dyn Write + Send>;
 
@@ -319,7 +329,7 @@ impl Service {
             log_verdicts: false,
             store_blocks: false,
             status_issued: Mutex::new(None),
-            coalescer: Coalescer::new(std::thread::available_parallelism().map_or(2, usize::from)),
+            coalescer: Coalescer::new(default_slots(false)),
             redis: None,
         }
     }
@@ -330,11 +340,13 @@ impl Service {
     /// of memory, an evicting policy) and its counters.
     pub fn with_redis_store(mut self, store: Arc<RedisReplayStore>) -> Self {
         self.store_blocks = true;
+        self.coalescer = Coalescer::new(default_slots(true));
         self.redis = Some(store);
         self
     }
 
-    /// Sets how many `POST /verify` verifications run at once (default: one per CPU).
+    /// Sets how many `POST /verify` verifications run at once (default: one per CPU
+    /// with a network store, one fewer in memory).
     /// Requests beyond that queue and are verified together, in batches of up to
     /// [`coalesce::MAX_COALESCED`], as soon as a slot frees (`coalesce` module).
     pub fn with_verify_slots(mut self, slots: usize) -> Self {
@@ -346,6 +358,7 @@ impl Service {
     /// then verify on the blocking pool so a slow store never stalls the async workers.
     pub fn with_network_store(mut self) -> Self {
         self.store_blocks = true;
+        self.coalescer = Coalescer::new(default_slots(true));
         self
     }
 
