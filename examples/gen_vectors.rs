@@ -66,6 +66,10 @@ pub struct Case {
     /// identity document. Absent means `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub printed: Option<bool>,
+    /// For accepted codes that were not checked for replay (a printed code, SPEC.md
+    /// §9.2): `false`. Absent means `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_checked: Option<bool>,
     /// Binary length of the code, when the text decodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<usize>,
@@ -290,6 +294,7 @@ impl Gen {
             subject: None,
             revocation_checked: None,
             printed: None,
+            replay_checked: None,
             bytes: None,
             qr_version: None,
         };
@@ -305,6 +310,7 @@ impl Gen {
         if let Ok(a) = result {
             case.revocation_checked = (!a.revocation_checked).then_some(false);
             case.printed = a.printed.then_some(true);
+            case.replay_checked = (!a.replay_checked).then_some(false);
             case.claims = Some(a.claims);
             case.subject = Some(a.subject.to_hex());
         }
@@ -1626,6 +1632,57 @@ pub fn generate() -> Res<VectorFile> {
         g.setup(Scene::Hospital),
         vec![],
     )?;
+    // A printed code carries only what the staffed scenes read, for at most 180 days
+    // (SPEC.md §5.1): each case below is validly signed, so only that rule refuses it.
+    let union_bytes = printed.as_bytes().to_vec();
+    let entries = printed_claim_entries(&union_bytes)?;
+    let with_entries = |entries: &[Vec<u8>], days: u8| -> Res<String> {
+        let mut claims = vec![u8::try_from(entries.len())?];
+        for e in entries {
+            claims.extend_from_slice(e);
+        }
+        resign_printed(&union_bytes, days, &claims)
+    };
+    let mut with_social = entries.clone();
+    with_social.insert(2, vec![3, 1, 2]);
+    let mut with_region = entries.clone();
+    // The insurance entry with region 310000 (a varint, f0 f5 12) instead of 0.
+    *with_region.get_mut(1).ok_or("no insurance entry")? = vec![2, 4, 0xf0, 0xf5, 0x12, 1];
+    let printed_rule_cases = [
+        (
+            "accept_printed_at_180_days",
+            "A printed code's card valid 180 days, the most allowed.",
+            with_entries(&entries, 180)?,
+            "accept",
+        ),
+        (
+            "malformed_printed_181_days",
+            "A printed code's card valid 181 days, validly signed: verifiers enforce the 180-day cap too.",
+            with_entries(&entries, 181)?,
+            "malformed",
+        ),
+        (
+            "malformed_printed_with_social_security",
+            "A printed code that also carries social security, which no staffed scene reads.",
+            with_entries(&with_social, 180)?,
+            "malformed",
+        ),
+        (
+            "malformed_printed_with_insurance_region",
+            "A printed code whose insurance card shows the region (310000), which the hospital does not read.",
+            with_entries(&with_region, 180)?,
+            "malformed",
+        ),
+        (
+            "accept_printed_identity_only",
+            "A printed code with identity alone: less than the staffed scenes read is allowed.",
+            with_entries(entries.get(2..).ok_or("no identity entry")?, 30)?,
+            "accept",
+        ),
+    ];
+    for (name, description, input, expected) in printed_rule_cases {
+        g.add(name, description, input, expected, later, g.setup(Scene::HotelCheckIn), vec![])?;
+    }
     // A printed code's card without identity: malformed before any signature is checked.
     let mut bare = vec![citycode::credential::FORMAT_VERSION, 0];
     bare.extend_from_slice(&[0x78; 8]);
@@ -2777,6 +2834,33 @@ fn key_request_vectors() -> Res<serde_json::Value> {
         &challenge,
         "invalid_device_key",
     );
+    // The demo key plus a point of order 8, signed by the demo key's secret (k over the
+    // new key's bytes): the cofactored equation accepts the signature, so only the
+    // prime-order rule refuses it (issue 24: one secret, 8 keys in a batch).
+    let mixed = {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        let a = CompressedEdwardsY(device.public_key().to_bytes().try_into().map_err(|_| "key length")?)
+            .decompress()
+            .ok_or("demo key")?;
+        let key = (a + EIGHT_TORSION[1]).compress().to_bytes();
+        let mut input = citycode::digest::LABEL_KEY_REQUEST.to_vec();
+        input.push(Algorithm::Ed25519.id());
+        input.extend_from_slice(&key);
+        input.extend_from_slice(&challenge);
+        let signature = ed25519_sign_as([0x51; 32], &key, &input);
+        if !PublicKey::from_bytes(Algorithm::Ed25519, &key)?.verify(&input, &signature) {
+            return Err("the torsioned key's signature must verify".into());
+        }
+        [&[1u8, Algorithm::Ed25519.id()][..], &key, &signature].concat()
+    };
+    case(
+        "torsion_component_key",
+        "The valid Ed25519 key plus a point of order 8, its signature made with the same secret and valid under the cofactored equation: not of prime order (SPEC.md §4.7).",
+        mixed,
+        &challenge,
+        "invalid_device_key",
+    );
     case(
         "short_challenge",
         "A valid request checked against 15 bytes of challenge: too short to be fresh.",
@@ -3001,6 +3085,29 @@ fn be_sub(a: [u8; 32], b: [u8; 32]) -> [u8; 32] {
 }
 
 /// How a hand-made Ed25519 device signature departs from RFC 8032 (SPEC.md §4.2).
+/// An Ed25519 signature over `message` by the secret of `seed`, with `key` hashed as
+/// the public key: how the holder of one secret signs for `A + T`.
+fn ed25519_sign_as(seed: [u8; 32], key: &[u8; 32], message: &[u8]) -> [u8; 64] {
+    use curve25519_dalek::edwards::EdwardsPoint;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let h = Sha512::digest(seed);
+    let (low, prefix) = h.split_at(32);
+    let mut a_bytes = [0u8; 32];
+    a_bytes.copy_from_slice(low);
+    a_bytes[0] &= 248;
+    a_bytes[31] &= 127;
+    a_bytes[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a_bytes);
+    let r = Scalar::from_hash(Sha512::new().chain_update(prefix).chain_update(message));
+    let big_r = EdwardsPoint::mul_base(&r).compress();
+    let k = Scalar::from_hash(Sha512::new().chain_update(big_r.as_bytes()).chain_update(key).chain_update(message));
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(big_r.as_bytes());
+    sig[32..].copy_from_slice((r + k * a).as_bytes());
+    sig
+}
+
 #[derive(Clone, Copy)]
 enum Torsion {
     /// `R + T` for a point `T` of order 8, with `k` over the new `R`: valid under the
@@ -3106,6 +3213,40 @@ fn off_curve_point() -> Res<Vec<u8>> {
         }
     }
     Err("no off-curve y".into())
+}
+
+/// The claim entries (`domain len body`, each whole) of a one-card printed code whose
+/// card has key id 1 (one varint byte) and whose domain ids and lengths are one byte each.
+fn printed_claim_entries(printed: &[u8]) -> Res<Vec<Vec<u8>>> {
+    // version, alg 0, subject[8], n; kid, alg, valid_from_day[2], valid_days; claims
+    let claims = printed.get(16..printed.len() - 64).ok_or("short printed code")?;
+    let (&count, mut rest) = claims.split_first().ok_or("no claims")?;
+    let mut entries = Vec::new();
+    for _ in 0..count {
+        let len = usize::from(*rest.get(1).ok_or("short entry")?);
+        let (entry, tail) = rest.split_at_checked(2 + len).ok_or("short entry")?;
+        entries.push(entry.to_vec());
+        rest = tail;
+    }
+    Ok(entries)
+}
+
+/// `printed` (one card, demo issuer kid 1) with its card's validity and claims replaced,
+/// signed again by the demo issuer: a printed code any issuer could have signed.
+fn resign_printed(printed: &[u8], valid_days: u8, claims: &[u8]) -> Res<String> {
+    let issuer = key(Algorithm::Ed25519, 0x02)?;
+    let head = printed.get(..11).ok_or("short printed code")?;
+    let mut body = printed.get(11..15).ok_or("short printed code")?.to_vec();
+    body.push(valid_days);
+    body.extend_from_slice(claims);
+    let mut tbs = citycode::digest::LABEL_PRINTED_CARD.to_vec();
+    tbs.push(0);
+    tbs.extend_from_slice(head.get(2..10).ok_or("no subject")?);
+    tbs.extend_from_slice(&body);
+    let mut out = head.to_vec();
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&issuer.sign(&tbs));
+    Ok(encode_text(&out))
 }
 
 /// Two publications of the demo city's lists (SPEC.md §8.4), as `citycode publish`

@@ -19,7 +19,7 @@ done
 jni=bindings/android/src/main/jniLibs
 # minSdk 24, as bindings/android/build.gradle.kts says.
 cargo ndk --platform 24 -t arm64-v8a -t armeabi-v7a -t x86_64 -t x86 -o "$jni" \
-  build --locked --release -p citycode-ffi
+  build --locked --release -p citycode-ffi --no-default-features   # no PDF cards on phones
 bash scripts/gen-bindings.sh >/dev/null   # the Kotlin the AAR compiles, from the same build
 ls -l "$jni"/*/libcitycode_ffi.so
 if command -v gradle >/dev/null; then

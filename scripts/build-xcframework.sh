@@ -14,7 +14,7 @@ targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-
 installed=$(rustup target list --installed)
 for t in "${targets[@]}"; do
   grep -qx "$t" <<<"$installed" || rustup target add "$t"
-  cargo build --locked --release -p citycode-ffi --target "$t"
+  cargo build --locked --release -p citycode-ffi --no-default-features --target "$t"   # no PDF cards on phones
 done
 bash scripts/gen-bindings.sh >/dev/null
 out=target/ios

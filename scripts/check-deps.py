@@ -21,7 +21,7 @@ import sys
 import urllib.request
 from collections import defaultdict
 
-SHIPPED = {"citycode", "citycode-ffi", "citycode-wasm", "citycode-cli", "citycode-verify-server"}
+SHIPPED = {"citycode", "citycode-attest", "citycode-ffi", "citycode-wasm", "citycode-cli", "citycode-verify-server", "citycode-issuer"}
 ALLOWED = {
     "MIT", "Apache-2.0", "Apache-2.0 WITH LLVM-exception", "BSD-2-Clause", "BSD-3-Clause",
     "ISC", "Zlib", "Unicode-3.0", "Unlicense", "0BSD", "BSL-1.0", "CC0-1.0",

@@ -25,7 +25,7 @@ def digits_to_bytes(text):
         out += int(d[:n]).to_bytes(k, "big") if int(d[:n]) < 256 ** k else b""
         d = d[n:]
     return out
-for target in ("decode_text", "verify", "parse", "lists"):
+for target in ("decode_text", "verify", "parse", "lists", "attestation"):
     os.makedirs(f"fuzz/corpus/{target}", exist_ok=True)
 for i, c in enumerate(cases):
     for target in ("decode_text", "verify"):
@@ -38,8 +38,25 @@ for i, c in enumerate(cases):
 for n in ("1", "2"):
     open(f"fuzz/corpus/lists/status-{n}", "wb").write(open(f"test-vectors/lists/{n}/status.bin", "rb").read())
 open("fuzz/corpus/parse/credential", "wb").write(base64.urlsafe_b64decode(holder["credential"] + "=" * (-len(holder["credential"]) % 4)))
+# Attestation seeds: every entry of test-vectors/attestation.json as JSON (form 0), its
+# chain as length-prefixed certificates (form 1) or its App Attest object (form 2).
+for i, c in enumerate(json.load(open("test-vectors/attestation.json"))["cases"]):
+    e = c["entry"]
+    if not isinstance(e, dict):
+        continue
+    open(f"fuzz/corpus/attestation/entry-{i}", "wb").write(b"\x00" + json.dumps(e).encode())
+    unb64 = lambda s: base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+    try:
+        if isinstance(e.get("chain"), list):
+            certs = [unb64(x) for x in e["chain"]]
+            open(f"fuzz/corpus/attestation/chain-{i}", "wb").write(b"\x01" + b"".join(len(x).to_bytes(2, "big") + x for x in certs))
+        elif isinstance(e.get("attestation"), str):
+            open(f"fuzz/corpus/attestation/apple-{i}", "wb").write(b"\x02" + unb64(e["attestation"]))
+    except Exception:
+        pass  # the malformed-base64 cases
+open("fuzz/corpus/attestation/status", "wb").write(b'\x03{"entries": {"2c8cdddfd5e03bfc": {"status": "REVOKED"}}}')
 PY
-for target in decode_text parse verify lists; do
+for target in decode_text parse verify lists attestation; do
   echo "== fuzz $target (${seconds}s)"
   # The one target dir of every step (a subdirectory: fuzz builds use sanitizer flags).
   cargo +nightly fuzz run --fuzz-dir fuzz --target-dir target/fuzz "$target" "fuzz/corpus/$target" -- \

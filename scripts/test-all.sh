@@ -11,13 +11,21 @@ cargo fmt --all --check
 cargo fmt --manifest-path fuzz/Cargo.toml --check
 # citycode-compare (the peer benchmark) is left out: the test run never builds the peers.
 cargo clippy --workspace --exclude citycode-compare --all-targets --locked -- -D warnings
-# The shared replay store is tested against a real redis-server on loopback (the tests
-# of core and of the verify server start their own).
+# The verify server's tests start a real redis-server on loopback; core's Redis store
+# runs against every topology in scripts/test-redis.sh below.
 command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
-cargo test --workspace --exclude citycode-compare --locked
-cargo test --locked -p citycode --features redis --test redis
+# The printed card's PDF, rendered and read back by poppler (installs it and the fonts
+# first, which the workspace tests below use too).
+bash scripts/test-print.sh
+# Token keys need SoftHSM2, which this installs; the workspace tests below run them again.
+bash scripts/test-pkcs11.sh
+cargo test --workspace --exclude citycode-compare --exclude citycode-issuer --locked
+# The issuing service against SQLite and a real PostgreSQL it starts on loopback.
+bash scripts/test-issuer.sh
+bash scripts/test-redis.sh
 # The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
 cargo test --locked -p citycode --no-default-features --features qr,sm2 --test wycheproof --test vectors
+bash scripts/test-attest.sh
 
 echo "== Fuzzing: every target for a minute, seeded from test-vectors/ (nightly, cargo-fuzz)"
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install --profile minimal nightly
@@ -39,6 +47,7 @@ bash scripts/test-wasm.sh
 echo "== Test vectors are reproducible"
 cargo run --quiet --locked --example gen_vectors >/dev/null
 git diff --exit-code -- test-vectors/
+bash scripts/test-refverify.sh
 
 echo "== Demo runs"
 cargo run --quiet --locked --example city_day -- --no-qr >/dev/null

@@ -39,3 +39,6 @@ v = c["verifier"]
 print(v["root_key"]); print(v["trust_lists"][0]); print(v["revocation_lists"][0]); print(c["input"]); print(c["now"])')
 run citycode.examples.verifier.VerifierKt "${args[@]}"
 run citycode.test.BindingTestKt test-vectors/codes.json
+# The holder flows against the running issuing service (its binary, on loopback).
+cargo build --quiet --locked -p citycode-issuer
+run citycode.test.IssuerServiceTestKt "$PWD/target/debug/citycode-issuer"

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
 python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
 python3 -m maturin --version >/dev/null 2>&1 || python3 -m pip install --quiet "maturin>=1.9,<2"
+# The issuing service binary, which test_issuer_service.py runs on loopback.
+cargo build --quiet --locked -p citycode-issuer
 rm -rf target/wheels
 # A debug build shares the workspace's target dir with every other step.
 (cd bindings && python3 -m maturin build --quiet --locked --profile dev --out ../target/wheels)

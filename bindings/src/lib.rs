@@ -48,8 +48,9 @@ pub enum CitycodeError {
     /// An argument is out of range or inconsistent.
     #[error("{code}: {detail}")]
     InvalidArgument {
-        /// `out_of_scope`, `out_of_range`, `random` (the OS random source failed) or
-        /// `invalid_argument`.
+        /// `out_of_scope`, `out_of_range`, `random` (the OS random source failed),
+        /// `invalid_argument`, or a card font's code (`font_unreadable`, `font_invalid`,
+        /// `font_face_not_found`, `font_not_embeddable`, `missing_glyph`).
         code: String,
         /// What is wrong.
         detail: String,
@@ -88,6 +89,18 @@ impl From<citycode::Error> for CitycodeError {
             // out_of_scope, out_of_range, random, and (citycode::Error is
             // #[non_exhaustive]) any error added later: its stable code says which.
             _ => CitycodeError::InvalidArgument { code, detail },
+        }
+    }
+}
+
+#[cfg(feature = "pdf")]
+impl From<citycode::print_card::CardError> for CitycodeError {
+    fn from(e: citycode::print_card::CardError) -> Self {
+        match e {
+            citycode::print_card::CardError::Code(e) => e.into(),
+            // A font to configure differently: font_unreadable, font_invalid,
+            // font_face_not_found, font_not_embeddable, missing_glyph.
+            e => CitycodeError::InvalidArgument { code: e.code().into(), detail: e.to_string() },
         }
     }
 }
@@ -1085,6 +1098,9 @@ pub enum Decision {
         /// False only when the verifier runs without revocation lists by choice
         /// (`allowMissingRevocationList`) and holds none.
         revocation_checked: bool,
+        /// Whether the code was checked for replay: false when the verifier's replay
+        /// store records nothing, and for a printed code (never replay-checked).
+        replay_checked: bool,
         /// A printed code: no device signed it, so staff MUST check the person's identity
         /// document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
         /// when false.)
@@ -1103,17 +1119,25 @@ impl From<citycode::Verdict> for Decision {
     fn from(verdict: citycode::Verdict) -> Self {
         // Every field named: a field core adds does not compile until it is carried.
         match verdict {
-            citycode::Verdict::Accept { policy, claims, subject, issued_at, issuers, revocation_checked, printed } => {
-                Decision::Accept {
-                    policy,
-                    claims: claims.into(),
-                    subject,
-                    issued_at,
-                    issuers,
-                    revocation_checked,
-                    printed,
-                }
-            }
+            citycode::Verdict::Accept {
+                policy,
+                claims,
+                subject,
+                issued_at,
+                issuers,
+                revocation_checked,
+                replay_checked,
+                printed,
+            } => Decision::Accept {
+                policy,
+                claims: claims.into(),
+                subject,
+                issued_at,
+                issuers,
+                revocation_checked,
+                replay_checked,
+                printed,
+            },
             citycode::Verdict::Reject { reason, detail } => Decision::Reject { reason: reason.code().into(), detail },
             // A verdict this adapter does not know refuses the code.
             _ => Decision::Reject { reason: "internal".into(), detail: "unknown verdict".into() },
@@ -1420,7 +1444,7 @@ impl Issuer {
     /// Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
     /// carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
     /// `subject` (revoke the old code's subject when reissuing). Returns its QR text;
-    /// print it with `printed_card`.
+    /// print it with `printed_card_pdf` (or `printed_card_svg`).
     pub fn issue_printed(
         &self,
         subject: Vec<u8>,
@@ -1475,7 +1499,7 @@ impl Issuer {
         let first = keys.first().cloned().ok_or_else(|| CitycodeError::invalid("a batch needs a key request"))?;
         let template = request(first, citycode::Subject([0; 8]), valid_from_day, valid_days, claims, card_sets)?;
         self.inner
-            .issue_batch(&template, &keys)?
+            .issue_batch(&template, None, &keys)?
             .into_iter()
             .map(|c| Ok(IssuedInstance { subject: c.subject.0.to_vec(), credential: c.to_base64url()? }))
             .collect()
@@ -1521,16 +1545,86 @@ pub struct IssuedInstance {
     pub subject: Vec<u8>,
 }
 
-/// The printable A6 card of a printed code (its QR text): the symbol, the masked name,
-/// the validity dates. `pdf` true for a PDF, false for SVG (UTF-8).
+/// A font for printed cards' PDFs: one face of an OpenType font file or collection,
+/// checked to allow embedding a subset. Load it once and print every card with it (a CJK
+/// font is about 20 MB). Builds without the `pdf` feature (the mobile packages) refuse to
+/// make one (`invalid_argument`).
+#[derive(Debug, uniffi::Object)]
+pub struct CardFont {
+    #[cfg(feature = "pdf")]
+    inner: citycode::print_card::CardFont,
+}
+
+#[cfg(not(feature = "pdf"))]
+fn no_pdf<T>() -> Result<T> {
+    Err(CitycodeError::invalid("this build has no PDF cards (built without the citycode-ffi `pdf` feature)"))
+}
+
 #[uniffi::export]
-pub fn printed_card(text: String, pdf: bool) -> Result<Vec<u8>> {
+impl CardFont {
+    /// Reads a font file (`.otf`, `.ttf`, `.ttc`). `family` picks a face of a collection
+    /// by family or full name; without it, "Noto Sans CJK SC" (or Source Han Sans SC).
+    /// Fails with `font_unreadable`, `font_invalid`, `font_face_not_found` or
+    /// `font_not_embeddable`.
+    #[uniffi::constructor]
+    pub fn from_file(path: String, family: Option<String>) -> Result<Arc<Self>> {
+        #[cfg(feature = "pdf")]
+        return Ok(Arc::new(CardFont { inner: citycode::print_card::CardFont::from_file(path, family.as_deref())? }));
+        #[cfg(not(feature = "pdf"))]
+        {
+            let _ = (path, family);
+            no_pdf()
+        }
+    }
+
+    /// A font from the bytes of a font file, the face chosen as by `from_file`.
+    #[uniffi::constructor]
+    pub fn from_bytes(data: Vec<u8>, family: Option<String>) -> Result<Arc<Self>> {
+        #[cfg(feature = "pdf")]
+        return Ok(Arc::new(CardFont { inner: citycode::print_card::CardFont::from_bytes(data, family.as_deref())? }));
+        #[cfg(not(feature = "pdf"))]
+        {
+            let _ = (data, family);
+            no_pdf()
+        }
+    }
+
+    /// The chosen face's family name.
+    pub fn family(&self) -> String {
+        #[cfg(feature = "pdf")]
+        return self.inner.family().to_string();
+        #[cfg(not(feature = "pdf"))]
+        String::new()
+    }
+}
+
+/// Where Debian's fonts-noto-cjk puts Noto Sans CJK, the default card font.
+#[uniffi::export]
+pub fn default_card_font_path() -> String {
+    citycode::print_card::DEFAULT_FONT_PATH.to_string()
+}
+
+/// The printable A6 card of a printed code (its QR text) as a one-page PDF that embeds a
+/// subset of `font`: the symbol, the masked name, the validity dates, the instructions.
+/// `missing_glyph` if the font lacks a character of the masked name.
+#[uniffi::export]
+pub fn printed_card_pdf(text: String, font: Arc<CardFont>) -> Result<Vec<u8>> {
     let code = citycode::PrintedCode::from_text(&text)?;
-    Ok(if pdf {
-        citycode::print_card::printed_card_pdf(&code)?
-    } else {
-        citycode::print_card::printed_card_svg(&code)?.into_bytes()
-    })
+    #[cfg(feature = "pdf")]
+    return Ok(citycode::print_card::printed_card_pdf(&code, &font.inner)?);
+    #[cfg(not(feature = "pdf"))]
+    {
+        let _ = (code, font);
+        no_pdf()
+    }
+}
+
+/// The printable A6 card of a printed code (its QR text) as SVG, its fonts left to the
+/// viewer (it names Noto Sans CJK SC).
+#[uniffi::export]
+pub fn printed_card_svg(text: String) -> Result<String> {
+    let code = citycode::PrintedCode::from_text(&text)?;
+    Ok(citycode::print_card::printed_card_svg(&code)?)
 }
 
 /// A random pseudonymous subject id (8 bytes).

@@ -13,9 +13,10 @@ use citycode::claims::IdDigest;
 use citycode::distribution::{ListStatus, STATUS_FILE, STATUS_INDEX_FILE};
 use citycode::text::{encode_base64url, hex, unhex};
 use citycode::{
-    Algorithm, CardLayout, Claims, Credential, CredentialRequest, Issuer, IssuerKey, KeyPair, KeyRequest, ListSigner,
-    PresentOptions, PublicKey, Qr, RevocationList, Revoked, Scene, Subject, TrustList, UnverifiedCode,
+    Algorithm, CardLayout, Claims, Credential, CredentialRequest, DeviceSigner, Issuer, IssuerKey, KeyPair, KeyRequest,
+    ListSigner, PresentOptions, PublicKey, Qr, RevocationList, Revoked, Scene, Subject, TrustList, UnverifiedCode,
 };
+use citycode_pkcs11::{TokenError, TokenKeyConfig};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -25,8 +26,10 @@ const EXAMPLES: &str = "Examples:
   citycode demo
   citycode keygen --kind root --out root.json
   citycode keygen --kind issuer --out issuer.json
+  citycode keygen --kind root --token root-token.toml
   citycode keygen --kind device --alg ecdsa_p256_sha256 --out device.json
   citycode trust-list sign --root root.json --spec trust.json --out trust.bin
+  citycode trust-list sign --root token:root-token.toml --spec trust.json --out trust.bin
   citycode trust-list inspect --root root.json trust.bin
   citycode issue --issuer issuer.json --kid 1 --device device.json --claims claims.json --out credential.txt
   citycode present --credential credential.txt --device device.json --scene metro_gate
@@ -52,17 +55,24 @@ enum Command {
         #[arg(long)]
         no_qr: bool,
     },
-    /// Generate a root, issuer or device key into a new file (mode 0600).
+    /// Generate a root, issuer or device key into a new file (mode 0600), or a root or
+    /// issuer key inside a PKCS#11 token (--token), which prints only its public key.
     Keygen {
         /// What the key is for (recorded in the file).
         #[arg(long, value_enum)]
         kind: KeyKind,
-        /// Algorithm: ed25519, ecdsa_p256_sha256 or sm2_sm3 (core's names, as in JSON).
-        #[arg(long, value_parser = algorithm, default_value = "ed25519")]
-        alg: Algorithm,
-        /// The key file to create.
-        #[arg(long)]
-        out: PathBuf,
+        /// Algorithm: ed25519, ecdsa_p256_sha256 or sm2_sm3 (core's names, as in JSON; default
+        /// ed25519; with --token, the configuration's).
+        #[arg(long, value_parser = algorithm)]
+        alg: Option<Algorithm>,
+        /// The key file to create ...
+        #[arg(long, required_unless_present = "token", conflicts_with = "token")]
+        out: Option<PathBuf>,
+        /// ... or the token key configuration (TOML or JSON: module, token or uri,
+        /// key_label or key_id, pin_file or pin_env, algorithm): the key pair is created
+        /// inside the token, sensitive and never extractable.
+        #[arg(long, conflicts_with_all = ["force", "show_secret"])]
+        token: Option<PathBuf>,
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
@@ -77,7 +87,7 @@ enum Command {
     /// into a directory any static web server can serve, with status.bin, a root-signed
     /// index of their sequences, expiries and digests (SPEC.md §8.4).
     Publish {
-        /// The root key file (signs status.bin).
+        /// The root key (signs status.bin): a key file, or token:CONFIG.
         #[arg(long)]
         root: PathBuf,
         /// The signed trust list.
@@ -86,8 +96,8 @@ enum Command {
         /// Signed revocation lists (at most one per signer).
         #[arg(long)]
         revocation_list: Vec<PathBuf>,
-        /// Status sequence number (default: now, in Unix seconds, so every publication
-        /// is newer than the last).
+        /// Status sequence number (default: now, in Unix seconds, or one above the
+        /// directory's last status if that is higher; a value not above it is refused).
         #[arg(long)]
         sequence: Option<u64>,
         /// Seconds until the status is reported stale.
@@ -99,7 +109,7 @@ enum Command {
     },
     /// Sign a revocation list with the root key, or an issuer key (--issuer-kid).
     Revoke {
-        /// The signing key file.
+        /// The signing key: a key file, or token:CONFIG.
         #[arg(long)]
         key: PathBuf,
         /// Sign as this issuer key id instead of the root.
@@ -116,7 +126,7 @@ enum Command {
     /// identity, valid up to 180 days. Prints its QR text and subject (revoke the subject
     /// of the previous code when reissuing).
     IssuePrinted {
-        /// The issuer key file.
+        /// The issuer key: a key file, or token:CONFIG.
         #[arg(long)]
         issuer: PathBuf,
         /// The issuer's key id in the trust list.
@@ -152,6 +162,14 @@ enum Command {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// The OpenType font (or collection) the PDF embeds a subset of; it must have a
+        /// glyph for every character of the masked name. Default: Debian's fonts-noto-cjk.
+        #[arg(long, default_value = citycode::print_card::DEFAULT_FONT_PATH)]
+        font: PathBuf,
+        /// The face of a font collection, by family or full name. Default: the first of
+        /// "Noto Sans CJK SC", "Source Han Sans SC", "Source Han Sans CN".
+        #[arg(long)]
+        font_family: Option<String>,
     },
     /// The identity claim for a claims JSON (SPEC.md §4.3): the name and a commitment,
     /// with a fresh salt, to the identity document's number, which it never holds.
@@ -186,7 +204,7 @@ enum Command {
     /// (`{"relation": "child"}`) issues a dependant's credential to a guardian's device
     /// key (SPEC.md §4.9).
     Issue {
-        /// The issuer key file.
+        /// The issuer key: a key file, or token:CONFIG.
         #[arg(long)]
         issuer: PathBuf,
         /// The issuer's key id in the trust list.
@@ -345,7 +363,7 @@ enum Command {
 enum TrustListCommand {
     /// Sign a trust list from a JSON spec with the root key.
     Sign {
-        /// The root key file.
+        /// The root key: a key file, or token:CONFIG for a key in a PKCS#11 token.
         #[arg(long)]
         root: PathBuf,
         /// JSON: {"sequence", "issued_at", "expires_at", "issuers": [{"kid", "algorithm", "public_key", "not_before", "not_after", "domains"}]}.
@@ -451,6 +469,20 @@ impl From<citycode::Error> for Failure {
     }
 }
 
+impl From<citycode::print_card::CardError> for Failure {
+    fn from(e: citycode::print_card::CardError) -> Self {
+        use citycode::print_card::CardError;
+        match e {
+            CardError::FontUnreadable { .. } => Failure::Io(format!(
+                "{}: {e} (install Debian's fonts-noto-cjk, or pass --font with an OpenType CJK font such as \
+Noto Sans CJK SC)",
+                e.code()
+            )),
+            e => Failure::Input(format!("{}: {e}", e.code())),
+        }
+    }
+}
+
 impl From<citycode::Reason> for Failure {
     fn from(r: citycode::Reason) -> Self {
         Failure::Input(r.to_string())
@@ -491,6 +523,28 @@ impl KeyFile {
     }
 }
 
+/// A signing key named on the command line: a key file, or `token:CONFIG` for a key in
+/// a PKCS#11 token (the configuration names the module, token, key and PIN source).
+type Signer = Box<dyn DeviceSigner + Send + Sync>;
+
+/// The prefix that marks a token key configuration where a key file may stand.
+const TOKEN_PREFIX: &str = "token:";
+
+fn load_signer(arg: &Path) -> Result<Signer> {
+    match arg.to_str().and_then(|a| a.strip_prefix(TOKEN_PREFIX)) {
+        Some(config) => {
+            let config = TokenKeyConfig::from_file(Path::new(config)).map_err(token_failure)?;
+            citycode_pkcs11::open_boxed(&config).map_err(token_failure)
+        }
+        None => Ok(Box::new(KeyFile::load(arg)?.1)),
+    }
+}
+
+/// A token error, with its stable code first (`wrong_pin: the token refused the PIN`).
+fn token_failure(e: TokenError) -> Failure {
+    Failure::Input(format!("{}: {e}", e.code()))
+}
+
 fn read_text(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
 }
@@ -505,6 +559,24 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))
+}
+
+/// The sequence of the status already published in `dir`, if any. A status that does not
+/// verify under this root is refused: publishing over it could not be ordered after it.
+fn last_status_sequence(dir: &Path, root: &PublicKey) -> Result<Option<u64>> {
+    let path = dir.join(STATUS_FILE);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Failure::Io(format!("{}: {e}", path.display()))),
+    };
+    let status = ListStatus::verify(&bytes, root).map_err(|r| {
+        Failure::Input(format!(
+            "{}: not a list status of this root ({r}); publish into another directory or remove it",
+            path.display()
+        ))
+    })?;
+    Ok(Some(status.sequence))
 }
 
 /// Writes through a temporary file and a rename, so a web server never serves half a file.
@@ -584,7 +656,30 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo { no_qr } => {
             citycode::demo::story(&mut std::io::stdout().lock(), !no_qr).map_err(|e| Failure::Input(e.to_string()))
         }
-        Command::Keygen { kind, alg, out, force, show_secret } => {
+        Command::Keygen { kind, alg, out: _, token: Some(token), .. } => {
+            if kind == KeyKind::Device {
+                return Err(Failure::Input("device keys live on the holder's phone, not in the city's token".into()));
+            }
+            let config = TokenKeyConfig::from_file(&token).map_err(token_failure)?;
+            if let Some(alg) = alg.filter(|a| *a != config.algorithm) {
+                return Err(Failure::Input(format!(
+                    "--alg {alg} differs from the configuration's {}",
+                    config.algorithm
+                )));
+            }
+            let public = citycode_pkcs11::generate_key(&config).map_err(token_failure)?;
+            print_json(&json!({
+                "kind": kind,
+                "algorithm": public.algorithm(),
+                "public_key": hex(&public.to_bytes()),
+                "key_id": hex(&public.key_id()),
+                "token": config.describe(),
+            }));
+            Ok(())
+        }
+        Command::Keygen { kind, alg, out, token: None, force, show_secret } => {
+            let out = out.ok_or_else(|| Failure::Input("give --out FILE or --token CONFIG".into()))?;
+            let alg = alg.unwrap_or(Algorithm::Ed25519);
             let key = KeyPair::generate(alg)?;
             let public_key = hex(&key.public_key().to_bytes());
             let file = KeyFile {
@@ -608,7 +703,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::TrustList(TrustListCommand::Sign { root, spec, out }) => {
-            let (_, root) = KeyFile::load(&root)?;
+            let root = load_signer(&root)?;
             let spec: TrustSpec = json_file(&spec)?;
             let mut keys = Vec::with_capacity(spec.issuers.len());
             for i in spec.issuers {
@@ -623,7 +718,7 @@ fn run(cli: Cli) -> Result<()> {
                 });
             }
             let list = TrustList::new(spec.sequence, spec.issued_at, spec.expires_at, keys)?;
-            let bytes = list.sign(&root)?;
+            let bytes = list.sign_with(&root)?;
             write_file(&out, &bytes)?;
             print_json(
                 &json!({"written": out, "bytes": bytes.len(), "sequence": list.sequence, "base64url": encode_base64url(&bytes)}),
@@ -650,14 +745,29 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Publish { root, trust_list, revocation_list, sequence, valid_secs, out } => {
-            let (_, root) = KeyFile::load(&root)?;
+            let root = load_signer(&root)?;
             let trust = read_bytes(&trust_list)?;
             let revocations = revocation_list.iter().map(|p| read_bytes(p)).collect::<Result<Vec<_>>>()?;
             let refs: Vec<&[u8]> = revocations.iter().map(Vec::as_slice).collect();
             let now = u32::try_from(now_secs()).map_err(|_| Failure::Input("clock out of range".into()))?;
-            let sequence = sequence.unwrap_or(u64::from(now));
+            // Verifiers refuse a status whose sequence is below, or equal with other
+            // bytes, to one they applied (SPEC.md §8.4): never reuse or go below the
+            // directory's last one, even for two publications in one second.
+            let last = last_status_sequence(&out, &root.public_key())?;
+            let sequence = match (sequence, last) {
+                (Some(s), Some(last)) if s <= last => {
+                    return Err(Failure::Input(format!(
+                        "--sequence {s} is not above the directory's last status sequence {last}"
+                    )));
+                }
+                (Some(s), _) => s,
+                (None, last) => u64::from(now).max(last.map_or(0, |l| l.saturating_add(1))),
+            };
             let status =
                 ListStatus::describe(sequence, now, now.saturating_add(valid_secs), &root.public_key(), &trust, &refs)?;
+            // Signed before anything is written: a key that cannot sign leaves the
+            // published directory as it was.
+            let signed_status = status.sign_with(&root)?;
             fs::create_dir_all(&out).map_err(|e| Failure::Io(format!("{}: {e}", out.display())))?;
             // Lists first, the status last: a verifier polling mid-publication sees the
             // old status (and old lists) or the new status with every new list.
@@ -666,20 +776,20 @@ fn run(cli: Cli) -> Result<()> {
                 let name = entry.file.file_name();
                 let bytes = std::iter::once(&trust)
                     .chain(&revocations)
-                    .find(|b| entry.describes(root.algorithm(), b))
+                    .find(|b| entry.describes(root.public_key().algorithm(), b))
                     .ok_or_else(|| Failure::Input(format!("no input file for {name}")))?;
                 write_atomically(&out.join(&name), bytes)?;
                 files.push(json!({"file": name, "sequence": entry.sequence, "expires_at": entry.expires_at, "digest": hex(&entry.digest)}));
             }
             write_atomically(&out.join(STATUS_INDEX_FILE), status.index_json().as_bytes())?;
-            write_atomically(&out.join(STATUS_FILE), &status.sign(&root)?)?;
+            write_atomically(&out.join(STATUS_FILE), &signed_status)?;
             print_json(
                 &json!({"written": out, "status_sequence": sequence, "status_expires_at": status.expires_at, "files": files}),
             );
             Ok(())
         }
         Command::Revoke { key, issuer_kid, spec, out } => {
-            let (_, key) = KeyFile::load(&key)?;
+            let key = load_signer(&key)?;
             let spec: RevocationSpec = json_file(&spec)?;
             let mut entries = Vec::new();
             for c in &spec.cards {
@@ -693,7 +803,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             let signer = issuer_kid.map_or(ListSigner::Root, ListSigner::Issuer);
             let list = RevocationList::new(signer, spec.sequence, spec.issued_at, spec.expires_at, entries)?;
-            let bytes = list.sign(&key)?;
+            let bytes = list.sign_with(&key)?;
             write_file(&out, &bytes)?;
             print_json(
                 &json!({"written": out, "bytes": bytes.len(), "entries": list.entries.len(), "sequence": list.sequence}),
@@ -713,7 +823,7 @@ fn run(cli: Cli) -> Result<()> {
             days,
             out,
         } => {
-            let (_, issuer_key) = KeyFile::load(&issuer)?;
+            let issuer_key = load_signer(&issuer)?;
             let device_key = match (device, key_request, challenge) {
                 (Some(path), _, _) => citycode::ProvenKey::by_signing(&KeyFile::load(&path)?.1)?,
                 (None, Some(request), Some(challenge)) => KeyRequest::from_base64url(&request)?
@@ -745,7 +855,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::IssuePrinted { issuer, kid, scope, claims, subject, valid_from_day, days, out } => {
-            let (_, issuer_key) = KeyFile::load(&issuer)?;
+            let issuer_key = load_signer(&issuer)?;
             let claims: Claims = json_file(&claims)?;
             let subject = match subject {
                 Some(h) => Subject(fixed(&h, "--subject")?),
@@ -770,12 +880,15 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::RenderCard { code, format, out } => {
+        Command::RenderCard { code, format, out, font, font_family } => {
             let text = if code.starts_with("CC1:") { code } else { read_text(Path::new(&code))?.trim().to_string() };
             let code = citycode::PrintedCode::from_text(&text)?;
             let bytes = match format {
                 CardFormat::Svg => citycode::print_card::printed_card_svg(&code)?.into_bytes(),
-                CardFormat::Pdf => citycode::print_card::printed_card_pdf(&code)?,
+                CardFormat::Pdf => {
+                    let font = citycode::print_card::CardFont::from_file(&font, font_family.as_deref())?;
+                    citycode::print_card::printed_card_pdf(&code, &font)?
+                }
             };
             write_file(&out, &bytes)?;
             print_json(&json!({"written": out, "bytes": bytes.len()}));
@@ -871,9 +984,12 @@ fn run(cli: Cli) -> Result<()> {
             // lists (an issuer's key must be valid now) as for the code.
             let now = now.unwrap_or_else(now_secs);
             let mut v = config.build()?.with_clock(citycode::FixedClock(now));
-            if !no_replay_store {
+            if no_replay_store {
+                // Remembers nothing, and every verdict says so (`replay_checked: false`).
+                v = v.with_replay_store(std::sync::Arc::new(citycode::NoReplayCheck));
+            } else {
                 let store = match replay_store.or_else(replay_store::default_path) {
-                    Some(path) => replay_store::FileReplayStore::new(path).map_err(Failure::Io)?,
+                    Some(path) => replay_store::open(path).map_err(Failure::Io)?,
                     None => {
                         return Err(Failure::Input(
                             "no state directory for the replay store ($XDG_STATE_HOME and $HOME unset): give \

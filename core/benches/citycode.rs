@@ -58,7 +58,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let proven: Vec<citycode::ProvenKey> =
                 requests.iter().map(|r| r.verify(black_box(&challenge)).unwrap()).collect();
-            city.issuer.issue_batch(&req, &proven).unwrap()
+            city.issuer.issue_batch(&req, None, &proven).unwrap()
         })
     });
     let opts = PresentOptions { validity_secs: 60, nonce: Some([1, 2, 3, 4]) };

@@ -16,6 +16,7 @@
 
 use std::collections::VecDeque;
 
+use crate::claims::IdentityDocument;
 use crate::credential::{Credential, CredentialRequest, Disclosure, Issuer, Subject};
 use crate::error::Error;
 use crate::keys::DeviceSigner;
@@ -49,9 +50,26 @@ impl Issuer {
     /// to a fresh random subject. Keep the returned subjects to revoke the holder
     /// ([`revoke_instances`]). 1 to [`MAX_BATCH`] keys (`out_of_range` otherwise); an
     /// issuer also caps how many a holder may have outstanding (SPEC.md §13).
-    pub fn issue_batch(&self, template: &CredentialRequest, keys: &[ProvenKey]) -> Result<Vec<Credential>, Error> {
+    ///
+    /// Identity (domain 6) comes as the `identity` document, never in the template:
+    /// each instance gets its own salt and commitment ([`IdentityDocument::commit`],
+    /// 16,384 digests each), so two instances shown at two hotels share nothing that
+    /// names the holder. A template whose claims already carry a commitment is
+    /// `out_of_range`: every instance would show it.
+    pub fn issue_batch(
+        &self,
+        template: &CredentialRequest,
+        identity: Option<&IdentityDocument>,
+        keys: &[ProvenKey],
+    ) -> Result<Vec<Credential>, Error> {
         if keys.is_empty() || keys.len() > MAX_BATCH {
             return Err(Error::OutOfRange(format!("a batch holds 1 to {MAX_BATCH} instances")));
+        }
+        if template.claims.identity.is_some() {
+            return Err(Error::OutOfRange(
+                "a batch commits identity afresh for every instance: give the identity document, not a commitment"
+                    .into(),
+            ));
         }
         // Two instances on one key would be linkable by it: every key once.
         let mut ids: Vec<[u8; 16]> = keys.iter().map(|k| k.public_key().key_id()).collect();
@@ -59,15 +77,19 @@ impl Issuer {
         if ids.windows(2).any(|w| matches!(w, [a, b] if a == b)) {
             return Err(Error::OutOfRange("a device key appears twice in the batch".into()));
         }
-        keys.iter()
+        let reqs = keys
+            .iter()
             .map(|key| {
-                self.issue(&CredentialRequest {
-                    device_key: key.clone(),
-                    subject: Subject::random()?,
-                    ..template.clone()
-                })
+                let mut request =
+                    CredentialRequest { device_key: key.clone(), subject: Subject::random()?, ..template.clone() };
+                if let Some(document) = identity {
+                    request.claims.identity = Some(document.commit()?);
+                }
+                Ok(request)
             })
-            .collect()
+            .collect::<Result<Vec<_>, Error>>()?;
+        // Every card of every instance in one call: a token signs them concurrently.
+        self.issue_all(&reqs)
     }
 }
 
@@ -203,7 +225,7 @@ mod tests {
             claims: demo::resident_claims(),
             layout: crate::CardLayout::Standard,
         };
-        let issued = city.issuer.issue_batch(&template, &proven).unwrap();
+        let issued = city.issuer.issue_batch(&template, None, &proven).unwrap();
         issued.into_iter().zip(keys).collect()
     }
 
@@ -260,16 +282,16 @@ mod tests {
             claims: demo::resident_claims(),
             layout: crate::CardLayout::Custom(vec![vec![4]]),
         };
-        assert!(matches!(city.issuer.issue_batch(&template, &[]), Err(Error::OutOfRange(_))));
+        assert!(matches!(city.issuer.issue_batch(&template, None, &[]), Err(Error::OutOfRange(_))));
         let keys: Vec<ProvenKey> = (0..=MAX_BATCH as u8)
             .map(|i| ProvenKey::by_signing(&demo::key(Algorithm::Ed25519, 0x10 + i).unwrap()).unwrap())
             .collect();
-        assert!(matches!(city.issuer.issue_batch(&template, &keys), Err(Error::OutOfRange(_))));
-        assert_eq!(city.issuer.issue_batch(&template, &keys[..MAX_BATCH]).unwrap().len(), MAX_BATCH);
+        assert!(matches!(city.issuer.issue_batch(&template, None, &keys), Err(Error::OutOfRange(_))));
+        assert_eq!(city.issuer.issue_batch(&template, None, &keys[..MAX_BATCH]).unwrap().len(), MAX_BATCH);
         // One key twice would make two linkable instances.
         let twice = [key.clone(), keys[1].clone(), key];
         assert!(
-            matches!(city.issuer.issue_batch(&template, &twice), Err(Error::OutOfRange(ref m)) if m.contains("twice"))
+            matches!(city.issuer.issue_batch(&template, None, &twice), Err(Error::OutOfRange(ref m)) if m.contains("twice"))
         );
     }
 

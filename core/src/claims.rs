@@ -324,6 +324,59 @@ impl Identity {
     }
 }
 
+/// An identity document as an issuer holds it: the name and the number, from which
+/// every credential gets a commitment of its own, with a fresh salt
+/// ([`IdentityDocument::commit`]). Batch issuance takes this, never a finished
+/// [`Identity`], so no two instances of a batch share a salt or a commitment (SPEC.md
+/// §4.8). The number is zeroized on drop and never shown by `Debug`.
+#[derive(Clone)]
+pub struct IdentityDocument {
+    name: String,
+    number: zeroize::Zeroizing<String>,
+    digest: IdDigest,
+}
+
+impl fmt::Debug for IdentityDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityDocument")
+            .field("name", &mask_name(&self.name))
+            .field("number", &"<redacted>")
+            .field("digest", &self.digest)
+            .finish()
+    }
+}
+
+impl IdentityDocument {
+    /// The document of `name` with number `number` (1 to 32 letters and digits), to be
+    /// committed with `digest` (SM3 in a GM-only city). `out_of_range` for a name or
+    /// number outside the rules of SPEC.md §4.3.
+    pub fn new(name: &str, number: &str, digest: IdDigest) -> Result<Self, crate::Error> {
+        let normalised = zeroize::Zeroizing::new(normalise_number(number)?);
+        let number = zeroize::Zeroizing::new(String::from_utf8_lossy(&normalised).into_owned());
+        let document = IdentityDocument { name: name.to_string(), number, digest };
+        Identity { name: document.name.clone(), digest, salt: [0; 16], commitment: [0; 16] }
+            .validate()
+            .map_err(|_| crate::Error::OutOfRange("a name is 1 to 64 UTF-8 bytes, no control characters".into()))?;
+        Ok(document)
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The digest its commitments use.
+    pub fn digest(&self) -> IdDigest {
+        self.digest
+    }
+
+    /// A fresh identity claim: a new random salt and the commitment under it (16,384
+    /// digests, SPEC.md §4.3). Every call gives an unrelated salt and commitment.
+    pub fn commit(&self) -> Result<Identity, crate::Error> {
+        Identity::commit(&self.name, &self.number, self.digest)
+    }
+}
+
 /// See [`Identity::masked_name`].
 pub fn mask_name(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();

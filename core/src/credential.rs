@@ -516,6 +516,34 @@ impl Issuer {
 
     /// Signs the cards of a credential. Refuses domains outside the issuer's scope.
     pub fn issue(&self, req: &CredentialRequest) -> Result<Credential, Error> {
+        let (cards, inputs) = self.unsigned_cards(req)?;
+        let inputs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+        let signatures = crate::keys::signatures_by(&*self.key, &inputs)?;
+        Ok(Credential::signed(req, cards, signatures))
+    }
+
+    /// Signs the cards of several credentials with one [`crate::keys::signatures_by`]
+    /// call, so that a signer with several sessions (a PKCS#11 token) signs them
+    /// concurrently. All or nothing.
+    pub(crate) fn issue_all(&self, reqs: &[CredentialRequest]) -> Result<Vec<Credential>, Error> {
+        let mut unsigned = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            unsigned.push(self.unsigned_cards(req)?);
+        }
+        let inputs: Vec<&[u8]> = unsigned.iter().flat_map(|(_, inputs)| inputs.iter().map(Vec::as_slice)).collect();
+        let mut signatures = crate::keys::signatures_by(&*self.key, &inputs)?.into_iter();
+        Ok(reqs
+            .iter()
+            .zip(unsigned)
+            .map(|(req, (cards, _))| {
+                let mine: Vec<[u8; SIGNATURE_LEN]> = signatures.by_ref().take(cards.len()).collect();
+                Credential::signed(req, cards, mine)
+            })
+            .collect())
+    }
+
+    /// A request's cards, their signatures still zero, and each card's signing input.
+    fn unsigned_cards(&self, req: &CredentialRequest) -> Result<(Vec<Card>, Vec<Vec<u8>>), Error> {
         let device_key = req.device_key.public_key();
         if req.valid_days == 0 {
             return Err(Error::OutOfRange("valid_days must be 1 to 255".into()));
@@ -530,11 +558,13 @@ impl Issuer {
         if views.is_empty() || views.len() > MAX_CARDS {
             return Err(Error::OutOfRange(format!("a credential holds 1 to {MAX_CARDS} cards")));
         }
+        let alg = self.key.public_key().algorithm();
         let mut cards = Vec::with_capacity(views.len());
+        let mut inputs = Vec::with_capacity(views.len());
         for claims in views {
-            let mut card = Card {
+            let card = Card {
                 kid: self.kid,
-                alg: self.key.public_key().algorithm(),
+                alg,
                 valid_from_day: req.valid_from_day,
                 valid_days: req.valid_days,
                 claims,
@@ -542,10 +572,19 @@ impl Issuer {
             };
             let mut body = Writer::default();
             card.encode_body(&mut body)?;
-            card.signature =
-                crate::keys::signature_by(&*self.key, &card_signing_input(device_key, &req.subject, &card, &body.buf))?;
+            inputs.push(card_signing_input(device_key, &req.subject, &card, &body.buf));
             cards.push(card);
         }
-        Ok(Credential { device_key: device_key.clone(), subject: req.subject, cards })
+        Ok((cards, inputs))
+    }
+}
+
+impl Credential {
+    /// The credential of `req` from its cards and their signatures, in order.
+    fn signed(req: &CredentialRequest, mut cards: Vec<Card>, signatures: Vec<[u8; SIGNATURE_LEN]>) -> Credential {
+        for (card, signature) in cards.iter_mut().zip(signatures) {
+            card.signature = signature;
+        }
+        Credential { device_key: req.device_key.public_key().clone(), subject: req.subject, cards }
     }
 }

@@ -205,6 +205,23 @@ impl PublicKey {
         }
     }
 
+    /// Whether the key is a point of the prime-order subgroup. P-256 and SM2 keys always
+    /// are (their curves have cofactor 1); an Ed25519 key is unless it has a torsion
+    /// component (`A + T`, `T` of order 2, 4 or 8). Under the cofactored equation (SPEC.md
+    /// §4.2) `A + T` verifies every signature of `A`'s secret, so one secret would yield
+    /// 8 keys with 8 key ids: issuers refuse such keys (SPEC.md §4.7). Costs one scalar
+    /// multiplication for Ed25519.
+    pub fn has_prime_order(&self) -> bool {
+        match &self.0 {
+            KeyInner::Ed25519(key) => curve25519_dalek::edwards::CompressedEdwardsY(key.to_bytes())
+                .decompress()
+                .is_some_and(|point| point.is_torsion_free()),
+            KeyInner::P256 { .. } => true,
+            #[cfg(feature = "sm2")]
+            KeyInner::Sm2 { .. } => true,
+        }
+    }
+
     /// The key's algorithm.
     pub fn algorithm(&self) -> Algorithm {
         match self.0 {
@@ -533,6 +550,13 @@ pub trait DeviceSigner {
     fn check_signatures(&self) -> bool {
         true
     }
+    /// Signs several messages and returns their signatures in the same order. The
+    /// default signs them one after another; a signer that can sign concurrently (a
+    /// PKCS#11 token with a pool of sessions) overrides it. Use [`signatures_by`], which
+    /// converts and checks what this returns.
+    fn sign_many(&self, messages: &[&[u8]]) -> Result<Vec<Vec<u8>>, Error> {
+        messages.iter().map(|m| self.sign(m)).collect()
+    }
 }
 
 impl DeviceSigner for KeyPair {
@@ -559,6 +583,26 @@ impl<T: DeviceSigner + ?Sized> DeviceSigner for &T {
     fn check_signatures(&self) -> bool {
         (**self).check_signatures()
     }
+    fn sign_many(&self, messages: &[&[u8]]) -> Result<Vec<Vec<u8>>, Error> {
+        (**self).sign_many(messages)
+    }
+}
+
+/// A boxed signer signs as the signer it holds (a service that reads from its
+/// configuration whether a key is in a file or in a token).
+impl<T: DeviceSigner + ?Sized> DeviceSigner for Box<T> {
+    fn public_key(&self) -> PublicKey {
+        (**self).public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        (**self).sign(message)
+    }
+    fn check_signatures(&self) -> bool {
+        (**self).check_signatures()
+    }
+    fn sign_many(&self, messages: &[&[u8]]) -> Result<Vec<Vec<u8>>, Error> {
+        (**self).sign_many(messages)
+    }
 }
 
 /// Signs `message` through `signer` and returns the 64-byte wire form. The signer may
@@ -574,6 +618,38 @@ pub fn signature_by(signer: &dyn DeviceSigner, message: &[u8]) -> Result<[u8; SI
         return Err(Error::Signer("the signature does not verify under the signer's public key".into()));
     }
     Ok(signature)
+}
+
+/// Signs every message through `signer` ([`DeviceSigner::sign_many`], concurrently where
+/// the signer can) and returns the 64-byte wire forms in order, converted and checked as
+/// [`signature_by`] does each: a signer that returns the wrong number of signatures, or
+/// one that does not verify, fails the whole call. Ed25519 signatures under the one key
+/// are checked together with the batch equation where the `batch` feature is on (a few
+/// hundred issuer signatures cost a fraction of as many single checks).
+pub fn signatures_by(signer: &dyn DeviceSigner, messages: &[&[u8]]) -> Result<Vec<[u8; SIGNATURE_LEN]>, Error> {
+    let key = signer.public_key();
+    let raw = signer.sign_many(messages)?;
+    if raw.len() != messages.len() {
+        return Err(Error::Signer(format!("{} signatures returned for {} messages", raw.len(), messages.len())));
+    }
+    let signatures =
+        raw.iter().map(|s| signature_from_keystore(key.algorithm(), s)).collect::<Result<Vec<_>, Error>>()?;
+    if signer.check_signatures() && !all_verify(&key, messages, &signatures) {
+        return Err(Error::Signer("a signature does not verify under the signer's public key".into()));
+    }
+    Ok(signatures)
+}
+
+/// Whether every signature verifies under `key`: Ed25519 in one batch equation (with
+/// the `batch` feature), the rest one by one.
+fn all_verify(key: &PublicKey, messages: &[&[u8]], signatures: &[[u8; SIGNATURE_LEN]]) -> bool {
+    #[cfg(feature = "batch")]
+    if key.algorithm() == Algorithm::Ed25519 && messages.len() > 1 {
+        let checks: Option<Vec<Ed25519Check>> =
+            messages.iter().zip(signatures).map(|(m, s)| Ed25519Check::new(key, m, s)).collect();
+        return checks.is_some_and(|c| Ed25519Check::verify_batch(&c));
+    }
+    messages.iter().zip(signatures).all(|(m, s)| key.verify(m, s))
 }
 
 /// Converts an ASN.1 DER ECDSA P-256 signature (what Android Keystore, the Secure
@@ -802,6 +878,61 @@ mod tests {
         input.extend_from_slice(&key.to_bytes());
         assert_eq!(key.key_id()[..], crate::digest::key_digest(Algorithm::Sm2Sm3, &input)[..16]);
         assert_ne!(key.key_id()[..], crate::digest::key_digest(Algorithm::EcdsaP256Sha256, &input)[..16]);
+    }
+
+    /// A signer that signs with `signing` but claims `claimed`, for some messages.
+    struct Swapped {
+        claimed: KeyPair,
+        signing: KeyPair,
+        wrong_at: Option<usize>,
+        drop_last: bool,
+    }
+
+    impl DeviceSigner for Swapped {
+        fn public_key(&self) -> PublicKey {
+            self.claimed.public_key()
+        }
+        fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+            Ok(self.claimed.sign(message).to_vec())
+        }
+        fn sign_many(&self, messages: &[&[u8]]) -> Result<Vec<Vec<u8>>, Error> {
+            let mut out: Vec<Vec<u8>> = messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let key = if Some(i) == self.wrong_at { &self.signing } else { &self.claimed };
+                    key.sign(m).to_vec()
+                })
+                .collect();
+            if self.drop_last {
+                out.pop();
+            }
+            Ok(out)
+        }
+    }
+
+    #[test]
+    fn signatures_by_checks_every_signature_and_the_count() {
+        for alg in Algorithm::ALL {
+            let messages: Vec<Vec<u8>> = (0..12u8).map(|i| vec![i; 40]).collect();
+            let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+            let signer = |wrong_at, drop_last| Swapped {
+                claimed: KeyPair::from_secret_bytes(alg, &[3u8; 32]).unwrap(),
+                signing: KeyPair::from_secret_bytes(alg, &[4u8; 32]).unwrap(),
+                wrong_at,
+                drop_last,
+            };
+            let good = signatures_by(&signer(None, false), &refs).unwrap();
+            let key = signer(None, false).public_key();
+            assert!(refs.iter().zip(&good).all(|(m, s)| key.verify(m, s)), "{alg}");
+            for i in [0, 5, 11] {
+                assert!(matches!(signatures_by(&signer(Some(i), false), &refs), Err(Error::Signer(_))), "{alg} {i}");
+            }
+            assert!(matches!(signatures_by(&signer(None, true), &refs), Err(Error::Signer(_))), "{alg} count");
+            assert!(signatures_by(&signer(None, false), &[]).unwrap().is_empty());
+            // One message goes through the same check.
+            assert!(matches!(signatures_by(&signer(Some(0), false), &refs[..1]), Err(Error::Signer(_))), "{alg}");
+        }
     }
 
     #[cfg(feature = "batch")]

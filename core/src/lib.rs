@@ -36,6 +36,7 @@ pub mod printed;
 #[cfg(feature = "qr")]
 pub mod qr;
 pub mod replay;
+pub mod replay_file;
 pub mod request;
 #[cfg(feature = "sm2")]
 mod sm2dsa;
@@ -46,7 +47,7 @@ pub mod verify;
 mod wire;
 
 pub use batch::{CredentialBatch, MAX_BATCH, Reuse};
-pub use claims::{Claims, Domain};
+pub use claims::{Claims, Domain, IdentityDocument};
 pub use config::VerifierConfig;
 pub use credential::{CardLayout, Credential, CredentialRequest, Disclosure, Issuer, Subject};
 pub use error::{Error, Reason, Rejection};
@@ -59,9 +60,10 @@ pub use presentation::{Code, PresentOptions, UnsignedCode, UnverifiedCode, prepa
 pub use printed::{PRINTED_MAX_DAYS, PrintedCode};
 #[cfg(feature = "qr")]
 pub use qr::Qr;
+pub use replay::{LossCause, ReplayError, ReplayGuard, ReplayStore};
 #[cfg(feature = "redis")]
-pub use replay::RedisReplayStore;
-pub use replay::{ReplayError, ReplayGuard, ReplayStore};
+pub use replay::{RedisReplayStore, RedisStoreStats};
+pub use replay_file::{FileReplayStore, NoReplayCheck};
 pub use request::{KeyRequest, ProvenKey};
 pub use trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
 pub use verdict::Verdict;

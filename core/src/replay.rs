@@ -6,6 +6,11 @@ use std::sync::Mutex;
 
 use crate::error::Reason;
 
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::{DEFAULT_RECOVERY_SECS, DEFAULT_REDIS_DEADLINE, RedisReplayStore, RedisStoreStats};
+
 /// Default capacity: codes remembered at once.
 pub const DEFAULT_REPLAY_CAPACITY: usize = 1 << 20;
 
@@ -20,16 +25,39 @@ pub enum ReplayError {
     /// Every slot holds an unexpired code.
     #[error("replay store full of unexpired codes")]
     Full,
-    /// The store did not answer in time, or answered with an error.
+    /// The store answered with an error, or could not be reached.
     #[error("replay store unavailable: {0}")]
     Unavailable(String),
-    /// The store may have lost entries (a restart, a failover, a flush) and refuses
-    /// every code until Unix second `until`, when every code it might have forgotten
-    /// has expired.
-    #[error("replay store lost its entries; refusing codes until {until}")]
+    /// The store did not answer within its deadline.
+    #[error("replay store did not answer within {after_ms} ms")]
+    Timeout {
+        /// The deadline, in milliseconds.
+        after_ms: u64,
+    },
+    /// The store may have lost entries and refuses every code until Unix second `until`,
+    /// when every code it might have forgotten has expired.
+    #[error("replay store may have lost entries ({cause}); refusing codes until {until}")]
     Recovering {
         /// Unix second from which codes are taken again.
         until: u64,
+        /// What made the store think entries may be lost.
+        cause: LossCause,
+    },
+    /// The store has no memory left for a new entry (Redis at `maxmemory` under
+    /// `noeviction`).
+    #[error("replay store out of memory: Redis refuses writes at its maxmemory")]
+    OutOfMemory,
+    /// The store is set up so that it could forget an entry (Redis evicting keys), or so
+    /// that lost entries could go unnoticed; it refuses every code until fixed.
+    #[error("replay store misconfigured: {0}")]
+    Misconfigured(String),
+    /// The entry was recorded but not confirmed on as many replicas as required in time.
+    #[error("replay store confirmed the entry on {acknowledged} of {required} replicas")]
+    NotReplicated {
+        /// Replicas that confirmed.
+        acknowledged: u32,
+        /// Replicas required.
+        required: u32,
     },
 }
 
@@ -39,8 +67,79 @@ impl ReplayError {
         match self {
             ReplayError::Replayed => Reason::Replayed,
             ReplayError::Full => Reason::ReplayCapacity,
-            ReplayError::Unavailable(_) | ReplayError::Recovering { .. } => Reason::ReplayStoreUnavailable,
+            ReplayError::Unavailable(_)
+            | ReplayError::Timeout { .. }
+            | ReplayError::Recovering { .. }
+            | ReplayError::OutOfMemory
+            | ReplayError::Misconfigured(_)
+            | ReplayError::NotReplicated { .. } => Reason::ReplayStoreUnavailable,
         }
+    }
+
+    /// Why the store refused, as a stable string for metrics and dashboards (SPEC.md
+    /// §9.1): `replayed`, `full`, `unavailable`, `timeout`, `recovering`,
+    /// `out_of_memory`, `misconfigured`, `not_replicated`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReplayError::Replayed => "replayed",
+            ReplayError::Full => "full",
+            ReplayError::Unavailable(_) => "unavailable",
+            ReplayError::Timeout { .. } => "timeout",
+            ReplayError::Recovering { .. } => "recovering",
+            ReplayError::OutOfMemory => "out_of_memory",
+            ReplayError::Misconfigured(_) => "misconfigured",
+            ReplayError::NotReplicated { .. } => "not_replicated",
+        }
+    }
+}
+
+/// Why a shared store decided it may have lost entries (SPEC.md §9.1).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossCause {
+    /// No epoch: a new store, or a Redis flushed, restarted without persistence or
+    /// replaced by an empty one.
+    Missing,
+    /// Another Redis process holds the entries: a restart (from a snapshot, an AOF or
+    /// nothing) or a failover to a replica.
+    Process,
+    /// The same process took another replication history (demoted and promoted again).
+    History,
+    /// An epoch this version does not read (an older citycode, or another writer).
+    Foreign,
+}
+
+impl LossCause {
+    /// The stable tag of the cause, as the epoch stores it: `missing`, `process`,
+    /// `history`, `foreign`.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            LossCause::Missing => "missing",
+            LossCause::Process => "process",
+            LossCause::History => "history",
+            LossCause::Foreign => "foreign",
+        }
+    }
+
+    /// The cause a tag names; anything else is [`LossCause::Foreign`].
+    pub fn from_tag(tag: &[u8]) -> Self {
+        match tag {
+            b"missing" => LossCause::Missing,
+            b"process" => LossCause::Process,
+            b"history" => LossCause::History,
+            _ => LossCause::Foreign,
+        }
+    }
+}
+
+impl core::fmt::Display for LossCause {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            LossCause::Missing => "no epoch: a new, flushed or emptied Redis",
+            LossCause::Process => "another Redis process: a restart or a failover",
+            LossCause::History => "another replication history: a demoted Redis promoted again",
+            LossCause::Foreign => "an epoch this version does not read",
+        })
     }
 }
 
@@ -53,10 +152,26 @@ pub trait ReplayStore: Send + Sync {
     /// Records `id` until Unix second `expires_at`, or says why not.
     fn check_and_insert(&self, id: &[u8; 16], expires_at: u64, now: u64) -> Result<(), ReplayError>;
 
+    /// Records each `(id, expires_at)`, with results identical, entry by entry, to
+    /// [`ReplayStore::check_and_insert`] on each in order (an id twice in `entries` is
+    /// [`ReplayError::Replayed`] the second time). A shared store does it in one round
+    /// trip under one deadline; the default inserts one by one.
+    fn check_and_insert_batch(&self, entries: &[([u8; 16], u64)], now: u64) -> Vec<Result<(), ReplayError>> {
+        entries.iter().map(|(id, expires_at)| self.check_and_insert(id, *expires_at, now)).collect()
+    }
+
     /// Whether the store would take codes now (a service's readiness). In-memory stores
     /// are always ready.
     fn ready(&self, _now: u64) -> Result<(), ReplayError> {
         Ok(())
+    }
+
+    /// Whether the store remembers the codes it is given beyond the call, so that a
+    /// replay is refused: true for every store that keeps its promise above. Only a
+    /// store that records nothing on purpose ([`crate::NoReplayCheck`], for a one-shot
+    /// run) says false, and every verdict then says `replay_checked: false`.
+    fn remembers(&self) -> bool {
+        true
     }
 }
 
@@ -153,208 +268,6 @@ impl ReplayStore for ReplayGuard {
         inner.seen.insert(fp);
         inner.by_expiry.push(Reverse((expires_at, fp)));
         Ok(())
-    }
-}
-
-/// A replay store in Redis, shared by every verifier that points at the same server: a
-/// code accepted on one machine is refused as replayed on all others.
-///
-/// - Each accepted code is one key, `{prefix}{hex replay id}`, set with `SET NX EX`: the
-///   check and the insert are one atomic step, and Redis forgets the key when the code
-///   expires.
-/// - Every call has a deadline ([`DEFAULT_REDIS_DEADLINE`], 200 ms): connecting, writing
-///   and reading all count against it, and a store that does not answer in time gives
-///   [`ReplayError::Unavailable`]. The verifier fails closed.
-/// - Connections come from a small pool; no lock is held across a network call, so
-///   verifications run in parallel.
-/// - Lost entries are detected: the store keeps an *epoch* key,
-///   `{prefix}epoch` = `"<random hex>:<unix second created>"`, read in the same round
-///   trip as every `SET`. A Redis that restarted without persistence, failed over to a
-///   replica without the key, or was flushed has no epoch; the first verifier to notice
-///   writes a new one, and every verifier sharing the store refuses codes
-///   ([`ReplayError::Recovering`]) until the recovery window (by default 180 s: the
-///   longest code validity plus twice the skew) has passed since the new epoch, so no
-///   code accepted before the loss can be accepted again.
-///
-/// Redis must not evict keys on its own: run it with `maxmemory-policy noeviction`
-/// (the default), so that a full Redis answers errors (refusals) instead of forgetting.
-#[cfg(feature = "redis")]
-pub struct RedisReplayStore {
-    client: redis::Client,
-    prefix: String,
-    deadline: std::time::Duration,
-    recovery_secs: u64,
-    idle: Mutex<Vec<redis::Connection>>,
-}
-
-/// Default deadline of one [`RedisReplayStore`] call.
-#[cfg(feature = "redis")]
-pub const DEFAULT_REDIS_DEADLINE: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// Default recovery window of a [`RedisReplayStore`] after lost entries, in seconds: the
-/// default longest code validity (120 s) plus twice the default skew (30 s).
-#[cfg(feature = "redis")]
-pub const DEFAULT_RECOVERY_SECS: u64 = 180;
-
-/// Idle connections a [`RedisReplayStore`] keeps for reuse.
-#[cfg(feature = "redis")]
-const MAX_IDLE_CONNECTIONS: usize = 64;
-
-#[cfg(feature = "redis")]
-impl RedisReplayStore {
-    /// A store at `url` (`redis://127.0.0.1:6379/`), with keys under `citycode:replay:`
-    /// ([`RedisReplayStore::with_prefix`]), the default deadline and recovery window.
-    /// Connects lazily: a Redis that is down makes verifications fail, not this call.
-    pub fn new(url: &str) -> Result<Self, ReplayError> {
-        let client = redis::Client::open(url).map_err(|e| ReplayError::Unavailable(format!("bad Redis URL: {e}")))?;
-        Ok(RedisReplayStore {
-            client,
-            prefix: "citycode:replay:".into(),
-            deadline: DEFAULT_REDIS_DEADLINE,
-            recovery_secs: DEFAULT_RECOVERY_SECS,
-            idle: Mutex::new(Vec::new()),
-        })
-    }
-
-    /// Uses another key prefix (to separate deployments sharing one Redis).
-    pub fn with_prefix(mut self, prefix: &str) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// Sets the deadline of one call (connect, write and read together).
-    pub fn with_deadline(mut self, deadline: std::time::Duration) -> Self {
-        self.deadline = deadline.max(std::time::Duration::from_millis(1));
-        self
-    }
-
-    /// Sets how long codes are refused after lost entries are detected: at least the
-    /// longest code validity plus twice the skew of every verifier sharing the store
-    /// ([`crate::Verifier::replay_window_secs`]).
-    pub fn with_recovery_window(mut self, secs: u64) -> Self {
-        self.recovery_secs = secs;
-        self
-    }
-
-    fn epoch_key(&self) -> String {
-        format!("{}epoch", self.prefix)
-    }
-
-    /// A connection with socket timeouts set to what is left of the deadline.
-    fn connection(&self, end: std::time::Instant) -> Result<redis::Connection, ReplayError> {
-        let pooled = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-        let left = end.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return Err(ReplayError::Unavailable("deadline passed".into()));
-        }
-        let conn = match pooled {
-            Some(conn) => conn,
-            None => self.client.get_connection_with_timeout(left).map_err(unavailable)?,
-        };
-        let left = end.saturating_duration_since(std::time::Instant::now()).max(std::time::Duration::from_millis(1));
-        conn.set_read_timeout(Some(left)).map_err(unavailable)?;
-        conn.set_write_timeout(Some(left)).map_err(unavailable)?;
-        Ok(conn)
-    }
-
-    /// Returns a connection that answered in full to the pool.
-    fn give_back(&self, conn: redis::Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if idle.len() < MAX_IDLE_CONNECTIONS {
-            idle.push(conn);
-        }
-    }
-
-    /// Runs `f` on a connection within the deadline: a pooled connection first and, if
-    /// it fails (it may have been closed by a Redis restart), once on a new one.
-    fn with_connection<T>(
-        &self,
-        end: std::time::Instant,
-        f: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
-    ) -> Result<T, ReplayError> {
-        let mut last = ReplayError::Unavailable("no attempt".into());
-        for _ in 0..2 {
-            let mut conn = self.connection(end)?;
-            match f(&mut conn) {
-                Ok(value) => {
-                    self.give_back(conn);
-                    return Ok(value);
-                }
-                // A connection that failed or timed out mid-reply is dropped, never reused.
-                Err(e) => last = unavailable(e),
-            }
-        }
-        Err(last)
-    }
-
-    /// Checks the epoch read with a command: creates it if it is missing (entries were
-    /// lost, or the store is new) and refuses while it is younger than the window.
-    fn check_epoch(&self, end: std::time::Instant, epoch: Option<String>, now: u64) -> Result<(), ReplayError> {
-        let epoch = match epoch {
-            Some(epoch) => epoch,
-            None => {
-                let key = self.epoch_key();
-                let fresh = format!("{}:{now}", crate::text::hex(&random_tag()?));
-                self.with_connection(end, |c| {
-                    let (_, current): (Option<String>, Option<String>) =
-                        redis::pipe().cmd("SET").arg(&key).arg(&fresh).arg("NX").cmd("GET").arg(&key).query(c)?;
-                    Ok(current)
-                })?
-                .ok_or_else(|| ReplayError::Unavailable("epoch key vanished".into()))?
-            }
-        };
-        let created: u64 = epoch
-            .rsplit_once(':')
-            .and_then(|(_, t)| t.parse().ok())
-            .ok_or_else(|| ReplayError::Unavailable("epoch key is not citycode's".into()))?;
-        let until = created.saturating_add(self.recovery_secs);
-        if now < until { Err(ReplayError::Recovering { until }) } else { Ok(()) }
-    }
-}
-
-#[cfg(feature = "redis")]
-fn unavailable(e: redis::RedisError) -> ReplayError {
-    ReplayError::Unavailable(if e.is_timeout() { "timed out".into() } else { e.to_string() })
-}
-
-#[cfg(feature = "redis")]
-fn random_tag() -> Result<[u8; 8], ReplayError> {
-    let mut tag = [0u8; 8];
-    getrandom::fill(&mut tag).map_err(|_| ReplayError::Unavailable("random source failed".into()))?;
-    Ok(tag)
-}
-
-#[cfg(feature = "redis")]
-impl core::fmt::Debug for RedisReplayStore {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("RedisReplayStore")
-            .field("prefix", &self.prefix)
-            .field("deadline", &self.deadline)
-            .field("recovery_secs", &self.recovery_secs)
-            .finish_non_exhaustive()
-    }
-}
-
-#[cfg(feature = "redis")]
-impl ReplayStore for RedisReplayStore {
-    fn check_and_insert(&self, id: &[u8; 16], expires_at: u64, now: u64) -> Result<(), ReplayError> {
-        let key = format!("{}{}", self.prefix, crate::text::hex(id));
-        let epoch_key = self.epoch_key();
-        let ttl = expires_at.saturating_sub(now).max(1);
-        // One round trip: the insert and the epoch.
-        let end = std::time::Instant::now() + self.deadline;
-        let (inserted, epoch): (Option<String>, Option<String>) = self.with_connection(end, |c| {
-            redis::pipe().cmd("SET").arg(&key).arg(1).arg("NX").arg("EX").arg(ttl).cmd("GET").arg(&epoch_key).query(c)
-        })?;
-        self.check_epoch(end, epoch, now)?;
-        if inserted.is_some() { Ok(()) } else { Err(ReplayError::Replayed) }
-    }
-
-    fn ready(&self, now: u64) -> Result<(), ReplayError> {
-        let epoch_key = self.epoch_key();
-        let end = std::time::Instant::now() + self.deadline;
-        let epoch: Option<String> = self.with_connection(end, |c| redis::cmd("GET").arg(&epoch_key).query(c))?;
-        self.check_epoch(end, epoch, now)
     }
 }
 

@@ -77,6 +77,11 @@ pub struct Accepted {
     /// show it, so the staff MUST check the person's identity document against
     /// `claims.identity` before serving them.
     pub printed: bool,
+    /// Whether the code was checked for replay (SPEC.md §9.2): false when the verifier's
+    /// replay store records nothing ([`crate::NoReplayCheck`], a one-shot run that keeps
+    /// no state: the same code would be accepted again), and for a printed code, which is
+    /// never checked for replay (it is shown at every visit).
+    pub replay_checked: bool,
 }
 
 impl Accepted {
@@ -685,6 +690,7 @@ impl Verifier {
             policy: self.policy.name(),
             revocation_checked: self.holds_root_revocation_list(),
             printed: true,
+            replay_checked: false,
         })
     }
 
@@ -978,18 +984,20 @@ impl Verifier {
 
     /// One signature check, through the credential cache for issuer signatures, and
     /// through the host's answers for P-256 (`host`: the exact checks it verified).
+    ///
+    /// A host's confirmation counts for this call only: it never enters the cache, which
+    /// remembers only what `PublicKey::verify` itself accepted, so a host that lied once
+    /// cannot make a later code verified by the library alone pass.
     fn check_signature(&self, job: &SignatureJob<'_>, host: &[P256Check]) -> bool {
-        let verify = || {
-            (!host.is_empty() && job.key.p256_check(job.message, job.signature).is_some_and(|c| host.contains(&c)))
-                || job.key.verify(job.message, job.signature)
-        };
+        let host_confirmed =
+            || !host.is_empty() && job.key.p256_check(job.message, job.signature).is_some_and(|c| host.contains(&c));
         let Some(fingerprint) = self.cache_key(job) else {
-            return verify();
+            return host_confirmed() || job.key.verify(job.message, job.signature);
         };
-        if self.cache.contains(&fingerprint) {
+        if self.cache.contains(&fingerprint) || host_confirmed() {
             return true;
         }
-        let ok = verify();
+        let ok = job.key.verify(job.message, job.signature);
         if ok {
             self.cache.insert(fingerprint);
         }
@@ -1016,6 +1024,7 @@ impl Verifier {
             policy: self.policy.name(),
             revocation_checked: self.holds_root_revocation_list(),
             printed: false,
+            replay_checked: self.replay.remembers(),
         })
     }
 

@@ -560,6 +560,35 @@ fn the_root_signed_revocation_list_is_required_whatever_issuer_lists_are_held() 
     assert!(v.verify_at(&code(4), demo::NOW).unwrap().revocation_checked);
 }
 
+/// Issue 24, item 5: a one-shot run (the CLI) accepted the same code on every run, and
+/// the verdict did not say that replay went unchecked. A store that records nothing says
+/// so in every verdict; a file store refuses the code on the next run.
+#[test]
+fn a_one_shot_verifier_says_whether_replay_was_checked() {
+    let city = DemoCity::new().unwrap();
+    let text = metro_code(&city, [4, 4, 4, 4]);
+    let run = |store: Arc<dyn ReplayStore>| verifier(&city, Scene::MetroGate).with_replay_store(store).verify(&text);
+    // Remembering nothing: accepted on every run, and each verdict says so.
+    for _ in 0..3 {
+        let accepted = run(Arc::new(NoReplayCheck)).unwrap();
+        assert!(!accepted.replay_checked);
+        let verdict = serde_json::to_value(Verdict::from(Ok(accepted))).unwrap();
+        assert_eq!(verdict["replay_checked"], false);
+    }
+    // A file shared by the runs: the second run refuses the code as replayed.
+    let dir = std::env::temp_dir().join(format!("citycode-flow-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("replay.bin");
+    let _ = std::fs::remove_file(&file);
+    let first = run(Arc::new(FileReplayStore::new(&file))).unwrap();
+    assert!(first.replay_checked);
+    assert_eq!(serde_json::to_value(Verdict::from(Ok(first))).unwrap()["replay_checked"], true);
+    assert_eq!(run(Arc::new(FileReplayStore::new(&file))).unwrap_err().reason, Reason::Replayed);
+    let _ = std::fs::remove_dir_all(&dir);
+    // The default in-memory guard checks replay too.
+    assert!(verifier(&city, Scene::MetroGate).verify(&text).unwrap().replay_checked);
+}
+
 #[test]
 fn scanner_line_terminators_and_over_long_input() {
     let city = DemoCity::new().unwrap();

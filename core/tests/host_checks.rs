@@ -60,13 +60,23 @@ fn every_p256_signature_is_listed_and_the_hosts_answers_give_the_librarys_verdic
 #[test]
 fn issuer_signatures_the_cache_holds_are_not_listed() {
     let city = DemoCity::with_algorithm(Algorithm::EcdsaP256Sha256).unwrap();
+    // The library verified the first code's issuer signature itself: it is cached, and the
+    // second code asks the host for its device signature only.
     let v = verifier(&city);
     let first = UnverifiedCode::from_text(&p256_code(&city, 1)).unwrap();
-    v.verify_code_host_checked(first.clone(), demo::NOW, &v.p256_checks(&first)).unwrap();
+    v.verify_code(first, demo::NOW).unwrap();
     let second = UnverifiedCode::from_text(&p256_code(&city, 2)).unwrap();
     let checks = v.p256_checks(&second);
     assert_eq!(checks.len(), 1);
     assert_eq!(checks[0].message, second.code_input());
+    // A host's confirmation counts for its call only and is never cached (a host that lied
+    // once must not make later codes pass): after a host-checked verification the next
+    // code's issuer signature is asked for again.
+    let v = verifier(&city);
+    let first = UnverifiedCode::from_text(&p256_code(&city, 3)).unwrap();
+    v.verify_code_host_checked(first.clone(), demo::NOW, &v.p256_checks(&first)).unwrap();
+    let second = UnverifiedCode::from_text(&p256_code(&city, 4)).unwrap();
+    assert_eq!(v.p256_checks(&second).len(), 2);
 }
 
 #[test]

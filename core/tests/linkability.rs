@@ -24,6 +24,11 @@ const SCENES: [Scene; 4] = [
 
 /// A holder's batch of `n` instances; device keys from seeds `seed..seed + n`.
 fn holder(city: &DemoCity, seed: u8, n: u8) -> CredentialBatch<KeyPair> {
+    holder_with(city, seed, n, None)
+}
+
+/// As [`holder`], the batch carrying identity (domain 6) committed from `document`.
+fn holder_with(city: &DemoCity, seed: u8, n: u8, document: Option<&IdentityDocument>) -> CredentialBatch<KeyPair> {
     let keys: Vec<KeyPair> = (0..n).map(|i| demo::key(Algorithm::Ed25519, seed.wrapping_add(i)).unwrap()).collect();
     let proven: Vec<ProvenKey> = keys.iter().map(|k| ProvenKey::by_signing(k).unwrap()).collect();
     let template = CredentialRequest {
@@ -34,7 +39,7 @@ fn holder(city: &DemoCity, seed: u8, n: u8) -> CredentialBatch<KeyPair> {
         claims: demo::resident_claims(),
         layout: CardLayout::Standard,
     };
-    let instances = city.issuer.issue_batch(&template, &proven).unwrap();
+    let instances = city.issuer.issue_batch(&template, document, &proven).unwrap();
     CredentialBatch::new(instances.into_iter().zip(keys).collect(), Reuse::OnceOnly, 0).unwrap()
 }
 
@@ -74,6 +79,12 @@ fn no_scene_learns_a_field_its_policy_does_not_read() {
 fn identifiers(bytes: &[u8]) -> HashSet<Vec<u8>> {
     let code = UnverifiedCode::from_bytes(bytes).unwrap();
     let mut ids: HashSet<Vec<u8>> = HashSet::new();
+    // Identity shown at a real-name scene: its salt and commitment name the holder as
+    // surely as a key would.
+    if let Some(identity) = code.untrusted_claims().identity {
+        ids.insert(identity.salt.to_vec());
+        ids.insert(identity.commitment.to_vec());
+    }
     ids.insert(code.device_key().to_bytes());
     ids.insert(code.device_key().key_id().to_vec());
     ids.insert(code.subject().0.to_vec());
@@ -153,4 +164,57 @@ fn without_a_batch_every_pair_of_codes_names_the_holder() {
         // The device key, its id and the subject at least.
         assert!(shared >= 3, "{shared}");
     }
+}
+
+/// The hotel's codes of one batch: identity is shown, and every instance committed the
+/// number afresh (issue 29 item 3: they used to share the template's salt and
+/// commitment, so two hotels could link the guest's visits).
+#[test]
+fn identity_codes_of_one_batch_share_no_salt_or_commitment() {
+    let city = DemoCity::new().unwrap();
+    let (name, number) = (demo::NAME, demo::ID_NUMBER);
+    let document = IdentityDocument::new(name, number, claims::IdDigest::Sha256).unwrap();
+    let opts = PresentOptions { validity_secs: 60, nonce: None };
+    let mut batch = holder_with(&city, 0x60, 6, Some(&document));
+    let codes: Vec<Vec<u8>> = (0..6u64)
+        .map(|i| batch.present(&Scene::HotelCheckIn, demo::NOW + i, opts).unwrap().as_bytes().to_vec())
+        .collect();
+    for code in &codes {
+        let identity = UnverifiedCode::from_bytes(code).unwrap().untrusted_claims().identity.unwrap();
+        assert_eq!(identity.name, name);
+        assert!(identity.matches(number).unwrap(), "each commitment is to the resident's number");
+    }
+    for (a, b) in pairs(&codes) {
+        let shared: Vec<_> = identifiers(a).intersection(&identifiers(b)).cloned().collect();
+        assert!(shared.is_empty(), "two hotel codes of one batch share {shared:02x?}");
+        // Not even a run as long as half a salt.
+        assert!(longest_common_run(a, b) < 32, "{}", longest_common_run(a, b));
+    }
+    // The control: one committed identity in the template, copied into every instance
+    // as before the fix, is refused; issued one by one it shows in every code.
+    let keys: Vec<KeyPair> = (0..2).map(|i| demo::key(Algorithm::Ed25519, 0x70 + i).unwrap()).collect();
+    let proven: Vec<ProvenKey> = keys.iter().map(|k| ProvenKey::by_signing(k).unwrap()).collect();
+    let mut claims = demo::resident_claims();
+    claims.identity = Some(document.commit().unwrap());
+    let template = CredentialRequest {
+        device_key: proven[0].clone(),
+        subject: Subject([0; 8]),
+        valid_from_day: demo::TODAY - 1,
+        valid_days: 7,
+        claims,
+        layout: CardLayout::Standard,
+    };
+    assert!(matches!(city.issuer.issue_batch(&template, None, &proven), Err(Error::OutOfRange(_))));
+    let copied: Vec<Vec<u8>> = proven
+        .iter()
+        .zip(&keys)
+        .map(|(key, signer)| {
+            let request =
+                CredentialRequest { device_key: key.clone(), subject: Subject::random().unwrap(), ..template.clone() };
+            let credential = city.issuer.issue(&request).unwrap();
+            present(&credential, signer, &Scene::HotelCheckIn, demo::NOW, opts).unwrap().as_bytes().to_vec()
+        })
+        .collect();
+    let shared = identifiers(&copied[0]).intersection(&identifiers(&copied[1])).count();
+    assert_eq!(shared, 2, "the copied salt and commitment");
 }

@@ -218,6 +218,7 @@ fun main(args: Array<String>) {
                 expect(d.subject == case["subject"]) { "subject" }
                 expect(d.revocationChecked == ((case["revocation_checked"] as Boolean?) ?: true)) { "revocation_checked" }
                 expect(d.printed == ((case["printed"] as Boolean?) ?: false)) { "printed" }
+                expect(d.replayChecked == ((case["replay_checked"] as Boolean?) ?: true)) { "replay_checked" }
             } else {
                 expect(d is Decision.Reject && d.reason == expected) { "expected $expected, got $d" }
             }
@@ -255,6 +256,7 @@ fun main(args: Array<String>) {
                     expect(d.issuedAt.toLong() == core["issued_at"]) { "issued_at" }
                     expect(d.issuers.map { it.toLong() } == core["issuers"]) { "issuers" }
                     expect(d.revocationChecked == core["revocation_checked"]) { "revocation_checked" }
+                    expect(d.replayChecked == core["replay_checked"]) { "replay_checked" }
                     expect(d.printed == (core["printed"] ?: false)) { "printed" }
                     expect(Json.parse(claimsJson(d.claims)) == core["claims"]) { "claims" }
                 }
@@ -401,7 +403,16 @@ fun main(args: Array<String>) {
         expect(desk is Decision.Accept && desk.printed) { "desk: $desk" }
         val gate = city.verifier(Scene.MetroGate).verify(text, NOW)
         expect(gate is Decision.Reject && gate.code == "policy_unmet") { "gate: $gate" }
-        expect(String(printedCard(text, true), Charsets.ISO_8859_1).startsWith("%PDF-")) { "pdf" }
+        expect(printedCardSvg(text).contains("王*英")) { "svg" }
+        val fontPath = System.getenv("CITYCODE_CARD_FONT") ?: defaultCardFontPath()
+        if (File(fontPath).exists()) {
+            val pdf = String(printedCardPdf(text, CardFont.fromFile(fontPath, null)), Charsets.ISO_8859_1)
+            expect(pdf.startsWith("%PDF-") && pdf.contains("/FontFile3 ")) { "pdf" }
+        } else {
+            expect(System.getenv("CI") == null) { "$fontPath is missing: bash scripts/test-print.sh installs it" }
+            println("skipped the PDF card: $fontPath is missing (bash scripts/test-print.sh installs it)")
+        }
+        try { CardFont.fromBytes(byteArrayOf(1, 2, 3), null); throw AssertionError("junk font") } catch (e: CitycodeException.InvalidArgument) { expect(e.code == "font_invalid") { e.code } }
     }
 
     check("identity: the document number checked against the commitment") {

@@ -58,6 +58,7 @@ def test_vector(case):
         assert decision.subject == case["subject"]
         assert decision.revocation_checked == case.get("revocation_checked", True)
         assert decision.printed == case.get("printed", False)
+        assert decision.replay_checked == case.get("replay_checked", True)
     else:
         assert decision.is_reject(), decision
         assert decision.reason == case["expected"]
@@ -66,7 +67,7 @@ def test_vector(case):
 
 # The fields of each Decision variant, as UniFFI generated them, and as core's Verdict
 # names them in JSON: the same, one to one (`decision` is the variant).
-ACCEPT_FIELDS = {"policy", "claims", "subject", "issued_at", "issuers", "revocation_checked", "printed"}
+ACCEPT_FIELDS = {"policy", "claims", "subject", "issued_at", "issuers", "revocation_checked", "replay_checked", "printed"}
 REJECT_FIELDS = {"reason", "detail"}
 
 
@@ -88,7 +89,7 @@ def test_decision_is_cores_verdict_field_by_field():
             # printed is left out of core's JSON when false.
             assert set(core) - {"decision"} == ACCEPT_FIELDS - ({"printed"} if not d.printed else set())
             assert json.loads(cc.claims_json(d.claims)) == core["claims"], case["name"]
-            for k in ("policy", "subject", "issued_at", "issuers", "revocation_checked"):
+            for k in ("policy", "subject", "issued_at", "issuers", "revocation_checked", "replay_checked"):
                 assert getattr(d, k) == core[k], (case["name"], k)
             assert d.printed == core.get("printed", False)
         else:
@@ -577,9 +578,34 @@ def test_printed_code_for_an_elder_without_a_phone():
     assert cc.identity_matches(desk.claims.identity, "11010519491231002X")
     gate = city.verifier(cc.Scene.METRO_GATE()).verify(text, NOW)
     assert gate.is_reject() and gate.reason == "policy_unmet" and "printed" in gate.detail
-    pdf = cc.printed_card(text, True)
-    assert pdf.startswith(b"%PDF-") and pdf.endswith(b"%%EOF\n")
-    assert "王*英" in cc.printed_card(text, False).decode()
+    assert "王*英" in cc.printed_card_svg(text)
+    # The PDF embeds a subset of a font the caller loads once (core's tests/card_pdf.rs
+    # renders it); its errors arrive with their codes.
+    font_path = os.environ.get("CITYCODE_CARD_FONT", cc.default_card_font_path())
+    if os.path.exists(font_path):
+        font = cc.CardFont.from_file(font_path, None)
+        assert font.family() == "Noto Sans CJK SC"
+        pdf = cc.printed_card_pdf(text, font)
+        assert pdf.startswith(b"%PDF-") and pdf.endswith(b"%%EOF\n") and b"/FontFile3 " in pdf
+        with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+            cc.CardFont.from_file(font_path, "Comic Sans MS")
+        assert e.value.code == "font_face_not_found"
+        rare = cc.Claims(identity=cc.identity_commit("王小\U0002A6A5", "11010519491231002X", cc.IdDigest.SHA256))
+        with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+            cc.printed_card_pdf(city.issuer.issue_printed(subject, city.today, 30, rare), font)
+        assert e.value.code == "missing_glyph" and "U+2A6A5" in e.value.detail
+        with pytest.raises(cc.CitycodeError.Rejected) as e:
+            cc.printed_card_pdf("CC1:0", font)
+        assert e.value.code == "text_encoding"
+    else:
+        assert "CI" not in os.environ, f"{font_path} is missing: bash scripts/test-print.sh installs it"
+        print(f"skipped the PDF card: {font_path} is missing (bash scripts/test-print.sh installs it)")
+    with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+        cc.CardFont.from_file("/nonexistent/card-font.ttc", None)
+    assert e.value.code == "font_unreadable"
+    with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+        cc.CardFont.from_bytes(b"not a font", None)
+    assert e.value.code == "font_invalid"
     with pytest.raises(cc.CitycodeError.InvalidArgument):
         city.issuer.issue_printed(subject, city.today, 181, claims)
     with pytest.raises(cc.CitycodeError.InvalidArgument):
