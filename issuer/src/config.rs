@@ -83,6 +83,10 @@ pub struct LimitsConfig {
     pub printed_valid_days: u8,
     /// Seconds a batch's response is kept for retries (60 to 604800, default 86400).
     pub retry_window_secs: u64,
+    /// Seconds readiness trusts a signing key's last signature before it signs a probe
+    /// (1 to 300, default 10): a token is asked at most this often, however often
+    /// `/readyz` is.
+    pub key_probe_secs: u64,
 }
 
 impl Default for LimitsConfig {
@@ -97,6 +101,7 @@ impl Default for LimitsConfig {
             invitation_ttl_secs: s.invitation_ttl_secs,
             printed_valid_days: s.printed_valid_days,
             retry_window_secs: s.retry_window_secs,
+            key_probe_secs: s.key_probe_secs,
         }
     }
 }
@@ -198,8 +203,7 @@ impl Config {
         };
         fix(&mut self.id_number_key_file);
         fix(&mut self.card_font);
-        let KeyConfig::File { path } = &mut self.issuer.key;
-        fix(path);
+        self.issuer.key.resolve(dir);
         if let crate::auth::JwksSource::File(p) = &mut self.auth.jwks {
             fix(p);
         }
@@ -212,8 +216,7 @@ impl Config {
         if let Some(p) = &mut self.publication {
             fix(&mut p.directory);
             fix(&mut p.trust_list);
-            let KeyConfig::File { path } = &mut p.root_key;
-            fix(path);
+            p.root_key.resolve(dir);
         }
     }
 
@@ -228,6 +231,7 @@ impl Config {
         range("limits.invitation_ttl_secs", l.invitation_ttl_secs, 60, 604_800)?;
         range("limits.printed_valid_days", l.printed_valid_days, 1, citycode::PRINTED_MAX_DAYS)?;
         range("limits.retry_window_secs", l.retry_window_secs, 60, 604_800)?;
+        range("limits.key_probe_secs", l.key_probe_secs, 1, 300)?;
         range("db_pool", self.db_pool, 1, 64)?;
         if self.issuer.scope.is_empty() {
             return Err(Error::Config("issuer.scope names no domain".into()));
@@ -263,6 +267,7 @@ impl Config {
             invitation_ttl_secs: l.invitation_ttl_secs,
             printed_valid_days: l.printed_valid_days,
             retry_window_secs: l.retry_window_secs,
+            key_probe_secs: l.key_probe_secs,
             card_font: self.card_font.clone(),
             card_font_family: self.card_font_family.clone(),
             publication: self.publication.as_ref().map(|p| PublicationSettings {

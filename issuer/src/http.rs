@@ -204,11 +204,10 @@ async fn ready(State(s): State<Arc<Issuing>>) -> Response {
             }
             Json(body).into_response()
         }
-        Ok(Err(e)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"ready": false, "reason": e.reason(), "detail": e.to_string()})),
-        )
-            .into_response(),
+        Ok(Err(e)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"ready": false, "reason": e.reason(), "detail": e.detail()})))
+                .into_response()
+        }
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }
@@ -222,6 +221,12 @@ async fn metrics(State(s): State<Arc<Issuing>>) -> Response {
         if let Ok(Some(p)) = s.store.last_publication() {
             out.push_str(&format!("# HELP citycode_issuer_publication_sequence Sequence of the last publication.\n# TYPE citycode_issuer_publication_sequence gauge\ncitycode_issuer_publication_sequence {}\n", p.sequence));
             out.push_str(&format!("# HELP citycode_issuer_publication_age_seconds Seconds since the last publication.\n# TYPE citycode_issuer_publication_age_seconds gauge\ncitycode_issuer_publication_age_seconds {}\n", now.saturating_sub(p.issued_at)));
+        }
+        out.push_str("# HELP citycode_issuer_signing_failures_total Signatures a key did not give, by key and code (a token's, or signer).\n# TYPE citycode_issuer_signing_failures_total counter\n");
+        for (key, signer) in s.signing_keys() {
+            for (code, n) in signer.failures() {
+                out.push_str(&format!("citycode_issuer_signing_failures_total{{key=\"{key}\",code=\"{code}\"}} {n}\n"));
+            }
         }
         let ready = u8::from(s.readiness().is_ok());
         out.push_str(&format!("# HELP citycode_issuer_ready Whether the service can issue now.\n# TYPE citycode_issuer_ready gauge\ncitycode_issuer_ready {ready}\n"));

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{Authenticator, Caller, Role};
 use crate::error::Error;
-use crate::keys::{NumberSeal, SharedSigner};
+use crate::keys::{NumberSeal, SharedSigner, SignFailure};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::records::{
@@ -54,6 +54,9 @@ pub struct Settings {
     pub printed_valid_days: u8,
     /// Seconds a batch's response is kept for a retry to get it again.
     pub retry_window_secs: u64,
+    /// Seconds readiness trusts a signing key's last signature before signing a probe
+    /// (0: a probe at every readiness check).
+    pub key_probe_secs: u64,
     /// Publication, when the service publishes.
     pub publication: Option<PublicationSettings>,
     /// The OpenType font printed cards embed a subset of (SPEC.md §5.1).
@@ -73,6 +76,7 @@ impl Default for Settings {
             invitation_ttl_secs: 86_400,
             printed_valid_days: citycode::PRINTED_MAX_DAYS,
             retry_window_secs: 86_400,
+            key_probe_secs: 10,
             publication: None,
             card_font: PathBuf::from(citycode::print_card::DEFAULT_FONT_PATH),
             card_font_family: None,
@@ -199,6 +203,29 @@ impl Issuing {
         }
     }
 
+    /// The signing keys, by role (`issuer`, and `root` when the service publishes).
+    pub fn signing_keys(&self) -> Vec<(&'static str, &SharedSigner)> {
+        let mut keys = vec![("issuer", &self.issuer_key)];
+        if let Some(root) = &self.root {
+            keys.push(("root", root));
+        }
+        keys
+    }
+
+    /// A signing error as the service reports it: a key that did not sign is
+    /// `signing_key_unavailable` with its code (logged with the signer's message); any
+    /// other error of core is `other`'s.
+    fn signing(&self, key: &'static str, e: citycode::Error, other: impl FnOnce(citycode::Error) -> Error) -> Error {
+        match e {
+            citycode::Error::Signer(_) => {
+                let SignFailure { code, detail } = SignFailure::of(&e);
+                self.log("error", "signing failed", json!({"key": key, "code": code, "detail": detail}));
+                Error::SigningKey { key, code, detail }
+            }
+            e => other(e),
+        }
+    }
+
     /// The service's time, Unix seconds.
     pub fn now(&self) -> i64 {
         i64::try_from(self.clock.now()).unwrap_or(i64::MAX)
@@ -253,13 +280,14 @@ impl Issuing {
         Ok(resident)
     }
 
-    /// Readiness: the store answers and the signing key signs.
+    /// Readiness: the store answers, the signing keys sign (each proven by its last
+    /// signature, or by a probe signature when that is older than `key_probe_secs`: a
+    /// token is asked at most that often), the identity provider's keys are held.
     pub fn readiness(&self) -> Result<Value, Error> {
         self.store.ping()?;
-        let probe = b"citycode-issuer readiness";
-        let signature = self.issuer_key.sign(probe)?;
-        if signature.len() != citycode::keys::SIGNATURE_LEN {
-            return Err(Error::Issuance(citycode::Error::Signer("the signing key gave no signature".into())));
+        let age = std::time::Duration::from_secs(self.settings.key_probe_secs);
+        for (key, signer) in self.signing_keys() {
+            signer.probe(age).map_err(|SignFailure { code, detail }| Error::SigningKey { key, code, detail })?;
         }
         if !self.auth.has_keys() {
             return Err(Error::JwksUnavailable("no key of the identity provider held".into()));
@@ -378,7 +406,10 @@ impl Issuing {
             claims,
             layout: CardLayout::Standard,
         };
-        let issued = self.issuer.issue_batch(&template, identity.as_ref(), &keys)?;
+        let issued = self
+            .issuer
+            .issue_batch(&template, identity.as_ref(), &keys)
+            .map_err(|e| self.signing("issuer", e, Error::Issuance))?;
         let not_after = (i64::from(today) + i64::from(self.settings.instance_valid_days)) * 86_400;
         let mut credentials = Vec::with_capacity(issued.len());
         let mut instances = Vec::with_capacity(issued.len());
@@ -548,7 +579,10 @@ impl Issuing {
         let today = u16::try_from(now / 86_400).map_err(|_| Error::OutOfRange("date out of range".into()))?;
         let days = self.settings.printed_valid_days;
         let subject = Subject::random()?;
-        let code = self.issuer.issue_printed(subject, &claims, today, days, citycode::PRINTED_MAX_DAYS)?;
+        let code = self
+            .issuer
+            .issue_printed(subject, &claims, today, days, citycode::PRINTED_MAX_DAYS)
+            .map_err(|e| self.signing("issuer", e, Error::Issuance))?;
         let not_after = (i64::from(today) + i64::from(days)) * 86_400;
         let (id, previous) = self.store.record_printed(
             resident.id,
@@ -664,10 +698,12 @@ impl Issuing {
             let count = entries.len();
             let list = RevocationList::new(ListSigner::Root, sequence, issued_at, expires_at, entries)
                 .map_err(|e| Error::Publication(e.to_string()))?;
-            let list_bytes = list.sign_with(root).map_err(|e| Error::Publication(e.to_string()))?;
+            let list_bytes =
+                list.sign_with(root).map_err(|e| self.signing("root", e, |e| Error::Publication(e.to_string())))?;
             let status = ListStatus::describe(sequence, issued_at, expires_at, &root_key, &trust, &[&list_bytes])
                 .map_err(|e| Error::Publication(e.to_string()))?;
-            let status_bytes = status.sign_with(root).map_err(|e| Error::Publication(e.to_string()))?;
+            let status_bytes =
+                status.sign_with(root).map_err(|e| self.signing("root", e, |e| Error::Publication(e.to_string())))?;
             // Lists first, the status last, each through a rename.
             write_atomically(&dir.join(ListFile::Trust.file_name()), &trust)?;
             write_atomically(&dir.join(ListFile::Revocation(ListSigner::Root).file_name()), &list_bytes)?;
@@ -685,7 +721,7 @@ impl Issuing {
                 "published",
                 json!({"reason": reason, "sequence": v["sequence"], "entries": v["entries"]}),
             ),
-            Err(e) => self.log("error", "publication failed", json!({"reason": e.reason(), "detail": e.to_string()})),
+            Err(e) => self.log("error", "publication failed", json!({"reason": e.reason(), "detail": e.detail()})),
         }
         result
     }

@@ -14,6 +14,7 @@
 //! - Shapes from OpenID for Verifiable Credential Issuance 1.0 (nonce endpoint,
 //!   credential endpoint with a batch of proofs over one nonce, its error responses);
 //!   SPEC.md §15 says where and why citycode differs.
+//! - Signing keys in a file or a PKCS#11 token ([`keys`]); readiness proves they sign.
 //! - Callers authenticate with the city's identity provider (JWT access tokens checked
 //!   against its JWKS); staff and admin roles come from a claim.
 //! - Records in SQLite (embedded default) or PostgreSQL, one schema, the rules written
@@ -45,8 +46,8 @@ pub use issuing::{Issuing, LogSink, Settings, unix_now};
 /// refresh succeeds).
 pub fn build(config: &config::Config, clock: Arc<dyn citycode::Clock>, log: LogSink) -> Result<Issuing, Error> {
     let store = config.store()?;
-    let issuer_key = config.issuer.key.signer()?;
-    let root = config.publication.as_ref().map(|p| p.root_key.signer()).transpose()?;
+    let issuer_key = config.issuer.key.signer("issuer.key")?;
+    let root = config.publication.as_ref().map(|p| p.root_key.signer("publication.root_key")).transpose()?;
     let seal = keys::NumberSeal::from_file(&config.id_number_key_file)?;
     let auth = auth::Authenticator::new(config.auth.clone());
     let service = Issuing::new(

@@ -1,6 +1,7 @@
 //! Counters for `GET /metrics` (Prometheus text): instances issued, requests by route
-//! and outcome, refusals by reason. Gauges (challenge store size, publication age) are
-//! read from the records when scraped.
+//! and outcome, refusals by reason. Signing failures by key and code are counted by the
+//! keys themselves ([`crate::keys::SharedSigner`]). Gauges (challenge store size,
+//! publication age) are read from the records when scraped.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
