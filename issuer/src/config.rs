@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use citycode_attest::{AttestationMode, AttestationPolicy};
 use serde::Deserialize;
 
+use crate::attestation::AttestationTrustConfig;
 use crate::auth::AuthConfig;
 use crate::error::Error;
 use crate::issuing::{PublicationSettings, Settings};
@@ -48,6 +50,16 @@ pub struct Config {
     /// Publication of the distribution directory; absent: the service does not publish.
     #[serde(default)]
     pub publication: Option<PublicationConfig>,
+    /// Device key attestation at the batch endpoint (SPEC.md §4.10.2): `citycode-attest`'s
+    /// policy as it is (`mode` and what an attestation must show). Absent: `record`, so
+    /// every phone is served and each instance records what its key's attestation showed;
+    /// `mode = "require"` (or `CITYCODE_ATTESTATION_MODE=require`) refuses keys that are
+    /// not attested.
+    #[serde(default = "default_attestation")]
+    pub attestation: AttestationPolicy,
+    /// What attestations are checked against: roots and Google's revocation status list.
+    #[serde(default)]
+    pub attestation_trust: AttestationTrustConfig,
 }
 
 /// `[issuer]`.
@@ -147,6 +159,9 @@ fn default_interval() -> u64 {
 fn default_validity() -> u32 {
     86_400
 }
+fn default_attestation() -> AttestationPolicy {
+    AttestationPolicy::new(AttestationMode::Record)
+}
 
 fn range<T: PartialOrd + std::fmt::Display + Copy>(name: &str, v: T, lo: T, hi: T) -> Result<(), Error> {
     if v < lo || v > hi {
@@ -192,6 +207,11 @@ impl Config {
         if let Some(p) = &mut self.publication {
             env_parse("CITYCODE_PUBLISH_INTERVAL_SECS", &mut p.interval_secs)?;
         }
+        if let Ok(v) = std::env::var("CITYCODE_ATTESTATION_MODE") {
+            self.attestation.mode = serde_json::from_value(serde_json::Value::String(v.clone())).map_err(|_| {
+                Error::Config(format!("CITYCODE_ATTESTATION_MODE = {v:?}: give require, record or off"))
+            })?;
+        }
         Ok(())
     }
 
@@ -204,6 +224,12 @@ impl Config {
         fix(&mut self.id_number_key_file);
         fix(&mut self.card_font);
         self.issuer.key.resolve(dir);
+        for p in &mut self.attestation_trust.android_roots {
+            fix(p);
+        }
+        if let Some(p) = &mut self.attestation_trust.status_list {
+            fix(p);
+        }
         if let crate::auth::JwksSource::File(p) = &mut self.auth.jwks {
             fix(p);
         }
@@ -242,6 +268,7 @@ impl Config {
         {
             return Err(Error::Config(format!("database = {:?}: give sqlite:<path> or postgres://...", self.database)));
         }
+        self.attestation_trust.check(&self.attestation)?;
         if let Some(p) = &self.publication {
             range("publication.interval_secs", p.interval_secs, 60, 86_400)?;
             range("publication.validity_secs", p.validity_secs, 120, 30 * 86_400)?;

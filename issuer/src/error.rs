@@ -63,6 +63,11 @@ pub enum Error {
         /// Core's reason code (`bad_device_signature`, `truncated`, ...).
         reason: citycode::Reason,
     },
+    /// A key's attestation was refused under the `require` policy (SPEC.md §4.10.2); the
+    /// reason is `citycode-attest`'s (`attestation_required`, `attestation_revoked`, ...).
+    /// Nothing of the batch was issued.
+    #[error("key attestation: {0}")]
+    Attestation(#[from] citycode_attest::AttestationError),
     /// A count or size outside its range (1..64 key requests, a field too long).
     #[error("{0}")]
     OutOfRange(String),
@@ -177,6 +182,7 @@ impl Error {
             Error::ChallengeUsed => "challenge_used",
             Error::TooManyChallenges => "too_many_challenges",
             Error::InvalidProof { reason, .. } => reason.code(),
+            Error::Attestation(e) => e.code(),
             Error::OutOfRange(_) => "out_of_range",
             Error::BadRequest(_) => "bad_request",
             Error::RequestIdConflict => "request_id_conflict",
@@ -239,7 +245,8 @@ impl Error {
                 "credential_request_denied"
             }
             Error::ChallengeUnknown | Error::ChallengeExpired | Error::ChallengeUsed => "invalid_nonce",
-            Error::InvalidProof { .. } => "invalid_proof",
+            // OpenID4VCI §8.3.1.2: a key proof (and a key attestation with it) is invalid.
+            Error::InvalidProof { .. } | Error::Attestation(_) => "invalid_proof",
             Error::OutOfRange(_) | Error::BadRequest(_) | Error::RequestIdConflict => "invalid_credential_request",
             Error::JwksUnavailable(_) | Error::Store(_) | Error::SigningKey { .. } => "temporarily_unavailable",
             Error::Publication(_) | Error::Config(_) | Error::Card(_) => "server_error",

@@ -15,6 +15,7 @@ use citycode::{CardLayout, Claims, Clock, CredentialRequest, DeviceSigner, Ident
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::attestation::Attestation;
 use crate::auth::{Authenticator, Caller, Role};
 use crate::error::Error;
 use crate::keys::{NumberSeal, SharedSigner, SignFailure};
@@ -109,6 +110,7 @@ pub struct Issuing {
     auth: Authenticator,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    attestation: Attestation,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     log: Mutex<LogSink>,
@@ -138,6 +140,11 @@ pub struct CredentialRequestBody {
     /// A client request id: a retry with the same id gets the same response.
     #[serde(default)]
     pub request_id: Option<String>,
+    /// The device keys' attestations (SPEC.md §4.10.1), positional with the key
+    /// requests. Read as it came: the attestation policy, not this type, says what a
+    /// malformed one means.
+    #[serde(default)]
+    pub key_attestations: Option<Value>,
     /// A label for the phone (to revoke what it holds if it is lost).
     #[serde(default)]
     pub device: Option<String>,
@@ -196,11 +203,24 @@ impl Issuing {
             auth,
             clock,
             settings,
+            attestation: Attestation::default(),
             metrics: Metrics::default(),
             log: Mutex::new(log),
             crash_after_commit: AtomicBool::new(false),
             card_font: Mutex::new(None),
         }
+    }
+
+    /// The service checking attestations with `attestation` (the default:
+    /// [`Attestation::default`], `record` with the built-in roots).
+    pub fn with_attestation(mut self, attestation: Attestation) -> Self {
+        self.attestation = attestation;
+        self
+    }
+
+    /// What attestations are checked with (to reload the status list on schedule).
+    pub fn attestation(&self) -> &Attestation {
+        &self.attestation
     }
 
     /// The signing keys, by role (`issuer`, and `root` when the service publishes).
@@ -292,7 +312,11 @@ impl Issuing {
         if !self.auth.has_keys() {
             return Err(Error::JwksUnavailable("no key of the identity provider held".into()));
         }
-        Ok(json!({"store": format!("{:?}", self.store.dialect()).to_lowercase(), "kid": self.issuer.kid()}))
+        Ok(json!({
+            "store": format!("{:?}", self.store.dialect()).to_lowercase(),
+            "kid": self.issuer.kid(),
+            "attestation": self.attestation.policy().mode,
+        }))
     }
 
     /// `POST /v1/nonce`: a fresh challenge for the calling resident (OpenID4VCI §7).
@@ -316,8 +340,10 @@ impl Issuing {
     /// the challenge before any signature, every key request before any card is signed;
     /// the records decide atomically.
     pub fn credential(&self, caller: &Caller, body: &[u8]) -> Result<Value, Error> {
-        let req: CredentialRequestBody =
+        let value: Value =
             serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("credential request: {e}")))?;
+        let req = CredentialRequestBody::deserialize(&value)
+            .map_err(|e| Error::BadRequest(format!("credential request: {e}")))?;
         let n = req.proofs.citycode_key_request.len();
         if n == 0 || n > citycode::MAX_BATCH {
             return Err(Error::OutOfRange(format!("a batch holds 1 to {} key requests, not {n}", citycode::MAX_BATCH)));
@@ -374,6 +400,11 @@ impl Issuing {
             asked.extend_from_slice(&r.to_bytes());
         }
         asked.extend_from_slice(req.device.as_deref().unwrap_or("").as_bytes());
+        // The attestations as they came (`null` is not absent: the policy reads it so).
+        if let Some(attestations) = value.get("key_attestations") {
+            asked.push(0);
+            asked.extend_from_slice(attestations.to_string().as_bytes());
+        }
         let digest = citycode::digest::digest(citycode::Algorithm::Ed25519, &asked)
             .ok_or_else(|| Error::Store("digest".into()))?
             .to_vec();
@@ -388,6 +419,13 @@ impl Issuing {
             .iter()
             .enumerate()
             .map(|(index, r)| r.verify(&challenge).map_err(|e| Error::InvalidProof { index, reason: e.reason }))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Where each key lives, under the attestation policy, over the challenge the key
+        // requests were just verified against (and the commit below consumes).
+        let attestations = self.attestation.decide(&value, &keys, &challenge, self.clock.now())?;
+        let attestation_json = attestations
+            .iter()
+            .map(|r| serde_json::to_string(r).map_err(|e| Error::Store(format!("attestation record: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
 
         let mut claims: Claims = serde_json::from_str(&subject_of_claims.claims)
@@ -413,9 +451,14 @@ impl Issuing {
         let not_after = (i64::from(today) + i64::from(self.settings.instance_valid_days)) * 86_400;
         let mut credentials = Vec::with_capacity(issued.len());
         let mut instances = Vec::with_capacity(issued.len());
-        for c in &issued {
+        for (c, attestation) in issued.iter().zip(attestation_json) {
             credentials.push(json!({"credential": c.to_base64url()?}));
-            instances.push(IssuedInstance { subject: c.subject.0, device_key_id: c.device_key.key_id(), not_after });
+            instances.push(IssuedInstance {
+                subject: c.subject.0,
+                device_key_id: c.device_key.key_id(),
+                not_after,
+                attestation: Some(attestation),
+            });
         }
         let response = json!({"credentials": credentials}).to_string();
         let record = BatchRecord {
@@ -434,6 +477,7 @@ impl Issuing {
             Committed::New(r) => {
                 self.metrics.issued(issued.len() as u64);
                 self.metrics.count("batch", "issued");
+                self.metrics.attestations(&attestations);
                 r
             }
             Committed::Replayed(r) => {
