@@ -66,6 +66,10 @@ pub struct Case {
     /// identity document. Absent means `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub printed: Option<bool>,
+    /// For accepted codes that were not checked for replay (a printed code, SPEC.md
+    /// §9.2): `false`. Absent means `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_checked: Option<bool>,
     /// Binary length of the code, when the text decodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<usize>,
@@ -100,8 +104,8 @@ pub fn run_case(case: &Case) -> Result<Accepted, Rejection> {
     prepared_verifier(case)?.verify_at(&case.input, case.now)
 }
 
-/// The verifier of a case, ready for its `input`: configured, lists loaded in order (a
-/// load failure is the case's result), `seen` codes accepted.
+/// The verifier of a case, ready for its `input`: configured, lists loaded in order at
+/// the case's `now` (a load failure is the case's result), `seen` codes accepted.
 pub fn prepared_verifier(case: &Case) -> Result<Verifier, Rejection> {
     let setup = &case.verifier;
     let bad = |what: &str| Rejection::new(citycode::Reason::Malformed, format!("vector file: {what}"));
@@ -110,7 +114,7 @@ pub fn prepared_verifier(case: &Case) -> Result<Verifier, Rejection> {
         v.load_trust_list(&decode_base64url(list).map_err(|_| bad("trust list"))?)?;
     }
     for list in &setup.revocation_lists {
-        v.load_revocation_list(&decode_base64url(list).map_err(|_| bad("revocation list"))?)?;
+        v.load_revocation_list_at(&decode_base64url(list).map_err(|_| bad("revocation list"))?, case.now)?;
     }
     for s in &case.seen {
         v.verify_at(&s.input, s.now).map_err(|r| bad(&format!("seen code rejected: {r}")))?;
@@ -290,6 +294,7 @@ impl Gen {
             subject: None,
             revocation_checked: None,
             printed: None,
+            replay_checked: None,
             bytes: None,
             qr_version: None,
         };
@@ -305,6 +310,7 @@ impl Gen {
         if let Ok(a) = result {
             case.revocation_checked = (!a.revocation_checked).then_some(false);
             case.printed = a.printed.then_some(true);
+            case.replay_checked = (!a.replay_checked).then_some(false);
             case.claims = Some(a.claims);
             case.subject = Some(a.subject.to_hex());
         }
@@ -1626,6 +1632,57 @@ pub fn generate() -> Res<VectorFile> {
         g.setup(Scene::Hospital),
         vec![],
     )?;
+    // A printed code carries only what the staffed scenes read, for at most 180 days
+    // (SPEC.md §5.1): each case below is validly signed, so only that rule refuses it.
+    let union_bytes = printed.as_bytes().to_vec();
+    let entries = printed_claim_entries(&union_bytes)?;
+    let with_entries = |entries: &[Vec<u8>], days: u8| -> Res<String> {
+        let mut claims = vec![u8::try_from(entries.len())?];
+        for e in entries {
+            claims.extend_from_slice(e);
+        }
+        resign_printed(&union_bytes, days, &claims)
+    };
+    let mut with_social = entries.clone();
+    with_social.insert(2, vec![3, 1, 2]);
+    let mut with_region = entries.clone();
+    // The insurance entry with region 310000 (a varint, f0 f5 12) instead of 0.
+    *with_region.get_mut(1).ok_or("no insurance entry")? = vec![2, 4, 0xf0, 0xf5, 0x12, 1];
+    let printed_rule_cases = [
+        (
+            "accept_printed_at_180_days",
+            "A printed code's card valid 180 days, the most allowed.",
+            with_entries(&entries, 180)?,
+            "accept",
+        ),
+        (
+            "malformed_printed_181_days",
+            "A printed code's card valid 181 days, validly signed: verifiers enforce the 180-day cap too.",
+            with_entries(&entries, 181)?,
+            "malformed",
+        ),
+        (
+            "malformed_printed_with_social_security",
+            "A printed code that also carries social security, which no staffed scene reads.",
+            with_entries(&with_social, 180)?,
+            "malformed",
+        ),
+        (
+            "malformed_printed_with_insurance_region",
+            "A printed code whose insurance card shows the region (310000), which the hospital does not read.",
+            with_entries(&with_region, 180)?,
+            "malformed",
+        ),
+        (
+            "accept_printed_identity_only",
+            "A printed code with identity alone: less than the staffed scenes read is allowed.",
+            with_entries(entries.get(2..).ok_or("no identity entry")?, 30)?,
+            "accept",
+        ),
+    ];
+    for (name, description, input, expected) in printed_rule_cases {
+        g.add(name, description, input, expected, later, g.setup(Scene::HotelCheckIn), vec![])?;
+    }
     // A printed code's card without identity: malformed before any signature is checked.
     let mut bare = vec![citycode::credential::FORMAT_VERSION, 0];
     bare.extend_from_slice(&[0x78; 8]);
@@ -2109,6 +2166,38 @@ pub fn generate() -> Res<VectorFile> {
         setup,
         vec![],
     )?;
+    // The root-signed revocation list is required: an issuer's list alone does not make
+    // revocation checked (SPEC.md §9 step 2; issue 24).
+    let issuer_list_only = g.revocations(
+        &key(Algorithm::Ed25519, 0x02)?,
+        ListSigner::Issuer(1),
+        1,
+        NOW as u32 + DAY as u32,
+        vec![Revoked::Subject(*b"someone_")],
+    )?;
+    let mut setup = g.setup(metro());
+    setup.revocation_lists = vec![issuer_list_only.clone()];
+    g.add(
+        "no_revocation_list_issuer_list_only",
+        "Issuer 1's revocation list but not the root's: fail closed, whatever issuer lists are held.",
+        c.clone(),
+        "no_revocation_list",
+        later,
+        setup,
+        vec![],
+    )?;
+    let mut setup = g.setup(metro());
+    setup.revocation_lists = vec![issuer_list_only];
+    setup.config.allow_missing_revocation_list = true;
+    g.add(
+        "no_root_revocation_list_allowed",
+        "Issuer 1's revocation list but not the root's, on a verifier configured to run without revocation lists: accepted, and the verdict says revocation was not checked.",
+        c.clone(),
+        "accept",
+        later,
+        setup,
+        vec![],
+    )?;
     // Loading the held bytes again is allowed and changes nothing (SPEC.md §8.3).
     let mut setup = g.setup(metro());
     setup.trust_lists = vec![encode_base64url(&tl), encode_base64url(&tl)];
@@ -2168,6 +2257,65 @@ pub fn generate() -> Res<VectorFile> {
         let mut setup = g.setup(metro());
         setup.trust_lists = vec![tl_windowed.clone()];
         setup.revocation_lists.push(issuer_list_at(issued_at)?);
+        g.add(name, description, c.clone(), expected, later, setup, vec![])?;
+    }
+
+    // ---- An issuer-signed revocation list needs its key valid *now*, at the verifier's
+    // clock, whatever its issued_at (SPEC.md §8.3): a retired key cannot replace its last
+    // list with a backdated one. Issuer key 5 (tourism only, as in issue 24) signs lists
+    // and no card, so only the list's load can refuse; its window ends at `retired`.
+    let list_signer = key(Algorithm::Ed25519, 0x25)?;
+    let retired = later as u32;
+    let with_key_5 = |g: &Gen, not_before: u32, not_after: u32| -> Res<String> {
+        let issuer = g.issuer_entry(1, g.city.issuer.public_key(), all_ids.clone());
+        let key_5 = IssuerKey { not_before, not_after, ..g.issuer_entry(5, list_signer.public_key(), vec![5]) };
+        g.trust(vec![issuer, key_5], 2, NOW as u32 + DAY as u32)
+    };
+    // The issue's exact attack: sequence 2, dated not_after - 1, no entries.
+    let key_5_list = |issued_at: u32| -> Res<String> {
+        let list = RevocationList {
+            signer: ListSigner::Issuer(5),
+            sequence: 2,
+            issued_at,
+            expires_at: NOW as u32 + DAY as u32,
+            entries: vec![],
+        };
+        Ok(encode_base64url(&list.sign(&list_signer)?))
+    };
+    let key_5_cases = [
+        (
+            "issuer_revocation_list_key_retired_backdated",
+            "Issuer key 5 retired (not_after = now): its list dated not_after - 1, with a higher sequence and no entries, is refused, so it cannot replace the key's last list (issue 24).",
+            (NOW as u32 - 3600, retired),
+            retired - 1,
+            "issuer_key_not_valid",
+        ),
+        (
+            "issuer_revocation_list_key_valid_last_second",
+            "The same list while issuer key 5 is still valid (now = not_after - 1): loaded.",
+            (NOW as u32 - 3600, retired + 1),
+            retired - 1,
+            "accept",
+        ),
+        (
+            "issuer_revocation_list_key_not_yet_valid",
+            "A list dated inside issuer key 5's window, loaded one second before the window opens (now = not_before - 1): refused.",
+            (retired + 1, retired + 100),
+            retired + 1,
+            "issuer_key_not_valid",
+        ),
+        (
+            "issuer_revocation_list_key_valid_first_second",
+            "The same list at issuer key 5's not_before (now = not_before): loaded.",
+            (retired, retired + 100),
+            retired + 1,
+            "accept",
+        ),
+    ];
+    for (name, description, (not_before, not_after), issued_at, expected) in key_5_cases {
+        let mut setup = g.setup(metro());
+        setup.trust_lists = vec![with_key_5(&g, not_before, not_after)?];
+        setup.revocation_lists.push(key_5_list(issued_at)?);
         g.add(name, description, c.clone(), expected, later, setup, vec![])?;
     }
 
@@ -2414,6 +2562,69 @@ fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
         setup,
         vec![],
     )?;
+    // Identity commitments (SPEC.md §4.3) in the GM city: a GM-only verifier refuses a
+    // SHA-256 commitment, in a code and in a printed code (§4.6, §9 step 2).
+    let with_identity = |digest: citycode::claims::IdDigest| -> Res<Claims> {
+        let mut claims = demo::resident_claims();
+        claims.identity = Some(citycode::claims::Identity::with_salt(demo::NAME, demo::ID_NUMBER, digest, [0x1d; 16])?);
+        Ok(claims)
+    };
+    for (digest, nonce) in [(citycode::claims::IdDigest::Sha256, 0xd4), (citycode::claims::IdDigest::Sm3, 0xd5)] {
+        let cred =
+            g.credential(&g.city.issuer, &device, with_identity(digest)?, CardLayout::Standard, demo::TODAY - 1, 7)?;
+        let hotel = g.code_for(&cred, &device, &Scene::HotelCheckIn, at, nonce)?;
+        if digest == citycode::claims::IdDigest::Sha256 {
+            g.add(
+                "gm_only_refuses_a_sha256_identity_commitment",
+                "An all-SM2 code whose identity commitment is SHA-256, at a GM-only hotel: no SHA-256 anywhere (issue 24).",
+                hotel.clone(),
+                "unsupported_algorithm",
+                later,
+                gm_setup(&g, Scene::HotelCheckIn),
+                vec![],
+            )?;
+            g.add(
+                "sm2_root_accepts_a_sha256_identity_commitment_when_not_gm_only",
+                "The same code at a verifier with the SM2 root that is not GM-only.",
+                hotel,
+                "accept",
+                later,
+                g.setup(Scene::HotelCheckIn),
+                vec![],
+            )?;
+        } else {
+            g.add(
+                "gm_accept_hotel_check_in_sm3_identity",
+                "The GM city's hotel card with an SM3 identity commitment, at a GM-only hotel.",
+                hotel,
+                "accept",
+                later,
+                gm_setup(&g, Scene::HotelCheckIn),
+                vec![],
+            )?;
+        }
+        let printed = g.city.issuer.issue_printed(
+            Subject([0x79; 8]),
+            &Claims { identity: with_identity(digest)?.identity, ..Claims::default() },
+            demo::TODAY - 1,
+            30,
+            citycode::PRINTED_MAX_DAYS,
+        )?;
+        let (name, description, expected) = if digest == citycode::claims::IdDigest::Sha256 {
+            (
+                "gm_only_refuses_a_printed_sha256_identity_commitment",
+                "An SM2-signed printed code whose identity commitment is SHA-256, at a GM-only hotel.",
+                "unsupported_algorithm",
+            )
+        } else {
+            (
+                "gm_accept_printed_sm3_identity",
+                "An SM2-signed printed code with an SM3 identity commitment, at a GM-only hotel.",
+                "accept",
+            )
+        };
+        g.add(name, description, printed.to_text(), expected, later, gm_setup(&g, Scene::HotelCheckIn), vec![])?;
+    }
     let forger = Issuer::new(1, key(Algorithm::Sm2Sm3, 0x35)?, Domain::ALL.iter().map(|d| d.id()).collect());
     let forged = g.credential(&forger, &device, demo::resident_claims(), CardLayout::Standard, demo::TODAY - 1, 7)?;
     g.add(
@@ -2620,6 +2831,33 @@ fn key_request_vectors() -> Res<serde_json::Value> {
         "small_order_key",
         "The Ed25519 identity point as the key: never valid (SPEC.md §4.2).",
         identity,
+        &challenge,
+        "invalid_device_key",
+    );
+    // The demo key plus a point of order 8, signed by the demo key's secret (k over the
+    // new key's bytes): the cofactored equation accepts the signature, so only the
+    // prime-order rule refuses it (issue 24: one secret, 8 keys in a batch).
+    let mixed = {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        let a = CompressedEdwardsY(device.public_key().to_bytes().try_into().map_err(|_| "key length")?)
+            .decompress()
+            .ok_or("demo key")?;
+        let key = (a + EIGHT_TORSION[1]).compress().to_bytes();
+        let mut input = citycode::digest::LABEL_KEY_REQUEST.to_vec();
+        input.push(Algorithm::Ed25519.id());
+        input.extend_from_slice(&key);
+        input.extend_from_slice(&challenge);
+        let signature = ed25519_sign_as([0x51; 32], &key, &input);
+        if !PublicKey::from_bytes(Algorithm::Ed25519, &key)?.verify(&input, &signature) {
+            return Err("the torsioned key's signature must verify".into());
+        }
+        [&[1u8, Algorithm::Ed25519.id()][..], &key, &signature].concat()
+    };
+    case(
+        "torsion_component_key",
+        "The valid Ed25519 key plus a point of order 8, its signature made with the same secret and valid under the cofactored equation: not of prime order (SPEC.md §4.7).",
+        mixed,
         &challenge,
         "invalid_device_key",
     );
@@ -2847,6 +3085,29 @@ fn be_sub(a: [u8; 32], b: [u8; 32]) -> [u8; 32] {
 }
 
 /// How a hand-made Ed25519 device signature departs from RFC 8032 (SPEC.md §4.2).
+/// An Ed25519 signature over `message` by the secret of `seed`, with `key` hashed as
+/// the public key: how the holder of one secret signs for `A + T`.
+fn ed25519_sign_as(seed: [u8; 32], key: &[u8; 32], message: &[u8]) -> [u8; 64] {
+    use curve25519_dalek::edwards::EdwardsPoint;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let h = Sha512::digest(seed);
+    let (low, prefix) = h.split_at(32);
+    let mut a_bytes = [0u8; 32];
+    a_bytes.copy_from_slice(low);
+    a_bytes[0] &= 248;
+    a_bytes[31] &= 127;
+    a_bytes[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a_bytes);
+    let r = Scalar::from_hash(Sha512::new().chain_update(prefix).chain_update(message));
+    let big_r = EdwardsPoint::mul_base(&r).compress();
+    let k = Scalar::from_hash(Sha512::new().chain_update(big_r.as_bytes()).chain_update(key).chain_update(message));
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(big_r.as_bytes());
+    sig[32..].copy_from_slice((r + k * a).as_bytes());
+    sig
+}
+
 #[derive(Clone, Copy)]
 enum Torsion {
     /// `R + T` for a point `T` of order 8, with `k` over the new `R`: valid under the
@@ -2952,6 +3213,40 @@ fn off_curve_point() -> Res<Vec<u8>> {
         }
     }
     Err("no off-curve y".into())
+}
+
+/// The claim entries (`domain len body`, each whole) of a one-card printed code whose
+/// card has key id 1 (one varint byte) and whose domain ids and lengths are one byte each.
+fn printed_claim_entries(printed: &[u8]) -> Res<Vec<Vec<u8>>> {
+    // version, alg 0, subject[8], n; kid, alg, valid_from_day[2], valid_days; claims
+    let claims = printed.get(16..printed.len() - 64).ok_or("short printed code")?;
+    let (&count, mut rest) = claims.split_first().ok_or("no claims")?;
+    let mut entries = Vec::new();
+    for _ in 0..count {
+        let len = usize::from(*rest.get(1).ok_or("short entry")?);
+        let (entry, tail) = rest.split_at_checked(2 + len).ok_or("short entry")?;
+        entries.push(entry.to_vec());
+        rest = tail;
+    }
+    Ok(entries)
+}
+
+/// `printed` (one card, demo issuer kid 1) with its card's validity and claims replaced,
+/// signed again by the demo issuer: a printed code any issuer could have signed.
+fn resign_printed(printed: &[u8], valid_days: u8, claims: &[u8]) -> Res<String> {
+    let issuer = key(Algorithm::Ed25519, 0x02)?;
+    let head = printed.get(..11).ok_or("short printed code")?;
+    let mut body = printed.get(11..15).ok_or("short printed code")?.to_vec();
+    body.push(valid_days);
+    body.extend_from_slice(claims);
+    let mut tbs = citycode::digest::LABEL_PRINTED_CARD.to_vec();
+    tbs.push(0);
+    tbs.extend_from_slice(head.get(2..10).ok_or("no subject")?);
+    tbs.extend_from_slice(&body);
+    let mut out = head.to_vec();
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&issuer.sign(&tbs));
+    Ok(encode_text(&out))
 }
 
 /// Two publications of the demo city's lists (SPEC.md §8.4), as `citycode publish`

@@ -1153,13 +1153,15 @@ impl Verifier {
         Ok(self.inner.write().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?.load_trust_list(&list)?)
     }
 
-    /// Loads a signed revocation list; refuses bad signatures and rollback.
-    pub fn load_revocation_list(&self, list: Vec<u8>) -> Result<()> {
+    /// Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
+    /// rollback, and an issuer-signed list whose key is not valid then (SPEC.md §8.3).
+    #[uniffi::method(default(now_unix = None))]
+    pub fn load_revocation_list(&self, list: Vec<u8>, now_unix: Option<u64>) -> Result<()> {
         Ok(self
             .inner
             .write()
             .map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?
-            .load_revocation_list(&list)?)
+            .load_revocation_list_at(&list, now_unix.unwrap_or_else(now))?)
     }
 
     /// Switches the scene.

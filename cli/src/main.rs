@@ -177,7 +177,12 @@ enum Command {
         /// the process list and the shell history).
         #[arg(long)]
         number: String,
-        /// Commit with SM3 (GM-only cities) instead of SHA-256.
+        /// The issuer key file that will sign the claims: the commitment's digest follows
+        /// its algorithm (SM3 for an SM2 key, as a GM-only city's verifiers require;
+        /// SHA-256 otherwise). Only its `algorithm` is read.
+        #[arg(long, conflicts_with = "sm3")]
+        issuer: Option<PathBuf>,
+        /// Commit with SM3 (GM-only cities) without naming the issuer key.
         #[arg(long)]
         sm3: bool,
     },
@@ -485,6 +490,17 @@ struct KeyFile {
 }
 
 impl KeyFile {
+    /// The algorithm of a key file, without reading its secret.
+    fn algorithm(path: &Path) -> Result<Algorithm> {
+        #[derive(Deserialize)]
+        struct Head {
+            algorithm: Algorithm,
+        }
+        let head: Head = serde_json::from_str(&read_text(path)?)
+            .map_err(|e| Failure::Input(format!("{}: not a key file: {e}", path.display())))?;
+        Ok(head.algorithm)
+    }
+
     fn load(path: &Path) -> Result<(KeyKind, KeyPair)> {
         let text = Zeroizing::new(read_text(path)?);
         let file: KeyFile = serde_json::from_str(&text)
@@ -867,9 +883,13 @@ fn run(cli: Cli) -> Result<()> {
             print_json(&json!({"written": out, "bytes": bytes.len()}));
             Ok(())
         }
-        Command::Identity { name, number, sm3 } => {
+        Command::Identity { name, number, issuer, sm3 } => {
+            let digest = match issuer {
+                Some(path) => IdDigest::for_key(KeyFile::algorithm(&path)?),
+                None if sm3 => IdDigest::Sm3,
+                None => IdDigest::Sha256,
+            };
             let number = if number == "-" { read_stdin()?.trim().to_string() } else { number };
-            let digest = if sm3 { IdDigest::Sm3 } else { IdDigest::Sha256 };
             print_json(&json!(citycode::claims::Identity::commit(&name, &number, digest)?));
             Ok(())
         }
@@ -990,27 +1010,27 @@ fn run(cli: Cli) -> Result<()> {
             if citycode::PrintedCode::is_printed(&bytes) {
                 let code = citycode::PrintedCode::from_bytes(&bytes)?;
                 let cards: Vec<serde_json::Value> =
-                    code.cards.iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
+                    code.cards().iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
                 print_json(&json!({
                     "verified": false,
                     "warning": "NOT VERIFIED: signatures, keys, validity, revocation and policy were not checked; nothing here is vouched for",
                     "printed": true,
-                    "subject": code.subject.to_hex(),
+                    "subject": code.subject().to_hex(),
                     "cards": cards,
                 }));
                 return Ok(());
             }
             let code = UnverifiedCode::from_bytes(&bytes)?;
             let cards: Vec<serde_json::Value> =
-                code.cards.iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
+                code.cards().iter().enumerate().map(|(i, c)| card_json(c, &code.card_id(i))).collect();
             print_json(&json!({
                 "verified": false,
                 "warning": "NOT VERIFIED: signatures, keys, validity, revocation and policy were not checked; nothing here is vouched for",
-                "device_key": {"algorithm": code.device_key.algorithm(), "public_key": hex(&code.device_key.to_bytes()), "key_id": hex(&code.device_key.key_id())},
-                "subject": code.subject.to_hex(),
-                "issued_at": code.issued_at,
-                "validity_secs": code.validity_secs,
-                "nonce": hex(&code.nonce),
+                "device_key": {"algorithm": code.device_key().algorithm(), "public_key": hex(&code.device_key().to_bytes()), "key_id": hex(&code.device_key().key_id())},
+                "subject": code.subject().to_hex(),
+                "issued_at": code.issued_at(),
+                "validity_secs": code.validity_secs(),
+                "nonce": hex(&code.nonce()),
                 "replay_id": hex(&code.replay_id()),
                 "cards": cards,
             }));

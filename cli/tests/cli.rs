@@ -481,6 +481,13 @@ fn a_gm_only_city_end_to_end() {
     let device = ok_json(&d.0, &["keygen", "--kind", "device", "--alg", "sm2", "--out", "device.json"]);
     assert_eq!(device["algorithm"], "sm2_sm3");
     assert_eq!(device["public_key"].as_str().unwrap().len(), 66);
+    // An identity for the SM2 issuer's claims is committed with SM3 (a GM-only verifier
+    // refuses SHA-256); an Ed25519 issuer's with SHA-256.
+    let identity =
+        |key: &str| ok_json(&d.0, &["identity", "--name", "王秀英", "--number", "11010519491231002X", "--issuer", key]);
+    assert_eq!(identity("issuer.json")["digest"], "sm3");
+    ok_json(&d.0, &["keygen", "--kind", "issuer", "--alg", "ed25519", "--out", "ed-issuer.json"]);
+    assert_eq!(identity("ed-issuer.json")["digest"], "sha256");
     let spec = serde_json::json!({
         "sequence": 1, "issued_at": NOW - 60, "expires_at": NOW + 86_400,
         "issuers": [{"kid": 1, "algorithm": "sm2_sm3", "public_key": issuer["public_key"], "not_before": NOW - 86_400,

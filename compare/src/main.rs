@@ -156,13 +156,13 @@ fn floor_cases(codes: &Codes) -> Result<Vec<FloorCase>, Box<dyn Error>> {
         .iter()
         .map(|t| {
             let code = UnverifiedCode::from_text(t)?;
-            let [card] = code.cards.as_slice() else { return Err("a hospital code has one card".into()) };
+            let [card] = code.cards() else { return Err("a hospital code has one card".into()) };
             Ok(FloorCase {
-                device_key: code.device_key.to_bytes().try_into().map_err(|_| "Ed25519 device key")?,
+                device_key: code.device_key().to_bytes().try_into().map_err(|_| "Ed25519 device key")?,
                 card_input: code.card_input(0).to_vec(),
                 card_sig: card.signature,
                 code_input: code.code_input().to_vec(),
-                code_sig: code.device_signature,
+                code_sig: *code.device_signature(),
             })
         })
         .collect()

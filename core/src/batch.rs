@@ -299,7 +299,7 @@ mod tests {
     fn limited_time_reuses_one_instance_within_its_window() {
         let city = DemoCity::new().unwrap();
         let mut holder = CredentialBatch::new(batch(&city, 2), Reuse::LimitedTime { secs: 600 }, 1).unwrap();
-        let subject = |code: &Code| crate::UnverifiedCode::from_text(&code.to_text()).unwrap().subject;
+        let subject = |code: &Code| crate::UnverifiedCode::from_text(&code.to_text()).unwrap().subject();
         let opts = PresentOptions::default();
         let a = holder.present(&[4], demo::NOW, opts).unwrap();
         let b = holder.present(&[4], demo::NOW + 599, opts).unwrap();

@@ -263,6 +263,18 @@ pub struct Identity {
     pub commitment: [u8; 16],
 }
 
+impl IdDigest {
+    /// The commitment digest that goes with a signing key's algorithm (SPEC.md §4.6):
+    /// SM3 for SM2, so that a GM-only city's identities are SM3 (a GM-only verifier
+    /// refuses SHA-256 ones); SHA-256 otherwise.
+    pub fn for_key(alg: crate::Algorithm) -> IdDigest {
+        match alg {
+            crate::Algorithm::Sm2Sm3 => IdDigest::Sm3,
+            crate::Algorithm::Ed25519 | crate::Algorithm::EcdsaP256Sha256 => IdDigest::Sha256,
+        }
+    }
+}
+
 /// Longest name, in UTF-8 bytes.
 pub const MAX_NAME_BYTES: usize = 64;
 /// Rounds of the identity commitment: each guess at a number costs a verifier that

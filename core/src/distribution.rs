@@ -81,7 +81,10 @@ pub struct ListStatus {
 
 impl ListStatus {
     /// The status of signed lists: reads each list's sequence, expiry and signer
-    /// (checking every signature, so nothing unverifiable is published).
+    /// (checking every signature, so nothing unverifiable is published). An
+    /// issuer-signed revocation list whose key is not valid at `issued_at` (the
+    /// publication's time) is refused (`issuer_key_not_valid`), as every verifier would
+    /// refuse to load it (SPEC.md §8.3): move a retired key's entries to the root list.
     pub fn describe(
         sequence: u64,
         issued_at: u32,
@@ -98,7 +101,7 @@ impl ListStatus {
             digest: key_digest(root.algorithm(), trust_list),
         }];
         for bytes in revocation_lists {
-            let list = RevocationList::verify(bytes, root, Some(&trust))?;
+            let list = RevocationList::verify_at(bytes, root, Some(&trust), u64::from(issued_at))?;
             entries.push(StatusEntry {
                 file: ListFile::Revocation(list.signer),
                 sequence: list.sequence,

@@ -94,11 +94,15 @@ pub enum Reason {
     ListDigestMismatch,
     /// A published file could not be fetched.
     ListUnavailable,
+    /// The verifier's saved list state (SPEC.md §8.3) could not be read or saved, or
+    /// belongs to another root key: a verifier that cannot load its state does not
+    /// start, and a list whose new state cannot be saved does not take effect.
+    ListStateUnavailable,
 }
 
 impl Reason {
     /// Every reason, in SPEC.md order.
-    pub const ALL: [Reason; 39] = [
+    pub const ALL: [Reason; 40] = [
         Reason::TextPrefix,
         Reason::TextEncoding,
         Reason::TextTooLong,
@@ -138,6 +142,7 @@ impl Reason {
         Reason::ListStatusRollback,
         Reason::ListDigestMismatch,
         Reason::ListUnavailable,
+        Reason::ListStateUnavailable,
     ];
 
     /// The stable reason code, as SPEC.md and the test vectors spell it.
@@ -182,6 +187,7 @@ impl Reason {
             Reason::ListStatusRollback => "list_status_rollback",
             Reason::ListDigestMismatch => "list_digest_mismatch",
             Reason::ListUnavailable => "list_unavailable",
+            Reason::ListStateUnavailable => "list_state_unavailable",
         }
     }
 

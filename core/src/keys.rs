@@ -205,6 +205,23 @@ impl PublicKey {
         }
     }
 
+    /// Whether the key is a point of the prime-order subgroup. P-256 and SM2 keys always
+    /// are (their curves have cofactor 1); an Ed25519 key is unless it has a torsion
+    /// component (`A + T`, `T` of order 2, 4 or 8). Under the cofactored equation (SPEC.md
+    /// §4.2) `A + T` verifies every signature of `A`'s secret, so one secret would yield
+    /// 8 keys with 8 key ids: issuers refuse such keys (SPEC.md §4.7). Costs one scalar
+    /// multiplication for Ed25519.
+    pub fn has_prime_order(&self) -> bool {
+        match &self.0 {
+            KeyInner::Ed25519(key) => curve25519_dalek::edwards::CompressedEdwardsY(key.to_bytes())
+                .decompress()
+                .is_some_and(|point| point.is_torsion_free()),
+            KeyInner::P256 { .. } => true,
+            #[cfg(feature = "sm2")]
+            KeyInner::Sm2 { .. } => true,
+        }
+    }
+
     /// The key's algorithm.
     pub fn algorithm(&self) -> Algorithm {
         match self.0 {

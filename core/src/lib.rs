@@ -26,6 +26,7 @@ mod ec;
 pub mod error;
 pub mod guardian;
 pub mod keys;
+pub mod list_state;
 pub mod policy;
 pub mod presentation;
 #[cfg(feature = "qr")]
@@ -34,6 +35,7 @@ pub mod printed;
 #[cfg(feature = "qr")]
 pub mod qr;
 pub mod replay;
+pub mod replay_file;
 pub mod request;
 #[cfg(feature = "sm2")]
 mod sm2dsa;
@@ -50,6 +52,7 @@ pub use credential::{CardLayout, Credential, CredentialRequest, Disclosure, Issu
 pub use error::{Error, Reason, Rejection};
 pub use guardian::{MAX_DEPENDANTS, Wallet};
 pub use keys::{Algorithm, DeviceSigner, KeyPair, P256Check, PublicKey};
+pub use list_state::{FileListStateStore, ListState, ListStateStore};
 pub use policy::{Policy, PolicyContext, Scene};
 pub use presentation::{Code, PresentOptions, UnsignedCode, UnverifiedCode, prepare, present};
 pub use printed::{PRINTED_MAX_DAYS, PrintedCode};
@@ -58,6 +61,7 @@ pub use qr::Qr;
 pub use replay::{LossCause, ReplayError, ReplayGuard, ReplayStore};
 #[cfg(feature = "redis")]
 pub use replay::{RedisReplayStore, RedisStoreStats};
+pub use replay_file::{FileReplayStore, NoReplayCheck};
 pub use request::{KeyRequest, ProvenKey};
 pub use trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
 pub use verdict::Verdict;

@@ -206,24 +206,28 @@ fn code_signing_input(unsigned: &[u8]) -> Vec<u8> {
 }
 
 /// A parsed code whose signatures, keys, times and policy are not yet checked. Its
-/// fields are for inspection only: nothing here is vouched for until a
+/// accessors are for inspection only: nothing here is vouched for until a
 /// [`crate::Verifier`] accepts it.
+///
+/// Every value is read once from the bytes the signatures cover, and none can be
+/// changed afterwards: the fields are private, and verification takes the code by value
+/// ([`crate::Verifier::verify_code`]), so what a verifier checks and reports is exactly
+/// what was signed. Editing a parsed code's claims does not compile:
+///
+/// ```compile_fail,E0616
+/// # let text = "";
+/// let mut code = citycode::UnverifiedCode::from_text(text).unwrap();
+/// code.cards[0].claims = citycode::Claims::default();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnverifiedCode {
-    /// The device key the code claims.
-    pub device_key: PublicKey,
-    /// The subject the cards name.
-    pub subject: Subject,
-    /// Unix second the code says it was built.
-    pub issued_at: u32,
-    /// Seconds of validity the code asks for.
-    pub validity_secs: u8,
-    /// The unique id.
-    pub nonce: [u8; 4],
-    /// The cards.
-    pub cards: Vec<Card>,
-    /// The device signature.
-    pub device_signature: [u8; SIGNATURE_LEN],
+    device_key: PublicKey,
+    subject: Subject,
+    issued_at: u32,
+    validity_secs: u8,
+    nonce: [u8; 4],
+    cards: Vec<Card>,
+    device_signature: [u8; SIGNATURE_LEN],
     card_inputs: Vec<Vec<u8>>,
     code_input: Vec<u8>,
 }
@@ -276,6 +280,41 @@ impl UnverifiedCode {
             card_inputs,
             code_input,
         })
+    }
+
+    /// The device key the code claims.
+    pub fn device_key(&self) -> &PublicKey {
+        &self.device_key
+    }
+
+    /// The subject the cards name.
+    pub fn subject(&self) -> Subject {
+        self.subject
+    }
+
+    /// Unix second the code says it was built.
+    pub fn issued_at(&self) -> u32 {
+        self.issued_at
+    }
+
+    /// Seconds of validity the code asks for.
+    pub fn validity_secs(&self) -> u8 {
+        self.validity_secs
+    }
+
+    /// The code's unique id.
+    pub fn nonce(&self) -> [u8; 4] {
+        self.nonce
+    }
+
+    /// The cards, in code order. **Untrusted** until a verifier accepts the code.
+    pub fn cards(&self) -> &[Card] {
+        &self.cards
+    }
+
+    /// The device signature.
+    pub fn device_signature(&self) -> &[u8; SIGNATURE_LEN] {
+        &self.device_signature
     }
 
     /// The exact bytes the issuer signed for card `i` (its domain-separated signing

@@ -98,10 +98,19 @@ impl KeyRequest {
         Ok(request)
     }
 
-    /// The issuer's side: the key, if the request's signature verifies over `challenge`
-    /// (the one this issuer gave this holder, used once). A signature over another
-    /// challenge, by another key, or altered, is `bad_device_signature`.
+    /// The issuer's side: the key, if it is of prime order and the request's signature
+    /// verifies over `challenge` (the one this issuer gave this holder, used once). An
+    /// Ed25519 key with a torsion component is `invalid_device_key`
+    /// ([`PublicKey::has_prime_order`]: one secret would pass for 8 distinct keys in a
+    /// batch); a signature over another challenge, by another key, or altered, is
+    /// `bad_device_signature`.
     pub fn verify(&self, challenge: &[u8]) -> Result<ProvenKey, Rejection> {
+        if !self.device_key.has_prime_order() {
+            return Err(Rejection::new(
+                Reason::InvalidDeviceKey,
+                "the device key has a torsion component: not of prime order (SPEC.md §4.7)",
+            ));
+        }
         let input = signing_input(&self.device_key, challenge).map_err(|r| Rejection::new(r, "challenge length"))?;
         if !self.device_key.verify(&input, &self.signature) {
             return Err(Rejection::new(Reason::BadDeviceSignature, "the key request's signature does not verify"));
@@ -211,6 +220,64 @@ mod tests {
             1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         ]);
         assert_eq!(reason(&weak), Reason::InvalidDeviceKey);
+    }
+
+    /// An Ed25519 signature over `message` by the secret of `seed`, with `key` hashed as
+    /// the public key (RFC 8032 with another `A`): how the holder of one secret signs
+    /// for `A + T`.
+    fn sign_as(seed: [u8; 32], key: &[u8; 32], message: &[u8]) -> [u8; 64] {
+        use curve25519_dalek::{EdwardsPoint, Scalar};
+        use sha2::{Digest, Sha512};
+        let h = Sha512::digest(seed);
+        let (low, prefix) = h.split_at(32);
+        let mut a = [0u8; 32];
+        a.copy_from_slice(low);
+        a[0] &= 248;
+        a[31] &= 127;
+        a[31] |= 64;
+        let a = Scalar::from_bytes_mod_order(a);
+        let r = Scalar::from_hash(Sha512::new().chain_update(prefix).chain_update(message));
+        let big_r = EdwardsPoint::mul_base(&r).compress();
+        let k = Scalar::from_hash(Sha512::new().chain_update(big_r.as_bytes()).chain_update(key).chain_update(message));
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(big_r.as_bytes());
+        sig[32..].copy_from_slice((r + k * a).as_bytes());
+        sig
+    }
+
+    /// Issue 24, item 10: with the cofactored equation, `A + T` (T of order 8) verifies
+    /// every signature of `A`'s secret, so one secret passed for 8 distinct keys, with 8
+    /// key ids, in one batch. Only the prime-order key is accepted now.
+    #[test]
+    fn one_secret_cannot_pass_for_eight_device_keys() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        let seed = [9u8; 32];
+        let honest = KeyPair::from_secret_bytes(Algorithm::Ed25519, &seed).unwrap().public_key();
+        let a = CompressedEdwardsY(honest.to_bytes().try_into().unwrap()).decompress().unwrap();
+        let mut ids = std::collections::HashSet::new();
+        let mut proven = Vec::new();
+        for t in EIGHT_TORSION {
+            let bytes = (a + t).compress().to_bytes();
+            // Each parses (none is of small order) and has its own key id...
+            let key = PublicKey::from_bytes(Algorithm::Ed25519, &bytes).unwrap();
+            ids.insert(key.key_id());
+            let input = signing_input(&key, &CHALLENGE).unwrap();
+            let request = KeyRequest { device_key: key.clone(), signature: sign_as(seed, &bytes, &input) };
+            // ...and its signature verifies: only the prime-order rule tells them apart.
+            assert!(key.verify(&input, &request.signature));
+            assert_eq!(key.has_prime_order(), key == honest);
+            match KeyRequest::from_bytes(&request.to_bytes()).unwrap().verify(&CHALLENGE) {
+                Ok(p) => proven.push(p.public_key().clone()),
+                Err(e) => assert_eq!(e.reason, Reason::InvalidDeviceKey),
+            }
+        }
+        assert_eq!(ids.len(), 8);
+        assert_eq!(proven, vec![honest]);
+        // P-256 and SM2 curves have cofactor 1: every valid key is of prime order.
+        for alg in [Algorithm::EcdsaP256Sha256, Algorithm::Sm2Sm3] {
+            assert!(KeyPair::from_secret_bytes(alg, &seed).unwrap().public_key().has_prime_order());
+        }
     }
 
     #[test]

@@ -260,8 +260,49 @@ impl RevocationList {
     /// Parses a signed revocation list and checks its signature against the root key
     /// or, for an issuer-signed list, the issuer's key in `trust` (SPEC.md §8.2): the
     /// key must be in `trust`, verify the signature, and have been valid when the list
-    /// was issued (`not_before <= issued_at < not_after`, else `issuer_key_not_valid`).
+    /// says it was issued (`not_before <= issued_at < not_after`, else
+    /// `issuer_key_not_valid`).
+    ///
+    /// This says whether the list was validly signed, not whether a verifier may take
+    /// it now: `issued_at` is whatever the signer wrote. Loading uses
+    /// [`RevocationList::verify_at`], which also needs the key valid now.
     pub fn verify(bytes: &[u8], root: &PublicKey, trust: Option<&TrustList>) -> Result<RevocationList, Rejection> {
+        RevocationList::verify_signed(bytes, root, trust).map(|(list, _)| list)
+    }
+
+    /// What a verifier loads (SPEC.md §8.2, §8.3): [`RevocationList::verify`], and for
+    /// an issuer-signed list its key valid at `now`, the verifier's clock
+    /// (`not_before <= now < not_after`, else `issuer_key_not_valid`), whatever the
+    /// list's `issued_at`. A retired key (its `not_after` past) can sign nothing a
+    /// verifier takes: not a new list, and not a backdated one with a higher sequence
+    /// that would replace its last list.
+    pub fn verify_at(
+        bytes: &[u8],
+        root: &PublicKey,
+        trust: Option<&TrustList>,
+        now: u64,
+    ) -> Result<RevocationList, Rejection> {
+        let (list, issuer) = RevocationList::verify_signed(bytes, root, trust)?;
+        if let Some(k) = issuer
+            && (now < u64::from(k.not_before) || now >= u64::from(k.not_after))
+        {
+            return Err(Rejection::new(
+                Reason::IssuerKeyNotValid,
+                format!(
+                    "issuer key {} is not valid now ({now}; valid from {} to {}): its revocation lists are refused",
+                    k.kid, k.not_before, k.not_after
+                ),
+            ));
+        }
+        Ok(list)
+    }
+
+    /// [`RevocationList::verify`], returning the issuer key that signed, if not the root.
+    fn verify_signed<'t>(
+        bytes: &[u8],
+        root: &PublicKey,
+        trust: Option<&'t TrustList>,
+    ) -> Result<(RevocationList, Option<&'t IssuerKey>), Rejection> {
         let fail = |r: Reason| Rejection::new(r, "revocation list");
         let (list, body, alg, sig) = RevocationList::parse(bytes).map_err(fail)?;
         let issuer = match list.signer {
@@ -282,7 +323,7 @@ impl RevocationList {
                 format!("revocation list issued at {} outside issuer key {}'s validity", list.issued_at, k.kid),
             ));
         }
-        Ok(list)
+        Ok((list, issuer))
     }
 
     fn parse(bytes: &[u8]) -> Result<Parsed<'_, RevocationList>, Reason> {

@@ -3,10 +3,12 @@
 //!
 //! ```json
 //! {"decision": "accept", "policy": "metro_gate", "claims": {...}, "subject": "7265...",
-//!  "issued_at": 1795593600, "issuers": [1], "revocation_checked": true}
-//! {"decision": "accept", "policy": "hospital", ..., "printed": true}   (a printed code)
+//!  "issued_at": 1795593600, "issuers": [1], "revocation_checked": true, "replay_checked": true}
+//! {"decision": "accept", "policy": "hospital", ..., "replay_checked": false, "printed": true}   (a printed code)
 //! {"decision": "reject", "reason": "code_expired", "detail": "expired at 1795593690"}
 //! ```
+//!
+//! SPEC.md §9.2 describes every field.
 
 use serde::Serialize;
 
@@ -31,8 +33,13 @@ pub enum Verdict {
         issued_at: u32,
         /// Key ids of the issuers of the code's cards, in card order.
         issuers: Vec<u32>,
-        /// False only when the verifier runs without revocation lists by choice.
+        /// False only when the verifier runs without the root-signed revocation list by
+        /// choice.
         revocation_checked: bool,
+        /// Whether the code was checked for replay: false when the verifier's replay
+        /// store records nothing (a one-shot run, [`crate::NoReplayCheck`]: the same code
+        /// would be accepted again) and for a printed code (never replay-checked).
+        replay_checked: bool,
         /// Present (true) for a printed code: check the person's identity document
         /// against `claims.identity` (SPEC.md §5.1).
         #[serde(skip_serializing_if = "core::ops::Not::not")]
@@ -77,6 +84,7 @@ impl From<&Result<Accepted, Rejection>> for Verdict {
                 issued_at: a.issued_at,
                 issuers: a.issuers.clone(),
                 revocation_checked: a.revocation_checked,
+                replay_checked: a.replay_checked,
                 printed: a.printed,
             },
             Err(r) => Verdict::Reject { reason: r.reason, detail: r.detail.clone() },

@@ -7,12 +7,15 @@ use std::sync::Arc;
 use std::sync::Mutex;
 
 use crate::claims::Claims;
+#[cfg(feature = "sm2")]
+use crate::claims::IdDigest;
 use crate::credential::Subject;
 use crate::distribution::{ListFile, ListSource, ListStatus, STATUS_FILE, UpdatePlan, UpdateReport};
 use crate::error::{Reason, Rejection};
 #[cfg(feature = "sm2")]
 use crate::keys::Algorithm;
 use crate::keys::{P256Check, PublicKey};
+use crate::list_state::{AppliedList, ListState, ListStateStore, Slot};
 use crate::policy::{Policy, PolicyContext};
 use crate::presentation::UnverifiedCode;
 use crate::printed::PrintedCode;
@@ -65,14 +68,20 @@ pub struct Accepted {
     pub issuers: Vec<u32>,
     /// The policy that accepted it.
     pub policy: String,
-    /// Whether revocation was checked: false only on a verifier that was told to run
-    /// without revocation lists ([`Verifier::allow_missing_revocation_list`]) and
-    /// holds none.
+    /// Whether revocation was checked against the root-signed revocation list: false
+    /// only on a verifier that was told to run without revocation lists
+    /// ([`Verifier::allow_missing_revocation_list`]) and holds no root-signed list
+    /// (issuer-signed lists it holds were still checked).
     pub revocation_checked: bool,
     /// A printed code (SPEC.md §5.1): no device signed it and anyone with a copy can
     /// show it, so the staff MUST check the person's identity document against
     /// `claims.identity` before serving them.
     pub printed: bool,
+    /// Whether the code was checked for replay (SPEC.md §9.2): false when the verifier's
+    /// replay store records nothing ([`crate::NoReplayCheck`], a one-shot run that keeps
+    /// no state: the same code would be accepted again), and for a printed code, which is
+    /// never checked for replay (it is shown at every visit).
+    pub replay_checked: bool,
 }
 
 impl Accepted {
@@ -145,8 +154,13 @@ pub struct Verifier {
     cache: CredentialCache,
     /// Refuse every code while no revocation list is held (the default).
     revocation_required: bool,
-    /// The last list status applied in full: sequence, expiry, bytes.
-    status: Option<(u64, u32, Vec<u8>)>,
+    /// The last list status applied in full: sequence, expiry.
+    status: Option<(u64, u32)>,
+    /// The floor of every list: the highest sequence applied and the digest of its bytes
+    /// (SPEC.md §8.3), restored across restarts through `state_store`.
+    floors: ListState,
+    /// Where the floors are saved after every load that changes them.
+    state_store: Option<Arc<dyn ListStateStore>>,
     /// Local offset from UTC for dates people read (SPEC.md §11).
     utc_offset_minutes: i32,
     /// Accept SM2 keys only (SPEC.md §4.6).
@@ -181,22 +195,14 @@ fn refuse_other_algorithms(list: &TrustList) -> Result<(), Rejection> {
     }
 }
 
-/// Refuses a list older than the held one, or as old with other content.
-fn refuse_rollback(held: Option<(u64, &[u8])>, sequence: u64, bytes: &[u8], reason: Reason) -> Result<(), Rejection> {
-    match held {
-        Some((held_seq, held_bytes)) if sequence < held_seq || (sequence == held_seq && bytes != held_bytes) => {
-            Err(Rejection::new(reason, format!("offered sequence {sequence}, holding {held_seq}")))
-        }
-        _ => Ok(()),
-    }
-}
-
 impl Verifier {
     /// A verifier that trusts `root` and applies `policy`, with the system clock, the
     /// default skew and validity limits, and an in-memory replay guard. Load a trust
     /// list before verifying.
     pub fn new(root: PublicKey, policy: impl Policy + 'static) -> Self {
         Verifier {
+            floors: ListState::new(root.key_id()),
+            state_store: None,
             root,
             trust: None,
             revocations: Vec::new(),
@@ -216,7 +222,7 @@ impl Verifier {
 
     /// Accepts only the national algorithms (SPEC.md §4.6): a trust list naming an
     /// issuer key that is not SM2 is refused when loaded, and so is a code whose device
-    /// key is not SM2 (`unsupported_algorithm`). With an SM2 root this leaves no
+    /// key is not SM2 or whose identity commitment is not SM3 (`unsupported_algorithm`). With an SM2 root this leaves no
     /// signature but SM2 and no digest but SM3 in anything the verifier accepts. Fails
     /// (`unsupported_algorithm`) unless the root is SM2, and if a list already loaded
     /// names another algorithm.
@@ -264,10 +270,11 @@ impl Verifier {
         self.utc_offset_minutes = minutes.clamp(-max, max);
     }
 
-    /// Lets the verifier accept codes while it holds no revocation list. By default it
-    /// refuses them (`no_revocation_list`): a terminal that never got the list would
-    /// otherwise admit revoked phones. Verdicts of a verifier running without a list
-    /// say so ([`Accepted::revocation_checked`] is false).
+    /// Lets the verifier accept codes while it holds no root-signed revocation list. By
+    /// default it refuses them (`no_revocation_list`), whatever issuer-signed lists it
+    /// holds: a terminal that never got the root's list would otherwise admit revoked
+    /// phones. Verdicts of a verifier running without it say so
+    /// ([`Accepted::revocation_checked`] is false).
     pub fn allow_missing_revocation_list(mut self) -> Self {
         self.revocation_required = false;
         self
@@ -298,8 +305,9 @@ impl Verifier {
     }
 
     /// Whether the verifier could accept a code at `now`: a trust list held and
-    /// unexpired, a revocation list held (unless allowed to run without) and none
-    /// expired, and the replay store ready. A service reports this as its readiness.
+    /// unexpired, the root-signed revocation list held (unless allowed to run without)
+    /// and no revocation list expired, and the replay store ready. A service reports
+    /// this as its readiness.
     pub fn ready_at(&self, now: u64) -> Result<(), Rejection> {
         self.check_lists(now)?;
         self.replay.ready(now).map_err(|e| Rejection::new(e.reason(), e.to_string()))
@@ -361,47 +369,180 @@ impl Verifier {
     }
 
     /// Loads a signed trust list. Refuses a bad signature, and a list with a lower
-    /// sequence than the one held, or the same sequence with other content (rollback).
-    /// Loading the held list again is a no-op. A held issuer-signed revocation list
-    /// that the new trust list no longer verifies (its key dropped or replaced, or not
-    /// valid when the list was issued) is dropped with it (SPEC.md §8.3). On error
-    /// nothing changes.
+    /// sequence than the one applied, or the same sequence with other content
+    /// (rollback, also against the floor restored from a [`ListState`]). Loading the
+    /// held list again is a no-op. A held issuer-signed revocation list that the new
+    /// trust list no longer verifies (its key dropped or replaced, or not valid when the
+    /// list was issued) is dropped with it (SPEC.md §8.3). With a list state store, the
+    /// new state is saved first. On error nothing changes.
     pub fn load_trust_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
         let list = TrustList::verify(bytes, &self.root)?;
         #[cfg(feature = "sm2")]
         if self.gm_only {
             refuse_other_algorithms(&list)?;
         }
-        let held = self.trust.as_ref().map(|(l, b)| (l.sequence, b.as_slice()));
-        refuse_rollback(held, list.sequence, bytes, Reason::TrustListRollback)?;
-        if self.trust.as_ref().is_none_or(|(_, held)| held.as_slice() != bytes) {
-            self.cache.clear();
-        }
+        let digest = self.list_digest(bytes);
+        self.floors.refuse_rollback(Slot::Trust, list.sequence, &digest)?;
         // An issuer-signed revocation list stays only while the new trust list still
         // holds a key that verifies it (SPEC.md §8.3): a list whose key was dropped or
         // replaced could never be refreshed, and once expired would refuse every code.
         // Root-signed lists do not depend on the trust list: only issuer lists are checked.
         let root = &self.root;
-        self.revocations.retain(|(held, bytes)| {
-            held.signer == ListSigner::Root || RevocationList::verify(bytes, root, Some(&list)).is_ok()
+        let kept: Vec<bool> = self
+            .revocations
+            .iter()
+            .map(|(held, bytes)| {
+                held.signer == ListSigner::Root || RevocationList::verify(bytes, root, Some(&list)).is_ok()
+            })
+            .collect();
+        let mut floors = self.floors.clone();
+        floors.set(Slot::Trust, AppliedList { sequence: list.sequence, digest });
+        // A dropped list's floor goes with it; so does the floor of a list not held (after
+        // a restart) whose key left the trust list.
+        let dropped: Vec<ListSigner> =
+            self.revocations.iter().zip(&kept).filter(|(_, k)| !**k).map(|((l, _), _)| l.signer).collect();
+        floors.retain_revocations(|signer| match signer {
+            ListSigner::Root => true,
+            ListSigner::Issuer(kid) => !dropped.contains(&signer) && list.key(kid).is_some(),
         });
+        self.save_floors(floors)?;
+        if self.trust.as_ref().is_none_or(|(_, held)| held.as_slice() != bytes) {
+            self.cache.clear();
+        }
+        let mut keep = kept.into_iter();
+        self.revocations.retain(|_| keep.next().unwrap_or(false));
         self.trust = Some((list, bytes.to_vec()));
         Ok(())
     }
 
-    /// Loads a signed revocation list (root-signed, or signed by an issuer key of the
-    /// held trust list), replacing the previous list of the same signer. Refuses
-    /// rollback as [`Verifier::load_trust_list`] does.
+    /// Loads a signed revocation list at the clock's time: see
+    /// [`Verifier::load_revocation_list_at`].
     pub fn load_revocation_list(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
-        let list = RevocationList::verify(bytes, &self.root, self.trust_list())?;
-        let slot = self.revocations.iter().position(|(held, _)| held.signer == list.signer);
-        let held = slot.and_then(|i| self.revocations.get(i)).map(|(l, b)| (l.sequence, b.as_slice()));
-        refuse_rollback(held, list.sequence, bytes, Reason::RevocationListRollback)?;
+        self.load_revocation_list_at(bytes, self.clock.now())
+    }
+
+    /// Loads a signed revocation list (root-signed, or signed by an issuer key of the
+    /// held trust list) at Unix time `now`, replacing the previous list of the same
+    /// signer. An issuer-signed list is refused (`issuer_key_not_valid`) unless its key
+    /// is valid at `now`, whatever the list's `issued_at` ([`RevocationList::verify_at`]):
+    /// a retired key's last list stays held, and enforced, until it expires, and that key
+    /// never replaces it (SPEC.md §8.3). Refuses rollback as
+    /// [`Verifier::load_trust_list`] does. With a list state store, the new state is
+    /// saved first. On error nothing changes.
+    pub fn load_revocation_list_at(&mut self, bytes: &[u8], now: u64) -> Result<(), Rejection> {
+        let list = RevocationList::verify_at(bytes, &self.root, self.trust_list(), now)?;
+        let digest = self.list_digest(bytes);
+        let slot = Slot::Revocation(list.signer);
+        self.floors.refuse_rollback(slot, list.sequence, &digest)?;
+        let mut floors = self.floors.clone();
+        floors.set(slot, AppliedList { sequence: list.sequence, digest });
+        self.save_floors(floors)?;
+        let held = self.revocations.iter().position(|(held, _)| held.signer == list.signer);
         let entry = (list, bytes.to_vec());
-        match slot.and_then(|i| self.revocations.get_mut(i)) {
+        match held.and_then(|i| self.revocations.get_mut(i)) {
             Some(held) => *held = entry,
             None => self.revocations.push(entry),
         }
+        Ok(())
+    }
+
+    /// H of a list's bytes, H the root key's digest (SPEC.md §4.6).
+    fn list_digest(&self, bytes: &[u8]) -> [u8; 32] {
+        crate::digest::key_digest(self.root.algorithm(), bytes)
+    }
+
+    /// Makes `floors` the verifier's floors, saving them first when a list state store
+    /// is attached and they changed. On error (`list_state_unavailable`) nothing changes.
+    fn save_floors(&mut self, floors: ListState) -> Result<(), Rejection> {
+        if floors != self.floors {
+            self.save_state(&floors)?;
+            self.floors = floors;
+        }
+        Ok(())
+    }
+
+    /// What the verifier applied: for the list status, the trust list and each
+    /// revocation list, the highest sequence and the digest of its bytes (SPEC.md §8.3).
+    /// Give it to [`Verifier::restore_list_state`] after a restart, or let a
+    /// [`ListStateStore`] keep it ([`Verifier::with_list_state_store`]).
+    pub fn list_state(&self) -> ListState {
+        self.floors.clone()
+    }
+
+    /// Restores what a verifier with this root applied before ([`Verifier::list_state`]):
+    /// from now on a list (or status) with a lower sequence than the state's, or the same
+    /// sequence with a different digest, is refused with its rollback reason, exactly as
+    /// if that list were still held; and every revocation list in the state must be
+    /// loaded again before any code is accepted (`no_revocation_list` until then). Held
+    /// lists older than the state are dropped (they would be refused if offered now).
+    /// Restoring only raises floors: a state lower than what the verifier applied
+    /// changes nothing. A state of another root key is `list_state_unavailable`; a
+    /// state naming a list at a sequence the verifier applied with other bytes is that
+    /// list's rollback reason. With a list state store, the merged state is saved
+    /// first. On error nothing changes.
+    pub fn restore_list_state(&mut self, state: ListState) -> Result<(), Rejection> {
+        let floors = self.floors.merged(&state)?;
+        if floors != self.floors {
+            self.save_state(&floors)?;
+        }
+        self.raise_floors(floors);
+        Ok(())
+    }
+
+    /// Saves `state` to the list state store, if one is attached.
+    fn save_state(&self, state: &ListState) -> Result<(), Rejection> {
+        match &self.state_store {
+            Some(store) => store.save(state).map_err(|e| {
+                Rejection::new(Reason::ListStateUnavailable, format!("saving the list state failed: {e}"))
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes `floors` (at least the verifier's own) and drops the held lists older than
+    /// them.
+    fn raise_floors(&mut self, floors: ListState) {
+        let older = |slot: Slot, sequence: u64| floors.get(slot).is_some_and(|f| sequence < f.sequence);
+        if self.trust.as_ref().is_some_and(|(t, _)| older(Slot::Trust, t.sequence)) {
+            self.trust = None;
+            self.cache.clear();
+        }
+        if self.status.is_some_and(|(seq, _)| older(Slot::Status, seq)) {
+            self.status = None;
+        }
+        self.revocations.retain(|(l, _)| !older(Slot::Revocation(l.signer), l.sequence));
+        self.floors = floors;
+    }
+
+    /// Attaches a store that keeps the verifier's [`ListState`] across restarts, and
+    /// restores the state it holds at once ([`Verifier::restore_list_state`]), saving
+    /// the result straight away (so a store that cannot be written is found before any
+    /// list depends on it). From then on the verifier saves its state itself after
+    /// every load that changes it, before the load takes effect: a load whose state
+    /// cannot be saved fails (`list_state_unavailable`) and changes nothing. Fails
+    /// (`list_state_unavailable`) if the store cannot be read or written or its state is
+    /// of another root, and with a rollback reason if the state conflicts with a list
+    /// the verifier already applied.
+    pub fn with_list_state_store(mut self, store: Arc<dyn ListStateStore>) -> Result<Self, Rejection> {
+        self.set_list_state_store(store)?;
+        Ok(self)
+    }
+
+    /// Attaches a list state store to a verifier in use (see
+    /// [`Verifier::with_list_state_store`]); on error nothing changes.
+    pub fn set_list_state_store(&mut self, store: Arc<dyn ListStateStore>) -> Result<(), Rejection> {
+        let saved = store
+            .load()
+            .map_err(|e| Rejection::new(Reason::ListStateUnavailable, format!("loading the list state failed: {e}")))?;
+        let floors = match saved {
+            Some(state) => self.floors.merged(&state)?,
+            None => self.floors.clone(),
+        };
+        store
+            .save(&floors)
+            .map_err(|e| Rejection::new(Reason::ListStateUnavailable, format!("saving the list state failed: {e}")))?;
+        self.state_store = Some(store);
+        self.raise_floors(floors);
         Ok(())
     }
 
@@ -420,13 +561,12 @@ impl Verifier {
     }
 
     /// Checks a published status (root signature; not older than the last one applied,
-    /// which refuses a stale mirror) and says which of its lists are newer than those
-    /// held: fetch [`UpdatePlan::to_fetch`], in order, and give them to
-    /// [`Verifier::apply_update`].
+    /// which refuses a stale mirror, also after a restart with a restored
+    /// [`ListState`]) and says which of its lists are newer than those held: fetch
+    /// [`UpdatePlan::to_fetch`], in order, and give them to [`Verifier::apply_update`].
     pub fn plan_update(&self, status_bytes: Vec<u8>) -> Result<UpdatePlan, Rejection> {
         let status = ListStatus::verify(&status_bytes, &self.root)?;
-        let held = self.status.as_ref().map(|(seq, _, b)| (*seq, b.as_slice()));
-        refuse_rollback(held, status.sequence, &status_bytes, Reason::ListStatusRollback)?;
+        self.floors.refuse_rollback(Slot::Status, status.sequence, &self.list_digest(&status_bytes))?;
         let (mut fetch, mut unchanged) = (Vec::new(), Vec::new());
         for entry in status.entries.iter() {
             let held = match entry.file {
@@ -448,7 +588,8 @@ impl Verifier {
     /// match the digest the status names, then loads with its own signature and
     /// rollback checks. On error the verifier keeps every list it held (and each list
     /// that loaded before the error) and goes on serving with them until they expire;
-    /// the status counts as applied only when every list loaded.
+    /// the status counts as applied only when every list loaded (and, with a list state
+    /// store, its state was saved).
     pub fn apply_update(&mut self, plan: UpdatePlan, files: Vec<Vec<u8>>) -> Result<UpdateReport, Rejection> {
         if files.len() != plan.fetch.len() {
             return Err(Rejection::new(
@@ -472,13 +613,20 @@ impl Verifier {
             }
             report.loaded.push(name);
         }
-        self.status = Some((plan.status.sequence, plan.status.expires_at, plan.status_bytes));
+        let digest = self.list_digest(&plan.status_bytes);
+        // Checked again: a list loaded above cannot have moved the status floor, but the
+        // plan may be older than a status applied since it was made.
+        self.floors.refuse_rollback(Slot::Status, plan.status.sequence, &digest)?;
+        let mut floors = self.floors.clone();
+        floors.set(Slot::Status, AppliedList { sequence: plan.status.sequence, digest });
+        self.save_floors(floors)?;
+        self.status = Some((plan.status.sequence, plan.status.expires_at));
         Ok(report)
     }
 
     /// The sequence and expiry of the last list status applied in full, if any.
     pub fn list_status(&self) -> Option<(u64, u32)> {
-        self.status.as_ref().map(|(seq, exp, _)| (*seq, *exp))
+        self.status
     }
 
     /// Verifies scanned QR text at the clock's current time.
@@ -495,27 +643,34 @@ impl Verifier {
     /// Verifies scanned QR text at Unix time `now`.
     pub fn verify_at(&self, text: &str, now: u64) -> Result<Accepted, Rejection> {
         match Scanned::from_text(text)? {
-            Scanned::Device(code) => self.verify_code(&code, now),
-            Scanned::Printed(code) => self.verify_printed(&code, now),
+            Scanned::Device(code) => self.verify_code(code, now),
+            Scanned::Printed(code) => self.verify_printed(code, now),
         }
     }
 
     /// Verifies a printed code (SPEC.md §5.1) at Unix time `now`: only where the scene's
     /// policy accepts printed codes; lists, issuer keys, scope, card validity, revocation,
     /// the issuer signatures, then the policy. No replay check: the code is static, and
-    /// the staff check the person's identity document.
-    pub fn verify_printed(&self, code: &PrintedCode, now: u64) -> Result<Accepted, Rejection> {
+    /// the staff check the person's identity document. Takes the code by value: the
+    /// verdict is made from exactly what was checked.
+    pub fn verify_printed(&self, code: PrintedCode, now: u64) -> Result<Accepted, Rejection> {
+        self.printed_verdict(&code, now)
+    }
+
+    fn printed_verdict(&self, code: &PrintedCode, now: u64) -> Result<Accepted, Rejection> {
         let trust = self.check_lists(now)?;
+        #[cfg(feature = "sm2")]
+        self.refuse_non_gm(None, code.cards())?;
         if !self.policy.accepts_printed() {
             return Err(Rejection::new(
                 Reason::PolicyUnmet,
                 format!("{} does not accept printed codes: a staffed counter does", self.policy.name()),
             ));
         }
-        self.check_cards(trust, &code.cards, now)?;
+        self.check_cards(trust, code.cards(), now)?;
         let subject_detail = "printed code revoked (reissued or reported lost)";
-        self.check_revocation(None, &code.subject, subject_detail, code.cards.len(), &|i| code.card_id(i))?;
-        for (i, card) in code.cards.iter().enumerate() {
+        self.check_revocation(None, &code.subject(), subject_detail, code.cards().len(), &|i| code.card_id(i))?;
+        for (i, card) in code.cards().iter().enumerate() {
             let key = trust.key(card.kid).map(|k| &k.key);
             if !key.is_some_and(|k| k.verify(code.card_input(i), &card.signature)) {
                 return Err(Rejection::new(Reason::BadIssuerSignature, format!("card {i}, key id {}", card.kid)));
@@ -529,17 +684,20 @@ impl Verifier {
         }
         Ok(Accepted {
             claims,
-            subject: code.subject,
+            subject: code.subject(),
             issued_at: u32::try_from(code.not_before()).unwrap_or(u32::MAX),
-            issuers: code.cards.iter().map(|c| c.kid).collect(),
+            issuers: code.cards().iter().map(|c| c.kid).collect(),
             policy: self.policy.name(),
-            revocation_checked: !self.revocations.is_empty(),
+            revocation_checked: self.holds_root_revocation_list(),
             printed: true,
+            replay_checked: false,
         })
     }
 
-    /// Verifies a parsed code at Unix time `now`, in the order SPEC.md §9 fixes.
-    pub fn verify_code(&self, code: &UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
+    /// Verifies a parsed code at Unix time `now`, in the order SPEC.md §9 fixes. Takes
+    /// the code by value: the verdict is made from exactly what was checked, the values
+    /// parsed from the signed bytes.
+    pub fn verify_code(&self, code: UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
         self.verify_code_host_checked(code, now, &[])
     }
 
@@ -566,16 +724,16 @@ impl Verifier {
     /// host's ECDSA is right; list only what it verified.
     pub fn verify_code_host_checked(
         &self,
-        code: &UnverifiedCode,
+        code: UnverifiedCode,
         now: u64,
         verified: &[P256Check],
     ) -> Result<Accepted, Rejection> {
-        let trust = self.check_before_signatures(code, now)?;
-        let jobs = signature_jobs(trust, code);
+        let trust = self.check_before_signatures(&code, now)?;
+        let jobs = signature_jobs(trust, &code);
         if let Some(bad) = self.first_bad_signatures(&[&jobs], verified).into_iter().flatten().next() {
             return Err(bad.failure());
         }
-        self.finish(code, now)
+        self.finish(&code, now)
     }
 
     /// Step 6 of SPEC.md §9 for one code or many: for each code's signature jobs, the
@@ -657,22 +815,16 @@ impl Verifier {
         let skew = self.skew;
         let trust = self.check_lists(now)?;
         #[cfg(feature = "sm2")]
-        if self.gm_only && code.device_key.algorithm() != Algorithm::Sm2Sm3 {
-            let alg = code.device_key.algorithm();
-            return reject(
-                Reason::UnsupportedAlgorithm,
-                format!("device key is {alg}; this verifier accepts SM2 only"),
-            );
-        }
+        self.refuse_non_gm(Some(code.device_key()), code.cards())?;
 
         // The code's own window.
-        if code.validity_secs > self.max_validity {
+        if code.validity_secs() > self.max_validity {
             return reject(
                 Reason::CodeValidityTooLong,
-                format!("{} s asked, {} s allowed", code.validity_secs, self.max_validity),
+                format!("{} s asked, {} s allowed", code.validity_secs(), self.max_validity),
             );
         }
-        let issued_at = u64::from(code.issued_at);
+        let issued_at = u64::from(code.issued_at());
         if issued_at > now.saturating_add(skew) {
             return reject(Reason::CodeNotYetValid, format!("built at {issued_at}, now {now}"));
         }
@@ -681,11 +833,37 @@ impl Verifier {
             return reject(Reason::CodeExpired, format!("expired at {}", code_end - skew));
         }
 
-        self.check_cards(trust, &code.cards, now)?;
+        self.check_cards(trust, code.cards(), now)?;
 
-        let device = Revoked::DeviceKey(code.device_key.key_id());
-        self.check_revocation(Some(device), &code.subject, "subject revoked", code.cards.len(), &|i| code.card_id(i))?;
+        let device = Revoked::DeviceKey(code.device_key().key_id());
+        self.check_revocation(Some(device), &code.subject(), "subject revoked", code.cards().len(), &|i| {
+            code.card_id(i)
+        })?;
         Ok(trust)
+    }
+
+    /// For a GM-only verifier (SPEC.md §4.6, §9 step 2): refuses a device key that is
+    /// not SM2 and an identity commitment whose digest is not SM3
+    /// (`unsupported_algorithm`). Issuer keys were checked when the trust list loaded.
+    #[cfg(feature = "sm2")]
+    fn refuse_non_gm(&self, device: Option<&PublicKey>, cards: &[crate::credential::Card]) -> Result<(), Rejection> {
+        if !self.gm_only {
+            return Ok(());
+        }
+        if let Some(alg) = device.map(PublicKey::algorithm).filter(|a| *a != Algorithm::Sm2Sm3) {
+            return Err(Rejection::new(
+                Reason::UnsupportedAlgorithm,
+                format!("device key is {alg}; this verifier accepts SM2 only"),
+            ));
+        }
+        let sha = cards.iter().position(|c| c.claims.identity.as_ref().is_some_and(|i| i.digest != IdDigest::Sm3));
+        if let Some(i) = sha {
+            return Err(Rejection::new(
+                Reason::UnsupportedAlgorithm,
+                format!("card {i}'s identity commitment is SHA-256; this verifier accepts SM3 only"),
+            ));
+        }
+        Ok(())
     }
 
     /// Revocation (SPEC.md §9 step 5), list by list in load order: the device key (a
@@ -755,8 +933,29 @@ impl Verifier {
                 format!("trust list {} expired at {}", trust.sequence, trust.expires_at),
             );
         }
-        if self.revocation_required && self.revocations.is_empty() {
-            return reject(Reason::NoRevocationList, "load a revocation list first".into());
+        // The root-signed list is the one every revocation reaches: issuer lists alone
+        // (an issuer that may attest tourism only) do not make revocation checked.
+        if self.revocation_required && !self.holds_root_revocation_list() {
+            let detail = if self.revocations.is_empty() {
+                "load a revocation list first"
+            } else {
+                "the root-signed revocation list is required; only issuer-signed lists are held"
+            };
+            return reject(Reason::NoRevocationList, detail.into());
+        }
+        // A revocation list applied before a restart (its floor restored) is required
+        // again, whatever the configuration: the verifier knows revocations it no longer
+        // holds.
+        if let Some(missing) =
+            self.floors.revocation_lists().iter().find(|f| !self.revocations.iter().any(|(l, _)| l.signer == f.signer))
+        {
+            return reject(
+                Reason::NoRevocationList,
+                format!(
+                    "{:?} revocation list at sequence {} was applied before; load it or a newer one",
+                    missing.signer, missing.sequence
+                ),
+            );
         }
         if let Some((list, _)) = self.revocations.iter().find(|(l, _)| now >= u64::from(l.expires_at)) {
             return reject(
@@ -767,9 +966,14 @@ impl Verifier {
         Ok(trust)
     }
 
+    /// Whether the root-signed revocation list is held (SPEC.md §9 step 2).
+    fn holds_root_revocation_list(&self) -> bool {
+        self.revocations.iter().any(|(l, _)| l.signer == ListSigner::Root)
+    }
+
     /// Unix second from which the code is expired (skew included).
     fn code_end(&self, code: &UnverifiedCode) -> u64 {
-        u64::from(code.issued_at) + u64::from(code.validity_secs) + self.skew
+        u64::from(code.issued_at()) + u64::from(code.validity_secs()) + self.skew
     }
 
     /// The cache fingerprint of a job the credential cache may answer: an issuer
@@ -780,18 +984,20 @@ impl Verifier {
 
     /// One signature check, through the credential cache for issuer signatures, and
     /// through the host's answers for P-256 (`host`: the exact checks it verified).
+    ///
+    /// A host's confirmation counts for this call only: it never enters the cache, which
+    /// remembers only what `PublicKey::verify` itself accepted, so a host that lied once
+    /// cannot make a later code verified by the library alone pass.
     fn check_signature(&self, job: &SignatureJob<'_>, host: &[P256Check]) -> bool {
-        let verify = || {
-            (!host.is_empty() && job.key.p256_check(job.message, job.signature).is_some_and(|c| host.contains(&c)))
-                || job.key.verify(job.message, job.signature)
-        };
+        let host_confirmed =
+            || !host.is_empty() && job.key.p256_check(job.message, job.signature).is_some_and(|c| host.contains(&c));
         let Some(fingerprint) = self.cache_key(job) else {
-            return verify();
+            return host_confirmed() || job.key.verify(job.message, job.signature);
         };
-        if self.cache.contains(&fingerprint) {
+        if self.cache.contains(&fingerprint) || host_confirmed() {
             return true;
         }
-        let ok = verify();
+        let ok = job.key.verify(job.message, job.signature);
         if ok {
             self.cache.insert(fingerprint);
         }
@@ -812,12 +1018,13 @@ impl Verifier {
             .map_err(|e: ReplayError| Rejection::new(e.reason(), e.to_string()))?;
         Ok(Accepted {
             claims,
-            subject: code.subject,
-            issued_at: code.issued_at,
-            issuers: code.cards.iter().map(|c| c.kid).collect(),
+            subject: code.subject(),
+            issued_at: code.issued_at(),
+            issuers: code.cards().iter().map(|c| c.kid).collect(),
             policy: self.policy.name(),
-            revocation_checked: !self.revocations.is_empty(),
+            revocation_checked: self.holds_root_revocation_list(),
             printed: false,
+            replay_checked: self.replay.remembers(),
         })
     }
 
@@ -852,7 +1059,7 @@ impl Verifier {
             .zip(bad)
             .map(|((p, s), bad)| match (p, s, bad) {
                 (Err(r), _, _) | (_, Err(r), _) => Err(r.clone()),
-                (Ok(Scanned::Printed(code)), Ok(_), _) => self.verify_printed(code, now),
+                (Ok(Scanned::Printed(code)), Ok(_), _) => self.printed_verdict(code, now),
                 (Ok(Scanned::Device(_)), Ok(_), Some(job)) => Err(job.failure()),
                 (Ok(Scanned::Device(code)), Ok(_), None) => self.finish(code, now),
             })
@@ -894,8 +1101,8 @@ impl SignatureJob<'_> {
 }
 
 fn signature_jobs<'a>(trust: &'a TrustList, code: &'a UnverifiedCode) -> Vec<SignatureJob<'a>> {
-    let mut jobs = Vec::with_capacity(code.cards.len() + 1);
-    for (i, card) in code.cards.iter().enumerate() {
+    let mut jobs = Vec::with_capacity(code.cards().len() + 1);
+    for (i, card) in code.cards().iter().enumerate() {
         // check_before_signatures already refused unknown key ids.
         if let Some(k) = trust.key(card.kid) {
             jobs.push(SignatureJob {
@@ -908,9 +1115,9 @@ fn signature_jobs<'a>(trust: &'a TrustList, code: &'a UnverifiedCode) -> Vec<Sig
         }
     }
     jobs.push(SignatureJob {
-        key: &code.device_key,
+        key: code.device_key(),
         message: code.code_input(),
-        signature: &code.device_signature,
+        signature: code.device_signature(),
         cacheable: false,
         card: None,
     });

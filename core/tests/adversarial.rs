@@ -12,7 +12,7 @@ use citycode::*;
 const NOW: u64 = demo::NOW;
 
 fn verifier(city: &DemoCity) -> Verifier {
-    let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_skew(30);
+    let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_skew(30).with_clock(FixedClock(NOW));
     v.load_trust_list(&city.trust_list).unwrap();
     v.load_revocation_list(&city.revocation_list).unwrap();
     v
@@ -215,4 +215,170 @@ fn an_issuer_revocation_list_needs_its_key_valid_at_issue_and_leaves_with_the_ke
     let kid2 = IssuerKey { kid: 2, ..window };
     w.load_trust_list(&next(2, vec![kid2])).unwrap();
     assert_eq!(w.revocation_lists().map(|l| l.signer).collect::<Vec<_>>(), vec![ListSigner::Root]);
+}
+
+/// A clock the test moves.
+#[derive(Clone, Default)]
+struct MovingClock(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl MovingClock {
+    fn set(&self, t: u64) {
+        self.0.store(t, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for MovingClock {
+    fn now(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Issue 24, item 1: issuer key 5 revokes a phone, then is retired (its `not_after` in
+/// the past, the key kept in the trust list). A list of key 5 dated `not_after - 1`, with
+/// a higher sequence and no entries, must not un-revoke the phone, on any load path; the
+/// held list stays enforced until it expires, and then stops every code until the root
+/// drops the key (after moving the entries to its own list).
+#[test]
+fn a_retired_issuer_key_cannot_replace_its_last_list_on_any_path() {
+    use citycode::distribution::{ListFile, ListStatus, StatusEntry};
+    let city = DemoCity::new().unwrap();
+    let now = NOW as u32;
+    let key_5 = demo::key(Algorithm::Ed25519, 0x25).unwrap();
+    let held = TrustList::verify(&city.trust_list, &city.root.public_key()).unwrap();
+    let trust = |sequence: u64, not_after_5: Option<u32>| {
+        let mut keys = held.keys.clone();
+        if let Some(not_after) = not_after_5 {
+            keys.push(IssuerKey {
+                kid: 5,
+                key: key_5.public_key(),
+                not_before: now - 3600,
+                not_after,
+                domains: vec![5],
+            });
+        }
+        TrustList::new(sequence, now, now + 10 * 86_400, keys).unwrap().sign(&city.root).unwrap()
+    };
+    let (device, _) = city.resident(7).unwrap();
+    let phone = Revoked::DeviceKey(device.public_key().key_id());
+    let key_5_list = |sequence: u64, issued_at: u32, entries: Vec<Revoked>| {
+        RevocationList::new(ListSigner::Issuer(5), sequence, issued_at, now + 600, entries)
+            .unwrap()
+            .sign(&key_5)
+            .unwrap()
+    };
+    let revoking = key_5_list(1, now, vec![phone]);
+    let retired_at = now + 10;
+    let backdated = key_5_list(2, retired_at - 1, vec![]);
+    let clock = MovingClock::default();
+    let verdict = |v: &Verifier, n: u8, t: u64| v.verify_at(&encode_text(&code(&city, n, t)), t).map(|_| ());
+
+    let start = |clock: &MovingClock| {
+        clock.set(NOW);
+        let mut v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_clock(clock.clone());
+        v.load_trust_list(&trust(2, Some(now + 3600))).unwrap();
+        v.load_revocation_list(&city.revocation_list).unwrap();
+        v.load_revocation_list(&revoking).unwrap();
+        assert_eq!(verdict(&v, 7, NOW).unwrap_err().reason, Reason::Revoked);
+        // The root retires key 5; its held list stays (issued while the key was valid).
+        clock.set(NOW + 20);
+        v.load_trust_list(&trust(3, Some(retired_at))).unwrap();
+        assert_eq!(v.revocation_lists().count(), 2);
+        v
+    };
+
+    // The control: before the key retires, the backdated list would load (and un-revoke).
+    let mut control = Verifier::new(city.root.public_key(), Scene::MetroGate).with_clock(FixedClock(NOW));
+    control.load_trust_list(&trust(2, Some(retired_at))).unwrap();
+    control.load_revocation_list(&city.revocation_list).unwrap();
+    control.load_revocation_list(&revoking).unwrap();
+    control.load_revocation_list(&backdated).unwrap();
+    assert!(verdict(&control, 7, NOW).is_ok());
+
+    // Plain loads, at the clock's time or a given one: refused, the phone stays revoked.
+    let mut v = start(&clock);
+    let err = v.load_revocation_list(&backdated).unwrap_err();
+    assert_eq!(err.reason, Reason::IssuerKeyNotValid);
+    let err = v.load_revocation_list_at(&backdated, NOW + 20).unwrap_err();
+    assert_eq!(err.reason, Reason::IssuerKeyNotValid);
+    assert_eq!(verdict(&v, 7, NOW + 20).unwrap_err().reason, Reason::Revoked);
+    assert!(verdict(&v, 8, NOW + 20).is_ok());
+
+    // The status path, even with a root-signed status naming the list (an operator's
+    // mistake: `ListStatus::describe` refuses to write it).
+    let revocation_root = city.revocation_list.clone();
+    let err = ListStatus::describe(
+        4,
+        now + 20,
+        now + 600,
+        &city.root.public_key(),
+        &trust(3, Some(retired_at)),
+        &[&revocation_root, &backdated],
+    )
+    .unwrap_err();
+    assert_eq!(err.reason, Reason::IssuerKeyNotValid);
+    let mut status = ListStatus::describe(
+        4,
+        now,
+        now + 600,
+        &city.root.public_key(),
+        &trust(3, Some(retired_at)),
+        &[&revocation_root],
+    )
+    .unwrap();
+    let digest = citycode::digest::digest(Algorithm::Ed25519, &backdated).unwrap();
+    let entry =
+        StatusEntry { file: ListFile::Revocation(ListSigner::Issuer(5)), sequence: 2, expires_at: now + 600, digest };
+    status.entries.push(entry);
+    let plan = v.plan_update(status.sign(&city.root).unwrap()).unwrap();
+    assert_eq!(plan.to_fetch(), vec!["revocation-issuer-5.bin"]);
+    let err = v.apply_update(plan, vec![backdated.clone()]).unwrap_err();
+    assert_eq!(err.reason, Reason::IssuerKeyNotValid);
+    assert_eq!(verdict(&v, 7, NOW + 20).unwrap_err().reason, Reason::Revoked);
+
+    // The held list expires: every code is refused (fail closed) until the root drops
+    // key 5, having moved its entries to the root list (SPEC.md §8.3).
+    let expiry = NOW + 600;
+    clock.set(expiry);
+    assert_eq!(verdict(&v, 8, expiry).unwrap_err().reason, Reason::RevocationListExpired);
+    let moved = RevocationList::new(ListSigner::Root, 2, now + 30, now + 86_400, vec![phone])
+        .unwrap()
+        .sign(&city.root)
+        .unwrap();
+    v.load_revocation_list(&moved).unwrap();
+    assert_eq!(verdict(&v, 8, expiry).unwrap_err().reason, Reason::RevocationListExpired);
+    v.load_trust_list(&trust(4, None)).unwrap();
+    assert_eq!(v.revocation_lists().map(|l| l.signer).collect::<Vec<_>>(), vec![ListSigner::Root]);
+    assert!(verdict(&v, 8, expiry).is_ok());
+    assert_eq!(verdict(&v, 7, expiry).unwrap_err().reason, Reason::Revoked);
+}
+
+/// Issue 24, item 8: `UnverifiedCode` had public, mutable fields beside its cached
+/// signing inputs, so a caller could edit `code.cards[i].claims` after parsing and get
+/// an `Accepted` for claims no one signed. The fields are private now (the doc tests of
+/// `UnverifiedCode` and `PrintedCode` show the edit no longer compiles) and verification
+/// takes the code by value; here every value of the verdict is the one the signatures
+/// cover.
+#[test]
+fn every_value_of_a_verdict_is_one_the_signatures_cover() {
+    let city = DemoCity::new().unwrap();
+    let (device, credential) = city.resident(9).unwrap();
+    let scene = Scene::MetroGate;
+    let code = present(&credential, &device, &scene, NOW, PresentOptions::default()).unwrap();
+    let parsed = UnverifiedCode::from_bytes(code.as_bytes()).unwrap();
+    let accepted = verifier(&city).verify_code(parsed.clone(), NOW).unwrap();
+
+    // The device signed `code_tbs` = label || version, key, subject, issued_at, ...
+    let signed = parsed.code_input().strip_prefix(citycode::digest::LABEL_CODE).unwrap();
+    assert_eq!(accepted.subject.0[..], signed[34..42]);
+    assert_eq!(accepted.issued_at.to_be_bytes()[..], signed[42..46]);
+    // The issuer signed card_tbs = label || device key || subject || card body, whose first
+    // byte here is the key id; and the claims it signed are those of the holder's card.
+    let card_tbs = parsed.card_input(0);
+    let body = &card_tbs[citycode::digest::LABEL_CARD.len() + 1 + 32 + 8..];
+    assert_eq!(accepted.issuers, vec![u32::from(body[0])]);
+    let selected = credential.select(&scene, NOW).unwrap();
+    assert_eq!(accepted.claims, selected[0].claims);
+    // And the code's own parts are read-only copies of the same bytes.
+    assert_eq!((parsed.subject(), parsed.issued_at()), (accepted.subject, accepted.issued_at));
+    assert_eq!(parsed.cards()[0].claims, accepted.claims);
 }

@@ -158,6 +158,39 @@ fn a_gm_only_verifier_accepts_only_sm2_and_says_why() {
     let code = present(&cred, &keystore, &v.required_domains(), demo::NOW, PresentOptions::default()).unwrap();
     assert!(v.verify(&code.to_text()).is_ok());
 
+    // An identity commitment must be SM3 too (issue 24): a SHA-256 one is refused, in a
+    // code and in a printed code, by a GM-only verifier and only by one.
+    for digest in [claims::IdDigest::Sha256, claims::IdDigest::Sm3] {
+        let identity = claims::Identity::with_salt(demo::NAME, demo::ID_NUMBER, digest, [4; 16]).unwrap();
+        let held = Claims { identity: Some(identity), ..demo::resident_claims() };
+        let request = |device_key| CredentialRequest {
+            device_key,
+            subject: Subject::random().unwrap(),
+            valid_from_day: demo::TODAY,
+            valid_days: 1,
+            claims: held.clone(),
+            layout: CardLayout::Standard,
+        };
+        let cred = gm.issuer.issue(&request(citycode::ProvenKey::by_signing(&keystore).unwrap())).unwrap();
+        let hotel = present(&cred, &keystore, &Scene::HotelCheckIn, demo::NOW, PresentOptions::default()).unwrap();
+        let identity_only = Claims { identity: held.identity.clone(), ..Claims::default() };
+        let printed =
+            gm.issuer.issue_printed(Subject::random().unwrap(), &identity_only, demo::TODAY, 30, 180).unwrap();
+        let strict = verifier(&gm, Scene::HotelCheckIn).gm_only().unwrap();
+        let open = verifier(&gm, Scene::HotelCheckIn);
+        for text in [hotel.to_text(), printed.to_text()] {
+            let verdict = strict.verify(&text);
+            if digest == claims::IdDigest::Sha256 {
+                let err = verdict.unwrap_err();
+                assert_eq!(err.reason, Reason::UnsupportedAlgorithm);
+                assert!(err.detail.contains("SHA-256"), "{}", err.detail);
+            } else {
+                assert!(verdict.is_ok(), "{verdict:?}");
+            }
+            assert!(open.verify(&text).is_ok());
+        }
+    }
+
     // An Ed25519 root cannot be GM-only.
     let intl = DemoCity::new().unwrap();
     let err = verifier(&intl, Scene::MetroGate).gm_only().unwrap_err();
@@ -291,7 +324,7 @@ fn external_p256_signer_with_der_output_makes_verifiable_codes() {
     assert!(v.verify(&code.to_text()).is_ok());
     // Through base64url as well.
     let parsed = UnverifiedCode::from_bytes(&text::decode_base64url(&code.to_base64url()).unwrap()).unwrap();
-    assert_eq!(parsed.device_key, keystore.public_key());
+    assert_eq!(*parsed.device_key(), keystore.public_key());
 }
 
 #[test]
@@ -475,6 +508,87 @@ fn no_revocation_list_refuses_unless_allowed_and_verdicts_say_so() {
     assert_eq!(v.verify_at(&code(3), demo::NOW).unwrap_err().reason, Reason::NoTrustList);
 }
 
+/// Issue 24, item 2: with only issuer 5's list (an issuer that may attest tourism only)
+/// loaded, a device that the root-signed list revokes was accepted with
+/// `revocation_checked: true`. The root-signed list is required.
+#[test]
+fn the_root_signed_revocation_list_is_required_whatever_issuer_lists_are_held() {
+    let city = DemoCity::new().unwrap();
+    let now = demo::NOW as u32;
+    let key_5 = key(Algorithm::Ed25519, 0x25).unwrap();
+    let mut trust = TrustList::verify(&city.trust_list, &city.root.public_key()).unwrap();
+    trust.sequence += 1;
+    trust.keys.push(citycode::trust::IssuerKey {
+        kid: 5,
+        key: key_5.public_key(),
+        not_before: now - 3600,
+        not_after: now + 3600,
+        domains: vec![5],
+    });
+    let trust = trust.sign(&city.root).unwrap();
+    let issuer_5 =
+        RevocationList::new(ListSigner::Issuer(5), 1, now, now + 3600, vec![]).unwrap().sign(&key_5).unwrap();
+    let phone = Revoked::DeviceKey(city.device.public_key().key_id());
+    let root =
+        RevocationList::new(ListSigner::Root, 2, now, now + 3600, vec![phone]).unwrap().sign(&city.root).unwrap();
+    let code = |n: u8| metro_code(&city, [n, 5, 5, 5]);
+    let with = |v: Verifier, lists: &[&[u8]]| {
+        let mut v = v.with_clock(FixedClock(demo::NOW));
+        v.load_trust_list(&trust).unwrap();
+        for l in lists {
+            v.load_revocation_list(l).unwrap();
+        }
+        v
+    };
+    let strict = || Verifier::new(city.root.public_key(), Scene::MetroGate);
+
+    // Issuer 5's list alone: refused, and the verifier is not ready.
+    let v = with(strict(), &[&issuer_5]);
+    let err = v.verify_at(&code(1), demo::NOW).unwrap_err();
+    assert_eq!(err.reason, Reason::NoRevocationList);
+    assert!(err.detail.contains("root-signed"), "{}", err.detail);
+    assert_eq!(v.ready_at(demo::NOW).unwrap_err().reason, Reason::NoRevocationList);
+    // With the root's list too: the phone is revoked.
+    let v = with(strict(), &[&issuer_5, &root]);
+    assert_eq!(v.verify_at(&code(2), demo::NOW).unwrap_err().reason, Reason::Revoked);
+    assert!(v.ready_at(demo::NOW).is_ok());
+    // A verifier told to run without revocation lists accepts with issuer 5's list
+    // alone, and its verdict says the root's list was not checked.
+    let v = with(strict().allow_missing_revocation_list(), &[&issuer_5]);
+    assert!(!v.verify_at(&code(3), demo::NOW).unwrap().revocation_checked);
+    let v = with(strict().allow_missing_revocation_list(), &[&issuer_5, &city.revocation_list]);
+    assert!(v.verify_at(&code(4), demo::NOW).unwrap().revocation_checked);
+}
+
+/// Issue 24, item 5: a one-shot run (the CLI) accepted the same code on every run, and
+/// the verdict did not say that replay went unchecked. A store that records nothing says
+/// so in every verdict; a file store refuses the code on the next run.
+#[test]
+fn a_one_shot_verifier_says_whether_replay_was_checked() {
+    let city = DemoCity::new().unwrap();
+    let text = metro_code(&city, [4, 4, 4, 4]);
+    let run = |store: Arc<dyn ReplayStore>| verifier(&city, Scene::MetroGate).with_replay_store(store).verify(&text);
+    // Remembering nothing: accepted on every run, and each verdict says so.
+    for _ in 0..3 {
+        let accepted = run(Arc::new(NoReplayCheck)).unwrap();
+        assert!(!accepted.replay_checked);
+        let verdict = serde_json::to_value(Verdict::from(Ok(accepted))).unwrap();
+        assert_eq!(verdict["replay_checked"], false);
+    }
+    // A file shared by the runs: the second run refuses the code as replayed.
+    let dir = std::env::temp_dir().join(format!("citycode-flow-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("replay.bin");
+    let _ = std::fs::remove_file(&file);
+    let first = run(Arc::new(FileReplayStore::new(&file))).unwrap();
+    assert!(first.replay_checked);
+    assert_eq!(serde_json::to_value(Verdict::from(Ok(first))).unwrap()["replay_checked"], true);
+    assert_eq!(run(Arc::new(FileReplayStore::new(&file))).unwrap_err().reason, Reason::Replayed);
+    let _ = std::fs::remove_dir_all(&dir);
+    // The default in-memory guard checks replay too.
+    assert!(verifier(&city, Scene::MetroGate).verify(&text).unwrap().replay_checked);
+}
+
 #[test]
 fn scanner_line_terminators_and_over_long_input() {
     let city = DemoCity::new().unwrap();
@@ -514,7 +628,7 @@ fn lists_refuse_rollback_and_conflicts_but_accept_reloads_and_updates() {
     let code = present(&city.credential, &city.device, &[4], demo::NOW, PresentOptions::default()).unwrap();
     let parsed = UnverifiedCode::from_text(&code.to_text()).unwrap();
     let v2 = verifier(&city, Scene::MetroGate);
-    assert!(v2.verify_code(&parsed, demo::NOW).is_ok());
+    assert!(v2.verify_code(parsed.clone(), demo::NOW).is_ok());
     let mut v3 = verifier(&city, Scene::MetroGate);
     let revoke = RevocationList {
         signer: ListSigner::Root,
@@ -524,7 +638,7 @@ fn lists_refuse_rollback_and_conflicts_but_accept_reloads_and_updates() {
         entries: vec![Revoked::DeviceKey(city.device.public_key().key_id())],
     };
     v3.load_revocation_list(&revoke.sign(&city.root).unwrap()).unwrap();
-    assert_eq!(v3.verify_code(&parsed, demo::NOW).unwrap_err().reason, Reason::Revoked);
+    assert_eq!(v3.verify_code(parsed.clone(), demo::NOW).unwrap_err().reason, Reason::Revoked);
     // An issuer may not sign a list in the root's name, nor one for an unknown key id.
     let mut forged = revoke.clone();
     forged.sequence = 3;

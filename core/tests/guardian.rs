@@ -102,12 +102,12 @@ fn a_verifier_that_ignores_guardianship_cannot_verify_a_guardians_card() {
     let input = parsed.card_input(0);
     assert!(input.starts_with(LABEL_GUARDIAN_CARD));
     let issuer_key = city.issuer.public_key();
-    assert!(issuer_key.verify(input, &parsed.cards[0].signature));
+    assert!(issuer_key.verify(input, &parsed.cards()[0].signature));
     // The same bytes under the ordinary card label, as a verifier that carries domain 7
     // as opaque would check them: the signature does not verify, so it fails closed.
     let mut plain = LABEL_CARD.to_vec();
     plain.extend_from_slice(&input[LABEL_GUARDIAN_CARD.len()..]);
-    assert!(!issuer_key.verify(&plain, &parsed.cards[0].signature));
+    assert!(!issuer_key.verify(&plain, &parsed.cards()[0].signature));
 }
 
 #[test]

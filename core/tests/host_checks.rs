@@ -48,8 +48,8 @@ fn every_p256_signature_is_listed_and_the_hosts_answers_give_the_librarys_verdic
     assert!(checks.iter().all(host_verifies));
     assert_eq!(checks[1].message, code.code_input());
     assert_eq!(checks[1].public_key[0], 4);
-    let hosted = v.verify_code_host_checked(&code, demo::NOW, &checks).unwrap();
-    let own = verifier(&city).verify_code(&code, demo::NOW).unwrap();
+    let hosted = v.verify_code_host_checked(code.clone(), demo::NOW, &checks).unwrap();
+    let own = verifier(&city).verify_code(code.clone(), demo::NOW).unwrap();
     assert_eq!((hosted.claims, hosted.subject), (own.claims, own.subject));
     // An Ed25519 city has nothing for the host.
     let ed = DemoCity::new().unwrap();
@@ -60,13 +60,23 @@ fn every_p256_signature_is_listed_and_the_hosts_answers_give_the_librarys_verdic
 #[test]
 fn issuer_signatures_the_cache_holds_are_not_listed() {
     let city = DemoCity::with_algorithm(Algorithm::EcdsaP256Sha256).unwrap();
+    // The library verified the first code's issuer signature itself: it is cached, and the
+    // second code asks the host for its device signature only.
     let v = verifier(&city);
     let first = UnverifiedCode::from_text(&p256_code(&city, 1)).unwrap();
-    v.verify_code_host_checked(&first, demo::NOW, &v.p256_checks(&first)).unwrap();
+    v.verify_code(first, demo::NOW).unwrap();
     let second = UnverifiedCode::from_text(&p256_code(&city, 2)).unwrap();
     let checks = v.p256_checks(&second);
     assert_eq!(checks.len(), 1);
     assert_eq!(checks[0].message, second.code_input());
+    // A host's confirmation counts for its call only and is never cached (a host that lied
+    // once must not make later codes pass): after a host-checked verification the next
+    // code's issuer signature is asked for again.
+    let v = verifier(&city);
+    let first = UnverifiedCode::from_text(&p256_code(&city, 3)).unwrap();
+    v.verify_code_host_checked(first.clone(), demo::NOW, &v.p256_checks(&first)).unwrap();
+    let second = UnverifiedCode::from_text(&p256_code(&city, 4)).unwrap();
+    assert_eq!(v.p256_checks(&second).len(), 2);
 }
 
 #[test]
@@ -76,7 +86,7 @@ fn a_signature_the_host_did_not_confirm_is_checked_by_the_library() {
     let code = UnverifiedCode::from_text(&genuine).unwrap();
     let v = verifier(&city);
     // Nothing confirmed: the library verifies both itself and accepts.
-    assert!(v.verify_code_host_checked(&code, demo::NOW, &[]).is_ok());
+    assert!(v.verify_code_host_checked(code.clone(), demo::NOW, &[]).is_ok());
     // A forged device signature (r changed, still in range) that the host refused.
     let mut forged_sig = verifier(&city).p256_checks(&code)[1].signature;
     forged_sig[5] ^= 0x40;
@@ -85,12 +95,12 @@ fn a_signature_the_host_did_not_confirm_is_checked_by_the_library() {
     assert_eq!(checks.len(), 2);
     assert!(!host_verifies(&checks[1]));
     let confirmed: Vec<P256Check> = checks.into_iter().filter(host_verifies).collect();
-    let refused = verifier(&city).verify_code_host_checked(&forged, demo::NOW, &confirmed).unwrap_err();
+    let refused = verifier(&city).verify_code_host_checked(forged.clone(), demo::NOW, &confirmed).unwrap_err();
     assert_eq!(refused.reason, Reason::BadDeviceSignature);
     // Another code's confirmed checks do not carry over to this one.
     let other = UnverifiedCode::from_text(&p256_code(&city, 4)).unwrap();
     let others = verifier(&city).p256_checks(&other);
-    let refused = verifier(&city).verify_code_host_checked(&forged, demo::NOW, &others).unwrap_err();
+    let refused = verifier(&city).verify_code_host_checked(forged.clone(), demo::NOW, &others).unwrap_err();
     assert_eq!(refused.reason, Reason::BadDeviceSignature);
 }
 
@@ -115,7 +125,7 @@ fn a_host_cannot_confirm_what_the_structural_checks_refuse() {
         assert_eq!(v.p256_checks(&broken).len(), 1);
         // ...and a host that claims it verified anyway changes nothing.
         let lie = P256Check { signature: bad, ..device.clone() };
-        let refused = v.verify_code_host_checked(&broken, demo::NOW, &[lie]).unwrap_err();
+        let refused = v.verify_code_host_checked(broken.clone(), demo::NOW, &[lie]).unwrap_err();
         assert_eq!(refused.reason, Reason::BadDeviceSignature);
     }
 }

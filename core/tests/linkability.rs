@@ -85,12 +85,12 @@ fn identifiers(bytes: &[u8]) -> HashSet<Vec<u8>> {
         ids.insert(identity.salt.to_vec());
         ids.insert(identity.commitment.to_vec());
     }
-    ids.insert(code.device_key.to_bytes());
-    ids.insert(code.device_key.key_id().to_vec());
-    ids.insert(code.subject.0.to_vec());
-    ids.insert(code.device_signature.to_vec());
+    ids.insert(code.device_key().to_bytes());
+    ids.insert(code.device_key().key_id().to_vec());
+    ids.insert(code.subject().0.to_vec());
+    ids.insert(code.device_signature().to_vec());
     ids.insert(code.replay_id().to_vec());
-    for (i, card) in code.cards.iter().enumerate() {
+    for (i, card) in code.cards().iter().enumerate() {
         ids.insert(card.signature.to_vec());
         ids.insert(code.card_id(i).to_vec());
     }

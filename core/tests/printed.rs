@@ -93,7 +93,7 @@ fn reissuing_cancels_the_old_card_and_forgeries_fail() {
         2,
         demo::NOW as u32 - 60,
         demo::NOW as u32 + 3600,
-        vec![Revoked::Subject(old.subject.0)],
+        vec![Revoked::Subject(old.subject().0)],
     )
     .unwrap();
     v.load_revocation_list(&list.sign(&city.root).unwrap()).unwrap();
@@ -106,7 +106,7 @@ fn reissuing_cancels_the_old_card_and_forgeries_fail() {
     let flipped = text::encode_text(&bytes);
     assert_eq!(verifier(&city, Scene::Hospital).verify(&flipped).unwrap_err().reason, Reason::BadIssuerSignature);
     let mut swapped = new.as_bytes().to_vec();
-    swapped[2..10].copy_from_slice(&old.subject.0);
+    swapped[2..10].copy_from_slice(&old.subject().0);
     let swapped = text::encode_text(&swapped);
     assert_eq!(verifier(&city, Scene::Hospital).verify(&swapped).unwrap_err().reason, Reason::BadIssuerSignature);
 }
@@ -153,4 +153,28 @@ fn the_a6_card_shows_the_masked_name_and_dates_and_its_symbol_scans() {
     assert_eq!(grids[0].decode().unwrap().1, code.to_text());
     let accepted = verifier(&city, Scene::Hospital).verify(&grids[0].decode().unwrap().1).unwrap();
     assert!(accepted.printed);
+}
+
+/// Issue 24, item 9: a printed code was one card with whatever the issuer put in, so a
+/// hotel's verdict showed health, insurance with its region, social security and fare
+/// class. The issuer now signs only what the staffed scenes read.
+#[test]
+fn a_hotel_learns_from_a_printed_code_only_what_staffed_scenes_read() {
+    let city = DemoCity::new().unwrap();
+    let mut everything = demo::resident_claims();
+    everything.identity = Some(demo::resident_identity().unwrap());
+    let code = city.issuer.issue_printed(Subject([0x96; 8]), &everything, demo::TODAY, 30, PRINTED_MAX_DAYS).unwrap();
+    let verdict = verifier(&city, Scene::HotelCheckIn).verify(&code.to_text()).unwrap();
+    assert_eq!(verdict.claims.domain_ids(), vec![1, 2, 6]);
+    assert!(verdict.claims.social_security.is_none() && verdict.claims.transit.is_none());
+    assert!(verdict.claims.tourism.is_none());
+    assert_eq!(verdict.claims.medical_insurance.unwrap().region, None);
+    assert_eq!(verdict.claims.identity, everything.identity);
+    // The hospital, the other staffed scene, reads what it needs from the same card.
+    assert!(verifier(&city, Scene::Hospital).verify(&code.to_text()).is_ok());
+    // A city may cap printed codes lower than 180 days, never higher.
+    let issue = |days, max| city.issuer.issue_printed(Subject([0x97; 8]), &claims(), demo::TODAY, days, max);
+    assert!(issue(180, 255).is_ok());
+    assert!(matches!(issue(181, 255), Err(Error::OutOfRange(_))));
+    assert!(matches!(issue(31, 30), Err(Error::OutOfRange(_))));
 }

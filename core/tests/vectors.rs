@@ -33,6 +33,7 @@ fn every_case_gives_its_expected_result() {
             assert_eq!(Some(accepted.subject.to_hex()), case.subject, "case {} subject", case.name);
             assert_eq!(accepted.revocation_checked, case.revocation_checked.unwrap_or(true), "case {}", case.name);
             assert_eq!(accepted.printed, case.printed.unwrap_or(false), "case {} printed", case.name);
+            assert_eq!(accepted.replay_checked, case.replay_checked.unwrap_or(true), "case {} replay", case.name);
         } else {
             assert!(case.claims.is_none(), "case {} lists claims but is rejected", case.name);
         }
@@ -62,7 +63,7 @@ fn every_case_gives_its_result_with_p256_checked_by_the_host() {
             let verified: Vec<_> = checks.into_iter().filter(|c| host(c)).collect();
             asked += listed;
             refused += listed - verified.len();
-            v.verify_code_host_checked(&code, case.now, &verified)
+            v.verify_code_host_checked(code.clone(), case.now, &verified)
         });
         assert_eq!(outcome(&result), case.expected, "case {} with a host: {result:?}", case.name);
     }

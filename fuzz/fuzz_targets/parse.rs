@@ -7,7 +7,7 @@ fuzz_target!(|data: &[u8]| {
         // A parsed code exposes its parts without panicking.
         let _ = code.untrusted_claims();
         let _ = code.replay_id();
-        for i in 0..code.cards.len() {
+        for i in 0..code.cards().len() {
             let _ = code.card_id(i);
         }
     }

@@ -385,7 +385,7 @@ fn printed_codes_are_staff_only_and_a_reissue_revokes_the_last() {
         let (status, second) = call("POST", &url, Some(&s.staff()), None);
         assert_eq!((status, second["revoked_previous"].as_bool()), (200, Some(true)));
         let entries = s.service.store.revocation_entries(s.service.now()).unwrap();
-        assert_eq!(entries, vec![(2, code.subject.0.to_vec())], "the first card's subject, revoked");
+        assert_eq!(entries, vec![(2, code.subject().0.to_vec())], "the first card's subject, revoked");
         // The card of the current one prints; the revoked one does not.
         let agent = agent();
         let card = |id: &Value| {

@@ -217,13 +217,16 @@ impl Verifier {
         self.inner.load_trust_list(&bytes(&list)?).map_err(rejection)
     }
 
-    /// Loads a signed revocation list (bytes).
+    /// Loads a signed revocation list (bytes) at `nowUnix` (default: the clock). An
+    /// issuer-signed list is refused unless its key is valid then (SPEC.md §8.3).
     #[wasm_bindgen(js_name = loadRevocationList)]
     pub fn load_revocation_list(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] list: JsValue,
+        #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>,
     ) -> Result<(), JsValue> {
-        self.inner.load_revocation_list(&bytes(&list)?).map_err(rejection)
+        let now = self.now(now_unix)?;
+        self.inner.load_revocation_list_at(&bytes(&list)?, now).map_err(rejection)
     }
 
     /// The terminal's local offset from UTC in minutes (480, China Standard Time, by
@@ -337,26 +340,31 @@ impl Verifier {
 }
 
 impl Verifier {
-    fn decide(&self, text: &str, now_unix: Option<f64>, verified: &[citycode::P256Check]) -> Result<JsValue, JsValue> {
-        let now = match (now_unix, &self.clock) {
+    /// `now_unix`, else the clock's time, else the host's.
+    fn now(&self, now_unix: Option<f64>) -> Result<u64, JsValue> {
+        Ok(match (now_unix, &self.clock) {
             (Some(t), _) => seconds(t)?,
             (None, Some(f)) => {
                 let t = f.call0(&JsValue::NULL).map_err(|_| js_error("clock", "the clock function threw"))?;
                 seconds(t.as_f64().ok_or_else(|| js_error("clock", "the clock returned no number"))?)?
             }
             (None, None) => now_secs(),
-        };
+        })
+    }
+
+    fn decide(&self, text: &str, now_unix: Option<f64>, verified: &[citycode::P256Check]) -> Result<JsValue, JsValue> {
+        let now = self.now(now_unix)?;
         let parsed = self.parsed.borrow_mut().take().filter(|(t, _)| t == text).map(|(_, code)| code);
         let decided = match parsed {
-            Some(code) => self.inner.verify_code_host_checked(&code, now, verified),
+            Some(code) => self.inner.verify_code_host_checked(code, now, verified),
             None => citycode::text::decode_text(text).map_err(|r| citycode::Rejection::new(r, "QR text")).and_then(
                 |bytes| {
                     // A printed code (SPEC.md §5.1) has no device key and no P-256 check.
                     if citycode::PrintedCode::is_printed(&bytes) {
-                        citycode::PrintedCode::from_bytes(&bytes).and_then(|code| self.inner.verify_printed(&code, now))
+                        citycode::PrintedCode::from_bytes(&bytes).and_then(|code| self.inner.verify_printed(code, now))
                     } else {
                         UnverifiedCode::from_bytes(&bytes)
-                            .and_then(|code| self.inner.verify_code_host_checked(&code, now, verified))
+                            .and_then(|code| self.inner.verify_code_host_checked(code, now, verified))
                     }
                 },
             ),

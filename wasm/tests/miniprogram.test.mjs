@@ -42,7 +42,7 @@ const program = `
   const v = new cc.Verifier(s.root_key, s.root_alg, s.scene);
   const b64 = (t) => Uint8Array.from(atob(t.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
   for (const l of s.trust_lists) v.loadTrustList(b64(l));
-  for (const l of s.revocation_lists) v.loadRevocationList(b64(l));
+  for (const l of s.revocation_lists) v.loadRevocationList(b64(l), ${metro.now});
   const verdict = v.verify(code.text, ${metro.now} + 1);
   // Strings both ways through the polyfill, beyond ASCII.
   const chinese = v.verify("码 CC1:12", ${metro.now});

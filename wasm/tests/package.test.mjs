@@ -47,7 +47,7 @@ test("Node imports the scanner by name and verifies with no init and no fetch", 
       const s = ${JSON.stringify(c.verifier)};
       const v = new Verifier(s.root_key, s.root_alg, s.scene);
       for (const l of s.trust_lists) v.loadTrustList(new Uint8Array(Buffer.from(l, "base64url")));
-      for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")));
+      for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")), c.now);
       const d = v.verify(${JSON.stringify(c.input)}, ${c.now});
       console.log(JSON.stringify({ version: version(), accepted: d.accepted, again: v.verify(${JSON.stringify(c.input)}, ${c.now}).code }));
     });`);
@@ -63,7 +63,7 @@ test("the GM scanner package verifies an all-SM2 code; the default one refuses i
     const v = new gm.Verifier(s.root_key, s.root_alg, s.scene);
     v.requireGmOnly();
     for (const l of s.trust_lists) v.loadTrustList(new Uint8Array(Buffer.from(l, "base64url")));
-    for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")));
+    for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")), c.now);
     let plainCode;
     try { new plain.Verifier(s.root_key, s.root_alg, s.scene); } catch (e) { plainCode = e.code; }
     console.log(JSON.stringify({ accepted: v.verify(${JSON.stringify(c.input)}, ${c.now}).accepted, plainCode }));`);
@@ -99,7 +99,7 @@ test("the installed scanner's verifyAsync (node:crypto for P-256) gives every ve
         v.setMaxCodeValidity(s.max_code_validity_secs);
         if (s.allow_missing_revocation_list) v.allowMissingRevocationList();
         for (const l of s.trust_lists) v.loadTrustList(b64(l));
-        for (const l of s.revocation_lists) v.loadRevocationList(b64(l));
+        for (const l of s.revocation_lists) v.loadRevocationList(b64(l), c.now);
         for (const seen of c.seen ?? []) await v.verifyAsync(seen.input, seen.now);
         hostChecks += v.p256Checks(c.input).length;
         d = await v.verifyAsync(c.input, c.now);

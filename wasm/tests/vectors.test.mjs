@@ -44,7 +44,7 @@ function prepareCase(cc, c) {
   if (s.allow_missing_revocation_list) v.allowMissingRevocationList();
   try {
     for (const l of s.trust_lists) v.loadTrustList(b64(l));
-    for (const l of s.revocation_lists) v.loadRevocationList(b64(l));
+    for (const l of s.revocation_lists) v.loadRevocationList(b64(l), c.now);
   } catch (e) {
     assert.ok(typeof e.code === "string", `load error without code: ${e}`);
     return { decision: { accepted: false, code: e.code, detail: e.detail } };

@@ -665,7 +665,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 35447:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 58223:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 49294:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -1388,6 +1388,7 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists.argtypes = (
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_load_revocation_list.argtypes = (
     ctypes.c_uint64,
+    _UniffiRustBuffer,
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -7111,9 +7112,10 @@ class VerifierProtocol(typing.Protocol):
         The lists held: what a terminal shows its operator and reports to monitoring.
 """
         raise NotImplementedError
-    def load_revocation_list(self, list: bytes) -> None:
+    def load_revocation_list(self, list: bytes,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT) -> None:
         """
-        Loads a signed revocation list; refuses bad signatures and rollback.
+        Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
+        rollback, and an issuer-signed list whose key is not valid then (SPEC.md §8.3).
 """
         raise NotImplementedError
     def load_trust_list(self, list: bytes) -> None:
@@ -7264,15 +7266,21 @@ class Verifier(VerifierProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def load_revocation_list(self, list: bytes) -> None:
+    def load_revocation_list(self, list: bytes,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT) -> None:
         """
-        Loads a signed revocation list; refuses bad signatures and rollback.
+        Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
+        rollback, and an issuer-signed list whose key is not valid then (SPEC.md §8.3).
 """
         
         _UniffiFfiConverterBytes.check_lower(list)
+
+        if now_unix is _DEFAULT:
+            now_unix = None
+        _UniffiFfiConverterOptionalUInt64.check_lower(now_unix)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterBytes.lower(list),
+            _UniffiFfiConverterOptionalUInt64.lower(now_unix),
         )
         _uniffi_lift_return = lambda val: None
         _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError

@@ -3071,9 +3071,10 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     func heldLists() throws  -> [HeldList]
     
     /**
-     * Loads a signed revocation list; refuses bad signatures and rollback.
+     * Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
+     * rollback, and an issuer-signed list whose key is not valid then (SPEC.md §8.3).
      */
-    func loadRevocationList(list: Data) throws 
+    func loadRevocationList(list: Data, nowUnix: UInt64?) throws 
     
     /**
      * Loads a signed trust list; refuses bad signatures and rollback.
@@ -3230,13 +3231,15 @@ open func heldLists()throws  -> [HeldList]  {
 }
     
     /**
-     * Loads a signed revocation list; refuses bad signatures and rollback.
+     * Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
+     * rollback, and an issuer-signed list whose key is not valid then (SPEC.md §8.3).
      */
-open func loadRevocationList(list: Data)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+open func loadRevocationList(list: Data, nowUnix: UInt64? = nil)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
         uniffiCallStatus in
     uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(
             self.uniffiCloneHandle(),
-        FfiConverterData.lower(list),uniffiCallStatus
+        FfiConverterData.lower(list),
+        FfiConverterOptionUInt64.lower(nowUnix),uniffiCallStatus
     )
 }
 }
@@ -7194,7 +7197,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 35447) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 58223) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 49294) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901) {

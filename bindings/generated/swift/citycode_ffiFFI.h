@@ -709,7 +709,7 @@ RustBuffer uniffi_citycode_ffi_fn_method_verifier_held_lists(uint64_t ptr, RustC
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_LOAD_REVOCATION_LIST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_LOAD_REVOCATION_LIST
-void uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(uint64_t ptr, RustBuffer list, RustCallStatus *_Nonnull out_status
+void uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(uint64_t ptr, RustBuffer list, RustBuffer now_unix, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_LOAD_TRUST_LIST

@@ -32,7 +32,7 @@ fun runCase(case: Map<String, Any?>): Decision {
     val v = Verifier.fromConfigJson(jsonOf(setup))
     try {
         (setup["trust_lists"] as List<String>).forEach { v.loadTrustList(base64urlDecode(it)) }
-        (setup["revocation_lists"] as List<String>).forEach { v.loadRevocationList(base64urlDecode(it)) }
+        (setup["revocation_lists"] as List<String>).forEach { v.loadRevocationList(base64urlDecode(it), (case["now"] as Long).toULong()) }
     } catch (e: CitycodeException.Rejected) {
         return Decision.Reject(e.code, e.detail)
     }

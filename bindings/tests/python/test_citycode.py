@@ -34,7 +34,7 @@ def run_case(case):
         for lst in setup["trust_lists"]:
             verifier.load_trust_list(cc.base64url_decode(lst))
         for lst in setup["revocation_lists"]:
-            verifier.load_revocation_list(cc.base64url_decode(lst))
+            verifier.load_revocation_list(cc.base64url_decode(lst), case["now"])
     except cc.CitycodeError.Rejected as e:
         return cc.Decision.REJECT(code=e.code, detail=e.detail)
     for seen in case.get("seen", []):

@@ -1107,7 +1107,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_held_lists(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(`ptr`: Long,`list`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(`ptr`: Long,`list`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_load_trust_list(`ptr`: Long,`list`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1457,7 +1457,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() and 0xFFFF) != 35447) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() and 0xFFFF) != 58223) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() and 0xFFFF) != 49294) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() and 0xFFFF) != 46901) {
@@ -6012,9 +6012,10 @@ public interface VerifierInterface {
     fun `heldLists`(): List<HeldList>
     
     /**
-     * Loads a signed revocation list; refuses bad signatures and rollback.
+     * Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
+     * rollback, and an issuer-signed list whose key is not valid then (SPEC.md §8.3).
      */
-    fun `loadRevocationList`(`list`: kotlin.ByteArray)
+    fun `loadRevocationList`(`list`: kotlin.ByteArray, `nowUnix`: kotlin.ULong? = null)
     
     /**
      * Loads a signed trust list; refuses bad signatures and rollback.
@@ -6216,16 +6217,18 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 
     
     /**
-     * Loads a signed revocation list; refuses bad signatures and rollback.
+     * Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
+     * rollback, and an issuer-signed list whose key is not valid then (SPEC.md §8.3).
      */
-    @Throws(CitycodeException::class)override fun `loadRevocationList`(`list`: kotlin.ByteArray)
+    @Throws(CitycodeException::class)override fun `loadRevocationList`(`list`: kotlin.ByteArray, `nowUnix`: kotlin.ULong?)
         = 
     callWithHandle {
     uniffiRustCallWithError(CitycodeException) { _status ->
     UniffiLib.uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(
         it,
         
-        FfiConverterByteArray.lower(`list`),_status)
+        FfiConverterByteArray.lower(`list`),
+        FfiConverterOptionalULong.lower(`nowUnix`),_status)
 }
     }
     
