@@ -205,6 +205,10 @@ fn token_keys_sign_lists_credentials_and_printed_codes_that_the_cli_verifier_acc
             let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
             assert_eq!(verdict["decision"], "accept");
         }
+        // The issuer's list alone does not stand in for the root's (SPEC §8.2).
+        let out = verify(text, &["rev1.bin"], "hospital");
+        let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(verdict["reason"], "no_revocation_list", "{alg}: {verdict}");
 
         // A printed code signed in the token, accepted at the hospital desk.
         let identity = t.ok_json(&["identity", "--name", "王秀英", "--number", "11010519491231002X"]);
