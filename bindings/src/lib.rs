@@ -1098,6 +1098,9 @@ pub enum Decision {
         /// False only when the verifier runs without revocation lists by choice
         /// (`allowMissingRevocationList`) and holds none.
         revocation_checked: bool,
+        /// Whether the code was checked for replay: false when the verifier's replay
+        /// store records nothing, and for a printed code (never replay-checked).
+        replay_checked: bool,
         /// A printed code: no device signed it, so staff MUST check the person's identity
         /// document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
         /// when false.)
@@ -1116,17 +1119,25 @@ impl From<citycode::Verdict> for Decision {
     fn from(verdict: citycode::Verdict) -> Self {
         // Every field named: a field core adds does not compile until it is carried.
         match verdict {
-            citycode::Verdict::Accept { policy, claims, subject, issued_at, issuers, revocation_checked, printed } => {
-                Decision::Accept {
-                    policy,
-                    claims: claims.into(),
-                    subject,
-                    issued_at,
-                    issuers,
-                    revocation_checked,
-                    printed,
-                }
-            }
+            citycode::Verdict::Accept {
+                policy,
+                claims,
+                subject,
+                issued_at,
+                issuers,
+                revocation_checked,
+                replay_checked,
+                printed,
+            } => Decision::Accept {
+                policy,
+                claims: claims.into(),
+                subject,
+                issued_at,
+                issuers,
+                revocation_checked,
+                replay_checked,
+                printed,
+            },
             citycode::Verdict::Reject { reason, detail } => Decision::Reject { reason: reason.code().into(), detail },
             // A verdict this adapter does not know refuses the code.
             _ => Decision::Reject { reason: "internal".into(), detail: "unknown verdict".into() },

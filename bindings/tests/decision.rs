@@ -42,11 +42,21 @@ fn prepare(case: &Value) -> Result<Arc<Verifier>, Value> {
 /// field added to `Decision` does not compile here until the test compares it.
 fn decision_json(d: &Decision) -> Value {
     match d {
-        Decision::Accept { policy, claims, subject, issued_at, issuers, revocation_checked, printed } => {
+        Decision::Accept {
+            policy,
+            claims,
+            subject,
+            issued_at,
+            issuers,
+            revocation_checked,
+            replay_checked,
+            printed,
+        } => {
             let claims: Value = serde_json::from_str(&claims_json(claims.clone()).unwrap()).unwrap();
             let mut out = json!({
                 "decision": "accept", "policy": policy, "claims": claims, "subject": subject,
                 "issued_at": issued_at, "issuers": issuers, "revocation_checked": revocation_checked,
+                "replay_checked": replay_checked,
             });
             // Core's JSON leaves `printed` out when false.
             if *printed {

@@ -679,7 +679,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Keygen { kind, alg, out, token: None, force, show_secret } => {
             let out = out.ok_or_else(|| Failure::Input("give --out FILE or --token CONFIG".into()))?;
-            let key = KeyPair::generate(alg.unwrap_or(Algorithm::Ed25519))?;
+            let alg = alg.unwrap_or(Algorithm::Ed25519);
+            let key = KeyPair::generate(alg)?;
             let public_key = hex(&key.public_key().to_bytes());
             let file = KeyFile {
                 kind,
@@ -983,9 +984,12 @@ fn run(cli: Cli) -> Result<()> {
             // lists (an issuer's key must be valid now) as for the code.
             let now = now.unwrap_or_else(now_secs);
             let mut v = config.build()?.with_clock(citycode::FixedClock(now));
-            if !no_replay_store {
+            if no_replay_store {
+                // Remembers nothing, and every verdict says so (`replay_checked: false`).
+                v = v.with_replay_store(std::sync::Arc::new(citycode::NoReplayCheck));
+            } else {
                 let store = match replay_store.or_else(replay_store::default_path) {
-                    Some(path) => replay_store::FileReplayStore::new(path).map_err(Failure::Io)?,
+                    Some(path) => replay_store::open(path).map_err(Failure::Io)?,
                     None => {
                         return Err(Failure::Input(
                             "no state directory for the replay store ($XDG_STATE_HOME and $HOME unset): give \

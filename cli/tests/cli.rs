@@ -913,23 +913,28 @@ fn verify_remembers_accepted_codes_across_runs() {
     let runs: Vec<(Option<i32>, Value)> = (0..3).map(|_| verify_code(&d, &text, &[])).collect();
     assert_eq!(runs[0].0, Some(0), "{}", runs[0].1);
     assert_eq!(runs[0].1["decision"], "accept");
+    assert_eq!(runs[0].1["replay_checked"], true, "{}", runs[0].1);
     for (code, verdict) in &runs[1..] {
         assert_eq!((*code, verdict["reason"].as_str()), (Some(1), Some("replayed")), "{verdict}");
     }
-    // The store is in the user's state directory: one line, the code's replay id.
-    let store = std::fs::read_to_string(d.path("state/citycode/replay")).unwrap();
-    assert_eq!(store.lines().count(), 1, "{store}");
+    // The store is core's FileReplayStore in the user's state directory: one record, the
+    // code's replay id and its expiry.
+    let store = std::fs::read(d.path("state/citycode/replay")).unwrap();
+    assert_eq!(store.len(), 24, "{store:?}");
     let replay_id = ok_json(&d.0, &["inspect", &text])["replay_id"].as_str().unwrap().to_string();
-    assert!(store.starts_with(&format!("{replay_id} ")), "{store}");
+    let stored: String = store[..16].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(stored, replay_id);
     // Another store file is another memory; the named one then remembers too.
     let (code, _) = verify_code(&d, &text, &["--replay-store", "other/replay"]);
     assert_eq!(code, Some(0));
     let (_, again) = verify_code(&d, &text, &["--replay-store", "other/replay"]);
     assert_eq!(again["reason"], "replayed");
-    // Without a store the code is accepted every time.
+    // Without a store the code is accepted every time, and the verdict says replay went
+    // unchecked.
     for _ in 0..2 {
         let (code, verdict) = verify_code(&d, &text, &["--no-replay-store"]);
         assert_eq!(code, Some(0), "{verdict}");
+        assert_eq!(verdict["replay_checked"], false, "{verdict}");
     }
     // A store that cannot be read refuses, it never accepts blindly.
     std::fs::write(d.path("state/citycode/replay"), "not a replay store\n").unwrap();

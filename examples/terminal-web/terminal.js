@@ -246,6 +246,10 @@ async function toggleCamera() {
   scanFrame();
 }
 
+// The keys config.json may hold: core's VerifierConfig's (SPEC.md §14) and the page's own.
+const CONFIG_KEYS = ["root_key", "root_alg", "scene", "skew_secs", "max_code_validity_secs", "utc_offset_minutes",
+  "allow_missing_revocation_list", "gm_only", "lists_url", "refresh_secs"];
+
 async function loadConfig() {
   const url = new URL(params.get("config") ?? "config.json", location.href);
   let cfg;
@@ -259,6 +263,10 @@ async function loadConfig() {
   if (typeof cfg?.root_key !== "string" || !/^[0-9a-fA-F]{64,130}$/.test(cfg.root_key)) {
     throw new Error("config: root_key must be the root public key in hex");
   }
+  // Core's VerifierConfig and the page's two keys, nothing else: a misspelt `gm_only`
+  // must not leave a GM-only city's terminal open.
+  const unknown = Object.keys(cfg).filter((k) => !CONFIG_KEYS.includes(k));
+  if (unknown.length) throw new Error(`config: unknown field ${unknown.join(", ")}`);
   // The ranges of VerifierConfig's fields: a negative skew must not wrap to a huge one.
   const integer = (name, min, max) => {
     const v = cfg[name];
@@ -267,8 +275,8 @@ async function loadConfig() {
     }
     return v;
   };
-  if (cfg.allow_missing_revocation_list !== undefined && typeof cfg.allow_missing_revocation_list !== "boolean") {
-    throw new Error("config: allow_missing_revocation_list must be true or false");
+  for (const flag of ["allow_missing_revocation_list", "gm_only"]) {
+    if (cfg[flag] !== undefined && typeof cfg[flag] !== "boolean") throw new Error(`config: ${flag} must be true or false`);
   }
   const scene = typeof cfg.scene === "string" ? { kind: cfg.scene } : cfg.scene;
   if (scene !== undefined && typeof scene?.kind !== "string") throw new Error("config: scene must be {\"kind\": ...}");
@@ -282,6 +290,7 @@ async function loadConfig() {
     maxCodeValiditySecs: integer("max_code_validity_secs", 0, 255),
     utcOffsetMinutes: integer("utc_offset_minutes", -1440, 1440),
     allowMissingRevocationList: cfg.allow_missing_revocation_list === true,
+    gmOnly: cfg.gm_only === true,
   };
 }
 
@@ -403,6 +412,12 @@ async function main() {
     if (cfg.maxCodeValiditySecs !== undefined) verifier.setMaxCodeValidity(cfg.maxCodeValiditySecs);
     verifier.setUtcOffsetMinutes(utcOffsetMinutes);
     if (cfg.allowMissingRevocationList) verifier.allowMissingRevocationList();
+    if (cfg.gmOnly) {
+      // Only the GM scanner package (citycode-verifier-gm) verifies SM2: with any other,
+      // a GM-only terminal refuses to run rather than run without the rule.
+      if (typeof verifier.requireGmOnly !== "function") throw new Error("config: gm_only needs the GM scanner package");
+      verifier.requireGmOnly();
+    }
   } catch (e) {
     showUnconfigured(e.message ?? String(e));
     return;

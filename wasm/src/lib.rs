@@ -379,7 +379,16 @@ impl Verifier {
 /// core adds does not compile until it is carried.
 fn verdict_to_js(verdict: citycode::Verdict) -> JsValue {
     match verdict {
-        citycode::Verdict::Accept { policy, claims, subject, issued_at, issuers, revocation_checked, printed } => {
+        citycode::Verdict::Accept {
+            policy,
+            claims,
+            subject,
+            issued_at,
+            issuers,
+            revocation_checked,
+            replay_checked,
+            printed,
+        } => {
             let issuers: js_sys::Array = issuers.iter().map(|&k| JsValue::from(k)).collect();
             let o = Obj::new()
                 .set("decision", "accept")
@@ -388,7 +397,8 @@ fn verdict_to_js(verdict: citycode::Verdict) -> JsValue {
                 .set("subject", subject)
                 .set("issued_at", issued_at)
                 .set("issuers", issuers)
-                .set("revocation_checked", revocation_checked);
+                .set("revocation_checked", revocation_checked)
+                .set("replay_checked", replay_checked);
             if printed { o.set("printed", true).done() } else { o.done() }
         }
         citycode::Verdict::Reject { reason, detail } => {

@@ -74,7 +74,7 @@ export type ReasonCode =
  * (SPEC.md §5.1). `claims.guardian` says a guardian showed the code.
  */
 export type Decision =
-  | { decision: "accept"; policy: string; claims: Claims; subject: string; issued_at: number; issuers: number[]; revocation_checked: boolean; printed?: true }
+  | { decision: "accept"; policy: string; claims: Claims; subject: string; issued_at: number; issuers: number[]; revocation_checked: boolean; replay_checked: boolean; printed?: true }
   | { decision: "reject"; reason: ReasonCode; detail: string };
 
 /** The `code` of a thrown error: a reason code, or what went wrong with an argument. */

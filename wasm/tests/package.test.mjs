@@ -47,7 +47,7 @@ test("Node imports the scanner by name and verifies with no init and no fetch", 
       const s = ${JSON.stringify(c.verifier)};
       const v = new Verifier(s.root_key, s.root_alg, s.scene);
       for (const l of s.trust_lists) v.loadTrustList(new Uint8Array(Buffer.from(l, "base64url")));
-      for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")), c.now);
+      for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")), ${c.now});
       const d = v.verify(${JSON.stringify(c.input)}, ${c.now});
       console.log(JSON.stringify({ version: version(), accepted: d.decision === "accept", again: v.verify(${JSON.stringify(c.input)}, ${c.now}).reason }));
     });`);
@@ -63,7 +63,7 @@ test("the GM scanner package verifies an all-SM2 code; the default one refuses i
     const v = new gm.Verifier(s.root_key, s.root_alg, s.scene);
     v.requireGmOnly();
     for (const l of s.trust_lists) v.loadTrustList(new Uint8Array(Buffer.from(l, "base64url")));
-    for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")), c.now);
+    for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")), ${c.now});
     let plainCode;
     try { new plain.Verifier(s.root_key, s.root_alg, s.scene); } catch (e) { plainCode = e.code; }
     console.log(JSON.stringify({ accepted: v.verify(${JSON.stringify(c.input)}, ${c.now}).decision === "accept", plainCode }));`);

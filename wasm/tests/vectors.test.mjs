@@ -70,6 +70,7 @@ function assertExpected(c, d) {
     assert.deepEqual(d.claims, c.claims, c.name);
     assert.equal(d.subject, c.subject, c.name);
     assert.equal(d.revocation_checked, c.revocation_checked ?? true, c.name);
+    assert.equal(d.replay_checked, c.replay_checked ?? true, c.name);
     assert.equal(d.printed, c.printed, c.name); // present (true) only for a printed code, as in core's JSON
   } else {
     assert.equal(d.decision, "reject", c.name);
@@ -120,7 +121,7 @@ function interfaceFields(dts, name) {
 test("the type parser reads types.d.ts", () => {
   const dts = readFileSync(path.join(pkgDir, "verifier", "citycode_wasm.d.ts"), "utf8");
   const v = decisionVariants(dts);
-  assert.deepEqual([...v.accept.keys()].sort(), ["claims", "decision", "issued_at", "issuers", "policy", "printed", "revocation_checked", "subject"]);
+  assert.deepEqual([...v.accept.keys()].sort(), ["claims", "decision", "issued_at", "issuers", "policy", "printed", "replay_checked", "revocation_checked", "subject"]);
   assert.equal(v.accept.get("printed"), true);
   assert.equal(v.accept.get("policy"), false);
   assert.deepEqual([...v.reject.keys()], ["decision", "reason", "detail"]);

@@ -531,6 +531,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_claims_json() != 2457:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_default_card_font_path() != 37921:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_digest() != 12483:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_identity_commit() != 19557:
@@ -543,7 +545,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_mask_name() != 44288:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_printed_card() != 15800:
+    if lib.uniffi_citycode_ffi_checksum_func_printed_card_pdf() != 22487:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_printed_card_svg() != 52828:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 34335:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -576,6 +580,12 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 29374:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 29584:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_cardfont_family() != 13603:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes() != 61770:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_file() != 52728:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 846:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -631,7 +641,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 55281:
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 20675:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() != 2802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -723,6 +733,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.restype = ctypes.c
 _UniffiLib.uniffi_citycode_ffi_checksum_func_claims_json.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_claims_json.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_default_card_font_path.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_default_card_font_path.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_digest.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_digest.restype = ctypes.c_uint16
@@ -741,9 +754,12 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_key_request_async.restype = ctypes.
 _UniffiLib.uniffi_citycode_ffi_checksum_func_mask_name.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_mask_name.restype = ctypes.c_uint16
-_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card.argtypes = (
+_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card_pdf.argtypes = (
 )
-_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card_pdf.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card_svg.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_printed_card_svg.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_publish_lists.restype = ctypes.c_uint16
@@ -792,6 +808,15 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_asyncholder_subject.restype = cty
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_cardfont_family.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_cardfont_family.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_file.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_file.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm.restype = ctypes.c_uint16
@@ -968,6 +993,10 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_claims_json.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_claims_json.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_default_card_font_path.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_default_card_font_path.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_func_digest.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -1003,12 +1032,17 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_mask_name.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_mask_name.restype = _UniffiRustBuffer
-_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card.argtypes = (
+_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_pdf.argtypes = (
     _UniffiRustBuffer,
-    ctypes.c_int8,
+    ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
-_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_pdf.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_svg.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_svg.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_func_publish_lists.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -1109,6 +1143,23 @@ _UniffiLib.uniffi_citycode_ffi_fn_constructor_asyncholder_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_asyncholder_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_method_cardfont_family.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_cardfont_family.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_file.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_file.restype = ctypes.c_uint64
 _UniffiLib.uniffi_citycode_ffi_fn_method_devicesigner_algorithm.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1476,6 +1527,16 @@ _UniffiLib.uniffi_citycode_ffi_fn_free_asyncholder.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_free_asyncholder.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_clone_cardfont.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_clone_cardfont.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_free_cardfont.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_free_cardfont.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_clone_devicesigner.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -4060,7 +4121,7 @@ class Decision:
         The code passed every check.
 """
         
-        def __init__(self, policy:str, claims:Claims, subject:str, issued_at:int, issuers:typing.List[int], revocation_checked:bool, printed:bool):
+        def __init__(self, policy:str, claims:Claims, subject:str, issued_at:int, issuers:typing.List[int], revocation_checked:bool, replay_checked:bool, printed:bool):
             self.policy = policy
             
             """
@@ -4099,6 +4160,13 @@ class Decision:
         (`allowMissingRevocationList`) and holds none.
 """
         
+            self.replay_checked = replay_checked
+            
+            """
+        Whether the code was checked for replay: false when the verifier's replay
+        store records nothing, and for a printed code (never replay-checked).
+"""
+        
             self.printed = printed
             
             """
@@ -4114,7 +4182,7 @@ class Decision:
             
     
         def __str__(self):
-            return "Decision.ACCEPT(policy={}, claims={}, subject={}, issued_at={}, issuers={}, revocation_checked={}, printed={})".format(self.policy, self.claims, self.subject, self.issued_at, self.issuers, self.revocation_checked, self.printed)
+            return "Decision.ACCEPT(policy={}, claims={}, subject={}, issued_at={}, issuers={}, revocation_checked={}, replay_checked={}, printed={})".format(self.policy, self.claims, self.subject, self.issued_at, self.issuers, self.revocation_checked, self.replay_checked, self.printed)
         def __eq__(self, other):
             if not isinstance(other, Decision):
                 return NotImplemented
@@ -4131,6 +4199,8 @@ class Decision:
             if self.issuers != other.issuers:
                 return False
             if self.revocation_checked != other.revocation_checked:
+                return False
+            if self.replay_checked != other.replay_checked:
                 return False
             if self.printed != other.printed:
                 return False
@@ -4210,6 +4280,7 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterSequenceUInt32.read(buf),
                 _UniffiFfiConverterBoolean.read(buf),
                 _UniffiFfiConverterBoolean.read(buf),
+                _UniffiFfiConverterBoolean.read(buf),
             )
         if variant == 2:
             return Decision.REJECT(
@@ -4227,6 +4298,7 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
             _UniffiFfiConverterUInt32.check_lower(value.issued_at)
             _UniffiFfiConverterSequenceUInt32.check_lower(value.issuers)
             _UniffiFfiConverterBoolean.check_lower(value.revocation_checked)
+            _UniffiFfiConverterBoolean.check_lower(value.replay_checked)
             _UniffiFfiConverterBoolean.check_lower(value.printed)
             return
         if value.is_REJECT():
@@ -4245,6 +4317,7 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
             _UniffiFfiConverterUInt32.write(value.issued_at, buf)
             _UniffiFfiConverterSequenceUInt32.write(value.issuers, buf)
             _UniffiFfiConverterBoolean.write(value.revocation_checked, buf)
+            _UniffiFfiConverterBoolean.write(value.replay_checked, buf)
             _UniffiFfiConverterBoolean.write(value.printed, buf)
         if value.is_REJECT():
             buf.write_i32(2)
@@ -5247,6 +5320,141 @@ class _UniffiFfiConverterTypeAsyncHolder:
 
     @classmethod
     def write(cls, value: AsyncHolder, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class CardFontProtocol(typing.Protocol):
+    """
+    A font for printed cards' PDFs: one face of an OpenType font file or collection,
+    checked to allow embedding a subset. Load it once and print every card with it (a CJK
+    font is about 20 MB). Builds without the `pdf` feature (the mobile packages) refuse to
+    make one (`invalid_argument`).
+"""
+    
+    def family(self, ) -> str:
+        """
+        The chosen face's family name.
+"""
+        raise NotImplementedError
+
+class CardFont(CardFontProtocol):
+    """
+    A font for printed cards' PDFs: one face of an OpenType font file or collection,
+    checked to allow embedding a subset. Load it once and print every card with it (a CJK
+    font is about 20 MB). Builds without the `pdf` feature (the mobile packages) refuse to
+    make one (`invalid_argument`).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, data: bytes,family: typing.Optional[str]) -> CardFont:
+        """
+        A font from the bytes of a font file, the face chosen as by `from_file`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(data)
+
+        _UniffiFfiConverterOptionalString.check_lower(family)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(data),
+            _UniffiFfiConverterOptionalString.lower(family),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeCardFont.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def from_file(cls, path: str,family: typing.Optional[str]) -> CardFont:
+        """
+        Reads a font file (`.otf`, `.ttf`, `.ttc`). `family` picks a face of a collection
+        by family or full name; without it, "Noto Sans CJK SC" (or Source Han Sans SC).
+        Fails with `font_unreadable`, `font_invalid`, `font_face_not_found` or
+        `font_not_embeddable`.
+"""
+        
+        _UniffiFfiConverterString.check_lower(path)
+
+        _UniffiFfiConverterOptionalString.check_lower(family)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(path),
+            _UniffiFfiConverterOptionalString.lower(family),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeCardFont.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_file,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_cardfont, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_cardfont, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def family(self, ) -> str:
+        """
+        The chosen face's family name.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_cardfont_family,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeCardFont:
+    @staticmethod
+    def lift(value: int) -> CardFont:
+        return CardFont._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: CardFont):
+        if not isinstance(value, CardFont):
+            raise TypeError("Expected CardFont instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: CardFont) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> CardFont:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: CardFont, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 
@@ -6589,7 +6797,7 @@ class IssuerProtocol(typing.Protocol):
         Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
         carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
         `subject` (revoke the old code's subject when reissuing). Returns its QR text;
-        print it with `printed_card`.
+        print it with `printed_card_pdf` (or `printed_card_svg`).
 """
         raise NotImplementedError
 
@@ -6775,7 +6983,7 @@ class Issuer(IssuerProtocol):
         Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
         carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
         `subject` (revoke the old code's subject when reissuing). Returns its QR text;
-        print it with `printed_card`.
+        print it with `printed_card_pdf` (or `printed_card_svg`).
 """
         
         _UniffiFfiConverterBytes.check_lower(subject)
@@ -7752,6 +7960,20 @@ def claims_json(claims: Claims) -> str:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def default_card_font_path() -> str:
+    """
+    Where Debian's fonts-noto-cjk puts Noto Sans CJK, the default card font.
+"""
+    _uniffi_lowered_args = (
+    )
+    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_default_card_font_path,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def digest(algorithm: KeyAlgorithm,data: bytes) -> bytes:
     """
     The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
@@ -7877,24 +8099,43 @@ def mask_name(name: str) -> str:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
-def printed_card(text: str,pdf: bool) -> bytes:
+def printed_card_pdf(text: str,font: CardFont) -> bytes:
     """
-    The printable A6 card of a printed code (its QR text): the symbol, the masked name,
-    the validity dates. `pdf` true for a PDF, false for SVG (UTF-8).
+    The printable A6 card of a printed code (its QR text) as a one-page PDF that embeds a
+    subset of `font`: the symbol, the masked name, the validity dates, the instructions.
+    `missing_glyph` if the font lacks a character of the masked name.
 """
     
     _UniffiFfiConverterString.check_lower(text)
 
-    _UniffiFfiConverterBoolean.check_lower(pdf)
+    _UniffiFfiConverterTypeCardFont.check_lower(font)
     _uniffi_lowered_args = (
         _UniffiFfiConverterString.lower(text),
-        _UniffiFfiConverterBoolean.lower(pdf),
+        _UniffiFfiConverterTypeCardFont.lower(font),
     )
     _uniffi_lift_return = _UniffiFfiConverterBytes.lift
     _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
-        _UniffiLib.uniffi_citycode_ffi_fn_func_printed_card,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_pdf,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def printed_card_svg(text: str) -> str:
+    """
+    The printable A6 card of a printed code (its QR text) as SVG, its fonts left to the
+    viewer (it names Noto Sans CJK SC).
+"""
+    
+    _UniffiFfiConverterString.check_lower(text)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterString.lower(text),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_svg,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -8138,13 +8379,15 @@ __all__ = [
     "base64url_decode",
     "citycode_version",
     "claims_json",
+    "default_card_font_path",
     "digest",
     "identity_commit",
     "identity_matches",
     "key_request",
     "key_request_async",
     "mask_name",
-    "printed_card",
+    "printed_card_pdf",
+    "printed_card_svg",
     "publish_lists",
     "random_challenge",
     "random_subject",
@@ -8158,6 +8401,8 @@ __all__ = [
     "AsyncDeviceSigner",
     "AsyncHolder",
     "AsyncHolderProtocol",
+    "CardFont",
+    "CardFontProtocol",
     "DeviceSignerImpl",
     "DeviceSigner",
     "GuardianWallet",

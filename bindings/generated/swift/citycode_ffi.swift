@@ -1157,6 +1157,170 @@ public func FfiConverterTypeAsyncHolder_lower(_ value: AsyncHolder) -> UInt64 {
 
 
 /**
+ * A font for printed cards' PDFs: one face of an OpenType font file or collection,
+ * checked to allow embedding a subset. Load it once and print every card with it (a CJK
+ * font is about 20 MB). Builds without the `pdf` feature (the mobile packages) refuse to
+ * make one (`invalid_argument`).
+ */
+public protocol CardFontProtocol: AnyObject, Sendable {
+    
+    /**
+     * The chosen face's family name.
+     */
+    func family()  -> String
+    
+}
+/**
+ * A font for printed cards' PDFs: one face of an OpenType font file or collection,
+ * checked to allow embedding a subset. Load it once and print every card with it (a CJK
+ * font is about 20 MB). Builds without the `pdf` feature (the mobile packages) refuse to
+ * make one (`invalid_argument`).
+ */
+open class CardFont: CardFontProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_citycode_ffi_fn_clone_cardfont(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_citycode_ffi_fn_free_cardfont(handle, $0) }
+    }
+
+    
+    /**
+     * A font from the bytes of a font file, the face chosen as by `from_file`.
+     */
+public static func fromBytes(data: Data, family: String?)throws  -> CardFont  {
+    return try  FfiConverterTypeCardFont_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes(
+        FfiConverterData.lower(data),
+        FfiConverterOptionString.lower(family),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Reads a font file (`.otf`, `.ttf`, `.ttc`). `family` picks a face of a collection
+     * by family or full name; without it, "Noto Sans CJK SC" (or Source Han Sans SC).
+     * Fails with `font_unreadable`, `font_invalid`, `font_face_not_found` or
+     * `font_not_embeddable`.
+     */
+public static func fromFile(path: String, family: String?)throws  -> CardFont  {
+    return try  FfiConverterTypeCardFont_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_constructor_cardfont_from_file(
+        FfiConverterString.lower(path),
+        FfiConverterOptionString.lower(family),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The chosen face's family name.
+     */
+open func family() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_cardfont_family(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCardFont: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = CardFont
+
+    public static func lift(_ handle: UInt64) throws -> CardFont {
+        return CardFont(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: CardFont) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CardFont {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CardFont, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCardFont_lift(_ handle: UInt64) throws -> CardFont {
+    return try FfiConverterTypeCardFont.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCardFont_lower(_ value: CardFont) -> UInt64 {
+    return FfiConverterTypeCardFont.lower(value)
+}
+
+
+
+
+
+
+/**
  * A device key held outside this library, implemented in Kotlin, Swift or Python:
  * Android Keystore or the Secure Enclave (ECDSA P-256), or a phone security element
  * that signs SM2. The secret never enters Rust.
@@ -2215,7 +2379,7 @@ public protocol IssuerProtocol: AnyObject, Sendable {
      * Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
      * carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
      * `subject` (revoke the old code's subject when reissuing). Returns its QR text;
-     * print it with `printed_card`.
+     * print it with `printed_card_pdf` (or `printed_card_svg`).
      */
     func issuePrinted(subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims) throws  -> String
     
@@ -2367,7 +2531,7 @@ open func issueGuardian(keyRequest: Data, challenge: Data, subject: Data, validF
      * Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
      * carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
      * `subject` (revoke the old code's subject when reissuing). Returns its QR text;
-     * print it with `printed_card`.
+     * print it with `printed_card_pdf` (or `printed_card_svg`).
      */
 open func issuePrinted(subject: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -4883,8 +5047,9 @@ enum CitycodeError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
      */
     case InvalidArgument(
         /**
-         * `out_of_scope`, `out_of_range`, `random` (the OS random source failed) or
-         * `invalid_argument`.
+         * `out_of_scope`, `out_of_range`, `random` (the OS random source failed),
+         * `invalid_argument`, or a card font's code (`font_unreadable`, `font_invalid`,
+         * `font_face_not_found`, `font_not_embeddable`, `missing_glyph`).
          */code: String, 
         /**
          * What is wrong.
@@ -5022,6 +5187,10 @@ public enum Decision: Equatable, Hashable {
          * (`allowMissingRevocationList`) and holds none.
          */revocationChecked: Bool, 
         /**
+         * Whether the code was checked for replay: false when the verifier's replay
+         * store records nothing, and for a printed code (never replay-checked).
+         */replayChecked: Bool, 
+        /**
          * A printed code: no device signed it, so staff MUST check the person's identity
          * document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
          * when false.)
@@ -5059,7 +5228,7 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .accept(policy: try FfiConverterString.read(from: &buf), claims: try FfiConverterTypeClaims.read(from: &buf), subject: try FfiConverterString.read(from: &buf), issuedAt: try FfiConverterUInt32.read(from: &buf), issuers: try FfiConverterSequenceUInt32.read(from: &buf), revocationChecked: try FfiConverterBool.read(from: &buf), printed: try FfiConverterBool.read(from: &buf)
+        case 1: return .accept(policy: try FfiConverterString.read(from: &buf), claims: try FfiConverterTypeClaims.read(from: &buf), subject: try FfiConverterString.read(from: &buf), issuedAt: try FfiConverterUInt32.read(from: &buf), issuers: try FfiConverterSequenceUInt32.read(from: &buf), revocationChecked: try FfiConverterBool.read(from: &buf), replayChecked: try FfiConverterBool.read(from: &buf), printed: try FfiConverterBool.read(from: &buf)
         )
         
         case 2: return .reject(reason: try FfiConverterString.read(from: &buf), detail: try FfiConverterString.read(from: &buf)
@@ -5073,7 +5242,7 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
         switch value {
         
         
-        case let .accept(policy,claims,subject,issuedAt,issuers,revocationChecked,printed):
+        case let .accept(policy,claims,subject,issuedAt,issuers,revocationChecked,replayChecked,printed):
             writeInt(&buf, Int32(1))
             FfiConverterString.write(policy, into: &buf)
             FfiConverterTypeClaims.write(claims, into: &buf)
@@ -5081,6 +5250,7 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
             FfiConverterUInt32.write(issuedAt, into: &buf)
             FfiConverterSequenceUInt32.write(issuers, into: &buf)
             FfiConverterBool.write(revocationChecked, into: &buf)
+            FfiConverterBool.write(replayChecked, into: &buf)
             FfiConverterBool.write(printed, into: &buf)
             
         
@@ -6960,6 +7130,16 @@ public func claimsJson(claims: Claims)throws  -> String  {
 })
 }
 /**
+ * Where Debian's fonts-noto-cjk puts Noto Sans CJK, the default card font.
+ */
+public func defaultCardFontPath() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_default_card_font_path(uniffiCallStatus
+    )
+})
+}
+/**
  * The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
  * otherwise.
  */
@@ -7040,15 +7220,28 @@ public func maskName(name: String) -> String  {
 })
 }
 /**
- * The printable A6 card of a printed code (its QR text): the symbol, the masked name,
- * the validity dates. `pdf` true for a PDF, false for SVG (UTF-8).
+ * The printable A6 card of a printed code (its QR text) as a one-page PDF that embeds a
+ * subset of `font`: the symbol, the masked name, the validity dates, the instructions.
+ * `missing_glyph` if the font lacks a character of the masked name.
  */
-public func printedCard(text: String, pdf: Bool)throws  -> Data  {
+public func printedCardPdf(text: String, font: CardFont)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
         uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_printed_card(
+    uniffi_citycode_ffi_fn_func_printed_card_pdf(
         FfiConverterString.lower(text),
-        FfiConverterBool.lower(pdf),uniffiCallStatus
+        FfiConverterTypeCardFont_lower(font),uniffiCallStatus
+    )
+})
+}
+/**
+ * The printable A6 card of a printed code (its QR text) as SVG, its fonts left to the
+ * viewer (it names Noto Sans CJK SC).
+ */
+public func printedCardSvg(text: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_printed_card_svg(
+        FfiConverterString.lower(text),uniffiCallStatus
     )
 })
 }
@@ -7199,6 +7392,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_claims_json() != 2457) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_func_default_card_font_path() != 37921) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_func_digest() != 12483) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7217,7 +7413,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_mask_name() != 44288) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_printed_card() != 15800) {
+    if (uniffi_citycode_ffi_checksum_func_printed_card_pdf() != 22487) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_func_printed_card_svg() != 52828) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_func_publish_lists() != 34335) {
@@ -7263,6 +7462,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 29374) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_cardfont_family() != 13603) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 846) {
@@ -7331,7 +7533,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 55281) {
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 20675) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182) {
@@ -7398,6 +7600,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 29584) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes() != 61770) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_constructor_cardfont_from_file() != 52728) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() != 46551) {

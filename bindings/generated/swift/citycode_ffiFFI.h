@@ -406,6 +406,31 @@ uint64_t uniffi_citycode_ffi_fn_method_asyncholder_present_for_scene(uint64_t pt
 RustBuffer uniffi_citycode_ffi_fn_method_asyncholder_subject(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_CARDFONT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_CARDFONT
+uint64_t uniffi_citycode_ffi_fn_clone_cardfont(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_CARDFONT
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_CARDFONT
+void uniffi_citycode_ffi_fn_free_cardfont(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_CARDFONT_FROM_BYTES
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_CARDFONT_FROM_BYTES
+uint64_t uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes(RustBuffer data, RustBuffer family, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_CARDFONT_FROM_FILE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CONSTRUCTOR_CARDFONT_FROM_FILE
+uint64_t uniffi_citycode_ffi_fn_constructor_cardfont_from_file(RustBuffer path, RustBuffer family, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_CARDFONT_FAMILY
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_CARDFONT_FAMILY
+RustBuffer uniffi_citycode_ffi_fn_method_cardfont_family(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_DEVICESIGNER
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_DEVICESIGNER
 uint64_t uniffi_citycode_ffi_fn_clone_devicesigner(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -797,6 +822,12 @@ RustBuffer uniffi_citycode_ffi_fn_func_citycode_version(RustCallStatus *_Nonnull
 RustBuffer uniffi_citycode_ffi_fn_func_claims_json(RustBuffer claims, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_DEFAULT_CARD_FONT_PATH
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_DEFAULT_CARD_FONT_PATH
+RustBuffer uniffi_citycode_ffi_fn_func_default_card_font_path(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_DIGEST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_DIGEST
 RustBuffer uniffi_citycode_ffi_fn_func_digest(RustBuffer algorithm, RustBuffer data, RustCallStatus *_Nonnull out_status
@@ -827,9 +858,14 @@ uint64_t uniffi_citycode_ffi_fn_func_key_request_async(uint64_t signer, RustBuff
 RustBuffer uniffi_citycode_ffi_fn_func_mask_name(RustBuffer name, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PRINTED_CARD
-#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PRINTED_CARD
-RustBuffer uniffi_citycode_ffi_fn_func_printed_card(RustBuffer text, int8_t pdf, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PRINTED_CARD_PDF
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PRINTED_CARD_PDF
+RustBuffer uniffi_citycode_ffi_fn_func_printed_card_pdf(RustBuffer text, uint64_t font, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PRINTED_CARD_SVG
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PRINTED_CARD_SVG
+RustBuffer uniffi_citycode_ffi_fn_func_printed_card_svg(RustBuffer text, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_PUBLISH_LISTS
@@ -1157,6 +1193,12 @@ uint16_t uniffi_citycode_ffi_checksum_func_claims_json(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_DEFAULT_CARD_FONT_PATH
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_DEFAULT_CARD_FONT_PATH
+uint16_t uniffi_citycode_ffi_checksum_func_default_card_font_path(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_DIGEST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_DIGEST
 uint16_t uniffi_citycode_ffi_checksum_func_digest(void
@@ -1193,9 +1235,15 @@ uint16_t uniffi_citycode_ffi_checksum_func_mask_name(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PRINTED_CARD
-#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PRINTED_CARD
-uint16_t uniffi_citycode_ffi_checksum_func_printed_card(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PRINTED_CARD_PDF
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PRINTED_CARD_PDF
+uint16_t uniffi_citycode_ffi_checksum_func_printed_card_pdf(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PRINTED_CARD_SVG
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_PRINTED_CARD_SVG
+uint16_t uniffi_citycode_ffi_checksum_func_printed_card_svg(void
     
 );
 #endif
@@ -1286,6 +1334,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCHOLDER_SUBJECT
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_ASYNCHOLDER_SUBJECT
 uint16_t uniffi_citycode_ffi_checksum_method_asyncholder_subject(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_CARDFONT_FAMILY
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_CARDFONT_FAMILY
+uint16_t uniffi_citycode_ffi_checksum_method_cardfont_family(void
     
 );
 #endif
@@ -1556,6 +1610,18 @@ uint16_t uniffi_citycode_ffi_checksum_method_verifier_verify_json(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_ASYNCHOLDER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_ASYNCHOLDER_NEW
 uint16_t uniffi_citycode_ffi_checksum_constructor_asyncholder_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_CARDFONT_FROM_BYTES
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_CARDFONT_FROM_BYTES
+uint16_t uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_CARDFONT_FROM_FILE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_CONSTRUCTOR_CARDFONT_FROM_FILE
+uint16_t uniffi_citycode_ffi_checksum_constructor_cardfont_from_file(void
     
 );
 #endif

@@ -218,6 +218,7 @@ fun main(args: Array<String>) {
                 expect(d.subject == case["subject"]) { "subject" }
                 expect(d.revocationChecked == ((case["revocation_checked"] as Boolean?) ?: true)) { "revocation_checked" }
                 expect(d.printed == ((case["printed"] as Boolean?) ?: false)) { "printed" }
+                expect(d.replayChecked == ((case["replay_checked"] as Boolean?) ?: true)) { "replay_checked" }
             } else {
                 expect(d is Decision.Reject && d.reason == expected) { "expected $expected, got $d" }
             }
@@ -255,6 +256,7 @@ fun main(args: Array<String>) {
                     expect(d.issuedAt.toLong() == core["issued_at"]) { "issued_at" }
                     expect(d.issuers.map { it.toLong() } == core["issuers"]) { "issuers" }
                     expect(d.revocationChecked == core["revocation_checked"]) { "revocation_checked" }
+                    expect(d.replayChecked == core["replay_checked"]) { "replay_checked" }
                     expect(d.printed == (core["printed"] ?: false)) { "printed" }
                     expect(Json.parse(claimsJson(d.claims)) == core["claims"]) { "claims" }
                 }
@@ -341,7 +343,7 @@ fun main(args: Array<String>) {
         val t = hospital.verify(holder.presentForScene(scenic, NOW).text, NOW)
         expect(t is Decision.Accept && t.claims.tourism.single().site == 1024u) { "scenic: $t" }
         val late = city.verifier(Scene.MetroGate).verify(holder.presentForScene(Scene.MetroGate, NOW).text, NOW + 200UL)
-        expect(late is Decision.Reject && late.code == "code_expired") { "late: $late" }
+        expect(late is Decision.Reject && late.reason == "code_expired") { "late: $late" }
         // Parking and metro cards each withhold what the other scene reads.
         val parking = city.verifier(Scene.Parking).verify(holder.presentForScene(Scene.Parking, NOW).text, NOW)
         expect(parking is Decision.Accept && parking.claims.transit?.fareClass == null && parking.claims.transit?.vehiclePayment == true) { "parking: $parking" }
@@ -400,7 +402,7 @@ fun main(args: Array<String>) {
         val desk = city.verifier(Scene.Hospital).verify(text, NOW)
         expect(desk is Decision.Accept && desk.printed) { "desk: $desk" }
         val gate = city.verifier(Scene.MetroGate).verify(text, NOW)
-        expect(gate is Decision.Reject && gate.code == "policy_unmet") { "gate: $gate" }
+        expect(gate is Decision.Reject && gate.reason == "policy_unmet") { "gate: $gate" }
         expect(printedCardSvg(text).contains("王*英")) { "svg" }
         val fontPath = System.getenv("CITYCODE_CARD_FONT") ?: defaultCardFontPath()
         if (File(fontPath).exists()) {

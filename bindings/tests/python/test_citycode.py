@@ -58,6 +58,7 @@ def test_vector(case):
         assert decision.subject == case["subject"]
         assert decision.revocation_checked == case.get("revocation_checked", True)
         assert decision.printed == case.get("printed", False)
+        assert decision.replay_checked == case.get("replay_checked", True)
     else:
         assert decision.is_reject(), decision
         assert decision.reason == case["expected"]
@@ -66,7 +67,7 @@ def test_vector(case):
 
 # The fields of each Decision variant, as UniFFI generated them, and as core's Verdict
 # names them in JSON: the same, one to one (`decision` is the variant).
-ACCEPT_FIELDS = {"policy", "claims", "subject", "issued_at", "issuers", "revocation_checked", "printed"}
+ACCEPT_FIELDS = {"policy", "claims", "subject", "issued_at", "issuers", "revocation_checked", "replay_checked", "printed"}
 REJECT_FIELDS = {"reason", "detail"}
 
 
@@ -88,7 +89,7 @@ def test_decision_is_cores_verdict_field_by_field():
             # printed is left out of core's JSON when false.
             assert set(core) - {"decision"} == ACCEPT_FIELDS - ({"printed"} if not d.printed else set())
             assert json.loads(cc.claims_json(d.claims)) == core["claims"], case["name"]
-            for k in ("policy", "subject", "issued_at", "issuers", "revocation_checked"):
+            for k in ("policy", "subject", "issued_at", "issuers", "revocation_checked", "replay_checked"):
                 assert getattr(d, k) == core[k], (case["name"], k)
             assert d.printed == core.get("printed", False)
         else:

@@ -33,6 +33,9 @@ const CONFIGS = {
   "malformed.json": "{ root_key: ",
   "no-root.json": JSON.stringify({ lists_url: "/lists/" }),
   "negative-skew.json": JSON.stringify({ root_key: demo.root_key, skew_secs: -30, lists_url: "/lists/" }),
+  // A misspelt gm_only, and gm_only on the scanner package, which has no SM2: refused.
+  "misspelt.json": JSON.stringify({ root_key: demo.root_key, root_alg: "ed25519", gm_ony: true, lists_url: "/lists/" }),
+  "gm-only.json": JSON.stringify({ root_key: demo.root_key, root_alg: "ed25519", gm_only: true, lists_url: "/lists/" }),
 };
 // A test vector's verifier object (core's VerifierConfig) is a terminal configuration.
 const vectorConfig = (name) => {
@@ -310,7 +313,8 @@ test("terminal page: runs on the installed npm package and checks P-256 device s
 });
 
 test("terminal page: without a valid configured root it refuses to run, never trusting the demo keys", async () => {
-  for (const [query, detail] of [["", /config/], ["config=/test-config/malformed.json", /config/], ["config=/test-config/no-root.json", /root_key/], ["config=/test-config/negative-skew.json", /skew_secs/]]) {
+  for (const [query, detail] of [["", /config/], ["config=/test-config/malformed.json", /config/], ["config=/test-config/no-root.json", /root_key/], ["config=/test-config/negative-skew.json", /skew_secs/],
+    ["config=/test-config/misspelt.json", /unknown field gm_ony/], ["config=/test-config/gm-only.json", /gm_only/]]) {
     const page = await open(`${query}&test_clock=${good.now}`);
     assert.equal(await page.getAttribute("body", "data-ready"), "unconfigured", query);
     assert.equal(await page.getAttribute("#result", "data-outcome"), "unconfigured");

@@ -806,6 +806,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_claims_json(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_func_default_card_font_path(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_func_digest(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_identity_commit(
@@ -818,7 +820,9 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_mask_name(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_func_printed_card(
+    external fun uniffi_citycode_ffi_checksum_func_printed_card_pdf(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_printed_card_svg(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_publish_lists(
     ): Int
@@ -849,6 +853,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_asyncholder_subject(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_cardfont_family(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_devicesigner_algorithm(
     ): Int
@@ -940,6 +946,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_asyncholder_new(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_constructor_cardfont_from_file(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_guardianwallet_new(
     ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key(
@@ -1007,6 +1017,16 @@ internal object UniffiLib {
     external fun uniffi_citycode_ffi_fn_method_asyncholder_present_for_scene(`ptr`: Long,`scene`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,`validitySecs`: Byte,
     ): Long
     external fun uniffi_citycode_ffi_fn_method_asyncholder_subject(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_clone_cardfont(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_free_cardfont(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes(`data`: RustBuffer.ByValue,`family`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_constructor_cardfont_from_file(`path`: RustBuffer.ByValue,`family`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_method_cardfont_family(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_clone_devicesigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1164,6 +1184,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_claims_json(`claims`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_default_card_font_path(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_digest(`algorithm`: RustBuffer.ByValue,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_identity_commit(`name`: RustBuffer.ByValue,`number`: RustBuffer.ByValue,`digest`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1176,7 +1198,9 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_citycode_ffi_fn_func_mask_name(`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_printed_card(`text`: RustBuffer.ByValue,`pdf`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_func_printed_card_pdf(`text`: RustBuffer.ByValue,`font`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_printed_card_svg(`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_publish_lists(`root`: Long,`sequence`: Long,`issuedAt`: Int,`expiresAt`: Int,`trustList`: RustBuffer.ByValue,`revocationLists`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1324,6 +1348,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_claims_json() and 0xFFFF) != 2457) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_func_default_card_font_path() and 0xFFFF) != 37921) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_func_digest() and 0xFFFF) != 12483) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1342,7 +1369,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_mask_name() and 0xFFFF) != 44288) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_printed_card() and 0xFFFF) != 15800) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_printed_card_pdf() and 0xFFFF) != 22487) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_func_printed_card_svg() and 0xFFFF) != 52828) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 34335) {
@@ -1388,6 +1418,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_subject() and 0xFFFF) != 29374) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_cardfont_family() and 0xFFFF) != 13603) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() and 0xFFFF) != 846) {
@@ -1456,7 +1489,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() and 0xFFFF) != 19149) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() and 0xFFFF) != 55281) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() and 0xFFFF) != 20675) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() and 0xFFFF) != 61182) {
@@ -1523,6 +1556,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new() and 0xFFFF) != 29584) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes() and 0xFFFF) != 61770) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_file() and 0xFFFF) != 52728) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() and 0xFFFF) != 46551) {
@@ -2867,6 +2906,314 @@ public object FfiConverterTypeAsyncHolder: FfiConverter<AsyncHolder, Long> {
     override fun allocationSize(value: AsyncHolder) = 8UL
 
     override fun write(value: AsyncHolder, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A font for printed cards' PDFs: one face of an OpenType font file or collection,
+ * checked to allow embedding a subset. Load it once and print every card with it (a CJK
+ * font is about 20 MB). Builds without the `pdf` feature (the mobile packages) refuse to
+ * make one (`invalid_argument`).
+ */
+public interface CardFontInterface {
+    
+    /**
+     * The chosen face's family name.
+     */
+    fun `family`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * A font for printed cards' PDFs: one face of an OpenType font file or collection,
+ * checked to allow embedding a subset. Load it once and print every card with it (a CJK
+ * font is about 20 MB). Builds without the `pdf` feature (the mobile packages) refuse to
+ * make one (`invalid_argument`).
+ */
+open class CardFont: Disposable, AutoCloseable, CardFontInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_citycode_ffi_fn_free_cardfont(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_citycode_ffi_fn_clone_cardfont(handle, status)
+        }
+    }
+
+    
+    /**
+     * The chosen face's family name.
+     */override fun `family`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_cardfont_family(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * A font from the bytes of a font file, the face chosen as by `from_file`.
+     */
+    @Throws(CitycodeException::class) fun `fromBytes`(`data`: kotlin.ByteArray, `family`: kotlin.String?): CardFont {
+            return FfiConverterTypeCardFont.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`data`),
+        FfiConverterOptionalString.lower(`family`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Reads a font file (`.otf`, `.ttf`, `.ttc`). `family` picks a face of a collection
+     * by family or full name; without it, "Noto Sans CJK SC" (or Source Han Sans SC).
+     * Fails with `font_unreadable`, `font_invalid`, `font_face_not_found` or
+     * `font_not_embeddable`.
+     */
+    @Throws(CitycodeException::class) fun `fromFile`(`path`: kotlin.String, `family`: kotlin.String?): CardFont {
+            return FfiConverterTypeCardFont.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_constructor_cardfont_from_file(
+    
+        
+        FfiConverterString.lower(`path`),
+        FfiConverterOptionalString.lower(`family`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCardFont: FfiConverter<CardFont, Long> {
+    override fun lower(value: CardFont): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): CardFont {
+        return CardFont(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): CardFont {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: CardFont) = 8UL
+
+    override fun write(value: CardFont, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -4613,7 +4960,7 @@ public interface IssuerInterface {
      * Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
      * carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
      * `subject` (revoke the old code's subject when reissuing). Returns its QR text;
-     * print it with `printed_card`.
+     * print it with `printed_card_pdf` (or `printed_card_svg`).
      */
     fun `issuePrinted`(`subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims): kotlin.String
     
@@ -4831,7 +5178,7 @@ open class Issuer: Disposable, AutoCloseable, IssuerInterface
      * Signs a printed code (SPEC.md §5.1) for a resident with no phone: `claims` must
      * carry identity; valid `valid_days` (1 to 180) from `valid_from_day`; a fresh
      * `subject` (revoke the old code's subject when reissuing). Returns its QR text;
-     * print it with `printed_card`.
+     * print it with `printed_card_pdf` (or `printed_card_svg`).
      */
     @Throws(CitycodeException::class)override fun `issuePrinted`(`subject`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims): kotlin.String {
             return FfiConverterString.lift(
@@ -7597,8 +7944,9 @@ sealed class CitycodeException: kotlin.Exception() {
     class InvalidArgument(
         
         /**
-         * `out_of_scope`, `out_of_range`, `random` (the OS random source failed) or
-         * `invalid_argument`.
+         * `out_of_scope`, `out_of_range`, `random` (the OS random source failed),
+         * `invalid_argument`, or a card font's code (`font_unreadable`, `font_invalid`,
+         * `font_face_not_found`, `font_not_embeddable`, `missing_glyph`).
          */
         val `code`: kotlin.String, 
         
@@ -7749,6 +8097,11 @@ sealed class Decision {
          */
         val `revocationChecked`: kotlin.Boolean, 
         /**
+         * Whether the code was checked for replay: false when the verifier's replay
+         * store records nothing, and for a printed code (never replay-checked).
+         */
+        val `replayChecked`: kotlin.Boolean, 
+        /**
          * A printed code: no device signed it, so staff MUST check the person's identity
          * document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
          * when false.)
@@ -7804,6 +8157,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
                 FfiConverterSequenceUInt.read(buf),
                 FfiConverterBoolean.read(buf),
                 FfiConverterBoolean.read(buf),
+                FfiConverterBoolean.read(buf),
                 )
             2 -> Decision.Reject(
                 FfiConverterString.read(buf),
@@ -7824,6 +8178,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
                 + FfiConverterUInt.allocationSize(value.`issuedAt`)
                 + FfiConverterSequenceUInt.allocationSize(value.`issuers`)
                 + FfiConverterBoolean.allocationSize(value.`revocationChecked`)
+                + FfiConverterBoolean.allocationSize(value.`replayChecked`)
                 + FfiConverterBoolean.allocationSize(value.`printed`)
             )
         }
@@ -7847,6 +8202,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
                 FfiConverterUInt.write(value.`issuedAt`, buf)
                 FfiConverterSequenceUInt.write(value.`issuers`, buf)
                 FfiConverterBoolean.write(value.`revocationChecked`, buf)
+                FfiConverterBoolean.write(value.`replayChecked`, buf)
                 FfiConverterBoolean.write(value.`printed`, buf)
                 Unit
             }
@@ -9412,6 +9768,19 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     
 
         /**
+         * Where Debian's fonts-noto-cjk puts Noto Sans CJK, the default card font.
+         */ fun `defaultCardFontPath`(): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_default_card_font_path(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
          * The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
          * otherwise.
          */
@@ -9514,17 +9883,34 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     
 
         /**
-         * The printable A6 card of a printed code (its QR text): the symbol, the masked name,
-         * the validity dates. `pdf` true for a PDF, false for SVG (UTF-8).
+         * The printable A6 card of a printed code (its QR text) as a one-page PDF that embeds a
+         * subset of `font`: the symbol, the masked name, the validity dates, the instructions.
+         * `missing_glyph` if the font lacks a character of the masked name.
          */
-    @Throws(CitycodeException::class) fun `printedCard`(`text`: kotlin.String, `pdf`: kotlin.Boolean): kotlin.ByteArray {
+    @Throws(CitycodeException::class) fun `printedCardPdf`(`text`: kotlin.String, `font`: CardFont): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_printed_card(
+    UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_pdf(
     
         
         FfiConverterString.lower(`text`),
-        FfiConverterBoolean.lower(`pdf`),_status)
+        FfiConverterTypeCardFont.lower(`font`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The printable A6 card of a printed code (its QR text) as SVG, its fonts left to the
+         * viewer (it names Noto Sans CJK SC).
+         */
+    @Throws(CitycodeException::class) fun `printedCardSvg`(`text`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_svg(
+    
+        
+        FfiConverterString.lower(`text`),_status)
 }
     )
     }
