@@ -1,8 +1,9 @@
 //! Coalescing of concurrent `POST /verify` requests into batches.
 //!
-//! A request that finds a free verification slot is verified at once, alone: a lone
-//! request never waits for a window to fill, and an idle service answers it as fast as
-//! one-by-one verification does. Requests that arrive while every slot is busy queue;
+//! A request that finds a free verification slot is verified at once, alone (in memory
+//! after one yield to the scheduler, so that requests its worker has already read can
+//! queue behind it; no timer): a lone request never waits for a window to fill, and an
+//! idle service answers it as fast as one-by-one verification does. Requests that arrive while every slot is busy queue;
 //! whenever a slot finishes, it takes what queued meanwhile (up to [`MAX_COALESCED`]) and
 //! verifies it as one batch ([`citycode::Verifier::verify_batch_at`]: one batch equation
 //! for the Ed25519 signatures, one round trip for the replay entries). So batches form

@@ -229,14 +229,27 @@ impl Clock for ServiceClock {
     }
 }
 
-/// Verification slots by default. In memory a verification runs on the async worker
-/// that read the request, so with a slot per worker no request would ever find them all
-/// busy and nothing would coalesce: one worker fewer leaves a worker reading requests
-/// while the others verify what queued. With a network store verifications wait on
-/// the blocking pool: one slot per CPU.
-fn default_slots(network: bool) -> usize {
-    let cpus = std::thread::available_parallelism().map_or(2, usize::from);
-    if network { cpus } else { cpus.saturating_sub(1).max(1) }
+/// Holds a verification slot: releasing it on drop (what queued meanwhile is verified
+/// by a runner), so a request that goes away mid-await cannot keep it.
+struct SlotGuard(Arc<Service>);
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.0.release_slot();
+        } else {
+            self.0.release_slot_blocking();
+        }
+    }
+}
+
+/// Verification slots by default: one fewer than CPUs (at least one). In memory a
+/// verification runs on the async worker that read the request, so with a slot per
+/// worker no request would find them all busy and nothing would coalesce; with a network
+/// store one slot fewer makes batches twice as large, so fewer round trips, for the same
+/// throughput on the CPUs left (BENCHMARKS.md).
+fn default_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from).saturating_sub(1).max(1)
 }
 
 /// Where log lines go: one JSON object per line.
@@ -329,7 +342,7 @@ impl Service {
             log_verdicts: false,
             store_blocks: false,
             status_issued: Mutex::new(None),
-            coalescer: Coalescer::new(default_slots(false)),
+            coalescer: Coalescer::new(default_slots()),
             redis: None,
         }
     }
@@ -340,13 +353,12 @@ impl Service {
     /// of memory, an evicting policy) and its counters.
     pub fn with_redis_store(mut self, store: Arc<RedisReplayStore>) -> Self {
         self.store_blocks = true;
-        self.coalescer = Coalescer::new(default_slots(true));
         self.redis = Some(store);
         self
     }
 
-    /// Sets how many `POST /verify` verifications run at once (default: one per CPU
-    /// with a network store, one fewer in memory).
+    /// Sets how many `POST /verify` verifications run at once (default: one fewer than
+    /// CPUs, at least one).
     /// Requests beyond that queue and are verified together, in batches of up to
     /// [`coalesce::MAX_COALESCED`], as soon as a slot frees (`coalesce` module).
     pub fn with_verify_slots(mut self, slots: usize) -> Self {
@@ -358,7 +370,6 @@ impl Service {
     /// then verify on the blocking pool so a slow store never stalls the async workers.
     pub fn with_network_store(mut self) -> Self {
         self.store_blocks = true;
-        self.coalescer = Coalescer::new(default_slots(true));
         self
     }
 
@@ -590,10 +601,14 @@ impl Service {
                 rx.await.ok()
             }
             Arrival::Lead(text) => {
-                // In memory: tens of microseconds of CPU, with no await point, so the
-                // slot cannot be left held by a request that went away.
+                // In memory, on this worker. First let the requests this worker has
+                // already read (other connections' tasks ready to run) arrive and queue
+                // behind the slot: no timer, an idle service goes straight on. The
+                // guard releases the slot even if this request goes away meanwhile.
+                let guard = SlotGuard(self.clone());
+                tokio::task::yield_now().await;
                 let verdict = self.verify(&text);
-                self.release_slot();
+                drop(guard);
                 Some(verdict)
             }
             Arrival::Queued(rx) => rx.await.ok(),

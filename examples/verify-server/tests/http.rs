@@ -648,6 +648,17 @@ impl citycode::ReplayStore for Slow {
 
 #[test]
 fn concurrent_requests_are_batched_with_one_by_one_verdicts_and_a_lone_request_never_waits() {
+    coalescing(true);
+}
+
+#[test]
+fn in_memory_concurrent_requests_are_batched_with_one_by_one_verdicts() {
+    coalescing(false);
+}
+
+/// 24 clients at once through one verification slot, on the blocking pool (`network`)
+/// or on the async workers, against a store as slow as a network round trip.
+fn coalescing(network: bool) {
     let city = DemoCity::new().unwrap();
     let store = Arc::new(Slow {
         inner: citycode::ReplayGuard::new(1 << 12),
@@ -655,10 +666,9 @@ fn concurrent_requests_are_batched_with_one_by_one_verdicts_and_a_lone_request_n
         calls: Default::default(),
     });
     let v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_replay_store(store.clone());
-    let service =
-        Service::new(v, Arc::new(FixedClock(demo::NOW)), demo_files(&city, "coalesce"), Box::new(Buf::default()))
-            .with_network_store()
-            .with_verify_slots(1);
+    let files = demo_files(&city, &format!("coalesce-{network}"));
+    let service = Service::new(v, Arc::new(FixedClock(demo::NOW)), files, Box::new(Buf::default()));
+    let service = if network { service.with_network_store() } else { service }.with_verify_slots(1);
     service.reload().unwrap();
     let service = Arc::new(service);
     let server = run(service.clone().router(limits()), limits());
