@@ -11,10 +11,10 @@ command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y
 cargo build --quiet --release --locked -p citycode-verify-server --example load_fixture --bin citycode-verify-server
 dir=target/bench-server
 rm -rf "$dir" && mkdir -p "$dir"
-baseline=$(target/release/examples/load_fixture "$dir" "$N")
+baseline=$(CLK_TCK=$(getconf CLK_TCK) target/release/examples/load_fixture "$dir" "$N")
 root=$(cat "$dir/root.hex")
 tck=$(getconf CLK_TCK)
-echo "in-process verify (one thread, same codes): ${baseline} us/code"
+echo "in-process verify (one thread, same codes): ${baseline} us of CPU per code"
 
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -30,17 +30,20 @@ run() {
     sleep 0.1
   done
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { echo "$label: not ready"; cat "$dir/$label.log"; kill "$pid"; return 1; }
-  local c0; c0=$(cpu "$pid")
+  local c0; c0=$(cpu "$pid"); local r0=0; [ -n "${redis:-}" ] && r0=$(cpu "$redis")
   BODIES="$dir/bodies.txt" wrk -t2 -c"$CONNS" -d"${SECS}s" -s scripts/bench-server.lua "http://127.0.0.1:$port/" > "$dir/$label.wrk"
-  local c1; c1=$(cpu "$pid")
-  local accepted; accepted=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '/^citycode_verdicts_total\{outcome="accept"\}/ {print $2}')
+  local c1; c1=$(cpu "$pid"); local r1=0; [ -n "${redis:-}" ] && r1=$(cpu "$redis")
+  curl -fs "http://127.0.0.1:$port/metrics" > "$dir/$label.metrics"
+  local accepted; accepted=$(awk '/^citycode_verdicts_total\{outcome="accept"\}/ {print $2}' "$dir/$label.metrics")
+  local batched; batched=$(awk '/^citycode_coalesced_codes_total / {c=$2} /^citycode_coalesced_batches_total / {b=$2} END {printf "%.0f%% of codes coalesced, %.1f per batch", (c / ('"${accepted:-1}"' + 0.0)) * 100, (b > 0 ? c / b : 0)}' "$dir/$label.metrics")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   local line; line=$(grep '^RESULT' "$dir/$label.wrk")
   local requests secs p50 p99
   requests=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$line"); secs=$(sed 's/.*seconds=\([0-9.]*\).*/\1/' <<<"$line")
   p50=$(sed 's/.*p50_us=\([0-9]*\).*/\1/' <<<"$line"); p99=$(sed 's/.*p99_us=\([0-9]*\).*/\1/' <<<"$line")
   awk -v l="$label" -v r="$requests" -v s="$secs" -v a="${accepted:-0}" -v p50="$p50" -v p99="$p99" -v c="$((c1 - c0))" -v t="$tck" -v b="$baseline" \
-    'BEGIN { us = c / t * 1e6 / r; printf "%-8s %8.0f codes/s  p50 %6.2f ms  p99 %6.2f ms  accepted %d/%d  server CPU %.1f us/code = %.2fx in-process\n", l, r / s, p50 / 1000, p99 / 1000, a, r, us, us / b }'
+    'BEGIN { us = c / t * 1e6 / r; printf "%-8s %8.0f codes/s  p50 %6.2f ms  p99 %6.2f ms  accepted %d/%d  server CPU %.1f us/code = %.2fx in-process", l, r / s, p50 / 1000, p99 / 1000, a, r, us, us / b }'
+  awk -v r="$requests" -v c="$((r1 - r0))" -v t="$tck" -v b="$batched" 'BEGIN { if (c > 0) printf "  (%s; redis-server CPU %.1f us/code besides)\n", b, c / t * 1e6 / r; else printf "  (%s)\n", b }' 
 }
 
 run memory
@@ -49,6 +52,10 @@ redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no >/dev/nul
 redis=$!
 trap 'kill $redis 2>/dev/null || true' EXIT
 for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-redis-cli -p "$port" set citycode:replay:epoch bench:0 >/dev/null
+# A new Redis has no epoch, which the store reads as a possible loss (SPEC.md §9.1) and
+# refuses codes for one window: declare this one new, as an operator does for a Redis
+# known to hold nothing (RedisReplayStore::declare_new writes the same epoch).
+info() { redis-cli -p "$port" INFO "$1" | tr -d '\r' | awk -F: -v k="$2" '$1 == k {print $2}'; }
+redis-cli -p "$port" set citycode:replay:epoch "$(info server run_id):$(info replication master_replid):0:seeded" >/dev/null
 run redis --redis "redis://127.0.0.1:$port/"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $CONNS connections, wrk 2 threads on the same cores"

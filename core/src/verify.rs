@@ -1006,17 +1006,26 @@ impl Verifier {
 
     /// Steps 7 and 8 of SPEC.md §9, after every signature verified: policy, replay.
     fn finish(&self, code: &UnverifiedCode, now: u64) -> Result<Accepted, Rejection> {
-        let claims = code.untrusted_claims();
-        if let Err(why) =
-            self.policy.check(&claims, &PolicyContext { now, utc_offset_minutes: self.utc_offset_minutes })
-        {
-            return Err(Rejection::new(Reason::PolicyUnmet, why));
-        }
+        let claims = self.check_policy(code, now)?;
         // Replay, last: only codes that would be accepted take a slot.
         self.replay
             .check_and_insert(&code.replay_id(), self.code_end(code), now)
             .map_err(|e: ReplayError| Rejection::new(e.reason(), e.to_string()))?;
-        Ok(Accepted {
+        Ok(self.accepted(code, claims))
+    }
+
+    /// Step 7 of SPEC.md §9: the scene's policy on the code's claims.
+    fn check_policy(&self, code: &UnverifiedCode, now: u64) -> Result<Claims, Rejection> {
+        let claims = code.untrusted_claims();
+        match self.policy.check(&claims, &PolicyContext { now, utc_offset_minutes: self.utc_offset_minutes }) {
+            Ok(()) => Ok(claims),
+            Err(why) => Err(Rejection::new(Reason::PolicyUnmet, why)),
+        }
+    }
+
+    /// The verdict of a code that passed every step, replay included.
+    fn accepted(&self, code: &UnverifiedCode, claims: Claims) -> Accepted {
+        Accepted {
             claims,
             subject: code.subject(),
             issued_at: code.issued_at(),
@@ -1025,7 +1034,7 @@ impl Verifier {
             revocation_checked: self.holds_root_revocation_list(),
             printed: false,
             replay_checked: self.replay.remembers(),
-        })
+        }
     }
 
     /// Verifies many codes at Unix time `now`. Results are identical, case by case, to
@@ -1053,18 +1062,53 @@ impl Verifier {
             stage.iter().map(|s| s.as_ref().map_or(&[][..], Vec::as_slice)).collect();
         let bad = self.first_bad_signatures(&job_lists, &[]);
         // Finish in input order: policy and replay, so replays within the batch count.
-        parsed
+        let finished = parsed
             .iter()
             .zip(&stage)
             .zip(bad)
             .map(|((p, s), bad)| match (p, s, bad) {
-                (Err(r), _, _) | (_, Err(r), _) => Err(r.clone()),
-                (Ok(Scanned::Printed(code)), Ok(_), _) => self.printed_verdict(code, now),
-                (Ok(Scanned::Device(_)), Ok(_), Some(job)) => Err(job.failure()),
-                (Ok(Scanned::Device(code)), Ok(_), None) => self.finish(code, now),
+                (Err(r), _, _) | (_, Err(r), _) => Finished::Done(Err(r.clone())),
+                (Ok(Scanned::Printed(code)), Ok(_), _) => Finished::Done(self.printed_verdict(code, now)),
+                (Ok(Scanned::Device(_)), Ok(_), Some(job)) => Finished::Done(Err(job.failure())),
+                (Ok(Scanned::Device(code)), Ok(_), None) => match self.check_policy(code, now) {
+                    Ok(claims) => Finished::Replay(code, claims),
+                    Err(r) => Finished::Done(Err(r)),
+                },
+            })
+            .collect::<Vec<_>>();
+        // Replay, last, for every code that passed the rest: one call to the store (one
+        // round trip for a shared store), whose results equal one insert after another
+        // in input order, so a code twice in the batch is replayed the second time.
+        let entries: Vec<([u8; 16], u64)> = finished
+            .iter()
+            .filter_map(|f| match f {
+                Finished::Replay(code, _) => Some((code.replay_id(), self.code_end(code))),
+                Finished::Done(_) => None,
+            })
+            .collect();
+        let mut replay = self.replay.check_and_insert_batch(&entries, now).into_iter();
+        finished
+            .into_iter()
+            .map(|f| match f {
+                Finished::Done(result) => result,
+                Finished::Replay(code, claims) => match replay.next() {
+                    Some(Ok(())) => Ok(self.accepted(code, claims)),
+                    Some(Err(e)) => Err(Rejection::new(e.reason(), e.to_string())),
+                    // A store that answered fewer results than entries: refused.
+                    None => Err(Rejection::new(Reason::ReplayStoreUnavailable, "the store answered too few results")),
+                },
             })
             .collect()
     }
+}
+
+/// Where a code of a batch stands before the replay step.
+#[cfg(feature = "batch")]
+enum Finished<'a> {
+    /// Its verdict is known.
+    Done(Result<Accepted, Rejection>),
+    /// It passed every step but replay.
+    Replay(&'a UnverifiedCode, Claims),
 }
 
 /// One signature a code needs checked, in SPEC.md order: each card's issuer signature,

@@ -127,3 +127,52 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+/// An in-memory store that counts how it is called.
+struct Counting {
+    inner: ReplayGuard,
+    singles: std::sync::atomic::AtomicUsize,
+    batches: std::sync::Mutex<Vec<usize>>,
+}
+
+impl ReplayStore for Counting {
+    fn check_and_insert(&self, id: &[u8; 16], expires_at: u64, now: u64) -> Result<(), ReplayError> {
+        self.singles.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.check_and_insert(id, expires_at, now)
+    }
+
+    fn check_and_insert_batch(&self, entries: &[([u8; 16], u64)], now: u64) -> Vec<Result<(), ReplayError>> {
+        self.batches.lock().unwrap().push(entries.len());
+        entries.iter().map(|(id, expires_at)| self.inner.check_and_insert(id, *expires_at, now)).collect()
+    }
+}
+
+#[test]
+fn a_batch_writes_its_replay_entries_in_one_store_call_with_one_by_one_results() {
+    let city = DemoCity::new().unwrap();
+    let store = std::sync::Arc::new(Counting {
+        inner: ReplayGuard::new(1 << 12),
+        singles: Default::default(),
+        batches: Default::default(),
+    });
+    let batched = verifier(&city).with_replay_store(store.clone());
+    let alone = verifier(&city);
+    let mut texts = pool(&city);
+    // Replays within the batch, and of codes the store already holds.
+    let first = texts.iter().position(|t| alone.verify_at(t, demo::NOW).is_ok()).unwrap();
+    batched.verify_at(&texts[first], demo::NOW).unwrap();
+    let again = alone.verify_at(&texts[first], demo::NOW);
+    assert_eq!(again.unwrap_err().reason, Reason::Replayed);
+    let copy = texts.clone();
+    texts.extend(copy);
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let results = batched.verify_batch_at(&refs, demo::NOW);
+    let expected: Vec<_> = refs.iter().map(|t| outcome(&alone.verify_at(t, demo::NOW))).collect();
+    assert_eq!(results.iter().map(outcome).collect::<Vec<_>>(), expected);
+    // The lone verify_at above took one single insert; the batch took one call for
+    // every code that reached the replay step (accepted or replayed), and no single one.
+    assert_eq!(store.singles.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let reached = results.iter().filter(|r| r.as_ref().map_or_else(|e| e.reason == Reason::Replayed, |_| true)).count();
+    assert_eq!(*store.batches.lock().unwrap(), vec![reached]);
+    assert!(results.iter().filter(|r| r.is_ok()).count() >= 24);
+}

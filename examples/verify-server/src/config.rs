@@ -207,9 +207,9 @@ impl Transport {
         Duration::from_millis(self.redis_deadline_ms.unwrap_or(200))
     }
 
-    /// The reload period (default 60 s, at least 1 s).
+    /// The reload period (default 60 s; [`ServerConfig::check`] refuses 0).
     pub fn refresh(&self) -> Duration {
-        Duration::from_secs(self.refresh_secs.unwrap_or(60).max(1))
+        Duration::from_secs(self.refresh_secs.unwrap_or(60))
     }
 
     /// The listen address (default `127.0.0.1:8080`).
@@ -264,9 +264,99 @@ impl ServerConfig {
             unknown.sort_unstable();
             return Err(format!("unknown field {} (known: {})", unknown.join(", "), known.join(", ")));
         }
-        table.try_into().map_err(|e: toml::de::Error| e.message().trim().to_string())
+        let config: ServerConfig = table.try_into().map_err(|e: toml::de::Error| e.message().trim().to_string())?;
+        config.check()?;
+        Ok(config)
     }
 
+    /// Checks every value against its range (the constants beside [`ServerConfig`]),
+    /// naming the key, the value and the range: nothing is clamped, so what an operator
+    /// wrote is what runs or the service does not start.
+    pub fn check(&self) -> Result<(), String> {
+        let v = &self.verifier;
+        let t = &self.transport;
+        let out_of_range = |key: &str, value: &dyn std::fmt::Display, range: &str, why: &str| {
+            Err(format!("{key} = {value} is out of range: {range} ({why})"))
+        };
+        if v.skew_secs > MAX_SKEW_SECS {
+            return out_of_range(
+                "skew_secs",
+                &v.skew_secs,
+                &format!("0 to {MAX_SKEW_SECS}"),
+                "a larger skew accepts codes long expired",
+            );
+        }
+        if v.max_code_validity_secs == 0 {
+            return out_of_range("max_code_validity_secs", &0, "1 to 255", "0 refuses every code");
+        }
+        let offsets = format!("{} to {}", UTC_OFFSET_MINUTES.start(), UTC_OFFSET_MINUTES.end());
+        if !UTC_OFFSET_MINUTES.contains(&v.utc_offset_minutes) {
+            return out_of_range("utc_offset_minutes", &v.utc_offset_minutes, &offsets, "UTC-12:00 to UTC+14:00");
+        }
+        if let citycode::Scene::ScenicSpot { utc_offset_minutes, .. } = &v.scene
+            && !UTC_OFFSET_MINUTES.contains(utc_offset_minutes)
+        {
+            return out_of_range("scene.utc_offset_minutes", utc_offset_minutes, &offsets, "UTC-12:00 to UTC+14:00");
+        }
+        if let Some(ms) = t.redis_deadline_ms
+            && !REDIS_DEADLINE_MS.contains(&ms)
+        {
+            let range = format!("{} to {}", REDIS_DEADLINE_MS.start(), REDIS_DEADLINE_MS.end());
+            return out_of_range("redis_deadline_ms", &ms, &range, "a code waits this long for the replay store");
+        }
+        if let Some(secs) = t.refresh_secs
+            && !REFRESH_SECS.contains(&secs)
+        {
+            let range = format!("{} to {}", REFRESH_SECS.start(), REFRESH_SECS.end());
+            return out_of_range("refresh_secs", &secs, &range, "seconds between list reloads");
+        }
+        if let Some(url) = &t.lists_url {
+            check_lists_url(url)?;
+        }
+        if let Some(listen) = &t.listen
+            && std::net::ToSocketAddrs::to_socket_addrs(listen.as_str()).is_err()
+        {
+            return Err(format!("listen = {listen:?}: not an address and port (127.0.0.1:8080, [::]:8080)"));
+        }
+        Ok(())
+    }
+}
+
+/// Largest clock skew accepted, seconds: five minutes, well above any synchronised
+/// clock's drift; a larger skew would accept codes long after they expired.
+pub const MAX_SKEW_SECS: u32 = 300;
+
+/// Offsets from UTC that exist, minutes: UTC-12:00 to UTC+14:00.
+pub const UTC_OFFSET_MINUTES: std::ops::RangeInclusive<i32> = -720..=840;
+
+/// Redis deadlines accepted, milliseconds: at least 1, at most 5 s (half the request's
+/// own 10 s deadline).
+pub const REDIS_DEADLINE_MS: std::ops::RangeInclusive<u64> = 1..=5_000;
+
+/// Reload periods accepted, seconds: 1 s to a day.
+pub const REFRESH_SECS: std::ops::RangeInclusive<u64> = 1..=86_400;
+
+/// A lists URL is `http://host[:port]/path`. This build fetches over plain HTTP only
+/// (every file is signed and the status binds them together); `https://` would fail at
+/// every fetch, so it is refused here rather than answering 503 for ever.
+fn check_lists_url(url: &str) -> Result<(), String> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        let why = if url.starts_with("https://") {
+            "this build fetches lists over plain HTTP only (every file is signed): give an http:// mirror or \
+             --lists-dir"
+        } else {
+            "only http:// URLs (or --lists-dir for a directory)"
+        };
+        return Err(format!("lists_url = {url:?}: {why}"));
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '@' || c == '?' || c == '#') {
+        return Err(format!("lists_url = {url:?}: no host (http://host[:port]/path)"));
+    }
+    Ok(())
+}
+
+impl ServerConfig {
     /// Reads a TOML text ([`ServerConfig::from_table`]).
     pub fn from_toml(text: &str) -> Result<ServerConfig, String> {
         ServerConfig::from_table(text.parse::<toml::Table>().map_err(|e| e.message().trim().to_string())?)
@@ -286,6 +376,9 @@ impl ServerConfig {
         let t = &self.transport;
         let lists = match t.lists()? {
             ListsFrom::Url(url) => Lists::Published(Box::new(HttpSource::new(&url))),
+            ListsFrom::Dir(dir) if !dir.is_dir() => {
+                return Err(format!("lists_dir = {}: not a directory", dir.display()));
+            }
             ListsFrom::Dir(dir) => Lists::Published(directory_source(dir)),
             ListsFrom::Files { trust, revocations } => Lists::Files { trust, revocations },
         };
@@ -295,16 +388,19 @@ impl ServerConfig {
             let store = Arc::new(citycode::FileListStateStore::new(path));
             v = v.with_list_state_store(store).map_err(|r| format!("list state: {r}"))?;
         }
+        let mut redis = None;
         if let Some(url) = &t.redis {
             let store = citycode::RedisReplayStore::new(url)
                 .map_err(|e| e.to_string())?
                 .with_deadline(t.redis_deadline())
                 .with_recovery_window(v.replay_window_secs());
-            v = v.with_replay_store(Arc::new(store));
+            let store = Arc::new(store);
+            v = v.with_replay_store(store.clone());
+            redis = Some(store);
         }
         let mut service = Service::new(v, clock, lists, log);
-        if t.redis.is_some() {
-            service = service.with_network_store();
+        if let Some(store) = redis {
+            service = service.with_redis_store(store);
         }
         if t.log_verdicts {
             service = service.with_verdict_log();

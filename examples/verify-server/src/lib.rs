@@ -13,6 +13,7 @@
 //! `openapi.json` beside this crate documents the routes; a test checks it against the
 //! running service.
 
+pub mod coalesce;
 pub mod config;
 
 use std::collections::BTreeMap;
@@ -22,14 +23,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use citycode::distribution::{DirectorySource, ListSource, STATUS_FILE};
-use citycode::{Clock, Reason, Rejection, Verdict, Verifier};
+use citycode::{Clock, Reason, RedisReplayStore, Rejection, ReplayError, ReplayStore, Verdict, Verifier};
+use coalesce::{Arrival, Coalescer, Pending};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -38,6 +41,92 @@ pub const MAX_BATCH: usize = 1024;
 
 /// The OpenAPI document of the routes, served at `GET /openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Longest request target (path and query) the service reads, bytes: longer ones are
+/// refused with 414 (`uri_too_long`).
+pub const MAX_URI_BYTES: usize = 8 << 10;
+
+/// Most header bytes (names and values) in one request: more is 431
+/// (`headers_too_large`).
+pub const MAX_HEADER_BYTES: usize = 16 << 10;
+
+/// Most header fields in one request: more is 431 (`headers_too_large`). Below hyper's
+/// own limit (100), which answers without a body.
+pub const MAX_HEADERS: usize = 64;
+
+/// An HTTP error the service answers: its status and a JSON body `{"error": code,
+/// "detail": text}`, where `code` is a stable string (listed in `openapi.json`) and
+/// `detail` says what was wrong in words. Every error status the service answers has
+/// this body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The stable code: `invalid_json`, `invalid_request`, `unsupported_media_type`,
+    /// `body_too_large`, `batch_too_large`, `not_found`, `method_not_allowed`,
+    /// `request_timeout`, `uri_too_long`, `headers_too_large`, `internal`,
+    /// `not_ready` (with the readiness reason beside it).
+    pub code: &'static str,
+    /// What was wrong, for a person.
+    pub detail: String,
+}
+
+impl ApiError {
+    /// An error with `status`, `code` and `detail`.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError { status, code, detail: detail.into() }
+    }
+
+    /// The code of an error status answered without one (a rejection of axum's or
+    /// hyper's that reached the outer layer).
+    fn code_for(status: StatusCode) -> &'static str {
+        match status.as_u16() {
+            400 => "invalid_json",
+            404 => "not_found",
+            405 => "method_not_allowed",
+            408 => "request_timeout",
+            413 => "body_too_large",
+            414 => "uri_too_long",
+            415 => "unsupported_media_type",
+            422 => "invalid_request",
+            431 => "headers_too_large",
+            503 => "not_ready",
+            401..=499 => "bad_request",
+            _ => "internal",
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let status = r.status();
+        let code = match &r {
+            JsonRejection::JsonSyntaxError(_) => "invalid_json",
+            JsonRejection::JsonDataError(_) => "invalid_request",
+            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+            _ => ApiError::code_for(status),
+        };
+        ApiError::new(status, code, r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"error": self.code, "detail": self.detail}))).into_response()
+    }
+}
+
+/// A JSON request body whose refusals are [`ApiError`]s (axum's own answer in plain
+/// text).
+struct JsonBody<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Json::<T>::from_request(req, state).await.map(|Json(t)| JsonBody(t)).map_err(ApiError::from)
+    }
+}
 
 /// `POST /verify` body. Unknown fields are refused: a client cannot set the time.
 #[derive(Deserialize)]
@@ -140,6 +229,29 @@ impl Clock for ServiceClock {
     }
 }
 
+/// Holds a verification slot: releasing it on drop (what queued meanwhile is verified
+/// by a runner), so a request that goes away mid-await cannot keep it.
+struct SlotGuard(Arc<Service>);
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.0.release_slot();
+        } else {
+            self.0.release_slot_blocking();
+        }
+    }
+}
+
+/// Verification slots by default: one fewer than CPUs (at least one). In memory a
+/// verification runs on the async worker that read the request, so with a slot per
+/// worker no request would find them all busy and nothing would coalesce; with a network
+/// store one slot fewer makes batches twice as large, so fewer round trips, for the same
+/// throughput on the CPUs left (BENCHMARKS.md).
+fn default_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from).saturating_sub(1).max(1)
+}
+
 /// Where log lines go: one JSON object per line.
 pub type LogSink = Box<dyn Write + Send>;
 
@@ -153,6 +265,58 @@ pub struct Service {
     log_verdicts: bool,
     /// The replay store waits on the network: verify on the blocking pool.
     store_blocks: bool,
+    /// Sequence and `issued_at` of the last list status applied (for its age).
+    status_issued: Mutex<Option<(u64, u32)>>,
+    /// Concurrent `POST /verify` requests, verified alone or in batches.
+    coalescer: Coalescer,
+    /// The Redis replay store the verifier uses, for its readiness reasons and counters.
+    redis: Option<Arc<RedisReplayStore>>,
+}
+
+/// Why the service is not ready: what `GET /readyz` answers with 503, and what
+/// `citycode_not_ready` says on `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotReady {
+    /// The reason code: the verifier's (SPEC.md §10: `no_trust_list`,
+    /// `trust_list_expired`, `no_revocation_list`, `replay_store_unavailable`, ...), or
+    /// `list_status_expired` (the publication was not refreshed in time).
+    pub reason: &'static str,
+    /// What is wrong, for a person.
+    pub detail: String,
+    /// When the replay store is the cause: why it refuses (its
+    /// [`ReplayError::kind`]: `recovering`, `out_of_memory`, `misconfigured`,
+    /// `timeout`, `unavailable`, `not_replicated`, ...).
+    pub replay_store: Option<ReplayError>,
+}
+
+impl From<Rejection> for NotReady {
+    fn from(r: Rejection) -> Self {
+        NotReady { reason: r.reason.code(), detail: r.detail, replay_store: None }
+    }
+}
+
+impl NotReady {
+    /// The body of `GET /readyz`'s 503: the reason, and for the replay store its kind,
+    /// and while it recovers from a loss, until when and why.
+    fn body(&self) -> Value {
+        let mut body = json!({"ready": false, "error": "not_ready", "reason": self.reason, "detail": self.detail});
+        if let (Some(store), Some(b)) = (&self.replay_store, body.as_object_mut()) {
+            b.insert("replay_store".into(), json!(store.kind()));
+            if let ReplayError::Recovering { until, cause } = store {
+                b.insert("recovering_until".into(), json!(until));
+                b.insert("loss_cause".into(), json!(cause.tag()));
+            }
+        }
+        body
+    }
+
+    /// The labels of `citycode_not_ready`.
+    fn labels(&self) -> String {
+        match &self.replay_store {
+            Some(store) => format!("reason=\"{}\",replay_store=\"{}\"", self.reason, store.kind()),
+            None => format!("reason=\"{}\"", self.reason),
+        }
+    }
 }
 
 impl core::fmt::Debug for Service {
@@ -177,7 +341,29 @@ impl Service {
             log: Mutex::new(log),
             log_verdicts: false,
             store_blocks: false,
+            status_issued: Mutex::new(None),
+            coalescer: Coalescer::new(default_slots()),
+            redis: None,
         }
+    }
+
+    /// Says that the verifier's replay store is this Redis store (the one given to
+    /// [`Verifier::with_replay_store`]): requests verify on the blocking pool, and
+    /// readiness and metrics report why the store refuses (a loss being recovered, out
+    /// of memory, an evicting policy) and its counters.
+    pub fn with_redis_store(mut self, store: Arc<RedisReplayStore>) -> Self {
+        self.store_blocks = true;
+        self.redis = Some(store);
+        self
+    }
+
+    /// Sets how many `POST /verify` verifications run at once (default: one fewer than
+    /// CPUs, at least one).
+    /// Requests beyond that queue and are verified together, in batches of up to
+    /// [`coalesce::MAX_COALESCED`], as soon as a slot frees (`coalesce` module).
+    pub fn with_verify_slots(mut self, slots: usize) -> Self {
+        self.coalescer = Coalescer::new(slots);
+        self
     }
 
     /// Says that the verifier's replay store waits on the network (Redis): requests
@@ -228,12 +414,8 @@ impl Service {
                 );
             }
         }
-        if let Err(e) = self.read().ready_at(now) {
-            self.log(
-                "warn",
-                "not ready: every code is refused",
-                json!({"reason": e.reason.code(), "detail": e.detail}),
-            );
+        if let Err(e) = self.not_ready(&self.read(), now) {
+            self.log("warn", "not ready", json!({"reason": e.reason, "detail": e.detail}));
         }
         result
     }
@@ -263,6 +445,7 @@ impl Service {
                 };
                 let status = fetch(source, STATUS_FILE)?;
                 let plan = self.read().plan_update(status)?;
+                let issued = (plan.status().sequence, plan.status().issued_at);
                 let mut files = Vec::new();
                 for name in plan.to_fetch() {
                     files.push(fetch(source, &name)?);
@@ -272,23 +455,68 @@ impl Service {
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .apply_update(plan, files)?;
+                *self.status_issued.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(issued);
                 Ok(json!({"source": "published", "status_sequence": report.status_sequence, "loaded": report.loaded,
                           "unchanged": report.unchanged}))
             }
         }
     }
 
-    /// Readiness at the service's time: lists held and unexpired, replay store ready.
-    pub fn readiness(&self) -> Result<Value, Rejection> {
+    /// Readiness at the service's time: lists held and unexpired, the list status (if
+    /// lists come from a published directory) unexpired, replay store ready.
+    pub fn readiness(&self) -> Result<Value, NotReady> {
         let now = self.clock.now();
         let v = self.read();
-        v.ready_at(now)?;
+        self.not_ready(&v, now)?;
         Ok(self.list_summary(&v, now))
     }
 
+    /// Why the service is not ready at `now`, if it is not. The verifier's own rule
+    /// first (lists, replay store), then the list status: a status past its
+    /// `expires_at` means the publication stopped being refreshed (SPEC.md §8.4), and
+    /// the instance says so before its lists expire and every code is refused.
+    fn not_ready(&self, v: &Verifier, now: u64) -> Result<(), NotReady> {
+        if let Err(r) = v.ready_at(now) {
+            let mut e = NotReady::from(r);
+            // The verifier says only replay_store_unavailable: ask the store why.
+            if e.reason == Reason::ReplayStoreUnavailable.code()
+                && let Some(Err(store)) = self.redis.as_ref().map(|s| s.ready(now))
+            {
+                e.detail = store.to_string();
+                e.replay_store = Some(store);
+            }
+            return Err(e);
+        }
+        if let Some((sequence, expires_at)) = v.list_status()
+            && now >= u64::from(expires_at)
+        {
+            return Err(NotReady {
+                reason: "list_status_expired",
+                detail: format!(
+                    "list status {sequence} expired at {expires_at}: the published directory has not been refreshed \
+                     (codes are still verified against the lists held until they expire)"
+                ),
+                replay_store: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// The last status applied: sequence, `issued_at` (when the service saw it) and
+    /// `expires_at`.
+    fn status_summary(&self, v: &Verifier) -> Option<(u64, Option<u32>, u32)> {
+        let (sequence, expires_at) = v.list_status()?;
+        let issued = *self.status_issued.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let issued_at = issued.filter(|(s, _)| *s == sequence).map(|(_, at)| at);
+        Some((sequence, issued_at, expires_at))
+    }
+
     fn list_summary(&self, v: &Verifier, now: u64) -> Value {
+        let status = self.status_summary(v).map(|(sequence, issued_at, expires_at)| {
+            json!({"sequence": sequence, "issued_at": issued_at, "expires_at": expires_at})
+        });
         json!({"now": now, "lists": v.held_lists(), "status_sequence": v.list_status().map(|s| s.0),
-               "revocation_required": v.revocation_required()})
+               "status": status, "revocation_required": v.revocation_required()})
     }
 
     /// Verifies one scanned text on the service's clock, counted in its metrics: what
@@ -298,6 +526,100 @@ impl Service {
         let verdict = Verdict::from(self.read().verify_at(text, self.clock.now()));
         self.record(&verdict, start.elapsed());
         verdict
+    }
+
+    /// Verifies what queued while every slot was busy, as one batch (or alone, when one
+    /// request queued), and answers each request.
+    fn verify_pending(&self, batch: Vec<Pending>) {
+        let now = self.clock.now();
+        let results = {
+            let v = self.read();
+            match batch.as_slice() {
+                [one] => vec![v.verify_at(&one.text, now)],
+                _ => v.verify_batch_at(&batch.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), now),
+            }
+        };
+        self.metrics.count_batch(batch.len());
+        for (pending, result) in batch.into_iter().zip(results) {
+            let verdict = Verdict::from(result);
+            self.record(&verdict, pending.since.elapsed());
+            let _ = pending.reply.send(verdict);
+        }
+    }
+
+    /// Frees the caller's verification slot, or hands it to a runner that verifies what
+    /// queued meanwhile, batch after batch, until nothing waits. Never waits itself.
+    fn release_slot(self: &Arc<Self>) {
+        let Some(first) = self.coalescer.next() else { return };
+        let s = self.clone();
+        if self.store_blocks {
+            tokio::task::spawn_blocking(move || {
+                let mut batch = first;
+                loop {
+                    s.verify_pending(batch);
+                    match s.coalescer.next() {
+                        Some(next) => batch = next,
+                        None => break,
+                    }
+                }
+            });
+        } else {
+            tokio::spawn(async move {
+                let mut batch = first;
+                loop {
+                    s.verify_pending(batch);
+                    match s.coalescer.next() {
+                        Some(next) => batch = next,
+                        None => break,
+                    }
+                    // Let the connections on this worker read their requests.
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+    }
+
+    /// `POST /verify`: at once when a slot is free, else with what queued beside it.
+    async fn verify_coalesced(self: Arc<Self>, text: String) -> Option<Verdict> {
+        match self.coalescer.arrive(text) {
+            Arrival::Lead(text) if self.store_blocks => {
+                // On the blocking pool, in a task of its own: the slot is released even
+                // if this request goes away while the store answers.
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let s = self.clone();
+                tokio::task::spawn_blocking(move || {
+                    let verdict = s.verify(&text);
+                    // Free the slot before answering when nothing queued, so that the
+                    // client's next request finds it free.
+                    let next = s.coalescer.next();
+                    let _ = tx.send(verdict);
+                    if let Some(batch) = next {
+                        s.verify_pending(batch);
+                        s.release_slot_blocking();
+                    }
+                });
+                rx.await.ok()
+            }
+            Arrival::Lead(text) => {
+                // In memory, on this worker. First let the requests this worker has
+                // already read (other connections' tasks ready to run) arrive and queue
+                // behind the slot: no timer, an idle service goes straight on. The
+                // guard releases the slot even if this request goes away meanwhile.
+                let guard = SlotGuard(self.clone());
+                tokio::task::yield_now().await;
+                let verdict = self.verify(&text);
+                drop(guard);
+                Some(verdict)
+            }
+            Arrival::Queued(rx) => rx.await.ok(),
+        }
+    }
+
+    /// [`Service::release_slot`] from a blocking thread: verifies what queued here.
+    fn release_slot_blocking(&self) {
+        while let Some(batch) = self.coalescer.next() {
+            self.verify_pending(batch);
+        }
     }
 
     fn verify_many(&self, texts: &[String]) -> Vec<Verdict> {
@@ -347,9 +669,66 @@ impl Service {
                 now.saturating_sub(u64::from(l.issued_at))
             ));
         }
-        let ready = u8::from(v.ready_at(now).is_ok());
-        out.push_str(&format!("# HELP citycode_ready Whether the service would accept a valid code now.\n# TYPE citycode_ready gauge\ncitycode_ready {ready}\n"));
+        if let Some((sequence, issued_at, expires_at)) = self.status_summary(&v) {
+            out.push_str(&format!(
+                "# HELP citycode_list_status_sequence Sequence of the list status last applied.\n# TYPE citycode_list_status_sequence gauge\ncitycode_list_status_sequence {sequence}\n"
+            ));
+            out.push_str(&format!(
+                "# HELP citycode_list_status_expires_at_seconds Expiry of the list status last applied, Unix seconds.\n# TYPE citycode_list_status_expires_at_seconds gauge\ncitycode_list_status_expires_at_seconds {expires_at}\n"
+            ));
+            if let Some(issued_at) = issued_at {
+                out.push_str(&format!(
+                    "# HELP citycode_list_status_age_seconds Seconds since the list status last applied was issued.\n# TYPE citycode_list_status_age_seconds gauge\ncitycode_list_status_age_seconds {}\n",
+                    now.saturating_sub(u64::from(issued_at))
+                ));
+            }
+        }
+        let not_ready = self.not_ready(&v, now).err();
+        let ready = u8::from(not_ready.is_none());
+        out.push_str(&format!("# HELP citycode_ready Whether the service is ready (GET /readyz answers 200).\n# TYPE citycode_ready gauge\ncitycode_ready {ready}\n"));
+        out.push_str("# HELP citycode_not_ready Why the service is not ready: one series, 1, labelled with the reason code.\n# TYPE citycode_not_ready gauge\n");
+        if let Some(e) = not_ready {
+            out.push_str(&format!("citycode_not_ready{{{}}} 1\n", e.labels()));
+        }
+        if let Some(store) = &self.redis {
+            self.redis_metrics(store, now, &mut out);
+        }
         out
+    }
+
+    /// The Redis store's own state (asked now, apart from the lists) and counters.
+    fn redis_metrics(&self, store: &RedisReplayStore, now: u64, out: &mut String) {
+        let state = store.ready(now);
+        out.push_str(&format!(
+            "# HELP citycode_replay_store_ready Whether the Redis replay store takes codes now.\n# TYPE citycode_replay_store_ready gauge\ncitycode_replay_store_ready {}\n",
+            u8::from(state.is_ok())
+        ));
+        out.push_str("# HELP citycode_replay_store_refusing Why the Redis replay store refuses codes: one series, 1, labelled with the kind.\n# TYPE citycode_replay_store_refusing gauge\n");
+        if let Err(e) = &state {
+            out.push_str(&format!("citycode_replay_store_refusing{{kind=\"{}\"}} 1\n", e.kind()));
+        }
+        if let Err(ReplayError::Recovering { until, cause }) = &state {
+            out.push_str(&format!(
+                "# HELP citycode_replay_store_recovering_until_seconds Until when codes are refused after a possible loss, Unix seconds.\n# TYPE citycode_replay_store_recovering_until_seconds gauge\ncitycode_replay_store_recovering_until_seconds{{cause=\"{}\"}} {until}\n",
+                cause.tag()
+            ));
+        }
+        let stats = store.stats();
+        for (name, help, value) in [
+            ("connections", "Connections the Redis store made", stats.connections),
+            ("timeouts", "Redis calls that ran out of their deadline", stats.timeouts),
+            ("script_loads", "Times Redis lacked the store's script and it was sent again", stats.script_loads),
+            (
+                "losses_detected",
+                "Possible losses of entries this instance detected (a new epoch written)",
+                stats.losses_detected,
+            ),
+            ("errors", "Redis calls that failed otherwise (connection, server, out of memory)", stats.errors),
+        ] {
+            out.push_str(&format!(
+                "# HELP citycode_redis_{name}_total {help}.\n# TYPE citycode_redis_{name}_total counter\ncitycode_redis_{name}_total {value}\n"
+            ));
+        }
     }
 
     /// The routes: `POST /verify`, `POST /verify/batch`, `GET /livez`, `GET /readyz`,
@@ -363,8 +742,14 @@ impl Service {
             .route("/health", get(ready))
             .route("/metrics", get(metrics))
             .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+            .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+            .method_not_allowed_fallback(|| async {
+                ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route takes another method")
+            })
             .layer(DefaultBodyLimit::max(limits.body_bytes))
             .layer(middleware::from_fn_with_state(limits.request, request_deadline))
+            .layer(middleware::from_fn(head_limits))
+            .layer(middleware::from_fn(json_errors))
             .with_state(self)
     }
 }
@@ -372,12 +757,57 @@ impl Service {
 async fn request_deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => (StatusCode::REQUEST_TIMEOUT, Json(json!({"error": "request took too long"}))).into_response(),
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request took longer than {} ms", limit.as_millis()),
+        )
+        .into_response(),
     }
 }
 
-fn internal() -> (StatusCode, Json<Value>) {
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "verification task failed"})))
+/// Refuses a request target or header block larger than the service reads, before any
+/// route: 414 and 431 with their JSON bodies.
+async fn head_limits(req: Request, next: Next) -> Response {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        let detail = format!("the request target is {target} bytes, at most {MAX_URI_BYTES}");
+        return ApiError::new(StatusCode::URI_TOO_LONG, "uri_too_long", detail).into_response();
+    }
+    let headers = req.headers();
+    let bytes: usize = headers.iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        let detail = format!(
+            "{} header fields, {bytes} bytes: at most {MAX_HEADERS} fields, {MAX_HEADER_BYTES} bytes",
+            headers.len()
+        );
+        return ApiError::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large", detail).into_response();
+    }
+    next.run(req).await
+}
+
+/// The last word on every error: an error status that reaches here without a JSON body
+/// (a refusal from a layer that writes plain text) gets one, with the code of its
+/// status and its text as the detail.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let body = axum::body::to_bytes(resp.into_body(), 64 << 10).await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&body).trim().to_string();
+    let detail = if detail.is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { detail };
+    ApiError::new(status, ApiError::code_for(status), detail).into_response()
+}
+
+fn internal() -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the verification task failed")
 }
 
 /// Runs `f` on the request's own worker when the replay store is in memory (a
@@ -390,17 +820,17 @@ async fn run_verification<T: Send + 'static>(
     if s.store_blocks { tokio::task::spawn_blocking(move || f(&s)).await.ok() } else { Some(f(&s)) }
 }
 
-async fn verify(State(s): State<Arc<Service>>, Json(req): Json<VerifyRequest>) -> Response {
-    match run_verification(s, move |s| s.verify(&req.text)).await {
+async fn verify(State(s): State<Arc<Service>>, JsonBody(req): JsonBody<VerifyRequest>) -> Response {
+    match s.verify_coalesced(req.text).await {
         Some(verdict) => Json(verdict).into_response(),
         None => internal().into_response(),
     }
 }
 
-async fn verify_batch(State(s): State<Arc<Service>>, Json(req): Json<BatchRequest>) -> Response {
+async fn verify_batch(State(s): State<Arc<Service>>, JsonBody(req): JsonBody<BatchRequest>) -> Response {
     if req.texts.len() > MAX_BATCH {
-        let error = json!({"error": format!("at most {MAX_BATCH} codes per batch")});
-        return (StatusCode::PAYLOAD_TOO_LARGE, Json(error)).into_response();
+        let detail = format!("{} codes: at most {MAX_BATCH} per batch", req.texts.len());
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large", detail).into_response();
     }
     match run_verification(s, move |s| s.verify_many(&req.texts)).await {
         Some(results) => Json(json!({"results": results})).into_response(),
@@ -417,11 +847,7 @@ async fn ready(State(s): State<Arc<Service>>) -> Response {
             }
             Json(body).into_response()
         }
-        Ok(Err(e)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"ready": false, "reason": e.reason.code(), "detail": e.detail})),
-        )
-            .into_response(),
+        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, Json(e.body())).into_response(),
         Err(_) => internal().into_response(),
     }
 }
@@ -444,6 +870,8 @@ struct Metrics {
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_nanos: AtomicU64,
+    batches: AtomicU64,
+    batched_codes: AtomicU64,
 }
 
 impl Metrics {
@@ -457,6 +885,11 @@ impl Metrics {
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_nanos.fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    fn count_batch(&self, codes: usize) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.batched_codes.fetch_add(codes as u64, Ordering::Relaxed);
     }
 
     fn count_update(&self, result: &'static str) {
@@ -490,6 +923,14 @@ impl Metrics {
         out.push_str(&format!("citycode_verify_seconds_bucket{{le=\"+Inf\"}} {count}\n"));
         out.push_str(&format!("citycode_verify_seconds_sum {}\n", self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9));
         out.push_str(&format!("citycode_verify_seconds_count {count}\n"));
+        out.push_str(&format!(
+            "# HELP citycode_coalesced_batches_total Batches of POST /verify requests that queued while every slot was busy.\n# TYPE citycode_coalesced_batches_total counter\ncitycode_coalesced_batches_total {}\n",
+            self.batches.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP citycode_coalesced_codes_total Codes verified in those batches.\n# TYPE citycode_coalesced_codes_total counter\ncitycode_coalesced_codes_total {}\n",
+            self.batched_codes.load(Ordering::Relaxed)
+        ));
         out
     }
 }

@@ -247,3 +247,78 @@ fn what_core_refuses_stops_the_service_before_it_starts() {
     let e = service(with(c.args(), &["--scene", "parking", "--lists-dir", "/nonexistent"])).unwrap_err();
     assert!(e.contains("exactly one"), "{e}");
 }
+
+#[test]
+fn every_value_out_of_its_range_stops_the_service_with_a_clear_error() {
+    let c = City::new("ranges");
+    // From the command line and from a file alike; the error names the key, the value
+    // and the range, and nothing is clamped.
+    let refused: [(&[&str], &str, &str); 12] = [
+        (&["--skew-secs", "100000"], "skew_secs = 100000", "0 to 300"),
+        (&["--skew-secs", "301"], "skew_secs = 301", "0 to 300"),
+        (&["--max-code-validity-secs", "0"], "max_code_validity_secs = 0", "1 to 255"),
+        (&["--utc-offset-minutes", "100000"], "utc_offset_minutes = 100000", "-720 to 840"),
+        (&["--utc-offset-minutes", "-721"], "utc_offset_minutes = -721", "-720 to 840"),
+        (&["--redis-deadline-ms", "0"], "redis_deadline_ms = 0", "1 to 5000"),
+        (&["--redis-deadline-ms", "5001"], "redis_deadline_ms = 5001", "1 to 5000"),
+        (&["--refresh-secs", "0"], "refresh_secs = 0", "1 to 86400"),
+        (&["--refresh-secs", "86401"], "refresh_secs = 86401", "1 to 86400"),
+        (&["--listen", "localhost"], "listen = \"localhost\"", "address and port"),
+        (
+            &["--scene", r#"{"kind": "scenic_spot", "site": 1, "utc_offset_minutes": 900}"#],
+            "scene.utc_offset_minutes = 900",
+            "-720 to 840",
+        ),
+        (&["--site", "1", "--utc-offset-minutes", "841"], "utc_offset_minutes = 841", "-720 to 840"),
+    ];
+    for (more, key, range) in refused {
+        let scene: &[&str] =
+            if more.contains(&"--scene") || more.contains(&"--site") { &[] } else { &["--scene", "parking"] };
+        let mut args = with(c.args(), scene);
+        if more.contains(&"--site") {
+            args = with(args, &["--scene", "scenic_spot"]);
+        }
+        let e = parse(&with(args, more)).unwrap_err();
+        assert!(e.contains(key) && e.contains(range), "{more:?}: {e}");
+        assert!(e.contains("out of range") || key.starts_with("listen"), "{more:?}: {e}");
+    }
+    for (toml, key) in [
+        ("skew_secs = 100000", "skew_secs = 100000"),
+        ("utc_offset_minutes = 100000", "utc_offset_minutes = 100000"),
+        ("redis_deadline_ms = 0", "redis_deadline_ms = 0"),
+        ("refresh_secs = 0", "refresh_secs = 0"),
+    ] {
+        let e = ServerConfig::from_toml(&c.toml(&format!("scene = {{ kind = \"parking\" }}\n{toml}"))).unwrap_err();
+        assert!(e.contains(key) && e.contains("out of range"), "{toml}: {e}");
+    }
+    // The edges themselves are accepted, and reach the verifier as written.
+    let edges = parse(&with(
+        c.args(),
+        &["--scene", "parking", "--skew-secs", "300", "--utc-offset-minutes", "-720", "--redis-deadline-ms", "1"],
+    ))
+    .unwrap();
+    assert_eq!((edges.verifier.skew_secs, edges.verifier.utc_offset_minutes), (300, -720));
+    assert_eq!(edges.transport.redis_deadline(), std::time::Duration::from_millis(1));
+    let edges =
+        parse(&with(c.args(), &["--scene", "parking", "--utc-offset-minutes", "840", "--refresh-secs", "86400"]));
+    assert_eq!(edges.unwrap().transport.refresh(), std::time::Duration::from_secs(86_400));
+
+    // Lists URLs: only http://host; https is refused by name (this build has no TLS),
+    // anything else as not http.
+    let url = |u: &str| {
+        let args: Vec<String> = c.args().into_iter().take(5).chain(["--no-list-state".to_string()]).collect();
+        parse(&with(args, &["--scene", "parking", "--lists-url", u]))
+    };
+    let e = url("ftp://lists.example/citycode/").unwrap_err();
+    assert!(e.contains("lists_url") && e.contains("only http://"), "{e}");
+    let e = url("https://lists.example/citycode/").unwrap_err();
+    assert!(e.contains("plain HTTP only"), "{e}");
+    assert!(url("http:///citycode/").unwrap_err().contains("no host"));
+    assert!(url("lists.example/citycode").is_err());
+    assert!(url("http://127.0.0.1:8081/citycode/").is_ok());
+    // A lists directory that is not one stops the service.
+    let args: Vec<String> = c.args().into_iter().take(5).chain(["--no-list-state".to_string()]).collect();
+    let config = parse(&with(args, &["--scene", "parking", "--lists-dir", "/nonexistent/lists"])).unwrap();
+    let e = config.service(Arc::new(FixedClock(demo::NOW)), Box::new(std::io::sink())).unwrap_err();
+    assert!(e.contains("lists_dir") && e.contains("not a directory"), "{e}");
+}

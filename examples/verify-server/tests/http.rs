@@ -16,7 +16,7 @@ use citycode::distribution::{ListFile, ListStatus, STATUS_FILE};
 use citycode::trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
 use citycode::{
     Algorithm, CardLayout, Clock, CredentialRequest, FixedClock, Issuer, KeyPair, PresentOptions, Scene, Subject,
-    SystemClock, Verifier, present,
+    SystemClock, Verdict, Verifier, present,
 };
 use citycode_verify_server::config::ServerConfig;
 use citycode_verify_server::{HttpSource, Limits, Lists, Service, serve};
@@ -89,7 +89,6 @@ fn agent() -> ureq::Agent {
 fn post(url: &str, body: Value) -> (u16, Value) {
     let mut resp = agent().post(url).send_json(body).unwrap();
     let text = resp.body_mut().read_to_string().unwrap();
-    // Refused requests (422, 413) answer in plain text.
     (resp.status().as_u16(), serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
@@ -239,7 +238,7 @@ fn missing_or_expired_lists_refuse_every_code_and_readiness_says_so() {
     std::fs::write(dir.join("trust.bin"), &city.trust_list).unwrap();
     let service =
         demo_service(&city, Lists::Files { trust: dir.join("trust.bin"), revocations: vec![] }, Buf::default());
-    assert_eq!(service.readiness().unwrap_err().reason.code(), "no_revocation_list");
+    assert_eq!(service.readiness().unwrap_err().reason, "no_revocation_list");
 
     // A list that is already expired at start: a warning, not ready, every code refused.
     let dir = temp_dir("expired");
@@ -432,6 +431,327 @@ fn header_reads_have_a_deadline_so_half_open_connections_are_closed() {
     assert!(start.elapsed() < Duration::from_secs(4), "{:?}", start.elapsed());
     // And the service still answers.
     assert_eq!(get(&format!("{}/livez", server.base)).0, 200);
+}
+
+/// Sends `request` as it is on a new connection and reads one response: its status and
+/// JSON body (or the body's text as a JSON string).
+/// The connection stays open after it: a body shorter than its length waits.
+fn raw(base: &str, request: &[u8]) -> (u16, Value) {
+    let mut s = TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // The server may answer and close before it has read it all.
+    let _ = s.write_all(request);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..end]).to_lowercase();
+            let length: usize =
+                head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
+            if got.len() >= end + 4 + length {
+                let status = head[9..12].parse().unwrap();
+                let body = String::from_utf8_lossy(&got[end + 4..end + 4 + length]).into_owned();
+                return (status, serde_json::from_str(&body).unwrap_or(Value::String(body)));
+            }
+        }
+        match s.read(&mut buf) {
+            Ok(0) => panic!("closed after {:?}", String::from_utf8_lossy(&got)),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("{e} after {:?}", String::from_utf8_lossy(&got)),
+        }
+    }
+}
+
+/// The documented response of `status` on `method path`, through its `$ref`.
+fn documented<'a>(doc: &'a Value, path: &str, method: &str, status: u16) -> &'a Value {
+    let r = &doc["paths"][path][method]["responses"][status.to_string()];
+    match r["$ref"].as_str() {
+        Some(name) => &doc["components"]["responses"][name.trim_start_matches("#/components/responses/")],
+        None => r,
+    }
+}
+
+#[test]
+fn every_error_status_answers_json_with_its_code_as_documented() {
+    let city = DemoCity::new().unwrap();
+    let service = demo_service(&city, demo_files(&city, "errors"), Buf::default());
+    let limits = Limits { request: Duration::from_millis(300), body_bytes: 4096, ..limits() };
+    let server = run(service.router(limits), limits);
+    let base = &server.base;
+    let doc: Value = serde_json::from_str(citycode_verify_server::OPENAPI).unwrap();
+    let error_schema = json!({"$ref": "#/components/schemas/Error"});
+    let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["enum"].as_array().unwrap().clone();
+    let request = |method: &str, path: &str, headers: &str, body: &str| {
+        format!("{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {}\r\n\r\n{body}", body.len())
+    };
+    let json_ct = "Content-Type: application/json\r\n";
+    let too_many_headers: String = (0..70).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let big_header = format!("X-Big: {}\r\n", "v".repeat(20_000));
+    // (the documented operation, the request, its status and code)
+    let cases: Vec<(&str, &str, String, u16, &str)> = vec![
+        ("post", "/verify", request("POST", "/verify", json_ct, "{not json"), 400, "invalid_json"),
+        ("get", "/nope", request("GET", "/nope", "", ""), 404, "not_found"),
+        ("post", "/verify", request("GET", "/verify", "", ""), 405, "method_not_allowed"),
+        ("get", "/readyz", request("POST", "/readyz", json_ct, "{}"), 405, "method_not_allowed"),
+        // Headers and 10 of 100 body bytes, then silence: the request's deadline.
+        (
+            "post",
+            "/verify",
+            format!("POST /verify HTTP/1.1\r\nHost: x\r\n{json_ct}Content-Length: 100\r\n\r\n{{\"text\": \""),
+            408,
+            "request_timeout",
+        ),
+        ("post", "/verify", request("POST", "/verify", json_ct, &" ".repeat(5000)), 413, "body_too_large"),
+        (
+            "post",
+            "/verify/batch",
+            request("POST", "/verify/batch", json_ct, &json!({"texts": vec![""; 1025]}).to_string()),
+            413,
+            "batch_too_large",
+        ),
+        ("get", "/readyz", request("GET", &format!("/readyz?{}", "a".repeat(9000)), "", ""), 414, "uri_too_long"),
+        (
+            "post",
+            "/verify",
+            request("POST", "/verify", "Content-Type: text/plain\r\n", "{\"text\": \"x\"}"),
+            415,
+            "unsupported_media_type",
+        ),
+        ("post", "/verify", request("POST", "/verify", "", "{\"text\": \"x\"}"), 415, "unsupported_media_type"),
+        (
+            "post",
+            "/verify",
+            request("POST", "/verify", json_ct, "{\"text\": \"x\", \"now\": 1}"),
+            422,
+            "invalid_request",
+        ),
+        (
+            "post",
+            "/verify/batch",
+            request("POST", "/verify/batch", json_ct, "{\"text\": \"x\"}"),
+            422,
+            "invalid_request",
+        ),
+        ("get", "/metrics", request("GET", "/metrics", &too_many_headers, ""), 431, "headers_too_large"),
+        ("get", "/readyz", request("GET", "/readyz", &big_header, ""), 431, "headers_too_large"),
+    ];
+    for (method, path, req, status, code) in cases {
+        let (got, body) = raw(base, req.as_bytes());
+        assert_eq!(got, status, "{method} {path}: {body}");
+        assert_eq!(body["error"], code, "{method} {path} {status}: {body}");
+        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+        assert!(codes.contains(&json!(code)), "{code} is not in the Error schema's list");
+        // Documented on that operation with the Error body (404: for any unknown route).
+        let documented = if status == 404 {
+            &doc["components"]["responses"]["NotFound"]
+        } else {
+            documented(&doc, path, method, status)
+        };
+        assert_eq!(documented["content"]["application/json"]["schema"], error_schema, "{method} {path} {status}");
+        assert!(documented["description"].as_str().unwrap().contains(code), "{method} {path} {status}");
+    }
+    // A request just under each limit is served.
+    let (got, _) = raw(base, request("GET", &format!("/livez?{}", "a".repeat(8000)), "", "").as_bytes());
+    assert_eq!(got, 200);
+    let fifty: String = (0..50).map(|i| format!("X-H{i}: v\r\n")).collect();
+    assert_eq!(raw(base, request("GET", "/livez", &fifty, "").as_bytes()).0, 200);
+
+    // 503: readiness with no lists, its reason beside the code.
+    let empty = Lists::Files { trust: temp_dir("errors-none").join("nope.bin"), revocations: vec![] };
+    let unready = run(demo_service(&city, empty, Buf::default()).router(limits), limits);
+    let (got, body) = raw(&unready.base, request("GET", "/readyz", "", "").as_bytes());
+    assert_eq!((got, &body["error"], &body["reason"]), (503, &json!("not_ready"), &json!("no_trust_list")), "{body}");
+    let schema = &documented(&doc, "/readyz", "get", 503)["content"]["application/json"]["schema"];
+    assert_eq!(schema["$ref"], "#/components/schemas/NotReady");
+    for key in doc["components"]["schemas"]["NotReady"]["required"].as_array().unwrap() {
+        assert!(body.get(key.as_str().unwrap()).is_some(), "{key}: {body}");
+    }
+}
+
+/// A clock the test moves.
+struct Moving(Arc<std::sync::atomic::AtomicU64>);
+
+impl Clock for Moving {
+    fn now(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn an_expired_list_status_makes_the_service_not_ready_and_metrics_say_why() {
+    let city = DemoCity::new().unwrap();
+    let now = Arc::new(std::sync::atomic::AtomicU64::new(demo::NOW));
+    let rev = revocations(&city, 1, vec![]);
+    let files = Arc::new(Mutex::new(publication(&city, 7, &rev)));
+    let lists = mirror(files.clone());
+    let source = HttpSource::new(&format!("{}/lists/", lists.base));
+    let v = Verifier::new(city.root.public_key(), Scene::MetroGate);
+    let service = Arc::new(Service::new(
+        v,
+        Arc::new(Moving(now.clone())),
+        Lists::Published(Box::new(source)),
+        Box::new(Buf::default()),
+    ));
+    service.reload().unwrap();
+    let server = run(service.clone().router(limits()), limits());
+    let (status, ready) = get_json(&format!("{}/readyz", server.base));
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(ready["status"], json!({"sequence": 7, "issued_at": demo::NOW, "expires_at": demo::NOW + 600}));
+    now.store(demo::NOW + 100, std::sync::atomic::Ordering::SeqCst);
+    let (_, metrics) = get(&format!("{}/metrics", server.base));
+    assert!(metrics.contains("citycode_list_status_sequence 7\n"), "{metrics}");
+    assert!(metrics.contains(&format!("citycode_list_status_expires_at_seconds {}\n", demo::NOW + 600)), "{metrics}");
+    assert!(metrics.contains("citycode_list_status_age_seconds 100\n"), "{metrics}");
+    assert!(metrics.contains("citycode_ready 1\n") && !metrics.contains("citycode_not_ready{"), "{metrics}");
+
+    // The publication stops: at its expiry the service is not ready, and says why.
+    now.store(demo::NOW + 600, std::sync::atomic::Ordering::SeqCst);
+    let (status, ready) = get_json(&format!("{}/readyz", server.base));
+    assert_eq!((status, ready["reason"].as_str()), (503, Some("list_status_expired")), "{ready}");
+    assert!(ready["detail"].as_str().unwrap().contains("status 7"), "{ready}");
+    let (_, metrics) = get(&format!("{}/metrics", server.base));
+    assert!(metrics.contains("citycode_ready 0\n"), "{metrics}");
+    assert!(metrics.contains("citycode_not_ready{reason=\"list_status_expired\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("citycode_list_status_age_seconds 600\n"), "{metrics}");
+    // One second before, it was ready: the boundary is the expiry itself.
+    now.store(demo::NOW + 599, std::sync::atomic::Ordering::SeqCst);
+    assert!(service.readiness().is_ok());
+    now.store(demo::NOW + 600, std::sync::atomic::Ordering::SeqCst);
+
+    // A fresh publication makes it ready again.
+    let issued = demo::NOW as u32 + 590;
+    let status =
+        ListStatus::describe(8, issued, issued + 600, &city.root.public_key(), &city.trust_list, &[&rev]).unwrap();
+    files.lock().unwrap().insert(STATUS_FILE.to_string(), status.sign(&city.root).unwrap());
+    service.reload().unwrap();
+    let (status, ready) = get_json(&format!("{}/readyz", server.base));
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(ready["status"]["sequence"], 8);
+    assert!(service.metrics_text().contains("citycode_list_status_age_seconds 10\n"));
+}
+
+/// An in-memory replay store that takes `delay` per call, as a store across the network
+/// does, and counts its calls.
+struct Slow {
+    inner: citycode::ReplayGuard,
+    delay: Duration,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl citycode::ReplayStore for Slow {
+    fn check_and_insert(&self, id: &[u8; 16], expires_at: u64, now: u64) -> Result<(), citycode::ReplayError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::thread::sleep(self.delay);
+        self.inner.check_and_insert(id, expires_at, now)
+    }
+}
+
+#[test]
+fn concurrent_requests_are_batched_with_one_by_one_verdicts_and_a_lone_request_never_waits() {
+    coalescing(true);
+}
+
+#[test]
+fn in_memory_concurrent_requests_are_batched_with_one_by_one_verdicts() {
+    coalescing(false);
+}
+
+/// 24 clients at once through one verification slot, on the blocking pool (`network`)
+/// or on the async workers, against a store as slow as a network round trip.
+fn coalescing(network: bool) {
+    let city = DemoCity::new().unwrap();
+    let store = Arc::new(Slow {
+        inner: citycode::ReplayGuard::new(1 << 12),
+        delay: Duration::from_millis(3),
+        calls: Default::default(),
+    });
+    let v = Verifier::new(city.root.public_key(), Scene::MetroGate).with_replay_store(store.clone());
+    let files = demo_files(&city, &format!("coalesce-{network}"));
+    let service = Service::new(v, Arc::new(FixedClock(demo::NOW)), files, Box::new(Buf::default()));
+    let service = if network { service.with_network_store() } else { service }.with_verify_slots(1);
+    service.reload().unwrap();
+    let service = Arc::new(service);
+    let server = run(service.clone().router(limits()), limits());
+    let url = format!("{}/verify", server.base);
+    let coalesced = |name: &str| -> u64 {
+        let metrics = service.metrics_text();
+        let line = metrics.lines().find(|l| l.starts_with(name)).unwrap().to_string();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+
+    // A lone request on an idle service is verified at once, alone: nothing coalesced.
+    for n in 0..3 {
+        let (_, verdict) = post(&url, json!({"text": code(&city, 100 + n, demo::NOW)}));
+        assert_eq!(verdict["decision"], "accept");
+    }
+    assert_eq!(coalesced("citycode_coalesced_batches_total"), 0);
+
+    // 24 clients at once, each sending its share of 60 distinct codes, every code three
+    // times over (the same code in requests on different connections), and junk.
+    let mut texts: Vec<String> = Vec::new();
+    for n in 0..60u8 {
+        for _ in 0..3 {
+            texts.push(code(&city, n, demo::NOW));
+        }
+    }
+    texts.extend(["CC1:123".to_string(), "HC1:xyz".to_string(), code(&city, 200, demo::NOW - 3600)]);
+    let texts = Arc::new(texts);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let clients: Vec<_> = (0..24)
+        .map(|_| {
+            let (texts, next, url) = (texts.clone(), next.clone(), url.clone());
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(text) = texts.get(i) else { break };
+                    let (status, verdict) = post(&url, json!({"text": text}));
+                    assert_eq!(status, 200, "{verdict}");
+                    got.push((i, verdict));
+                }
+                got
+            })
+        })
+        .collect();
+    let mut verdicts: Vec<(usize, Value)> = clients.into_iter().flat_map(|c| c.join().unwrap()).collect();
+    verdicts.sort_by_key(|(i, _)| *i);
+    assert_eq!(verdicts.len(), texts.len());
+
+    // The verdicts one-by-one verification gives for the same codes in any order: each
+    // code accepted exactly once and replayed otherwise; junk refused for its own reason.
+    let alone = Verifier::new(city.root.public_key(), Scene::MetroGate);
+    let mut alone = alone;
+    alone.load_trust_list(&city.trust_list).unwrap();
+    alone.load_revocation_list(&city.revocation_list).unwrap();
+    let mut accepted: HashMap<&str, usize> = HashMap::new();
+    for (i, verdict) in &verdicts {
+        let text = texts[*i].as_str();
+        let outcome = verdict.get("reason").cloned().unwrap_or(verdict["decision"].clone());
+        if outcome == "accept" {
+            *accepted.entry(text).or_default() += 1;
+            // The verdict itself is the one-by-one verdict, field for field.
+            let expected = serde_json::to_value(Verdict::from(alone.verify_at(text, demo::NOW))).unwrap();
+            assert_eq!(verdict, &expected);
+        } else if *i < 180 {
+            assert_eq!(outcome, "replayed", "{text}: {verdict}");
+        } else {
+            let expected = serde_json::to_value(Verdict::from(alone.verify_at(text, demo::NOW))).unwrap();
+            assert_eq!(verdict, &expected, "{text}");
+        }
+    }
+    assert_eq!(accepted.len(), 60, "every code accepted once");
+    assert!(accepted.values().all(|n| *n == 1), "{accepted:?}");
+
+    // Requests queued behind the slow store were verified together.
+    let (batches, codes) = (coalesced("citycode_coalesced_batches_total"), coalesced("citycode_coalesced_codes_total"));
+    assert!(batches > 0 && codes > batches, "{batches} batches of {codes} codes");
+    assert!(
+        store.calls.load(std::sync::atomic::Ordering::SeqCst) <= 3 + texts.len(),
+        "one store call per code at most"
+    );
+    let (_, metrics) = get(&format!("{}/metrics", server.base));
+    assert!(metrics.contains("citycode_verdicts_total{outcome=\"accept\"} 63"), "{metrics}");
+    assert!(metrics.contains("citycode_verdicts_total{outcome=\"replayed\"} 120"), "{metrics}");
 }
 
 #[test]
@@ -671,6 +991,14 @@ fn the_binary_refuses_a_bad_configuration_with_a_clear_error() {
     let (code, err) = run(&["--trust-list", "t.bin", "--no-list-state", "--scene", "metro-gate"], &env[..2]);
     assert_eq!(code, Some(2));
     assert!(err.contains("unknown variant `metro-gate`"), "{err}");
+    // Values out of range, from the file and the environment: the binary does not start.
+    std::fs::write(dir.join("skew.toml"), "skew_secs = 100000\n").unwrap();
+    let (code, err) = run(&[&lists[..], &["--config", "skew.toml"]].concat(), &env[..2]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("skew.toml") && err.contains("skew_secs = 100000 is out of range: 0 to 300"), "{err}");
+    let (code, err) = run(&lists, &[&env[..2], &[("CITYCODE_LISTS_URL", "ftp://lists.example/")]].concat());
+    assert_eq!(code, Some(2));
+    assert!(err.contains("lists_url") && err.contains("only http://"), "{err}");
 }
 
 #[test]
@@ -750,4 +1078,121 @@ fn a_hung_redis_gives_verdicts_within_the_deadline_and_readiness_drops() {
     assert_eq!(get(&format!("{}/readyz", server.base)).0, 200);
     let (_, ok) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 3, demo::NOW)}));
     assert_eq!(ok["decision"], "accept");
+}
+
+/// A `redis-server` on a free loopback port, with `args`, stopped when dropped.
+fn start_redis(args: &[&str]) -> (Process, String) {
+    let port = free_port();
+    let redis = Process(
+        Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args(args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test-all.sh installs Debian's redis-server)"),
+    );
+    let url = format!("redis://127.0.0.1:{port}/");
+    let start = Instant::now();
+    loop {
+        match redis::Client::open(url.as_str()).unwrap().get_connection() {
+            Ok(_) => break,
+            Err(_) if start.elapsed() < Duration::from_secs(10) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("redis-server did not start: {e}"),
+        }
+    }
+    (redis, url)
+}
+
+#[test]
+fn readiness_and_metrics_say_why_the_redis_store_refuses_codes() {
+    let (_redis, url) = start_redis(&["--maxmemory-policy", "allkeys-lru"]);
+    let mut conn = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+    let mut config_set = |key: &str, value: &str| {
+        let _: () = redis::cmd("CONFIG").arg("SET").arg(key).arg(value).query(&mut conn).unwrap();
+    };
+    let city = DemoCity::new().unwrap();
+    let dir = temp_dir("redis-reasons");
+    std::fs::write(dir.join("trust.bin"), &city.trust_list).unwrap();
+    std::fs::write(dir.join("rev.bin"), &city.revocation_list).unwrap();
+    let config = ServerConfig::from_toml(&format!(
+        "root_alg = \"ed25519\"\nroot_key = \"{}\"\nscene = {{ kind = \"metro_gate\" }}\ntrust_list = \"{}\"\n\
+         revocation_list = [\"{}\"]\nno_list_state = true\nredis = \"{url}\"\nredis_deadline_ms = 500\n",
+        citycode::text::hex(&city.root.public_key().to_bytes()),
+        dir.join("trust.bin").display(),
+        dir.join("rev.bin").display(),
+    ))
+    .unwrap();
+    let now = Arc::new(std::sync::atomic::AtomicU64::new(demo::NOW));
+    let service = Arc::new(config.service(Arc::new(Moving(now.clone())), Box::new(Buf::default())).unwrap());
+    service.reload().unwrap();
+    let server = run(service.clone().router(limits()), limits());
+    let readyz = || get_json(&format!("{}/readyz", server.base));
+    let metrics = || get(&format!("{}/metrics", server.base)).1;
+
+    // An evicting policy: Redis could forget an unexpired entry.
+    let (status, ready) = readyz();
+    assert_eq!((status, ready["reason"].as_str()), (503, Some("replay_store_unavailable")), "{ready}");
+    assert_eq!(ready["replay_store"], "misconfigured", "{ready}");
+    assert!(ready["detail"].as_str().unwrap().contains("allkeys-lru"), "{ready}");
+    let m = metrics();
+    assert!(
+        m.contains("citycode_not_ready{reason=\"replay_store_unavailable\",replay_store=\"misconfigured\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("citycode_replay_store_ready 0\n")
+            && m.contains("citycode_replay_store_refusing{kind=\"misconfigured\"} 1"),
+        "{m}"
+    );
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 1, demo::NOW)}));
+    assert_eq!(verdict["reason"], "replay_store_unavailable");
+
+    // Fixed; but the first look found no epoch: entries may have been lost, so codes are
+    // refused for one window (120 s of validity and twice 30 s of skew).
+    config_set("maxmemory-policy", "noeviction");
+    let (status, ready) = readyz();
+    assert_eq!((status, ready["replay_store"].as_str()), (503, Some("recovering")), "{ready}");
+    assert_eq!(
+        (ready["recovering_until"].as_u64(), ready["loss_cause"].as_str()),
+        (Some(demo::NOW + 180), Some("missing"))
+    );
+    let m = metrics();
+    assert!(
+        m.contains(&format!(
+            "citycode_replay_store_recovering_until_seconds{{cause=\"missing\"}} {}\n",
+            demo::NOW + 180
+        )),
+        "{m}"
+    );
+    assert!(m.contains("citycode_redis_connections_total 1\n"), "{m}");
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 2, demo::NOW)}));
+    assert_eq!(verdict["reason"], "replay_store_unavailable");
+
+    // The window passes: ready, and a code is accepted.
+    now.store(demo::NOW + 180, std::sync::atomic::Ordering::SeqCst);
+    let (status, ready) = readyz();
+    assert_eq!(status, 200, "{ready}");
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 3, demo::NOW + 180)}));
+    assert_eq!(verdict["decision"], "accept", "{verdict}");
+    assert!(metrics().contains("citycode_replay_store_ready 1\n"));
+
+    // Out of memory under noeviction: every write refused, and readiness says so.
+    config_set("maxmemory", "1");
+    let (status, ready) = readyz();
+    assert_eq!((status, ready["replay_store"].as_str()), (503, Some("out_of_memory")), "{ready}");
+    let m = metrics();
+    assert!(
+        m.contains("replay_store=\"out_of_memory\"} 1")
+            && m.contains("citycode_replay_store_refusing{kind=\"out_of_memory\"} 1"),
+        "{m}"
+    );
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 4, demo::NOW + 180)}));
+    assert_eq!(verdict["reason"], "replay_store_unavailable");
+    config_set("maxmemory", "0");
+    assert_eq!(readyz().0, 200);
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 5, demo::NOW + 180)}));
+    assert_eq!(verdict["decision"], "accept", "{verdict}");
+    // The one code accepted before stays refused: nothing was lost on the way.
+    let (_, verdict) = post(&format!("{}/verify", server.base), json!({"text": code(&city, 3, demo::NOW + 180)}));
+    assert_eq!(verdict["reason"], "replayed");
 }
