@@ -1,9 +1,6 @@
-//! Digests (SHA-256, or SM3 for the national suite) and the domain-separation labels of
-//! every signed or hashed input.
+//! The domain-separation labels of every signed or hashed input.
 
-use sha2::{Digest, Sha256};
-
-use crate::keys::Algorithm;
+pub use crate::alg::digest;
 
 /// Prefix of an issuer's signing input for one card.
 pub const LABEL_CARD: &[u8] = b"citycode/v1/card\0";
@@ -29,63 +26,3 @@ pub const LABEL_ID_NUMBER: &[u8] = b"citycode/v1/id-number\0";
 
 /// Prefix of the root's signing input for a published list status.
 pub const LABEL_LIST_STATUS: &[u8] = b"citycode/v1/list-status\0";
-
-/// The digest that goes with a signature algorithm (SPEC.md §4.6): SM3 for SM2, so a
-/// deployment whose keys are all SM2 computes no SHA-256 anywhere; SHA-256 otherwise.
-/// `None` for SM2 in a build without it (feature `sm2`).
-pub fn digest(alg: Algorithm, input: &[u8]) -> Option<[u8; 32]> {
-    match alg {
-        Algorithm::Ed25519 | Algorithm::EcdsaP256Sha256 => Some(Sha256::digest(input).into()),
-        #[cfg(feature = "sm2")]
-        Algorithm::Sm2Sm3 => Some(sm3::Sm3::digest(input).into()),
-        #[cfg(not(feature = "sm2"))]
-        Algorithm::Sm2Sm3 => None,
-    }
-}
-
-/// The digest of `input` for a key's algorithm `alg`. Keys exist only for algorithms
-/// this build has (without feature `sm2` no SM2 key parses), so the fallback is never
-/// taken.
-pub(crate) fn key_digest(alg: Algorithm, input: &[u8]) -> [u8; 32] {
-    digest(alg, input).unwrap_or_else(|| Sha256::digest(input).into())
-}
-
-/// The first 16 bytes of [`key_digest`]: key ids, card ids and replay ids.
-pub(crate) fn digest_16(alg: Algorithm, input: &[u8]) -> [u8; 16] {
-    let full = key_digest(alg, input);
-    let mut out = [0u8; 16];
-    for (o, b) in out.iter_mut().zip(full.iter()) {
-        *o = *b;
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hex(b: &[u8]) -> String {
-        crate::text::hex(b)
-    }
-
-    /// GB/T 32905-2016 Appendix A: "abc" and "abcd" repeated 16 times.
-    #[test]
-    fn sm3_matches_the_standards_samples() {
-        let digest = |alg, m: &[u8]| super::digest(alg, m).unwrap();
-        assert_eq!(
-            hex(&digest(Algorithm::Sm2Sm3, b"abc")),
-            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
-        );
-        assert_eq!(
-            hex(&digest(Algorithm::Sm2Sm3, &b"abcd".repeat(16))),
-            "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"
-        );
-        assert_eq!(
-            hex(&digest(Algorithm::EcdsaP256Sha256, b"abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(digest(Algorithm::Ed25519, b"abc"), digest(Algorithm::EcdsaP256Sha256, b"abc"));
-        assert_eq!(digest_16(Algorithm::Sm2Sm3, b"abc")[..], digest(Algorithm::Sm2Sm3, b"abc")[..16]);
-        assert_eq!(key_digest(Algorithm::Sm2Sm3, b"abc"), digest(Algorithm::Sm2Sm3, b"abc"));
-    }
-}

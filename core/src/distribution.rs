@@ -10,7 +10,8 @@
 //! ([`crate::Verifier::update_from`]). It keeps serving with the lists it holds until
 //! they expire, and refuses every code after that.
 
-use crate::digest::{LABEL_LIST_STATUS, key_digest};
+use crate::alg::key_digest;
+use crate::digest::LABEL_LIST_STATUS;
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey, SIGNATURE_LEN};
 use crate::trust::{LIST_VERSION, ListSigner, RevocationList, TrustList, append_signature, rejection, signing_input};

@@ -6,86 +6,9 @@ use core::fmt;
 use ed25519_dalek::Signer as _;
 use zeroize::Zeroizing;
 
-use crate::ec::P256;
+use crate::alg::weierstrass::{self, P256};
+pub use crate::alg::{Algorithm, SIGNATURE_LEN};
 use crate::error::{Error, Reason};
-
-/// Length in bytes of every signature in format version 1 (Ed25519; ECDSA P-256 and SM2
-/// as the fixed 64-byte `r || s`).
-pub const SIGNATURE_LEN: usize = 64;
-
-/// A signature algorithm. Every key and every signature on the wire carries one of these
-/// ids, so new algorithms can be added without a format break. Deliberately exhaustive:
-/// an algorithm added later must be handled, by name, in every adapter that converts
-/// it, never by a catch-all.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Algorithm {
-    /// Ed25519 (RFC 8032), verified strictly: canonical encodings, no small-order keys
-    /// or `R`. Public keys are 32 bytes.
-    Ed25519,
-    /// ECDSA over NIST P-256 with SHA-256, signatures as 64-byte `r || s`. Public keys
-    /// are 33-byte SEC1 compressed points. The curve phone secure hardware offers.
-    EcdsaP256Sha256,
-    /// SM2 with SM3 (GB/T 32918.2, GM/T 0003.2) under the default user id
-    /// `1234567812345678`, signatures as 64-byte `r || s`. Public keys are 33-byte SEC1
-    /// compressed points on the SM2 curve. Every digest tied to an SM2 key is SM3
-    /// (SPEC.md §4.6), so a deployment whose keys are all SM2 uses only the national
-    /// algorithms.
-    Sm2Sm3,
-}
-
-impl Algorithm {
-    /// Every algorithm this verifier implements.
-    pub const ALL: [Algorithm; 3] = [Algorithm::Ed25519, Algorithm::EcdsaP256Sha256, Algorithm::Sm2Sm3];
-
-    /// The stable name: `ed25519`, `ecdsa_p256_sha256` or `sm2_sm3` (as serde, the CLI
-    /// and the WASM package spell it).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Algorithm::Ed25519 => "ed25519",
-            Algorithm::EcdsaP256Sha256 => "ecdsa_p256_sha256",
-            Algorithm::Sm2Sm3 => "sm2_sm3",
-        }
-    }
-
-    /// The algorithm for a stable name, if there is one.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Algorithm::ALL.into_iter().find(|a| a.name() == name)
-    }
-
-    /// The algorithm id byte on the wire.
-    pub const fn id(self) -> u8 {
-        match self {
-            Algorithm::Ed25519 => 1,
-            Algorithm::EcdsaP256Sha256 => 2,
-            Algorithm::Sm2Sm3 => 3,
-        }
-    }
-
-    /// The algorithm for an id byte; other ids are unsupported.
-    pub fn from_id(id: u8) -> Result<Self, Reason> {
-        match id {
-            1 => Ok(Algorithm::Ed25519),
-            2 => Ok(Algorithm::EcdsaP256Sha256),
-            3 => Ok(Algorithm::Sm2Sm3),
-            _ => Err(Reason::UnsupportedAlgorithm),
-        }
-    }
-
-    /// Length of an encoded public key of this algorithm.
-    pub const fn public_key_len(self) -> usize {
-        match self {
-            Algorithm::Ed25519 => 32,
-            Algorithm::EcdsaP256Sha256 | Algorithm::Sm2Sm3 => 33,
-        }
-    }
-}
-
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A validated public key: on its curve, canonically encoded, not of small order.
 #[derive(Clone, PartialEq, Eq)]
@@ -133,7 +56,7 @@ impl PublicKey {
                 if !matches!(compressed.first(), Some(0x02 | 0x03)) {
                     return Err(Reason::InvalidDeviceKey);
                 }
-                let (x, y) = crate::ec::decompress::<P256>(&compressed).ok_or(Reason::InvalidDeviceKey)?;
+                let (x, y) = weierstrass::decompress::<P256>(&compressed).ok_or(Reason::InvalidDeviceKey)?;
                 let mut uncompressed = [4u8; 65];
                 uncompressed[1..33].copy_from_slice(&x);
                 uncompressed[33..].copy_from_slice(&y);
@@ -145,8 +68,9 @@ impl PublicKey {
                 if !matches!(compressed.first(), Some(0x02 | 0x03)) {
                     return Err(Reason::InvalidDeviceKey);
                 }
-                let (x, y) = crate::ec::decompress::<crate::ec::Sm2>(&compressed).ok_or(Reason::InvalidDeviceKey)?;
-                let za = crate::sm2dsa::user_digest(&x, &y);
+                let (x, y) =
+                    weierstrass::decompress::<weierstrass::Sm2>(&compressed).ok_or(Reason::InvalidDeviceKey)?;
+                let za = crate::alg::sm2::user_digest(&x, &y);
                 Ok(PublicKey(KeyInner::Sm2 { compressed, x, y, za }))
             }
             // Built without SM2 (the default WASM scanner): no SM2 key is valid here.
@@ -162,7 +86,7 @@ impl PublicKey {
         match bytes {
             [0x04, ..] if bytes.len() == 65 => PublicKey::from_bytes(
                 Algorithm::Sm2Sm3,
-                &crate::ec::compress::<crate::ec::Sm2>(bytes).ok_or(Reason::InvalidDeviceKey)?,
+                &weierstrass::compress::<weierstrass::Sm2>(bytes).ok_or(Reason::InvalidDeviceKey)?,
             ),
             _ => PublicKey::from_bytes(Algorithm::Sm2Sm3, bytes),
         }
@@ -174,7 +98,7 @@ impl PublicKey {
         match bytes {
             [0x04, ..] if bytes.len() == 65 => PublicKey::from_bytes(
                 Algorithm::EcdsaP256Sha256,
-                &crate::ec::compress::<P256>(bytes).ok_or(Reason::InvalidDeviceKey)?,
+                &weierstrass::compress::<P256>(bytes).ok_or(Reason::InvalidDeviceKey)?,
             ),
             _ => PublicKey::from_bytes(Algorithm::EcdsaP256Sha256, bytes),
         }
@@ -253,7 +177,7 @@ impl PublicKey {
             }
             KeyInner::P256 { uncompressed, .. } => verify_p256(uncompressed, message, signature),
             #[cfg(feature = "sm2")]
-            KeyInner::Sm2 { x, y, za, .. } => crate::sm2dsa::verify(x, y, za, message, signature),
+            KeyInner::Sm2 { x, y, za, .. } => crate::alg::sm2::verify(x, y, za, message, signature),
         }
     }
 
@@ -264,7 +188,7 @@ impl PublicKey {
     pub fn p256_check(&self, message: &[u8], signature: &[u8]) -> Option<P256Check> {
         let KeyInner::P256 { uncompressed, .. } = &self.0 else { return None };
         let signature: [u8; SIGNATURE_LEN] = signature.try_into().ok()?;
-        crate::ec::signature_in_range::<P256>(&signature).then(|| P256Check {
+        weierstrass::signature_in_range::<P256>(&signature).then(|| P256Check {
             public_key: *uncompressed,
             message: message.to_vec(),
             signature,
@@ -278,7 +202,7 @@ impl PublicKey {
         let mut input = Vec::with_capacity(34);
         input.push(self.algorithm().id());
         input.extend_from_slice(&self.to_bytes());
-        crate::digest::digest_16(self.algorithm(), &input)
+        crate::alg::digest_16(self.algorithm(), &input)
     }
 }
 
@@ -422,7 +346,7 @@ fn verify_p256(uncompressed: &[u8; 65], message: &[u8], signature: &[u8]) -> boo
         return false;
     };
     let e: [u8; 32] = sha2::Sha256::digest(message).into();
-    crate::ec::ecdsa_verify_prehash::<P256>(x, y, &e, signature)
+    weierstrass::ecdsa_verify_prehash::<P256>(x, y, &e, signature)
 }
 
 impl fmt::Debug for PublicKey {
@@ -442,7 +366,7 @@ enum Secret {
     Ed25519(ed25519_dalek::SigningKey),
     P256(p256::ecdsa::SigningKey),
     #[cfg(feature = "sm2")]
-    Sm2(crate::sm2dsa::Sm2Secret),
+    Sm2(crate::alg::sm2::Sm2Secret),
 }
 
 impl KeyPair {
@@ -478,7 +402,7 @@ impl KeyPair {
             }
             #[cfg(feature = "sm2")]
             Algorithm::Sm2Sm3 => {
-                let secret = crate::sm2dsa::Sm2Secret::new(&bytes)
+                let secret = crate::alg::sm2::Sm2Secret::new(&bytes)
                     .ok_or_else(|| Error::OutOfRange("SM2 scalar is zero or not below n - 1".into()))?;
                 let public = PublicKey::from_bytes(alg, secret.public_key())?;
                 Ok(KeyPair { secret: Secret::Sm2(secret), public })
@@ -876,8 +800,8 @@ mod tests {
         assert_ne!(PublicKey::from_bytes(Algorithm::EcdsaP256Sha256, &key.to_bytes()).ok(), Some(key.clone()));
         let mut input = vec![3u8];
         input.extend_from_slice(&key.to_bytes());
-        assert_eq!(key.key_id()[..], crate::digest::key_digest(Algorithm::Sm2Sm3, &input)[..16]);
-        assert_ne!(key.key_id()[..], crate::digest::key_digest(Algorithm::EcdsaP256Sha256, &input)[..16]);
+        assert_eq!(key.key_id()[..], crate::alg::key_digest(Algorithm::Sm2Sm3, &input)[..16]);
+        assert_ne!(key.key_id()[..], crate::alg::key_digest(Algorithm::EcdsaP256Sha256, &input)[..16]);
     }
 
     /// A signer that signs with `signing` but claims `claimed`, for some messages.

@@ -6,9 +6,10 @@
 //! staff to check the person's identity document against it. Reissuing one cancels the
 //! old one through the revocation list (its subject).
 
+use crate::alg;
 use crate::claims::{Claims, Domain};
 use crate::credential::{Card, DecodedCards, FORMAT_VERSION, Issuer, Subject, decode_cards, merged_claims};
-use crate::digest::{self, LABEL_PRINTED_CARD};
+use crate::digest::LABEL_PRINTED_CARD;
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::SIGNATURE_LEN;
 use crate::policy::{Policy, Scene};
@@ -148,7 +149,7 @@ impl PrintedCode {
     /// by the algorithm of the issuer key that signed it (no device key here).
     pub fn card_id(&self, i: usize) -> [u8; 16] {
         let alg = self.cards.get(i).map_or(crate::Algorithm::Ed25519, |c| c.alg);
-        digest::digest_16(alg, self.card_input(i))
+        alg::digest_16(alg, self.card_input(i))
     }
 
     /// Every claim, merged across cards. **Untrusted** until a verifier accepts it.

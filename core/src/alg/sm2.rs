@@ -3,7 +3,7 @@
 //!
 //! Signing runs on the `sm2` crate's arithmetic with nonces from RFC 6979 with SM3 (as
 //! the `sm2` crate's own signer does); keys are decompressed and signatures verified on
-//! the dedicated arithmetic of [`crate::ec`], which is several times faster than the
+//! the dedicated arithmetic of [`super::weierstrass`], which is several times faster than the
 //! generic one.
 
 use sm2::elliptic_curve::PrimeField as _;
@@ -13,29 +13,12 @@ use sm2::{FieldBytes, ProjectivePoint, Scalar};
 use sm3::Digest as _;
 use zeroize::Zeroizing;
 
-use crate::keys::SIGNATURE_LEN;
+use super::SIGNATURE_LEN;
+use super::weierstrass::{Curve as _, Sm2};
 
 /// The user id every citycode key signs under: the default of GM/T 0009-2012, so a
 /// signing device that only knows the default (most do) signs what verifiers check.
 pub const DEFAULT_USER_ID: &[u8; 16] = b"1234567812345678";
-
-/// The curve's `a` and `b`, and the base point, big-endian (GB/T 32918.5-2017).
-const A: [u8; 32] = [
-    0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc,
-];
-pub(crate) const B: [u8; 32] = [
-    0x28, 0xe9, 0xfa, 0x9e, 0x9d, 0x9f, 0x5e, 0x34, 0x4d, 0x5a, 0x9e, 0x4b, 0xcf, 0x65, 0x09, 0xa7, 0xf3, 0x97, 0x89,
-    0xf5, 0x15, 0xab, 0x8f, 0x92, 0xdd, 0xbc, 0xbd, 0x41, 0x4d, 0x94, 0x0e, 0x93,
-];
-pub(crate) const GX: [u8; 32] = [
-    0x32, 0xc4, 0xae, 0x2c, 0x1f, 0x19, 0x81, 0x19, 0x5f, 0x99, 0x04, 0x46, 0x6a, 0x39, 0xc9, 0x94, 0x8f, 0xe3, 0x0b,
-    0xbf, 0xf2, 0x66, 0x0b, 0xe1, 0x71, 0x5a, 0x45, 0x89, 0x33, 0x4c, 0x74, 0xc7,
-];
-pub(crate) const GY: [u8; 32] = [
-    0xbc, 0x37, 0x36, 0xa2, 0xf4, 0xf6, 0x77, 0x9c, 0x59, 0xbd, 0xce, 0xe3, 0x6b, 0x69, 0x21, 0x53, 0xd0, 0xa9, 0x87,
-    0x7c, 0xc6, 0x2a, 0x47, 0x40, 0x02, 0xdf, 0x32, 0xe5, 0x21, 0x39, 0xf0, 0xa0,
-];
 
 /// `Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A)` for the default user id, the
 /// per-key prefix of every digest an SM2 key signs (GB/T 32918.2 §5.5).
@@ -44,7 +27,7 @@ pub(crate) fn user_digest(x: &[u8; 32], y: &[u8; 32]) -> [u8; 32] {
     let mut h = sm3::Sm3::new();
     h.update([0x00, 0x80]);
     h.update(DEFAULT_USER_ID);
-    for part in [&A, &B, &GX, &GY, x, y] {
+    for part in [&Sm2::A, &Sm2::B, &Sm2::GX, &Sm2::GY, x, y] {
         h.update(part);
     }
     h.finalize().into()
@@ -145,7 +128,7 @@ fn sign_with_nonce(d: &Scalar, d_plus_one_inv: &Scalar, e: &Scalar, k: &Scalar) 
 pub(crate) fn verify(x: &[u8; 32], y: &[u8; 32], za: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
     let Ok(signature) = <&[u8; SIGNATURE_LEN]>::try_from(signature) else { return false };
     let e = message_digest(za, message);
-    crate::ec::sm2_verify_prehash(x, y, &e, signature)
+    super::weierstrass::sm2_verify_prehash(x, y, &e, signature)
 }
 
 /// The verification equation on the `sm2` crate's generic arithmetic: the reference the
@@ -178,7 +161,7 @@ pub(crate) fn verify_prehash_generic(x: &[u8; 32], y: &[u8; 32], e: &[u8; 32], s
 mod tests {
     use super::*;
 
-    use crate::ec::hex32;
+    use crate::alg::weierstrass::hex32;
 
     fn scalar(hex: &str) -> Scalar {
         Option::<Scalar>::from(Scalar::from_repr(FieldBytes::from(hex32(hex)))).unwrap()
@@ -283,7 +266,7 @@ mod tests {
                 6 => coordinates(&crate::KeyPair::generate(crate::Algorithm::Sm2Sm3).unwrap().public_key()),
                 _ => { signature = [0u8; 64]; signature[bit / 8] = 1; (x, y) }
             };
-            let fast = crate::ec::sm2_verify_prehash(&x, &y, &e, &signature);
+            let fast = crate::alg::weierstrass::sm2_verify_prehash(&x, &y, &e, &signature);
             proptest::prop_assert_eq!(fast, verify_prehash_generic(&x, &y, &e, &signature));
             proptest::prop_assert_eq!(fast, mode == 0);
         }
@@ -317,11 +300,11 @@ mod tests {
         let mut signature = [0u8; 64];
         signature[31] = 1;
         signature[63] = 1;
-        assert!(crate::ec::sm2_verify_prehash(&x, &y, &e, &signature));
+        assert!(crate::alg::weierstrass::sm2_verify_prehash(&x, &y, &e, &signature));
         assert!(verify_prehash_generic(&x, &y, &e, &signature));
         // e one higher: r = e + x_1 no longer holds, also not as x_1 itself (without - n).
         let e_next: [u8; 32] = (Scalar::ONE - x_r_mod_n + Scalar::ONE).to_repr().into();
-        assert!(!crate::ec::sm2_verify_prehash(&x, &y, &e_next, &signature));
+        assert!(!crate::alg::weierstrass::sm2_verify_prehash(&x, &y, &e_next, &signature));
         assert!(!verify_prehash_generic(&x, &y, &e_next, &signature));
     }
 
