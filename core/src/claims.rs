@@ -414,10 +414,7 @@ fn commitment(digest: IdDigest, salt: &[u8; 16], number: &str) -> Result<[u8; 16
         IdDigest::Sm3 => crate::Algorithm::Sm2Sm3,
     };
     let h = |input: &[u8]| crate::alg::digest(alg, input).ok_or(crate::Error::from(Reason::UnsupportedAlgorithm));
-    let mut first = Vec::with_capacity(crate::digest::LABEL_ID_NUMBER.len() + 16 + number.len());
-    first.extend_from_slice(crate::digest::LABEL_ID_NUMBER);
-    first.extend_from_slice(salt);
-    first.extend_from_slice(&number);
+    let first = crate::digest::signing_input(crate::digest::Input::IdNumber, &[salt, &number]);
     let mut c = h(&first)?;
     for _ in 1..ID_COMMITMENT_ROUNDS {
         c = h(&c)?;

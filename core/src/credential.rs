@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alg;
 use crate::claims::{Claims, DAY, Domain};
-use crate::digest::{LABEL_CARD, LABEL_GUARDIAN_CARD};
+use crate::digest::{Input, signing_input};
 use crate::error::{Error, Reason};
 use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
 use crate::policy::{Policy, Scene};
@@ -112,15 +112,8 @@ impl Card {
 /// The issuer's signing input for a card: label, device key, subject, card body. A card
 /// held by a guardian (its claims carry guardianship) has its own label (SPEC.md §4.4).
 pub(crate) fn card_signing_input(device_key: &PublicKey, subject: &Subject, card: &Card, body: &[u8]) -> Vec<u8> {
-    let label = if card.claims.guardian.is_some() { LABEL_GUARDIAN_CARD } else { LABEL_CARD };
-    let key = device_key.to_bytes();
-    let mut m = Vec::with_capacity(label.len() + 1 + key.len() + 8 + body.len());
-    m.extend_from_slice(label);
-    m.push(device_key.algorithm().id());
-    m.extend_from_slice(&key);
-    m.extend_from_slice(&subject.0);
-    m.extend_from_slice(body);
-    m
+    let input = if card.claims.guardian.is_some() { Input::GuardianCard } else { Input::Card };
+    signing_input(input, &[&[device_key.algorithm().id()], &device_key.to_bytes(), &subject.0, body])
 }
 
 /// A code's cards as [`decode_cards`] reads them.

@@ -37,6 +37,7 @@ pub mod qr;
 pub mod replay;
 pub mod replay_file;
 pub mod request;
+mod signed_list;
 pub mod text;
 pub mod trust;
 pub mod verdict;

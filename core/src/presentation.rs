@@ -7,7 +7,7 @@ use crate::credential::{
     Card, Credential, DecodedCards, Disclosure, FORMAT_VERSION, MAX_CARDS, Subject, card_signing_input, decode_cards,
     merged_claims,
 };
-use crate::digest::LABEL_CODE;
+use crate::digest::{Input, signing_input};
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
 use crate::text;
@@ -200,10 +200,7 @@ impl UnsignedCode {
 }
 
 fn code_signing_input(unsigned: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(LABEL_CODE.len() + unsigned.len());
-    m.extend_from_slice(LABEL_CODE);
-    m.extend_from_slice(unsigned);
-    m
+    signing_input(Input::Code, &[unsigned])
 }
 
 /// A parsed code whose signatures, keys, times and policy are not yet checked. Its

@@ -9,7 +9,7 @@
 use crate::alg;
 use crate::claims::{Claims, Domain};
 use crate::credential::{Card, DecodedCards, FORMAT_VERSION, Issuer, Subject, decode_cards, merged_claims};
-use crate::digest::LABEL_PRINTED_CARD;
+use crate::digest::{Input, signing_input};
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::SIGNATURE_LEN;
 use crate::policy::{Policy, Scene};
@@ -65,12 +65,7 @@ pub struct PrintedCode {
 
 /// The issuer's signing input for a printed card (SPEC.md §5.1).
 fn printed_card_input(subject: &Subject, body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(LABEL_PRINTED_CARD.len() + 1 + 8 + body.len());
-    m.extend_from_slice(LABEL_PRINTED_CARD);
-    m.push(PRINTED_DEVICE_ALG);
-    m.extend_from_slice(&subject.0);
-    m.extend_from_slice(body);
-    m
+    signing_input(Input::PrintedCard, &[&[PRINTED_DEVICE_ALG], &subject.0, body])
 }
 
 impl PrintedCode {

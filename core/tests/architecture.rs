@@ -174,3 +174,17 @@ fn the_cycle_check_finds_loops_and_reads_every_form_of_path() {
     assert_eq!(exports.get("KeyPair").map(String::as_str), Some("keys"));
     assert_eq!(exports.get("Verifier").map(String::as_str), Some("verify"));
 }
+
+#[test]
+fn domain_separation_labels_are_spelled_only_beside_the_builder() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    source_files(&src, &mut files);
+    let spelling: Vec<_> = files
+        .iter()
+        .filter(|f| code_of(&std::fs::read_to_string(f).unwrap()).contains("b\"citycode/v"))
+        .map(|f| module_of(&src, f))
+        .collect();
+    // digest.rs holds the labels and the one builder (`signing_input`) every message uses.
+    assert_eq!(spelling, ["digest"]);
+}
