@@ -788,7 +788,7 @@ impl Verifier {
                     continue;
                 }
                 // An undecodable signature stays unknown: checked alone, it fails.
-                if let Some(check) = Ed25519Check::new(job.key, job.message, job.signature) {
+                if let Some(check) = job.key.ed25519_check(job.message, job.signature) {
                     pending.push((i, j, fp));
                     checks.push(check);
                 }

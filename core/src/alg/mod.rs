@@ -7,11 +7,60 @@ use core::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::Reason;
+use zeroize::Zeroizing;
 
+use crate::error::{Error, Reason};
+
+pub(crate) mod ed25519;
+pub(crate) mod p256;
 #[cfg(feature = "sm2")]
 pub(crate) mod sm2;
+/// SM2 in a build without it: uninhabited keys, `unsupported_algorithm` (feature `sm2`).
+#[cfg(not(feature = "sm2"))]
+#[path = "sm2_absent.rs"]
+pub(crate) mod sm2;
 pub(crate) mod weierstrass;
+
+/// What the key layer asks of each signature algorithm; one implementation per module
+/// ([`ed25519::Ed25519`], [`p256::P256`], [`sm2::Sm2Sm3`]). A new algorithm is a new
+/// module answering this trait, a variant of [`Algorithm`], and an arm in each match of
+/// `keys.rs` (the enum is exhaustive on purpose).
+pub(crate) trait Scheme {
+    /// The algorithm's id.
+    const ALGORITHM: Algorithm;
+    /// A validated public key.
+    type PublicKey: Clone + PartialEq + Eq;
+    /// A secret key; zeroized on drop.
+    type SecretKey;
+    /// Parses and validates a key in its wire form (`malformed` for a wrong length,
+    /// `invalid_device_key` for a point that is not a usable key).
+    fn parse_public(bytes: &[u8]) -> Result<Self::PublicKey, Reason>;
+    /// The key's wire form.
+    fn encode_public(key: &Self::PublicKey) -> Vec<u8>;
+    /// Whether the key lies in the prime-order subgroup (always, on a cofactor-1 curve).
+    fn has_prime_order(_key: &Self::PublicKey) -> bool {
+        true
+    }
+    /// Verifies a signature over `message` strictly (SPEC.md §4.2).
+    fn verify(key: &Self::PublicKey, message: &[u8], signature: &[u8]) -> bool;
+    /// The digest that goes with the algorithm (SPEC.md §4.6); `None` when absent.
+    fn digest(input: &[u8]) -> Option<[u8; 32]>;
+    /// The secret for 32 bytes (a seed or a big-endian scalar).
+    fn secret_from_bytes(bytes: &[u8; 32]) -> Result<Self::SecretKey, Error>;
+    /// The secret's public half.
+    fn public_of(secret: &Self::SecretKey) -> Result<Self::PublicKey, Reason>;
+    /// The 32 secret bytes.
+    fn secret_bytes(secret: &Self::SecretKey) -> Zeroizing<Vec<u8>>;
+    /// Signs `message` deterministically.
+    fn sign(secret: &Self::SecretKey, message: &[u8]) -> [u8; SIGNATURE_LEN];
+    /// A keystore's DER signature as `r ‖ s` (an error where the algorithm has none).
+    fn signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error>;
+}
+
+/// SHA-256 of `input`.
+fn sha256(input: &[u8]) -> [u8; 32] {
+    Sha256::digest(input).into()
+}
 
 /// Length in bytes of every signature in format version 1 (Ed25519; ECDSA P-256 and SM2
 /// as the fixed 64-byte `r || s`).
@@ -96,11 +145,9 @@ impl fmt::Display for Algorithm {
 /// `None` for SM2 in a build without it (feature `sm2`).
 pub fn digest(alg: Algorithm, input: &[u8]) -> Option<[u8; 32]> {
     match alg {
-        Algorithm::Ed25519 | Algorithm::EcdsaP256Sha256 => Some(Sha256::digest(input).into()),
-        #[cfg(feature = "sm2")]
-        Algorithm::Sm2Sm3 => Some(sm3::Sm3::digest(input).into()),
-        #[cfg(not(feature = "sm2"))]
-        Algorithm::Sm2Sm3 => None,
+        Algorithm::Ed25519 => ed25519::Ed25519::digest(input),
+        Algorithm::EcdsaP256Sha256 => p256::P256::digest(input),
+        Algorithm::Sm2Sm3 => sm2::Sm2Sm3::digest(input),
     }
 }
 

@@ -13,12 +13,90 @@ use sm2::{FieldBytes, ProjectivePoint, Scalar};
 use sm3::Digest as _;
 use zeroize::Zeroizing;
 
-use super::SIGNATURE_LEN;
 use super::weierstrass::{Curve as _, Sm2};
+use super::{Algorithm, SIGNATURE_LEN, Scheme};
+use crate::error::{Error, Reason};
 
 /// The user id every citycode key signs under: the default of GM/T 0009-2012, so a
 /// signing device that only knows the default (most do) signs what verifiers check.
 pub const DEFAULT_USER_ID: &[u8; 16] = b"1234567812345678";
+
+/// SM2 with SM3 under the default user id.
+pub(crate) struct Sm2Sm3;
+
+/// A validated SM2 key: its wire form, affine coordinates and user digest `Z_A`,
+/// computed once per key.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Sm2Key {
+    compressed: [u8; 33],
+    pub(crate) x: [u8; 32],
+    pub(crate) y: [u8; 32],
+    za: [u8; 32],
+}
+
+impl Scheme for Sm2Sm3 {
+    const ALGORITHM: Algorithm = Algorithm::Sm2Sm3;
+    type PublicKey = Sm2Key;
+    type SecretKey = Sm2Secret;
+
+    fn parse_public(bytes: &[u8]) -> Result<Sm2Key, Reason> {
+        let compressed: [u8; 33] = bytes.try_into().map_err(|_| Reason::Malformed)?;
+        if !matches!(compressed.first(), Some(0x02 | 0x03)) {
+            return Err(Reason::InvalidDeviceKey);
+        }
+        let (x, y) = super::weierstrass::decompress::<Sm2>(&compressed).ok_or(Reason::InvalidDeviceKey)?;
+        Ok(Sm2Key { compressed, x, y, za: user_digest(&x, &y) })
+    }
+
+    fn encode_public(key: &Sm2Key) -> Vec<u8> {
+        key.compressed.to_vec()
+    }
+
+    fn verify(key: &Sm2Key, message: &[u8], signature: &[u8]) -> bool {
+        verify(&key.x, &key.y, &key.za, message, signature)
+    }
+
+    fn digest(input: &[u8]) -> Option<[u8; 32]> {
+        Some(sm3::Sm3::digest(input).into())
+    }
+
+    fn secret_from_bytes(bytes: &[u8; 32]) -> Result<Sm2Secret, Error> {
+        Sm2Secret::new(bytes).ok_or_else(|| Error::OutOfRange("SM2 scalar is zero or not below n - 1".into()))
+    }
+
+    fn public_of(secret: &Sm2Secret) -> Result<Sm2Key, Reason> {
+        Sm2Sm3::parse_public(secret.public_key())
+    }
+
+    fn secret_bytes(secret: &Sm2Secret) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(secret.bytes().to_vec())
+    }
+
+    fn sign(secret: &Sm2Secret, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        secret.sign(message)
+    }
+
+    fn signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
+        signature_from_der(der)
+    }
+}
+
+/// Converts an ASN.1 DER SM2 signature (`SEQUENCE { r INTEGER, s INTEGER }`) to `r ‖ s`,
+/// `r` and `s` in `[1, n - 1]`.
+pub(crate) fn signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
+    let not_sm2 = || Error::Signer("not a DER SM2 signature".into());
+    // The DER structure is ECDSA's, and SM2's n is below P-256's, so p256's strict DER
+    // reader takes every SM2 signature; the SM2 range check follows.
+    let fixed = p256::ecdsa::Signature::from_der(der).map_err(|_| not_sm2())?.to_bytes();
+    let sig = sm2::dsa::Signature::from_slice(&fixed).map_err(|_| not_sm2())?;
+    Ok(sig.to_bytes().into())
+}
+
+/// A key converted to SEC1 compressed form from 65-byte uncompressed SEC1 on the SM2
+/// curve, if the point is on it.
+pub(crate) fn compress(uncompressed: &[u8]) -> Option<[u8; 33]> {
+    super::weierstrass::compress::<Sm2>(uncompressed)
+}
 
 /// `Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A)` for the default user id, the
 /// per-key prefix of every digest an SM2 key signs (GB/T 32918.2 §5.5).
