@@ -22,7 +22,7 @@ pub const LABEL_GUARDIAN_CARD: &[u8] = b"citycode/v1/guardian-card\0";
 pub const LABEL_PRINTED_CARD: &[u8] = b"citycode/v1/printed-card\0";
 
 /// Prefix of the first digest of an identity commitment (SPEC.md §4.3).
-pub const LABEL_ID_NUMBER: &[u8] = b"citycode/v1/id-number\0";
+pub(crate) const LABEL_ID_NUMBER: &[u8] = b"citycode/v1/id-number\0";
 
 /// Prefix of the root's signing input for a published list status.
 pub const LABEL_LIST_STATUS: &[u8] = b"citycode/v1/list-status\0";

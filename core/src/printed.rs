@@ -17,14 +17,14 @@ use crate::text;
 use crate::wire::{Reader, Writer};
 
 /// The `device_alg` byte of a printed code: no device key.
-pub const PRINTED_DEVICE_ALG: u8 = 0;
+pub(crate) const PRINTED_DEVICE_ALG: u8 = 0;
 /// Longest validity of a printed code's card, in days (Shanghai's offline code for
 /// elders and children: 180 days). Issuers give no more, and verifiers refuse a card
 /// valid longer (`malformed`, SPEC.md §5.1).
 pub const PRINTED_MAX_DAYS: u8 = 180;
 
 /// The built-in scenes that accept printed codes (SPEC.md §11): staffed counters.
-/// [`printed_view`] is the union of their views.
+/// `printed_view` is the union of their views.
 pub const STAFFED_SCENES: [Scene; 2] = [Scene::Hospital, Scene::HotelCheckIn];
 
 /// What a printed code may carry of `claims` (SPEC.md §5.1): the union of the views of
@@ -33,7 +33,7 @@ pub const STAFFED_SCENES: [Scene; 2] = [Scene::Hospital, Scene::HotelCheckIn];
 /// every staffed desk for up to 180 days and cannot choose a card per scene, so it
 /// carries only what those desks read: a hotel never learns social security, a fare
 /// class or the insurance region from it.
-pub fn printed_view(claims: &Claims) -> Claims {
+pub(crate) fn printed_view(claims: &Claims) -> Claims {
     let mut view = Claims::default();
     for scene in &STAFFED_SCENES {
         // The staffed scenes read disjoint domains, so merging cannot fail.
@@ -76,7 +76,7 @@ impl PrintedCode {
 
     /// Parses the binary encoding; rejects non-canonical forms and trailing bytes, and
     /// (`malformed`) a printed code without identity, with guardianship, carrying more
-    /// than [`printed_view`], or with a card valid more than [`PRINTED_MAX_DAYS`] days.
+    /// than `printed_view`, or with a card valid more than [`PRINTED_MAX_DAYS`] days.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Rejection> {
         PrintedCode::parse(bytes)
     }
@@ -165,7 +165,7 @@ impl PrintedCode {
 
 impl Issuer {
     /// Signs a printed code: one card holding what the staffed scenes read of `claims`
-    /// ([`printed_view`]: health, the insurance status, identity; the rest of `claims` is
+    /// (`printed_view`: health, the insurance status, identity; the rest of `claims` is
     /// left out), which must carry identity and no guardianship, valid `valid_days` from
     /// `valid_from_day`: 1 to `max_days`, a city's own cap, at most [`PRINTED_MAX_DAYS`]
     /// (verifiers refuse longer). [`PrintedCode::cards`] shows what was signed. Use a

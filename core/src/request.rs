@@ -13,7 +13,7 @@ use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
 use crate::wire::{Reader, Writer};
 
 /// Format version of key requests.
-pub const KEY_REQUEST_VERSION: u8 = 1;
+pub(crate) const KEY_REQUEST_VERSION: u8 = 1;
 /// Shortest challenge an issuer may give (16 random bytes).
 pub const MIN_CHALLENGE_LEN: usize = 16;
 /// Longest challenge.

@@ -10,7 +10,7 @@ use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
 use crate::wire::{Reader, Writer};
 
 /// Version byte of trust lists, revocation lists and list statuses.
-pub const LIST_VERSION: u8 = 1;
+pub(crate) const LIST_VERSION: u8 = 1;
 
 /// A list's sequence and lifetime, and how many entries follow.
 pub(crate) struct ListHeader {

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Input;
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};
-pub use crate::signed_list::LIST_VERSION;
-use crate::signed_list::{ListHeader, ListSignature, append_signature, read_version, rejection};
+use crate::signed_list::{LIST_VERSION, ListHeader, ListSignature, append_signature, read_version, rejection};
 use crate::wire::{Reader, Writer};
 
 /// Most issuer keys in one trust list.
