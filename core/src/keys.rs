@@ -46,11 +46,15 @@ impl PublicKey {
     /// SM2 security elements and signing devices export it).
     #[cfg(feature = "sm2")]
     pub fn from_sm2_sec1(bytes: &[u8]) -> Result<Self, Reason> {
+        PublicKey::sm2_from_sec1(bytes)
+    }
+
+    /// [`PublicKey::from_sm2_sec1`] in every build (`unsupported_algorithm` without SM2).
+    fn sm2_from_sec1(bytes: &[u8]) -> Result<Self, Reason> {
         match bytes {
-            [0x04, ..] if bytes.len() == 65 => PublicKey::from_bytes(
-                Algorithm::Sm2Sm3,
-                &crate::alg::sm2::compress(bytes).ok_or(Reason::InvalidDeviceKey)?,
-            ),
+            [0x04, ..] if bytes.len() == 65 => {
+                PublicKey::from_bytes(Algorithm::Sm2Sm3, &crate::alg::sm2::compress(bytes)?)
+            }
             _ => PublicKey::from_bytes(Algorithm::Sm2Sm3, bytes),
         }
     }
@@ -74,10 +78,7 @@ impl PublicKey {
         match alg {
             Algorithm::Ed25519 => PublicKey::from_bytes(alg, bytes),
             Algorithm::EcdsaP256Sha256 => PublicKey::from_sec1(bytes),
-            #[cfg(feature = "sm2")]
-            Algorithm::Sm2Sm3 => PublicKey::from_sm2_sec1(bytes),
-            #[cfg(not(feature = "sm2"))]
-            Algorithm::Sm2Sm3 => PublicKey::from_bytes(alg, bytes),
+            Algorithm::Sm2Sm3 => PublicKey::sm2_from_sec1(bytes),
         }
     }
 

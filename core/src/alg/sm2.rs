@@ -92,10 +92,10 @@ pub(crate) fn signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Erro
     Ok(sig.to_bytes().into())
 }
 
-/// A key converted to SEC1 compressed form from 65-byte uncompressed SEC1 on the SM2
-/// curve, if the point is on it.
-pub(crate) fn compress(uncompressed: &[u8]) -> Option<[u8; 33]> {
-    super::weierstrass::compress::<Sm2>(uncompressed)
+/// A key in SEC1 compressed form from 65-byte uncompressed SEC1 on the SM2 curve;
+/// `invalid_device_key` unless the point is on it.
+pub(crate) fn compress(uncompressed: &[u8]) -> Result<[u8; 33], Reason> {
+    super::weierstrass::compress::<Sm2>(uncompressed).ok_or(Reason::InvalidDeviceKey)
 }
 
 /// `Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A)` for the default user id, the

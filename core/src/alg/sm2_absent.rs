@@ -17,6 +17,11 @@ pub(crate) enum Sm2Key {}
 /// No SM2 secret exists in this build.
 pub(crate) enum Sm2Secret {}
 
+/// No SM2 point can be read in this build.
+pub(crate) fn compress(_: &[u8]) -> Result<[u8; 33], Reason> {
+    Err(Reason::UnsupportedAlgorithm)
+}
+
 impl Scheme for Sm2Sm3 {
     const ALGORITHM: Algorithm = Algorithm::Sm2Sm3;
     type PublicKey = Sm2Key;
