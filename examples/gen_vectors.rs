@@ -10,7 +10,7 @@
 #![allow(dead_code)]
 
 use citycode::claims::{AccountStatus, Claims, Domain, OtherClaim, Relation};
-use citycode::credential::{CardLayout, Credential, CredentialRequest, DAY, Issuer, Subject};
+use citycode::credential::{CardLayout, Credential, CredentialRequest, Issuer, Subject};
 use citycode::demo::{self, DemoCity, key};
 use citycode::distribution::ListStatus;
 use citycode::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};
@@ -20,6 +20,9 @@ use citycode::{
     Accepted, Error, PresentOptions, Qr, Rejection, Scene, UnverifiedCode, Verifier, VerifierConfig, present,
 };
 use serde::{Deserialize, Serialize};
+
+/// Seconds in a day.
+const DAY: u64 = 86_400;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 

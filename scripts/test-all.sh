@@ -11,6 +11,10 @@ cargo fmt --all --check
 cargo fmt --manifest-path fuzz/Cargo.toml --check
 # citycode-compare (the peer benchmark) is left out: the test run never builds the peers.
 cargo clippy --workspace --exclude citycode-compare --all-targets --locked -- -D warnings
+# Core's public surface changes only on purpose: rustdoc JSON (nightly) against the
+# committed core/public-api.txt (python3 scripts/public-api.py --write after a change).
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install --profile minimal nightly
+python3 scripts/public-api.py --check
 # The verify server's tests start a real redis-server on loopback; core's Redis store
 # runs against every topology in scripts/test-redis.sh below.
 command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }

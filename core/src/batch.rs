@@ -263,7 +263,7 @@ mod tests {
         holder.refill(batch(&city, 2)).unwrap();
         assert!(matches!(holder.present(&[99], demo::NOW, PresentOptions::default()), Err(Error::MissingDomain(_))));
         assert_eq!(holder.remaining(), 2);
-        let after_expiry = demo::NOW + 3 * crate::credential::DAY;
+        let after_expiry = demo::NOW + 3 * crate::claims::DAY;
         assert!(matches!(holder.present(&[4], after_expiry, PresentOptions::default()), Err(Error::MissingDomain(_))));
         assert_eq!(holder.remaining(), 0);
         holder.refill(batch(&city, 1)).unwrap();

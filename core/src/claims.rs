@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::Reason;
 use crate::wire::{Reader, Writer};
 
+/// Seconds in a day: claims, cards and policies count dates in days since 1970-01-01.
+pub(crate) const DAY: u64 = 86_400;
+
 /// A credential domain of format version 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -410,11 +413,8 @@ fn commitment(digest: IdDigest, salt: &[u8; 16], number: &str) -> Result<[u8; 16
         IdDigest::Sha256 => crate::Algorithm::Ed25519,
         IdDigest::Sm3 => crate::Algorithm::Sm2Sm3,
     };
-    let h = |input: &[u8]| crate::digest::digest(alg, input).ok_or(crate::Error::from(Reason::UnsupportedAlgorithm));
-    let mut first = Vec::with_capacity(crate::digest::LABEL_ID_NUMBER.len() + 16 + number.len());
-    first.extend_from_slice(crate::digest::LABEL_ID_NUMBER);
-    first.extend_from_slice(salt);
-    first.extend_from_slice(&number);
+    let h = |input: &[u8]| crate::alg::digest(alg, input).ok_or(crate::Error::from(Reason::UnsupportedAlgorithm));
+    let first = crate::digest::signing_input(crate::digest::Input::IdNumber, &[salt, &number]);
     let mut c = h(&first)?;
     for _ in 1..ID_COMMITMENT_ROUNDS {
         c = h(&c)?;

@@ -10,8 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::claims::{Claims, Domain};
-use crate::digest::{self, LABEL_CARD, LABEL_GUARDIAN_CARD};
+use crate::alg;
+use crate::claims::{Claims, DAY, Domain};
+use crate::digest::{Input, signing_input};
 use crate::error::{Error, Reason};
 use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
 use crate::policy::{Policy, Scene};
@@ -21,9 +22,6 @@ use crate::wire::{Reader, Writer};
 pub const FORMAT_VERSION: u8 = 1;
 /// Most cards one credential or one code may carry.
 pub const MAX_CARDS: usize = 16;
-/// Seconds in a day.
-pub const DAY: u64 = 86_400;
-
 /// A pseudonymous subject id: 8 random bytes the issuer assigns, never derived from a
 /// national id number.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -114,15 +112,8 @@ impl Card {
 /// The issuer's signing input for a card: label, device key, subject, card body. A card
 /// held by a guardian (its claims carry guardianship) has its own label (SPEC.md §4.4).
 pub(crate) fn card_signing_input(device_key: &PublicKey, subject: &Subject, card: &Card, body: &[u8]) -> Vec<u8> {
-    let label = if card.claims.guardian.is_some() { LABEL_GUARDIAN_CARD } else { LABEL_CARD };
-    let key = device_key.to_bytes();
-    let mut m = Vec::with_capacity(label.len() + 1 + key.len() + 8 + body.len());
-    m.extend_from_slice(label);
-    m.push(device_key.algorithm().id());
-    m.extend_from_slice(&key);
-    m.extend_from_slice(&subject.0);
-    m.extend_from_slice(body);
-    m
+    let input = if card.claims.guardian.is_some() { Input::GuardianCard } else { Input::Card };
+    signing_input(input, &[&[device_key.algorithm().id()], &device_key.to_bytes(), &subject.0, body])
 }
 
 /// A code's cards as [`decode_cards`] reads them.
@@ -173,7 +164,7 @@ pub(crate) fn merged_claims(cards: &[Card]) -> Claims {
 /// A card's revocation id: the first 16 bytes of the digest of its signing input, by
 /// the algorithm of the device key it is bound to (SPEC.md §4.6).
 pub(crate) fn card_id(device_alg: Algorithm, signing_input: &[u8]) -> [u8; 16] {
-    digest::digest_16(device_alg, signing_input)
+    alg::digest_16(device_alg, signing_input)
 }
 
 /// Everything a holder stores: the device public key, the subject and the cards. Holds

@@ -5,7 +5,7 @@
 //! The secrets here are public constants. Never use them outside demos and tests.
 
 use crate::claims::*;
-use crate::credential::{CardLayout, Credential, CredentialRequest, DAY, Issuer, Subject};
+use crate::credential::{CardLayout, Credential, CredentialRequest, Issuer, Subject};
 use crate::error::Error;
 use crate::keys::{Algorithm, KeyPair};
 use crate::request::ProvenKey;

@@ -1,9 +1,6 @@
-//! Digests (SHA-256, or SM3 for the national suite) and the domain-separation labels of
-//! every signed or hashed input.
+//! The domain-separation labels of every signed or hashed input.
 
-use sha2::{Digest, Sha256};
-
-use crate::keys::Algorithm;
+pub use crate::alg::digest;
 
 /// Prefix of an issuer's signing input for one card.
 pub const LABEL_CARD: &[u8] = b"citycode/v1/card\0";
@@ -25,37 +22,78 @@ pub const LABEL_GUARDIAN_CARD: &[u8] = b"citycode/v1/guardian-card\0";
 pub const LABEL_PRINTED_CARD: &[u8] = b"citycode/v1/printed-card\0";
 
 /// Prefix of the first digest of an identity commitment (SPEC.md §4.3).
-pub const LABEL_ID_NUMBER: &[u8] = b"citycode/v1/id-number\0";
+pub(crate) const LABEL_ID_NUMBER: &[u8] = b"citycode/v1/id-number\0";
 
 /// Prefix of the root's signing input for a published list status.
 pub const LABEL_LIST_STATUS: &[u8] = b"citycode/v1/list-status\0";
 
-/// The digest that goes with a signature algorithm (SPEC.md §4.6): SM3 for SM2, so a
-/// deployment whose keys are all SM2 computes no SHA-256 anywhere; SHA-256 otherwise.
-/// `None` for SM2 in a build without it (feature `sm2`).
-pub fn digest(alg: Algorithm, input: &[u8]) -> Option<[u8; 32]> {
-    match alg {
-        Algorithm::Ed25519 | Algorithm::EcdsaP256Sha256 => Some(Sha256::digest(input).into()),
-        #[cfg(feature = "sm2")]
-        Algorithm::Sm2Sm3 => Some(sm3::Sm3::digest(input).into()),
-        #[cfg(not(feature = "sm2"))]
-        Algorithm::Sm2Sm3 => None,
+/// What a signed or hashed input is for. Each has its own label, and every input is
+/// built by [`signing_input`], so a message type cannot reuse another's label or
+/// forget one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// An issuer's signature over one card ([`LABEL_CARD`]).
+    Card,
+    /// An issuer's signature over a card a guardian holds ([`LABEL_GUARDIAN_CARD`]).
+    GuardianCard,
+    /// An issuer's signature over a printed code's card ([`LABEL_PRINTED_CARD`]).
+    PrintedCard,
+    /// The device's signature over a code ([`LABEL_CODE`]).
+    Code,
+    /// The device's signature over a key request ([`LABEL_KEY_REQUEST`]).
+    KeyRequest,
+    /// The root's signature over a trust list ([`LABEL_TRUST_LIST`]).
+    TrustList,
+    /// The root's or an issuer's signature over a revocation list ([`LABEL_REVOCATION_LIST`]).
+    RevocationList,
+    /// The root's signature over a list status ([`LABEL_LIST_STATUS`]).
+    ListStatus,
+    /// The first digest of an identity commitment ([`LABEL_ID_NUMBER`]).
+    IdNumber,
+}
+
+impl Input {
+    /// Every kind of input.
+    #[cfg(test)]
+    const ALL: [Input; 9] = [
+        Input::Card,
+        Input::GuardianCard,
+        Input::PrintedCard,
+        Input::Code,
+        Input::KeyRequest,
+        Input::TrustList,
+        Input::RevocationList,
+        Input::ListStatus,
+        Input::IdNumber,
+    ];
+
+    /// Its domain-separation label: `citycode/v1/<name>` and a NUL byte, the format
+    /// version inside the label.
+    pub(crate) const fn label(self) -> &'static [u8] {
+        match self {
+            Input::Card => LABEL_CARD,
+            Input::GuardianCard => LABEL_GUARDIAN_CARD,
+            Input::PrintedCard => LABEL_PRINTED_CARD,
+            Input::Code => LABEL_CODE,
+            Input::KeyRequest => LABEL_KEY_REQUEST,
+            Input::TrustList => LABEL_TRUST_LIST,
+            Input::RevocationList => LABEL_REVOCATION_LIST,
+            Input::ListStatus => LABEL_LIST_STATUS,
+            Input::IdNumber => LABEL_ID_NUMBER,
+        }
     }
 }
 
-/// The digest of `input` for a key's algorithm `alg`. Keys exist only for algorithms
-/// this build has (without feature `sm2` no SM2 key parses), so the fallback is never
-/// taken.
-pub(crate) fn key_digest(alg: Algorithm, input: &[u8]) -> [u8; 32] {
-    digest(alg, input).unwrap_or_else(|| Sha256::digest(input).into())
-}
-
-/// The first 16 bytes of [`key_digest`]: key ids, card ids and replay ids.
-pub(crate) fn digest_16(alg: Algorithm, input: &[u8]) -> [u8; 16] {
-    let full = key_digest(alg, input);
-    let mut out = [0u8; 16];
-    for (o, b) in out.iter_mut().zip(full.iter()) {
-        *o = *b;
+/// The one builder of signed and hashed inputs (as pasetors' PAE): the label of `input`,
+/// then `fields` in order, concatenated. Every field but the last has a length fixed by
+/// what comes before it (an algorithm id fixes its key's length) or encodes its own, so
+/// the concatenation is unambiguous; SPEC.md gives each input's fields.
+pub(crate) fn signing_input(input: Input, fields: &[&[u8]]) -> Vec<u8> {
+    let label = input.label();
+    let mut out = Vec::with_capacity(label.len() + fields.iter().map(|f| f.len()).sum::<usize>());
+    out.extend_from_slice(label);
+    for field in fields {
+        out.extend_from_slice(field);
     }
     out
 }
@@ -64,28 +102,24 @@ pub(crate) fn digest_16(alg: Algorithm, input: &[u8]) -> [u8; 16] {
 mod tests {
     use super::*;
 
-    fn hex(b: &[u8]) -> String {
-        crate::text::hex(b)
+    #[test]
+    fn every_label_is_versioned_distinct_and_no_prefix_of_another() {
+        for a in Input::ALL {
+            let label = a.label();
+            assert!(label.starts_with(b"citycode/v1/") && label.ends_with(b"\0"), "{a:?}");
+            assert_eq!(label.iter().filter(|&&b| b == 0).count(), 1, "{a:?}");
+            for b in Input::ALL {
+                if a != b {
+                    assert!(!b.label().starts_with(label), "{a:?} is a prefix of {b:?}");
+                }
+            }
+        }
     }
 
-    /// GB/T 32905-2016 Appendix A: "abc" and "abcd" repeated 16 times.
     #[test]
-    fn sm3_matches_the_standards_samples() {
-        let digest = |alg, m: &[u8]| super::digest(alg, m).unwrap();
-        assert_eq!(
-            hex(&digest(Algorithm::Sm2Sm3, b"abc")),
-            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
-        );
-        assert_eq!(
-            hex(&digest(Algorithm::Sm2Sm3, &b"abcd".repeat(16))),
-            "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"
-        );
-        assert_eq!(
-            hex(&digest(Algorithm::EcdsaP256Sha256, b"abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(digest(Algorithm::Ed25519, b"abc"), digest(Algorithm::EcdsaP256Sha256, b"abc"));
-        assert_eq!(digest_16(Algorithm::Sm2Sm3, b"abc")[..], digest(Algorithm::Sm2Sm3, b"abc")[..16]);
-        assert_eq!(key_digest(Algorithm::Sm2Sm3, b"abc"), digest(Algorithm::Sm2Sm3, b"abc"));
+    fn the_builder_is_the_label_then_the_fields() {
+        assert_eq!(signing_input(Input::Code, &[]), LABEL_CODE);
+        assert_eq!(signing_input(Input::KeyRequest, &[b"ab", b"", b"c"]), b"citycode/v1/key-request\0abc");
+        assert_ne!(signing_input(Input::Card, &[b"x"]), signing_input(Input::GuardianCard, &[b"x"]));
     }
 }

@@ -10,10 +10,12 @@
 //! ([`crate::Verifier::update_from`]). It keeps serving with the lists it holds until
 //! they expire, and refuses every code after that.
 
-use crate::digest::{LABEL_LIST_STATUS, key_digest};
+use crate::alg::key_digest;
+use crate::digest::Input;
 use crate::error::{Error, Reason, Rejection};
-use crate::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey, SIGNATURE_LEN};
-use crate::trust::{LIST_VERSION, ListSigner, RevocationList, TrustList, append_signature, rejection, signing_input};
+use crate::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};
+use crate::signed_list::{LIST_VERSION, ListHeader, ListSignature, append_signature, read_version, rejection};
+use crate::trust::{ListSigner, RevocationList, TrustList};
 use crate::wire::{Reader, Writer};
 
 /// The name of the status document in a published directory.
@@ -158,8 +160,8 @@ impl ListStatus {
             return Err(Rejection::new(Reason::NonCanonical, "list status entries").into());
         }
         let mut w = Writer::default();
-        w.u8(LIST_VERSION).u64(self.sequence).u32(self.issued_at).u32(self.expires_at);
-        w.varint(self.entries.len() as u32);
+        w.u8(LIST_VERSION);
+        ListHeader::write(self.sequence, self.issued_at, self.expires_at, self.entries.len(), &mut w);
         for e in &self.entries {
             match e.file {
                 ListFile::Trust => w.u8(1),
@@ -168,35 +170,26 @@ impl ListStatus {
             };
             w.u64(e.sequence).u32(e.expires_at).bytes(&e.digest);
         }
-        append_signature(&mut w, LABEL_LIST_STATUS, root)?;
+        append_signature(&mut w, Input::ListStatus, root)?;
         Ok(w.buf)
     }
 
     /// Parses a signed status and checks the root signature.
     pub fn verify(bytes: &[u8], root: &PublicKey) -> Result<ListStatus, Rejection> {
         let fail = |r: Reason| Rejection::new(r, "list status");
-        let (status, body_len, alg, sig) = ListStatus::parse(bytes).map_err(fail)?;
-        let body = bytes.get(..body_len).ok_or_else(|| fail(Reason::Truncated))?;
-        if alg != root.algorithm() || !root.verify(&signing_input(LABEL_LIST_STATUS, body), &sig) {
+        let (status, signed) = ListStatus::parse(bytes).map_err(fail)?;
+        if !signed.verified_by(root, Input::ListStatus) {
             return Err(fail(Reason::BadListStatusSignature));
         }
         Ok(status)
     }
 
-    fn parse(bytes: &[u8]) -> Result<(ListStatus, usize, Algorithm, [u8; SIGNATURE_LEN]), Reason> {
+    fn parse(bytes: &[u8]) -> Result<(ListStatus, ListSignature<'_>), Reason> {
         let mut r = Reader::new(bytes);
-        if r.u8()? != LIST_VERSION {
-            return Err(Reason::UnsupportedVersion);
-        }
-        let sequence = r.u64()?;
-        let issued_at = r.u32()?;
-        let expires_at = r.u32()?;
-        let n = r.varint()? as usize;
-        if n == 0 || n > MAX_STATUS_ENTRIES {
-            return Err(Reason::Malformed);
-        }
-        let mut entries: Vec<StatusEntry> = Vec::with_capacity(n);
-        for _ in 0..n {
+        read_version(&mut r)?;
+        let ListHeader { sequence, issued_at, expires_at, count } = ListHeader::read(&mut r, 1, MAX_STATUS_ENTRIES)?;
+        let mut entries: Vec<StatusEntry> = Vec::with_capacity(count);
+        for _ in 0..count {
             let file = match r.u8()? {
                 1 => ListFile::Trust,
                 2 => ListFile::Revocation(ListSigner::Root),
@@ -211,11 +204,8 @@ impl ListStatus {
         if entries.first().is_none_or(|e| e.file != ListFile::Trust) {
             return Err(Reason::Malformed);
         }
-        let alg = Algorithm::from_id(r.u8()?)?;
-        let body_len = bytes.len() - r.remaining().len();
-        let sig = r.array::<SIGNATURE_LEN>()?;
-        r.finish()?;
-        Ok((ListStatus { sequence, issued_at, expires_at, entries }, body_len, alg, sig))
+        let signed = ListSignature::read(r, bytes)?;
+        Ok((ListStatus { sequence, issued_at, expires_at, entries }, signed))
     }
 }
 

@@ -3,109 +3,28 @@
 
 use core::fmt;
 
-use ed25519_dalek::Signer as _;
 use zeroize::Zeroizing;
 
-use crate::ec::P256;
+#[cfg(feature = "batch")]
+pub(crate) use crate::alg::ed25519::Check as Ed25519Check;
+use crate::alg::ed25519::Ed25519;
+use crate::alg::p256::P256;
+use crate::alg::sm2::Sm2Sm3;
+pub use crate::alg::{Algorithm, SIGNATURE_LEN};
+use crate::alg::{Scheme, weierstrass};
 use crate::error::{Error, Reason};
-
-/// Length in bytes of every signature in format version 1 (Ed25519; ECDSA P-256 and SM2
-/// as the fixed 64-byte `r || s`).
-pub const SIGNATURE_LEN: usize = 64;
-
-/// A signature algorithm. Every key and every signature on the wire carries one of these
-/// ids, so new algorithms can be added without a format break. Deliberately exhaustive:
-/// an algorithm added later must be handled, by name, in every adapter that converts
-/// it, never by a catch-all.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Algorithm {
-    /// Ed25519 (RFC 8032), verified strictly: canonical encodings, no small-order keys
-    /// or `R`. Public keys are 32 bytes.
-    Ed25519,
-    /// ECDSA over NIST P-256 with SHA-256, signatures as 64-byte `r || s`. Public keys
-    /// are 33-byte SEC1 compressed points. The curve phone secure hardware offers.
-    EcdsaP256Sha256,
-    /// SM2 with SM3 (GB/T 32918.2, GM/T 0003.2) under the default user id
-    /// `1234567812345678`, signatures as 64-byte `r || s`. Public keys are 33-byte SEC1
-    /// compressed points on the SM2 curve. Every digest tied to an SM2 key is SM3
-    /// (SPEC.md §4.6), so a deployment whose keys are all SM2 uses only the national
-    /// algorithms.
-    Sm2Sm3,
-}
-
-impl Algorithm {
-    /// Every algorithm this verifier implements.
-    pub const ALL: [Algorithm; 3] = [Algorithm::Ed25519, Algorithm::EcdsaP256Sha256, Algorithm::Sm2Sm3];
-
-    /// The stable name: `ed25519`, `ecdsa_p256_sha256` or `sm2_sm3` (as serde, the CLI
-    /// and the WASM package spell it).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Algorithm::Ed25519 => "ed25519",
-            Algorithm::EcdsaP256Sha256 => "ecdsa_p256_sha256",
-            Algorithm::Sm2Sm3 => "sm2_sm3",
-        }
-    }
-
-    /// The algorithm for a stable name, if there is one.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Algorithm::ALL.into_iter().find(|a| a.name() == name)
-    }
-
-    /// The algorithm id byte on the wire.
-    pub const fn id(self) -> u8 {
-        match self {
-            Algorithm::Ed25519 => 1,
-            Algorithm::EcdsaP256Sha256 => 2,
-            Algorithm::Sm2Sm3 => 3,
-        }
-    }
-
-    /// The algorithm for an id byte; other ids are unsupported.
-    pub fn from_id(id: u8) -> Result<Self, Reason> {
-        match id {
-            1 => Ok(Algorithm::Ed25519),
-            2 => Ok(Algorithm::EcdsaP256Sha256),
-            3 => Ok(Algorithm::Sm2Sm3),
-            _ => Err(Reason::UnsupportedAlgorithm),
-        }
-    }
-
-    /// Length of an encoded public key of this algorithm.
-    pub const fn public_key_len(self) -> usize {
-        match self {
-            Algorithm::Ed25519 => 32,
-            Algorithm::EcdsaP256Sha256 | Algorithm::Sm2Sm3 => 33,
-        }
-    }
-}
-
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A validated public key: on its curve, canonically encoded, not of small order.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey(KeyInner);
 
+/// One variant per algorithm module; SM2's key type is uninhabited in a build without
+/// it (`alg/sm2_absent.rs`), so no arm below needs a `cfg`.
 #[derive(Clone, PartialEq, Eq)]
 enum KeyInner {
-    Ed25519(ed25519_dalek::VerifyingKey),
-    P256 {
-        compressed: [u8; 33],
-        uncompressed: [u8; 65],
-    },
-    /// The affine coordinates and the user digest `Z_A`, computed once per key.
-    #[cfg(feature = "sm2")]
-    Sm2 {
-        compressed: [u8; 33],
-        x: [u8; 32],
-        y: [u8; 32],
-        za: [u8; 32],
-    },
+    Ed25519(<Ed25519 as Scheme>::PublicKey),
+    P256(<P256 as Scheme>::PublicKey),
+    Sm2(<Sm2Sm3 as Scheme>::PublicKey),
 }
 
 impl PublicKey {
@@ -114,56 +33,28 @@ impl PublicKey {
     /// Ed25519: 32 bytes that decompress to a point whose canonical re-encoding is the
     /// same bytes, and that is not of small order. P-256: 33 bytes of SEC1 compressed
     /// form (`02`/`03` prefix) naming a point on the curve. SM2: the same on the SM2
-    /// curve.
+    /// curve (`unsupported_algorithm` in a build without feature `sm2`).
     pub fn from_bytes(alg: Algorithm, bytes: &[u8]) -> Result<Self, Reason> {
-        match alg {
-            Algorithm::Ed25519 => {
-                let arr: [u8; 32] = bytes.try_into().map_err(|_| Reason::Malformed)?;
-                let key = ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(|_| Reason::InvalidDeviceKey)?;
-                // Non-canonical y (>= p) decodes but re-encodes differently; small-order
-                // points (which include both with x = 0, the only points whose sign bit
-                // could be non-canonical) are useless as keys.
-                if !is_canonical_y(&arr) || key.is_weak() {
-                    return Err(Reason::InvalidDeviceKey);
-                }
-                Ok(PublicKey(KeyInner::Ed25519(key)))
-            }
-            Algorithm::EcdsaP256Sha256 => {
-                let compressed: [u8; 33] = bytes.try_into().map_err(|_| Reason::Malformed)?;
-                if !matches!(compressed.first(), Some(0x02 | 0x03)) {
-                    return Err(Reason::InvalidDeviceKey);
-                }
-                let (x, y) = crate::ec::decompress::<P256>(&compressed).ok_or(Reason::InvalidDeviceKey)?;
-                let mut uncompressed = [4u8; 65];
-                uncompressed[1..33].copy_from_slice(&x);
-                uncompressed[33..].copy_from_slice(&y);
-                Ok(PublicKey(KeyInner::P256 { compressed, uncompressed }))
-            }
-            #[cfg(feature = "sm2")]
-            Algorithm::Sm2Sm3 => {
-                let compressed: [u8; 33] = bytes.try_into().map_err(|_| Reason::Malformed)?;
-                if !matches!(compressed.first(), Some(0x02 | 0x03)) {
-                    return Err(Reason::InvalidDeviceKey);
-                }
-                let (x, y) = crate::ec::decompress::<crate::ec::Sm2>(&compressed).ok_or(Reason::InvalidDeviceKey)?;
-                let za = crate::sm2dsa::user_digest(&x, &y);
-                Ok(PublicKey(KeyInner::Sm2 { compressed, x, y, za }))
-            }
-            // Built without SM2 (the default WASM scanner): no SM2 key is valid here.
-            #[cfg(not(feature = "sm2"))]
-            Algorithm::Sm2Sm3 => Err(Reason::UnsupportedAlgorithm),
-        }
+        Ok(PublicKey(match alg {
+            Algorithm::Ed25519 => KeyInner::Ed25519(Ed25519::parse_public(bytes)?),
+            Algorithm::EcdsaP256Sha256 => KeyInner::P256(P256::parse_public(bytes)?),
+            Algorithm::Sm2Sm3 => KeyInner::Sm2(Sm2Sm3::parse_public(bytes)?),
+        }))
     }
 
     /// An SM2 key from SEC1 bytes, compressed (33 bytes) or uncompressed (65 bytes, as
     /// SM2 security elements and signing devices export it).
     #[cfg(feature = "sm2")]
     pub fn from_sm2_sec1(bytes: &[u8]) -> Result<Self, Reason> {
+        PublicKey::sm2_from_sec1(bytes)
+    }
+
+    /// [`PublicKey::from_sm2_sec1`] in every build (`unsupported_algorithm` without SM2).
+    fn sm2_from_sec1(bytes: &[u8]) -> Result<Self, Reason> {
         match bytes {
-            [0x04, ..] if bytes.len() == 65 => PublicKey::from_bytes(
-                Algorithm::Sm2Sm3,
-                &crate::ec::compress::<crate::ec::Sm2>(bytes).ok_or(Reason::InvalidDeviceKey)?,
-            ),
+            [0x04, ..] if bytes.len() == 65 => {
+                PublicKey::from_bytes(Algorithm::Sm2Sm3, &crate::alg::sm2::compress(bytes)?)
+            }
             _ => PublicKey::from_bytes(Algorithm::Sm2Sm3, bytes),
         }
     }
@@ -174,7 +65,7 @@ impl PublicKey {
         match bytes {
             [0x04, ..] if bytes.len() == 65 => PublicKey::from_bytes(
                 Algorithm::EcdsaP256Sha256,
-                &crate::ec::compress::<P256>(bytes).ok_or(Reason::InvalidDeviceKey)?,
+                &weierstrass::compress::<weierstrass::P256>(bytes).ok_or(Reason::InvalidDeviceKey)?,
             ),
             _ => PublicKey::from_bytes(Algorithm::EcdsaP256Sha256, bytes),
         }
@@ -187,10 +78,7 @@ impl PublicKey {
         match alg {
             Algorithm::Ed25519 => PublicKey::from_bytes(alg, bytes),
             Algorithm::EcdsaP256Sha256 => PublicKey::from_sec1(bytes),
-            #[cfg(feature = "sm2")]
-            Algorithm::Sm2Sm3 => PublicKey::from_sm2_sec1(bytes),
-            #[cfg(not(feature = "sm2"))]
-            Algorithm::Sm2Sm3 => Err(Reason::UnsupportedAlgorithm),
+            Algorithm::Sm2Sm3 => PublicKey::sm2_from_sec1(bytes),
         }
     }
 
@@ -213,32 +101,27 @@ impl PublicKey {
     /// multiplication for Ed25519.
     pub fn has_prime_order(&self) -> bool {
         match &self.0 {
-            KeyInner::Ed25519(key) => curve25519_dalek::edwards::CompressedEdwardsY(key.to_bytes())
-                .decompress()
-                .is_some_and(|point| point.is_torsion_free()),
-            KeyInner::P256 { .. } => true,
-            #[cfg(feature = "sm2")]
-            KeyInner::Sm2 { .. } => true,
+            KeyInner::Ed25519(k) => Ed25519::has_prime_order(k),
+            KeyInner::P256(k) => P256::has_prime_order(k),
+            KeyInner::Sm2(k) => Sm2Sm3::has_prime_order(k),
         }
     }
 
     /// The key's algorithm.
     pub fn algorithm(&self) -> Algorithm {
         match self.0 {
-            KeyInner::Ed25519(_) => Algorithm::Ed25519,
-            KeyInner::P256 { .. } => Algorithm::EcdsaP256Sha256,
-            #[cfg(feature = "sm2")]
-            KeyInner::Sm2 { .. } => Algorithm::Sm2Sm3,
+            KeyInner::Ed25519(_) => Ed25519::ALGORITHM,
+            KeyInner::P256(_) => P256::ALGORITHM,
+            KeyInner::Sm2(_) => Sm2Sm3::ALGORITHM,
         }
     }
 
     /// The key's encoding on the wire (32 or 33 bytes, without the algorithm id).
     pub fn to_bytes(&self) -> Vec<u8> {
         match &self.0 {
-            KeyInner::Ed25519(k) => k.to_bytes().to_vec(),
-            KeyInner::P256 { compressed, .. } => compressed.to_vec(),
-            #[cfg(feature = "sm2")]
-            KeyInner::Sm2 { compressed, .. } => compressed.to_vec(),
+            KeyInner::Ed25519(k) => Ed25519::encode_public(k),
+            KeyInner::P256(k) => P256::encode_public(k),
+            KeyInner::Sm2(k) => Sm2Sm3::encode_public(k),
         }
     }
 
@@ -247,14 +130,18 @@ impl PublicKey {
     /// ECDSA and SM2 reject `r` or `s` out of range.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.0 {
-            KeyInner::Ed25519(_) => {
-                signature.len() == SIGNATURE_LEN
-                    && Ed25519Check::new(self, message, signature).is_some_and(|c| c.verify())
-            }
-            KeyInner::P256 { uncompressed, .. } => verify_p256(uncompressed, message, signature),
-            #[cfg(feature = "sm2")]
-            KeyInner::Sm2 { x, y, za, .. } => crate::sm2dsa::verify(x, y, za, message, signature),
+            KeyInner::Ed25519(k) => Ed25519::verify(k, message, signature),
+            KeyInner::P256(k) => P256::verify(k, message, signature),
+            KeyInner::Sm2(k) => Sm2Sm3::verify(k, message, signature),
         }
+    }
+
+    /// The decoded Ed25519 signature, ready for a batch; `None` for another algorithm
+    /// or a signature that fails strict decoding.
+    #[cfg(feature = "batch")]
+    pub(crate) fn ed25519_check(&self, message: &[u8], signature: &[u8]) -> Option<Ed25519Check> {
+        let KeyInner::Ed25519(k) = &self.0 else { return None };
+        Ed25519Check::new(k, message, signature)
     }
 
     /// This key's signature as a host's native ECDSA takes it (a [`P256Check`]), when
@@ -262,10 +149,10 @@ impl PublicKey {
     /// (64 bytes, `r` and `s` in `[1, n - 1]`); `None` otherwise, and then only this
     /// library's [`PublicKey::verify`] may decide it.
     pub fn p256_check(&self, message: &[u8], signature: &[u8]) -> Option<P256Check> {
-        let KeyInner::P256 { uncompressed, .. } = &self.0 else { return None };
+        let KeyInner::P256(key) = &self.0 else { return None };
         let signature: [u8; SIGNATURE_LEN] = signature.try_into().ok()?;
-        crate::ec::signature_in_range::<P256>(&signature).then(|| P256Check {
-            public_key: *uncompressed,
+        weierstrass::signature_in_range::<weierstrass::P256>(&signature).then(|| P256Check {
+            public_key: key.uncompressed,
             message: message.to_vec(),
             signature,
         })
@@ -278,7 +165,7 @@ impl PublicKey {
         let mut input = Vec::with_capacity(34);
         input.push(self.algorithm().id());
         input.extend_from_slice(&self.to_bytes());
-        crate::digest::digest_16(self.algorithm(), &input)
+        crate::alg::digest_16(self.algorithm(), &input)
     }
 }
 
@@ -297,134 +184,6 @@ pub struct P256Check {
     pub signature: [u8; SIGNATURE_LEN],
 }
 
-/// Whether an encoded Edwards point's y-coordinate (the sign bit aside) is below
-/// p = 2^255 - 19. Decompression reduces larger values silently, so without this check
-/// two encodings would name one point.
-fn is_canonical_y(bytes: &[u8; 32]) -> bool {
-    let [low, middle @ .., high] = bytes;
-    // y >= p exactly when bits 8 to 254 are all set and the low byte is 0xed or more.
-    !(*high & 0x7f == 0x7f && middle.iter().all(|&b| b == 0xff) && *low >= 0xed)
-}
-
-/// One Ed25519 signature, decoded and ready for the verification equation.
-pub(crate) struct Ed25519Check {
-    #[cfg(feature = "batch")]
-    a_bytes: [u8; 32],
-    a: curve25519_dalek::EdwardsPoint,
-    r: curve25519_dalek::EdwardsPoint,
-    s: curve25519_dalek::Scalar,
-    k: curve25519_dalek::Scalar,
-}
-
-impl Ed25519Check {
-    /// Decodes a signature strictly: `S` canonical (below the group order), `R`
-    /// canonically encoded and not of small order. `None` means the signature is
-    /// invalid whatever the equation says.
-    pub(crate) fn new(key: &PublicKey, message: &[u8], signature: &[u8]) -> Option<Ed25519Check> {
-        use curve25519_dalek::Scalar;
-        use curve25519_dalek::edwards::CompressedEdwardsY;
-        use sha2::{Digest, Sha512};
-        let KeyInner::Ed25519(vk) = &key.0 else { return None };
-        let (r_bytes, s_bytes) = signature.split_at_checked(32)?;
-        let r_bytes: [u8; 32] = r_bytes.try_into().ok()?;
-        let s_bytes: [u8; 32] = s_bytes.try_into().ok()?;
-        let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))?;
-        let r = CompressedEdwardsY(r_bytes).decompress()?;
-        // Canonical without re-encoding (an inversion): y below p, and not of small order
-        // (which also rules out x = 0 with the sign bit set).
-        if !is_canonical_y(&r_bytes) || r.is_small_order() {
-            return None;
-        }
-        let mut h = Sha512::new();
-        h.update(r_bytes);
-        h.update(vk.as_bytes());
-        h.update(message);
-        let wide: [u8; 64] = h.finalize().into();
-        Some(Ed25519Check {
-            #[cfg(feature = "batch")]
-            a_bytes: vk.to_bytes(),
-            a: vk.to_edwards(),
-            r,
-            s,
-            k: Scalar::from_bytes_mod_order_wide(&wide),
-        })
-    }
-
-    /// The cofactored equation `[8]([S]B - R - [k]A) = 0`. With the strict decoding
-    /// above, and keys that are canonical and not of small order, this is the rule of
-    /// SPEC.md §4.2; unlike the cofactorless equation it gives the same answer alone and
-    /// in a batch.
-    pub(crate) fn verify(&self) -> bool {
-        use curve25519_dalek::traits::IsIdentity;
-        let r = curve25519_dalek::EdwardsPoint::vartime_double_scalar_mul_basepoint(&self.k, &-self.a, &self.s);
-        (r - self.r).mul_by_cofactor().is_identity()
-    }
-
-    /// Checks many signatures with one multi-scalar multiplication: with `z_0 = 1` and
-    /// random 128-bit `z_i` for the others, `[8](-(Σ z_i S_i) B + Σ z_i R_i + Σ z_i k_i A_i)
-    /// = 0`. It holds if every signature verifies; if one does not, it fails except with
-    /// probability about 2^-125 over `z`, which comes from the OS and is unknown to the
-    /// signers (fixing one `z` to 1 loses nothing: the others still randomise every
-    /// combination of failures). Two signatures cost about 0.65 of two single checks.
-    #[cfg(feature = "batch")]
-    pub(crate) fn verify_batch(checks: &[Ed25519Check]) -> bool {
-        use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
-        use curve25519_dalek::{EdwardsPoint, Scalar};
-        let Some((first, others)) = checks.split_first() else { return true };
-        let mut random = vec![0u8; 16 * others.len()];
-        if getrandom::fill(&mut random).is_err() {
-            return false;
-        }
-        let zs: Vec<Scalar> = core::iter::once(Scalar::ONE)
-            .chain(random.chunks_exact(16).map(|c| {
-                let mut b = [0u8; 32];
-                b[..16].copy_from_slice(c);
-                Scalar::from_bytes_mod_order(b)
-            }))
-            .collect();
-        let b_coefficient: Scalar = checks.iter().zip(&zs).map(|(c, z)| c.s * z).sum();
-        // Signatures under the same key (an issuer's cards) share one term.
-        let mut keys: Vec<(&[u8; 32], EdwardsPoint, Scalar)> = Vec::new();
-        for (c, z) in checks.iter().zip(&zs) {
-            match keys.iter_mut().find(|(a, ..)| **a == c.a_bytes) {
-                Some((_, _, sum)) => *sum += c.k * z,
-                None => keys.push((&c.a_bytes, c.a, c.k * z)),
-            }
-        }
-        // R_0's coefficient is 1: added after the multiplication rather than through it.
-        let scalars =
-            core::iter::once(-b_coefficient).chain(zs.iter().skip(1).copied()).chain(keys.iter().map(|(_, _, k)| *k));
-        let points = core::iter::once(curve25519_dalek::constants::ED25519_BASEPOINT_POINT)
-            .chain(others.iter().map(|c| c.r))
-            .chain(keys.iter().map(|(_, a, _)| *a));
-        (EdwardsPoint::vartime_multiscalar_mul(scalars, points) + first.r).mul_by_cofactor().is_identity()
-    }
-}
-
-/// ECDSA P-256 / SHA-256 verification with ring.
-#[cfg(feature = "ring")]
-fn verify_p256(uncompressed: &[u8; 65], message: &[u8], signature: &[u8]) -> bool {
-    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, uncompressed)
-        .verify(message, signature)
-        .is_ok()
-}
-
-/// ECDSA P-256 / SHA-256 verification on citycode's own arithmetic (no ring: the WASM
-/// packages), which is smaller and faster there than the generic `p256` crate.
-#[cfg(not(feature = "ring"))]
-fn verify_p256(uncompressed: &[u8; 65], message: &[u8], signature: &[u8]) -> bool {
-    use sha2::Digest as _;
-    let (Ok(x), Ok(y), Ok(signature)) = (
-        <&[u8; 32]>::try_from(&uncompressed[1..33]),
-        <&[u8; 32]>::try_from(&uncompressed[33..]),
-        <&[u8; SIGNATURE_LEN]>::try_from(signature),
-    ) else {
-        return false;
-    };
-    let e: [u8; 32] = sha2::Sha256::digest(message).into();
-    crate::ec::ecdsa_verify_prehash::<P256>(x, y, &e, signature)
-}
-
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PublicKey({}:{})", self.algorithm(), crate::text::hex(&self.to_bytes()))
@@ -439,10 +198,9 @@ pub struct KeyPair {
 }
 
 enum Secret {
-    Ed25519(ed25519_dalek::SigningKey),
-    P256(p256::ecdsa::SigningKey),
-    #[cfg(feature = "sm2")]
-    Sm2(crate::sm2dsa::Sm2Secret),
+    Ed25519(<Ed25519 as Scheme>::SecretKey),
+    P256(<P256 as Scheme>::SecretKey),
+    Sm2(<Sm2Sm3 as Scheme>::SecretKey),
 }
 
 impl KeyPair {
@@ -463,38 +221,32 @@ impl KeyPair {
     pub fn from_secret_bytes(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
         let bytes: Zeroizing<[u8; 32]> =
             Zeroizing::new(secret.try_into().map_err(|_| Error::OutOfRange("secret keys are 32 bytes".into()))?);
-        match alg {
+        let (secret, public) = match alg {
             Algorithm::Ed25519 => {
-                let key = ed25519_dalek::SigningKey::from_bytes(&bytes);
-                let public = PublicKey(KeyInner::Ed25519(key.verifying_key()));
-                Ok(KeyPair { secret: Secret::Ed25519(key), public })
+                let s = Ed25519::secret_from_bytes(&bytes)?;
+                let p = KeyInner::Ed25519(Ed25519::public_of(&s)?);
+                (Secret::Ed25519(s), p)
             }
             Algorithm::EcdsaP256Sha256 => {
-                let key = p256::ecdsa::SigningKey::from_slice(bytes.as_slice())
-                    .map_err(|_| Error::OutOfRange("P-256 scalar is zero or not below n".into()))?;
-                let point = key.verifying_key().to_sec1_point(true);
-                let public = PublicKey::from_bytes(alg, point.as_bytes())?;
-                Ok(KeyPair { secret: Secret::P256(key), public })
+                let s = P256::secret_from_bytes(&bytes)?;
+                let p = KeyInner::P256(P256::public_of(&s)?);
+                (Secret::P256(s), p)
             }
-            #[cfg(feature = "sm2")]
             Algorithm::Sm2Sm3 => {
-                let secret = crate::sm2dsa::Sm2Secret::new(&bytes)
-                    .ok_or_else(|| Error::OutOfRange("SM2 scalar is zero or not below n - 1".into()))?;
-                let public = PublicKey::from_bytes(alg, secret.public_key())?;
-                Ok(KeyPair { secret: Secret::Sm2(secret), public })
+                let s = Sm2Sm3::secret_from_bytes(&bytes)?;
+                let p = KeyInner::Sm2(Sm2Sm3::public_of(&s)?);
+                (Secret::Sm2(s), p)
             }
-            #[cfg(not(feature = "sm2"))]
-            Algorithm::Sm2Sm3 => Err(Error::OutOfRange("this build has no SM2 (feature sm2)".into())),
-        }
+        };
+        Ok(KeyPair { secret, public: PublicKey(public) })
     }
 
     /// The 32 secret bytes, for storage in a keystore. Zeroized when dropped.
     pub fn secret_bytes(&self) -> Zeroizing<Vec<u8>> {
         match &self.secret {
-            Secret::Ed25519(k) => Zeroizing::new(k.to_bytes().to_vec()),
-            Secret::P256(k) => Zeroizing::new(k.to_bytes().to_vec()),
-            #[cfg(feature = "sm2")]
-            Secret::Sm2(k) => Zeroizing::new(k.bytes().to_vec()),
+            Secret::Ed25519(k) => Ed25519::secret_bytes(k),
+            Secret::P256(k) => P256::secret_bytes(k),
+            Secret::Sm2(k) => Sm2Sm3::secret_bytes(k),
         }
     }
 
@@ -512,15 +264,9 @@ impl KeyPair {
     /// nonces (deterministic too).
     pub fn sign(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
         match &self.secret {
-            Secret::Ed25519(k) => k.sign(message).to_bytes(),
-            Secret::P256(k) => {
-                let sig: p256::ecdsa::Signature = k.sign(message);
-                let mut out = [0u8; SIGNATURE_LEN];
-                out.copy_from_slice(&sig.to_bytes());
-                out
-            }
-            #[cfg(feature = "sm2")]
-            Secret::Sm2(k) => k.sign(message),
+            Secret::Ed25519(k) => Ed25519::sign(k, message),
+            Secret::P256(k) => P256::sign(k, message),
+            Secret::Sm2(k) => Sm2Sm3::sign(k, message),
         }
     }
 }
@@ -646,7 +392,7 @@ fn all_verify(key: &PublicKey, messages: &[&[u8]], signatures: &[[u8; SIGNATURE_
     #[cfg(feature = "batch")]
     if key.algorithm() == Algorithm::Ed25519 && messages.len() > 1 {
         let checks: Option<Vec<Ed25519Check>> =
-            messages.iter().zip(signatures).map(|(m, s)| Ed25519Check::new(key, m, s)).collect();
+            messages.iter().zip(signatures).map(|(m, s)| key.ed25519_check(m, s)).collect();
         return checks.is_some_and(|c| Ed25519Check::verify_batch(&c));
     }
     messages.iter().zip(signatures).all(|(m, s)| key.verify(m, s))
@@ -655,11 +401,7 @@ fn all_verify(key: &PublicKey, messages: &[&[u8]], signatures: &[[u8; SIGNATURE_
 /// Converts an ASN.1 DER ECDSA P-256 signature (what Android Keystore, the Secure
 /// Enclave and `java.security` return) to the 64-byte `r || s` form the wire carries.
 pub fn p256_signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
-    let sig =
-        p256::ecdsa::Signature::from_der(der).map_err(|_| Error::Signer("not a DER ECDSA P-256 signature".into()))?;
-    let mut out = [0u8; SIGNATURE_LEN];
-    out.copy_from_slice(&sig.to_bytes());
-    Ok(out)
+    crate::alg::p256::signature_from_der(der)
 }
 
 /// Converts an ASN.1 DER SM2 signature (`SEQUENCE { r INTEGER, s INTEGER }`, GM/T
@@ -667,12 +409,7 @@ pub fn p256_signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error>
 /// `r || s` form the wire carries. `r` and `s` must be in `[1, n - 1]`.
 #[cfg(feature = "sm2")]
 pub fn sm2_signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
-    let not_sm2 = || Error::Signer("not a DER SM2 signature".into());
-    // The DER structure is ECDSA's, and SM2's n is below P-256's, so p256's strict DER
-    // reader takes every SM2 signature; the SM2 range check follows.
-    let fixed = p256::ecdsa::Signature::from_der(der).map_err(|_| not_sm2())?.to_bytes();
-    let sig = sm2::dsa::Signature::from_slice(&fixed).map_err(|_| not_sm2())?;
-    Ok(sig.to_bytes().into())
+    crate::alg::sm2::signature_from_der(der)
 }
 
 /// A signature from a keystore in either form: 64 bytes are `r || s` already; anything
@@ -682,25 +419,23 @@ pub fn signature_from_keystore(alg: Algorithm, signature: &[u8]) -> Result<[u8; 
         return Ok(raw);
     }
     match alg {
-        Algorithm::EcdsaP256Sha256 => p256_signature_from_der(signature),
-        #[cfg(feature = "sm2")]
-        Algorithm::Sm2Sm3 => sm2_signature_from_der(signature),
-        #[cfg(not(feature = "sm2"))]
-        Algorithm::Sm2Sm3 => Err(Error::Signer("this build has no SM2 (feature sm2)".into())),
-        Algorithm::Ed25519 => Err(Error::Signer(format!("an Ed25519 signature is 64 bytes, not {}", signature.len()))),
+        Algorithm::Ed25519 => Ed25519::signature_from_der(signature),
+        Algorithm::EcdsaP256Sha256 => P256::signature_from_der(signature),
+        Algorithm::Sm2Sm3 => Sm2Sm3::signature_from_der(signature),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alg::ed25519::is_canonical_y;
 
     #[test]
     fn p256_keys_parse_from_compressed_and_uncompressed_sec1() {
         let pair = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();
         let key = pair.public_key();
         let uncompressed = match &key.0 {
-            KeyInner::P256 { uncompressed, .. } => *uncompressed,
+            KeyInner::P256(k) => k.uncompressed,
             _ => unreachable!(),
         };
         assert_eq!(PublicKey::from_sec1(&uncompressed).unwrap(), key);
@@ -796,9 +531,9 @@ mod tests {
             let key = KeyPair::from_secret_bytes(Algorithm::Ed25519, &[3u8; 32]).unwrap().public_key();
             let mut sig = [0u8; 64];
             sig[..32].copy_from_slice(&canonical);
-            assert!(Ed25519Check::new(&key, b"m", &sig).is_some());
+            assert!(key.ed25519_check(b"m", &sig).is_some());
             sig[..32].copy_from_slice(&other);
-            assert!(Ed25519Check::new(&key, b"m", &sig).is_none());
+            assert!(key.ed25519_check(b"m", &sig).is_none());
             found += 1;
         }
         assert!(found > 0, "no small-y point found");
@@ -861,8 +596,8 @@ mod tests {
     fn sm2_keys_parse_from_sec1_and_refuse_other_points() {
         let pair = KeyPair::from_secret_bytes(Algorithm::Sm2Sm3, &[9u8; 32]).unwrap();
         let key = pair.public_key();
-        let KeyInner::Sm2 { x, y, .. } = &key.0 else { unreachable!() };
-        let uncompressed = [&[4u8][..], x, y].concat();
+        let KeyInner::Sm2(k) = &key.0 else { unreachable!() };
+        let uncompressed = [&[4u8][..], &k.x, &k.y].concat();
         assert_eq!(PublicKey::from_sm2_sec1(&uncompressed).unwrap(), key);
         assert_eq!(PublicKey::from_exported(Algorithm::Sm2Sm3, &uncompressed).unwrap(), key);
         assert_eq!(PublicKey::from_exported(Algorithm::EcdsaP256Sha256, &uncompressed).ok(), None);
@@ -876,8 +611,8 @@ mod tests {
         assert_ne!(PublicKey::from_bytes(Algorithm::EcdsaP256Sha256, &key.to_bytes()).ok(), Some(key.clone()));
         let mut input = vec![3u8];
         input.extend_from_slice(&key.to_bytes());
-        assert_eq!(key.key_id()[..], crate::digest::key_digest(Algorithm::Sm2Sm3, &input)[..16]);
-        assert_ne!(key.key_id()[..], crate::digest::key_digest(Algorithm::EcdsaP256Sha256, &input)[..16]);
+        assert_eq!(key.key_id()[..], crate::alg::key_digest(Algorithm::Sm2Sm3, &input)[..16]);
+        assert_ne!(key.key_id()[..], crate::alg::key_digest(Algorithm::EcdsaP256Sha256, &input)[..16]);
     }
 
     /// A signer that signs with `signing` but claims `claimed`, for some messages.
@@ -949,7 +684,7 @@ mod tests {
                 .iter()
                 .zip(sigs)
                 .enumerate()
-                .map(|(i, (m, s))| Ed25519Check::new(&public[i % 3], m, s).unwrap())
+                .map(|(i, (m, s))| public[i % 3].ed25519_check(m, s).unwrap())
                 .collect()
         };
         for n in 1..=6 {
@@ -964,7 +699,7 @@ mod tests {
         }
         // A valid signature checked against another message of the same key.
         let mut mixed = checks(&signatures);
-        mixed[0] = Ed25519Check::new(&public[0], &messages[3], &signatures[0]).unwrap();
+        mixed[0] = public[0].ed25519_check(&messages[3], &signatures[0]).unwrap();
         assert!(!Ed25519Check::verify_batch(&mixed));
     }
 }

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
+mod alg;
 pub mod batch;
 pub mod claims;
 pub mod config;
@@ -22,7 +23,6 @@ pub mod credential;
 pub mod demo;
 pub mod digest;
 pub mod distribution;
-mod ec;
 pub mod error;
 pub mod guardian;
 pub mod held;
@@ -38,8 +38,7 @@ pub mod qr;
 pub mod replay;
 pub mod replay_file;
 pub mod request;
-#[cfg(feature = "sm2")]
-mod sm2dsa;
+mod signed_list;
 pub mod text;
 pub mod trust;
 pub mod verdict;

@@ -24,7 +24,7 @@ use crate::error::{Reason, Rejection};
 use crate::trust::ListSigner;
 
 /// Version of the JSON form of [`ListState`].
-pub const LIST_STATE_VERSION: u8 = 1;
+pub(crate) const LIST_STATE_VERSION: u8 = 1;
 
 /// The highest sequence of one list a verifier applied, and the digest of the bytes it
 /// applied at that sequence.

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::claims::{AccountStatus, Claims, Domain, InsuranceStatus, MedicalInsurance, Tourism, TourismKind, Transit};
-use crate::credential::DAY;
+use crate::claims::{
+    AccountStatus, Claims, DAY, Domain, InsuranceStatus, MedicalInsurance, Tourism, TourismKind, Transit,
+};
 
 /// What a policy sees besides the claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,12 +1,13 @@
 //! Presentations: the code itself. Built offline on the device from a credential and
 //! a device signer; parsed by verifiers into an [`UnverifiedCode`].
 
+use crate::alg;
 use crate::claims::Claims;
 use crate::credential::{
     Card, Credential, DecodedCards, Disclosure, FORMAT_VERSION, MAX_CARDS, Subject, card_signing_input, decode_cards,
     merged_claims,
 };
-use crate::digest::{self, LABEL_CODE};
+use crate::digest::{Input, signing_input};
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
 use crate::text;
@@ -199,10 +200,7 @@ impl UnsignedCode {
 }
 
 fn code_signing_input(unsigned: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(LABEL_CODE.len() + unsigned.len());
-    m.extend_from_slice(LABEL_CODE);
-    m.extend_from_slice(unsigned);
-    m
+    signing_input(Input::Code, &[unsigned])
 }
 
 /// A parsed code whose signatures, keys, times and policy are not yet checked. Its
@@ -332,7 +330,7 @@ impl UnverifiedCode {
     /// The replay id: the first 16 bytes of the digest of the device signing input
     /// (SHA-256, or SM3 for an SM2 device key: SPEC.md §4.6).
     pub fn replay_id(&self) -> [u8; 16] {
-        digest::digest_16(self.device_key.algorithm(), &self.code_input)
+        alg::digest_16(self.device_key.algorithm(), &self.code_input)
     }
 
     /// Revocation id of card `i` (first 16 bytes of the digest of its signing input).

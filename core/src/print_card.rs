@@ -10,8 +10,8 @@
 //! and made smaller if it would not fit between the margins.
 //! The SVG names the same font family and leaves the fonts to the viewer.
 
+use crate::claims::DAY;
 use crate::claims::mask_name;
-use crate::credential::DAY;
 use crate::error::Error;
 use crate::printed::PrintedCode;
 use crate::qr::Qr;

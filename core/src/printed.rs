@@ -6,9 +6,10 @@
 //! staff to check the person's identity document against it. Reissuing one cancels the
 //! old one through the revocation list (its subject).
 
+use crate::alg;
 use crate::claims::{Claims, Domain};
 use crate::credential::{Card, DecodedCards, FORMAT_VERSION, Issuer, Subject, decode_cards, merged_claims};
-use crate::digest::{self, LABEL_PRINTED_CARD};
+use crate::digest::{Input, signing_input};
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::SIGNATURE_LEN;
 use crate::policy::{Policy, Scene};
@@ -16,14 +17,14 @@ use crate::text;
 use crate::wire::{Reader, Writer};
 
 /// The `device_alg` byte of a printed code: no device key.
-pub const PRINTED_DEVICE_ALG: u8 = 0;
+pub(crate) const PRINTED_DEVICE_ALG: u8 = 0;
 /// Longest validity of a printed code's card, in days (Shanghai's offline code for
 /// elders and children: 180 days). Issuers give no more, and verifiers refuse a card
 /// valid longer (`malformed`, SPEC.md §5.1).
 pub const PRINTED_MAX_DAYS: u8 = 180;
 
 /// The built-in scenes that accept printed codes (SPEC.md §11): staffed counters.
-/// [`printed_view`] is the union of their views.
+/// `printed_view` is the union of their views.
 pub const STAFFED_SCENES: [Scene; 2] = [Scene::Hospital, Scene::HotelCheckIn];
 
 /// What a printed code may carry of `claims` (SPEC.md §5.1): the union of the views of
@@ -32,7 +33,7 @@ pub const STAFFED_SCENES: [Scene; 2] = [Scene::Hospital, Scene::HotelCheckIn];
 /// every staffed desk for up to 180 days and cannot choose a card per scene, so it
 /// carries only what those desks read: a hotel never learns social security, a fare
 /// class or the insurance region from it.
-pub fn printed_view(claims: &Claims) -> Claims {
+pub(crate) fn printed_view(claims: &Claims) -> Claims {
     let mut view = Claims::default();
     for scene in &STAFFED_SCENES {
         // The staffed scenes read disjoint domains, so merging cannot fail.
@@ -64,12 +65,7 @@ pub struct PrintedCode {
 
 /// The issuer's signing input for a printed card (SPEC.md §5.1).
 fn printed_card_input(subject: &Subject, body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(LABEL_PRINTED_CARD.len() + 1 + 8 + body.len());
-    m.extend_from_slice(LABEL_PRINTED_CARD);
-    m.push(PRINTED_DEVICE_ALG);
-    m.extend_from_slice(&subject.0);
-    m.extend_from_slice(body);
-    m
+    signing_input(Input::PrintedCard, &[&[PRINTED_DEVICE_ALG], &subject.0, body])
 }
 
 impl PrintedCode {
@@ -80,7 +76,7 @@ impl PrintedCode {
 
     /// Parses the binary encoding; rejects non-canonical forms and trailing bytes, and
     /// (`malformed`) a printed code without identity, with guardianship, carrying more
-    /// than [`printed_view`], or with a card valid more than [`PRINTED_MAX_DAYS`] days.
+    /// than `printed_view`, or with a card valid more than [`PRINTED_MAX_DAYS`] days.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Rejection> {
         PrintedCode::parse(bytes)
     }
@@ -148,7 +144,7 @@ impl PrintedCode {
     /// by the algorithm of the issuer key that signed it (no device key here).
     pub fn card_id(&self, i: usize) -> [u8; 16] {
         let alg = self.cards.get(i).map_or(crate::Algorithm::Ed25519, |c| c.alg);
-        digest::digest_16(alg, self.card_input(i))
+        alg::digest_16(alg, self.card_input(i))
     }
 
     /// Every claim, merged across cards. **Untrusted** until a verifier accepts it.
@@ -169,7 +165,7 @@ impl PrintedCode {
 
 impl Issuer {
     /// Signs a printed code: one card holding what the staffed scenes read of `claims`
-    /// ([`printed_view`]: health, the insurance status, identity; the rest of `claims` is
+    /// (`printed_view`: health, the insurance status, identity; the rest of `claims` is
     /// left out), which must carry identity and no guardianship, valid `valid_days` from
     /// `valid_from_day`: 1 to `max_days`, a city's own cap, at most [`PRINTED_MAX_DAYS`]
     /// (verifiers refuse longer). [`PrintedCode::cards`] shows what was signed. Use a

@@ -7,13 +7,13 @@
 //! (each key of a batch), and [`Issuer::issue`](crate::Issuer::issue) takes only a
 //! [`ProvenKey`], which [`KeyRequest::verify`] alone makes.
 
-use crate::digest::LABEL_KEY_REQUEST;
+use crate::digest::{Input, signing_input as build};
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
 use crate::wire::{Reader, Writer};
 
 /// Format version of key requests.
-pub const KEY_REQUEST_VERSION: u8 = 1;
+pub(crate) const KEY_REQUEST_VERSION: u8 = 1;
 /// Shortest challenge an issuer may give (16 random bytes).
 pub const MIN_CHALLENGE_LEN: usize = 16;
 /// Longest challenge.
@@ -57,18 +57,12 @@ pub fn random_challenge() -> Result<[u8; 32], Error> {
     Ok(challenge)
 }
 
-/// `LABEL_KEY_REQUEST ‖ alg ‖ key ‖ challenge`, after checking the challenge's length.
+/// `label ‖ alg ‖ key ‖ challenge` ([`Input::KeyRequest`]), after checking the challenge's length.
 fn signing_input(key: &PublicKey, challenge: &[u8]) -> Result<Vec<u8>, Reason> {
     if !(MIN_CHALLENGE_LEN..=MAX_CHALLENGE_LEN).contains(&challenge.len()) {
         return Err(Reason::Malformed);
     }
-    let key_bytes = key.to_bytes();
-    let mut input = Vec::with_capacity(LABEL_KEY_REQUEST.len() + 1 + key_bytes.len() + challenge.len());
-    input.extend_from_slice(LABEL_KEY_REQUEST);
-    input.push(key.algorithm().id());
-    input.extend_from_slice(&key_bytes);
-    input.extend_from_slice(challenge);
-    Ok(input)
+    Ok(build(Input::KeyRequest, &[&[key.algorithm().id()], &key.to_bytes(), challenge]))
 }
 
 impl KeyRequest {

@@ -2,7 +2,7 @@
 //!
 //! The QR text is `CC1:` followed by decimal digits. Bytes are cut into 12-byte chunks,
 //! each written as a 29-digit big-endian number (a shorter last chunk of `k` bytes takes
-//! [`DIGITS_FOR_BYTES`]`[k]` digits). A QR encoder puts the prefix in one alphanumeric
+//! `DIGITS_FOR_BYTES``[k]` digits). A QR encoder puts the prefix in one alphanumeric
 //! segment and the digits in one numeric segment at 10 bits per 3 digits: 8.06 bits per
 //! payload byte, against 8.25 for Base45 in alphanumeric mode and 10.67 for base64 in
 //! byte mode.
@@ -19,7 +19,7 @@ const CHUNK: usize = 12;
 /// Digits used for a final chunk of `k` bytes (index `k`, 1 to 12): the fewest decimal
 /// digits that can hold every value below 2^(8k). All are distinct, so the digit count
 /// alone tells the byte count.
-pub const DIGITS_FOR_BYTES: [usize; 13] = [0, 3, 5, 8, 10, 13, 15, 17, 20, 22, 25, 27, 29];
+pub(crate) const DIGITS_FOR_BYTES: [usize; 13] = [0, 3, 5, 8, 10, 13, 15, 17, 20, 22, 25, 27, 29];
 
 /// Encodes bytes as QR text: `CC1:` and digits.
 pub fn encode_text(bytes: &[u8]) -> String {

@@ -2,13 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{LABEL_REVOCATION_LIST, LABEL_TRUST_LIST};
+use crate::digest::Input;
 use crate::error::{Error, Reason, Rejection};
-use crate::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey, SIGNATURE_LEN};
+use crate::keys::{Algorithm, DeviceSigner, KeyPair, PublicKey};
+use crate::signed_list::{LIST_VERSION, ListHeader, ListSignature, append_signature, read_version, rejection};
 use crate::wire::{Reader, Writer};
 
-/// Version byte of trust and revocation lists.
-pub const LIST_VERSION: u8 = 1;
 /// Most issuer keys in one trust list.
 pub const MAX_ISSUER_KEYS: usize = 1024;
 /// Most entries in one revocation list.
@@ -68,8 +67,8 @@ impl TrustList {
         if self.keys.len() > MAX_ISSUER_KEYS || self.keys.windows(2).any(|p| matches!(p, [a, b] if a.kid >= b.kid)) {
             return Err(Reason::NonCanonical);
         }
-        w.u8(LIST_VERSION).u64(self.sequence).u32(self.issued_at).u32(self.expires_at);
-        w.varint(self.keys.len() as u32);
+        w.u8(LIST_VERSION);
+        ListHeader::write(self.sequence, self.issued_at, self.expires_at, self.keys.len(), w);
         for k in &self.keys {
             if k.domains.windows(2).any(|p| matches!(p, [a, b] if a >= b)) || k.domains.len() > 255 {
                 return Err(Reason::NonCanonical);
@@ -93,34 +92,26 @@ impl TrustList {
     pub fn sign_with(&self, root: &dyn DeviceSigner) -> Result<Vec<u8>, Error> {
         let mut w = Writer::default();
         self.encode_body(&mut w).map_err(|r| Rejection::new(r, "trust list"))?;
-        append_signature(&mut w, LABEL_TRUST_LIST, root)?;
+        append_signature(&mut w, Input::TrustList, root)?;
         Ok(w.buf)
     }
 
     /// Parses a signed trust list and checks the root signature.
     pub fn verify(bytes: &[u8], root: &PublicKey) -> Result<TrustList, Rejection> {
         let fail = |r: Reason| Rejection::new(r, "trust list");
-        let (list, body, alg, sig) = TrustList::parse(bytes).map_err(fail)?;
-        if alg != root.algorithm() || !root.verify(&signing_input(LABEL_TRUST_LIST, body), &sig) {
+        let (list, signed) = TrustList::parse(bytes).map_err(fail)?;
+        if !signed.verified_by(root, Input::TrustList) {
             return Err(fail(Reason::BadTrustListSignature));
         }
         Ok(list)
     }
 
-    fn parse(bytes: &[u8]) -> Result<Parsed<'_, TrustList>, Reason> {
+    fn parse(bytes: &[u8]) -> Result<(TrustList, ListSignature<'_>), Reason> {
         let mut r = Reader::new(bytes);
-        if r.u8()? != LIST_VERSION {
-            return Err(Reason::UnsupportedVersion);
-        }
-        let sequence = r.u64()?;
-        let issued_at = r.u32()?;
-        let expires_at = r.u32()?;
-        let n = r.varint()? as usize;
-        if n > MAX_ISSUER_KEYS {
-            return Err(Reason::Malformed);
-        }
-        let mut keys: Vec<IssuerKey> = Vec::with_capacity(n);
-        for _ in 0..n {
+        read_version(&mut r)?;
+        let ListHeader { sequence, issued_at, expires_at, count } = ListHeader::read(&mut r, 0, MAX_ISSUER_KEYS)?;
+        let mut keys: Vec<IssuerKey> = Vec::with_capacity(count);
+        for _ in 0..count {
             let kid = r.varint()?;
             if keys.last().is_some_and(|k| k.kid >= kid) {
                 return Err(Reason::NonCanonical);
@@ -143,13 +134,8 @@ impl TrustList {
             }
             keys.push(IssuerKey { kid, key, not_before, not_after, domains });
         }
-        let alg = Algorithm::from_id(r.u8()?)?;
-        // The signed body runs through the algorithm byte.
-        let body_len = bytes.len() - r.remaining().len();
-        let sig = r.array::<SIGNATURE_LEN>()?;
-        r.finish()?;
-        let body = bytes.get(..body_len).ok_or(Reason::Truncated)?;
-        Ok((TrustList { sequence, issued_at, expires_at, keys }, body, alg, sig))
+        let signed = ListSignature::read(r, bytes)?;
+        Ok((TrustList { sequence, issued_at, expires_at, keys }, signed))
     }
 }
 
@@ -232,7 +218,7 @@ impl RevocationList {
             ListSigner::Root => w.u8(0),
             ListSigner::Issuer(kid) => w.u8(1).varint(kid),
         };
-        w.u64(self.sequence).u32(self.issued_at).u32(self.expires_at).varint(self.entries.len() as u32);
+        ListHeader::write(self.sequence, self.issued_at, self.expires_at, self.entries.len(), w);
         for e in &self.entries {
             w.u8(e.kind());
             match e {
@@ -253,7 +239,7 @@ impl RevocationList {
     pub fn sign_with(&self, key: &dyn DeviceSigner) -> Result<Vec<u8>, Error> {
         let mut w = Writer::default();
         self.encode_body(&mut w).map_err(|r| Rejection::new(r, "revocation list"))?;
-        append_signature(&mut w, LABEL_REVOCATION_LIST, key)?;
+        append_signature(&mut w, Input::RevocationList, key)?;
         Ok(w.buf)
     }
 
@@ -304,7 +290,7 @@ impl RevocationList {
         trust: Option<&'t TrustList>,
     ) -> Result<(RevocationList, Option<&'t IssuerKey>), Rejection> {
         let fail = |r: Reason| Rejection::new(r, "revocation list");
-        let (list, body, alg, sig) = RevocationList::parse(bytes).map_err(fail)?;
+        let (list, signed) = RevocationList::parse(bytes).map_err(fail)?;
         let issuer = match list.signer {
             ListSigner::Root => None,
             ListSigner::Issuer(kid) => Some(trust.and_then(|t| t.key(kid)).ok_or_else(|| {
@@ -312,7 +298,7 @@ impl RevocationList {
             })?),
         };
         let key = issuer.map_or(root, |k| &k.key);
-        if !(key.algorithm() == alg && key.verify(&signing_input(LABEL_REVOCATION_LIST, body), &sig)) {
+        if !signed.verified_by(key, Input::RevocationList) {
             return Err(fail(Reason::BadRevocationListSignature));
         }
         if let Some(k) = issuer
@@ -326,25 +312,17 @@ impl RevocationList {
         Ok((list, issuer))
     }
 
-    fn parse(bytes: &[u8]) -> Result<Parsed<'_, RevocationList>, Reason> {
+    fn parse(bytes: &[u8]) -> Result<(RevocationList, ListSignature<'_>), Reason> {
         let mut r = Reader::new(bytes);
-        if r.u8()? != LIST_VERSION {
-            return Err(Reason::UnsupportedVersion);
-        }
+        read_version(&mut r)?;
         let signer = match r.u8()? {
             0 => ListSigner::Root,
             1 => ListSigner::Issuer(r.varint()?),
             _ => return Err(Reason::Malformed),
         };
-        let sequence = r.u64()?;
-        let issued_at = r.u32()?;
-        let expires_at = r.u32()?;
-        let n = r.varint()? as usize;
-        if n > MAX_REVOCATIONS {
-            return Err(Reason::Malformed);
-        }
-        let mut entries: Vec<Revoked> = Vec::with_capacity(n.min(4096));
-        for _ in 0..n {
+        let ListHeader { sequence, issued_at, expires_at, count } = ListHeader::read(&mut r, 0, MAX_REVOCATIONS)?;
+        let mut entries: Vec<Revoked> = Vec::with_capacity(count.min(4096));
+        for _ in 0..count {
             let e = match r.u8()? {
                 1 => Revoked::Card(r.array()?),
                 2 => Revoked::Subject(r.array()?),
@@ -356,44 +334,9 @@ impl RevocationList {
             }
             entries.push(e);
         }
-        let alg = Algorithm::from_id(r.u8()?)?;
-        // The signed body runs through the algorithm byte.
-        let body_len = bytes.len() - r.remaining().len();
-        let sig = r.array::<SIGNATURE_LEN>()?;
-        r.finish()?;
-        let body = bytes.get(..body_len).ok_or(Reason::Truncated)?;
-        Ok((RevocationList { signer, sequence, issued_at, expires_at, entries }, body, alg, sig))
+        let signed = ListSignature::read(r, bytes)?;
+        Ok((RevocationList { signer, sequence, issued_at, expires_at, entries }, signed))
     }
-}
-
-/// A parsed list, its signed bytes, and its signature algorithm and signature.
-type Parsed<'a, T> = (T, &'a [u8], Algorithm, [u8; SIGNATURE_LEN]);
-
-/// The signed input of a list: its domain-separation label, then its body. Trust
-/// lists, revocation lists and list statuses all sign this way.
-/// Appends the signer's algorithm id to a list body in `w`, then its signature over
-/// `label ‖ body ‖ alg`.
-pub(crate) fn append_signature(w: &mut Writer, label: &[u8], signer: &dyn DeviceSigner) -> Result<(), Error> {
-    w.u8(signer.public_key().algorithm().id());
-    let signature = crate::keys::signature_by(signer, &signing_input(label, &w.buf))?;
-    w.bytes(&signature);
-    Ok(())
-}
-
-/// The error of a list signed with a [`KeyPair`], whose signing cannot fail: only the
-/// list's own encoding can (`non_canonical`, `malformed`).
-pub(crate) fn rejection(e: Error, what: &str) -> Rejection {
-    match e {
-        Error::Invalid(r) => r,
-        other => Rejection::new(Reason::Malformed, format!("{what}: {other}")),
-    }
-}
-
-pub(crate) fn signing_input(label: &[u8], body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(label.len() + body.len());
-    m.extend_from_slice(label);
-    m.extend_from_slice(body);
-    m
 }
 
 #[cfg(test)]

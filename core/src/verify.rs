@@ -448,7 +448,7 @@ impl Verifier {
 
     /// H of a list's bytes, H the root key's digest (SPEC.md §4.6).
     fn list_digest(&self, bytes: &[u8]) -> [u8; 32] {
-        crate::digest::key_digest(self.root.algorithm(), bytes)
+        crate::alg::key_digest(self.root.algorithm(), bytes)
     }
 
     /// Makes `floors` the verifier's floors, saving them first when a list state store
@@ -788,7 +788,7 @@ impl Verifier {
                     continue;
                 }
                 // An undecodable signature stays unknown: checked alone, it fails.
-                if let Some(check) = Ed25519Check::new(job.key, job.message, job.signature) {
+                if let Some(check) = job.key.ed25519_check(job.message, job.signature) {
                     pending.push((i, j, fp));
                     checks.push(check);
                 }
@@ -1140,7 +1140,7 @@ impl SignatureJob<'_> {
             input.extend_from_slice(&(part.len() as u32).to_be_bytes());
             input.extend_from_slice(part);
         }
-        crate::digest::digest_16(self.key.algorithm(), &input)
+        crate::alg::digest_16(self.key.algorithm(), &input)
     }
 }
 

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use citycode::claims::{Claims, Domain, Relation};
-use citycode::credential::{CardLayout, Credential, CredentialRequest, DAY, Issuer, Subject};
+use citycode::credential::{CardLayout, Credential, CredentialRequest, Issuer, Subject};
 use citycode::demo::{self, DemoCity, key};
 use citycode::digest::{
     LABEL_CARD, LABEL_CODE, LABEL_GUARDIAN_CARD, LABEL_KEY_REQUEST, LABEL_LIST_STATUS, LABEL_PRINTED_CARD,
@@ -30,6 +30,9 @@ use citycode::text::{decode_base64url, decode_text, encode_base64url, encode_tex
 use citycode::trust::{IssuerKey, ListSigner, RevocationList, Revoked, TrustList};
 use citycode::*;
 use sha2::Digest as _;
+
+/// Seconds in a day.
+const DAY: u64 = 86_400;
 
 // ---------------------------------------------------------------------------------------
 // The demo city and fresh verifiers.

@@ -5,11 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use citycode::claims::{Claims, Health, HealthStatus, InsuranceStatus, MedicalInsurance};
-use citycode::credential::DAY;
 use citycode::demo::{self, DemoCity};
 use citycode::print_card::printed_card_svg;
 use citycode::trust::{ListSigner, RevocationList, Revoked, TrustList};
 use citycode::*;
+
+/// Seconds in a day.
+const DAY: u64 = 86_400;
 
 fn verifier(city: &DemoCity, scene: Scene) -> Verifier {
     let mut v = Verifier::new(city.root.public_key(), scene).with_clock(FixedClock(demo::NOW));

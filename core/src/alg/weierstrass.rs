@@ -8,7 +8,7 @@
 //! The generic arithmetic of the `p256` and `sm2` crates takes several times this time
 //! natively and in WASM (BENCHMARKS.md); native builds still verify P-256 with ring. It
 //! is checked against those crates on random and edge inputs (the property tests here and
-//! in sm2dsa.rs), by Wycheproof's P-256 cases and by the standards' vectors. Not for
+//! in sm2.rs), by Wycheproof's P-256 cases and by the standards' vectors. Not for
 //! secrets: branches and table lookups depend on the data, which is fine for public keys,
 //! signatures and messages and wrong for signing.
 
@@ -267,12 +267,18 @@ impl Curve for P256 {
 pub(crate) struct Sm2;
 
 #[cfg(feature = "sm2")]
+impl Sm2 {
+    /// `a = p - 3`, big-endian: hashed into every SM2 user digest `Z_A` (GB/T 32918.2 §5.5).
+    pub(crate) const A: [u8; 32] = hex32("fffffffeffffffffffffffffffffffffffffffff00000000fffffffffffffffc");
+}
+
+#[cfg(feature = "sm2")]
 impl Curve for Sm2 {
     const P: Modulus = Modulus::new(limbs(&hex32("fffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffff")));
     const N: Modulus = Modulus::new(limbs(&hex32("fffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123")));
-    const B: [u8; 32] = crate::sm2dsa::B;
-    const GX: [u8; 32] = crate::sm2dsa::GX;
-    const GY: [u8; 32] = crate::sm2dsa::GY;
+    const B: [u8; 32] = hex32("28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93");
+    const GX: [u8; 32] = hex32("32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7");
+    const GY: [u8; 32] = hex32("bc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0");
     fn base_table() -> &'static BaseTable {
         static TABLE: OnceLock<BaseTable> = OnceLock::new();
         TABLE.get_or_init(build_base_table::<Sm2>)

@@ -3,7 +3,7 @@
 //!
 //! Signing runs on the `sm2` crate's arithmetic with nonces from RFC 6979 with SM3 (as
 //! the `sm2` crate's own signer does); keys are decompressed and signatures verified on
-//! the dedicated arithmetic of [`crate::ec`], which is several times faster than the
+//! the dedicated arithmetic of [`super::weierstrass`], which is several times faster than the
 //! generic one.
 
 use sm2::elliptic_curve::PrimeField as _;
@@ -13,29 +13,90 @@ use sm2::{FieldBytes, ProjectivePoint, Scalar};
 use sm3::Digest as _;
 use zeroize::Zeroizing;
 
-use crate::keys::SIGNATURE_LEN;
+use super::weierstrass::{Curve as _, Sm2};
+use super::{Algorithm, SIGNATURE_LEN, Scheme};
+use crate::error::{Error, Reason};
 
 /// The user id every citycode key signs under: the default of GM/T 0009-2012, so a
 /// signing device that only knows the default (most do) signs what verifiers check.
 pub const DEFAULT_USER_ID: &[u8; 16] = b"1234567812345678";
 
-/// The curve's `a` and `b`, and the base point, big-endian (GB/T 32918.5-2017).
-const A: [u8; 32] = [
-    0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc,
-];
-pub(crate) const B: [u8; 32] = [
-    0x28, 0xe9, 0xfa, 0x9e, 0x9d, 0x9f, 0x5e, 0x34, 0x4d, 0x5a, 0x9e, 0x4b, 0xcf, 0x65, 0x09, 0xa7, 0xf3, 0x97, 0x89,
-    0xf5, 0x15, 0xab, 0x8f, 0x92, 0xdd, 0xbc, 0xbd, 0x41, 0x4d, 0x94, 0x0e, 0x93,
-];
-pub(crate) const GX: [u8; 32] = [
-    0x32, 0xc4, 0xae, 0x2c, 0x1f, 0x19, 0x81, 0x19, 0x5f, 0x99, 0x04, 0x46, 0x6a, 0x39, 0xc9, 0x94, 0x8f, 0xe3, 0x0b,
-    0xbf, 0xf2, 0x66, 0x0b, 0xe1, 0x71, 0x5a, 0x45, 0x89, 0x33, 0x4c, 0x74, 0xc7,
-];
-pub(crate) const GY: [u8; 32] = [
-    0xbc, 0x37, 0x36, 0xa2, 0xf4, 0xf6, 0x77, 0x9c, 0x59, 0xbd, 0xce, 0xe3, 0x6b, 0x69, 0x21, 0x53, 0xd0, 0xa9, 0x87,
-    0x7c, 0xc6, 0x2a, 0x47, 0x40, 0x02, 0xdf, 0x32, 0xe5, 0x21, 0x39, 0xf0, 0xa0,
-];
+/// SM2 with SM3 under the default user id.
+pub(crate) struct Sm2Sm3;
+
+/// A validated SM2 key: its wire form, affine coordinates and user digest `Z_A`,
+/// computed once per key.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Sm2Key {
+    compressed: [u8; 33],
+    pub(crate) x: [u8; 32],
+    pub(crate) y: [u8; 32],
+    za: [u8; 32],
+}
+
+impl Scheme for Sm2Sm3 {
+    const ALGORITHM: Algorithm = Algorithm::Sm2Sm3;
+    type PublicKey = Sm2Key;
+    type SecretKey = Sm2Secret;
+
+    fn parse_public(bytes: &[u8]) -> Result<Sm2Key, Reason> {
+        let compressed: [u8; 33] = bytes.try_into().map_err(|_| Reason::Malformed)?;
+        if !matches!(compressed.first(), Some(0x02 | 0x03)) {
+            return Err(Reason::InvalidDeviceKey);
+        }
+        let (x, y) = super::weierstrass::decompress::<Sm2>(&compressed).ok_or(Reason::InvalidDeviceKey)?;
+        Ok(Sm2Key { compressed, x, y, za: user_digest(&x, &y) })
+    }
+
+    fn encode_public(key: &Sm2Key) -> Vec<u8> {
+        key.compressed.to_vec()
+    }
+
+    fn verify(key: &Sm2Key, message: &[u8], signature: &[u8]) -> bool {
+        verify(&key.x, &key.y, &key.za, message, signature)
+    }
+
+    fn digest(input: &[u8]) -> Option<[u8; 32]> {
+        Some(sm3::Sm3::digest(input).into())
+    }
+
+    fn secret_from_bytes(bytes: &[u8; 32]) -> Result<Sm2Secret, Error> {
+        Sm2Secret::new(bytes).ok_or_else(|| Error::OutOfRange("SM2 scalar is zero or not below n - 1".into()))
+    }
+
+    fn public_of(secret: &Sm2Secret) -> Result<Sm2Key, Reason> {
+        Sm2Sm3::parse_public(secret.public_key())
+    }
+
+    fn secret_bytes(secret: &Sm2Secret) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(secret.bytes().to_vec())
+    }
+
+    fn sign(secret: &Sm2Secret, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        secret.sign(message)
+    }
+
+    fn signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
+        signature_from_der(der)
+    }
+}
+
+/// Converts an ASN.1 DER SM2 signature (`SEQUENCE { r INTEGER, s INTEGER }`) to `r ‖ s`,
+/// `r` and `s` in `[1, n - 1]`.
+pub(crate) fn signature_from_der(der: &[u8]) -> Result<[u8; SIGNATURE_LEN], Error> {
+    let not_sm2 = || Error::Signer("not a DER SM2 signature".into());
+    // The DER structure is ECDSA's, and SM2's n is below P-256's, so p256's strict DER
+    // reader takes every SM2 signature; the SM2 range check follows.
+    let fixed = p256::ecdsa::Signature::from_der(der).map_err(|_| not_sm2())?.to_bytes();
+    let sig = sm2::dsa::Signature::from_slice(&fixed).map_err(|_| not_sm2())?;
+    Ok(sig.to_bytes().into())
+}
+
+/// A key in SEC1 compressed form from 65-byte uncompressed SEC1 on the SM2 curve;
+/// `invalid_device_key` unless the point is on it.
+pub(crate) fn compress(uncompressed: &[u8]) -> Result<[u8; 33], Reason> {
+    super::weierstrass::compress::<Sm2>(uncompressed).ok_or(Reason::InvalidDeviceKey)
+}
 
 /// `Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A)` for the default user id, the
 /// per-key prefix of every digest an SM2 key signs (GB/T 32918.2 §5.5).
@@ -44,7 +105,7 @@ pub(crate) fn user_digest(x: &[u8; 32], y: &[u8; 32]) -> [u8; 32] {
     let mut h = sm3::Sm3::new();
     h.update([0x00, 0x80]);
     h.update(DEFAULT_USER_ID);
-    for part in [&A, &B, &GX, &GY, x, y] {
+    for part in [&Sm2::A, &Sm2::B, &Sm2::GX, &Sm2::GY, x, y] {
         h.update(part);
     }
     h.finalize().into()
@@ -145,7 +206,7 @@ fn sign_with_nonce(d: &Scalar, d_plus_one_inv: &Scalar, e: &Scalar, k: &Scalar) 
 pub(crate) fn verify(x: &[u8; 32], y: &[u8; 32], za: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
     let Ok(signature) = <&[u8; SIGNATURE_LEN]>::try_from(signature) else { return false };
     let e = message_digest(za, message);
-    crate::ec::sm2_verify_prehash(x, y, &e, signature)
+    super::weierstrass::sm2_verify_prehash(x, y, &e, signature)
 }
 
 /// The verification equation on the `sm2` crate's generic arithmetic: the reference the
@@ -178,7 +239,7 @@ pub(crate) fn verify_prehash_generic(x: &[u8; 32], y: &[u8; 32], e: &[u8; 32], s
 mod tests {
     use super::*;
 
-    use crate::ec::hex32;
+    use crate::alg::weierstrass::hex32;
 
     fn scalar(hex: &str) -> Scalar {
         Option::<Scalar>::from(Scalar::from_repr(FieldBytes::from(hex32(hex)))).unwrap()
@@ -283,7 +344,7 @@ mod tests {
                 6 => coordinates(&crate::KeyPair::generate(crate::Algorithm::Sm2Sm3).unwrap().public_key()),
                 _ => { signature = [0u8; 64]; signature[bit / 8] = 1; (x, y) }
             };
-            let fast = crate::ec::sm2_verify_prehash(&x, &y, &e, &signature);
+            let fast = crate::alg::weierstrass::sm2_verify_prehash(&x, &y, &e, &signature);
             proptest::prop_assert_eq!(fast, verify_prehash_generic(&x, &y, &e, &signature));
             proptest::prop_assert_eq!(fast, mode == 0);
         }
@@ -317,11 +378,11 @@ mod tests {
         let mut signature = [0u8; 64];
         signature[31] = 1;
         signature[63] = 1;
-        assert!(crate::ec::sm2_verify_prehash(&x, &y, &e, &signature));
+        assert!(crate::alg::weierstrass::sm2_verify_prehash(&x, &y, &e, &signature));
         assert!(verify_prehash_generic(&x, &y, &e, &signature));
         // e one higher: r = e + x_1 no longer holds, also not as x_1 itself (without - n).
         let e_next: [u8; 32] = (Scalar::ONE - x_r_mod_n + Scalar::ONE).to_repr().into();
-        assert!(!crate::ec::sm2_verify_prehash(&x, &y, &e_next, &signature));
+        assert!(!crate::alg::weierstrass::sm2_verify_prehash(&x, &y, &e_next, &signature));
         assert!(!verify_prehash_generic(&x, &y, &e_next, &signature));
     }
 
