@@ -10,7 +10,9 @@ json` (default features) and walks the crate from its root: every module, re-exp
 type, field, variant, function (with its signature), constant, trait and trait method,
 and each inherent method and hand-written trait impl of a public type. An item reachable
 by two paths is listed under both, so a second path shows. CI runs `--check`: the
-surface changes only when this file changes with it, in the same commit.
+surface changes only when this file changes with it, in the same commit. The listing's
+first line names the rustdoc JSON format it was made from; a nightly that writes another
+format cannot be compared, and --check says so instead of failing.
 """
 import json
 import os
@@ -204,8 +206,20 @@ def main():
             doc = json.load(f)
     else:
         doc = rustdoc_json()
+    # The listing's first line names the rustdoc JSON format it was made from. Another
+    # nightly may write another format (field names, rendering): then the two cannot be
+    # compared, and --check says so and steps aside instead of failing on a toolchain.
+    header = f"# rustdoc JSON format {doc.get('format_version')}\n"
+    if "--check" in sys.argv:
+        with open(LISTING, encoding="utf-8") as f:
+            made_with = f.readline()
+        if made_with != header:
+            print(f"public API not compared: core/public-api.txt was made from {made_with.strip('# ').strip()}, "
+                  f"this nightly writes {header.strip('# ').strip()}; run `python3 scripts/public-api.py --write` "
+                  "with the new nightly and commit the listing", file=sys.stderr)
+            return
     lines, ids = listing(doc)
-    text = "".join(line + "\n" for line in lines)
+    text = header + "".join(line + "\n" for line in lines)
     modules = sum(1 for line in lines if line.startswith("mod "))
     root_exports = sum(1 for i in doc["index"][str(doc["root"])]["inner"]["module"]["items"]
                        if "use" in doc["index"][str(i)]["inner"])

@@ -3,7 +3,7 @@
 //! to check the identity document, as SVG or PDF. The full name and the document number
 //! are never printed in clear beside the symbol: a lost card tells a finder little.
 //!
-//! The PDF (feature `pdf`) embeds a subset of a font the caller supplies ([`CardFont`],
+//! The PDF (feature `pdf`) embeds a subset of a font the caller supplies (`CardFont`,
 //! by default Noto Sans CJK SC from [`DEFAULT_FONT_PATH`]): exactly the glyphs the card
 //! shows, their widths and a ToUnicode map, so it prints the same in every reader and its
 //! text extracts and searches. Every line is set with the font's own advances, centred,

@@ -294,7 +294,7 @@ impl Verifier {
     /// How long, in seconds, a code accepted now can still be presented: the longest
     /// code validity plus twice the skew (built up to `skew` in the future, accepted
     /// until `skew` after its end). A shared replay store that lost entries must refuse
-    /// codes for this long ([`crate::replay::RedisReplayStore::with_recovery_window`]).
+    /// codes for this long (the Redis store's `with_recovery_window`, feature `redis`).
     pub fn replay_window_secs(&self) -> u64 {
         u64::from(self.max_validity) + 2 * self.skew
     }
