@@ -197,7 +197,12 @@ impl ListStatus {
         }
         let mut entries: Vec<StatusEntry> = Vec::with_capacity(n);
         for _ in 0..n {
-            let file = match r.u8()? {
+            let kind = r.u8()?;
+            // The first entry is the trust list, checked as soon as its kind is read (SPEC.md §8.3).
+            if entries.is_empty() && kind != 1 {
+                return Err(Reason::Malformed);
+            }
+            let file = match kind {
                 1 => ListFile::Trust,
                 2 => ListFile::Revocation(ListSigner::Root),
                 3 => ListFile::Revocation(ListSigner::Issuer(r.varint()?)),
@@ -207,9 +212,6 @@ impl ListStatus {
                 return Err(Reason::NonCanonical);
             }
             entries.push(StatusEntry { file, sequence: r.u64()?, expires_at: r.u32()?, digest: r.array()? });
-        }
-        if entries.first().is_none_or(|e| e.file != ListFile::Trust) {
-            return Err(Reason::Malformed);
         }
         let alg = Algorithm::from_id(r.u8()?)?;
         let body_len = bytes.len() - r.remaining().len();
