@@ -2629,13 +2629,13 @@ fn conformance_cases(
     let mut setup = g.setup(metro());
     setup.trust_lists = vec![encode_base64url(&resigned_with_alg(
         &g.city.trust_list,
-        Algorithm::Sm2Sm3,
+        Algorithm::EcdsaP256Sha256,
         LABEL_TRUST_LIST,
         &g.city.root,
     )?)];
     g.add(
         "trust_list_root_alg_not_the_roots",
-        "The demo trust list with root_alg 3 (SM2), signed again by the Ed25519 root: the signature verifies, but root_alg is not the root's algorithm (SPEC.md §8.1).",
+        "The demo trust list with root_alg 2 (P-256), signed again by the Ed25519 root: the signature verifies, but root_alg is not the root's algorithm (SPEC.md §8.1).",
         metro_code.clone(),
         "bad_trust_list_signature",
         later,
@@ -2645,13 +2645,13 @@ fn conformance_cases(
     let mut setup = g.setup(metro());
     setup.revocation_lists = vec![encode_base64url(&resigned_with_alg(
         &g.city.revocation_list,
-        Algorithm::Sm2Sm3,
+        Algorithm::EcdsaP256Sha256,
         LABEL_REVOCATION_LIST,
         &g.city.root,
     )?)];
     g.add(
         "revocation_list_alg_not_the_roots",
-        "The root's revocation list with alg 3 (SM2), signed again by the Ed25519 root: alg is not its signer's algorithm (SPEC.md §8.2).",
+        "The root's revocation list with alg 2 (P-256), signed again by the Ed25519 root: alg is not its signer's algorithm (SPEC.md §8.2).",
         metro_code.clone(),
         "bad_revocation_list_signature",
         later,
