@@ -187,30 +187,25 @@ fn token_keys_sign_lists_credentials_and_printed_codes_that_the_cli_verifier_acc
             "--json",
         ]);
         let text = code["text"].as_str().unwrap();
-        let verify = |text: &str, rev: &str, scene: &str| {
-            t.run(&[
-                "verify",
-                "--root-key",
-                root_key,
-                "--root-alg",
-                name,
-                "--trust-list",
-                "trust.bin",
-                "--revocation-list",
-                rev,
-                "--scene",
-                scene,
-                "--insecure-test-now",
-                &now,
-                text,
-            ])
+        let verify = |text: &str, revs: &[&str], scene: &str| {
+            let mut args = vec!["verify", "--root-key", root_key, "--root-alg", name, "--trust-list", "trust.bin"];
+            for rev in revs {
+                args.extend(["--revocation-list", rev]);
+            }
+            args.extend(["--scene", scene, "--insecure-test-now", &now, text]);
+            t.run(&args)
         };
-        for rev in ["rev.bin", "rev1.bin"] {
-            let out = verify(text, rev, "hospital");
+        // Both token-signed lists load: the root's alone, and the root's with the issuer's.
+        for revs in [&["rev.bin"][..], &["rev.bin", "rev1.bin"][..]] {
+            let out = verify(text, revs, "hospital");
             assert!(out.status.success(), "{alg}: {}", String::from_utf8_lossy(&out.stdout));
             let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
             assert_eq!(verdict["decision"], "accept");
         }
+        // The issuer's list alone does not stand in for the root's (SPEC §8.2).
+        let out = verify(text, &["rev1.bin"], "hospital");
+        let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(verdict["reason"], "no_revocation_list", "{alg}: {verdict}");
 
         // A printed code signed in the token, accepted at the hospital desk.
         let identity = t.ok_json(&["identity", "--name", "王秀英", "--number", "11010519491231002X"]);
@@ -231,7 +226,7 @@ fn token_keys_sign_lists_credentials_and_printed_codes_that_the_cli_verifier_acc
             "paper.txt",
         ]);
         let paper_text = std::fs::read_to_string(t.path("paper.txt")).unwrap();
-        let desk = verify(paper_text.trim(), "rev.bin", "hospital");
+        let desk = verify(paper_text.trim(), &["rev.bin"], "hospital");
         assert!(desk.status.success(), "{alg}: {}", String::from_utf8_lossy(&desk.stdout));
     }
 }

@@ -107,6 +107,10 @@ pub enum LossCause {
     History,
     /// An epoch this version does not read (an older citycode, or another writer).
     Foreign,
+    /// The verifier's clock went back past entries the store had already dropped as
+    /// expired: a code that expires before the latest second seen may have been
+    /// accepted and forgotten.
+    Clock,
 }
 
 impl LossCause {
@@ -118,6 +122,7 @@ impl LossCause {
             LossCause::Process => "process",
             LossCause::History => "history",
             LossCause::Foreign => "foreign",
+            LossCause::Clock => "clock",
         }
     }
 
@@ -127,6 +132,7 @@ impl LossCause {
             b"missing" => LossCause::Missing,
             b"process" => LossCause::Process,
             b"history" => LossCause::History,
+            b"clock" => LossCause::Clock,
             _ => LossCause::Foreign,
         }
     }
@@ -139,6 +145,7 @@ impl core::fmt::Display for LossCause {
             LossCause::Process => "another Redis process: a restart or a failover",
             LossCause::History => "another replication history: a demoted Redis promoted again",
             LossCause::Foreign => "an epoch this version does not read",
+            LossCause::Clock => "the clock went back past entries already dropped as expired",
         })
     }
 }
@@ -182,6 +189,12 @@ pub trait ReplayStore: Send + Sync {
 /// `capacity / 2^64`, never let a replay through. Expired entries are dropped before
 /// each insert; when every slot holds an unexpired code the guard refuses new codes
 /// ([`Reason::ReplayCapacity`]) rather than forget one.
+///
+/// Entries are dropped by the clock the verifier passes in. If that clock goes back
+/// (an NTP step, a wrong time corrected), codes that expire before the latest second
+/// already seen may have been dropped while still valid by the new clock; such a code
+/// is refused ([`ReplayError::Recovering`], [`LossCause::Clock`]) rather than taken as
+/// new. Codes that expire later were never dropped and are checked as usual.
 #[derive(Debug)]
 pub struct ReplayGuard {
     capacity: usize,
@@ -192,6 +205,9 @@ pub struct ReplayGuard {
 struct Inner {
     seen: HashSet<u64>,
     by_expiry: BinaryHeap<Reverse<(u64, u64)>>,
+    /// The latest `now` at which expired entries were dropped: an entry expiring at or
+    /// before it may be gone.
+    dropped_through: u64,
 }
 
 impl ReplayGuard {
@@ -259,8 +275,14 @@ impl ReplayStore for ReplayGuard {
             inner.by_expiry.pop();
             inner.seen.remove(&old);
         }
+        inner.dropped_through = inner.dropped_through.max(now);
         if inner.seen.contains(&fp) {
             return Err(ReplayError::Replayed);
+        }
+        if expires_at <= inner.dropped_through {
+            // Only reachable when the clock went back: the verifier refuses a code
+            // that has expired by its own clock before asking the store.
+            return Err(ReplayError::Recovering { until: inner.dropped_through, cause: LossCause::Clock });
         }
         if inner.seen.len() >= self.capacity {
             return Err(ReplayError::Full);
@@ -300,5 +322,21 @@ mod tests {
         assert_eq!(g.check_and_insert(&id(3), 100, 0), Err(ReplayError::Full));
         assert_eq!(g.check_and_insert(&id(1), 100, 0), Err(ReplayError::Replayed));
         assert_eq!(g.check_and_insert(&id(3), 200, 100), Ok(()));
+    }
+
+    #[test]
+    fn a_clock_that_goes_back_cannot_resurrect_a_dropped_code() {
+        let g = ReplayGuard::new(4);
+        assert_eq!(g.check_and_insert(&id(1), 100, 10), Ok(()));
+        // The clock jumps ahead to 500: code 1's entry is dropped as expired.
+        assert_eq!(g.check_and_insert(&id(2), 600, 500), Ok(()));
+        // Corrected back to 11: code 1 is valid again by this clock, and its entry is
+        // gone, so the store cannot say it is new.
+        let back = g.check_and_insert(&id(1), 100, 11);
+        assert_eq!(back, Err(ReplayError::Recovering { until: 500, cause: LossCause::Clock }));
+        assert_eq!(back.map_err(|e| e.reason()), Err(Reason::ReplayStoreUnavailable));
+        // A code expiring after the latest second seen was never dropped: checked as usual.
+        assert_eq!(g.check_and_insert(&id(2), 600, 11), Err(ReplayError::Replayed));
+        assert_eq!(g.check_and_insert(&id(3), 501, 11), Ok(()));
     }
 }

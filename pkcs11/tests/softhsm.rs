@@ -139,6 +139,9 @@ fn city_on_tokens(alg: Algorithm) {
         )
         .unwrap();
         let revocations_bytes = revocations.sign_with(&TokenSigner::open(&issuer_config).unwrap()).unwrap();
+        // The root-signed list every verifier must hold beside it (SPEC §8.2), signed in the root's token.
+        let root_revocations =
+            RevocationList::new(ListSigner::Root, 1, now - 60, now + 3600, vec![]).unwrap().sign_with(&root).unwrap();
         let status = ListStatus::describe(2, now - 60, now + 3600, &root_public, &trust, &[&revocations_bytes])
             .unwrap()
             .sign_with(&root)
@@ -166,6 +169,7 @@ fn city_on_tokens(alg: Algorithm) {
         for scene in [Scene::Hospital, Scene::MetroGate] {
             let mut verifier = Verifier::new(root_public.clone(), scene.clone()).with_clock(FixedClock(NOW));
             verifier.load_trust_list(&trust).unwrap();
+            verifier.load_revocation_list(&root_revocations).unwrap();
             verifier.load_revocation_list(&revocations_bytes).unwrap();
             for (credential, device) in batch.iter().zip(&devices) {
                 let code =
