@@ -1424,6 +1424,25 @@ pub fn generate() -> Res<VectorFile> {
             claims(2, &[transit, &identity_body(1, "Li\u{85}Wei".as_bytes())]),
             "malformed",
         ),
+        (
+            "claims_health_status_four",
+            "Health status 4 is not defined (1 to 3).",
+            claims(2, &[&[1, 3, 4, 0x52, 0x08], transit]),
+            "malformed",
+        ),
+        (
+            "claims_social_security_status_four",
+            "Social security status 4 is not defined (1 to 3).",
+            claims(2, &[&[3, 1, 4], transit]),
+            "malformed",
+        ),
+        ("claims_fare_class_six", "Fare class 6 is not defined (1 to 5).", claims(1, &[&[4, 3, 1, 6, 0]]), "malformed"),
+        (
+            "claims_tourism_kind_three",
+            "A tourism entry of kind 3 (only 1, pass, and 2, reservation, are defined).",
+            claims(2, &[transit, &[5, 5, 1, 3, 7, 0x52, 0x08]]),
+            "malformed",
+        ),
     ];
     // The demo issuer (kid 1), here allowed the unknown domains too.
     let wide_scope: Vec<u32> = (1..=23).chain([u32::MAX]).collect();
@@ -2550,6 +2569,21 @@ fn conformance_cases(
         claims.extend_from_slice(e);
     }
     let no_identity = resign_printed(union_bytes, 30, &claims)?;
+    let mut guarded = entries.clone();
+    guarded.push(vec![7, 1, 1]);
+    let mut claims = vec![u8::try_from(guarded.len())?];
+    for e in &guarded {
+        claims.extend_from_slice(e);
+    }
+    g.add(
+        "malformed_printed_with_guardianship",
+        "A printed code, validly signed, whose card also carries guardianship (parent): a printed code is never a guardian's (SPEC.md §5.1).",
+        resign_printed(union_bytes, 30, &claims)?,
+        "malformed",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
     g.add(
         "malformed_printed_health_without_identity",
         "A printed code, validly signed, with health and the insurance status but no identity for the staff to check.",
