@@ -3,8 +3,14 @@
 # installs Debian's postgresql when its binaries are missing, initialises a cluster in a
 # temp dir on a random loopback port (as the postgres user when run as root: initdb
 # refuses root), runs the tests with CITYCODE_TEST_POSTGRES pointing at it, and stops it.
+# The token-key tests (tests/token.rs) need SoftHSM2, installed here when missing; each
+# makes its own token directory under a temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v softhsm2-util >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq softhsm2 >/dev/null
+fi
 
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then

@@ -6,7 +6,11 @@
 //!   read from the service process's `/proc/<pid>/stat` (the client's work is not
 //!   counted), and instances per second as the client sees them;
 //! - store bytes per resident after a simulated day (10 codes per resident, i.e. one
-//!   batch of 10), scaled to 10 million residents.
+//!   batch of 10), scaled to 10 million residents;
+//! - the same on SQLite with every key attested: P-256 device keys, each with an Android
+//!   key attestation chain from `citycode-attest`'s generator (a TEE chain under its
+//!   synthetic P-384 root, which the service is configured to trust), under
+//!   `attestation.mode = "require"`, so every batch issued proves every chain verified.
 //!
 //! ```sh
 //! cargo build --release -p citycode-issuer
@@ -17,6 +21,9 @@
 //! (the database `citycode_bench` is created afresh).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+#[path = "../../attest/tests/support/vectors_gen.rs"]
+mod vectors_gen;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -104,10 +111,33 @@ fn bin() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().join("citycode-issuer")
 }
 
+/// A P-256 device key's key request over `challenge` and its Android key attestation
+/// (TEE, under the synthetic root of `pki`), as a phone would send them.
+fn attested_key(pki: &vectors_gen::Pki, challenge: &[u8]) -> (String, Value) {
+    let secret = loop {
+        let s = citycode::request::random_challenge().unwrap();
+        if p256::ecdsa::SigningKey::from_slice(&s).is_ok() {
+            break s;
+        }
+    };
+    let device = vectors_gen::Key::P256(p256::ecdsa::SigningKey::from_slice(&secret).unwrap());
+    let key = KeyPair::from_secret_bytes(Algorithm::EcdsaP256Sha256, &secret).unwrap();
+    let request = citycode::KeyRequest::sign(&key, challenge).unwrap().to_base64url();
+    let bound = citycode_attest::binding::android_challenge(challenge).unwrap();
+    let kd = vectors_gen::Kd::new(1, &bound);
+    let chain = vec![
+        vectors_gen::leaf(&device, &kd.der(), &pki.attest, vec![]),
+        pki.attest_cert.clone(),
+        pki.inter_cert.clone(),
+    ];
+    (request, vectors_gen::android_entry(&chain))
+}
+
 /// The service on `database`: seconds of its CPU per instance, instances per second
 /// (client's view), and store bytes per resident (SQLite file, or PostgreSQL's
-/// database size), for `residents` residents each issued one batch of 10.
-fn over_http(dir: &Path, database: &str, residents: usize) -> (f64, f64, f64) {
+/// database size), for `residents` residents each issued one batch of 10; with `pki`,
+/// every key attested under it and the service requiring it.
+fn over_http(dir: &Path, database: &str, residents: usize, pki: Option<&vectors_gen::Pki>) -> (f64, f64, f64) {
     let _ = std::fs::remove_dir_all(dir);
     // Make the trial city (keys, JWKS, config), then serve it on the chosen database.
     let mut init = Command::new(bin())
@@ -122,6 +152,20 @@ fn over_http(dir: &Path, database: &str, residents: usize) -> (f64, f64, f64) {
     std::thread::sleep(Duration::from_millis(500));
     let _ = init.kill();
     let _ = init.wait();
+    if let Some(pki) = pki {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&pki.root_cert);
+        let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"));
+        std::fs::write(dir.join("synthetic-root.pem"), pem).unwrap();
+        std::fs::write(dir.join("attestation-status.json"), r#"{"entries": {}}"#).unwrap();
+        let config = std::fs::read_to_string(dir.join("issuer.toml")).unwrap().replace(
+            "mode = \"record\"",
+            "mode = \"require\"\n\n[attestation_trust]\nandroid_roots = [\"synthetic-root.pem\"]\nstatus_list = \"attestation-status.json\"",
+        );
+        assert!(config.contains("require"));
+        std::fs::write(dir.join("issuer.toml"), config).unwrap();
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let server = Server(
         Command::new(bin())
@@ -170,15 +214,20 @@ fn over_http(dir: &Path, database: &str, residents: usize) -> (f64, f64, f64) {
     for t in &tokens {
         let nonce = post(&agent, &format!("{base}/v1/nonce"), t, None, None);
         let challenge = citycode::text::decode_base64url(nonce["c_nonce"].as_str().unwrap()).unwrap();
-        let requests: Vec<String> = (0..10)
-            .map(|_| {
-                citycode::KeyRequest::sign(&KeyPair::generate(Algorithm::Ed25519).unwrap(), &challenge)
-                    .unwrap()
-                    .to_base64url()
-            })
-            .collect();
-        let body = json!({"credential_configuration_id": "citycode", "c_nonce": nonce["c_nonce"],
+        let (requests, attestations): (Vec<String>, Vec<Value>) = match pki {
+            None => (0..10)
+                .map(|_| {
+                    let key = KeyPair::generate(Algorithm::Ed25519).unwrap();
+                    (citycode::KeyRequest::sign(&key, &challenge).unwrap().to_base64url(), Value::Null)
+                })
+                .unzip(),
+            Some(pki) => (0..10).map(|_| attested_key(pki, &challenge)).unzip(),
+        };
+        let mut body = json!({"credential_configuration_id": "citycode", "c_nonce": nonce["c_nonce"],
                           "proofs": {"citycode_key_request": requests}, "device": "phone"});
+        if pki.is_some() {
+            body["key_attestations"] = Value::Array(attestations);
+        }
         let issued = post(&agent, &format!("{base}/v1/credential"), t, Some(body), None);
         assert_eq!(issued["credentials"].as_array().unwrap().len(), 10);
     }
@@ -215,18 +264,27 @@ fn main() {
     );
     let dir = std::env::temp_dir().join(format!("citycode-issuer-bench-{}", std::process::id()));
     let db = format!("sqlite:{}", dir.join("bench.db").display());
-    let (cpu, rate, bytes) = over_http(&dir, &db, residents);
+    let (cpu, rate, bytes) = over_http(&dir, &db, residents, None);
     println!(
         "SQLite over HTTP: {:.3} ms CPU per instance ({:.2}x in-process), {rate:.0} instances/s, {bytes:.0} store bytes per resident",
         cpu * 1e3,
         cpu / inproc
+    );
+    let pki = vectors_gen::pki();
+    let db = format!("sqlite:{}", dir.join("attested").join("bench.db").display());
+    let (attested, rate, bytes) = over_http(&dir.join("attested"), &db, residents, Some(&pki));
+    println!(
+        "SQLite over HTTP, every key attested (P-256, require): {:.3} ms CPU per instance ({:.2}x in-process; {:.3} ms more than unattested Ed25519 keys), {rate:.0} instances/s, {bytes:.0} store bytes per resident",
+        attested * 1e3,
+        attested / inproc,
+        (attested - cpu) * 1e3
     );
     if let Some(base) = pg {
         let mut admin = postgres::Client::connect(&format!("{base}/postgres"), postgres::NoTls).unwrap();
         admin.batch_execute("DROP DATABASE IF EXISTS citycode_bench").unwrap();
         admin.batch_execute("CREATE DATABASE citycode_bench").unwrap();
         let url = format!("{base}/citycode_bench");
-        let (cpu, rate, bytes) = over_http(&dir.join("pg"), &url, residents);
+        let (cpu, rate, bytes) = over_http(&dir.join("pg"), &url, residents, None);
         println!(
             "PostgreSQL over HTTP: {:.3} ms CPU per instance in the service ({:.2}x in-process), {rate:.0} instances/s, {bytes:.0} store bytes per resident (database growth)",
             cpu * 1e3,

@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use citycode_attest::{AttestationMode, AttestationPolicy};
 use serde::Deserialize;
 
+use crate::attestation::AttestationTrustConfig;
 use crate::auth::AuthConfig;
 use crate::error::Error;
 use crate::issuing::{PublicationSettings, Settings};
@@ -48,6 +50,16 @@ pub struct Config {
     /// Publication of the distribution directory; absent: the service does not publish.
     #[serde(default)]
     pub publication: Option<PublicationConfig>,
+    /// Device key attestation at the batch endpoint (SPEC.md §4.10.2): `citycode-attest`'s
+    /// policy as it is (`mode` and what an attestation must show). Absent: `record`, so
+    /// every phone is served and each instance records what its key's attestation showed;
+    /// `mode = "require"` (or `CITYCODE_ATTESTATION_MODE=require`) refuses keys that are
+    /// not attested.
+    #[serde(default = "default_attestation")]
+    pub attestation: AttestationPolicy,
+    /// What attestations are checked against: roots and Google's revocation status list.
+    #[serde(default)]
+    pub attestation_trust: AttestationTrustConfig,
 }
 
 /// `[issuer]`.
@@ -83,6 +95,10 @@ pub struct LimitsConfig {
     pub printed_valid_days: u8,
     /// Seconds a batch's response is kept for retries (60 to 604800, default 86400).
     pub retry_window_secs: u64,
+    /// Seconds readiness trusts a signing key's last signature before it signs a probe
+    /// (1 to 300, default 10): a token is asked at most this often, however often
+    /// `/readyz` is.
+    pub key_probe_secs: u64,
 }
 
 impl Default for LimitsConfig {
@@ -97,6 +113,7 @@ impl Default for LimitsConfig {
             invitation_ttl_secs: s.invitation_ttl_secs,
             printed_valid_days: s.printed_valid_days,
             retry_window_secs: s.retry_window_secs,
+            key_probe_secs: s.key_probe_secs,
         }
     }
 }
@@ -141,6 +158,9 @@ fn default_interval() -> u64 {
 }
 fn default_validity() -> u32 {
     86_400
+}
+fn default_attestation() -> AttestationPolicy {
+    AttestationPolicy::new(AttestationMode::Record)
 }
 
 fn range<T: PartialOrd + std::fmt::Display + Copy>(name: &str, v: T, lo: T, hi: T) -> Result<(), Error> {
@@ -187,6 +207,11 @@ impl Config {
         if let Some(p) = &mut self.publication {
             env_parse("CITYCODE_PUBLISH_INTERVAL_SECS", &mut p.interval_secs)?;
         }
+        if let Ok(v) = std::env::var("CITYCODE_ATTESTATION_MODE") {
+            self.attestation.mode = serde_json::from_value(serde_json::Value::String(v.clone())).map_err(|_| {
+                Error::Config(format!("CITYCODE_ATTESTATION_MODE = {v:?}: give require, record or off"))
+            })?;
+        }
         Ok(())
     }
 
@@ -198,8 +223,13 @@ impl Config {
         };
         fix(&mut self.id_number_key_file);
         fix(&mut self.card_font);
-        let KeyConfig::File { path } = &mut self.issuer.key;
-        fix(path);
+        self.issuer.key.resolve(dir);
+        for p in &mut self.attestation_trust.android_roots {
+            fix(p);
+        }
+        if let Some(p) = &mut self.attestation_trust.status_list {
+            fix(p);
+        }
         if let crate::auth::JwksSource::File(p) = &mut self.auth.jwks {
             fix(p);
         }
@@ -212,8 +242,7 @@ impl Config {
         if let Some(p) = &mut self.publication {
             fix(&mut p.directory);
             fix(&mut p.trust_list);
-            let KeyConfig::File { path } = &mut p.root_key;
-            fix(path);
+            p.root_key.resolve(dir);
         }
     }
 
@@ -228,6 +257,7 @@ impl Config {
         range("limits.invitation_ttl_secs", l.invitation_ttl_secs, 60, 604_800)?;
         range("limits.printed_valid_days", l.printed_valid_days, 1, citycode::PRINTED_MAX_DAYS)?;
         range("limits.retry_window_secs", l.retry_window_secs, 60, 604_800)?;
+        range("limits.key_probe_secs", l.key_probe_secs, 1, 300)?;
         range("db_pool", self.db_pool, 1, 64)?;
         if self.issuer.scope.is_empty() {
             return Err(Error::Config("issuer.scope names no domain".into()));
@@ -238,6 +268,7 @@ impl Config {
         {
             return Err(Error::Config(format!("database = {:?}: give sqlite:<path> or postgres://...", self.database)));
         }
+        self.attestation_trust.check(&self.attestation)?;
         if let Some(p) = &self.publication {
             range("publication.interval_secs", p.interval_secs, 60, 86_400)?;
             range("publication.validity_secs", p.validity_secs, 120, 30 * 86_400)?;
@@ -263,6 +294,7 @@ impl Config {
             invitation_ttl_secs: l.invitation_ttl_secs,
             printed_valid_days: l.printed_valid_days,
             retry_window_secs: l.retry_window_secs,
+            key_probe_secs: l.key_probe_secs,
             card_font: self.card_font.clone(),
             card_font_family: self.card_font_family.clone(),
             publication: self.publication.as_ref().map(|p| PublicationSettings {

@@ -63,6 +63,11 @@ pub enum Error {
         /// Core's reason code (`bad_device_signature`, `truncated`, ...).
         reason: citycode::Reason,
     },
+    /// A key's attestation was refused under the `require` policy (SPEC.md §4.10.2); the
+    /// reason is `citycode-attest`'s (`attestation_required`, `attestation_revoked`, ...).
+    /// Nothing of the batch was issued.
+    #[error("key attestation: {0}")]
+    Attestation(#[from] citycode_attest::AttestationError),
     /// A count or size outside its range (1..64 key requests, a field too long).
     #[error("{0}")]
     OutOfRange(String),
@@ -122,6 +127,20 @@ pub enum Error {
     /// glyph of the name); the reason is core's card font code.
     #[error("card: {0}")]
     Card(#[from] citycode::print_card::CardError),
+    /// A signing key did not sign (a token pulled out, a lost session that did not come
+    /// back, a locked PIN): nothing was issued or published. `code` is the token's
+    /// (SPEC.md §4.6: `token_removed`, `wrong_pin`, ...) or core's `signer`. The
+    /// signer's own message stays out of the caller's error (it names modules, tokens
+    /// and keys): it goes to the log and to `/readyz`.
+    #[error("the {key} key cannot sign now ({code})")]
+    SigningKey {
+        /// Which key: `issuer` or `root`.
+        key: &'static str,
+        /// The failure's code.
+        code: &'static str,
+        /// What the signer said.
+        detail: String,
+    },
     /// The database did not answer or failed.
     #[error("store: {0}")]
     Store(String),
@@ -134,6 +153,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// What an operator reads (`/readyz`, logs): the message, and for a key that did not
+    /// sign, what its signer said.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::SigningKey { detail, .. } => format!("{self}: {detail}"),
+            _ => self.to_string(),
+        }
+    }
+
     /// The stable reason code (SPEC.md §15).
     pub fn reason(&self) -> &'static str {
         match self {
@@ -154,6 +182,7 @@ impl Error {
             Error::ChallengeUsed => "challenge_used",
             Error::TooManyChallenges => "too_many_challenges",
             Error::InvalidProof { reason, .. } => reason.code(),
+            Error::Attestation(e) => e.code(),
             Error::OutOfRange(_) => "out_of_range",
             Error::BadRequest(_) => "bad_request",
             Error::RequestIdConflict => "request_id_conflict",
@@ -170,6 +199,7 @@ impl Error {
             Error::ImportRow { .. } => "import_row",
             Error::Issuance(e) => e.code(),
             Error::Card(e) => e.code(),
+            Error::SigningKey { .. } => "signing_key_unavailable",
             Error::Store(_) => "store_unavailable",
             Error::Publication(_) => "publication_failed",
             Error::Config(_) => "configuration",
@@ -191,7 +221,7 @@ impl Error {
             Error::NotFound(_) | Error::GuardianshipUnknown => 404,
             Error::RequestIdConflict | Error::GuardianshipExists => 409,
             Error::TooManyChallenges => 429,
-            Error::JwksUnavailable(_) | Error::Store(_) => 503,
+            Error::JwksUnavailable(_) | Error::Store(_) | Error::SigningKey { .. } => 503,
             Error::Publication(_) | Error::Config(_) | Error::Card(_) => 500,
             Error::Issuance(citycode::Error::Signer(_) | citycode::Error::Random) => 500,
             _ => 400,
@@ -215,9 +245,10 @@ impl Error {
                 "credential_request_denied"
             }
             Error::ChallengeUnknown | Error::ChallengeExpired | Error::ChallengeUsed => "invalid_nonce",
-            Error::InvalidProof { .. } => "invalid_proof",
+            // OpenID4VCI §8.3.1.2: a key proof (and a key attestation with it) is invalid.
+            Error::InvalidProof { .. } | Error::Attestation(_) => "invalid_proof",
             Error::OutOfRange(_) | Error::BadRequest(_) | Error::RequestIdConflict => "invalid_credential_request",
-            Error::JwksUnavailable(_) | Error::Store(_) => "temporarily_unavailable",
+            Error::JwksUnavailable(_) | Error::Store(_) | Error::SigningKey { .. } => "temporarily_unavailable",
             Error::Publication(_) | Error::Config(_) | Error::Card(_) => "server_error",
             Error::Issuance(citycode::Error::Signer(_) | citycode::Error::Random) => "server_error",
             _ => "invalid_request",

@@ -204,11 +204,10 @@ async fn ready(State(s): State<Arc<Issuing>>) -> Response {
             }
             Json(body).into_response()
         }
-        Ok(Err(e)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"ready": false, "reason": e.reason(), "detail": e.to_string()})),
-        )
-            .into_response(),
+        Ok(Err(e)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"ready": false, "reason": e.reason(), "detail": e.detail()})))
+                .into_response()
+        }
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }
@@ -223,6 +222,17 @@ async fn metrics(State(s): State<Arc<Issuing>>) -> Response {
             out.push_str(&format!("# HELP citycode_issuer_publication_sequence Sequence of the last publication.\n# TYPE citycode_issuer_publication_sequence gauge\ncitycode_issuer_publication_sequence {}\n", p.sequence));
             out.push_str(&format!("# HELP citycode_issuer_publication_age_seconds Seconds since the last publication.\n# TYPE citycode_issuer_publication_age_seconds gauge\ncitycode_issuer_publication_age_seconds {}\n", now.saturating_sub(p.issued_at)));
         }
+        out.push_str("# HELP citycode_issuer_signing_failures_total Signatures a key did not give, by key and code (a token's, or signer).\n# TYPE citycode_issuer_signing_failures_total counter\n");
+        for (key, signer) in s.signing_keys() {
+            for (code, n) in signer.failures() {
+                out.push_str(&format!("citycode_issuer_signing_failures_total{{key=\"{key}\",code=\"{code}\"}} {n}\n"));
+            }
+        }
+        let attestation = s.attestation();
+        out.push_str(&format!("# HELP citycode_issuer_attestation_status_list_entries Serials on the attestation revocation status list in force.\n# TYPE citycode_issuer_attestation_status_list_entries gauge\ncitycode_issuer_attestation_status_list_entries {}\n", attestation.status_list_len()));
+        if let Some(age) = attestation.status_list_written().and_then(|t| t.elapsed().ok()) {
+            out.push_str(&format!("# HELP citycode_issuer_attestation_status_list_age_seconds Seconds since the status list in force was written (refresh it daily).\n# TYPE citycode_issuer_attestation_status_list_age_seconds gauge\ncitycode_issuer_attestation_status_list_age_seconds {}\n", age.as_secs()));
+        }
         let ready = u8::from(s.readiness().is_ok());
         out.push_str(&format!("# HELP citycode_issuer_ready Whether the service can issue now.\n# TYPE citycode_issuer_ready gauge\ncitycode_issuer_ready {ready}\n"));
         out
@@ -233,17 +243,22 @@ async fn metrics(State(s): State<Arc<Issuing>>) -> Response {
 }
 
 /// The credential issuer metadata (OpenID4VCI §12.2): where the endpoints are, the
-/// batch size, the proof type and its algorithms.
-pub fn metadata(public_url: &str) -> Value {
+/// batch size, the proof type and its algorithms, and (OpenID4VCI Appendix D) under a
+/// `require` attestation policy, that key attestations are required.
+pub fn metadata(public_url: &str, attestation: &citycode_attest::AttestationPolicy) -> Value {
     let base = public_url.trim_end_matches('/');
+    let mut proof_type = json!({
+        "proof_signing_alg_values_supported": citycode::Algorithm::ALL.iter().map(|a| a.name()).collect::<Vec<_>>()
+    });
+    if attestation.mode == citycode_attest::AttestationMode::Require
+        && let Some(p) = proof_type.as_object_mut()
+    {
+        p.insert("key_attestations_required".into(), json!({}));
+    }
     let configuration = json!({
         "format": "citycode",
         "cryptographic_binding_methods_supported": ["citycode_device_key"],
-        "proof_types_supported": {
-            crate::issuing::PROOF_TYPE: {
-                "proof_signing_alg_values_supported": citycode::Algorithm::ALL.iter().map(|a| a.name()).collect::<Vec<_>>()
-            }
-        }
+        "proof_types_supported": { crate::issuing::PROOF_TYPE: proof_type }
     });
     json!({
         "credential_issuer": base,
@@ -270,7 +285,7 @@ async fn request_deadline(State(limit): State<Duration>, req: Request, next: Nex
 
 /// The routes (`openapi.json` lists them all).
 pub fn router(s: Arc<Issuing>, limits: Limits, public_url: &str) -> Router {
-    let meta = metadata(public_url);
+    let meta = metadata(public_url, s.attestation().policy());
     Router::new()
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(ready))

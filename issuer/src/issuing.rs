@@ -15,9 +15,10 @@ use citycode::{CardLayout, Claims, Clock, CredentialRequest, DeviceSigner, Ident
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::attestation::Attestation;
 use crate::auth::{Authenticator, Caller, Role};
 use crate::error::Error;
-use crate::keys::{NumberSeal, SharedSigner};
+use crate::keys::{NumberSeal, SharedSigner, SignFailure};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::records::{
@@ -54,6 +55,9 @@ pub struct Settings {
     pub printed_valid_days: u8,
     /// Seconds a batch's response is kept for a retry to get it again.
     pub retry_window_secs: u64,
+    /// Seconds readiness trusts a signing key's last signature before signing a probe
+    /// (0: a probe at every readiness check).
+    pub key_probe_secs: u64,
     /// Publication, when the service publishes.
     pub publication: Option<PublicationSettings>,
     /// The OpenType font printed cards embed a subset of (SPEC.md §5.1).
@@ -73,6 +77,7 @@ impl Default for Settings {
             invitation_ttl_secs: 86_400,
             printed_valid_days: citycode::PRINTED_MAX_DAYS,
             retry_window_secs: 86_400,
+            key_probe_secs: 10,
             publication: None,
             card_font: PathBuf::from(citycode::print_card::DEFAULT_FONT_PATH),
             card_font_family: None,
@@ -105,6 +110,7 @@ pub struct Issuing {
     auth: Authenticator,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    attestation: Attestation,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     log: Mutex<LogSink>,
@@ -134,6 +140,11 @@ pub struct CredentialRequestBody {
     /// A client request id: a retry with the same id gets the same response.
     #[serde(default)]
     pub request_id: Option<String>,
+    /// The device keys' attestations (SPEC.md §4.10.1), positional with the key
+    /// requests. Read as it came: the attestation policy, not this type, says what a
+    /// malformed one means.
+    #[serde(default)]
+    pub key_attestations: Option<Value>,
     /// A label for the phone (to revoke what it holds if it is lost).
     #[serde(default)]
     pub device: Option<String>,
@@ -192,10 +203,46 @@ impl Issuing {
             auth,
             clock,
             settings,
+            attestation: Attestation::default(),
             metrics: Metrics::default(),
             log: Mutex::new(log),
             crash_after_commit: AtomicBool::new(false),
             card_font: Mutex::new(None),
+        }
+    }
+
+    /// The service checking attestations with `attestation` (the default:
+    /// [`Attestation::default`], `record` with the built-in roots).
+    pub fn with_attestation(mut self, attestation: Attestation) -> Self {
+        self.attestation = attestation;
+        self
+    }
+
+    /// What attestations are checked with (to reload the status list on schedule).
+    pub fn attestation(&self) -> &Attestation {
+        &self.attestation
+    }
+
+    /// The signing keys, by role (`issuer`, and `root` when the service publishes).
+    pub fn signing_keys(&self) -> Vec<(&'static str, &SharedSigner)> {
+        let mut keys = vec![("issuer", &self.issuer_key)];
+        if let Some(root) = &self.root {
+            keys.push(("root", root));
+        }
+        keys
+    }
+
+    /// A signing error as the service reports it: a key that did not sign is
+    /// `signing_key_unavailable` with its code (logged with the signer's message); any
+    /// other error of core is `other`'s.
+    fn signing(&self, key: &'static str, e: citycode::Error, other: impl FnOnce(citycode::Error) -> Error) -> Error {
+        match e {
+            citycode::Error::Signer(_) => {
+                let SignFailure { code, detail } = SignFailure::of(&e);
+                self.log("error", "signing failed", json!({"key": key, "code": code, "detail": detail}));
+                Error::SigningKey { key, code, detail }
+            }
+            e => other(e),
         }
     }
 
@@ -253,18 +300,23 @@ impl Issuing {
         Ok(resident)
     }
 
-    /// Readiness: the store answers and the signing key signs.
+    /// Readiness: the store answers, the signing keys sign (each proven by its last
+    /// signature, or by a probe signature when that is older than `key_probe_secs`: a
+    /// token is asked at most that often), the identity provider's keys are held.
     pub fn readiness(&self) -> Result<Value, Error> {
         self.store.ping()?;
-        let probe = b"citycode-issuer readiness";
-        let signature = self.issuer_key.sign(probe)?;
-        if signature.len() != citycode::keys::SIGNATURE_LEN {
-            return Err(Error::Issuance(citycode::Error::Signer("the signing key gave no signature".into())));
+        let age = std::time::Duration::from_secs(self.settings.key_probe_secs);
+        for (key, signer) in self.signing_keys() {
+            signer.probe(age).map_err(|SignFailure { code, detail }| Error::SigningKey { key, code, detail })?;
         }
         if !self.auth.has_keys() {
             return Err(Error::JwksUnavailable("no key of the identity provider held".into()));
         }
-        Ok(json!({"store": format!("{:?}", self.store.dialect()).to_lowercase(), "kid": self.issuer.kid()}))
+        Ok(json!({
+            "store": format!("{:?}", self.store.dialect()).to_lowercase(),
+            "kid": self.issuer.kid(),
+            "attestation": self.attestation.policy().mode,
+        }))
     }
 
     /// `POST /v1/nonce`: a fresh challenge for the calling resident (OpenID4VCI §7).
@@ -288,8 +340,10 @@ impl Issuing {
     /// the challenge before any signature, every key request before any card is signed;
     /// the records decide atomically.
     pub fn credential(&self, caller: &Caller, body: &[u8]) -> Result<Value, Error> {
-        let req: CredentialRequestBody =
+        let value: Value =
             serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("credential request: {e}")))?;
+        let req = CredentialRequestBody::deserialize(&value)
+            .map_err(|e| Error::BadRequest(format!("credential request: {e}")))?;
         let n = req.proofs.citycode_key_request.len();
         if n == 0 || n > citycode::MAX_BATCH {
             return Err(Error::OutOfRange(format!("a batch holds 1 to {} key requests, not {n}", citycode::MAX_BATCH)));
@@ -346,6 +400,11 @@ impl Issuing {
             asked.extend_from_slice(&r.to_bytes());
         }
         asked.extend_from_slice(req.device.as_deref().unwrap_or("").as_bytes());
+        // The attestations as they came (`null` is not absent: the policy reads it so).
+        if let Some(attestations) = value.get("key_attestations") {
+            asked.push(0);
+            asked.extend_from_slice(attestations.to_string().as_bytes());
+        }
         let digest = citycode::digest::digest(citycode::Algorithm::Ed25519, &asked)
             .ok_or_else(|| Error::Store("digest".into()))?
             .to_vec();
@@ -360,6 +419,13 @@ impl Issuing {
             .iter()
             .enumerate()
             .map(|(index, r)| r.verify(&challenge).map_err(|e| Error::InvalidProof { index, reason: e.reason }))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Where each key lives, under the attestation policy, over the challenge the key
+        // requests were just verified against (and the commit below consumes).
+        let attestations = self.attestation.decide(&value, &keys, &challenge, self.clock.now())?;
+        let attestation_json = attestations
+            .iter()
+            .map(|r| serde_json::to_string(r).map_err(|e| Error::Store(format!("attestation record: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
 
         let mut claims: Claims = serde_json::from_str(&subject_of_claims.claims)
@@ -378,13 +444,21 @@ impl Issuing {
             claims,
             layout: CardLayout::Standard,
         };
-        let issued = self.issuer.issue_batch(&template, identity.as_ref(), &keys)?;
+        let issued = self
+            .issuer
+            .issue_batch(&template, identity.as_ref(), &keys)
+            .map_err(|e| self.signing("issuer", e, Error::Issuance))?;
         let not_after = (i64::from(today) + i64::from(self.settings.instance_valid_days)) * 86_400;
         let mut credentials = Vec::with_capacity(issued.len());
         let mut instances = Vec::with_capacity(issued.len());
-        for c in &issued {
+        for (c, attestation) in issued.iter().zip(attestation_json) {
             credentials.push(json!({"credential": c.to_base64url()?}));
-            instances.push(IssuedInstance { subject: c.subject.0, device_key_id: c.device_key.key_id(), not_after });
+            instances.push(IssuedInstance {
+                subject: c.subject.0,
+                device_key_id: c.device_key.key_id(),
+                not_after,
+                attestation: Some(attestation),
+            });
         }
         let response = json!({"credentials": credentials}).to_string();
         let record = BatchRecord {
@@ -403,6 +477,7 @@ impl Issuing {
             Committed::New(r) => {
                 self.metrics.issued(issued.len() as u64);
                 self.metrics.count("batch", "issued");
+                self.metrics.attestations(&attestations);
                 r
             }
             Committed::Replayed(r) => {
@@ -548,7 +623,10 @@ impl Issuing {
         let today = u16::try_from(now / 86_400).map_err(|_| Error::OutOfRange("date out of range".into()))?;
         let days = self.settings.printed_valid_days;
         let subject = Subject::random()?;
-        let code = self.issuer.issue_printed(subject, &claims, today, days, citycode::PRINTED_MAX_DAYS)?;
+        let code = self
+            .issuer
+            .issue_printed(subject, &claims, today, days, citycode::PRINTED_MAX_DAYS)
+            .map_err(|e| self.signing("issuer", e, Error::Issuance))?;
         let not_after = (i64::from(today) + i64::from(days)) * 86_400;
         let (id, previous) = self.store.record_printed(
             resident.id,
@@ -664,10 +742,12 @@ impl Issuing {
             let count = entries.len();
             let list = RevocationList::new(ListSigner::Root, sequence, issued_at, expires_at, entries)
                 .map_err(|e| Error::Publication(e.to_string()))?;
-            let list_bytes = list.sign_with(root).map_err(|e| Error::Publication(e.to_string()))?;
+            let list_bytes =
+                list.sign_with(root).map_err(|e| self.signing("root", e, |e| Error::Publication(e.to_string())))?;
             let status = ListStatus::describe(sequence, issued_at, expires_at, &root_key, &trust, &[&list_bytes])
                 .map_err(|e| Error::Publication(e.to_string()))?;
-            let status_bytes = status.sign_with(root).map_err(|e| Error::Publication(e.to_string()))?;
+            let status_bytes =
+                status.sign_with(root).map_err(|e| self.signing("root", e, |e| Error::Publication(e.to_string())))?;
             // Lists first, the status last, each through a rename.
             write_atomically(&dir.join(ListFile::Trust.file_name()), &trust)?;
             write_atomically(&dir.join(ListFile::Revocation(ListSigner::Root).file_name()), &list_bytes)?;
@@ -685,7 +765,7 @@ impl Issuing {
                 "published",
                 json!({"reason": reason, "sequence": v["sequence"], "entries": v["entries"]}),
             ),
-            Err(e) => self.log("error", "publication failed", json!({"reason": e.reason(), "detail": e.to_string()})),
+            Err(e) => self.log("error", "publication failed", json!({"reason": e.reason(), "detail": e.detail()})),
         }
         result
     }

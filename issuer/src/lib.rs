@@ -14,6 +14,9 @@
 //! - Shapes from OpenID for Verifiable Credential Issuance 1.0 (nonce endpoint,
 //!   credential endpoint with a batch of proofs over one nonce, its error responses);
 //!   SPEC.md §15 says where and why citycode differs.
+//! - Signing keys in a file or a PKCS#11 token ([`keys`]); readiness proves they sign.
+//! - Device key attestation at the batch endpoint ([`attestation`]): `citycode-attest`'s
+//!   policy decides, each instance records the verdict.
 //! - Callers authenticate with the city's identity provider (JWT access tokens checked
 //!   against its JWKS); staff and admin roles come from a claim.
 //! - Records in SQLite (embedded default) or PostgreSQL, one schema, the rules written
@@ -25,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
+pub mod attestation;
 pub mod auth;
 pub mod config;
 pub mod error;
@@ -45,9 +49,10 @@ pub use issuing::{Issuing, LogSink, Settings, unix_now};
 /// refresh succeeds).
 pub fn build(config: &config::Config, clock: Arc<dyn citycode::Clock>, log: LogSink) -> Result<Issuing, Error> {
     let store = config.store()?;
-    let issuer_key = config.issuer.key.signer()?;
-    let root = config.publication.as_ref().map(|p| p.root_key.signer()).transpose()?;
+    let issuer_key = config.issuer.key.signer("issuer.key")?;
+    let root = config.publication.as_ref().map(|p| p.root_key.signer("publication.root_key")).transpose()?;
     let seal = keys::NumberSeal::from_file(&config.id_number_key_file)?;
+    let attestation = attestation::Attestation::from_config(&config.attestation, &config.attestation_trust)?;
     let auth = auth::Authenticator::new(config.auth.clone());
     let service = Issuing::new(
         store,
@@ -60,7 +65,17 @@ pub fn build(config: &config::Config, clock: Arc<dyn citycode::Clock>, log: LogS
         clock,
         config.settings(),
         log,
-    );
+    )
+    .with_attestation(attestation);
+    if service.attestation().policy().mode != citycode_attest::AttestationMode::Off
+        && !service.attestation().has_status_list()
+    {
+        service.log(
+            "warn",
+            "no attestation revocation status list: a revoked attestation key is recorded as attested",
+            serde_json::json!({"mode": service.attestation().policy().mode}),
+        );
+    }
     if let Err(e) = service.auth().refresh() {
         service.log(
             "warn",

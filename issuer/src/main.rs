@@ -158,6 +158,19 @@ fn run(config: Config) -> Result<(), Error> {
                     if let Err(e) = s.store.housekeeping(s.now(), retry) {
                         s.log("warn", "housekeeping failed", json!({"reason": e.reason()}));
                     }
+                    match s.attestation().refresh() {
+                        Ok(true) => s.log(
+                            "info",
+                            "attestation status list reloaded",
+                            json!({"entries": s.attestation().status_list_len()}),
+                        ),
+                        Ok(false) => {}
+                        Err(e) => s.log(
+                            "warn",
+                            "attestation status list not reloaded; the last good one stays",
+                            json!({"reason": e.reason(), "detail": e.to_string()}),
+                        ),
+                    }
                 })
                 .await;
             }
@@ -266,7 +279,10 @@ fn trial(dir: &Path) -> Result<PathBuf, Error> {
          listen = \"127.0.0.1:8090\"\ndatabase = \"sqlite:issuer.db\"\nid_number_key_file = \"id-number.key\"\n\n\
          [issuer]\nkid = 1\nkey = {{ kind = \"file\", path = \"issuer.json\" }}\n\n\
          [auth]\nissuer = \"{TRIAL_ISSUER}\"\naudience = \"{TRIAL_AUDIENCE}\"\njwks = {{ file = \"jwks.json\" }}\n\n\
-         [publication]\ndirectory = \"public\"\ntrust_list = \"trust.bin\"\nroot_key = {{ kind = \"file\", path = \"root.json\" }}\n"
+         [publication]\ndirectory = \"public\"\ntrust_list = \"trust.bin\"\nroot_key = {{ kind = \"file\", path = \"root.json\" }}\n\n\
+         [attestation]\n\
+         # \"require\": no attestation, no credential (with attestation_trust.status_list, Google's list).\n\
+         mode = \"record\"\n"
     );
     std::fs::write(&config, toml).map_err(io)?;
     eprintln!(

@@ -1,5 +1,7 @@
 //! Counters for `GET /metrics` (Prometheus text): instances issued, requests by route
-//! and outcome, refusals by reason. Gauges (challenge store size, publication age) are
+//! and outcome, refusals by reason, device key attestations by outcome. Signing
+//! failures by key and code are counted by the keys themselves
+//! ([`crate::keys::SharedSigner`]). Gauges (challenge store size, publication age) are
 //! read from the records when scraped.
 
 use std::collections::BTreeMap;
@@ -13,6 +15,7 @@ pub struct Metrics {
     printed: AtomicU64,
     outcomes: Mutex<BTreeMap<(&'static str, String), u64>>,
     refusals: Mutex<BTreeMap<&'static str, u64>>,
+    attestations: Mutex<BTreeMap<(String, String), u64>>,
 }
 
 impl Metrics {
@@ -41,6 +44,19 @@ impl Metrics {
         *self.refusals.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(reason).or_default() += 1;
     }
 
+    /// Counts the attestation records of instances issued: by status (`attested`,
+    /// `absent`, `refused`, `off`) and detail (the protection of an attested key, the
+    /// reason of a refused attestation).
+    pub fn attestations(&self, records: &[citycode_attest::AttestationRecord]) {
+        let mut counts = self.attestations.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for record in records {
+            let value = serde_json::to_value(record).unwrap_or_default();
+            let field = |name: &str| value.get(name).and_then(serde_json::Value::as_str).unwrap_or("").to_string();
+            let detail = if field("status") == "attested" { field("protection") } else { field("code") };
+            *counts.entry((field("status"), detail)).or_default() += 1;
+        }
+    }
+
     /// Instances issued so far.
     pub fn instances(&self) -> u64 {
         self.instances.load(Ordering::Relaxed)
@@ -60,6 +76,13 @@ impl Metrics {
         out.push_str("# HELP citycode_issuer_refusals_total Refused requests by reason code.\n# TYPE citycode_issuer_refusals_total counter\n");
         for (reason, n) in self.refusals.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
             out.push_str(&format!("citycode_issuer_refusals_total{{reason=\"{reason}\"}} {n}\n"));
+        }
+        out.push_str("# HELP citycode_issuer_attestations_total Instances issued, by what their device key's attestation showed.\n# TYPE citycode_issuer_attestations_total counter\n");
+        for ((status, detail), n) in self.attestations.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter()
+        {
+            out.push_str(&format!(
+                "citycode_issuer_attestations_total{{status=\"{status}\",detail=\"{detail}\"}} {n}\n"
+            ));
         }
         out
     }

@@ -727,6 +727,7 @@ fn the_binary_runs_a_trial_city_and_refuses_a_bad_configuration_clearly() {
     eventually(|| agent().get(&format!("{base}/livez")).call().is_ok());
     let (status, ready) = call("GET", &format!("{base}/readyz"), None, None);
     assert_eq!((status, ready["store"].as_str()), (200, Some("sqlite")), "{ready}");
+    assert_eq!(ready["attestation"], "record", "the trial city records attestations: {ready}");
     let token = |sub: &str, role: &[&str]| {
         let out = std::process::Command::new(bin)
             .arg("trial-token")
@@ -793,6 +794,14 @@ fn the_binary_runs_a_trial_city_and_refuses_a_bad_configuration_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("CITYCODE_DB_POOL"));
     let out = run(&["serve", "--config", config], &[("CITYCODE_DATABASE", "mysql://x")]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("give sqlite:<path> or postgres://"));
+    // An attestation mode that does not exist; `require` without Google's revocation
+    // status list (a revoked attestation key would enrol phones).
+    let out = run(&["serve", "--config", config], &[("CITYCODE_ATTESTATION_MODE", "strict")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CITYCODE_ATTESTATION_MODE = \"strict\": give require"));
+    let out = run(&["serve", "--config", config], &[("CITYCODE_ATTESTATION_MODE", "require")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs attestation_trust.status_list"));
     std::fs::write(dir.join("bad.toml"), std::fs::read_to_string(trial.join("issuer.toml")).unwrap() + "now = 5\n")
         .unwrap();
     let out = run(&["serve", "--config", dir.join("bad.toml").to_str().unwrap()], &[]);

@@ -105,6 +105,36 @@ impl TokenError {
             TokenError::Device(_) => "device",
         }
     }
+
+    /// Every code [`TokenError::code`] gives, in the order of the enum.
+    pub const CODES: [&'static str; 16] = [
+        "config",
+        "pin_source",
+        "module",
+        "token_not_found",
+        "wrong_pin",
+        "pin_locked",
+        "key_not_found",
+        "ambiguous_key",
+        "wrong_key_type",
+        "key_extractable",
+        "key_mismatch",
+        "key_replaced",
+        "mechanism_not_supported",
+        "token_removed",
+        "key_exists",
+        "device",
+    ];
+
+    /// The code of a token error that reached a caller as core's `signer` error (through
+    /// [`citycode::DeviceSigner`], which carries no typed error): the inverse of the
+    /// conversion below, for a service that counts signing failures by code. `None` for
+    /// any other error.
+    pub fn code_in(e: &citycode::Error) -> Option<&'static str> {
+        let citycode::Error::Signer(message) = e else { return None };
+        let (head, _) = message.split_once(": ")?;
+        TokenError::CODES.iter().copied().find(|code| *code == head)
+    }
 }
 
 /// A signing failure as core carries it (`signer` error), with the code in front so an
@@ -112,5 +142,47 @@ impl TokenError {
 impl From<TokenError> for citycode::Error {
     fn from(e: TokenError) -> Self {
         citycode::Error::Signer(format!("{}: {e}", e.code()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_and_read_back_from_a_signer_error() {
+        let all = [
+            TokenError::Config("x".into()),
+            TokenError::PinSource("x".into()),
+            TokenError::Module { module: "m".into(), message: "x".into() },
+            TokenError::TokenNotFound("t".into()),
+            TokenError::WrongPin,
+            TokenError::PinLocked,
+            TokenError::KeyNotFound("k".into()),
+            TokenError::AmbiguousKey(2),
+            TokenError::WrongKeyType { expected: "a".into(), found: "b".into() },
+            TokenError::KeyExtractable,
+            TokenError::KeyMismatch,
+            TokenError::KeyReplaced { expected: "00".into() },
+            TokenError::MechanismNotSupported("x".into()),
+            TokenError::TokenRemoved("x".into()),
+            TokenError::KeyExists("x".into()),
+            TokenError::Device("x".into()),
+        ];
+        let codes: Vec<&str> = all.iter().map(TokenError::code).collect();
+        assert_eq!(codes, TokenError::CODES);
+        for e in all {
+            let code = e.code();
+            assert_eq!(TokenError::code_in(&citycode::Error::from(e)), Some(code));
+        }
+        // Core's own signer errors, and other errors, carry no token code.
+        for e in [
+            citycode::Error::Signer("the signature does not verify under the signer's public key".into()),
+            citycode::Error::Signer("wrong_pin".into()),
+            citycode::Error::Signer("keystore: locked".into()),
+            citycode::Error::Random,
+        ] {
+            assert_eq!(TokenError::code_in(&e), None, "{e:?}");
+        }
     }
 }

@@ -190,14 +190,15 @@ pub trait Backend: Send + Sync {
 
 /// The schema, in order. Each migration runs once, in a transaction, under the
 /// migration lock; `schema_migrations` records it.
-const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        // Residents: the city's reference (the import key), the identity provider's
-        // subject (`sub`) once known, the claims (core's JSON, identity left out), the
-        // name and the identity document number sealed (AES-256-GCM, key outside the
-        // database).
-        "CREATE TABLE residents (
+const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            // Residents: the city's reference (the import key), the identity provider's
+            // subject (`sub`) once known, the claims (core's JSON, identity left out), the
+            // name and the identity document number sealed (AES-256-GCM, key outside the
+            // database).
+            "CREATE TABLE residents (
             id {id},
             ref TEXT NOT NULL UNIQUE,
             login TEXT UNIQUE,
@@ -208,16 +209,16 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             revoked_at BIGINT,
             created_at BIGINT NOT NULL,
             updated_at BIGINT NOT NULL)",
-        // Challenges (SPEC.md §4.7): random, bound to the resident who asked, used once.
-        "CREATE TABLE challenges (
+            // Challenges (SPEC.md §4.7): random, bound to the resident who asked, used once.
+            "CREATE TABLE challenges (
             challenge {blob} PRIMARY KEY,
             resident_id BIGINT NOT NULL REFERENCES residents(id),
             created_at BIGINT NOT NULL,
             expires_at BIGINT NOT NULL,
             used_at BIGINT)",
-        "CREATE INDEX challenges_resident ON challenges (resident_id, expires_at)",
-        // Guardianships (SPEC.md §4.9) and how consent was given.
-        "CREATE TABLE guardianships (
+            "CREATE INDEX challenges_resident ON challenges (resident_id, expires_at)",
+            // Guardianships (SPEC.md §4.9) and how consent was given.
+            "CREATE TABLE guardianships (
             id {id},
             guardian_id BIGINT NOT NULL REFERENCES residents(id),
             dependant_id BIGINT NOT NULL REFERENCES residents(id),
@@ -228,19 +229,19 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             created_at BIGINT NOT NULL,
             revoked_at BIGINT,
             revoked_by TEXT)",
-        "CREATE INDEX guardianships_guardian ON guardianships (guardian_id)",
-        "CREATE INDEX guardianships_dependant ON guardianships (dependant_id)",
-        "CREATE TABLE invitations (
+            "CREATE INDEX guardianships_guardian ON guardianships (guardian_id)",
+            "CREATE INDEX guardianships_dependant ON guardianships (dependant_id)",
+            "CREATE TABLE invitations (
             code {blob} PRIMARY KEY,
             dependant_id BIGINT NOT NULL REFERENCES residents(id),
             relation BIGINT NOT NULL,
             created_at BIGINT NOT NULL,
             expires_at BIGINT NOT NULL,
             used_at BIGINT)",
-        // One batch request: its challenge (consumed by it), the client's request id,
-        // a digest of what was asked and the response, for a retry to get the same
-        // instances back instead of new ones.
-        "CREATE TABLE batches (
+            // One batch request: its challenge (consumed by it), the client's request id,
+            // a digest of what was asked and the response, for a retry to get the same
+            // instances back instead of new ones.
+            "CREATE TABLE batches (
             id {id},
             resident_id BIGINT NOT NULL REFERENCES residents(id),
             guardianship_id BIGINT REFERENCES guardianships(id),
@@ -251,10 +252,10 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             created_at BIGINT NOT NULL,
             response TEXT,
             UNIQUE (resident_id, request_id))",
-        // Every instance the issuer signed: its subject, the key it is bound to, until
-        // when it is valid. `resident_id` holds it (the guardian for a guardian's
-        // instance), `guardianship_id` says on whose behalf.
-        "CREATE TABLE instances (
+            // Every instance the issuer signed: its subject, the key it is bound to, until
+            // when it is valid. `resident_id` holds it (the guardian for a guardian's
+            // instance), `guardianship_id` says on whose behalf.
+            "CREATE TABLE instances (
             subject {blob} PRIMARY KEY,
             batch_id BIGINT NOT NULL REFERENCES batches(id),
             resident_id BIGINT NOT NULL REFERENCES residents(id),
@@ -264,9 +265,9 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             not_after BIGINT NOT NULL,
             revoked_at BIGINT,
             attestation TEXT)",
-        "CREATE INDEX instances_holder ON instances (resident_id, not_after)",
-        "CREATE INDEX instances_guardianship ON instances (guardianship_id)",
-        "CREATE TABLE printed_codes (
+            "CREATE INDEX instances_holder ON instances (resident_id, not_after)",
+            "CREATE INDEX instances_guardianship ON instances (guardianship_id)",
+            "CREATE TABLE printed_codes (
             id {id},
             resident_id BIGINT NOT NULL REFERENCES residents(id),
             subject {blob} NOT NULL UNIQUE,
@@ -275,38 +276,67 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             issued_by TEXT NOT NULL,
             created_at BIGINT NOT NULL,
             revoked_at BIGINT)",
-        "CREATE INDEX printed_resident ON printed_codes (resident_id)",
-        // Revocation entries (SPEC.md §8.2): kind 2 subject, 3 device key id; each
-        // leaves the published list once what it revokes has expired.
-        "CREATE TABLE revocations (
+            "CREATE INDEX printed_resident ON printed_codes (resident_id)",
+            // Revocation entries (SPEC.md §8.2): kind 2 subject, 3 device key id; each
+            // leaves the published list once what it revokes has expired.
+            "CREATE TABLE revocations (
             kind BIGINT NOT NULL,
             value {blob} NOT NULL,
             expires_at BIGINT NOT NULL,
             created_at BIGINT NOT NULL,
             PRIMARY KEY (kind, value))",
-        "CREATE TABLE publications (
+            "CREATE TABLE publications (
             sequence BIGINT PRIMARY KEY,
             issued_at BIGINT NOT NULL,
             expires_at BIGINT NOT NULL,
             entries BIGINT NOT NULL,
             reason TEXT NOT NULL)",
-        // Who did what, when: actors, actions and record ids; never a claim value.
-        "CREATE TABLE audit (
+            // Who did what, when: actors, actions and record ids; never a claim value.
+            "CREATE TABLE audit (
             id {id},
             at BIGINT NOT NULL,
             actor TEXT NOT NULL,
             action TEXT NOT NULL,
             target TEXT NOT NULL,
             detail TEXT NOT NULL)",
-        "{audit_append_only}",
-    ],
-)];
+            "{audit_append_only}",
+        ],
+    ),
+    (
+        2,
+        &[
+            // Each instance records its device key's attestation (SPEC.md §4.10.2) as JSON
+            // in `instances.attestation`; the database itself refuses anything else there.
+            // Instances recorded before keep NULL.
+            "{attestation_json}",
+        ],
+    ),
+];
 
 fn dialect_sql(dialect: Dialect, sql: &str) -> Vec<String> {
     let (id, blob) = match dialect {
         Dialect::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"),
         Dialect::Postgres => ("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "BYTEA"),
     };
+    if sql == "{attestation_json}" {
+        return match dialect {
+            Dialect::Sqlite => ["INSERT", "UPDATE OF attestation"]
+                .iter()
+                .map(|op| {
+                    format!(
+                        "CREATE TRIGGER instances_attestation_json_{} BEFORE {op} ON instances \
+                         WHEN NEW.attestation IS NOT NULL AND NOT json_valid(NEW.attestation) \
+                         BEGIN SELECT RAISE(ABORT, 'instances.attestation holds JSON'); END",
+                        op.split(' ').next().unwrap_or(op).to_lowercase()
+                    )
+                })
+                .collect(),
+            // A value that is not JSON fails the cast, and with it the statement.
+            Dialect::Postgres => vec![
+                "ALTER TABLE instances ADD CONSTRAINT instances_attestation_json CHECK (attestation IS NULL OR attestation::jsonb IS NOT NULL)".into(),
+            ],
+        };
+    }
     if sql == "{audit_append_only}" {
         // The audit log is append-only in the database itself, not only in this code.
         return match dialect {
@@ -329,7 +359,7 @@ fn dialect_sql(dialect: Dialect, sql: &str) -> Vec<String> {
 }
 
 /// The latest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The records: a backend and the rules on top of it ([`records`]).
 pub struct Store {
@@ -346,8 +376,15 @@ impl Store {
     /// A store on `backend`, migrated to [`SCHEMA_VERSION`]. A database whose schema is
     /// newer than this build is refused (an older service must not write to it).
     pub fn open(backend: Box<dyn Backend>) -> Result<Store, Error> {
+        Store::open_at(backend, SCHEMA_VERSION)
+    }
+
+    /// A store migrated only as far as `version` (tests of the migrations: a database
+    /// an older build made).
+    #[doc(hidden)]
+    pub fn open_at(backend: Box<dyn Backend>, version: i64) -> Result<Store, Error> {
         let store = Store { backend };
-        store.migrate()?;
+        store.migrate(version.min(SCHEMA_VERSION))?;
         Ok(store)
     }
 
@@ -382,7 +419,7 @@ impl Store {
         self.tx(|tx| tx.count("SELECT COUNT(*) FROM schema_migrations", &[]).map(|_| ()))
     }
 
-    fn migrate(&self) -> Result<(), Error> {
+    fn migrate(&self, target: i64) -> Result<(), Error> {
         let dialect = self.dialect();
         self.tx(|tx| {
             tx.lock(Lock::Migrations)?;
@@ -396,7 +433,7 @@ impl Store {
                     "the database's schema is version {current}, newer than this build's {SCHEMA_VERSION}"
                 )));
             }
-            for (version, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            for (version, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > current && *v <= target) {
                 for statement in *statements {
                     for sql in dialect_sql(dialect, statement) {
                         tx.exec(&sql, &[])?;

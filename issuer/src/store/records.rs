@@ -109,6 +109,29 @@ pub struct IssuedInstance {
     pub device_key_id: [u8; 16],
     /// When its cards expire, Unix seconds.
     pub not_after: i64,
+    /// What its device key's attestation showed (`citycode-attest`'s
+    /// `AttestationRecord` as JSON, SPEC.md §4.10.2).
+    pub attestation: Option<String>,
+}
+
+/// An instance as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceRecord {
+    /// Its subject.
+    pub subject: [u8; 8],
+    /// The resident who holds it (the guardian, for a guardian's instance).
+    pub resident_id: i64,
+    /// On whose behalf, for a guardian's instance.
+    pub guardianship_id: Option<i64>,
+    /// The device label of its batch.
+    pub device: Option<String>,
+    /// When its cards expire, Unix seconds.
+    pub not_after: i64,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+    /// What its device key's attestation showed; `None` for an instance recorded before
+    /// attestation was (schema version 1).
+    pub attestation: Option<citycode_attest::AttestationRecord>,
 }
 
 /// A batch to record, with the response to give (and to give again on a retry).
@@ -423,8 +446,8 @@ impl Store {
                 .int(0)?;
             for i in &batch.instances {
                 tx.exec(
-                    "INSERT INTO instances (subject, batch_id, resident_id, guardianship_id, device_key_id, device, not_after)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO instances (subject, batch_id, resident_id, guardianship_id, device_key_id, device, not_after, attestation)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     &[
                         i.subject.as_slice().into(),
                         id.into(),
@@ -433,6 +456,7 @@ impl Store {
                         i.device_key_id.as_slice().into(),
                         batch.device.clone().into(),
                         i.not_after.into(),
+                        i.attestation.clone().into(),
                     ],
                 )?;
             }
@@ -442,6 +466,33 @@ impl Store {
             };
             audit(tx, now, actor, "issue_batch", &target, &format!("batch {id}, {} instances", batch.instances.len()))?;
             Ok(Committed::New(batch.response.clone()))
+        })
+    }
+
+    /// The instance with subject `subject`, as recorded.
+    pub fn instance(&self, subject: &[u8]) -> Result<Option<InstanceRecord>, Error> {
+        self.tx(|tx| {
+            tx.one(
+                "SELECT subject, resident_id, guardianship_id, device, not_after, revoked_at, attestation FROM instances WHERE subject = ?1",
+                &[subject.into()],
+            )?
+            .map(|r| {
+                let attestation = r
+                    .opt_text(6)?
+                    .map(|text| serde_json::from_str(&text))
+                    .transpose()
+                    .map_err(|e| Error::Store(format!("a stored attestation record does not parse: {e}")))?;
+                Ok(InstanceRecord {
+                    subject: r.bytes(0)?.try_into().map_err(|_| Error::Store("a subject is not 8 bytes".into()))?,
+                    resident_id: r.int(1)?,
+                    guardianship_id: r.opt_int(2)?,
+                    device: r.opt_text(3)?,
+                    not_after: r.int(4)?,
+                    revoked_at: r.opt_int(5)?,
+                    attestation,
+                })
+            })
+            .transpose()
         })
     }
 
