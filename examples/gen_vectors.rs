@@ -2547,6 +2547,19 @@ fn conformance_cases(
         vec![],
     )?;
 
+    // §4.1: time arithmetic without overflow. A card from day 60,000 (year 2134) starts
+    // at 5,184,000,000 s, past 2^32: computed in 32 bits it would start and end in 1998.
+    let c = g.code_with_cards_from(&[&one_card(&[transit])], at, 0xe5, citycode::digest::LABEL_CARD, 60_000, 10)?;
+    g.add(
+        "credential_not_yet_valid_beyond_32_bits",
+        "A card valid from day 60,000, whose start in seconds exceeds 2^32: not yet valid, never expired (SPEC.md §4.1: 64-bit time arithmetic).",
+        c,
+        "credential_not_yet_valid",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+
     // §5.1: a printed code at a scene that refuses printed codes is refused before any
     // signature is looked at; one without identity is malformed before trailing bytes.
     let mut flipped = printed.as_bytes().to_vec();
@@ -3588,6 +3601,19 @@ impl Gen {
 
     /// As `code_with_cards`, every card signed under `label`.
     fn code_with_cards_labelled(&self, cards: &[&[u8]], at: u64, nonce: u8, label: &[u8]) -> Res<String> {
+        self.code_with_cards_from(cards, at, nonce, label, demo::TODAY - 5, 10)
+    }
+
+    /// As `code_with_cards_labelled`, every card valid `days` from day `from`.
+    fn code_with_cards_from(
+        &self,
+        cards: &[&[u8]],
+        at: u64,
+        nonce: u8,
+        label: &[u8],
+        from: u16,
+        days: u8,
+    ) -> Res<String> {
         let device = key(Algorithm::Ed25519, 0x03)?;
         let issuer = key(Algorithm::Ed25519, 0x02)?;
         let device_key = device.public_key().to_bytes();
@@ -3601,8 +3627,8 @@ impl Gen {
         code.push(u8::try_from(cards.len())?);
         for claims in cards {
             let mut card_body = vec![1, Algorithm::Ed25519.id()];
-            card_body.extend_from_slice(&(demo::TODAY - 5).to_be_bytes());
-            card_body.push(10);
+            card_body.extend_from_slice(&from.to_be_bytes());
+            card_body.push(days);
             card_body.extend_from_slice(claims);
             let mut card_tbs = label.to_vec();
             card_tbs.push(Algorithm::Ed25519.id());

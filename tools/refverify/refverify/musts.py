@@ -60,6 +60,12 @@ MUSTS: list[Must] = [
         "A card whose `alg` differs from its trust-list key's is `algorithm_mismatch`.",
         ("M-4.1-3a", "skip the comparison"),
     ),
+    _m(
+        "M-4.1-4",
+        "4.1",
+        "Time arithmetic is done without overflow (64 bits or more).",
+        ("M-4.1-4a", "card start and end in 32 bits (wrapping)"),
+    ),
     # §4.2
     _m(
         "M-4.2-1",

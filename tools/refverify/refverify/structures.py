@@ -43,10 +43,14 @@ class Card:
 
     @property
     def start(self) -> int:
+        if bent("M-4.1-4a"):
+            return self.valid_from_day * 86400 % 2**32  # a stranger's 32-bit arithmetic
         return self.valid_from_day * 86400
 
     @property
     def end(self) -> int:
+        if bent("M-4.1-4a"):
+            return (self.valid_from_day + self.valid_days) * 86400 % 2**32
         return (self.valid_from_day + self.valid_days) * 86400
 
 
