@@ -21,7 +21,8 @@ cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run() {
   local label=$1; shift
   local port=$((20000 + RANDOM % 20000))
-  target/release/citycode-verify-server --root-key "$root" --lists-dir "$dir/lists" \
+  target/release/citycode-verify-server --root-alg ed25519 --root-key "$root" --scene metro_gate \
+    --lists-dir "$dir/lists" --list-state-file "$dir/$label-list-state.json" \
     --listen "127.0.0.1:$port" "$@" 2>"$dir/$label.log" &
   local pid=$!
   for _ in $(seq 100); do

@@ -107,7 +107,9 @@ impl From<citycode::print_card::CardError> for CitycodeError {
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for CitycodeError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        CitycodeError::signer(format!("the signer threw: {}", e.reason))
+        // Signers are the callbacks whose failures callers see as such; a list fetcher's
+        // or list state store's fails the update with its own reason around this text.
+        CitycodeError::signer(format!("the callback threw: {}", e.reason))
     }
 }
 
@@ -1076,37 +1078,78 @@ impl DeviceSigner for SigningKey {
 // ---------------------------------------------------------------------------------
 // Verifier.
 
-use citycode::distribution::ListFile;
-
-/// What a verifier decided.
+/// What a verifier decided: core's `Verdict`, field for field (the verify server and the
+/// CLI print its JSON, which [`Verifier::verify_json`] returns).
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum Decision {
     /// The code passed every check.
     Accept {
-        /// Exactly the disclosed claims.
+        /// The policy that accepted the code (`hospital`, `scenic_spot:<site>`, ...).
+        policy: String,
+        /// Exactly the disclosed claims; `claims.guardian` is set when a guardian showed
+        /// the code ([`claims_json`] gives them as core's JSON).
         claims: Claims,
-        /// The same claims as JSON (names as in SPEC.md), for logs and comparisons.
-        claims_json: String,
         /// The holder's pseudonymous subject, hex.
         subject: String,
         /// Unix second the code was built.
-        issued_at: u64,
-        /// Issuer key ids of the cards.
+        issued_at: u32,
+        /// Key ids of the issuers of the code's cards, in card order.
         issuers: Vec<u32>,
         /// False only when the verifier runs without revocation lists by choice
         /// (`allowMissingRevocationList`) and holds none.
         revocation_checked: bool,
+        /// Whether the code was checked for replay: false when the verifier's replay
+        /// store records nothing, and for a printed code (never replay-checked).
+        replay_checked: bool,
         /// A printed code: no device signed it, so staff MUST check the person's identity
-        /// document against `claims.identity` (SPEC.md §5.1).
+        /// document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
+        /// when false.)
         printed: bool,
     },
     /// The code was refused.
     Reject {
         /// The stable reason code (SPEC.md §10).
-        code: String,
+        reason: String,
         /// What failed.
         detail: String,
     },
+}
+
+impl From<citycode::Verdict> for Decision {
+    fn from(verdict: citycode::Verdict) -> Self {
+        // Every field named: a field core adds does not compile until it is carried.
+        match verdict {
+            citycode::Verdict::Accept {
+                policy,
+                claims,
+                subject,
+                issued_at,
+                issuers,
+                revocation_checked,
+                replay_checked,
+                printed,
+            } => Decision::Accept {
+                policy,
+                claims: claims.into(),
+                subject,
+                issued_at,
+                issuers,
+                revocation_checked,
+                replay_checked,
+                printed,
+            },
+            citycode::Verdict::Reject { reason, detail } => Decision::Reject { reason: reason.code().into(), detail },
+            // A verdict this adapter does not know refuses the code.
+            _ => Decision::Reject { reason: "internal".into(), detail: "unknown verdict".into() },
+        }
+    }
+}
+
+/// The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
+#[uniffi::export]
+pub fn claims_json(claims: Claims) -> Result<String> {
+    let claims = cc::Claims::try_from(claims)?;
+    serde_json::to_string(&claims).map_err(|e| CitycodeError::invalid(e.to_string()))
 }
 
 /// A terminal's or backend's verifier. Thread-safe.
@@ -1177,21 +1220,16 @@ impl Verifier {
     /// decision says why.
     #[uniffi::method(default(now_unix = None))]
     pub fn verify(&self, text: String, now_unix: Option<u64>) -> Decision {
-        let Ok(v) = self.inner.read() else {
-            return Decision::Reject { code: "internal".into(), detail: "verifier lock poisoned".into() };
-        };
-        match v.verify_at(&text, now_unix.unwrap_or_else(now)) {
-            Ok(a) => Decision::Accept {
-                claims_json: serde_json::to_string(&a.claims).unwrap_or_default(),
-                claims: a.claims.into(),
-                subject: a.subject.to_hex(),
-                issued_at: u64::from(a.issued_at),
-                issuers: a.issuers,
-                revocation_checked: a.revocation_checked,
-                printed: a.printed,
-            },
-            Err(r) => Decision::Reject { code: r.reason.code().into(), detail: r.detail },
-        }
+        self.verdict(&text, now_unix).into()
+    }
+
+    /// [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+    /// server and the CLI print, for backends that log or forward it.
+    #[uniffi::method(default(now_unix = None))]
+    pub fn verify_json(&self, text: String, now_unix: Option<u64>) -> String {
+        let verdict = self.verdict(&text, now_unix);
+        // A verdict is strings, numbers and booleans: serialising it cannot fail.
+        serde_json::to_string(&verdict).unwrap_or_default()
     }
 
     /// Sets the verifier's local offset from UTC in minutes (480, China Standard Time,
@@ -1233,30 +1271,75 @@ impl Verifier {
         Ok(self.write()?.apply_update(plan, files)?.loaded)
     }
 
-    /// The lists held: what a terminal shows its operator and reports to monitoring.
+    /// Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+    /// store saved (from now on anything older is refused, and every revocation list it
+    /// names must load again before a code is accepted), saves the result at once, and
+    /// from then on saves after every load that changes it, before the load takes
+    /// effect. Attach it before loading lists, once per verifier object. Fails with
+    /// `list_state_unavailable` if the store cannot be read or written or holds a state
+    /// of another root key; nothing changes then.
+    pub fn set_list_state_store(&self, store: Arc<dyn ListStateStore>) -> Result<()> {
+        Ok(self.write()?.set_list_state_store(Arc::new(ForeignListStateStore(store)))?)
+    }
+
+    /// The list state as JSON: what a [`ListStateStore`] is given to save.
+    pub fn list_state(&self) -> String {
+        self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner).list_state().to_json()
+    }
+
+    /// The lists held (core's `HeldList`): what a terminal shows its operator and
+    /// reports to monitoring.
     pub fn held_lists(&self) -> Result<Vec<HeldList>> {
         let v = self.inner.read().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))?;
-        let mut out: Vec<HeldList> = v
-            .trust_list()
-            .map(|t| HeldList {
-                name: ListFile::Trust.file_name(),
-                sequence: t.sequence,
-                issued_at: t.issued_at,
-                expires_at: t.expires_at,
-            })
-            .into_iter()
-            .collect();
-        for l in v.revocation_lists() {
-            let name = ListFile::Revocation(l.signer).file_name();
-            out.push(HeldList { name, sequence: l.sequence, issued_at: l.issued_at, expires_at: l.expires_at });
-        }
-        Ok(out)
+        Ok(v.held_lists().into_iter().map(HeldList::from).collect())
     }
 }
 
 impl Verifier {
+    fn verdict(&self, text: &str, now_unix: Option<u64>) -> citycode::Verdict {
+        // Core changes a verifier only once a load has passed every check, so a lock
+        // poisoned by a panic elsewhere still guards a whole verifier (as in the server).
+        let v = self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        citycode::Verdict::from(v.verify_at(text, now_unix.unwrap_or_else(now)))
+    }
+
     fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, citycode::Verifier>> {
         self.inner.write().map_err(|_| CitycodeError::invalid("verifier lock poisoned"))
+    }
+}
+
+/// Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+/// sequence and digest of every list and list status the verifier applied, as a JSON
+/// string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+/// a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+/// calls it itself: `load` once when attached, `save` after every load that changes its
+/// state, before that load takes effect. So a verifier restarted against a stale mirror
+/// that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+/// the rollback reasons of each list) and the phone it no longer revokes.
+#[uniffi::export(with_foreign)]
+pub trait ListStateStore: Send + Sync {
+    /// The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+    /// not a list state, another root's) keeps the store from being attached.
+    fn load(&self) -> std::result::Result<Option<String>, CitycodeError>;
+    /// Saves `state` (JSON), durably, replacing what was saved: return only when a
+    /// restart would load it. An error fails the load that would change the state
+    /// (`list_state_unavailable`), and the verifier keeps the lists it held.
+    fn save(&self, state: String) -> std::result::Result<(), CitycodeError>;
+}
+
+/// Adapts an app's store to core's: JSON in and out, core parses and checks it.
+struct ForeignListStateStore(Arc<dyn ListStateStore>);
+
+impl citycode::ListStateStore for ForeignListStateStore {
+    fn load(&self) -> std::result::Result<Option<citycode::ListState>, String> {
+        match self.0.load().map_err(|e| e.to_string())? {
+            Some(json) => citycode::ListState::from_json(&json).map(Some).map_err(|e| e.to_string()),
+            None => Ok(None),
+        }
+    }
+
+    fn save(&self, state: &citycode::ListState) -> std::result::Result<(), String> {
+        self.0.save(state.to_json()).map_err(|e| e.to_string())
     }
 }
 
@@ -1269,7 +1352,7 @@ pub trait ListFetcher: Send + Sync {
     fn fetch(&self, name: String) -> std::result::Result<Vec<u8>, CitycodeError>;
 }
 
-/// A list a verifier holds.
+/// A list a verifier holds: core's `HeldList`, field for field.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct HeldList {
     /// Its file name: `trust-list.bin`, `revocation-root.bin` or `revocation-issuer-<kid>.bin`.
@@ -1280,6 +1363,13 @@ pub struct HeldList {
     pub issued_at: u32,
     /// Unix second from which every code is refused unless a newer list arrives.
     pub expires_at: u32,
+}
+
+impl From<citycode::HeldList> for HeldList {
+    fn from(held: citycode::HeldList) -> Self {
+        let citycode::HeldList { name, sequence, issued_at, expires_at } = held;
+        HeldList { name, sequence, issued_at, expires_at }
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -1376,9 +1466,11 @@ impl Issuer {
 
     /// Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
     /// request, each signed over `challenge` by its own device key, each with the same
-    /// claims and a fresh random subject. 1 to 64 requests; any request that fails its
-    /// check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-    /// subjects to revoke the holder (`Revocation.Subject` for each).
+    /// claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+    /// (the longest a key request can be), checked before any signature
+    /// (`out_of_range`), so the work a caller can cause is bounded; then any request that
+    /// fails its check fails the whole batch (with its reason), so nothing is
+    /// half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
     #[uniffi::method(default(card_sets = []))]
     pub fn issue_batch(
         &self,
@@ -1389,10 +1481,21 @@ impl Issuer {
         claims: Claims,
         card_sets: Vec<Vec<u32>>,
     ) -> Result<Vec<IssuedInstance>> {
-        let keys = key_requests
+        if key_requests.is_empty() || key_requests.len() > citycode::MAX_BATCH {
+            let detail = format!("a batch holds 1 to {} key requests, not {}", citycode::MAX_BATCH, key_requests.len());
+            return Err(citycode::Error::OutOfRange(detail).into());
+        }
+        let longest = max_key_request_len();
+        if let Some(i) = key_requests.iter().position(|r| r.len() > longest) {
+            let detail = format!("key request {i} is longer than {longest} bytes");
+            return Err(citycode::Error::OutOfRange(detail).into());
+        }
+        // Every request parsed (cheap) before the first signature is checked.
+        let requests = key_requests
             .iter()
-            .map(|r| Ok(citycode::KeyRequest::from_bytes(r)?.verify(&challenge)?))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|r| citycode::KeyRequest::from_bytes(r))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let keys = requests.iter().map(|r| r.verify(&challenge)).collect::<std::result::Result<Vec<_>, _>>()?;
         let first = keys.first().cloned().ok_or_else(|| CitycodeError::invalid("a batch needs a key request"))?;
         let template = request(first, citycode::Subject([0; 8]), valid_from_day, valid_days, claims, card_sets)?;
         self.inner
@@ -1423,6 +1526,14 @@ fn request(
             citycode::CardLayout::Custom(card_sets)
         },
     })
+}
+
+/// The longest key request (SPEC.md §4.7): version, algorithm, the longest public key
+/// of any algorithm, a signature. [`Issuer::issue_batch`] refuses a longer one before
+/// checking any signature.
+fn max_key_request_len() -> usize {
+    let longest_key = citycode::Algorithm::ALL.iter().map(|a| a.public_key_len()).max().unwrap_or(0);
+    2 + longest_key + citycode::keys::SIGNATURE_LEN
 }
 
 /// One instance of a batch, as the issuer returns it.

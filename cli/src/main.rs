@@ -2,6 +2,8 @@
 //! codes and QR images. JSON in and out; exit codes: 0 success (or accept), 1 the code
 //! was rejected, 2 bad input or usage, 3 a file could not be read or written.
 
+mod replay_store;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,17 +27,18 @@ const EXAMPLES: &str = "Examples:
   citycode keygen --kind root --out root.json
   citycode keygen --kind issuer --out issuer.json
   citycode keygen --kind root --token root-token.toml
-  citycode keygen --kind device --alg p256 --out device.json
+  citycode keygen --kind device --alg ecdsa_p256_sha256 --out device.json
   citycode trust-list sign --root root.json --spec trust.json --out trust.bin
   citycode trust-list sign --root token:root-token.toml --spec trust.json --out trust.bin
   citycode trust-list inspect --root root.json trust.bin
   citycode issue --issuer issuer.json --kid 1 --device device.json --claims claims.json --out credential.txt
-  citycode present --credential credential.txt --device device.json --scene metro-gate
-  citycode verify --root root.json --trust-list trust.bin --revocation-list revocations.bin --scene metro-gate CC1:0031...
+  citycode present --credential credential.txt --device device.json --scene metro_gate
+  citycode verify --root root.json --trust-list trust.bin --revocation-list revocations.bin --scene metro_gate CC1:0031...
   citycode render CC1:0031... --format png --out code.png
-  citycode verify --root root.json --trust-list trust.bin --revocation-list revocations.bin --scene metro-gate --image code.png
+  citycode verify --root root.json --trust-list trust.bin --revocation-list revocations.bin --scene metro_gate --image code.png
   citycode inspect CC1:0031...
-  citycode publish --root root.json --trust-list trust.bin --revocation-list revocations.bin --out public/";
+  citycode publish --root root.json --trust-list trust.bin --revocation-list revocations.bin --out public/
+  citycode lists --root root.json --dir public/";
 
 #[derive(Parser)]
 #[command(name = "citycode", version, about = "Issue, present, verify and render citycode city codes", after_help = EXAMPLES)]
@@ -58,9 +61,10 @@ enum Command {
         /// What the key is for (recorded in the file).
         #[arg(long, value_enum)]
         kind: KeyKind,
-        /// Algorithm (default ed25519; with --token, the configuration's).
-        #[arg(long, value_enum)]
-        alg: Option<Alg>,
+        /// Algorithm: ed25519, ecdsa_p256_sha256 or sm2_sm3 (core's names, as in JSON; default
+        /// ed25519; with --token, the configuration's).
+        #[arg(long, value_parser = algorithm)]
+        alg: Option<Algorithm>,
         /// The key file to create ...
         #[arg(long, required_unless_present = "token", conflicts_with = "token")]
         out: Option<PathBuf>,
@@ -304,6 +308,16 @@ enum Command {
         /// key and every device key SM2, every digest SM3.
         #[arg(long)]
         gm_only: bool,
+        /// Where accepted codes are remembered across runs, until they expire: a file
+        /// every run that names it shares, locked while it is read and written, so a code
+        /// is accepted once and `replayed` after. Default: the user's state directory,
+        /// $XDG_STATE_HOME/citycode/replay (else ~/.local/state/citycode/replay).
+        #[arg(long, value_name = "FILE")]
+        replay_store: Option<PathBuf>,
+        /// Remember nothing across runs: every run accepts the same code again. For
+        /// checking a code's contents, never at a gate.
+        #[arg(long, conflicts_with = "replay_store")]
+        no_replay_store: bool,
     },
     /// Render a code as a QR image: SVG, PNG or terminal text.
     Render {
@@ -323,6 +337,25 @@ enum Command {
     Inspect {
         /// The code text.
         text: String,
+    },
+    /// Load signed lists as a terminal would (a published directory, or list files) and
+    /// print what the verifier then holds and whether it would accept codes now: exit 0
+    /// if ready, 1 with the reason if not.
+    Lists {
+        #[command(flatten)]
+        root: RootArgs,
+        /// A published directory (citycode publish): status.bin and the lists it names ...
+        #[arg(long, conflicts_with_all = ["trust_list", "revocation_list"])]
+        dir: Option<PathBuf>,
+        /// ... or a signed trust list file ...
+        #[arg(long)]
+        trust_list: Option<PathBuf>,
+        /// ... and signed revocation list files, loaded in order.
+        #[arg(long)]
+        revocation_list: Vec<PathBuf>,
+        /// TESTING ONLY: readiness as if the clock said this Unix time.
+        #[arg(long = "insecure-test-now", value_name = "UNIX")]
+        now: Option<u64>,
     },
 }
 
@@ -357,17 +390,18 @@ struct RootArgs {
     /// ... or the root public key in hex.
     #[arg(long)]
     root_key: Option<String>,
-    /// Algorithm of --root-key.
-    #[arg(long, value_enum, default_value = "ed25519")]
-    root_alg: Alg,
+    /// Algorithm of --root-key: ed25519, ecdsa_p256_sha256 or sm2_sm3.
+    #[arg(long, value_parser = algorithm, default_value = "ed25519")]
+    root_alg: Algorithm,
 }
 
 #[derive(Args)]
 struct SceneArgs {
-    /// The scene policy.
-    #[arg(long, value_enum, default_value = "metro-gate")]
-    scene: SceneKind,
-    /// Site id (scenic-spot).
+    /// The scene, by core's name (as in JSON and every other citycode tool): hospital,
+    /// scenic_spot (with --site), parking, metro_gate or hotel_check_in.
+    #[arg(long, default_value = "metro_gate")]
+    scene: String,
+    /// Site id (scenic_spot).
     #[arg(long, default_value_t = 0)]
     site: u32,
     /// Local UTC offset in minutes: the scenic spot's day, and the day a health status
@@ -376,39 +410,20 @@ struct SceneArgs {
     utc_offset_minutes: i32,
 }
 
+/// An algorithm by core's name.
+fn algorithm(name: &str) -> std::result::Result<Algorithm, String> {
+    Algorithm::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
+}
+
 #[derive(Clone, Copy, ValueEnum, Serialize, Deserialize, PartialEq, Eq, Debug)]
 #[serde(rename_all = "snake_case")]
 enum KeyKind {
     Root,
     Issuer,
     Device,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Alg {
-    Ed25519,
-    P256,
-    /// SM2 with SM3 (GB/T 32918), the national algorithm.
-    Sm2,
-}
-
-impl From<Alg> for Algorithm {
-    fn from(a: Alg) -> Self {
-        match a {
-            Alg::Ed25519 => Algorithm::Ed25519,
-            Alg::P256 => Algorithm::EcdsaP256Sha256,
-            Alg::Sm2 => Algorithm::Sm2Sm3,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum SceneKind {
-    Hospital,
-    ScenicSpot,
-    Parking,
-    MetroGate,
-    HotelCheckIn,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -425,14 +440,10 @@ enum Format {
 }
 
 impl SceneArgs {
-    fn scene(&self) -> Scene {
-        match self.scene {
-            SceneKind::Hospital => Scene::Hospital,
-            SceneKind::ScenicSpot => Scene::ScenicSpot { site: self.site, utc_offset_minutes: self.utc_offset_minutes },
-            SceneKind::Parking => Scene::Parking,
-            SceneKind::MetroGate => Scene::MetroGate,
-            SceneKind::HotelCheckIn => Scene::HotelCheckIn,
-        }
+    /// The scene through core's serde: one spelling of every scene, core's.
+    fn scene(&self) -> Result<Scene> {
+        let scene = json!({"kind": self.scene, "site": self.site, "utc_offset_minutes": self.utc_offset_minutes});
+        serde_json::from_value(scene).map_err(|e| Failure::Input(format!("--scene {}: {e}", self.scene)))
     }
 }
 
@@ -593,7 +604,7 @@ fn root_key(args: &RootArgs) -> Result<PublicKey> {
         (Some(path), _) => Ok(KeyFile::load(path)?.1.public_key()),
         (None, Some(h)) => {
             let bytes = unhex(h).map_err(|_| Failure::Input("--root-key is not hex".into()))?;
-            Ok(PublicKey::from_bytes(args.root_alg.into(), &bytes)?)
+            Ok(PublicKey::from_bytes(args.root_alg, &bytes)?)
         }
         (None, None) => Err(Failure::Input("give --root FILE or --root-key HEX".into())),
     }
@@ -650,7 +661,7 @@ fn run(cli: Cli) -> Result<()> {
                 return Err(Failure::Input("device keys live on the holder's phone, not in the city's token".into()));
             }
             let config = TokenKeyConfig::from_file(&token).map_err(token_failure)?;
-            if let Some(alg) = alg.map(Algorithm::from).filter(|a| *a != config.algorithm) {
+            if let Some(alg) = alg.filter(|a| *a != config.algorithm) {
                 return Err(Failure::Input(format!(
                     "--alg {alg} differs from the configuration's {}",
                     config.algorithm
@@ -668,12 +679,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Keygen { kind, alg, out, token: None, force, show_secret } => {
             let out = out.ok_or_else(|| Failure::Input("give --out FILE or --token CONFIG".into()))?;
-            let alg = alg.unwrap_or(Alg::Ed25519);
-            let key = KeyPair::generate(alg.into())?;
+            let alg = alg.unwrap_or(Algorithm::Ed25519);
+            let key = KeyPair::generate(alg)?;
             let public_key = hex(&key.public_key().to_bytes());
             let file = KeyFile {
                 kind,
-                algorithm: alg.into(),
+                algorithm: alg,
                 public_key: public_key.clone(),
                 secret: Zeroizing::new(hex(&key.secret_bytes())),
             };
@@ -921,7 +932,7 @@ fn run(cli: Cli) -> Result<()> {
             // Whole domains when asked for; otherwise only what the scene reads.
             let code = match domains {
                 Some(domains) => citycode::present(&credential, &key, &domains, now, options)?,
-                None => citycode::present(&credential, &key, &scene.scene(), now, options)?,
+                None => citycode::present(&credential, &key, &scene.scene()?, now, options)?,
             };
             let text = code.to_text();
             if json {
@@ -946,6 +957,8 @@ fn run(cli: Cli) -> Result<()> {
             skew,
             no_revocation,
             gm_only,
+            replay_store,
+            no_replay_store,
         } => {
             let text = match (text, image, stdin) {
                 (Some(t), _, _) => t,
@@ -965,14 +978,33 @@ fn run(cli: Cli) -> Result<()> {
                 utc_offset_minutes: scene.utc_offset_minutes,
                 allow_missing_revocation_list: no_revocation,
                 gm_only,
-                ..citycode::VerifierConfig::new(&root_key(&root)?, scene.scene())
+                ..citycode::VerifierConfig::new(&root_key(&root)?, scene.scene()?)
             };
-            let mut v = config.build()?;
+            // The verifier's time: this machine's clock, or the test switch's, for loading
+            // lists (an issuer's key must be valid now) as for the code.
+            let now = now.unwrap_or_else(now_secs);
+            let mut v = config.build()?.with_clock(citycode::FixedClock(now));
+            if no_replay_store {
+                // Remembers nothing, and every verdict says so (`replay_checked: false`).
+                v = v.with_replay_store(std::sync::Arc::new(citycode::NoReplayCheck));
+            } else {
+                let store = match replay_store.or_else(replay_store::default_path) {
+                    Some(path) => replay_store::open(path).map_err(Failure::Io)?,
+                    None => {
+                        return Err(Failure::Input(
+                            "no state directory for the replay store ($XDG_STATE_HOME and $HOME unset): give \
+                             --replay-store FILE, or --no-replay-store"
+                                .into(),
+                        ));
+                    }
+                };
+                v = v.with_replay_store(std::sync::Arc::new(store));
+            }
             v.load_trust_list(&read_bytes(&trust_list)?)?;
             for path in &revocation_list {
                 v.load_revocation_list(&read_bytes(path)?)?;
             }
-            let verdict = citycode::Verdict::from(v.verify_at(&text, now.unwrap_or_else(now_secs)));
+            let verdict = citycode::Verdict::from(v.verify_at(&text, now));
             print_json(&serde_json::to_value(&verdict).map_err(|e| Failure::Input(e.to_string()))?);
             if verdict.is_accept() { Ok(()) } else { Err(Failure::Rejected) }
         }
@@ -1004,6 +1036,39 @@ fn run(cli: Cli) -> Result<()> {
                     write_png(&qr, scale.clamp(1, 64), &path)
                 }
             }
+        }
+        Command::Lists { root, dir, trust_list, revocation_list, now } => {
+            // The scene does not matter for lists; readiness is a verifier's, as a
+            // terminal or the server reports it (core's HeldList for each list).
+            let now = now.unwrap_or_else(now_secs);
+            let config = citycode::VerifierConfig::new(&root_key(&root)?, Scene::MetroGate);
+            let mut v = config.build()?.with_clock(citycode::FixedClock(now));
+            let loaded = match (dir, trust_list) {
+                (Some(dir), _) => v.update_from(&mut citycode::distribution::DirectorySource(dir)).map(|_| ()),
+                (None, Some(trust)) => {
+                    let mut load = || -> std::result::Result<(), citycode::Rejection> {
+                        v.load_trust_list(&read_bytes(&trust).map_err(|f| rejection_of(f, &trust))?)?;
+                        for path in &revocation_list {
+                            v.load_revocation_list(&read_bytes(path).map_err(|f| rejection_of(f, path))?)?;
+                        }
+                        Ok(())
+                    };
+                    load()
+                }
+                (None, None) => return Err(Failure::Input("give --dir DIR, or --trust-list FILE".into())),
+            };
+            let problem = loaded.err().or_else(|| v.ready_at(now).err());
+            let mut report = serde_json::Map::new();
+            report.insert("ready".into(), json!(problem.is_none()));
+            if let Some(p) = &problem {
+                report.insert("reason".into(), json!(p.reason.code()));
+                report.insert("detail".into(), json!(p.detail));
+            }
+            report.insert("now".into(), json!(now));
+            report.insert("lists".into(), json!(v.held_lists()));
+            report.insert("status_sequence".into(), json!(v.list_status().map(|s| s.0)));
+            print_json(&serde_json::Value::Object(report));
+            if problem.is_none() { Ok(()) } else { Err(Failure::Rejected) }
         }
         Command::Inspect { text } => {
             let bytes = citycode::text::decode_text(&text).map_err(|r| citycode::Rejection::new(r, "QR text"))?;
@@ -1037,6 +1102,15 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A list file that cannot be read, as the verifier's reason for not holding it.
+fn rejection_of(failure: Failure, path: &Path) -> citycode::Rejection {
+    let detail = match failure {
+        Failure::Input(m) | Failure::Io(m) => m,
+        Failure::Rejected => path.display().to_string(),
+    };
+    citycode::Rejection::new(citycode::Reason::ListUnavailable, detail)
 }
 
 /// A card as `inspect` shows it.

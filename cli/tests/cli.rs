@@ -29,8 +29,16 @@ impl Drop for Dir {
     }
 }
 
+/// Runs the binary in `dir`, whose `state/` is the user's state directory (where
+/// `verify` keeps its replay store by default).
 fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_citycode")).current_dir(dir).args(args).output().unwrap()
+    command(dir).args(args).output().unwrap()
+}
+
+fn command(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_citycode"));
+    cmd.current_dir(dir).env("XDG_STATE_HOME", dir.join("state"));
+    cmd
 }
 
 fn ok_json(dir: &Path, args: &[&str]) -> Value {
@@ -45,7 +53,7 @@ const TODAY: u64 = NOW / 86_400;
 fn setup(d: &Dir) -> (String, String) {
     let root = ok_json(&d.0, &["keygen", "--kind", "root", "--out", "root.json"]);
     let issuer = ok_json(&d.0, &["keygen", "--kind", "issuer", "--out", "issuer.json"]);
-    ok_json(&d.0, &["keygen", "--kind", "device", "--alg", "p256", "--out", "device.json"]);
+    ok_json(&d.0, &["keygen", "--kind", "device", "--alg", "ecdsa_p256_sha256", "--out", "device.json"]);
     let spec = serde_json::json!({
         "sequence": 1, "issued_at": NOW - 60, "expires_at": NOW + 86_400,
         "issuers": [{"kid": 1, "algorithm": "ed25519", "public_key": issuer["public_key"], "not_before": NOW - 86_400,
@@ -261,6 +269,8 @@ fn issue_present_verify_render_inspect() {
             "--trust-list",
             "trust.bin",
             "--no-revocation",
+            // The code was accepted above: checking its contents again needs no replay store.
+            "--no-replay-store",
             "--scene",
             "hospital",
             "--insecure-test-now",
@@ -305,6 +315,7 @@ fn issue_present_verify_render_inspect() {
                 "hospital",
                 "--insecure-test-now",
                 &now,
+                "--no-replay-store",
                 "--stdin",
             ])
             .stdin(std::process::Stdio::piped())
@@ -331,7 +342,7 @@ fn issue_present_verify_render_inspect() {
             "--revocation-list",
             "rev0.bin",
             "--scene",
-            "metro-gate",
+            "metro_gate",
             "--insecure-test-now",
             &now,
             &text,
@@ -366,6 +377,7 @@ fn issue_present_verify_render_inspect() {
         &d.0,
         &[
             "verify",
+            "--no-replay-store",
             "--root",
             "root.json",
             "--trust-list",
@@ -385,6 +397,7 @@ fn issue_present_verify_render_inspect() {
         &d.0,
         &[
             "verify",
+            "--no-replay-store",
             "--root",
             "root.json",
             "--trust-list",
@@ -446,7 +459,7 @@ fn issue_present_verify_render_inspect() {
             "--device",
             "device.json",
             "--scene",
-            "metro-gate",
+            "metro_gate",
             "--now",
             &now,
         ],
@@ -463,7 +476,7 @@ fn issue_present_verify_render_inspect() {
             "--revocation-list",
             "rev.bin",
             "--scene",
-            "metro-gate",
+            "metro_gate",
             "--insecure-test-now",
             &now,
             fresh.trim(),
@@ -476,9 +489,9 @@ fn issue_present_verify_render_inspect() {
 #[test]
 fn a_gm_only_city_end_to_end() {
     let d = Dir::new("gm");
-    ok_json(&d.0, &["keygen", "--kind", "root", "--alg", "sm2", "--out", "root.json"]);
-    let issuer = ok_json(&d.0, &["keygen", "--kind", "issuer", "--alg", "sm2", "--out", "issuer.json"]);
-    let device = ok_json(&d.0, &["keygen", "--kind", "device", "--alg", "sm2", "--out", "device.json"]);
+    ok_json(&d.0, &["keygen", "--kind", "root", "--alg", "sm2_sm3", "--out", "root.json"]);
+    let issuer = ok_json(&d.0, &["keygen", "--kind", "issuer", "--alg", "sm2_sm3", "--out", "issuer.json"]);
+    let device = ok_json(&d.0, &["keygen", "--kind", "device", "--alg", "sm2_sm3", "--out", "device.json"]);
     assert_eq!(device["algorithm"], "sm2_sm3");
     assert_eq!(device["public_key"].as_str().unwrap().len(), 66);
     // An identity for the SM2 issuer's claims is committed with SM3 (a GM-only verifier
@@ -528,7 +541,7 @@ fn a_gm_only_city_end_to_end() {
             "--device",
             "device.json",
             "--scene",
-            "metro-gate",
+            "metro_gate",
             "--now",
             &now,
             "--json",
@@ -539,7 +552,7 @@ fn a_gm_only_city_end_to_end() {
     let verify = |extra: &[&str]| {
         let mut args =
             vec!["verify", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev.bin"];
-        args.extend_from_slice(&["--scene", "metro-gate", "--insecure-test-now", &now]);
+        args.extend_from_slice(&["--scene", "metro_gate", "--insecure-test-now", &now]);
         args.extend_from_slice(extra);
         args.push(text);
         run(&d.0, &args)
@@ -616,7 +629,7 @@ fn demo_tells_the_whole_story() {
 fn issuance_takes_a_key_request_over_the_issuers_challenge() {
     let d = Dir::new("key-request");
     setup(&d);
-    ok_json(&d.0, &["keygen", "--kind", "device", "--alg", "sm2", "--out", "phone.json"]);
+    ok_json(&d.0, &["keygen", "--kind", "device", "--alg", "sm2_sm3", "--out", "phone.json"]);
     let challenge = "00112233445566778899aabbccddeeff";
     let request = ok_json(&d.0, &["key-request", "--device", "phone.json", "--challenge", challenge]);
     assert_eq!(request["algorithm"], "sm2_sm3");
@@ -656,7 +669,7 @@ fn issuance_takes_a_key_request_over_the_issuers_challenge() {
             "--device",
             "phone.json",
             "--scene",
-            "metro-gate",
+            "metro_gate",
             "--now",
             &now,
             "--json",
@@ -765,7 +778,7 @@ fn a_guardians_code_and_a_hotel_check_in() {
         );
         code["text"].as_str().unwrap().to_string()
     };
-    let hotel = verify("hotel-check-in", &present("hotel-check-in"));
+    let hotel = verify("hotel_check_in", &present("hotel_check_in"));
     assert!(
         hotel.status.success(),
         "{}{}",
@@ -816,7 +829,7 @@ fn a_guardians_code_and_a_hotel_check_in() {
     assert!(desk.status.success(), "{}", String::from_utf8_lossy(&desk.stdout));
     let verdict: Value = serde_json::from_slice(&desk.stdout).unwrap();
     assert_eq!(verdict["printed"], true);
-    assert_eq!(verify("metro-gate", &text).status.code(), Some(1));
+    assert_eq!(verify("metro_gate", &text).status.code(), Some(1));
     let inspected = ok_json(&d.0, &["inspect", &text]);
     assert_eq!((inspected["printed"].clone(), inspected["verified"].clone()), (Value::Bool(true), Value::Bool(false)));
     assert_eq!(inspected["cards"][0]["claims"]["identity"]["name"], "王秀英");
@@ -850,4 +863,147 @@ fn a_guardians_code_and_a_hotel_check_in() {
     .unwrap();
     let bare = run(&d.0, &["issue-printed", "--issuer", "issuer.json", "--kid", "1", "--claims", "bare.json"]);
     assert_eq!(bare.status.code(), Some(2));
+}
+
+/// A city with a root revocation list and a fresh metro code: what the replay tests verify.
+fn replay_city(d: &Dir) -> String {
+    setup(d);
+    let rev = serde_json::json!({"sequence": 0, "issued_at": NOW - 10, "expires_at": NOW + 3600});
+    std::fs::write(d.path("rev.json"), rev.to_string()).unwrap();
+    ok_json(&d.0, &["revoke", "--key", "root.json", "--spec", "rev.json", "--out", "rev.bin"]);
+    fresh_code(d)
+}
+
+/// A new metro code of the city's resident (a fresh nonce: another replay id).
+fn fresh_code(d: &Dir) -> String {
+    let now = NOW.to_string();
+    let args = ["present", "--credential", "credential.txt", "--device", "device.json", "--now", &now, "--json"];
+    ok_json(&d.0, &args)["text"].as_str().unwrap().to_string()
+}
+
+const VERIFY: [&str; 10] = [
+    "verify",
+    "--root",
+    "root.json",
+    "--trust-list",
+    "trust.bin",
+    "--revocation-list",
+    "rev.bin",
+    "--scene",
+    "metro_gate",
+    "--insecure-test-now",
+];
+
+/// Exit code and verdict of `citycode verify` on `text`, with `extra` options.
+fn verify_code(d: &Dir, text: &str, extra: &[&str]) -> (Option<i32>, Value) {
+    let now = (NOW + 1).to_string();
+    let mut args = VERIFY.to_vec();
+    args.push(&now);
+    args.extend_from_slice(extra);
+    args.push(text);
+    let out = run(&d.0, &args);
+    (out.status.code(), serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
+}
+
+#[test]
+fn verify_remembers_accepted_codes_across_runs() {
+    let d = Dir::new("replay");
+    let text = replay_city(&d);
+    // The same code three times: accepted once, then replayed, whichever run sees it.
+    let runs: Vec<(Option<i32>, Value)> = (0..3).map(|_| verify_code(&d, &text, &[])).collect();
+    assert_eq!(runs[0].0, Some(0), "{}", runs[0].1);
+    assert_eq!(runs[0].1["decision"], "accept");
+    assert_eq!(runs[0].1["replay_checked"], true, "{}", runs[0].1);
+    for (code, verdict) in &runs[1..] {
+        assert_eq!((*code, verdict["reason"].as_str()), (Some(1), Some("replayed")), "{verdict}");
+    }
+    // The store is core's FileReplayStore in the user's state directory: one record, the
+    // code's replay id and its expiry.
+    let store = std::fs::read(d.path("state/citycode/replay")).unwrap();
+    assert_eq!(store.len(), 24, "{store:?}");
+    let replay_id = ok_json(&d.0, &["inspect", &text])["replay_id"].as_str().unwrap().to_string();
+    let stored: String = store[..16].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(stored, replay_id);
+    // Another store file is another memory; the named one then remembers too.
+    let (code, _) = verify_code(&d, &text, &["--replay-store", "other/replay"]);
+    assert_eq!(code, Some(0));
+    let (_, again) = verify_code(&d, &text, &["--replay-store", "other/replay"]);
+    assert_eq!(again["reason"], "replayed");
+    // Without a store the code is accepted every time, and the verdict says replay went
+    // unchecked.
+    for _ in 0..2 {
+        let (code, verdict) = verify_code(&d, &text, &["--no-replay-store"]);
+        assert_eq!(code, Some(0), "{verdict}");
+        assert_eq!(verdict["replay_checked"], false, "{verdict}");
+    }
+    // A store that cannot be read refuses, it never accepts blindly.
+    std::fs::write(d.path("state/citycode/replay"), "not a replay store\n").unwrap();
+    let (code, verdict) = verify_code(&d, &fresh_code(&d), &[]);
+    assert_eq!((code, verdict["reason"].as_str()), (Some(1), Some("replay_store_unavailable")), "{verdict}");
+}
+
+#[test]
+fn concurrent_runs_accept_a_code_once() {
+    let d = Dir::new("replay-race");
+    let text = replay_city(&d);
+    let now = (NOW + 1).to_string();
+    let mut args = VERIFY.to_vec();
+    args.extend_from_slice(&[&now, &text]);
+    let children: Vec<std::process::Child> =
+        (0..8).map(|_| command(&d.0).args(&args).stdout(std::process::Stdio::piped()).spawn().unwrap()).collect();
+    let verdicts: Vec<(Option<i32>, Value)> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            (out.status.code(), serde_json::from_slice(&out.stdout).unwrap())
+        })
+        .collect();
+    let accepted = verdicts.iter().filter(|(code, v)| *code == Some(0) && v["decision"] == "accept").count();
+    let replayed = verdicts.iter().filter(|(code, v)| *code == Some(1) && v["reason"] == "replayed").count();
+    assert_eq!((accepted, replayed), (1, 7), "{verdicts:?}");
+}
+
+#[test]
+fn lists_reports_what_a_verifier_would_hold_in_cores_held_list_shape() {
+    let d = Dir::new("lists");
+    setup(&d);
+    let rev = serde_json::json!({"sequence": 4, "issued_at": NOW - 10, "expires_at": NOW + 3600});
+    std::fs::write(d.path("rev.json"), rev.to_string()).unwrap();
+    ok_json(&d.0, &["revoke", "--key", "root.json", "--spec", "rev.json", "--out", "rev.bin"]);
+    let publish = ["publish", "--root", "root.json", "--trust-list", "trust.bin", "--revocation-list", "rev.bin"];
+    ok_json(&d.0, &[&publish[..], &["--sequence", "9", "--out", "public"]].concat());
+    let now = NOW.to_string();
+    let report = ok_json(&d.0, &["lists", "--root", "root.json", "--dir", "public", "--insecure-test-now", &now]);
+    assert_eq!(report["ready"], true, "{report}");
+    assert_eq!(report["status_sequence"], 9);
+    assert_eq!(
+        report["lists"],
+        serde_json::json!([
+            {"name": "trust-list.bin", "sequence": 1, "issued_at": NOW - 60, "expires_at": NOW + 86_400},
+            {"name": "revocation-root.bin", "sequence": 4, "issued_at": NOW - 10, "expires_at": NOW + 3600}
+        ])
+    );
+    // The same files directly; then a trust list alone, and a time past the revocation
+    // list's expiry: not ready, with the reason a verifier gives (exit 1).
+    let files = ["lists", "--root", "root.json", "--trust-list", "trust.bin", "--insecure-test-now", &now];
+    let direct = ok_json(&d.0, &[&files[..], &["--revocation-list", "rev.bin"]].concat());
+    assert_eq!((direct["lists"].clone(), direct["status_sequence"].clone()), (report["lists"].clone(), Value::Null));
+    let out = run(&d.0, &files);
+    let alone: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), alone["ready"].clone(), alone["reason"].as_str()),
+        (Some(1), Value::Bool(false), Some("no_revocation_list"))
+    );
+    let late = (NOW + 3600).to_string();
+    let out = run(&d.0, &["lists", "--root", "root.json", "--dir", "public", "--insecure-test-now", &late]);
+    let expired: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((out.status.code(), expired["reason"].as_str()), (Some(1), Some("revocation_list_expired")));
+    // A directory whose status another root signed: nothing held, and why.
+    let (other, _) = setup(&Dir::new("lists-other"));
+    let out = run(&d.0, &["lists", "--root-key", &other, "--dir", "public", "--insecure-test-now", &now]);
+    let forged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (forged["reason"].as_str(), forged["lists"].clone()),
+        (Some("bad_list_status_signature"), serde_json::json!([]))
+    );
 }

@@ -75,7 +75,7 @@ fun main() {
     verifier.loadTrustList(trust)
     verifier.loadRevocationList(signRevocationList(root, null, 0UL, (now - 60).toUInt(), (now + 3600).toUInt(), emptyList()))
     when (val d = verifier.verify(code.text, null)) {
-        is Decision.Accept -> println("sm2 holder: GM-only gate ACCEPT ${d.claimsJson}")
-        is Decision.Reject -> { println("sm2 holder: REJECT ${d.code} ${d.detail}"); kotlin.system.exitProcess(1) }
+        is Decision.Accept -> println("sm2 holder: GM-only gate ACCEPT ${claimsJson(d.claims)}")
+        is Decision.Reject -> { println("sm2 holder: REJECT ${d.reason} ${d.detail}"); kotlin.system.exitProcess(1) }
     }
 }

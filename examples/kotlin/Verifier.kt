@@ -11,7 +11,7 @@ fun main(args: Array<String>) {
     verifier.loadTrustList(base64urlDecode(args[1]))
     verifier.loadRevocationList(base64urlDecode(args[2]))  // without one, every code is refused
     when (val d = verifier.verify(args[3], args.getOrNull(4)?.toULong())) {
-        is Decision.Accept -> println("verifier: ACCEPT ${d.claimsJson}")
-        is Decision.Reject -> { println("verifier: REJECT ${d.code} ${d.detail}"); kotlin.system.exitProcess(1) }
+        is Decision.Accept -> println("verifier: ACCEPT ${claimsJson(d.claims)}")
+        is Decision.Reject -> { println("verifier: REJECT ${d.reason} ${d.detail}"); kotlin.system.exitProcess(1) }
     }
 }

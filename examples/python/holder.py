@@ -37,6 +37,6 @@ gate = cc.Verifier(cc.KeyAlgorithm.ED25519, root.public_key(), cc.Scene.METRO_GA
 gate.load_trust_list(trust)
 gate.load_revocation_list(revocations)  # without one, every code is refused
 decision = gate.verify(code.text)
-print("gate:", "ACCEPT" if decision.is_accept() else f"REJECT {decision.code}")
+print("gate:", "ACCEPT" if decision.is_accept() else f"REJECT {decision.reason}")
 if not decision.is_accept():
     raise SystemExit(1)

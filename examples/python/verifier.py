@@ -18,7 +18,7 @@ for revocations in setup["revocation_lists"]:  # without one, every code is refu
     verifier.load_revocation_list(cc.base64url_decode(revocations))
 decision = verifier.verify(case["input"], case["now"])
 if decision.is_accept():
-    print("ACCEPT", decision.claims_json)
+    print("ACCEPT", cc.claims_json(decision.claims))
 else:
-    print("REJECT", decision.code, decision.detail)
+    print("REJECT", decision.reason, decision.detail)
     sys.exit(1)

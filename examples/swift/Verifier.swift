@@ -7,7 +7,10 @@ func verify(rootKey: Data, trustList: Data, revocationList: Data, scanned: Strin
     try verifier.loadTrustList(list: trustList)
     try verifier.loadRevocationList(list: revocationList)  // without one, every code is refused
     switch verifier.verify(text: scanned, nowUnix: nil) {
-    case .accept(_, let claimsJson, _, _, _, let revocationChecked): return "ACCEPT \(claimsJson) revocation checked: \(revocationChecked)"
-    case .reject(let code, let detail): return "REJECT \(code): \(detail)"
+    case .accept(let policy, let claims, _, _, _, let revocationChecked, let printed):
+        // A printed code: check the ID card against claims.identity (SPEC.md §5.1).
+        return "ACCEPT \(policy) \(try claimsJson(claims: claims)) revocation checked: \(revocationChecked)"
+            + (printed ? " PRINTED: check the ID card" : "")
+    case .reject(let reason, let detail): return "REJECT \(reason): \(detail)"
     }
 }

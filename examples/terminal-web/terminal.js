@@ -3,8 +3,11 @@
 // (`citycode publish`) and refreshes them on a schedule, verifies with the terminal's own
 // clock, takes codes from a keyboard-wedge scanner (back to back: a new scan replaces the
 // verdict on screen), a paste, the camera or an image (zxing-wasm decodes frames, so it
-// works where the browser has no BarcodeDetector), and shows a full-screen accept or
-// reject in Chinese or English.
+// works where the browser has no BarcodeDetector), and shows a full-screen accept, a
+// printed code's "check the ID card" (never the plain tick) or a reject, in Chinese or
+// English, naming the relation when a guardian shows the code. The lists it holds are
+// kept in IndexedDB and loaded back at start, so a reload against a stale mirror cannot
+// take back a revocation.
 //
 // Configuration: config.json beside the page, or the file named by ?config=: core's
 // VerifierConfig (SPEC.md §14, the `verifier` object of a test vector) and where the
@@ -31,8 +34,10 @@ const TEXT = {
     noQr: "图片中未找到二维码", camera: "摄像头扫码", stopCamera: "关闭摄像头", noCamera: "无法打开摄像头",
     unconfigured: "终端未配置", unconfiguredHint: "请安装由城市平台签发的根公钥配置（config.json）后重启终端",
     lists: "信任列表", revocations: "吊销列表", until: "有效至", listError: "列表更新失败，继续使用已有列表",
+    printed: "纸质码：请核验身份证", printedHint: "此码无手机签名，任何持有复印件者均可出示：核对身份证上的姓名后方可放行",
+    idChecked: "已核验身份证", guardianShown: (r) => `亲友代为出示：${r}`, listsNotSaved: "列表状态未保存",
     claims: { health: "健康码", medical_insurance: "医保", social_security: "社保", transit: "交通账户", tourism: "景区预约",
-      identity: "实名（请核验身份证）", guardian: "亲友代为出示" },
+      identity: "姓名", guardian: "亲友代为出示" },
     relations: { parent: "父母", child: "子女", spouse: "配偶", relative: "亲属", legal_guardian: "监护人" },
     values: { green: "绿码", yellow: "黄码", red: "红码", active: "正常", arrears: "欠费", suspended: "暂停", terminated: "终止",
       contributing: "在缴", retired: "退休", standard: "普通票", senior_free: "老年人免费", student: "学生票",
@@ -55,8 +60,10 @@ const TEXT = {
     noQr: "No QR code found in the image", camera: "Scan with camera", stopCamera: "Stop camera", noCamera: "Cannot open the camera",
     unconfigured: "Terminal not configured", unconfiguredHint: "Install the city's root key configuration (config.json) and restart",
     lists: "Trust list", revocations: "Revocation list", until: "valid until", listError: "List update failed; using the lists held",
+    printed: "Printed code: check the ID card", printedHint: "No phone signed this code and anyone with a copy can show it: serve only after the name on the ID card matches",
+    idChecked: "ID card checked", guardianShown: (r) => `Shown by the holder's ${r}`, listsNotSaved: "list state not saved",
     claims: { health: "Health", medical_insurance: "Medical insurance", social_security: "Social security", transit: "Transit", tourism: "Tourism",
-      identity: "Name (check the ID card)", guardian: "Shown by a guardian" },
+      identity: "Name", guardian: "Shown by a guardian" },
     relations: { parent: "parent", child: "son or daughter", spouse: "spouse", relative: "relative", legal_guardian: "legal guardian" },
     values: { green: "green", yellow: "yellow", red: "red", active: "active", arrears: "in arrears", suspended: "suspended",
       terminated: "terminated", contributing: "contributing", retired: "retired", standard: "standard fare",
@@ -115,29 +122,46 @@ function describe(domain, value) {
 
 let hideTimer;
 
+// Shows a verdict (core's Verdict: `decision`, then `claims`... or `reason`). Three
+// screens staff cannot mistake for one another: a plain accept (green tick), a printed
+// code (amber, no tick, "check the ID card", and it stays until the staff confirm: no
+// device signed it, so SPEC.md §5.1 makes the ID card the check), a reject (red). A code
+// a guardian showed names the relation on the accept screen.
 function show(decision) {
   const box = $("result");
-  box.className = "result " + (decision.accepted ? "accept" : "reject");
-  box.dataset.outcome = decision.accepted ? "accept" : decision.code;
+  const accepted = decision.decision === "accept";
+  const printed = accepted && decision.printed === true;
+  const relation = accepted ? decision.claims.guardian?.relation : undefined;
+  const screen = printed ? "printed" : accepted ? "accept" : "reject";
+  box.className = `result ${screen}` + (relation ? " guardian" : "");
+  box.dataset.outcome = accepted ? "accept" : decision.reason;
+  box.dataset.screen = screen;
+  box.dataset.guardian = relation ?? "";
   box.dataset.scan = String(Number(box.dataset.scan ?? 0) + 1);
-  $("result-mark").textContent = decision.accepted ? "✓" : "✗";
-  $("result-verdict").textContent = decision.accepted ? t("accept") : t("reject");
-  $("result-reason").textContent = decision.accepted ? "" : (TEXT[lang].reasons[decision.code] ?? t("other"));
+  $("result-mark").textContent = printed ? "⚠" : accepted ? "✓" : "✗";
+  $("result-verdict").textContent = printed ? t("printed") : accepted ? t("accept") : t("reject");
+  const reason = $("result-reason");
+  if (printed) reason.textContent = t("printedHint");
+  else if (relation) reason.textContent = t("guardianShown")(TEXT[lang].relations[relation] ?? relation);
+  else reason.textContent = accepted ? "" : (TEXT[lang].reasons[decision.reason] ?? t("other"));
   const list = $("result-claims");
   list.replaceChildren();
-  if (decision.accepted) {
+  if (accepted) {
     for (const [domain, value] of Object.entries(decision.claims)) {
+      if (domain === "guardian") continue; // said above, in words
       const li = document.createElement("li");
       li.textContent = `${TEXT[lang].claims[domain] ?? domain}: ${describe(domain, value)}`;
       list.append(li);
     }
   }
+  $("dismiss").textContent = printed ? t("idChecked") : t("next");
   box.hidden = false;
   // The scanner field keeps the focus: the next wedge scan replaces this verdict.
   $("code").value = "";
   $("code").focus();
   clearTimeout(hideTimer);
-  hideTimer = setTimeout(dismiss, 6000);
+  // A printed code's screen waits for the staff; the others clear themselves.
+  if (!printed) hideTimer = setTimeout(dismiss, 6000);
 }
 
 function dismiss() {
@@ -222,6 +246,10 @@ async function toggleCamera() {
   scanFrame();
 }
 
+// The keys config.json may hold: core's VerifierConfig's (SPEC.md §14) and the page's own.
+const CONFIG_KEYS = ["root_key", "root_alg", "scene", "skew_secs", "max_code_validity_secs", "utc_offset_minutes",
+  "allow_missing_revocation_list", "gm_only", "lists_url", "refresh_secs"];
+
 async function loadConfig() {
   const url = new URL(params.get("config") ?? "config.json", location.href);
   let cfg;
@@ -235,6 +263,10 @@ async function loadConfig() {
   if (typeof cfg?.root_key !== "string" || !/^[0-9a-fA-F]{64,130}$/.test(cfg.root_key)) {
     throw new Error("config: root_key must be the root public key in hex");
   }
+  // Core's VerifierConfig and the page's two keys, nothing else: a misspelt `gm_only`
+  // must not leave a GM-only city's terminal open.
+  const unknown = Object.keys(cfg).filter((k) => !CONFIG_KEYS.includes(k));
+  if (unknown.length) throw new Error(`config: unknown field ${unknown.join(", ")}`);
   // The ranges of VerifierConfig's fields: a negative skew must not wrap to a huge one.
   const integer = (name, min, max) => {
     const v = cfg[name];
@@ -243,8 +275,8 @@ async function loadConfig() {
     }
     return v;
   };
-  if (cfg.allow_missing_revocation_list !== undefined && typeof cfg.allow_missing_revocation_list !== "boolean") {
-    throw new Error("config: allow_missing_revocation_list must be true or false");
+  for (const flag of ["allow_missing_revocation_list", "gm_only"]) {
+    if (cfg[flag] !== undefined && typeof cfg[flag] !== "boolean") throw new Error(`config: ${flag} must be true or false`);
   }
   const scene = typeof cfg.scene === "string" ? { kind: cfg.scene } : cfg.scene;
   if (scene !== undefined && typeof scene?.kind !== "string") throw new Error("config: scene must be {\"kind\": ...}");
@@ -258,13 +290,67 @@ async function loadConfig() {
     maxCodeValiditySecs: integer("max_code_validity_secs", 0, 255),
     utcOffsetMinutes: integer("utc_offset_minutes", -1440, 1440),
     allowMissingRevocationList: cfg.allow_missing_revocation_list === true,
+    gmOnly: cfg.gm_only === true,
   };
+}
+
+// The lists this terminal holds, kept across reloads (SPEC.md §8.3): the signed bytes of
+// every list the verifier holds, in IndexedDB, under the root key they belong to. At start
+// the page loads them back through the verifier's own checks (root signature, sequence),
+// before it asks the mirror for anything, so a mirror serving an older publication after
+// a reload is refused as a rollback (and the terminal keeps verifying offline, until its
+// lists expire). Storage holds nothing a forger could use: every list is signed, and
+// loading one can only raise what the verifier holds.
+const held = new Map(); // file name -> the bytes loaded
+const DB = "citycode-terminal", STORE = "held-lists";
+
+function database() {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(DB, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(STORE);
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+}
+
+function request(mode, use) {
+  return database().then((db) => new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, mode);
+    const r = use(tx.objectStore(STORE));
+    tx.oncomplete = () => { db.close(); resolve(r.result); };
+    tx.onerror = tx.onabort = () => { db.close(); reject(tx.error); };
+  }));
+}
+
+async function restoreLists(cfg) {
+  const saved = await request("readonly", (s) => s.get(cfg.rootKey));
+  // The trust list first: revocation lists of issuers are checked against it.
+  const names = Object.keys(saved ?? {}).sort((a, b) => (b === "trust-list.bin") - (a === "trust-list.bin"));
+  const failed = [];
+  for (const name of names) {
+    try {
+      if (name === "trust-list.bin") verifier.loadTrustList(saved[name]);
+      else verifier.loadRevocationList(saved[name]);
+      held.set(name, saved[name]);
+    } catch (e) {
+      failed.push(`${name}: ${e.code ?? e.message}`);
+    }
+  }
+  return failed;
+}
+
+// Saves the bytes of exactly the lists the verifier holds now (a dropped issuer list goes).
+async function saveLists(cfg) {
+  const lists = {};
+  for (const { name } of verifier.heldLists()) if (held.has(name)) lists[name] = held.get(name);
+  await request("readwrite", (s) => s.put(lists, cfg.rootKey));
 }
 
 // Fetches the published directory and loads what is newer: status.json names the files
 // (trust list first); each list's signature and sequence are checked in the verifier, so
 // a stale or tampered mirror cannot roll a list back. On any failure the lists held
-// stay in force until they expire, and the verifier then refuses every code.
+// stay in force until they expire, and the verifier then refuses every code. Whatever
+// loaded is saved before the status line says so.
 async function refreshLists(cfg) {
   const get = async (name) => {
     const r = await fetch(new URL(name, cfg.listsUrl), { cache: "no-store" });
@@ -275,29 +361,35 @@ async function refreshLists(cfg) {
   try {
     const status = await (await get("status.json")).json();
     for (const file of status.files) {
-      const held = verifier.heldLists().find((l) => l.name === file.file);
+      const have = verifier.heldLists().find((l) => l.name === file.file);
       // A mirror behind what this terminal holds: keep the newer list, and say so.
-      if (held && held.sequence > file.sequence) { error = `stale mirror: ${file.file} #${file.sequence} < #${held.sequence}`; continue; }
-      if (held && held.sequence === file.sequence) continue;
+      if (have && have.sequence > file.sequence) { error = `stale mirror: ${file.file} #${file.sequence} < #${have.sequence}`; continue; }
+      if (have && have.sequence === file.sequence) continue;
       const bytes = new Uint8Array(await (await get(file.file)).arrayBuffer());
       if (file.file === "trust-list.bin") verifier.loadTrustList(bytes);
       else verifier.loadRevocationList(bytes);
+      held.set(file.file, bytes);
     }
   } catch (e) {
     error = e.code ?? e.message;
+  }
+  try {
+    await saveLists(cfg);
+  } catch (e) {
+    error = `${t("listsNotSaved")}: ${e.message ?? e}`;
   }
   showLists(error);
 }
 
 function showLists(error) {
-  const held = verifier.heldLists();
+  const lists = verifier.heldLists();
   const date = (t) => new Date(t * 1000).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
-  const parts = held.map((l) => `${l.name === "trust-list.bin" ? t("lists") : t("revocations")} #${l.sequence} ${t("until")} ${date(l.expires_at)}`);
-  const stale = held.length < 2 || held.some((l) => l.expires_at <= now());
+  const parts = lists.map((l) => `${l.name === "trust-list.bin" ? t("lists") : t("revocations")} #${l.sequence} ${t("until")} ${date(l.expires_at)}`);
+  const stale = lists.length < 2 || lists.some((l) => l.expires_at <= now());
   const el = $("lists");
   el.textContent = parts.join(" · ") + (error ? ` · ${t("listError")} (${error})` : "");
   el.className = "lists" + (stale || error ? " stale" : "");
-  el.dataset.sequences = held.map((l) => `${l.name}:${l.sequence}`).join(",");
+  el.dataset.sequences = lists.map((l) => `${l.name}:${l.sequence}`).join(",");
   el.dataset.error = error ?? "";
 }
 
@@ -320,11 +412,21 @@ async function main() {
     if (cfg.maxCodeValiditySecs !== undefined) verifier.setMaxCodeValidity(cfg.maxCodeValiditySecs);
     verifier.setUtcOffsetMinutes(utcOffsetMinutes);
     if (cfg.allowMissingRevocationList) verifier.allowMissingRevocationList();
+    if (cfg.gmOnly) {
+      // Only the GM scanner package (citycode-verifier-gm) verifies SM2: with any other,
+      // a GM-only terminal refuses to run rather than run without the rule.
+      if (typeof verifier.requireGmOnly !== "function") throw new Error("config: gm_only needs the GM scanner package");
+      verifier.requireGmOnly();
+    }
   } catch (e) {
     showUnconfigured(e.message ?? String(e));
     return;
   }
   verifier.setClock(now);
+  // The lists held before the last reload first, then the mirror's newer ones.
+  const unrestored = await restoreLists(cfg).catch((e) => [`${t("listsNotSaved")}: ${e.message ?? e}`]);
+  document.body.dataset.restored = [...held.keys()].join(",");
+  if (unrestored.length) $("status").textContent = unrestored.join(" · ");
   await refreshLists(cfg);
   setInterval(() => refreshLists(cfg), cfg.refreshSecs * 1000);
   document.body.dataset.refresh = "ready";

@@ -7,7 +7,6 @@
 
 #![forbid(unsafe_code)]
 
-use citycode::distribution::ListFile;
 use citycode::text::unhex;
 use citycode::{Algorithm, Policy, PublicKey, Scene, UnverifiedCode};
 use wasm_bindgen::prelude::*;
@@ -41,8 +40,13 @@ impl Obj {
         Obj(js_sys::Object::new())
     }
     pub(crate) fn set(self, key: &str, value: impl Into<JsValue>) -> Self {
+        self.put(key, value.into())
+    }
+    // One body for every value type: the generic `set` only converts (smaller package).
+    #[inline(never)]
+    fn put(self, key: &str, value: JsValue) -> Self {
         // Setting a property on a fresh plain object cannot fail.
-        let _ = js_sys::Reflect::set(&self.0, &key.into(), &value.into());
+        let _ = js_sys::Reflect::set(&self.0, &key.into(), &value);
         self
     }
     pub(crate) fn done(self) -> JsValue {
@@ -252,23 +256,19 @@ impl Verifier {
         self.inner.set_gm_only().map_err(rejection)
     }
 
-    /// The lists held, for the terminal's status line and monitoring.
+    /// The lists held (core's `HeldList`, field for field), for the terminal's status line
+    /// and monitoring.
     #[wasm_bindgen(js_name = heldLists, unchecked_return_type = "HeldList[]")]
     pub fn held_lists(&self) -> js_sys::Array {
-        let held = |name: String, sequence: u64, issued_at: u32, expires_at: u32| {
-            Obj::new()
+        let out = js_sys::Array::new();
+        for held in self.inner.held_lists() {
+            let citycode::HeldList { name, sequence, issued_at, expires_at } = held;
+            let list = Obj::new()
                 .set("name", name)
                 .set("sequence", sequence as f64)
                 .set("issued_at", issued_at)
-                .set("expires_at", expires_at)
-                .done()
-        };
-        let out = js_sys::Array::new();
-        if let Some(t) = self.inner.trust_list() {
-            out.push(&held(ListFile::Trust.file_name(), t.sequence, t.issued_at, t.expires_at));
-        }
-        for l in self.inner.revocation_lists() {
-            out.push(&held(ListFile::Revocation(l.signer).file_name(), l.sequence, l.issued_at, l.expires_at));
+                .set("expires_at", expires_at);
+            out.push(&list.done());
         }
         out
     }
@@ -369,22 +369,43 @@ impl Verifier {
                 },
             ),
         };
-        Ok(match decided {
-            Ok(a) => {
-                let issuers: js_sys::Array = a.issuers.iter().map(|&k| JsValue::from(k)).collect();
-                Obj::new()
-                    .set("accepted", true)
-                    .set("claims", claims_to_js(&a.claims))
-                    .set("subject", a.subject.to_hex())
-                    .set("issued_at", a.issued_at)
-                    .set("issuers", issuers)
-                    .set("policy", a.policy)
-                    .set("revocation_checked", a.revocation_checked)
-                    .set("printed", a.printed)
-                    .done()
-            }
-            Err(r) => Obj::new().set("accepted", false).set("code", r.reason.code()).set("detail", r.detail).done(),
-        })
+        Ok(verdict_to_js(citycode::Verdict::from(decided)))
+    }
+}
+
+/// Core's [`citycode::Verdict`] as a plain JS object, field for field: the names and
+/// values of its serde JSON (`decision`, `policy`, `claims`, ... or `decision`,
+/// `reason`, `detail`; `printed` only when true). Every field is named here, so a field
+/// core adds does not compile until it is carried.
+fn verdict_to_js(verdict: citycode::Verdict) -> JsValue {
+    match verdict {
+        citycode::Verdict::Accept {
+            policy,
+            claims,
+            subject,
+            issued_at,
+            issuers,
+            revocation_checked,
+            replay_checked,
+            printed,
+        } => {
+            let issuers: js_sys::Array = issuers.iter().map(|&k| JsValue::from(k)).collect();
+            let o = Obj::new()
+                .set("decision", "accept")
+                .set("policy", policy)
+                .set("claims", claims_to_js(&claims))
+                .set("subject", subject)
+                .set("issued_at", issued_at)
+                .set("issuers", issuers)
+                .set("revocation_checked", revocation_checked)
+                .set("replay_checked", replay_checked);
+            if printed { o.set("printed", true).done() } else { o.done() }
+        }
+        citycode::Verdict::Reject { reason, detail } => {
+            Obj::new().set("decision", "reject").set("reason", reason.code()).set("detail", detail).done()
+        }
+        // A verdict this adapter does not know refuses the code.
+        _ => Obj::new().set("decision", "reject").set("reason", "internal").set("detail", "unknown verdict").done(),
     }
 }
 

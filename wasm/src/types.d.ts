@@ -64,17 +64,23 @@ export type ReasonCode =
   | "bad_list_status_signature"
   | "list_status_rollback"
   | "list_digest_mismatch"
-  | "list_unavailable";
+  | "list_unavailable"
+  | "list_state_unavailable";
 
-/** What a verifier decided. */
+/**
+ * What a verifier decided: core's `Verdict`, field for field as its JSON (the verify
+ * server's and the CLI's output). `printed` is present, and true, only for a printed code:
+ * the staff MUST check the person's identity document against `claims.identity`
+ * (SPEC.md §5.1). `claims.guardian` says a guardian showed the code.
+ */
 export type Decision =
-  | { accepted: true; claims: Claims; subject: string; issued_at: number; issuers: number[]; policy: string; revocation_checked: boolean }
-  | { accepted: false; code: ReasonCode; detail: string };
+  | { decision: "accept"; policy: string; claims: Claims; subject: string; issued_at: number; issuers: number[]; revocation_checked: boolean; replay_checked: boolean; printed?: true }
+  | { decision: "reject"; reason: ReasonCode; detail: string };
 
 /** The `code` of a thrown error: a reason code, or what went wrong with an argument. */
 export type ErrorCode = ReasonCode | "invalid_argument" | "missing_domain" | "signer" | "clock";
 
-/** A list a verifier holds. */
+/** A list a verifier holds: core's `HeldList`, field for field. */
 export interface HeldList { name: string; sequence: number; issued_at: number; expires_at: number }
 
 /** A code to show. */

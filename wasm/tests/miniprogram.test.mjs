@@ -48,8 +48,8 @@ const program = `
   const chinese = v.verify("码 CC1:12", ${metro.now});
   let thrown;
   try { new cc.Verifier("zz", "ed25519", { kind: "hospital" }); } catch (e) { thrown = e.detail; }
-  console.log(JSON.stringify({ opened, accepted: verdict.accepted, fare: verdict.claims?.transit?.fare_class,
-    chinese: chinese.code, thrown, hasTextDecoder: typeof TextDecoder, key: cc.generateDeviceKey("sm2_sm3").public_key.length }));
+  console.log(JSON.stringify({ opened, accepted: verdict.decision === "accept", fare: verdict.claims?.transit?.fare_class,
+    chinese: chinese.reason, thrown, hasTextDecoder: typeof TextDecoder, key: cc.generateDeviceKey("sm2_sm3").public_key.length }));
 `;
 
 test("the holder package loads and works in a WeChat-like runtime", () => {

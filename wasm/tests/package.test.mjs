@@ -34,7 +34,7 @@ test("three tarballs install offline into a fresh app", () => {
     assert.equal(manifest.exports["."].types, "./citycode_wasm.d.ts");
     const types = readFileSync(path.join(app, "node_modules", pkg, "citycode_wasm.d.ts"), "utf8");
     assert.match(types, /export type ReasonCode =\s+\| "text_prefix"/);
-    assert.match(types, /code: ReasonCode/);
+    assert.match(types, /reason: ReasonCode/);
     assert.match(types, /export type Algorithm = "ed25519" \| "ecdsa_p256_sha256" \| "sm2_sm3"/);
   }
 });
@@ -47,9 +47,9 @@ test("Node imports the scanner by name and verifies with no init and no fetch", 
       const s = ${JSON.stringify(c.verifier)};
       const v = new Verifier(s.root_key, s.root_alg, s.scene);
       for (const l of s.trust_lists) v.loadTrustList(new Uint8Array(Buffer.from(l, "base64url")));
-      for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")), c.now);
+      for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")), ${c.now});
       const d = v.verify(${JSON.stringify(c.input)}, ${c.now});
-      console.log(JSON.stringify({ version: version(), accepted: d.accepted, again: v.verify(${JSON.stringify(c.input)}, ${c.now}).code }));
+      console.log(JSON.stringify({ version: version(), accepted: d.decision === "accept", again: v.verify(${JSON.stringify(c.input)}, ${c.now}).reason }));
     });`);
   assert.deepEqual(JSON.parse(out), { version: "0.1.0", accepted: true, again: "replayed" });
 });
@@ -63,10 +63,10 @@ test("the GM scanner package verifies an all-SM2 code; the default one refuses i
     const v = new gm.Verifier(s.root_key, s.root_alg, s.scene);
     v.requireGmOnly();
     for (const l of s.trust_lists) v.loadTrustList(new Uint8Array(Buffer.from(l, "base64url")));
-    for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")), c.now);
+    for (const l of s.revocation_lists) v.loadRevocationList(new Uint8Array(Buffer.from(l, "base64url")), ${c.now});
     let plainCode;
     try { new plain.Verifier(s.root_key, s.root_alg, s.scene); } catch (e) { plainCode = e.code; }
-    console.log(JSON.stringify({ accepted: v.verify(${JSON.stringify(c.input)}, ${c.now}).accepted, plainCode }));`);
+    console.log(JSON.stringify({ accepted: v.verify(${JSON.stringify(c.input)}, ${c.now}).decision === "accept", plainCode }));`);
   assert.deepEqual(JSON.parse(out), { accepted: true, plainCode: "unsupported_algorithm" });
 });
 
@@ -104,9 +104,9 @@ test("the installed scanner's verifyAsync (node:crypto for P-256) gives every ve
         hostChecks += v.p256Checks(c.input).length;
         d = await v.verifyAsync(c.input, c.now);
       } catch (e) {
-        d = { accepted: false, code: e.code };
+        d = { decision: "reject", reason: e.code };
       }
-      results[c.name] = d.accepted ? "accept" : d.code;
+      results[c.name] = d.decision === "accept" ? "accept" : d.reason;
     }
     console.log(JSON.stringify({ results, hostChecks }));`);
   const { results, hostChecks } = JSON.parse(out);

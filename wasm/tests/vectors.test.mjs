@@ -35,7 +35,7 @@ function prepareCase(cc, c) {
     v = new cc.Verifier(s.root_key, s.root_alg, s.scene);
   } catch (e) {
     assert.ok(typeof e.code === "string", `constructor error without code: ${e}`);
-    return { decision: { accepted: false, code: e.code, detail: e.detail } };
+    return { decision: { decision: "reject", reason: e.code, detail: e.detail } };
   }
   if (s.gm_only) v.requireGmOnly();
   v.setSkew(s.skew_secs);
@@ -47,9 +47,9 @@ function prepareCase(cc, c) {
     for (const l of s.revocation_lists) v.loadRevocationList(b64(l), c.now);
   } catch (e) {
     assert.ok(typeof e.code === "string", `load error without code: ${e}`);
-    return { decision: { accepted: false, code: e.code, detail: e.detail } };
+    return { decision: { decision: "reject", reason: e.code, detail: e.detail } };
   }
-  for (const seen of c.seen ?? []) assert.equal(v.verify(seen.input, seen.now).accepted, true);
+  for (const seen of c.seen ?? []) assert.equal(v.verify(seen.input, seen.now).decision, "accept");
   return { v };
 }
 
@@ -66,15 +66,101 @@ async function runCaseAsync(cc, c) {
 
 function assertExpected(c, d) {
   if (c.expected === "accept") {
-    assert.equal(d.accepted, true, `${c.name}: ${JSON.stringify(d)}`);
+    assert.equal(d.decision, "accept", `${c.name}: ${JSON.stringify(d)}`);
     assert.deepEqual(d.claims, c.claims, c.name);
     assert.equal(d.subject, c.subject, c.name);
     assert.equal(d.revocation_checked, c.revocation_checked ?? true, c.name);
-    assert.equal(d.printed, c.printed ?? false, c.name);
+    assert.equal(d.replay_checked, c.replay_checked ?? true, c.name);
+    assert.equal(d.printed, c.printed, c.name); // present (true) only for a printed code, as in core's JSON
   } else {
-    assert.equal(d.accepted, false, c.name);
-    assert.equal(d.code, c.expected, c.name);
+    assert.equal(d.decision, "reject", c.name);
+    assert.equal(d.reason, c.expected, c.name);
   }
+}
+
+// Core's verdict and held lists of every case, as serde JSON, from a native build with
+// each package's features (scripts/test-wasm.sh runs wasm/examples/core_verdicts.rs).
+const coreVerdicts = (file) => JSON.parse(readFileSync(path.join(pkgDir, file), "utf8"));
+
+// The fields a type of the package's .d.ts declares: a Decision's per variant (keyed by
+// its `decision`), an interface's at its top level; `?` marks an optional one.
+function declaredFields(body) {
+  const fields = new Map();
+  let depth = 0, start = 0;
+  const parts = [];
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] === "{") depth++;
+    else if (body[i] === "}") depth--;
+    else if ((body[i] === ";" || body[i] === "\n") && depth === 0) { parts.push(body.slice(start, i)); start = i + 1; }
+  }
+  parts.push(body.slice(start));
+  for (const part of parts) {
+    const m = part.replace(/\/\*\*[^]*?\*\//g, "").match(/^\s*(\w+)(\??):/);
+    if (m) fields.set(m[1], m[2] === "?");
+  }
+  return fields;
+}
+
+function decisionVariants(dts) {
+  const text = dts.slice(dts.indexOf("export type Decision ="));
+  // wasm-bindgen re-indents the custom section: split on the `|` that opens a line.
+  const union = text.slice(0, text.indexOf(";\n")).split(/\n\s*\|\s*/).slice(1);
+  return Object.fromEntries(union.map((v) => {
+    const fields = declaredFields(v.trim().slice(1, -1));
+    return [v.match(/decision: "(\w+)"/)[1], fields];
+  }));
+}
+
+function interfaceFields(dts, name) {
+  const text = dts.slice(dts.indexOf(`export interface ${name} {`) + `export interface ${name} {`.length);
+  let depth = 1, i = 0;
+  for (; depth > 0; i++) depth += text[i] === "{" ? 1 : text[i] === "}" ? -1 : 0;
+  return declaredFields(text.slice(0, i - 1));
+}
+
+test("the type parser reads types.d.ts", () => {
+  const dts = readFileSync(path.join(pkgDir, "verifier", "citycode_wasm.d.ts"), "utf8");
+  const v = decisionVariants(dts);
+  assert.deepEqual([...v.accept.keys()].sort(), ["claims", "decision", "issued_at", "issuers", "policy", "printed", "replay_checked", "revocation_checked", "subject"]);
+  assert.equal(v.accept.get("printed"), true);
+  assert.equal(v.accept.get("policy"), false);
+  assert.deepEqual([...v.reject.keys()], ["decision", "reason", "detail"]);
+  assert.deepEqual([...interfaceFields(dts, "HeldList").keys()], ["name", "sequence", "issued_at", "expires_at"]);
+  assert.ok(interfaceFields(dts, "Claims").has("guardian"));
+});
+
+for (const [label, pkg, cc, core, cases] of [
+  ["scanner", "verifier", scanner, "core-verdicts.json", vectors.cases.filter((c) => !usesSm2(c))],
+  ["GM scanner", "verifier-gm", gmScanner, "core-verdicts-gm.json", vectors.cases],
+  ["holder", "holder", holderPkg, "core-verdicts-gm.json", vectors.cases],
+]) {
+  test(`${label} package: every verdict and held list is core's JSON field for field, each field declared in types.d.ts`, () => {
+    const expected = coreVerdicts(core);
+    const dts = readFileSync(path.join(pkgDir, pkg, "citycode_wasm.d.ts"), "utf8");
+    const variants = decisionVariants(dts);
+    const claimsFields = interfaceFields(dts, "Claims");
+    const heldFields = [...interfaceFields(dts, "HeldList").keys()];
+    const carried = new Set();
+    for (const c of cases) {
+      const { v, decision } = prepareCase(cc, c);
+      const d = v ? v.verify(c.input, c.now) : decision;
+      assert.deepStrictEqual(d, expected[c.name].verdict, c.name);
+      if (v) assert.deepStrictEqual(v.heldLists(), expected[c.name].held_lists, c.name);
+      // Every field the object carries is declared, and every required one is there.
+      const declared = variants[d.decision];
+      for (const k of Object.keys(d)) {
+        assert.ok(declared.has(k), `${c.name}: ${d.decision}.${k} is not declared in types.d.ts`);
+        carried.add(`${d.decision}.${k}`);
+      }
+      for (const [k, optional] of declared) assert.ok(optional || k in d, `${c.name}: ${d.decision}.${k} missing`);
+      for (const k of Object.keys(d.claims ?? {})) assert.ok(claimsFields.has(k), `${c.name}: claims.${k} undeclared`);
+      for (const h of v?.heldLists() ?? []) assert.deepEqual(Object.keys(h), heldFields, c.name);
+    }
+    // And no declared field is missing from what the package answers.
+    for (const [variant, fields] of Object.entries(variants)) {
+      for (const k of fields.keys()) assert.ok(carried.has(`${variant}.${k}`), `${variant}.${k} is declared but never carried`);
+    }
+  });
 }
 
 test("scanner package (no SM2): every SM2 case is unsupported_algorithm, so it fails closed", () => {
@@ -82,8 +168,8 @@ test("scanner package (no SM2): every SM2 case is unsupported_algorithm, so it f
   assert.ok(sm2Cases.length >= 20);
   for (const c of sm2Cases) {
     const d = runCase(scanner, c);
-    assert.equal(d.accepted, false, c.name);
-    assert.equal(d.code, "unsupported_algorithm", c.name);
+    assert.equal(d.decision, "reject", c.name);
+    assert.equal(d.reason, "unsupported_algorithm", c.name);
   }
   assert.equal(scanner.verifySignature, undefined);
 });
@@ -158,10 +244,10 @@ test("a WebCrypto that says yes to everything cannot pass what SPEC.md §4.2's c
   // of the genuine code, then the forged one's text, decide the forged one.
   const forged = vectors.cases.find((x) => x.name === "p256_device_signature_bad");
   const genuineChecks = v.p256Checks(c.input);
-  assert.equal(v.verifyHostChecked(forged.input, forged.now, genuineChecks).code, "bad_device_signature");
+  assert.equal(v.verifyHostChecked(forged.input, forged.now, genuineChecks).reason, "bad_device_signature");
   v.p256Checks(c.input);
-  assert.equal(v.verifyHostChecked(c.input, c.now, genuineChecks).accepted, true);
-  assert.equal(v.verifyHostChecked(c.input, c.now, genuineChecks).code, "replayed");
+  assert.equal(v.verifyHostChecked(c.input, c.now, genuineChecks).decision, "accept");
+  assert.equal(v.verifyHostChecked(c.input, c.now, genuineChecks).reason, "replayed");
   assert.throws(() => v.verifyHostChecked(c.input, c.now, [{ publicKey: new Uint8Array(33) }]),
     (e) => e.code === "invalid_argument");
   assert.deepEqual(v.p256Checks("not a code"), []);
@@ -216,33 +302,33 @@ test("a holder-built code verifies, once, and goes stale", () => {
   let clock = c.now + 1;
   v.setClock(() => clock);
   // Fail closed: no revocation list, no acceptance (and no replay slot taken).
-  assert.equal(v.verify(code.text).code, "no_revocation_list");
+  assert.equal(v.verify(code.text).reason, "no_revocation_list");
   v.loadRevocationList(b64(s.revocation_lists[0]));
   assert.deepEqual(v.heldLists().map((l) => l.name), ["trust-list.bin", "revocation-root.bin"]);
   const first = v.verify(code.text + "\r\n");
-  assert.equal(first.accepted, true, JSON.stringify(first));
+  assert.equal(first.decision, "accept", JSON.stringify(first));
   assert.equal(first.revocation_checked, true);
   assert.equal(first.claims.transit.fare_class, "senior_free");
   assert.equal(first.claims.transit.vehicle_payment, true); // whole domain: asked by id
-  assert.equal(v.verify(code.text).code, "replayed");
+  assert.equal(v.verify(code.text).reason, "replayed");
   // For a scene, only what its policy reads: the metro card withholds vehicle payment,
   // the parking card the fare class, and each is refused at the other scene.
   const metro = v.verify(h.presentForScene({ kind: "metro_gate" }, c.now, 60).text);
-  assert.equal(metro.accepted, true, JSON.stringify(metro));
+  assert.equal(metro.decision, "accept", JSON.stringify(metro));
   assert.equal(metro.claims.transit.fare_class, "senior_free");
   assert.ok(!("vehicle_payment" in metro.claims.transit), JSON.stringify(metro.claims));
   const parkingCard = v.verify(h.presentForScene({ kind: "parking" }, c.now, 60).text);
-  assert.equal(parkingCard.code, "policy_unmet", JSON.stringify(parkingCard));
+  assert.equal(parkingCard.reason, "policy_unmet", JSON.stringify(parkingCard));
   assert.throws(() => h.presentForScene({ kind: "nowhere" }, c.now), (e) => e.code === "invalid_argument");
   clock = c.now + 200;
   const fresh = new scanner.Verifier(s.root_key, s.root_alg, { kind: "metro_gate" });
   fresh.loadTrustList(b64(s.trust_lists[0]));
   fresh.allowMissingRevocationList();
   fresh.setClock(() => clock);
-  assert.equal(fresh.verify(code.text).code, "code_expired");
+  assert.equal(fresh.verify(code.text).reason, "code_expired");
   fresh.setClock(() => c.now + 2);
   const unchecked = fresh.verify(h.present(new Uint32Array([4]), c.now, 60).text);
-  assert.equal(unchecked.accepted, true, JSON.stringify(unchecked));
+  assert.equal(unchecked.decision, "accept", JSON.stringify(unchecked));
   assert.equal(unchecked.revocation_checked, false);
   v.setClock(() => { throw new Error("no clock"); });
   assert.throws(() => v.verify(code.text), (e) => e.code === "clock");
@@ -264,7 +350,7 @@ test("holder batch: each instance once, then a refill is due", () => {
   const seen = [];
   for (let n = 0; n < 3; n++) {
     const d = v.verify(batch.presentForScene({ kind: "metro_gate" }, demo.now, 60).text);
-    assert.equal(d.accepted, true, JSON.stringify(d));
+    assert.equal(d.decision, "accept", JSON.stringify(d));
     seen.push(d.subject);
   }
   assert.deepEqual(seen, demo.batch.map((i) => i.subject));
@@ -312,7 +398,7 @@ test("hostile input never throws or traps", () => {
     else if (i % 3 === 1) text = String.fromCharCode(...Array.from({ length: n }, () => 1 + rand(0x2fff)));
     else { const p = 4 + rand(c.input.length - 4); text = c.input.slice(0, p) + String(rand(10)) + c.input.slice(p + 1); }
     const d = v.verify(text, c.now);
-    assert.ok(!d.accepted || text === c.input, text);
+    assert.ok(d.decision !== "accept" || text === c.input, text);
     const bytes = new Uint8Array(n).map(() => rand(256));
     for (const load of [() => v.loadTrustList(bytes), () => v.loadRevocationList(bytes)]) {
       try { load(); } catch (e) { assert.equal(typeof e.code, "string", String(e)); }

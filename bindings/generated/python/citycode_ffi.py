@@ -529,6 +529,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_citycode_version() != 5368:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_func_claims_json() != 2457:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_default_card_font_path() != 37921:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_digest() != 12483:
@@ -635,7 +637,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_issuer_issue() != 19874:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 16126:
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 48116:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -644,6 +646,10 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() != 2802:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_liststatestore_load() != 65288:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_liststatestore_save() != 21263:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm() != 57038:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -663,13 +669,17 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() != 6874:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 35447:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 33309:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_list_state() != 21299:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 49294:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 41847:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store() != 5628:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -678,6 +688,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_citycode_ffi_checksum_method_verifier_update_lists() != 28887:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_verify_json() != 55924:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 54244:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -718,6 +730,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_func_base64url_decode.restype = ctypes.c
 _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_citycode_version.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_func_claims_json.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_func_claims_json.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_func_default_card_font_path.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_func_default_card_font_path.restype = ctypes.c_uint16
@@ -892,6 +907,12 @@ _UniffiLib.uniffi_citycode_ffi_checksum_constructor_issuer_new.restype = ctypes.
 _UniffiLib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_liststatestore_load.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_liststatestore_load.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_liststatestore_save.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_liststatestore_save.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm.restype = ctypes.c_uint16
@@ -922,6 +943,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_held_lists.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_held_lists.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_list_state.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_list_state.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list.restype = ctypes.c_uint16
@@ -931,6 +955,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list.restype 
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_scene.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_set_scene.restype = ctypes.c_uint16
@@ -943,6 +970,9 @@ _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_update_lists.restype = c
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify.restype = ctypes.c_uint16
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify_json.argtypes = (
+)
+_UniffiLib.uniffi_citycode_ffi_checksum_method_verifier_verify_json.restype = ctypes.c_uint16
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json.argtypes = (
 )
 _UniffiLib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json.restype = ctypes.c_uint16
@@ -958,6 +988,11 @@ _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_func_claims_json.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_func_claims_json.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_func_default_card_font_path.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -1333,6 +1368,17 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_listfetcher_fetch.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_listfetcher_fetch.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_load.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_load.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_save.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_save.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_method_signingkey_algorithm.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1386,6 +1432,11 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_list_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_list_state.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_load_revocation_list.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1404,6 +1455,12 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_require_gm_only.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_require_gm_only.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_list_state_store.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_list_state_store.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_scene.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1429,6 +1486,13 @@ _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify_json.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify_json.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_citycode_ffi_fn_constructor_verifier_from_config_json.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1533,6 +1597,16 @@ _UniffiLib.uniffi_citycode_ffi_fn_free_listfetcher.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_free_listfetcher.restype = None
+_UniffiLib.uniffi_citycode_ffi_fn_clone_liststatestore.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_clone_liststatestore.restype = ctypes.c_uint64
+_UniffiLib.uniffi_citycode_ffi_fn_free_liststatestore.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_free_liststatestore.restype = None
 _UniffiLib.uniffi_citycode_ffi_fn_clone_signingkey.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1633,6 +1707,27 @@ _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher.argtypes = (
     ctypes.POINTER(_UniffiVTableCallbackInterfaceCitycodeFfiListFetcher),
 )
 _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher.restype = None
+_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.POINTER(_UniffiRustBuffer),
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD1 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_LIST_STATE_STORE = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_LIST_STATE_STORE = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfaceCitycodeFfiListStateStore(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_LIST_STATE_STORE),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_LIST_STATE_STORE),
+        ("load", _UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD0),
+        ("save", _UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD1),
+    ]
+_UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfaceCitycodeFfiListStateStore),
+)
+_UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore.restype = None
 _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.c_int8,
 )
 _UniffiLib.ffi_citycode_ffi_rust_future_poll_u8.argtypes = (
@@ -3309,7 +3404,7 @@ class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
 @dataclass
 class HeldList:
     """
-    A list a verifier holds.
+    A list a verifier holds: core's `HeldList`, field for field.
 """
     def __init__(self, *, name:str, sequence:int, issued_at:int, expires_at:int):
         self.name = name
@@ -4013,7 +4108,8 @@ class _UniffiFfiConverterTypeCitycodeError(_UniffiConverterRustBuffer):
 
 class Decision:
     """
-    What a verifier decided.
+    What a verifier decided: core's `Verdict`, field for field (the verify server and the
+    CLI print its JSON, which [`Verifier::verify_json`] returns).
 """
     def __init__(self):
         raise RuntimeError("Decision cannot be instantiated directly")
@@ -4025,17 +4121,18 @@ class Decision:
         The code passed every check.
 """
         
-        def __init__(self, claims:Claims, claims_json:str, subject:str, issued_at:int, issuers:typing.List[int], revocation_checked:bool, printed:bool):
+        def __init__(self, policy:str, claims:Claims, subject:str, issued_at:int, issuers:typing.List[int], revocation_checked:bool, replay_checked:bool, printed:bool):
+            self.policy = policy
+            
+            """
+        The policy that accepted the code (`hospital`, `scenic_spot:<site>`, ...).
+"""
+        
             self.claims = claims
             
             """
-        Exactly the disclosed claims.
-"""
-        
-            self.claims_json = claims_json
-            
-            """
-        The same claims as JSON (names as in SPEC.md), for logs and comparisons.
+        Exactly the disclosed claims; `claims.guardian` is set when a guardian showed
+        the code ([`claims_json`] gives them as core's JSON).
 """
         
             self.subject = subject
@@ -4053,7 +4150,7 @@ class Decision:
             self.issuers = issuers
             
             """
-        Issuer key ids of the cards.
+        Key ids of the issuers of the code's cards, in card order.
 """
         
             self.revocation_checked = revocation_checked
@@ -4063,11 +4160,19 @@ class Decision:
         (`allowMissingRevocationList`) and holds none.
 """
         
+            self.replay_checked = replay_checked
+            
+            """
+        Whether the code was checked for replay: false when the verifier's replay
+        store records nothing, and for a printed code (never replay-checked).
+"""
+        
             self.printed = printed
             
             """
         A printed code: no device signed it, so staff MUST check the person's identity
-        document against `claims.identity` (SPEC.md §5.1).
+        document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
+        when false.)
 """
         
             pass
@@ -4077,15 +4182,15 @@ class Decision:
             
     
         def __str__(self):
-            return "Decision.ACCEPT(claims={}, claims_json={}, subject={}, issued_at={}, issuers={}, revocation_checked={}, printed={})".format(self.claims, self.claims_json, self.subject, self.issued_at, self.issuers, self.revocation_checked, self.printed)
+            return "Decision.ACCEPT(policy={}, claims={}, subject={}, issued_at={}, issuers={}, revocation_checked={}, replay_checked={}, printed={})".format(self.policy, self.claims, self.subject, self.issued_at, self.issuers, self.revocation_checked, self.replay_checked, self.printed)
         def __eq__(self, other):
             if not isinstance(other, Decision):
                 return NotImplemented
             if not other.is_ACCEPT():
                 return False
-            if self.claims != other.claims:
+            if self.policy != other.policy:
                 return False
-            if self.claims_json != other.claims_json:
+            if self.claims != other.claims:
                 return False
             if self.subject != other.subject:
                 return False
@@ -4094,6 +4199,8 @@ class Decision:
             if self.issuers != other.issuers:
                 return False
             if self.revocation_checked != other.revocation_checked:
+                return False
+            if self.replay_checked != other.replay_checked:
                 return False
             if self.printed != other.printed:
                 return False
@@ -4105,8 +4212,8 @@ class Decision:
         The code was refused.
 """
         
-        def __init__(self, code:str, detail:str):
-            self.code = code
+        def __init__(self, reason:str, detail:str):
+            self.reason = reason
             
             """
         The stable reason code (SPEC.md §10).
@@ -4125,13 +4232,13 @@ class Decision:
             
     
         def __str__(self):
-            return "Decision.REJECT(code={}, detail={})".format(self.code, self.detail)
+            return "Decision.REJECT(reason={}, detail={})".format(self.reason, self.detail)
         def __eq__(self, other):
             if not isinstance(other, Decision):
                 return NotImplemented
             if not other.is_REJECT():
                 return False
-            if self.code != other.code:
+            if self.reason != other.reason:
                 return False
             if self.detail != other.detail:
                 return False
@@ -4166,11 +4273,12 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
         variant = buf.read_i32()
         if variant == 1:
             return Decision.ACCEPT(
+                _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterTypeClaims.read(buf),
                 _UniffiFfiConverterString.read(buf),
-                _UniffiFfiConverterString.read(buf),
-                _UniffiFfiConverterUInt64.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
                 _UniffiFfiConverterSequenceUInt32.read(buf),
+                _UniffiFfiConverterBoolean.read(buf),
                 _UniffiFfiConverterBoolean.read(buf),
                 _UniffiFfiConverterBoolean.read(buf),
             )
@@ -4184,16 +4292,17 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
     @staticmethod
     def check_lower(value):
         if value.is_ACCEPT():
+            _UniffiFfiConverterString.check_lower(value.policy)
             _UniffiFfiConverterTypeClaims.check_lower(value.claims)
-            _UniffiFfiConverterString.check_lower(value.claims_json)
             _UniffiFfiConverterString.check_lower(value.subject)
-            _UniffiFfiConverterUInt64.check_lower(value.issued_at)
+            _UniffiFfiConverterUInt32.check_lower(value.issued_at)
             _UniffiFfiConverterSequenceUInt32.check_lower(value.issuers)
             _UniffiFfiConverterBoolean.check_lower(value.revocation_checked)
+            _UniffiFfiConverterBoolean.check_lower(value.replay_checked)
             _UniffiFfiConverterBoolean.check_lower(value.printed)
             return
         if value.is_REJECT():
-            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.reason)
             _UniffiFfiConverterString.check_lower(value.detail)
             return
         raise ValueError(value)
@@ -4202,16 +4311,17 @@ class _UniffiFfiConverterTypeDecision(_UniffiConverterRustBuffer):
     def write(value, buf):
         if value.is_ACCEPT():
             buf.write_i32(1)
+            _UniffiFfiConverterString.write(value.policy, buf)
             _UniffiFfiConverterTypeClaims.write(value.claims, buf)
-            _UniffiFfiConverterString.write(value.claims_json, buf)
             _UniffiFfiConverterString.write(value.subject, buf)
-            _UniffiFfiConverterUInt64.write(value.issued_at, buf)
+            _UniffiFfiConverterUInt32.write(value.issued_at, buf)
             _UniffiFfiConverterSequenceUInt32.write(value.issuers, buf)
             _UniffiFfiConverterBoolean.write(value.revocation_checked, buf)
+            _UniffiFfiConverterBoolean.write(value.replay_checked, buf)
             _UniffiFfiConverterBoolean.write(value.printed, buf)
         if value.is_REJECT():
             buf.write_i32(2)
-            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.reason, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
 
 
@@ -6666,9 +6776,11 @@ class IssuerProtocol(typing.Protocol):
         """
         Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
         request, each signed over `challenge` by its own device key, each with the same
-        claims and a fresh random subject. 1 to 64 requests; any request that fails its
-        check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-        subjects to revoke the holder (`Revocation.Subject` for each).
+        claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+        (the longest a key request can be), checked before any signature
+        (`out_of_range`), so the work a caller can cause is bounded; then any request that
+        fails its check fails the whole batch (with its reason), so nothing is
+        half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
 """
         raise NotImplementedError
     def issue_guardian(self, key_request: bytes,challenge: bytes,subject: bytes,valid_from_day: int,valid_days: int,claims: Claims,relation: Relation,card_sets: typing.Union[object, typing.List[typing.List[int]]] = _DEFAULT) -> str:
@@ -6784,9 +6896,11 @@ class Issuer(IssuerProtocol):
         """
         Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
         request, each signed over `challenge` by its own device key, each with the same
-        claims and a fresh random subject. 1 to 64 requests; any request that fails its
-        check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-        subjects to revoke the holder (`Revocation.Subject` for each).
+        claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+        (the longest a key request can be), checked before any signature
+        (`out_of_range`), so the work a caller can cause is bounded; then any request that
+        fails its check fails the whole batch (with its reason), so nothing is
+        half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
 """
         
         _UniffiFfiConverterSequenceBytes.check_lower(key_requests)
@@ -7071,6 +7185,210 @@ class _UniffiFfiConverterTypeListFetcher:
     def write(cls, value: ListFetcher, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+
+class ListStateStore():
+    """
+    Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+    sequence and digest of every list and list status the verifier applied, as a JSON
+    string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+    a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+    calls it itself: `load` once when attached, `save` after every load that changes its
+    state, before that load takes effect. So a verifier restarted against a stale mirror
+    that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+    the rollback reasons of each list) and the phone it no longer revokes.
+"""
+    
+    def load(self, ) -> typing.Optional[str]:
+        """
+        The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+        not a list state, another root's) keeps the store from being attached.
+"""
+        raise NotImplementedError
+    def save(self, state: str) -> None:
+        """
+        Saves `state` (JSON), durably, replacing what was saved: return only when a
+        restart would load it. An error fails the load that would change the state
+        (`list_state_unavailable`), and the verifier keeps the lists it held.
+"""
+        raise NotImplementedError
+
+class ListStateStoreImpl(ListStateStore):
+    """
+    Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+    sequence and digest of every list and list status the verifier applied, as a JSON
+    string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+    a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+    calls it itself: `load` once when attached, `save` after every load that changes its
+    state, before that load takes effect. So a verifier restarted against a stale mirror
+    that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+    the rollback reasons of each list) and the phone it no longer revokes.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_free_liststatestore, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_citycode_ffi_fn_clone_liststatestore, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def load(self, ) -> typing.Optional[str]:
+        """
+        The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+        not a list state, another root's) keeps the store from being attached.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_load,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def save(self, state: str) -> None:
+        """
+        Saves `state` (JSON), durably, replacing what was saved: return only when a
+        restart would load it. An error fails the load that would change the state
+        (`list_state_unavailable`), and the verifier keeps the lists it held.
+"""
+        
+        _UniffiFfiConverterString.check_lower(state)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(state),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_save,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplListStateStoreImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD0
+    def load(
+            uniffi_handle,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeListStateStore._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = ()
+            uniffi_method = uniffi_obj.load
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterOptionalString.lower(v)
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                CitycodeError,
+                _UniffiFfiConverterTypeCitycodeError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_CITYCODE_FFI_LIST_STATE_STORE_METHOD1
+    def save(
+            uniffi_handle,
+            state,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeListStateStore._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterString.lift(state), )
+            uniffi_method = uniffi_obj.save
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                CitycodeError,
+                _UniffiFfiConverterTypeCitycodeError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_CITYCODE_FFI_LIST_STATE_STORE
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeListStateStore._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_CITYCODE_FFI_LIST_STATE_STORE
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeListStateStore._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfaceCitycodeFfiListStateStore(
+        _uniffi_free,
+        _uniffi_clone,
+        load,
+        save,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeListStateStore:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return ListStateStoreImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeListStateStore._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: ListStateStore):
+        if not isinstance(value, ListStateStore):
+            raise TypeError("Expected ListStateStore subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: ListStateStore):
+         if isinstance(value, ListStateStoreImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeListStateStore._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: ListStateStore, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
 class _UniffiFfiConverterSequenceTypeHeldList(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -7109,7 +7427,13 @@ class VerifierProtocol(typing.Protocol):
         raise NotImplementedError
     def held_lists(self, ) -> typing.List[HeldList]:
         """
-        The lists held: what a terminal shows its operator and reports to monitoring.
+        The lists held (core's `HeldList`): what a terminal shows its operator and
+        reports to monitoring.
+"""
+        raise NotImplementedError
+    def list_state(self, ) -> str:
+        """
+        The list state as JSON: what a [`ListStateStore`] is given to save.
 """
         raise NotImplementedError
     def load_revocation_list(self, list: bytes,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT) -> None:
@@ -7128,6 +7452,17 @@ class VerifierProtocol(typing.Protocol):
         Accepts only the national algorithms: the root (which must be SM2), every issuer
         key and every device key SM2, every digest SM3 (SPEC.md §4.6). A trust list or
         code with another algorithm is then refused (`unsupported_algorithm`).
+"""
+        raise NotImplementedError
+    def set_list_state_store(self, store: ListStateStore) -> None:
+        """
+        Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+        store saved (from now on anything older is refused, and every revocation list it
+        names must load again before a code is accepted), saves the result at once, and
+        from then on saves after every load that changes it, before the load takes
+        effect. Attach it before loading lists, once per verifier object. Fails with
+        `list_state_unavailable` if the store cannot be read or written or holds a state
+        of another root key; nothing changes then.
 """
         raise NotImplementedError
     def set_scene(self, scene: Scene) -> None:
@@ -7155,6 +7490,12 @@ class VerifierProtocol(typing.Protocol):
         """
         Verifies scanned text now (or at `now_unix`). Never throws for a bad code: the
         decision says why.
+"""
+        raise NotImplementedError
+    def verify_json(self, text: str,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT) -> str:
+        """
+        [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+        server and the CLI print, for backends that log or forward it.
 """
         raise NotImplementedError
 
@@ -7253,7 +7594,8 @@ class Verifier(VerifierProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def held_lists(self, ) -> typing.List[HeldList]:
         """
-        The lists held: what a terminal shows its operator and reports to monitoring.
+        The lists held (core's `HeldList`): what a terminal shows its operator and
+        reports to monitoring.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -7263,6 +7605,21 @@ class Verifier(VerifierProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def list_state(self, ) -> str:
+        """
+        The list state as JSON: what a [`ListStateStore`] is given to save.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_list_state,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7322,6 +7679,30 @@ class Verifier(VerifierProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_require_gm_only,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_list_state_store(self, store: ListStateStore) -> None:
+        """
+        Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+        store saved (from now on anything older is refused, and every revocation list it
+        names must load again before a code is accepted), saves the result at once, and
+        from then on saves after every load that changes it, before the load takes
+        effect. Attach it before loading lists, once per verifier object. Fails with
+        `list_state_unavailable` if the store cannot be read or written or holds a state
+        of another root key; nothing changes then.
+"""
+        
+        _UniffiFfiConverterTypeListStateStore.check_lower(store)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeListStateStore.lower(store),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_list_state_store,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7406,6 +7787,30 @@ class Verifier(VerifierProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def verify_json(self, text: str,now_unix: typing.Union[object, typing.Optional[int]] = _DEFAULT) -> str:
+        """
+        [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+        server and the CLI print, for backends that log or forward it.
+"""
+        
+        _UniffiFfiConverterString.check_lower(text)
+
+        if now_unix is _DEFAULT:
+            now_unix = None
+        _UniffiFfiConverterOptionalUInt64.check_lower(now_unix)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(text),
+            _UniffiFfiConverterOptionalUInt64.lower(now_unix),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify_json,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7535,6 +7940,23 @@ def citycode_version() -> str:
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
         _UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def claims_json(claims: Claims) -> str:
+    """
+    The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
+"""
+    
+    _UniffiFfiConverterTypeClaims.check_lower(claims)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeClaims.lower(claims),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeCitycodeError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_citycode_ffi_fn_func_claims_json,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7956,6 +8378,7 @@ __all__ = [
     "TrustedIssuer",
     "base64url_decode",
     "citycode_version",
+    "claims_json",
     "default_card_font_path",
     "digest",
     "identity_commit",
@@ -7994,6 +8417,8 @@ __all__ = [
     "IssuerProtocol",
     "ListFetcherImpl",
     "ListFetcher",
+    "ListStateStoreImpl",
+    "ListStateStore",
     "Verifier",
     "VerifierProtocol",
 ]

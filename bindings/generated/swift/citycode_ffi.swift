@@ -2358,9 +2358,11 @@ public protocol IssuerProtocol: AnyObject, Sendable {
     /**
      * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
      * request, each signed over `challenge` by its own device key, each with the same
-     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
-     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-     * subjects to revoke the holder (`Revocation.Subject` for each).
+     * claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+     * (the longest a key request can be), checked before any signature
+     * (`out_of_range`), so the work a caller can cause is bounded; then any request that
+     * fails its check fails the whole batch (with its reason), so nothing is
+     * half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
      */
     func issueBatch(keyRequests: [Data], challenge: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]]) throws  -> [IssuedInstance]
     
@@ -2480,9 +2482,11 @@ open func issue(keyRequest: Data, challenge: Data, subject: Data, validFromDay: 
     /**
      * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
      * request, each signed over `challenge` by its own device key, each with the same
-     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
-     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-     * subjects to revoke the holder (`Revocation.Subject` for each).
+     * claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+     * (the longest a key request can be), checked before any signature
+     * (`out_of_range`), so the work a caller can cause is bounded; then any request that
+     * fails its check fails the whole batch (with its reason), so nothing is
+     * half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
      */
 open func issueBatch(keyRequests: [Data], challenge: Data, validFromDay: UInt16, validDays: UInt8, claims: Claims, cardSets: [[UInt32]] = [])throws  -> [IssuedInstance]  {
     return try  FfiConverterSequenceTypeIssuedInstance.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -2809,6 +2813,277 @@ public func FfiConverterTypeListFetcher_lower(_ value: ListFetcher) -> UInt64 {
 
 
 /**
+ * Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+ * sequence and digest of every list and list status the verifier applied, as a JSON
+ * string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+ * a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+ * calls it itself: `load` once when attached, `save` after every load that changes its
+ * state, before that load takes effect. So a verifier restarted against a stale mirror
+ * that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+ * the rollback reasons of each list) and the phone it no longer revokes.
+ */
+public protocol ListStateStore: AnyObject, Sendable {
+    
+    /**
+     * The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+     * not a list state, another root's) keeps the store from being attached.
+     */
+    func load() throws  -> String?
+    
+    /**
+     * Saves `state` (JSON), durably, replacing what was saved: return only when a
+     * restart would load it. An error fails the load that would change the state
+     * (`list_state_unavailable`), and the verifier keeps the lists it held.
+     */
+    func save(state: String) throws 
+    
+}
+/**
+ * Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+ * sequence and digest of every list and list status the verifier applied, as a JSON
+ * string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+ * a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+ * calls it itself: `load` once when attached, `save` after every load that changes its
+ * state, before that load takes effect. So a verifier restarted against a stale mirror
+ * that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+ * the rollback reasons of each list) and the phone it no longer revokes.
+ */
+open class ListStateStoreImpl: ListStateStore, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_citycode_ffi_fn_clone_liststatestore(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_citycode_ffi_fn_free_liststatestore(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+     * not a list state, another root's) keeps the store from being attached.
+     */
+open func load()throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_liststatestore_load(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Saves `state` (JSON), durably, replacing what was saved: return only when a
+     * restart would load it. An error fails the load that would change the state
+     * (`list_state_unavailable`), and the verifier keeps the lists it held.
+     */
+open func save(state: String)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_liststatestore_save(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(state),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceListStateStore {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceListStateStore = UniffiVTableCallbackInterfaceListStateStore(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeListStateStore.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface ListStateStore: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeListStateStore.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface ListStateStore: handle missing in uniffiClone")
+            }
+        },
+        load: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String? in
+                guard let uniffiObj = try? FfiConverterTypeListStateStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.load(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeCitycodeError_lower
+            )
+        },
+        save: { (
+            uniffiHandle: UInt64,
+            state: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeListStateStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.save(
+                     state: try FfiConverterString.lift(state)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeCitycodeError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceListStateStore> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceListStateStore>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitListStateStore() {
+    uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore(UniffiCallbackInterfaceListStateStore.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListStateStore: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<ListStateStore>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = ListStateStore
+
+    public static func lift(_ handle: UInt64) throws -> ListStateStore {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ListStateStoreImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: ListStateStore) -> UInt64 {
+         if let rustImpl = value as? ListStateStoreImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListStateStore {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ListStateStore, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListStateStore_lift(_ handle: UInt64) throws -> ListStateStore {
+    return try FfiConverterTypeListStateStore.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListStateStore_lower(_ value: ListStateStore) -> UInt64 {
+    return FfiConverterTypeListStateStore.lower(value)
+}
+
+
+
+
+
+
+/**
  * A key pair held in this library's memory (zeroized on drop): a software device
  * key, an issuer key or the root key.
  */
@@ -3066,9 +3341,15 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     func allowMissingRevocationList() throws 
     
     /**
-     * The lists held: what a terminal shows its operator and reports to monitoring.
+     * The lists held (core's `HeldList`): what a terminal shows its operator and
+     * reports to monitoring.
      */
     func heldLists() throws  -> [HeldList]
+    
+    /**
+     * The list state as JSON: what a [`ListStateStore`] is given to save.
+     */
+    func listState()  -> String
     
     /**
      * Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
@@ -3087,6 +3368,17 @@ public protocol VerifierProtocol: AnyObject, Sendable {
      * code with another algorithm is then refused (`unsupported_algorithm`).
      */
     func requireGmOnly() throws 
+    
+    /**
+     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+     * store saved (from now on anything older is refused, and every revocation list it
+     * names must load again before a code is accepted), saves the result at once, and
+     * from then on saves after every load that changes it, before the load takes
+     * effect. Attach it before loading lists, once per verifier object. Fails with
+     * `list_state_unavailable` if the store cannot be read or written or holds a state
+     * of another root key; nothing changes then.
+     */
+    func setListStateStore(store: ListStateStore) throws 
     
     /**
      * Switches the scene.
@@ -3114,6 +3406,12 @@ public protocol VerifierProtocol: AnyObject, Sendable {
      * decision says why.
      */
     func verify(text: String, nowUnix: UInt64?)  -> Decision
+    
+    /**
+     * [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+     * server and the CLI print, for backends that log or forward it.
+     */
+    func verifyJson(text: String, nowUnix: UInt64?)  -> String
     
 }
 /**
@@ -3219,12 +3517,25 @@ open func allowMissingRevocationList()throws   {try rustCallWithError(FfiConvert
 }
     
     /**
-     * The lists held: what a terminal shows its operator and reports to monitoring.
+     * The lists held (core's `HeldList`): what a terminal shows its operator and
+     * reports to monitoring.
      */
 open func heldLists()throws  -> [HeldList]  {
     return try  FfiConverterSequenceTypeHeldList.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
         uniffiCallStatus in
     uniffi_citycode_ffi_fn_method_verifier_held_lists(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The list state as JSON: what a [`ListStateStore`] is given to save.
+     */
+open func listState() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_list_state(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -3265,6 +3576,24 @@ open func requireGmOnly()throws   {try rustCallWithError(FfiConverterTypeCitycod
         uniffiCallStatus in
     uniffi_citycode_ffi_fn_method_verifier_require_gm_only(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+     * store saved (from now on anything older is refused, and every revocation list it
+     * names must load again before a code is accepted), saves the result at once, and
+     * from then on saves after every load that changes it, before the load takes
+     * effect. Attach it before loading lists, once per verifier object. Fails with
+     * `list_state_unavailable` if the store cannot be read or written or holds a state
+     * of another root key; nothing changes then.
+     */
+open func setListStateStore(store: ListStateStore)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_set_list_state_store(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeListStateStore_lower(store),uniffiCallStatus
     )
 }
 }
@@ -3320,6 +3649,21 @@ open func verify(text: String, nowUnix: UInt64? = nil) -> Decision  {
     return try!  FfiConverterTypeDecision_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_citycode_ffi_fn_method_verifier_verify(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),
+        FfiConverterOptionUInt64.lower(nowUnix),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+     * server and the CLI print, for backends that log or forward it.
+     */
+open func verifyJson(text: String, nowUnix: UInt64? = nil) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_verify_json(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(text),
         FfiConverterOptionUInt64.lower(nowUnix),uniffiCallStatus
@@ -3576,7 +3920,7 @@ public func FfiConverterTypeHealth_lower(_ value: Health) -> RustBuffer {
 
 
 /**
- * A list a verifier holds.
+ * A list a verifier holds: core's `HeldList`, field for field.
  */
 public struct HeldList: Equatable, Hashable {
     /**
@@ -4812,7 +5156,8 @@ public func FfiConverterTypeCitycodeError_lower(_ value: CitycodeError) -> RustB
 
 
 /**
- * What a verifier decided.
+ * What a verifier decided: core's `Verdict`, field for field (the verify server and the
+ * CLI print its JSON, which [`Verifier::verify_json`] returns).
  */
 
 public enum Decision: Equatable, Hashable {
@@ -4822,27 +5167,33 @@ public enum Decision: Equatable, Hashable {
      */
     case accept(
         /**
-         * Exactly the disclosed claims.
-         */claims: Claims, 
+         * The policy that accepted the code (`hospital`, `scenic_spot:<site>`, ...).
+         */policy: String, 
         /**
-         * The same claims as JSON (names as in SPEC.md), for logs and comparisons.
-         */claimsJson: String, 
+         * Exactly the disclosed claims; `claims.guardian` is set when a guardian showed
+         * the code ([`claims_json`] gives them as core's JSON).
+         */claims: Claims, 
         /**
          * The holder's pseudonymous subject, hex.
          */subject: String, 
         /**
          * Unix second the code was built.
-         */issuedAt: UInt64, 
+         */issuedAt: UInt32, 
         /**
-         * Issuer key ids of the cards.
+         * Key ids of the issuers of the code's cards, in card order.
          */issuers: [UInt32], 
         /**
          * False only when the verifier runs without revocation lists by choice
          * (`allowMissingRevocationList`) and holds none.
          */revocationChecked: Bool, 
         /**
+         * Whether the code was checked for replay: false when the verifier's replay
+         * store records nothing, and for a printed code (never replay-checked).
+         */replayChecked: Bool, 
+        /**
          * A printed code: no device signed it, so staff MUST check the person's identity
-         * document against `claims.identity` (SPEC.md §5.1).
+         * document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
+         * when false.)
          */printed: Bool
     )
     /**
@@ -4851,7 +5202,7 @@ public enum Decision: Equatable, Hashable {
     case reject(
         /**
          * The stable reason code (SPEC.md §10).
-         */code: String, 
+         */reason: String, 
         /**
          * What failed.
          */detail: String
@@ -4877,10 +5228,10 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .accept(claims: try FfiConverterTypeClaims.read(from: &buf), claimsJson: try FfiConverterString.read(from: &buf), subject: try FfiConverterString.read(from: &buf), issuedAt: try FfiConverterUInt64.read(from: &buf), issuers: try FfiConverterSequenceUInt32.read(from: &buf), revocationChecked: try FfiConverterBool.read(from: &buf), printed: try FfiConverterBool.read(from: &buf)
+        case 1: return .accept(policy: try FfiConverterString.read(from: &buf), claims: try FfiConverterTypeClaims.read(from: &buf), subject: try FfiConverterString.read(from: &buf), issuedAt: try FfiConverterUInt32.read(from: &buf), issuers: try FfiConverterSequenceUInt32.read(from: &buf), revocationChecked: try FfiConverterBool.read(from: &buf), replayChecked: try FfiConverterBool.read(from: &buf), printed: try FfiConverterBool.read(from: &buf)
         )
         
-        case 2: return .reject(code: try FfiConverterString.read(from: &buf), detail: try FfiConverterString.read(from: &buf)
+        case 2: return .reject(reason: try FfiConverterString.read(from: &buf), detail: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4891,20 +5242,21 @@ public struct FfiConverterTypeDecision: FfiConverterRustBuffer {
         switch value {
         
         
-        case let .accept(claims,claimsJson,subject,issuedAt,issuers,revocationChecked,printed):
+        case let .accept(policy,claims,subject,issuedAt,issuers,revocationChecked,replayChecked,printed):
             writeInt(&buf, Int32(1))
+            FfiConverterString.write(policy, into: &buf)
             FfiConverterTypeClaims.write(claims, into: &buf)
-            FfiConverterString.write(claimsJson, into: &buf)
             FfiConverterString.write(subject, into: &buf)
-            FfiConverterUInt64.write(issuedAt, into: &buf)
+            FfiConverterUInt32.write(issuedAt, into: &buf)
             FfiConverterSequenceUInt32.write(issuers, into: &buf)
             FfiConverterBool.write(revocationChecked, into: &buf)
+            FfiConverterBool.write(replayChecked, into: &buf)
             FfiConverterBool.write(printed, into: &buf)
             
         
-        case let .reject(code,detail):
+        case let .reject(reason,detail):
             writeInt(&buf, Int32(2))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -6767,6 +7119,17 @@ public func citycodeVersion() -> String  {
 })
 }
 /**
+ * The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
+ */
+public func claimsJson(claims: Claims)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_claims_json(
+        FfiConverterTypeClaims_lower(claims),uniffiCallStatus
+    )
+})
+}
+/**
  * Where Debian's fonts-noto-cjk puts Noto Sans CJK, the default card font.
  */
 public func defaultCardFontPath() -> String  {
@@ -7026,6 +7389,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_func_citycode_version() != 5368) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_citycode_ffi_checksum_func_claims_json() != 2457) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_citycode_ffi_checksum_func_default_card_font_path() != 37921) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7161,7 +7527,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_issuer_issue() != 19874) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 16126) {
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 48116) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149) {
@@ -7171,6 +7537,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_liststatestore_load() != 65288) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_liststatestore_save() != 21263) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_signingkey_algorithm() != 57038) {
@@ -7194,7 +7566,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() != 6874) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 35447) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 33309) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_verifier_list_state() != 21299) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 49294) {
@@ -7204,6 +7579,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 41847) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store() != 5628) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114) {
@@ -7216,6 +7594,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_citycode_ffi_checksum_method_verifier_verify_json() != 55924) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 29584) {
@@ -7261,6 +7642,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitAsyncDeviceSigner()
     uniffiCallbackInitDeviceSigner()
     uniffiCallbackInitListFetcher()
+    uniffiCallbackInitListStateStore()
     return InitializationResult.ok
 }()
 

@@ -291,6 +291,20 @@ typedef void (*UniffiCallbackInterfaceListFetcherMethod0)(uint64_t, RustBuffer, 
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LIST_STATE_STORE_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LIST_STATE_STORE_METHOD0
+typedef void (*UniffiCallbackInterfaceListStateStoreMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LIST_STATE_STORE_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LIST_STATE_STORE_METHOD1
+typedef void (*UniffiCallbackInterfaceListStateStoreMethod1)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ASYNC_DEVICE_SIGNER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ASYNC_DEVICE_SIGNER
 typedef struct UniffiVTableCallbackInterfaceAsyncDeviceSigner {
@@ -320,6 +334,16 @@ typedef struct UniffiVTableCallbackInterfaceListFetcher {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceListFetcherMethod0 _Nonnull fetch;
 } UniffiVTableCallbackInterfaceListFetcher;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LIST_STATE_STORE
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LIST_STATE_STORE
+typedef struct UniffiVTableCallbackInterfaceListStateStore {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceListStateStoreMethod0 _Nonnull load;
+    UniffiCallbackInterfaceListStateStoreMethod1 _Nonnull save;
+} UniffiVTableCallbackInterfaceListStateStore;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_ASYNCDEVICESIGNER
@@ -627,6 +651,31 @@ void uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher(const UniffiVTableC
 RustBuffer uniffi_citycode_ffi_fn_method_listfetcher_fetch(uint64_t ptr, RustBuffer name, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_LISTSTATESTORE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_LISTSTATESTORE
+uint64_t uniffi_citycode_ffi_fn_clone_liststatestore(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_LISTSTATESTORE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FREE_LISTSTATESTORE
+void uniffi_citycode_ffi_fn_free_liststatestore(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_INIT_CALLBACK_VTABLE_LISTSTATESTORE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_INIT_CALLBACK_VTABLE_LISTSTATESTORE
+void uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore(const UniffiVTableCallbackInterfaceListStateStore* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_LISTSTATESTORE_LOAD
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_LISTSTATESTORE_LOAD
+RustBuffer uniffi_citycode_ffi_fn_method_liststatestore_load(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_LISTSTATESTORE_SAVE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_LISTSTATESTORE_SAVE
+void uniffi_citycode_ffi_fn_method_liststatestore_save(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_SIGNINGKEY
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_CLONE_SIGNINGKEY
 uint64_t uniffi_citycode_ffi_fn_clone_signingkey(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -707,6 +756,11 @@ void uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(uint64
 RustBuffer uniffi_citycode_ffi_fn_method_verifier_held_lists(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_LIST_STATE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_LIST_STATE
+RustBuffer uniffi_citycode_ffi_fn_method_verifier_list_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_LOAD_REVOCATION_LIST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_LOAD_REVOCATION_LIST
 void uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(uint64_t ptr, RustBuffer list, RustBuffer now_unix, RustCallStatus *_Nonnull out_status
@@ -720,6 +774,11 @@ void uniffi_citycode_ffi_fn_method_verifier_load_trust_list(uint64_t ptr, RustBu
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_REQUIRE_GM_ONLY
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_REQUIRE_GM_ONLY
 void uniffi_citycode_ffi_fn_method_verifier_require_gm_only(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_SET_LIST_STATE_STORE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_SET_LIST_STATE_STORE
+void uniffi_citycode_ffi_fn_method_verifier_set_list_state_store(uint64_t ptr, uint64_t store, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_SET_SCENE
@@ -742,6 +801,11 @@ RustBuffer uniffi_citycode_ffi_fn_method_verifier_update_lists(uint64_t ptr, uin
 RustBuffer uniffi_citycode_ffi_fn_method_verifier_verify(uint64_t ptr, RustBuffer text, RustBuffer now_unix, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_VERIFY_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_METHOD_VERIFIER_VERIFY_JSON
+RustBuffer uniffi_citycode_ffi_fn_method_verifier_verify_json(uint64_t ptr, RustBuffer text, RustBuffer now_unix, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_BASE64URL_DECODE
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_BASE64URL_DECODE
 RustBuffer uniffi_citycode_ffi_fn_func_base64url_decode(RustBuffer text, RustCallStatus *_Nonnull out_status
@@ -751,6 +815,11 @@ RustBuffer uniffi_citycode_ffi_fn_func_base64url_decode(RustBuffer text, RustCal
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_CITYCODE_VERSION
 RustBuffer uniffi_citycode_ffi_fn_func_citycode_version(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_CLAIMS_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_CLAIMS_JSON
+RustBuffer uniffi_citycode_ffi_fn_func_claims_json(RustBuffer claims, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_FN_FUNC_DEFAULT_CARD_FONT_PATH
@@ -1118,6 +1187,12 @@ uint16_t uniffi_citycode_ffi_checksum_func_citycode_version(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_CLAIMS_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_CLAIMS_JSON
+uint16_t uniffi_citycode_ffi_checksum_func_claims_json(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_DEFAULT_CARD_FONT_PATH
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_FUNC_DEFAULT_CARD_FONT_PATH
 uint16_t uniffi_citycode_ffi_checksum_func_default_card_font_path(void
@@ -1412,6 +1487,18 @@ uint16_t uniffi_citycode_ffi_checksum_method_listfetcher_fetch(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_LISTSTATESTORE_LOAD
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_LISTSTATESTORE_LOAD
+uint16_t uniffi_citycode_ffi_checksum_method_liststatestore_load(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_LISTSTATESTORE_SAVE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_LISTSTATESTORE_SAVE
+uint16_t uniffi_citycode_ffi_checksum_method_liststatestore_save(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_SIGNINGKEY_ALGORITHM
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_SIGNINGKEY_ALGORITHM
 uint16_t uniffi_citycode_ffi_checksum_method_signingkey_algorithm(void
@@ -1460,6 +1547,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_verifier_held_lists(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_LIST_STATE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_LIST_STATE
+uint16_t uniffi_citycode_ffi_checksum_method_verifier_list_state(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_LOAD_REVOCATION_LIST
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_LOAD_REVOCATION_LIST
 uint16_t uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list(void
@@ -1475,6 +1568,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_verifier_load_trust_list(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_REQUIRE_GM_ONLY
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_REQUIRE_GM_ONLY
 uint16_t uniffi_citycode_ffi_checksum_method_verifier_require_gm_only(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_SET_LIST_STATE_STORE
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_SET_LIST_STATE_STORE
+uint16_t uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store(void
     
 );
 #endif
@@ -1499,6 +1598,12 @@ uint16_t uniffi_citycode_ffi_checksum_method_verifier_update_lists(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY
 uint16_t uniffi_citycode_ffi_checksum_method_verifier_verify(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CITYCODE_FFI_CHECKSUM_METHOD_VERIFIER_VERIFY_JSON
+uint16_t uniffi_citycode_ffi_checksum_method_verifier_verify_json(void
     
 );
 #endif

@@ -188,6 +188,21 @@ class MapFetcher(val files: Map<String, ByteArray>) : ListFetcher {
     override fun fetch(name: String): ByteArray = files[name] ?: throw CitycodeException.Rejected("list_unavailable", "$name: 404")
 }
 
+/** An app's list state store: a file, replaced atomically (what an Android app keeps in its files dir). */
+class FileListStateStore(val file: File) : ListStateStore {
+    override fun load(): String? = if (file.exists()) file.readText() else null
+    override fun save(state: String) {
+        val tmp = File(file.path + ".tmp")
+        tmp.outputStream().use { it.write(state.toByteArray()); it.fd.sync() }
+        java.nio.file.Files.move(tmp.toPath(), file.toPath(), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE)
+    }
+}
+
+/** test-vectors/lists/<n>/: a publication of the demo city (2 revokes its phone). */
+fun published(vectors: File, n: Int): Map<String, ByteArray> =
+    File(vectors.parentFile, "lists/$n").listFiles()!!.associate { it.name to it.readBytes() }
+
 @Suppress("UNCHECKED_CAST")
 fun main(args: Array<String>) {
     val vectors = Json.parse(File(args[0]).readText()) as Map<String, Any?>
@@ -199,14 +214,88 @@ fun main(args: Array<String>) {
             if (expected == "accept") {
                 expect(d is Decision.Accept) { "expected accept, got $d" }
                 d as Decision.Accept
-                expect(Json.parse(d.claimsJson) == case["claims"]) { "claims ${d.claimsJson} != ${case["claims"]}" }
+                expect(Json.parse(claimsJson(d.claims)) == case["claims"]) { "claims ${claimsJson(d.claims)} != ${case["claims"]}" }
                 expect(d.subject == case["subject"]) { "subject" }
                 expect(d.revocationChecked == ((case["revocation_checked"] as Boolean?) ?: true)) { "revocation_checked" }
                 expect(d.printed == ((case["printed"] as Boolean?) ?: false)) { "printed" }
+                expect(d.replayChecked == ((case["replay_checked"] as Boolean?) ?: true)) { "replay_checked" }
             } else {
-                expect(d is Decision.Reject && d.code == expected) { "expected $expected, got $d" }
+                expect(d is Decision.Reject && d.reason == expected) { "expected $expected, got $d" }
             }
         }
+    }
+
+    check("every vector's Decision is core's Verdict (verifyJson) field by field") {
+        val camel = { k: String -> k.split("_").mapIndexed { i, w -> if (i == 0) w else w.replaceFirstChar { it.uppercase() } }.joinToString("") }
+        val fieldsOf = { d: Decision -> d.javaClass.declaredFields.map { it.name }.filter { !it.contains("$") && it != "Companion" }.toSet() }
+        var compared = 0
+        for (case in cases) {
+            val setup = case["verifier"] as Map<String, Any?>
+            val twins = List(2) { Verifier.fromConfigJson(jsonOf(setup)) }
+            try {
+                for (v in twins) {
+                    (setup["trust_lists"] as List<String>).forEach { v.loadTrustList(base64urlDecode(it)) }
+                    (setup["revocation_lists"] as List<String>).forEach { v.loadRevocationList(base64urlDecode(it), (case["now"] as Long).toULong()) }
+                    for (seen in (case["seen"] as List<Map<String, Any?>>?) ?: emptyList()) {
+                        v.verify(seen["input"] as String, (seen["now"] as Long).toULong())
+                    }
+                }
+            } catch (e: CitycodeException.Rejected) {
+                continue
+            }
+            val now = (case["now"] as Long).toULong()
+            val d = twins[0].verify(case["input"] as String, now)
+            val core = Json.parse(twins[1].verifyJson(case["input"] as String, now)) as Map<String, Any?>
+            // printed is left out of core's JSON when false; `decision` is the variant.
+            val keys = core.keys.filter { it != "decision" }.map(camel).toSet()
+            when (d) {
+                is Decision.Accept -> {
+                    expect(core["decision"] == "accept") { "${case["name"]}: $core" }
+                    expect(fieldsOf(d) == keys + (if (d.printed) emptySet() else setOf("printed"))) { "${case["name"]}: ${fieldsOf(d)} vs $keys" }
+                    expect(d.policy == core["policy"] && d.subject == core["subject"]) { "${case["name"]}" }
+                    expect(d.issuedAt.toLong() == core["issued_at"]) { "issued_at" }
+                    expect(d.issuers.map { it.toLong() } == core["issuers"]) { "issuers" }
+                    expect(d.revocationChecked == core["revocation_checked"]) { "revocation_checked" }
+                    expect(d.replayChecked == core["replay_checked"]) { "replay_checked" }
+                    expect(d.printed == (core["printed"] ?: false)) { "printed" }
+                    expect(Json.parse(claimsJson(d.claims)) == core["claims"]) { "claims" }
+                }
+                is Decision.Reject -> {
+                    expect(core["decision"] == "reject" && fieldsOf(d) == keys) { "${case["name"]}: ${fieldsOf(d)} vs $core" }
+                    expect(d.reason == core["reason"] && d.detail == core["detail"]) { "${case["name"]}: $d vs $core" }
+                }
+            }
+            compared++
+        }
+        expect(compared > 150) { "$compared compared" }
+    }
+
+    check("list state kept by the app's store: a new Verifier object refuses a stale mirror and the revoked phone") {
+        val case = cases.first { it["name"] == "accept_metro_gate" }
+        val config = jsonOf(case["verifier"])
+        val now = (case["now"] as Long).toULong()
+        val codes = listOf("accept_metro_gate", "scanner_crlf", "scanner_lf").map { n -> (cases.first { it["name"] == n }["input"] as String).trimEnd() }
+        val file = File.createTempFile("citycode-list-state", ".json").also { it.delete() }
+        val store = FileListStateStore(file)
+        val first = Verifier.fromConfigJson(config)
+        first.setListStateStore(store)
+        first.updateLists(MapFetcher(published(File(args[0]), 1)))
+        expect(first.verify(codes[0], now) is Decision.Accept) { "publication 1" }
+        first.updateLists(MapFetcher(published(File(args[0]), 2)))
+        val revoked = first.verify(codes[1], now)
+        expect(revoked is Decision.Reject && revoked.reason == "revoked") { "publication 2: $revoked" }
+        expect(file.readText() == first.listState()) { "saved" }
+        // The app restarts: a new Verifier object, the same store, a stale mirror.
+        val again = Verifier.fromConfigJson(config)
+        again.setListStateStore(store)
+        val stale = try { again.updateLists(MapFetcher(published(File(args[0]), 1))); null } catch (e: CitycodeException.Rejected) { e.code }
+        expect(stale == "list_status_rollback") { "stale mirror: $stale" }
+        expect(again.verify(codes[2], now) is Decision.Reject) { "the revoked phone after the restart" }
+        // Without the store the same restart accepts it: the hole the store closes.
+        val forgetful = Verifier.fromConfigJson(config)
+        forgetful.updateLists(MapFetcher(published(File(args[0]), 1)))
+        expect(forgetful.verify(codes[2], now) is Decision.Accept) { "control" }
+        file.delete()
     }
 
     check("issuance needs the device to sign the issuer's challenge") {
@@ -248,18 +337,18 @@ fun main(args: Array<String>) {
         val insurance = d.claims.medicalInsurance
         expect(insurance?.status == InsuranceStatus.ACTIVE && insurance.region == null) { "insurance $insurance" }
         val replay = hospital.verify(code.text, NOW + 2UL)
-        expect(replay is Decision.Reject && replay.code == "replayed") { "replay: $replay" }
+        expect(replay is Decision.Reject && replay.reason == "replayed") { "replay: $replay" }
         val scenic = Scene.ScenicSpot(1024u, 480)
         hospital.setScene(scenic)
         val t = hospital.verify(holder.presentForScene(scenic, NOW).text, NOW)
         expect(t is Decision.Accept && t.claims.tourism.single().site == 1024u) { "scenic: $t" }
         val late = city.verifier(Scene.MetroGate).verify(holder.presentForScene(Scene.MetroGate, NOW).text, NOW + 200UL)
-        expect(late is Decision.Reject && late.code == "code_expired") { "late: $late" }
+        expect(late is Decision.Reject && late.reason == "code_expired") { "late: $late" }
         // Parking and metro cards each withhold what the other scene reads.
         val parking = city.verifier(Scene.Parking).verify(holder.presentForScene(Scene.Parking, NOW).text, NOW)
         expect(parking is Decision.Accept && parking.claims.transit?.fareClass == null && parking.claims.transit?.vehiclePayment == true) { "parking: $parking" }
         val metroCardAtParking = city.verifier(Scene.Parking).verify(holder.presentForScene(Scene.MetroGate, NOW).text, NOW)
-        expect(metroCardAtParking is Decision.Reject && metroCardAtParking.code == "policy_unmet") { "metro card at parking: $metroCardAtParking" }
+        expect(metroCardAtParking is Decision.Reject && metroCardAtParking.reason == "policy_unmet") { "metro card at parking: $metroCardAtParking" }
     }
 
     check("a batch of instances, one per code, with keys in the platform keystore") {
@@ -297,7 +386,7 @@ fun main(args: Array<String>) {
         val own = hospital.verify(wallet.presentForScene(Scene.Hospital, null, NOW).text, NOW)
         expect(own is Decision.Accept && own.claims.guardian == null) { "own code: $own" }
         val parking = city.verifier(Scene.Parking).verify(wallet.presentForScene(Scene.Parking, "mother", NOW).text, NOW)
-        expect(parking is Decision.Reject && parking.code == "policy_unmet" && parking.detail.contains("guardian")) { "parking: $parking" }
+        expect(parking is Decision.Reject && parking.reason == "policy_unmet" && parking.detail.contains("guardian")) { "parking: $parking" }
         (1..4).forEach { wallet.addDependant("child$it", forMother(Relation.PARENT)) }
         try { wallet.addDependant("sixth", forMother(Relation.PARENT)); throw AssertionError("a sixth dependant") } catch (e: CitycodeException.InvalidArgument) { expect(e.code == "out_of_range") { e.code } }
         expect(wallet.dependants() == listOf("mother", "child1", "child2", "child3", "child4")) { "${wallet.dependants()}" }
@@ -313,7 +402,7 @@ fun main(args: Array<String>) {
         val desk = city.verifier(Scene.Hospital).verify(text, NOW)
         expect(desk is Decision.Accept && desk.printed) { "desk: $desk" }
         val gate = city.verifier(Scene.MetroGate).verify(text, NOW)
-        expect(gate is Decision.Reject && gate.code == "policy_unmet") { "gate: $gate" }
+        expect(gate is Decision.Reject && gate.reason == "policy_unmet") { "gate: $gate" }
         expect(printedCardSvg(text).contains("王*英")) { "svg" }
         val fontPath = System.getenv("CITYCODE_CARD_FONT") ?: defaultCardFontPath()
         if (File(fontPath).exists()) {
@@ -345,7 +434,7 @@ fun main(args: Array<String>) {
         val holder = Holder.withKey(credential, device)
         val bare = Verifier(KeyAlgorithm.ED25519, city.root.publicKey(), Scene.MetroGate).also { it.loadTrustList(city.trust) }
         val refused = bare.verify(holder.presentForScene(Scene.MetroGate, NOW).text, NOW)
-        expect(refused is Decision.Reject && refused.code == "no_revocation_list") { "bare: $refused" }
+        expect(refused is Decision.Reject && refused.reason == "no_revocation_list") { "bare: $refused" }
         bare.allowMissingRevocationList()
         val unchecked = bare.verify(holder.presentForScene(Scene.MetroGate, NOW).text + "\n", NOW)
         expect(unchecked is Decision.Accept && !unchecked.revocationChecked) { "opted out: $unchecked" }
@@ -360,7 +449,7 @@ fun main(args: Array<String>) {
         val second = publishLists(city.root, 2UL, NOW.toUInt(), (NOW + 600UL).toUInt(), city.trust, listOf(revoked)).associate { it.name to it.bytes }
         fetched.updateLists(MapFetcher(second))
         val no = fetched.verify(holder.presentForScene(Scene.MetroGate, NOW + 1UL).text, NOW + 1UL)
-        expect(no is Decision.Reject && no.code == "revoked") { "revoked: $no" }
+        expect(no is Decision.Reject && no.reason == "revoked") { "revoked: $no" }
         try { fetched.updateLists(MapFetcher(published)); throw AssertionError("no error") } catch (e: CitycodeException.Rejected) { expect(e.code == "list_status_rollback") { e.code } }
     }
 
@@ -389,12 +478,12 @@ fun main(args: Array<String>) {
         expect(d is Decision.Accept) { "GM code: $d" }
         expect((d as Decision.Accept).claims.transit?.fareClass == FareClass.SENIOR_FREE) { "claims" }
         val again = verifier.verify(code.text, NOW + 2UL)
-        expect(again is Decision.Reject && again.code == "replayed") { "$again" }
+        expect(again is Decision.Reject && again.reason == "replayed") { "$again" }
         val ed = SigningKey.generate(KeyAlgorithm.ED25519)
         val edCode = Holder.withKey(city.issue(ed, randomSubject(), city.today, 7u, city.claims), ed)
             .presentForScene(Scene.MetroGate, NOW).text
         val refused = verifier.verify(edCode, NOW)
-        expect(refused is Decision.Reject && refused.code == "unsupported_algorithm") { "$refused" }
+        expect(refused is Decision.Reject && refused.reason == "unsupported_algorithm") { "$refused" }
         try { City().verifier(Scene.MetroGate).requireGmOnly(); throw AssertionError("no error") }
         catch (e: CitycodeException.Rejected) { expect(e.code == "unsupported_algorithm") { e.code } }
     }

@@ -149,7 +149,7 @@ fun main(args: Array<String>) {
             expect(st5 == 200 && (ended["revoked_instances"] as Long) == 1L) { "end: $ended" }
             expect(s.call("POST", "/v1/admin/publish", admin).first == 200) { "publish" }
             val refused = s.verifier(Scene.MetroGate).verify(wallet.presentForScene(Scene.MetroGate, "father", now + 1u).text, now + 1u)
-            expect(refused is Decision.Reject && refused.code == "revoked") { "after the end: $refused" }
+            expect(refused is Decision.Reject && refused.reason == "revoked") { "after the end: $refused" }
         }
     } finally {
         proc.destroy()

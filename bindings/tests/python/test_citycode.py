@@ -25,8 +25,9 @@ with open(os.path.join(ROOT, "test-vectors", "key-requests.json"), encoding="utf
     KEY_REQUESTS = json.load(f)["cases"]
 
 
-def run_case(case):
-    """Runs one case as test-vectors/README.md describes; returns the decision."""
+def prepare_case(case):
+    """A verifier set up as test-vectors/README.md describes, or the rejection its lists
+    made."""
     setup = case["verifier"]
     # The vector's verifier object is core's VerifierConfig (its lists are ignored).
     verifier = cc.Verifier.from_config_json(json.dumps(setup))
@@ -36,10 +37,16 @@ def run_case(case):
         for lst in setup["revocation_lists"]:
             verifier.load_revocation_list(cc.base64url_decode(lst), case["now"])
     except cc.CitycodeError.Rejected as e:
-        return cc.Decision.REJECT(code=e.code, detail=e.detail)
+        return None, cc.Decision.REJECT(reason=e.code, detail=e.detail)
     for seen in case.get("seen", []):
         assert verifier.verify(seen["input"], seen["now"]).is_accept()
-    return verifier.verify(case["input"], case["now"])
+    return verifier, None
+
+
+def run_case(case):
+    """Runs one case; returns the decision."""
+    verifier, refused = prepare_case(case)
+    return refused or verifier.verify(case["input"], case["now"])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -47,14 +54,59 @@ def test_vector(case):
     decision = run_case(case)
     if case["expected"] == "accept":
         assert decision.is_accept(), decision
-        assert json.loads(decision.claims_json) == case["claims"]
+        assert json.loads(cc.claims_json(decision.claims)) == case["claims"]
         assert decision.subject == case["subject"]
         assert decision.revocation_checked == case.get("revocation_checked", True)
         assert decision.printed == case.get("printed", False)
+        assert decision.replay_checked == case.get("replay_checked", True)
     else:
         assert decision.is_reject(), decision
-        assert decision.code == case["expected"]
-        assert decision.detail != "" or decision.code in ("text_prefix",)
+        assert decision.reason == case["expected"]
+        assert decision.detail != "" or decision.reason in ("text_prefix",)
+
+
+# The fields of each Decision variant, as UniFFI generated them, and as core's Verdict
+# names them in JSON: the same, one to one (`decision` is the variant).
+ACCEPT_FIELDS = {"policy", "claims", "subject", "issued_at", "issuers", "revocation_checked", "replay_checked", "printed"}
+REJECT_FIELDS = {"reason", "detail"}
+
+
+def test_decision_is_cores_verdict_field_by_field():
+    """For every vector, the Decision carries exactly core's Verdict (verify_json, the
+    JSON the server and the CLI print): every field, by name, nothing more."""
+    seen_keys, compared = set(), 0
+    for case in CASES:
+        verifier, refused = prepare_case(case)
+        twin, _ = prepare_case(case)
+        if refused:
+            continue
+        d = verifier.verify(case["input"], case["now"])
+        core = json.loads(twin.verify_json(case["input"], case["now"]))
+        seen_keys |= set(core)
+        fields = {k for k in vars(d) if not k.startswith("_")}
+        if core["decision"] == "accept":
+            assert d.is_accept() and fields == ACCEPT_FIELDS, (case["name"], fields)
+            # printed is left out of core's JSON when false.
+            assert set(core) - {"decision"} == ACCEPT_FIELDS - ({"printed"} if not d.printed else set())
+            assert json.loads(cc.claims_json(d.claims)) == core["claims"], case["name"]
+            for k in ("policy", "subject", "issued_at", "issuers", "revocation_checked", "replay_checked"):
+                assert getattr(d, k) == core[k], (case["name"], k)
+            assert d.printed == core.get("printed", False)
+        else:
+            assert d.is_reject() and fields == REJECT_FIELDS, (case["name"], fields)
+            assert set(core) == {"decision"} | REJECT_FIELDS
+            assert (d.reason, d.detail) == (core["reason"], core["detail"]), case["name"]
+        compared += 1
+    assert compared > 150
+    assert seen_keys == {"decision"} | ACCEPT_FIELDS | REJECT_FIELDS, seen_keys
+
+
+def test_held_lists_are_cores_held_list():
+    case = next(c for c in CASES if c["name"] == "accept_metro_gate")
+    verifier, _ = prepare_case(case)
+    held = verifier.held_lists()
+    assert [(h.name, h.sequence) for h in held] == [("trust-list.bin", 1), ("revocation-root.bin", 1)]
+    assert {k for k in vars(held[0]) if not k.startswith("_")} == {"name", "sequence", "issued_at", "expires_at"}
 
 
 @pytest.mark.parametrize("case", KEY_REQUESTS, ids=[c["name"] for c in KEY_REQUESTS])
@@ -266,9 +318,9 @@ def test_full_flow_with_python_held_p256_key():
     assert decision.subject == holder.subject()
 
     again = verifier.verify(code.text, NOW + 2)
-    assert again.is_reject() and again.code == "replayed"
+    assert again.is_reject() and again.reason == "replayed"
     late = city.verifier(cc.Scene.HOSPITAL()).verify(code.text, NOW + 120)
-    assert late.is_reject() and late.code == "code_expired"
+    assert late.is_reject() and late.reason == "code_expired"
 
     verifier.set_scene(cc.Scene.METRO_GATE())
     metro = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
@@ -280,7 +332,7 @@ def test_full_flow_with_python_held_p256_key():
     parking = holder.present_for_scene(cc.Scene.PARKING(), now_unix=NOW)
     verifier.set_scene(cc.Scene.PARKING())
     refused = verifier.verify(parking.text, NOW)
-    assert refused.is_reject() and refused.code == "policy_unmet" and "vehicle" in refused.detail
+    assert refused.is_reject() and refused.reason == "policy_unmet" and "vehicle" in refused.detail
 
 
 class PromptedKeystore(cc.AsyncDeviceSigner):
@@ -353,7 +405,7 @@ def test_gm_only_city_with_a_python_held_sm2_key():
     decision = verifier.verify(code.text, NOW + 1)
     assert decision.is_accept(), decision
     assert decision.claims.transit.fare_class == cc.FareClass.STUDENT
-    assert verifier.verify(code.text, NOW + 2).code == "replayed"
+    assert verifier.verify(code.text, NOW + 2).reason == "replayed"
 
     # A wrong SM2 signature never leaves the holder: it checks each one.
     class Wrong(PythonSm2Keystore):
@@ -369,7 +421,7 @@ def test_gm_only_city_with_a_python_held_sm2_key():
     ed_cred = city.issuer.issue(*requested(ed), cc.random_subject(), city.today, 7, city.claims())
     ed_code = cc.Holder.with_key(ed_cred, ed).present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
     refused = verifier.verify(ed_code.text, NOW)
-    assert refused.is_reject() and refused.code == "unsupported_algorithm"
+    assert refused.is_reject() and refused.reason == "unsupported_algorithm"
     # Without GM-only the same verifier setup takes the mixed code.
     assert city.verifier(cc.Scene.METRO_GATE()).verify(ed_code.text, NOW).is_accept()
     # An Ed25519 root cannot be made GM-only.
@@ -394,6 +446,37 @@ def test_sm3_samples_and_sm2_signature_vectors():
         assert cc.verify_signature(cc.KeyAlgorithm.SM2, key, msg, sig) == c["valid"], c["name"]
 
 
+def test_batch_count_and_sizes_are_checked_before_any_signature():
+    """A batch of 0 or 65 requests, or one request longer than any key request, is
+    out_of_range before a single signature is checked: each batch below opens with a
+    request whose signature is bad, which would otherwise be the reason."""
+    city = City(NOW)
+    challenge = cc.random_challenge()
+    good = [cc.SigningKey.generate(cc.KeyAlgorithm.ED25519).key_request(challenge) for _ in range(64)]
+    spoilt = cc.SigningKey.generate(cc.KeyAlgorithm.ECDSA_P256).key_request(cc.random_challenge())
+    assert len(spoilt) == 99  # the longest a request can be: version, algorithm, 33-byte key, signature
+
+    def refused(requests):
+        with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+            city.issuer.issue_batch(requests, challenge, city.today, 1, city.claims())
+        return e.value.code, e.value.detail
+
+    code, detail = refused([])
+    assert code == "out_of_range" and detail.endswith("a batch holds 1 to 64 key requests, not 0"), detail
+    code, detail = refused([spoilt] + good)
+    assert code == "out_of_range" and detail.endswith("not 65"), detail
+    # An oversized request anywhere in the batch, even the last: out_of_range, though the
+    # first one's signature is bad. A megabyte is refused as fast as 100 bytes.
+    for oversized in (spoilt + b"\x00", bytes(1 << 20)):
+        code, detail = refused([spoilt] + good[:10] + [oversized])
+        assert code == "out_of_range" and "key request 11 is longer than 99 bytes" in detail, detail
+    # Within the limits, the bad signature is the reason; 64 good requests are issued.
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        city.issuer.issue_batch([spoilt] + good[:63], challenge, city.today, 1, city.claims())
+    assert e.value.code == "bad_device_signature"
+    assert len(city.issuer.issue_batch(good, challenge, city.today, 1, city.claims())) == 64
+
+
 def test_batch_of_unlinkable_instances_refill_and_revocation():
     """The app makes a key per instance, proves each over one challenge, shows each
     instance once, asks for a refill, and a revoked holder loses every instance."""
@@ -407,8 +490,9 @@ def test_batch_of_unlinkable_instances_refill_and_revocation():
     with pytest.raises(cc.CitycodeError.Rejected) as e:
         city.issuer.issue_batch([keys[0].key_request(challenge), stranger], challenge, city.today, 1, city.claims())
     assert e.value.code == "bad_device_signature"
-    with pytest.raises(cc.CitycodeError.InvalidArgument):
+    with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
         city.issuer.issue_batch([], challenge, city.today, 1, city.claims())
+    assert e.value.code == "out_of_range"
 
     batch = cc.HolderBatch(cc.BatchReuse.ONCE_ONLY(), refill_below=2)
     with pytest.raises(cc.CitycodeError.Signer):
@@ -438,7 +522,7 @@ def test_batch_of_unlinkable_instances_refill_and_revocation():
         city.root, None, 1, NOW - 10, NOW + 3600, [cc.Revocation.SUBJECT(id=i.subject) for i in refill]))
     for n in range(2):
         refused = verifier.verify(batch.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW + n).text, NOW + n)
-        assert refused.is_reject() and refused.code == "revoked", refused
+        assert refused.is_reject() and refused.reason == "revoked", refused
 
 
 def test_guardian_app_holds_an_elders_code_beside_its_own():
@@ -468,7 +552,7 @@ def test_guardian_app_holds_an_elders_code_beside_its_own():
     assert own.is_accept() and own.claims.guardian is None and own.claims.health.status == cc.HealthStatus.GREEN
     parking = city.verifier(cc.Scene.PARKING())
     refused = parking.verify(wallet.present_for_scene(cc.Scene.PARKING(), dependant="mother", now_unix=NOW).text, NOW)
-    assert refused.is_reject() and refused.code == "policy_unmet" and "guardian" in refused.detail
+    assert refused.is_reject() and refused.reason == "policy_unmet" and "guardian" in refused.detail
 
     for n in range(4):
         wallet.add_dependant(f"child{n}", for_mother(cc.Relation.PARENT))
@@ -495,7 +579,7 @@ def test_printed_code_for_an_elder_without_a_phone():
     assert desk.is_accept() and desk.printed and desk.subject == subject.hex()
     assert cc.identity_matches(desk.claims.identity, "11010519491231002X")
     gate = city.verifier(cc.Scene.METRO_GATE()).verify(text, NOW)
-    assert gate.is_reject() and gate.code == "policy_unmet" and "printed" in gate.detail
+    assert gate.is_reject() and gate.reason == "policy_unmet" and "printed" in gate.detail
     assert "王*英" in cc.printed_card_svg(text)
     # The PDF embeds a subset of a font the caller loads once (core's tests/card_pdf.rs
     # renders it); its errors arrive with their codes.
@@ -560,7 +644,7 @@ def test_software_key_holder_and_revocation():
                                           [cc.Revocation.DEVICE_KEY(id=device.key_id())])
     verifier.load_revocation_list(revocations)
     decision = verifier.verify(holder.present_for_scene(scenic, now_unix=NOW + 1).text, NOW + 1)
-    assert decision.is_reject() and decision.code == "revoked"
+    assert decision.is_reject() and decision.reason == "revoked"
     with pytest.raises(cc.CitycodeError.Rejected) as e:
         verifier.load_revocation_list(cc.sign_revocation_list(city.root, None, 0, NOW, NOW + 60, []))
     assert e.value.code == "revocation_list_rollback"
@@ -587,7 +671,7 @@ def test_fail_closed_without_a_revocation_list_unless_allowed():
     verifier.load_trust_list(city.trust)
     code = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW)
     refused = verifier.verify(code.text, NOW)
-    assert refused.is_reject() and refused.code == "no_revocation_list"
+    assert refused.is_reject() and refused.reason == "no_revocation_list"
     verifier.allow_missing_revocation_list()
     accepted = verifier.verify(code.text + "\r\n", NOW)
     assert accepted.is_accept() and accepted.revocation_checked is False
@@ -627,7 +711,7 @@ def test_lists_reach_the_verifier_from_a_published_directory():
     assert verifier.update_lists(fetcher) == ["revocation-root.bin"]
     assert fetcher.fetched == ["status.bin", "revocation-root.bin"]
     code = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW + 1).text
-    assert verifier.verify(code, NOW + 1).code == "revoked"
+    assert verifier.verify(code, NOW + 1).reason == "revoked"
     # A stale mirror is refused and the newer list stays in force.
     with pytest.raises(cc.CitycodeError.Rejected) as e:
         verifier.update_lists(DictFetcher(first))
@@ -641,7 +725,119 @@ def test_lists_reach_the_verifier_from_a_published_directory():
         verifier.update_lists(DictFetcher(mixed))
     assert e.value.code == "list_digest_mismatch"
     code = holder.present_for_scene(cc.Scene.METRO_GATE(), now_unix=NOW + 2).text
-    assert verifier.verify(code, NOW + 2).code == "revoked"
+    assert verifier.verify(code, NOW + 2).reason == "revoked"
+
+
+class FileStore(cc.ListStateStore):
+    """An app's list state store: one JSON file, replaced atomically (what a phone app
+    would keep in its files directory)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.saves = 0
+
+    def load(self):
+        if not os.path.exists(self.path):
+            return None
+        with open(self.path, encoding="utf-8") as f:
+            return f.read()
+
+    def save(self, state):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(state)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        self.saves += 1
+
+
+def published(n):
+    """test-vectors/lists/<n>/, a publication of the demo city (2 revokes its phone)."""
+    folder = os.path.join(ROOT, "test-vectors", "lists", str(n))
+    files = {}
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name), "rb") as f:
+            files[name] = f.read()
+    return files
+
+
+def test_list_state_survives_a_new_verifier_so_a_stale_mirror_is_refused(tmp_path):
+    """A verifier object made again (the app restarted) with the app's store refuses a
+    stale mirror's older publication and keeps refusing the phone it revoked since;
+    without the store it would take the older publication and accept the phone."""
+    case = next(c for c in CASES if c["name"] == "accept_metro_gate")
+    config = json.dumps(case["verifier"])
+    codes = [case["input"]] + [c["input"].rstrip() for c in CASES if c["name"] in ("scanner_crlf", "scanner_lf")]
+    now = case["now"]
+    store = FileStore(str(tmp_path / "list-state.json"))
+
+    first = cc.Verifier.from_config_json(config)
+    first.set_list_state_store(store)
+    assert first.update_lists(DictFetcher(published(1))) == ["trust-list.bin", "revocation-root.bin"]
+    assert first.verify(codes[0], now).is_accept()
+    assert first.update_lists(DictFetcher(published(2))) == ["revocation-root.bin"]
+    assert first.verify(codes[1], now).reason == "revoked"
+    saved = json.loads(store.load())
+    assert saved["status"]["sequence"] == 2 and saved["revocation_lists"][0]["sequence"] == 2
+    assert json.loads(first.list_state()) == saved
+
+    # The app restarts: a new verifier object, the same store, a stale mirror.
+    again = cc.Verifier.from_config_json(config)
+    again.set_list_state_store(store)
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        again.update_lists(DictFetcher(published(1)))
+    assert e.value.code == "list_status_rollback"
+    assert again.held_lists() == []
+    assert not again.verify(codes[2], now).is_accept()
+    # Each list on its own is refused too, by the floors the store kept.
+    stale = published(1)
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        again.load_revocation_list(stale["revocation-root.bin"])
+    assert e.value.code == "revocation_list_rollback"
+    assert not again.verify(codes[2], now).is_accept()
+    # Without the store, the same restart accepts the revoked phone: the hole it closes.
+    forgetful = cc.Verifier.from_config_json(config)
+    forgetful.update_lists(DictFetcher(published(1)))
+    assert forgetful.verify(codes[2], now).is_accept()
+    # The mirror catches up: the phone stays revoked, and nothing older was ever saved.
+    assert again.update_lists(DictFetcher(published(2))) == ["trust-list.bin", "revocation-root.bin"]
+    assert again.verify(codes[2], now).reason == "revoked"
+    assert json.loads(store.load()) == saved
+
+
+class BrokenStore(cc.ListStateStore):
+    def __init__(self, loaded=None, fail_save_after=0):
+        self.loaded, self.fail_save_after, self.saves = loaded, fail_save_after, 0
+
+    def load(self):
+        return self.loaded
+
+    def save(self, state):
+        self.saves += 1
+        if self.saves > self.fail_save_after:
+            raise cc.CitycodeError.InvalidArgument("invalid_argument", "disk full")
+
+
+def test_a_list_state_store_that_fails_keeps_the_verifier_from_applying_what_it_could_forget():
+    case = next(c for c in CASES if c["name"] == "accept_metro_gate")
+    config = json.dumps(case["verifier"])
+    # A store that cannot save, one holding something else, one of another root: refused.
+    for store, why in [(BrokenStore(), "disk full"), (BrokenStore(loaded="{}"), "list state"),
+                       (BrokenStore(loaded=json.dumps({"version": 1, "root_key_id": "00" * 16})), "root key")]:
+        v = cc.Verifier.from_config_json(config)
+        with pytest.raises(cc.CitycodeError.Rejected) as e:
+            v.set_list_state_store(store)
+        assert e.value.code == "list_state_unavailable" and why in e.value.detail, e.value.detail
+    # Saving fails later: the update fails and the lists do not take effect.
+    store = BrokenStore(fail_save_after=1)
+    v = cc.Verifier.from_config_json(config)
+    v.set_list_state_store(store)
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        v.update_lists(DictFetcher(published(1)))
+    assert e.value.code == "list_state_unavailable"
+    assert v.held_lists() == []
+    assert v.verify(case["input"], case["now"]).reason == "no_trust_list"
 
 
 def test_errors_are_typed_with_reason_codes():

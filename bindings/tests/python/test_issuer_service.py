@@ -138,7 +138,7 @@ def test_a_holder_batch_fills_and_refills_from_the_service(service):
     assert service.call("POST", "/v1/admin/publish", service.token("admin", "admin"))[0] == 200
     refused = service.verifier(cc.Scene.METRO_GATE()).verify(
         batch.present_for_scene(cc.Scene.METRO_GATE(), now_unix=now).text, now)
-    assert refused.is_reject() and refused.code == "revoked"
+    assert refused.is_reject() and refused.reason == "revoked"
 
 
 def test_a_guardian_wallet_holds_a_dependants_code_from_the_service(service):
@@ -164,4 +164,4 @@ def test_a_guardian_wallet_holds_a_dependants_code_from_the_service(service):
     assert service.call("POST", "/v1/admin/publish", service.token("admin", "admin"))[0] == 200
     refused = service.verifier(cc.Scene.METRO_GATE()).verify(
         wallet.present_for_scene(cc.Scene.METRO_GATE(), dependant="mother", now_unix=now + 1).text, now + 1)
-    assert refused.is_reject() and refused.code == "revoked"
+    assert refused.is_reject() and refused.reason == "revoked"

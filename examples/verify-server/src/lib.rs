@@ -13,6 +13,8 @@
 //! `openapi.json` beside this crate documents the routes; a test checks it against the
 //! running service.
 
+pub mod config;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -26,7 +28,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use citycode::distribution::{DirectorySource, ListFile, ListSource, STATUS_FILE};
+use citycode::distribution::{DirectorySource, ListSource, STATUS_FILE};
 use citycode::{Clock, Reason, Rejection, Verdict, Verifier};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -129,6 +131,15 @@ impl ListSource for HttpSource {
     }
 }
 
+/// The service's clock, shared with its verifier.
+struct ServiceClock(Arc<dyn Clock>);
+
+impl Clock for ServiceClock {
+    fn now(&self) -> u64 {
+        self.0.now()
+    }
+}
+
 /// Where log lines go: one JSON object per line.
 pub type LogSink = Box<dyn Write + Send>;
 
@@ -155,6 +166,9 @@ impl Service {
     /// store), taking its time from `clock` and its lists from `lists`. Call
     /// [`Service::reload`] to load them.
     pub fn new(verifier: Verifier, clock: Arc<dyn Clock>, lists: Lists, log: LogSink) -> Self {
+        // One time for everything: the verifier loads lists (an issuer's key must be
+        // valid now) on the service's clock, as it verifies codes.
+        let verifier = verifier.with_clock(ServiceClock(clock.clone()));
         Service {
             verifier: RwLock::new(verifier),
             clock,
@@ -273,19 +287,13 @@ impl Service {
     }
 
     fn list_summary(&self, v: &Verifier, now: u64) -> Value {
-        let mut lists = serde_json::Map::new();
-        for (name, seq, issued, expires) in held_lists(v) {
-            lists.insert(
-                name,
-                json!({"sequence": seq, "issued_at": issued, "expires_at": expires,
-                                      "age_secs": now.saturating_sub(u64::from(issued))}),
-            );
-        }
-        json!({"now": now, "lists": lists, "status_sequence": v.list_status().map(|s| s.0),
+        json!({"now": now, "lists": v.held_lists(), "status_sequence": v.list_status().map(|s| s.0),
                "revocation_required": v.revocation_required()})
     }
 
-    fn verify_one(&self, text: &str) -> Verdict {
+    /// Verifies one scanned text on the service's clock, counted in its metrics: what
+    /// `POST /verify` answers.
+    pub fn verify(&self, text: &str) -> Verdict {
         let start = Instant::now();
         let verdict = Verdict::from(self.read().verify_at(text, self.clock.now()));
         self.record(&verdict, start.elapsed());
@@ -322,19 +330,21 @@ impl Service {
         out.push_str(
             "# HELP citycode_list_sequence Sequence number of each held list.\n# TYPE citycode_list_sequence gauge\n",
         );
-        let held = held_lists(&v);
-        for (name, seq, _, _) in &held {
-            out.push_str(&format!("citycode_list_sequence{{list=\"{name}\"}} {seq}\n"));
+        // One series per held list, labelled with its file name (core's HeldList).
+        let held = v.held_lists();
+        for l in &held {
+            out.push_str(&format!("citycode_list_sequence{{list=\"{}\"}} {}\n", l.name, l.sequence));
         }
         out.push_str("# HELP citycode_list_expires_at_seconds Expiry of each held list, Unix seconds.\n# TYPE citycode_list_expires_at_seconds gauge\n");
-        for (name, _, _, exp) in &held {
-            out.push_str(&format!("citycode_list_expires_at_seconds{{list=\"{name}\"}} {exp}\n"));
+        for l in &held {
+            out.push_str(&format!("citycode_list_expires_at_seconds{{list=\"{}\"}} {}\n", l.name, l.expires_at));
         }
         out.push_str("# HELP citycode_list_age_seconds Seconds since each held list was issued.\n# TYPE citycode_list_age_seconds gauge\n");
-        for (name, _, issued, _) in &held {
+        for l in &held {
             out.push_str(&format!(
-                "citycode_list_age_seconds{{list=\"{name}\"}} {}\n",
-                now.saturating_sub(u64::from(*issued))
+                "citycode_list_age_seconds{{list=\"{}\"}} {}\n",
+                l.name,
+                now.saturating_sub(u64::from(l.issued_at))
             ));
         }
         let ready = u8::from(v.ready_at(now).is_ok());
@@ -359,20 +369,6 @@ impl Service {
     }
 }
 
-/// Name, sequence, issued_at and expires_at of every held list.
-fn held_lists(v: &Verifier) -> Vec<(String, u64, u32, u32)> {
-    let mut out = Vec::new();
-    if let Some(t) = v.trust_list() {
-        out.push(("trust".to_string(), t.sequence, t.issued_at, t.expires_at));
-    }
-    for l in v.revocation_lists() {
-        let name = ListFile::Revocation(l.signer).file_name();
-        let name = name.trim_end_matches(".bin").replace('-', "_");
-        out.push((name, l.sequence, l.issued_at, l.expires_at));
-    }
-    out
-}
-
 async fn request_deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
@@ -395,7 +391,7 @@ async fn run_verification<T: Send + 'static>(
 }
 
 async fn verify(State(s): State<Arc<Service>>, Json(req): Json<VerifyRequest>) -> Response {
-    match run_verification(s, move |s| s.verify_one(&req.text)).await {
+    match run_verification(s, move |s| s.verify(&req.text)).await {
         Some(verdict) => Json(verdict).into_response(),
         None => internal().into_response(),
     }

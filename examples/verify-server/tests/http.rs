@@ -18,6 +18,7 @@ use citycode::{
     Algorithm, CardLayout, Clock, CredentialRequest, FixedClock, Issuer, KeyPair, PresentOptions, Scene, Subject,
     SystemClock, Verifier, present,
 };
+use citycode_verify_server::config::ServerConfig;
 use citycode_verify_server::{HttpSource, Limits, Lists, Service, serve};
 use serde_json::{Value, json};
 
@@ -139,7 +140,10 @@ fn verify_and_batch_over_http_on_the_services_own_clock() {
     assert_eq!(get(&format!("{base}/livez")), (200, "ok".to_string()));
     let (status, ready) = get_json(&format!("{base}/readyz"));
     assert_eq!(status, 200, "{ready}");
-    assert_eq!(ready["lists"]["trust"]["sequence"], 1);
+    assert_eq!(
+        ready["lists"][0],
+        json!({"name": "trust-list.bin", "sequence": 1, "issued_at": demo::NOW - 3600, "expires_at": demo::NOW + 30 * 86_400})
+    );
 
     let (status, one) = post(&format!("{base}/verify"), json!({"text": code(&city, 1, demo::NOW)}));
     assert_eq!(status, 200);
@@ -201,8 +205,8 @@ fn verify_and_batch_over_http_on_the_services_own_clock() {
     assert!(metrics.contains("citycode_verdicts_total{outcome=\"accept\"} 4"), "{metrics}");
     assert!(metrics.contains("citycode_verdicts_total{outcome=\"replayed\"} 2"), "{metrics}");
     assert!(metrics.contains("citycode_verify_seconds_count 10"), "{metrics}");
-    assert!(metrics.contains("citycode_list_sequence{list=\"trust\"} 1"), "{metrics}");
-    assert!(metrics.contains("citycode_list_sequence{list=\"revocation_root\"} 1"), "{metrics}");
+    assert!(metrics.contains("citycode_list_sequence{list=\"trust-list.bin\"} 1"), "{metrics}");
+    assert!(metrics.contains("citycode_list_sequence{list=\"revocation-root.bin\"} 1"), "{metrics}");
     assert!(metrics.contains("citycode_ready 1"), "{metrics}");
     let logs = log.text();
     assert_eq!(logs.lines().filter(|l| l.contains("\"msg\":\"verdict\"")).count(), 10, "{logs}");
@@ -322,13 +326,79 @@ fn lists_reach_the_service_over_http_and_a_stale_mirror_is_refused() {
     assert_eq!(still["reason"], "revoked");
     let (_, metrics) = get(&format!("{}/metrics", server.base));
     assert!(metrics.contains("citycode_list_updates_total{result=\"list_status_rollback\"} 1"), "{metrics}");
-    assert!(metrics.contains("citycode_list_sequence{list=\"revocation_root\"} 2"), "{metrics}");
+    assert!(metrics.contains("citycode_list_sequence{list=\"revocation-root.bin\"} 2"), "{metrics}");
     assert!(log.text().contains("list_status_rollback"));
 
     // The mirror goes away: the service keeps serving with what it holds.
     drop(lists);
     assert_eq!(service.reload().unwrap_err().reason.code(), "list_unavailable");
     assert_eq!(get(&format!("{}/readyz", server.base)).0, 200);
+}
+
+#[test]
+fn a_restart_against_a_stale_mirror_keeps_refusing_the_revoked_phone() {
+    let city = DemoCity::new().unwrap();
+    let device = city.device.public_key().key_id();
+    let first = publication(&city, 1, &revocations(&city, 1, vec![]));
+    let second = publication(&city, 2, &revocations(&city, 2, vec![Revoked::DeviceKey(device)]));
+    let files = Arc::new(Mutex::new(first.clone()));
+    let lists = mirror(files.clone());
+    let dir = temp_dir("restart");
+    let state = dir.join("state").join("list-state.json");
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    let root = citycode::text::hex(&city.root.public_key().to_bytes());
+    let config = |more: String| {
+        ServerConfig::from_toml(&format!(
+            "root_alg = \"ed25519\"\nroot_key = \"{root}\"\nscene = {{ kind = \"metro_gate\" }}\nlists_url = \"{}/lists/\"\n{more}\n",
+            lists.base
+        ))
+        .unwrap()
+    };
+    let with_state = config(format!("list_state_file = \"{}\"", state.display()));
+    let log = Buf::default();
+    let start = |c: &ServerConfig| c.service(Arc::new(FixedClock(demo::NOW)), Box::new(log.clone())).unwrap();
+
+    // The first process: publication 1, then 2, which revokes the phone.
+    let service = start(&with_state);
+    service.reload().unwrap();
+    assert_eq!(service.verify(&code(&city, 1, demo::NOW)).outcome(), "accept");
+    *files.lock().unwrap() = second.clone();
+    service.reload().unwrap();
+    assert_eq!(service.verify(&code(&city, 2, demo::NOW)).outcome(), "revoked");
+    drop(service);
+    let saved = citycode::ListState::from_json(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(saved.status().map(|s| s.sequence), Some(2));
+    assert_eq!(saved.revocation_list(ListSigner::Root).map(|l| l.sequence), Some(2));
+
+    // A new process, and the load balancer sends it to a stale mirror serving publication
+    // 1, unexpired: refused, so the phone it no longer revokes stays refused (the server
+    // is not ready: it holds no list it may use).
+    *files.lock().unwrap() = first.clone();
+    let restarted = start(&with_state);
+    assert_eq!(restarted.reload().unwrap_err().reason.code(), "list_status_rollback");
+    assert_ne!(restarted.verify(&code(&city, 3, demo::NOW)).outcome(), "accept");
+    assert!(restarted.readiness().is_err());
+    // The same restart without the state file: the stale publication loads and the
+    // revoked phone is accepted again. This is the hole the file closes.
+    let forgetful = start(&config("no_list_state = true".into()));
+    forgetful.reload().unwrap();
+    assert_eq!(forgetful.verify(&code(&city, 4, demo::NOW)).outcome(), "accept");
+
+    // The mirror catches up: publication 2 loads again and the phone stays revoked.
+    *files.lock().unwrap() = second;
+    restarted.reload().unwrap();
+    assert_eq!(restarted.verify(&code(&city, 5, demo::NOW)).outcome(), "revoked");
+    assert!(restarted.readiness().is_ok());
+
+    // A state that cannot be saved (its directory gone): publication 3 does not take
+    // effect, the reload fails with list_state_unavailable, and it is logged and counted.
+    let third = publication(&city, 3, &revocations(&city, 3, vec![]));
+    *files.lock().unwrap() = third;
+    std::fs::remove_dir_all(state.parent().unwrap()).unwrap();
+    assert_eq!(restarted.reload().unwrap_err().reason.code(), "list_state_unavailable");
+    assert_eq!(restarted.verify(&code(&city, 6, demo::NOW)).outcome(), "revoked");
+    assert!(restarted.metrics_text().contains("citycode_list_updates_total{result=\"list_state_unavailable\"} 1"));
+    assert!(log.text().contains("list_state_unavailable"));
 }
 
 #[test]
@@ -416,21 +486,31 @@ fn the_openapi_document_matches_the_running_service() {
 
 // ---- The binary: real clock, config file, environment, P-256 root, SIGHUP, SIGTERM.
 
-/// A city made now, on the real clock, with a P-256 root.
+/// A city made now, on the real clock: a P-256 root, or every key SM2.
 struct LiveCity {
     root: KeyPair,
+    issuer: Issuer,
     trust: Vec<u8>,
     device: KeyPair,
-    credential: citycode::Credential,
+    credential: Option<citycode::Credential>,
     now: u32,
 }
 
 impl LiveCity {
     fn new() -> Self {
+        LiveCity::with(Algorithm::EcdsaP256Sha256, Algorithm::Ed25519)
+    }
+
+    /// A GM-only city: root, issuer and device keys SM2.
+    fn gm() -> Self {
+        LiveCity::with(Algorithm::Sm2Sm3, Algorithm::Sm2Sm3)
+    }
+
+    fn with(root: Algorithm, keys: Algorithm) -> Self {
         let now = SystemClock.now() as u32;
-        let root = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();
+        let root = KeyPair::generate(root).unwrap();
         let all: Vec<u32> = citycode::Domain::ALL.iter().map(|d| d.id()).collect();
-        let issuer = Issuer::new(1, KeyPair::generate(Algorithm::Ed25519).unwrap(), all.clone());
+        let issuer = Issuer::new(1, KeyPair::generate(keys).unwrap(), all.clone());
         let trust = TrustList {
             sequence: 1,
             issued_at: now - 60,
@@ -445,18 +525,24 @@ impl LiveCity {
         }
         .sign(&root)
         .unwrap();
-        let device = KeyPair::generate(Algorithm::Ed25519).unwrap();
-        let credential = issuer
+        let device = KeyPair::generate(keys).unwrap();
+        let mut city = LiveCity { root, issuer, trust, credential: None, device, now };
+        city.credential = Some(city.issue(&city.device));
+        city
+    }
+
+    /// A credential for `device`'s key, every domain, valid today and tomorrow.
+    fn issue(&self, device: &KeyPair) -> citycode::Credential {
+        self.issuer
             .issue(&CredentialRequest {
-                device_key: citycode::ProvenKey::by_signing(&device).unwrap(),
+                device_key: citycode::ProvenKey::by_signing(device).unwrap(),
                 subject: Subject(*b"liveresi"),
-                valid_from_day: (now / 86_400) as u16,
+                valid_from_day: (self.now / 86_400) as u16,
                 valid_days: 2,
                 claims: demo::resident_claims(),
                 layout: CardLayout::Standard,
             })
-            .unwrap();
-        LiveCity { root, trust, device, credential, now }
+            .unwrap()
     }
 
     fn revocations(&self, sequence: u64, entries: Vec<Revoked>) -> Vec<u8> {
@@ -466,7 +552,8 @@ impl LiveCity {
     }
 
     fn code(&self) -> String {
-        present(&self.credential, &self.device, &[4], SystemClock.now(), PresentOptions::default()).unwrap().to_text()
+        let credential = self.credential.as_ref().unwrap();
+        present(credential, &self.device, &[4], SystemClock.now(), PresentOptions::default()).unwrap().to_text()
     }
 }
 
@@ -509,7 +596,7 @@ fn the_binary_runs_from_a_config_file_reloads_on_sighup_and_stops_on_sigterm() {
     let port = free_port();
     let root_hex = citycode::text::hex(&city.root.public_key().to_bytes());
     let config = format!(
-        "root_key = \"{root_hex}\"\ntrust_list = \"trust.bin\"\nrevocation_list = [\"rev.bin\"]\nscene = \"metro-gate\"\nlisten = \"127.0.0.1:{port}\"\n"
+        "root_alg = \"ecdsa_p256_sha256\"\nroot_key = \"{root_hex}\"\ntrust_list = \"trust.bin\"\nrevocation_list = [\"rev.bin\"]\nscene = {{ kind = \"metro_gate\" }}\nlisten = \"127.0.0.1:{port}\"\nlist_state_file = \"state.json\"\n"
     );
     std::fs::write(dir.join("server.toml"), config).unwrap();
     // The reload period from the environment: an hour, so only SIGHUP reloads here.
@@ -553,18 +640,65 @@ fn the_binary_runs_from_a_config_file_reloads_on_sighup_and_stops_on_sigterm() {
 #[test]
 fn the_binary_refuses_a_bad_configuration_with_a_clear_error() {
     let dir = temp_dir("badconfig");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_citycode-verify-server")).current_dir(&dir).args(args).output().unwrap()
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_citycode-verify-server"));
+        cmd.current_dir(&dir).args(args).env_remove("CITYCODE_CONFIG");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
     };
-    let out = run(&["--trust-list", "t.bin"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no root key"));
-    let out = run(&["--root-key", "00", "--trust-list", "t.bin"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid key"));
+    let lists = ["--trust-list", "t.bin", "--no-list-state", "--scene", "parking"];
+    let (code, err) = run(&lists, &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("missing field `root_alg`"), "{err}");
+    let (code, err) = run(&[&lists[..], &["--root-alg", "ed25519", "--root-key", "00"]].concat(), &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("configuration") && err.contains("malformed"), "{err}");
     std::fs::write(dir.join("c.toml"), "now = 5\n").unwrap();
-    let out = run(&["--config", "c.toml"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, err) = run(&["--config", "c.toml"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown field now"), "{err}");
+    // What core's VerifierConfig refuses, from the environment: GM-only with an Ed25519
+    // root. The server never starts listening.
+    let root = citycode::text::hex(&KeyPair::generate(Algorithm::Ed25519).unwrap().public_key().to_bytes());
+    let env = [("CITYCODE_ROOT_ALG", "ed25519"), ("CITYCODE_ROOT_KEY", root.as_str()), ("CITYCODE_GM_ONLY", "true")];
+    let (code, err) = run(&lists, &env);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unsupported_algorithm") && err.contains("SM2 root"), "{err}");
+    // The old spelling of a scene, the root from the environment.
+    let (code, err) = run(&["--trust-list", "t.bin", "--no-list-state", "--scene", "metro-gate"], &env[..2]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown variant `metro-gate`"), "{err}");
+}
+
+#[test]
+fn a_gm_only_city_runs_the_binary_on_an_sm2_root() {
+    let city = LiveCity::gm();
+    let dir = temp_dir("gm");
+    std::fs::write(dir.join("trust.bin"), &city.trust).unwrap();
+    std::fs::write(dir.join("rev.bin"), city.revocations(1, vec![])).unwrap();
+    let port = free_port();
+    let root_hex = citycode::text::hex(&city.root.public_key().to_bytes());
+    assert_eq!(root_hex.len(), 66, "a compressed SM2 point: 33 bytes, which the old server read as P-256");
+    let config = format!(
+        "root_alg = \"sm2_sm3\"\nroot_key = \"{root_hex}\"\ngm_only = true\nscene = {{ kind = \"metro_gate\" }}\n\
+         trust_list = \"trust.bin\"\nrevocation_list = [\"rev.bin\"]\nlisten = \"127.0.0.1:{port}\"\nlist_state_file = \"state.json\"\n"
+    );
+    std::fs::write(dir.join("gm.toml"), config).unwrap();
+    let _server = start_binary(&dir, &["--config", "gm.toml"], &[]);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_live(&base);
+    assert_eq!(get_json(&format!("{base}/readyz")).0, 200);
+    let (_, ok) = post(&format!("{base}/verify"), json!({"text": city.code()}));
+    assert_eq!(ok["decision"], "accept", "an all-SM2 code: {ok}");
+    // A phone whose key is P-256, carded by the same SM2 issuer: not GM.
+    let p256 = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();
+    let credential = city.issue(&p256);
+    let text = present(&credential, &p256, &[4], SystemClock.now(), PresentOptions::default()).unwrap().to_text();
+    let (_, refused) = post(&format!("{base}/verify"), json!({"text": text}));
+    assert_eq!(refused["reason"], "unsupported_algorithm", "{refused}");
 }
 
 #[test]

@@ -3,9 +3,10 @@
 // what a terminal vendor relies on: P-256 signatures go to WebCrypto; it refuses to run
 // without a configured root (never the demo keys), loads and refreshes lists from a
 // published directory (a revoked phone is refused; a stale mirror cannot roll the list
-// back), verifies on its own clock, takes scans back to back, decodes a QR image with
-// zxing-wasm (no BarcodeDetector on Linux), in Chinese and in English. Screenshots go
-// to target/terminal-web/.
+// back, not even across a reload: the lists it held come back from IndexedDB), verifies
+// on its own clock, takes scans back to back, shows a printed code and a guardian's code
+// distinctly, decodes a QR image with zxing-wasm (no BarcodeDetector on Linux), in
+// Chinese and in English. Screenshots go to target/terminal-web/.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -32,6 +33,9 @@ const CONFIGS = {
   "malformed.json": "{ root_key: ",
   "no-root.json": JSON.stringify({ lists_url: "/lists/" }),
   "negative-skew.json": JSON.stringify({ root_key: demo.root_key, skew_secs: -30, lists_url: "/lists/" }),
+  // A misspelt gm_only, and gm_only on the scanner package, which has no SM2: refused.
+  "misspelt.json": JSON.stringify({ root_key: demo.root_key, root_alg: "ed25519", gm_ony: true, lists_url: "/lists/" }),
+  "gm-only.json": JSON.stringify({ root_key: demo.root_key, root_alg: "ed25519", gm_only: true, lists_url: "/lists/" }),
 };
 // A test vector's verifier object (core's VerifierConfig) is a terminal configuration.
 const vectorConfig = (name) => {
@@ -147,6 +151,125 @@ for (const lang of ["zh", "en"]) {
   });
 }
 
+for (const lang of ["zh", "en"]) {
+  test(`terminal page (${lang}): a printed code has its own screen, never the plain tick; a guardian's names the relation`, async () => {
+    publication = "1";
+    const printed = vectors.cases.find((c) => c.name === "accept_printed_hospital");
+    const guardian = vectors.cases.find((c) => c.name === "accept_guardian_hospital");
+    const phone = vectors.cases.find((c) => c.name === "accept_hospital");
+    assert.equal(printed.printed, true);
+    assert.equal(guardian.claims.guardian.relation, "child");
+    const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.clock.install(); // the screens' timers, moved on by the test
+    await page.goto(page_url(`lang=${lang}&config=/test-config/good.json&scene=hospital&test_clock=${printed.now}`));
+    await page.waitForSelector("body[data-ready]");
+    const screen = async () => ({
+      screen: await page.getAttribute("#result", "data-screen"), cls: await page.getAttribute("#result", "class"),
+      mark: await page.textContent("#result-mark"), verdict: await page.textContent("#result-verdict"),
+      reason: await page.textContent("#result-reason"), claims: await page.textContent("#result-claims"),
+      button: await page.textContent("#dismiss"), guardian: await page.getAttribute("#result", "data-guardian"),
+    });
+
+    // A printed code: accepted, but on a screen of its own that says to check the ID card.
+    await wedge(page, printed.input);
+    assert.equal((await result(page, 1)).outcome, "accept");
+    const p = await screen();
+    assert.equal(p.screen, "printed");
+    assert.doesNotMatch(p.cls, /\baccept\b/);
+    assert.notEqual(p.mark, "✓");
+    assert.equal(p.verdict, lang === "zh" ? "纸质码：请核验身份证" : "Printed code: check the ID card");
+    assert.match(p.reason, lang === "zh" ? /身份证/ : /ID card/);
+    assert.match(p.claims, new RegExp(`${lang === "zh" ? "姓名" : "Name"}: ${printed.claims.identity.name}`));
+    assert.equal(p.button, lang === "zh" ? "已核验身份证" : "ID card checked");
+    const colour = await page.$eval("#result", (el) => getComputedStyle(el).backgroundColor);
+    await page.screenshot({ path: path.join(shots, `printed-${lang}.png`) });
+    // It waits for the staff: still there long after an accept would have cleared.
+    await page.clock.fastForward(10_000);
+    assert.equal(await page.isVisible("#result"), true, "a printed code's screen stays until the ID card is checked");
+    await page.click("#dismiss");
+    assert.equal(await page.isVisible("#result"), false);
+
+    // A guardian's code: accepted, with the relation said in words.
+    await wedge(page, guardian.input);
+    assert.equal((await result(page, 2)).outcome, "accept");
+    const g = await screen();
+    assert.equal(g.screen, "accept");
+    assert.match(g.cls, /\baccept\b/);
+    assert.match(g.cls, /\bguardian\b/);
+    assert.equal(g.guardian, "child");
+    assert.equal(g.mark, "✓");
+    assert.equal(g.reason, lang === "zh" ? "亲友代为出示：子女" : "Shown by the holder's son or daughter");
+    assert.doesNotMatch(g.claims, /亲友|guardian/i);
+    await page.screenshot({ path: path.join(shots, `guardian-${lang}.png`) });
+
+    // The holder's own phone: the plain tick, no relation, another colour than printed.
+    await wedge(page, phone.input);
+    assert.equal((await result(page, 3)).outcome, "accept");
+    const own = await screen();
+    assert.deepEqual([own.screen, own.mark, own.reason, own.guardian], ["accept", "✓", "", ""]);
+    assert.notEqual(await page.$eval("#result", (el) => getComputedStyle(el).backgroundColor), colour);
+    await page.clock.fastForward(7_000);
+    assert.equal(await page.isVisible("#result"), false, "an accept clears itself");
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+}
+
+test("terminal page: the lists it held survive a reload, so a stale mirror cannot bring back a revoked phone", async () => {
+  const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+  const errors = [];
+  const load = async (page) => {
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(page_url(`lang=en&${configured}`));
+    await page.waitForSelector("body[data-ready]");
+    assert.equal(await page.getAttribute("body", "data-ready"), "true", await page.textContent("#status"));
+    return page;
+  };
+  const codes = ["scanner_crlf", "scanner_lf"].map((n) => vectors.cases.find((c) => c.name === n).input.trimEnd());
+  // Publication 2 revokes the demo phone; the terminal fetches and keeps it.
+  publication = "2";
+  let page = await load(await context.newPage());
+  assert.equal(await page.getAttribute("body", "data-restored"), "", "a new terminal has nothing stored");
+  assert.equal(await page.getAttribute("#lists", "data-sequences"), "trust-list.bin:1,revocation-root.bin:2");
+  await wedge(page, good.input);
+  assert.equal((await result(page, 1)).outcome, "revoked");
+
+  // The page reloads (a power cut) and the load balancer now sends it to a stale mirror
+  // serving publication 1, unexpired, in which the phone is not revoked.
+  publication = "1";
+  await page.reload();
+  await page.waitForSelector("body[data-ready]");
+  assert.equal(await page.getAttribute("body", "data-restored"), "trust-list.bin,revocation-root.bin");
+  assert.equal(await page.getAttribute("#lists", "data-sequences"), "trust-list.bin:1,revocation-root.bin:2");
+  assert.match(await page.getAttribute("#lists", "data-error"), /stale mirror: revocation-root.bin #1 < #2/);
+  await wedge(page, good.input);
+  assert.equal((await result(page, 1)).outcome, "revoked");
+  await page.screenshot({ path: path.join(shots, "reload-stale-mirror-en.png") });
+  await page.close();
+
+  // Another reload with the mirror gone: the terminal still holds (and enforces) its lists.
+  publication = "missing";
+  page = await load(await context.newPage());
+  assert.match(await page.getAttribute("#lists", "data-error"), /HTTP 404/);
+  assert.equal(await page.getAttribute("#lists", "data-sequences"), "trust-list.bin:1,revocation-root.bin:2");
+  await wedge(page, codes[0]);
+  assert.equal((await result(page, 1)).outcome, "revoked");
+  await page.close();
+  await context.close();
+
+  // The control: a terminal without that storage takes the stale publication and accepts.
+  publication = "1";
+  const bare = await browser.newPage();
+  await bare.goto(page_url(`lang=en&${configured}`));
+  await bare.waitForSelector("body[data-ready]");
+  await wedge(bare, codes[1]);
+  assert.equal((await result(bare, 1)).outcome, "accept");
+  await bare.close();
+  assert.deepEqual(errors, []);
+});
+
 test("terminal page: runs on the installed npm package and checks P-256 device signatures with WebCrypto", async () => {
   publication = "1";
   const p256 = vectors.cases.find((c) => c.name === "accept_metro_gate_p256_device");
@@ -190,7 +313,8 @@ test("terminal page: runs on the installed npm package and checks P-256 device s
 });
 
 test("terminal page: without a valid configured root it refuses to run, never trusting the demo keys", async () => {
-  for (const [query, detail] of [["", /config/], ["config=/test-config/malformed.json", /config/], ["config=/test-config/no-root.json", /root_key/], ["config=/test-config/negative-skew.json", /skew_secs/]]) {
+  for (const [query, detail] of [["", /config/], ["config=/test-config/malformed.json", /config/], ["config=/test-config/no-root.json", /root_key/], ["config=/test-config/negative-skew.json", /skew_secs/],
+    ["config=/test-config/misspelt.json", /unknown field gm_ony/], ["config=/test-config/gm-only.json", /gm_only/]]) {
     const page = await open(`${query}&test_clock=${good.now}`);
     assert.equal(await page.getAttribute("body", "data-ready"), "unconfigured", query);
     assert.equal(await page.getAttribute("#result", "data-outcome"), "unconfigured");

@@ -678,6 +678,12 @@ internal interface UniffiCallbackInterfaceDeviceSignerMethod2 : com.sun.jna.Call
 internal interface UniffiCallbackInterfaceListFetcherMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceListStateStoreMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceListStateStoreMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "algorithm", "publicKey", "sign")
 internal open class UniffiVTableCallbackInterfaceAsyncDeviceSigner(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -747,6 +753,28 @@ internal open class UniffiVTableCallbackInterfaceListFetcher(
     }
 
 }
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "load", "save")
+internal open class UniffiVTableCallbackInterfaceListStateStore(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `load`: UniffiCallbackInterfaceListStateStoreMethod0? = null,
+    @JvmField internal var `save`: UniffiCallbackInterfaceListStateStoreMethod1? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `load`: UniffiCallbackInterfaceListStateStoreMethod0? = null,
+        `save`: UniffiCallbackInterfaceListStateStoreMethod1? = null,
+    ): UniffiVTableCallbackInterfaceListStateStore(`uniffiFree`,`uniffiClone`,`load`,`save`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceListStateStore) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `load` = other.`load`
+        `save` = other.`save`
+    }
+
+}
 
 // A JNA Library to expose the extern-C FFI definitions.
 // This is an implementation detail which will be called internally by the public API.
@@ -775,6 +803,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_citycode_ffi_checksum_func_base64url_decode(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_citycode_version(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_claims_json(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_default_card_font_path(
     ): Int
@@ -874,6 +904,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_listfetcher_fetch(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_method_liststatestore_load(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_liststatestore_save(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_method_signingkey_algorithm(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_signingkey_key_id(
@@ -890,11 +924,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_held_lists(
     ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_list_state(
+    ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_load_trust_list(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_require_gm_only(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_set_scene(
     ): Int
@@ -903,6 +941,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_citycode_ffi_checksum_method_verifier_update_lists(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_verify(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_verify_json(
     ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_asyncholder_new(
     ): Int
@@ -949,6 +989,7 @@ internal object UniffiLib {
         uniffiCallbackInterfaceAsyncDeviceSigner.register(this)
         uniffiCallbackInterfaceDeviceSigner.register(this)
         uniffiCallbackInterfaceListFetcher.register(this)
+        uniffiCallbackInterfaceListStateStore.register(this)
         
     }
 
@@ -1075,6 +1116,16 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_listfetcher_fetch(`ptr`: Long,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_clone_liststatestore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_free_liststatestore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore(`vtable`: UniffiVTableCallbackInterfaceListStateStore,
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_liststatestore_load(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_liststatestore_save(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_citycode_ffi_fn_clone_signingkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_citycode_ffi_fn_free_signingkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1107,11 +1158,15 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_held_lists(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_verifier_list_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(`ptr`: Long,`list`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_load_trust_list(`ptr`: Long,`list`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_require_gm_only(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_verifier_set_list_state_store(`ptr`: Long,`store`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_set_scene(`ptr`: Long,`scene`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1121,9 +1176,13 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_verifier_verify(`ptr`: Long,`text`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_verifier_verify_json(`ptr`: Long,`text`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_base64url_decode(`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_citycode_version(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_claims_json(`claims`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_default_card_font_path(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1286,6 +1345,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_func_citycode_version() and 0xFFFF) != 5368) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_citycode_ffi_checksum_func_claims_json() and 0xFFFF) != 2457) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_citycode_ffi_checksum_func_default_card_font_path() and 0xFFFF) != 37921) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1421,7 +1483,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue() and 0xFFFF) != 19874) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() and 0xFFFF) != 16126) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() and 0xFFFF) != 48116) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() and 0xFFFF) != 19149) {
@@ -1431,6 +1493,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() and 0xFFFF) != 61182) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_liststatestore_load() and 0xFFFF) != 65288) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_liststatestore_save() and 0xFFFF) != 21263) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm() and 0xFFFF) != 57038) {
@@ -1454,7 +1522,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() and 0xFFFF) != 6874) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() and 0xFFFF) != 35447) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() and 0xFFFF) != 33309) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_list_state() and 0xFFFF) != 21299) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() and 0xFFFF) != 49294) {
@@ -1464,6 +1535,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() and 0xFFFF) != 41847) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store() and 0xFFFF) != 5628) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() and 0xFFFF) != 8114) {
@@ -1476,6 +1550,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_method_verifier_verify() and 0xFFFF) != 54456) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_verify_json() and 0xFFFF) != 55924) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new() and 0xFFFF) != 29584) {
@@ -4862,9 +4939,11 @@ public interface IssuerInterface {
     /**
      * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
      * request, each signed over `challenge` by its own device key, each with the same
-     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
-     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-     * subjects to revoke the holder (`Revocation.Subject` for each).
+     * claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+     * (the longest a key request can be), checked before any signature
+     * (`out_of_range`), so the work a caller can cause is bounded; then any request that
+     * fails its check fails the whole batch (with its reason), so nothing is
+     * half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
      */
     fun `issueBatch`(`keyRequests`: List<kotlin.ByteArray>, `challenge`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>> = listOf()): List<IssuedInstance>
     
@@ -5040,9 +5119,11 @@ open class Issuer: Disposable, AutoCloseable, IssuerInterface
     /**
      * Signs a batch of instances for unlinkable codes (SPEC.md §13): one per key
      * request, each signed over `challenge` by its own device key, each with the same
-     * claims and a fresh random subject. 1 to 64 requests; any request that fails its
-     * check fails the whole batch (with its reason), so nothing is half-issued. Keep the
-     * subjects to revoke the holder (`Revocation.Subject` for each).
+     * claims and a fresh random subject. 1 to 64 requests of at most 99 bytes each
+     * (the longest a key request can be), checked before any signature
+     * (`out_of_range`), so the work a caller can cause is bounded; then any request that
+     * fails its check fails the whole batch (with its reason), so nothing is
+     * half-issued. Keep the subjects to revoke the holder (`Revocation.Subject` for each).
      */
     @Throws(CitycodeException::class)override fun `issueBatch`(`keyRequests`: List<kotlin.ByteArray>, `challenge`: kotlin.ByteArray, `validFromDay`: kotlin.UShort, `validDays`: kotlin.UByte, `claims`: Claims, `cardSets`: List<List<kotlin.UInt>>): List<IssuedInstance> {
             return FfiConverterSequenceTypeIssuedInstance.lift(
@@ -5585,6 +5666,394 @@ public object FfiConverterTypeListFetcher: FfiConverter<ListFetcher, Long> {
 
 
 /**
+ * Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+ * sequence and digest of every list and list status the verifier applied, as a JSON
+ * string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+ * a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+ * calls it itself: `load` once when attached, `save` after every load that changes its
+ * state, before that load takes effect. So a verifier restarted against a stale mirror
+ * that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+ * the rollback reasons of each list) and the phone it no longer revokes.
+ */
+public interface ListStateStore {
+    
+    /**
+     * The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+     * not a list state, another root's) keeps the store from being attached.
+     */
+    fun `load`(): kotlin.String?
+    
+    /**
+     * Saves `state` (JSON), durably, replacing what was saved: return only when a
+     * restart would load it. An error fails the load that would change the state
+     * (`list_state_unavailable`), and the verifier keeps the lists it held.
+     */
+    fun `save`(`state`: kotlin.String)
+    
+    companion object
+}
+
+/**
+ * Where an app keeps a verifier's list state across restarts (SPEC.md §8.3): the
+ * sequence and digest of every list and list status the verifier applied, as a JSON
+ * string. Implement it over the app's storage (a file, SharedPreferences, UserDefaults,
+ * a database row) and attach it with [`Verifier::set_list_state_store`]. The verifier
+ * calls it itself: `load` once when attached, `save` after every load that changes its
+ * state, before that load takes effect. So a verifier restarted against a stale mirror
+ * that serves an older, unexpired publication refuses it (`list_status_rollback`, and
+ * the rollback reasons of each list) and the phone it no longer revokes.
+ */
+open class ListStateStoreImpl: Disposable, AutoCloseable, ListStateStore
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_citycode_ffi_fn_free_liststatestore(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_citycode_ffi_fn_clone_liststatestore(handle, status)
+        }
+    }
+
+    
+    /**
+     * The JSON last saved, or null if nothing was ever saved. Any error (unreadable,
+     * not a list state, another root's) keeps the store from being attached.
+     */
+    @Throws(CitycodeException::class)override fun `load`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_load(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Saves `state` (JSON), durably, replacing what was saved: return only when a
+     * restart would load it. An error fails the load that would change the state
+     * (`list_state_unavailable`), and the verifier keeps the lists it held.
+     */
+    @Throws(CitycodeException::class)override fun `save`(`state`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_liststatestore_save(
+        it,
+        
+        FfiConverterString.lower(`state`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceListStateStore {
+    internal object `load`: UniffiCallbackInterfaceListStateStoreMethod0 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeListStateStore.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`load`(
+                )
+            }
+            val writeReturn = { value: kotlin.String? -> uniffiOutReturn.setValue(FfiConverterOptionalString.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: CitycodeException -> FfiConverterTypeCitycodeError.lower(e) }
+            )
+        }
+    }
+    internal object `save`: UniffiCallbackInterfaceListStateStoreMethod1 {
+        override fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeListStateStore.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`save`(
+                    FfiConverterString.lift(`state`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: CitycodeException -> FfiConverterTypeCitycodeError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeListStateStore.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeListStateStore.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceListStateStore.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `load`,
+        `save`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeListStateStore: FfiConverter<ListStateStore, Long> {
+    internal val handleMap = UniffiHandleMap<ListStateStore>()
+
+    override fun lower(value: ListStateStore): Long {
+        if (value is ListStateStoreImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): ListStateStore {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ListStateStoreImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): ListStateStore {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ListStateStore) = 8UL
+
+    override fun write(value: ListStateStore, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A key pair held in this library's memory (zeroized on drop): a software device
  * key, an issuer key or the root key.
  */
@@ -6007,9 +6476,15 @@ public interface VerifierInterface {
     fun `allowMissingRevocationList`()
     
     /**
-     * The lists held: what a terminal shows its operator and reports to monitoring.
+     * The lists held (core's `HeldList`): what a terminal shows its operator and
+     * reports to monitoring.
      */
     fun `heldLists`(): List<HeldList>
+    
+    /**
+     * The list state as JSON: what a [`ListStateStore`] is given to save.
+     */
+    fun `listState`(): kotlin.String
     
     /**
      * Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
@@ -6028,6 +6503,17 @@ public interface VerifierInterface {
      * code with another algorithm is then refused (`unsupported_algorithm`).
      */
     fun `requireGmOnly`()
+    
+    /**
+     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+     * store saved (from now on anything older is refused, and every revocation list it
+     * names must load again before a code is accepted), saves the result at once, and
+     * from then on saves after every load that changes it, before the load takes
+     * effect. Attach it before loading lists, once per verifier object. Fails with
+     * `list_state_unavailable` if the store cannot be read or written or holds a state
+     * of another root key; nothing changes then.
+     */
+    fun `setListStateStore`(`store`: ListStateStore)
     
     /**
      * Switches the scene.
@@ -6055,6 +6541,12 @@ public interface VerifierInterface {
      * decision says why.
      */
     fun `verify`(`text`: kotlin.String, `nowUnix`: kotlin.ULong? = null): Decision
+    
+    /**
+     * [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+     * server and the CLI print, for backends that log or forward it.
+     */
+    fun `verifyJson`(`text`: kotlin.String, `nowUnix`: kotlin.ULong? = null): kotlin.String
     
     companion object
 }
@@ -6200,13 +6692,30 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 
     
     /**
-     * The lists held: what a terminal shows its operator and reports to monitoring.
+     * The lists held (core's `HeldList`): what a terminal shows its operator and
+     * reports to monitoring.
      */
     @Throws(CitycodeException::class)override fun `heldLists`(): List<HeldList> {
             return FfiConverterSequenceTypeHeldList.lift(
     callWithHandle {
     uniffiRustCallWithError(CitycodeException) { _status ->
     UniffiLib.uniffi_citycode_ffi_fn_method_verifier_held_lists(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The list state as JSON: what a [`ListStateStore`] is given to save.
+     */override fun `listState`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_list_state(
         it,
         _status)
 }
@@ -6264,6 +6773,29 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
     UniffiLib.uniffi_citycode_ffi_fn_method_verifier_require_gm_only(
         it,
         _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+     * store saved (from now on anything older is refused, and every revocation list it
+     * names must load again before a code is accepted), saves the result at once, and
+     * from then on saves after every load that changes it, before the load takes
+     * effect. Attach it before loading lists, once per verifier object. Fails with
+     * `list_state_unavailable` if the store cannot be read or written or holds a state
+     * of another root key; nothing changes then.
+     */
+    @Throws(CitycodeException::class)override fun `setListStateStore`(`store`: ListStateStore)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_list_state_store(
+        it,
+        
+        FfiConverterTypeListStateStore.lower(`store`),_status)
 }
     }
     
@@ -6336,6 +6868,25 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify(
+        it,
+        
+        FfiConverterString.lower(`text`),
+        FfiConverterOptionalULong.lower(`nowUnix`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * [`Verifier::verify`], answered as core's `Verdict` in JSON: the shape the verify
+     * server and the CLI print, for backends that log or forward it.
+     */override fun `verifyJson`(`text`: kotlin.String, `nowUnix`: kotlin.ULong?): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_verify_json(
         it,
         
         FfiConverterString.lower(`text`),
@@ -6548,7 +7099,7 @@ public object FfiConverterTypeHealth: FfiConverterRustBuffer<Health> {
 
 
 /**
- * A list a verifier holds.
+ * A list a verifier holds: core's `HeldList`, field for field.
  */
 data class HeldList (
     /**
@@ -7510,7 +8061,8 @@ public object FfiConverterTypeCitycodeError : FfiConverterRustBuffer<CitycodeExc
 
 
 /**
- * What a verifier decided.
+ * What a verifier decided: core's `Verdict`, field for field (the verify server and the
+ * CLI print its JSON, which [`Verifier::verify_json`] returns).
  */
 sealed class Decision {
     
@@ -7519,13 +8071,14 @@ sealed class Decision {
      */
     data class Accept(
         /**
-         * Exactly the disclosed claims.
+         * The policy that accepted the code (`hospital`, `scenic_spot:<site>`, ...).
+         */
+        val `policy`: kotlin.String, 
+        /**
+         * Exactly the disclosed claims; `claims.guardian` is set when a guardian showed
+         * the code ([`claims_json`] gives them as core's JSON).
          */
         val `claims`: uniffi.citycode_ffi.Claims, 
-        /**
-         * The same claims as JSON (names as in SPEC.md), for logs and comparisons.
-         */
-        val `claimsJson`: kotlin.String, 
         /**
          * The holder's pseudonymous subject, hex.
          */
@@ -7533,9 +8086,9 @@ sealed class Decision {
         /**
          * Unix second the code was built.
          */
-        val `issuedAt`: kotlin.ULong, 
+        val `issuedAt`: kotlin.UInt, 
         /**
-         * Issuer key ids of the cards.
+         * Key ids of the issuers of the code's cards, in card order.
          */
         val `issuers`: List<kotlin.UInt>, 
         /**
@@ -7544,8 +8097,14 @@ sealed class Decision {
          */
         val `revocationChecked`: kotlin.Boolean, 
         /**
+         * Whether the code was checked for replay: false when the verifier's replay
+         * store records nothing, and for a printed code (never replay-checked).
+         */
+        val `replayChecked`: kotlin.Boolean, 
+        /**
          * A printed code: no device signed it, so staff MUST check the person's identity
-         * document against `claims.identity` (SPEC.md §5.1).
+         * document against `claims.identity` (SPEC.md §5.1). (Core's JSON leaves it out
+         * when false.)
          */
         val `printed`: kotlin.Boolean) : Decision()
         
@@ -7562,7 +8121,7 @@ sealed class Decision {
         /**
          * The stable reason code (SPEC.md §10).
          */
-        val `code`: kotlin.String, 
+        val `reason`: kotlin.String, 
         /**
          * What failed.
          */
@@ -7591,11 +8150,12 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
     override fun read(buf: ByteBuffer): Decision {
         return when(buf.getInt()) {
             1 -> Decision.Accept(
+                FfiConverterString.read(buf),
                 FfiConverterTypeClaims.read(buf),
                 FfiConverterString.read(buf),
-                FfiConverterString.read(buf),
-                FfiConverterULong.read(buf),
+                FfiConverterUInt.read(buf),
                 FfiConverterSequenceUInt.read(buf),
+                FfiConverterBoolean.read(buf),
                 FfiConverterBoolean.read(buf),
                 FfiConverterBoolean.read(buf),
                 )
@@ -7612,12 +8172,13 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
+                + FfiConverterString.allocationSize(value.`policy`)
                 + FfiConverterTypeClaims.allocationSize(value.`claims`)
-                + FfiConverterString.allocationSize(value.`claimsJson`)
                 + FfiConverterString.allocationSize(value.`subject`)
-                + FfiConverterULong.allocationSize(value.`issuedAt`)
+                + FfiConverterUInt.allocationSize(value.`issuedAt`)
                 + FfiConverterSequenceUInt.allocationSize(value.`issuers`)
                 + FfiConverterBoolean.allocationSize(value.`revocationChecked`)
+                + FfiConverterBoolean.allocationSize(value.`replayChecked`)
                 + FfiConverterBoolean.allocationSize(value.`printed`)
             )
         }
@@ -7625,7 +8186,7 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`reason`)
                 + FfiConverterString.allocationSize(value.`detail`)
             )
         }
@@ -7635,18 +8196,19 @@ public object FfiConverterTypeDecision : FfiConverterRustBuffer<Decision>{
         when(value) {
             is Decision.Accept -> {
                 buf.putInt(1)
+                FfiConverterString.write(value.`policy`, buf)
                 FfiConverterTypeClaims.write(value.`claims`, buf)
-                FfiConverterString.write(value.`claimsJson`, buf)
                 FfiConverterString.write(value.`subject`, buf)
-                FfiConverterULong.write(value.`issuedAt`, buf)
+                FfiConverterUInt.write(value.`issuedAt`, buf)
                 FfiConverterSequenceUInt.write(value.`issuers`, buf)
                 FfiConverterBoolean.write(value.`revocationChecked`, buf)
+                FfiConverterBoolean.write(value.`replayChecked`, buf)
                 FfiConverterBoolean.write(value.`printed`, buf)
                 Unit
             }
             is Decision.Reject -> {
                 buf.putInt(2)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
@@ -9185,6 +9747,21 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     UniffiLib.uniffi_citycode_ffi_fn_func_citycode_version(
     
         _status)
+}
+    )
+    }
+    
+
+        /**
+         * The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
+         */
+    @Throws(CitycodeException::class) fun `claimsJson`(`claims`: Claims): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_claims_json(
+    
+        
+        FfiConverterTypeClaims.lower(`claims`),_status)
 }
     )
     }
