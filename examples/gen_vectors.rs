@@ -1409,6 +1409,43 @@ pub fn generate() -> Res<VectorFile> {
             claims(2, &[transit, &[0x86, 0x00, 0]]),
             "non_canonical",
         ),
+        (
+            "claims_domain_zero_after_higher",
+            "Domain id 0 after domain 4: both rules apply, and id 0 is malformed wherever it appears (SPEC.md §4.3).",
+            claims(2, &[transit, &[0, 0]]),
+            "malformed",
+        ),
+        (
+            "claims_identity_name_del",
+            "An identity whose name holds DEL (U+007F), a control character (Unicode category Cc).",
+            claims(2, &[transit, &identity_body(1, b"Li\x7fWei")]),
+            "malformed",
+        ),
+        (
+            "claims_identity_name_c1_control",
+            "An identity whose name holds U+0085 (NEXT LINE), a C1 control character (Unicode category Cc).",
+            claims(2, &[transit, &identity_body(1, "Li\u{85}Wei".as_bytes())]),
+            "malformed",
+        ),
+        (
+            "claims_health_status_four",
+            "Health status 4 is not defined (1 to 3).",
+            claims(2, &[&[1, 3, 4, 0x52, 0x08], transit]),
+            "malformed",
+        ),
+        (
+            "claims_social_security_status_four",
+            "Social security status 4 is not defined (1 to 3).",
+            claims(2, &[&[3, 1, 4], transit]),
+            "malformed",
+        ),
+        ("claims_fare_class_six", "Fare class 6 is not defined (1 to 5).", claims(1, &[&[4, 3, 1, 6, 0]]), "malformed"),
+        (
+            "claims_tourism_kind_three",
+            "A tourism entry of kind 3 (only 1, pass, and 2, reservation, are defined).",
+            claims(2, &[transit, &[5, 5, 1, 3, 7, 0x52, 0x08]]),
+            "malformed",
+        ),
     ];
     // The demo issuer (kid 1), here allowed the unknown domains too.
     let wide_scope: Vec<u32> = (1..=23).chain([u32::MAX]).collect();
@@ -2407,12 +2444,457 @@ pub fn generate() -> Res<VectorFile> {
         g.add(name, description, c, expected, later, g.setup(metro()), vec![])?;
     }
 
+    conformance_cases(&mut g, &cred, &device, &printed, &union_bytes, &p256_code)?;
     g.cases.extend(gm_cases(&g)?);
     Ok(VectorFile {
         description: "citycode v1 verification vectors: see test-vectors/README.md".into(),
         format_version: citycode::credential::FORMAT_VERSION,
         cases: g.cases,
     })
+}
+
+/// `list` (a signed trust or revocation list, whose body ends in its `alg` byte) with
+/// that byte set to `alg` and signed again by `signer` under `label`: a list whose
+/// signature verifies under the signer's key but whose `alg` names another algorithm.
+fn resigned_with_alg(list: &[u8], alg: Algorithm, label: &[u8], signer: &KeyPair) -> Res<Vec<u8>> {
+    let mut body = list.get(..list.len() - 64).ok_or("short list")?.to_vec();
+    *body.last_mut().ok_or("empty list")? = alg.id();
+    let mut tbs = label.to_vec();
+    tbs.extend_from_slice(&body);
+    body.extend_from_slice(&signer.sign(&tbs));
+    Ok(body)
+}
+
+/// `text` with its digit at `at` (counted after the prefix) written as another Unicode
+/// digit of the same value (`zero` the script's digit 0): an integer parser that takes
+/// any Unicode digit would read the same code.
+fn with_foreign_digit(text: &str, at: usize, zero: char) -> Res<String> {
+    let digits = text.strip_prefix("CC1:").ok_or("no prefix")?;
+    let mut out = String::from("CC1:");
+    for (i, ch) in digits.chars().enumerate() {
+        if i == at {
+            let d = ch.to_digit(10).ok_or("not a digit")?;
+            out.push(char::from_u32(zero as u32 + d).ok_or("no such digit")?);
+        } else {
+            out.push(ch);
+        }
+    }
+    Ok(out)
+}
+
+/// Cases that pin the readings SPEC.md chose where it was silent or contradicted the
+/// vectors, and the refusing side of MUSTs no other case catches (issue 27): each found
+/// by bending a second verifier written from SPEC.md alone (tools/refverify, MUSTS.md).
+fn conformance_cases(
+    g: &mut Gen,
+    cred: &Credential,
+    device: &KeyPair,
+    printed: &citycode::PrintedCode,
+    union_bytes: &[u8],
+    p256_code: &[u8],
+) -> Res<()> {
+    use citycode::digest::{LABEL_GUARDIAN_CARD, LABEL_REVOCATION_LIST, LABEL_TRUST_LIST};
+    let at = NOW;
+    let later = at + 2;
+    let transit: &[u8] = &[4, 3, 1, 1, 0];
+    let today = demo::TODAY.to_be_bytes();
+    let health: &[u8] = &[1, 3, 1, today[0], today[1]];
+    let one_card = |parts: &[&[u8]]| -> Vec<u8> {
+        let mut v = vec![parts.len() as u8];
+        for p in parts {
+            v.extend_from_slice(p);
+        }
+        v
+    };
+
+    // §4.3, §5: guardianship is the one domain that repeats across a code's cards.
+    let c = g.code_with_cards_labelled(
+        &[&one_card(&[health, &[7, 1, 2]]), &one_card(&[transit, &[7, 1, 2]])],
+        at,
+        0xe0,
+        LABEL_GUARDIAN_CARD,
+    )?;
+    g.add(
+        "accept_guardian_two_cards",
+        "A guardian's code of two cards (health, transit), each carrying guardianship with the same relation (child): guardianship is the one domain that may repeat (SPEC.md §5).",
+        c,
+        "accept",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+
+    // §9 step 4: scope covers every domain of a card, unknown ones and guardianship too.
+    let six: Vec<u32> = (1..=6).collect();
+    let mut setup = g.setup(metro());
+    setup.trust_lists =
+        vec![g.trust(vec![g.issuer_entry(1, g.city.issuer.public_key(), six.clone())], 2, NOW as u32 + DAY as u32)?];
+    let c = g.code_with_cards_labelled(&[&one_card(&[transit, &[7, 1, 2]])], at, 0xe3, LABEL_GUARDIAN_CARD)?;
+    g.add(
+        "out_of_scope_guardianship",
+        "A guardian's transit card whose issuer key lists domains 1 to 6 but not guardianship (7): out of scope (SPEC.md §9 step 4).",
+        c,
+        "out_of_scope",
+        later,
+        setup.clone(),
+        vec![],
+    )?;
+    let c = g.code_with_claims(&one_card(&[transit, &[9, 0]]), at, 0xe4)?;
+    g.add(
+        "out_of_scope_unknown_domain",
+        "Transit and an unknown domain 9 that the issuer key does not list: out of scope, unknown or not (SPEC.md §9 step 4).",
+        c,
+        "out_of_scope",
+        later,
+        setup,
+        vec![],
+    )?;
+
+    // §4.1: time arithmetic without overflow. A card from day 60,000 (year 2134) starts
+    // at 5,184,000,000 s, past 2^32: computed in 32 bits it would start and end in 1998.
+    let c = g.code_with_cards_from(&[&one_card(&[transit])], at, 0xe5, citycode::digest::LABEL_CARD, 60_000, 10)?;
+    g.add(
+        "credential_not_yet_valid_beyond_32_bits",
+        "A card valid from day 60,000, whose start in seconds exceeds 2^32: not yet valid, never expired (SPEC.md §4.1: 64-bit time arithmetic).",
+        c,
+        "credential_not_yet_valid",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+
+    // §5.1: a printed code at a scene that refuses printed codes is refused before any
+    // signature is looked at; one without identity is malformed before trailing bytes.
+    let mut flipped = printed.as_bytes().to_vec();
+    if let Some(last) = flipped.last_mut() {
+        *last ^= 0x01;
+    }
+    g.add(
+        "policy_unmet_printed_metro_gate_tampered",
+        "bad_issuer_signature_printed at a metro gate: the scene refuses printed codes before any issuer key or signature is looked at (SPEC.md §5.1).",
+        encode_text(&flipped),
+        "policy_unmet",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    let entries = printed_claim_entries(union_bytes)?;
+    let without_identity = entries.get(..2).ok_or("no health and insurance entries")?;
+    let mut claims = vec![u8::try_from(without_identity.len())?];
+    for e in without_identity {
+        claims.extend_from_slice(e);
+    }
+    let no_identity = resign_printed(union_bytes, 30, &claims)?;
+    let mut guarded = entries.clone();
+    guarded.push(vec![7, 1, 1]);
+    let mut claims = vec![u8::try_from(guarded.len())?];
+    for e in &guarded {
+        claims.extend_from_slice(e);
+    }
+    g.add(
+        "malformed_printed_with_guardianship",
+        "A printed code, validly signed, whose card also carries guardianship (parent): a printed code is never a guardian's (SPEC.md §5.1).",
+        resign_printed(union_bytes, 30, &claims)?,
+        "malformed",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
+    g.add(
+        "malformed_printed_health_without_identity",
+        "A printed code, validly signed, with health and the insurance status but no identity for the staff to check.",
+        no_identity.clone(),
+        "malformed",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
+    let mut over = Gen::bytes_of(&no_identity)?;
+    over.push(0);
+    g.add(
+        "malformed_printed_without_identity_trailing_byte",
+        "The same printed code with one byte after its last card: no identity is known after the last card, before the byte over (SPEC.md §5.1).",
+        encode_text(&over),
+        "malformed",
+        later,
+        g.setup(Scene::Hospital),
+        vec![],
+    )?;
+
+    // §6: digits are ASCII 0-9 only.
+    let text = g.code(cred, device, &[Domain::Transit], at, 0xe1)?;
+    g.add(
+        "accept_metro_before_foreign_digits",
+        "The metro code that the next cases rewrite with other Unicode digits of the same values.",
+        text.clone(),
+        "accept",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+    for (name, zero, what) in [
+        ("text_fullwidth_digit", '\u{ff10}', "a full-width digit (U+FF10 block)"),
+        ("text_arabic_indic_digit", '\u{0660}', "an Arabic-Indic digit (U+0660 block)"),
+    ] {
+        g.add(
+            name,
+            &format!("The metro code with one digit written as {what} of the same value: only ASCII 0-9 are digits (SPEC.md §6)."),
+            with_foreign_digit(&text, 5, zero)?,
+            "text_encoding",
+            later,
+            g.setup(metro()),
+            vec![],
+        )?;
+    }
+    let mut underscore: Vec<char> = text.chars().collect();
+    *underscore.get_mut(4 + 5).ok_or("short text")? = '_';
+    g.add(
+        "text_underscore_in_digits",
+        "The metro code with a digit replaced by `_`, which some integer parsers take between digits (SPEC.md §6).",
+        underscore.into_iter().collect(),
+        "text_encoding",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+
+    // §4.2: a P-256 key whose x is p: 02 || p names no point canonically.
+    let p256_p = citycode::text::unhex("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff")?;
+    let mut x_is_p = p256_code.to_vec();
+    let mut x_key = vec![0x02];
+    x_key.extend_from_slice(&p256_p);
+    x_is_p.splice(2..35, x_key);
+    g.add(
+        "p256_device_key_x_is_p",
+        "A P-256 device key 02 || p: x must be below p, never reduced (SPEC.md §4.2).",
+        encode_text(&x_is_p),
+        "invalid_device_key",
+        later,
+        g.setup(metro()),
+        vec![],
+    )?;
+
+    // §8.1, §8.2: a list's alg must be its signer's, even when the signature verifies.
+    let metro_code = g.code(cred, device, &[Domain::Transit], at, 0xe2)?;
+    let mut setup = g.setup(metro());
+    setup.trust_lists = vec![encode_base64url(&resigned_with_alg(
+        &g.city.trust_list,
+        Algorithm::EcdsaP256Sha256,
+        LABEL_TRUST_LIST,
+        &g.city.root,
+    )?)];
+    g.add(
+        "trust_list_root_alg_not_the_roots",
+        "The demo trust list with root_alg 2 (P-256), signed again by the Ed25519 root: the signature verifies, but root_alg is not the root's algorithm (SPEC.md §8.1).",
+        metro_code.clone(),
+        "bad_trust_list_signature",
+        later,
+        setup,
+        vec![],
+    )?;
+    let mut setup = g.setup(metro());
+    setup.revocation_lists = vec![encode_base64url(&resigned_with_alg(
+        &g.city.revocation_list,
+        Algorithm::EcdsaP256Sha256,
+        LABEL_REVOCATION_LIST,
+        &g.city.root,
+    )?)];
+    g.add(
+        "revocation_list_alg_not_the_roots",
+        "The root's revocation list with alg 2 (P-256), signed again by the Ed25519 root: alg is not its signer's algorithm (SPEC.md §8.2).",
+        metro_code.clone(),
+        "bad_revocation_list_signature",
+        later,
+        setup,
+        vec![],
+    )?;
+    // The demo issuer's key (kid 1), as demo::DemoCity makes it.
+    let issuer_key = key(Algorithm::Ed25519, 0x02)?;
+    let issuer_list = RevocationList {
+        signer: ListSigner::Issuer(1),
+        sequence: 1,
+        issued_at: NOW as u32 - 600,
+        expires_at: NOW as u32 + DAY as u32,
+        entries: vec![],
+    }
+    .sign(&issuer_key)?;
+    let mut setup = g.setup(metro());
+    setup.revocation_lists.push(encode_base64url(&issuer_list));
+    g.add(
+        "accept_issuer_revocation_list",
+        "The root's revocation list and an empty one signed by issuer key 1: both load.",
+        metro_code.clone(),
+        "accept",
+        later,
+        setup,
+        vec![],
+    )?;
+    let mut setup = g.setup(metro());
+    setup.revocation_lists.push(encode_base64url(&resigned_with_alg(
+        &issuer_list,
+        Algorithm::EcdsaP256Sha256,
+        LABEL_REVOCATION_LIST,
+        &issuer_key,
+    )?));
+    g.add(
+        "issuer_revocation_list_alg_not_its_keys",
+        "Issuer key 1's revocation list with alg 2 (P-256), signed again by the Ed25519 issuer key: alg is not its key's algorithm (SPEC.md §8.2).",
+        metro_code.clone(),
+        "bad_revocation_list_signature",
+        later,
+        setup,
+        vec![],
+    )?;
+
+    // §8.3: an equal sequence with other bytes is a rollback, for both kinds of list.
+    let all_ids: Vec<u32> = Domain::ALL.iter().map(|d| d.id()).collect();
+    let mut setup = g.setup(metro());
+    setup.trust_lists.push(g.trust(
+        vec![g.issuer_entry(1, g.city.issuer.public_key(), all_ids)],
+        1,
+        NOW as u32 + 2 * DAY as u32,
+    )?);
+    g.add(
+        "trust_list_equal_sequence_other_bytes",
+        "A second trust list of sequence 1 (the held list's) with other content: refused as a rollback (SPEC.md §8.3).",
+        metro_code.clone(),
+        "trust_list_rollback",
+        later,
+        setup,
+        vec![],
+    )?;
+    let mut setup = g.setup(metro());
+    setup.revocation_lists.push(g.revocations(
+        &g.city.root,
+        ListSigner::Root,
+        1,
+        NOW as u32 + DAY as u32,
+        vec![Revoked::Subject([0x99; 8])],
+    )?);
+    g.add(
+        "revocation_list_equal_sequence_other_bytes",
+        "A second root revocation list of sequence 1 (the held list's) with an entry: refused as a rollback (SPEC.md §8.3).",
+        metro_code,
+        "revocation_list_rollback",
+        later,
+        setup,
+        vec![],
+    )?;
+    Ok(())
+}
+
+/// What building a verifier from a configuration object gives: `accept` or the reason
+/// code of the refusal (SPEC.md §14.1).
+pub fn config_outcome(verifier: &serde_json::Value) -> String {
+    match serde_json::from_value::<VerifierConfig>(verifier.clone()) {
+        Err(_) => "invalid_argument".into(),
+        Ok(config) => config.build().map_or_else(|r| r.reason.code().to_string(), |_| "accept".into()),
+    }
+}
+
+/// `test-vectors/configs.json`: verifier configurations (SPEC.md §14.1) a verifier
+/// accepts or refuses, with the reason: the root key checks of §4.2 and GM-only's SM2
+/// root (§4.6), which no case of codes.json can reach.
+fn config_vectors() -> Res<serde_json::Value> {
+    use serde_json::json;
+    let city = DemoCity::new()?;
+    let gm = DemoCity::gm()?;
+    let demo_root = hex(&city.root.public_key().to_bytes());
+    let sm2_root = hex(&gm.root.public_key().to_bytes());
+    let sm2_p = "fffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffff";
+    let p256_p = "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff";
+    let list: Vec<(&str, &str, &str, String, bool, &str)> = vec![
+        ("accept_ed25519_root", "The demo city's Ed25519 root key.", "ed25519", demo_root.clone(), false, "accept"),
+        (
+            "accept_gm_only_sm2_root",
+            "A GM-only verifier with the GM city's SM2 root.",
+            "sm2_sm3",
+            sm2_root,
+            true,
+            "accept",
+        ),
+        (
+            "gm_only_ed25519_root",
+            "A GM-only verifier configured with an Ed25519 root: refused (SPEC.md §4.6).",
+            "ed25519",
+            demo_root.clone(),
+            true,
+            "unsupported_algorithm",
+        ),
+        (
+            "root_key_small_order",
+            "The Ed25519 identity point as the root key: under the cofactored equation it verifies forged lists (SPEC.md §4.2).",
+            "ed25519",
+            format!("01{}", "00".repeat(31)),
+            false,
+            "invalid_issuer_key",
+        ),
+        (
+            "root_key_ed25519_off_curve",
+            "An Ed25519 root key whose y has no x on the curve.",
+            "ed25519",
+            hex(&off_curve_point()?),
+            false,
+            "invalid_issuer_key",
+        ),
+        (
+            "root_key_p256_x_is_p",
+            "A P-256 root key 02 || p: x must be below p (SPEC.md §4.2).",
+            "ecdsa_p256_sha256",
+            format!("02{p256_p}"),
+            false,
+            "invalid_issuer_key",
+        ),
+        (
+            "root_key_sm2_x_is_p",
+            "An SM2 root key 02 || p: x = 0 is on the SM2 curve, but x must be below p.",
+            "sm2_sm3",
+            format!("02{sm2_p}"),
+            false,
+            "invalid_issuer_key",
+        ),
+        (
+            "root_key_sm2_off_curve",
+            "An SM2 root key 02 || x with no point on the SM2 curve.",
+            "sm2_sm3",
+            hex(&sm2_off_curve_point()?),
+            false,
+            "invalid_issuer_key",
+        ),
+        (
+            "root_key_wrong_length",
+            "An Ed25519 root key of 31 bytes.",
+            "ed25519",
+            demo_root.get(..62).ok_or("root")?.to_string(),
+            false,
+            "malformed",
+        ),
+        (
+            "root_key_not_hex",
+            "A root key that is not hex.",
+            "ed25519",
+            format!("zz{}", demo_root.get(2..).ok_or("root")?),
+            false,
+            "text_encoding",
+        ),
+    ];
+    let mut cases = Vec::new();
+    for (name, description, alg, root_key, gm_only, expected) in list {
+        let verifier = if gm_only {
+            json!({"root_alg": alg, "root_key": root_key, "scene": {"kind": "metro_gate"}, "gm_only": true})
+        } else {
+            json!({"root_alg": alg, "root_key": root_key, "scene": {"kind": "metro_gate"}})
+        };
+        let got = config_outcome(&verifier);
+        if got != expected {
+            return Err(format!("config case {name}: expected {expected}, the verifier says {got}").into());
+        }
+        cases.push(json!({"name": name, "description": description, "verifier": verifier, "expected": expected}));
+    }
+    Ok(json!({
+        "description": "Verifier configurations (SPEC.md §14.1): building a verifier from `verifier` succeeds (`accept`) or is refused with `expected`, before any list is loaded.",
+        "cases": cases,
+    }))
 }
 
 /// The order n of the SM2 group, big-endian.
@@ -2561,6 +3043,26 @@ fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
         "An SM2-signed trust list that also names an Ed25519 issuer key: a GM-only verifier refuses to load it.",
         c.clone(),
         "unsupported_algorithm",
+        later,
+        setup,
+        vec![],
+    )?;
+    let forged = TrustList {
+        sequence: 2,
+        issued_at: NOW as u32 - 3600,
+        expires_at: NOW as u32 + DAY as u32,
+        keys: vec![
+            g.issuer_entry(1, g.city.issuer.public_key(), Domain::ALL.iter().map(|d| d.id()).collect()),
+            g.issuer_entry(2, ed_issuer.public_key(), vec![Domain::Tourism.id()]),
+        ],
+    };
+    let mut setup = gm_setup(&g, metro());
+    setup.trust_lists = vec![encode_base64url(&forged.sign(&key(Algorithm::Sm2Sm3, 0x3a)?)?)];
+    g.add(
+        "gm_only_forged_trust_list_with_an_ed25519_issuer",
+        "The same trust list signed by an SM2 key that is not the root: the signature is checked before the issuer keys' algorithms (SPEC.md §4.6, §8.3 step 2).",
+        c.clone(),
+        "bad_trust_list_signature",
         later,
         setup,
         vec![],
@@ -2726,6 +3228,21 @@ fn gm_cases(intl: &Gen) -> Res<Vec<Case>> {
         gm_setup(&g, metro()),
         vec![],
     )?;
+    // x = 0 is on the SM2 curve, so 02 || p would name it if x were reduced mod p.
+    let sm2_p = unhex("fffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffff")?;
+    let mut x_is_p = code.clone();
+    let mut key_bytes = vec![0x02];
+    key_bytes.extend_from_slice(&sm2_p);
+    x_is_p.splice(2..35, key_bytes);
+    g.add(
+        "sm2_device_key_x_is_p",
+        "An SM2 device key 02 || p: x = 0 is on the SM2 curve, and x must be below p, never reduced (SPEC.md §4.2).",
+        encode_text(&x_is_p),
+        "invalid_device_key",
+        later,
+        gm_setup(&g, metro()),
+        vec![],
+    )?;
 
     // An SM2 device key in the Ed25519 demo city: algorithms mix unless GM-only.
     let sm2_device = key(Algorithm::Sm2Sm3, 0x36)?;
@@ -2860,7 +3377,7 @@ fn key_request_vectors() -> Res<serde_json::Value> {
     case(
         "torsion_component_key",
         "The valid Ed25519 key plus a point of order 8, its signature made with the same secret and valid under the cofactored equation: not of prime order (SPEC.md §4.7).",
-        mixed,
+        mixed.clone(),
         &challenge,
         "invalid_device_key",
     );
@@ -2871,6 +3388,55 @@ fn key_request_vectors() -> Res<serde_json::Value> {
         challenge.get(..15).ok_or("short challenge")?,
         "malformed",
     );
+    // The challenge's bounds on both sides, and the order of §4.7's checks.
+    for len in [16usize, 64] {
+        let long = [0x63u8; 64];
+        let c = long.get(..len).ok_or("challenge")?;
+        case(
+            &format!("challenge_{len}_bytes"),
+            &format!(
+                "A valid request over a {len}-byte challenge, the {} allowed.",
+                if len == 16 { "fewest" } else { "most" }
+            ),
+            KeyRequest::sign(&device, c)?.to_bytes(),
+            c,
+            "accept",
+        );
+    }
+    let long = [0x63u8; 65];
+    case(
+        "long_challenge",
+        "A valid request over the first 64 bytes, checked against a 65-byte challenge: too long (SPEC.md §4.7).",
+        KeyRequest::sign(&device, long.get(..64).ok_or("challenge")?)?.to_bytes(),
+        &long,
+        "malformed",
+    );
+    case(
+        "trailing_bytes_and_short_challenge",
+        "A byte after the signature and a 15-byte challenge: the request's parse comes first (SPEC.md §4.7).",
+        [request.as_slice(), &[0]].concat(),
+        challenge.get(..15).ok_or("short challenge")?,
+        "trailing_bytes",
+    );
+    case(
+        "torsion_component_key_and_short_challenge",
+        "The torsion-component key with a 15-byte challenge: the key's order is checked before the challenge's length (SPEC.md §4.7).",
+        mixed,
+        challenge.get(..15).ok_or("short challenge")?,
+        "invalid_device_key",
+    );
+    // Base64url with non-zero trailing bits (SPEC.md §6): 98 bytes leave 2 unused bits
+    // in the last character; setting one names the same bytes a second way.
+    let mut text = encode_base64url(&request);
+    let last = text.pop().ok_or("empty")?;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let index = ALPHABET.iter().position(|&b| char::from(b) == last).ok_or("not base64url")?;
+    text.push(char::from(*ALPHABET.get(index | 1).ok_or("index")?));
+    cases.push(json!({
+        "name": "base64url_trailing_bits",
+        "description": "The Ed25519 request with a non-zero unused bit in its last base64url character: each byte string has one encoding (SPEC.md §6).",
+        "key_request": text, "challenge": hex(&challenge), "expected": "text_encoding",
+    }));
     Ok(json!({
         "description": "Key requests (SPEC.md §4.7): the device key signs citycode/v1/key-request 0x00 alg key challenge. An issuer given `challenge` accepts or refuses `key_request` (base64url) with `expected`. The device keys are public test constants.",
         "cases": cases,
@@ -3038,6 +3604,19 @@ impl Gen {
 
     /// As `code_with_cards`, every card signed under `label`.
     fn code_with_cards_labelled(&self, cards: &[&[u8]], at: u64, nonce: u8, label: &[u8]) -> Res<String> {
+        self.code_with_cards_from(cards, at, nonce, label, demo::TODAY - 5, 10)
+    }
+
+    /// As `code_with_cards_labelled`, every card valid `days` from day `from`.
+    fn code_with_cards_from(
+        &self,
+        cards: &[&[u8]],
+        at: u64,
+        nonce: u8,
+        label: &[u8],
+        from: u16,
+        days: u8,
+    ) -> Res<String> {
         let device = key(Algorithm::Ed25519, 0x03)?;
         let issuer = key(Algorithm::Ed25519, 0x02)?;
         let device_key = device.public_key().to_bytes();
@@ -3051,8 +3630,8 @@ impl Gen {
         code.push(u8::try_from(cards.len())?);
         for claims in cards {
             let mut card_body = vec![1, Algorithm::Ed25519.id()];
-            card_body.extend_from_slice(&(demo::TODAY - 5).to_be_bytes());
-            card_body.push(10);
+            card_body.extend_from_slice(&from.to_be_bytes());
+            card_body.push(days);
             card_body.extend_from_slice(claims);
             let mut card_tbs = label.to_vec();
             card_tbs.push(Algorithm::Ed25519.id());
@@ -3318,11 +3897,14 @@ pub fn render() -> Res<Vec<(String, Vec<u8>)>> {
     sm2_json.push('\n');
     let mut key_requests_json = serde_json::to_string_pretty(&key_request_vectors()?)?;
     key_requests_json.push('\n');
+    let mut configs_json = serde_json::to_string_pretty(&config_vectors()?)?;
+    configs_json.push('\n');
     let mut files = vec![
         ("codes.json".to_string(), json.into_bytes()),
         ("holder.json".to_string(), holder_json.into_bytes()),
         ("sm2.json".to_string(), sm2_json.into_bytes()),
         ("key-requests.json".to_string(), key_requests_json.into_bytes()),
+        ("configs.json".to_string(), configs_json.into_bytes()),
     ];
     files.extend(publications(&city)?);
     Ok(files)

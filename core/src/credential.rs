@@ -126,23 +126,32 @@ pub(crate) struct DecodedCards {
 }
 
 /// Reads a code's card count (1 to [`MAX_CARDS`]) and its cards, each with the bytes
-/// its issuer signed (`input` from the card and its body), refusing a domain disclosed by
-/// two cards (SPEC.md §5). Device-bound and printed codes differ only in `input`.
-pub(crate) fn decode_cards(
+/// its issuer signed (`input` from the card and its body). Each card is checked as soon
+/// as it has been read whole (SPEC.md §5): a domain disclosed by an earlier card, or
+/// guardianship on some cards only or with another relation, is `malformed`; then
+/// `check` (a printed code's own rules). Device-bound and printed codes differ only in
+/// `input` and `check`.
+pub(crate) fn decode_cards<E: From<Reason>>(
     r: &mut Reader<'_>,
     input: impl Fn(&Card, &[u8]) -> Vec<u8>,
-) -> Result<DecodedCards, Reason> {
+    check: impl Fn(&Card) -> Result<(), E>,
+) -> Result<DecodedCards, E> {
     let n = r.u8()?;
     if n == 0 || usize::from(n) > MAX_CARDS {
-        return Err(Reason::Malformed);
+        return Err(Reason::Malformed.into());
     }
-    let mut cards = Vec::with_capacity(usize::from(n));
+    let mut cards: Vec<Card> = Vec::with_capacity(usize::from(n));
     let mut inputs = Vec::with_capacity(usize::from(n));
     let mut all = Claims::default();
     for _ in 0..n {
         let (card, body) = Card::decode(r)?;
-        // A domain may be disclosed by one card only.
+        // A guardian's code: every card says so, or none does (SPEC.md §4.3).
+        if cards.first().is_some_and(|first| first.claims.guardian.is_some() != card.claims.guardian.is_some()) {
+            return Err(Reason::Malformed.into());
+        }
+        // A domain may be disclosed by one card only; guardianship repeats, the same.
         all.merge(card.claims.clone())?;
+        check(&card)?;
         inputs.push(input(&card, body));
         cards.push(card);
     }

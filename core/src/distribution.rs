@@ -190,7 +190,12 @@ impl ListStatus {
         let ListHeader { sequence, issued_at, expires_at, count } = ListHeader::read(&mut r, 1, MAX_STATUS_ENTRIES)?;
         let mut entries: Vec<StatusEntry> = Vec::with_capacity(count);
         for _ in 0..count {
-            let file = match r.u8()? {
+            let kind = r.u8()?;
+            // The first entry is the trust list, checked as soon as its kind is read (SPEC.md §8.3).
+            if entries.is_empty() && kind != 1 {
+                return Err(Reason::Malformed);
+            }
+            let file = match kind {
                 1 => ListFile::Trust,
                 2 => ListFile::Revocation(ListSigner::Root),
                 3 => ListFile::Revocation(ListSigner::Issuer(r.varint()?)),
@@ -200,9 +205,6 @@ impl ListStatus {
                 return Err(Reason::NonCanonical);
             }
             entries.push(StatusEntry { file, sequence: r.u64()?, expires_at: r.u32()?, digest: r.array()? });
-        }
-        if entries.first().is_none_or(|e| e.file != ListFile::Trust) {
-            return Err(Reason::Malformed);
         }
         let signed = ListSignature::read(r, bytes)?;
         Ok((ListStatus { sequence, issued_at, expires_at, entries }, signed))

@@ -97,21 +97,32 @@ impl PrintedCode {
             return Err(structure(Reason::Malformed));
         }
         let subject = Subject(r.array().map_err(structure)?);
+        let malformed = |why: String| Rejection::new(Reason::Malformed, format!("printed code: {why}"));
+        // Each card when it has been read whole (SPEC.md §5.1, in §5's order).
+        let check = |card: &Card| {
+            // The staff check a person against it: never a guardian's.
+            if card.claims.guardian.is_some() {
+                return Err(malformed("it carries guardianship".into()));
+            }
+            // Only what the staffed scenes read.
+            if printed_view(&card.claims) != card.claims {
+                return Err(malformed(
+                    "it carries more than the staffed scenes read (health, insurance status, identity)".into(),
+                ));
+            }
+            if card.valid_days > PRINTED_MAX_DAYS {
+                return Err(malformed(format!("a card valid {} days; at most {PRINTED_MAX_DAYS}", card.valid_days)));
+            }
+            Ok(())
+        };
         let DecodedCards { cards, inputs: card_inputs, claims: all } =
-            decode_cards(&mut r, |_, body| printed_card_input(&subject, body)).map_err(structure)?;
+            decode_cards(&mut r, |_, body| printed_card_input(&subject, body), check)
+                .map_err(|e: Rejection| if e.detail.is_empty() { structure(e.reason) } else { e })?;
+        // Identity always, known after the last card and before any byte after it.
+        if all.identity.is_none() {
+            return Err(malformed("it must carry identity".into()));
+        }
         r.finish().map_err(structure)?;
-        let malformed = |why: &str| Err(Rejection::new(Reason::Malformed, format!("printed code: {why}")));
-        // The staff check a person against it: identity always; never a guardian's.
-        if all.identity.is_none() || all.guardian.is_some() {
-            return malformed("it must carry identity and no guardianship");
-        }
-        // Only what the staffed scenes read (SPEC.md §5.1).
-        if printed_view(&all) != all {
-            return malformed("it carries more than the staffed scenes read (health, insurance status, identity)");
-        }
-        if let Some(card) = cards.iter().find(|c| c.valid_days > PRINTED_MAX_DAYS) {
-            return malformed(&format!("a card valid {} days; at most {PRINTED_MAX_DAYS}", card.valid_days));
-        }
         Ok(PrintedCode { subject, cards, bytes: bytes.to_vec(), card_inputs })
     }
 

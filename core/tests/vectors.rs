@@ -87,6 +87,23 @@ fn every_key_request_gives_its_expected_result() {
     }
 }
 
+/// test-vectors/configs.json: each verifier configuration built or refused as listed.
+#[test]
+fn every_configuration_gives_its_expected_result() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../test-vectors/configs.json");
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases = file["cases"].as_array().unwrap();
+    assert!(cases.iter().filter(|c| c["expected"] != "accept").count() >= 5);
+    for case in cases {
+        assert_eq!(
+            gen_vectors::config_outcome(&case["verifier"]),
+            case["expected"].as_str().unwrap(),
+            "{}",
+            case["name"]
+        );
+    }
+}
+
 #[test]
 fn at_least_twenty_distinct_negative_kinds() {
     let file = committed();

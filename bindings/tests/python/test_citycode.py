@@ -114,8 +114,10 @@ def test_key_request_vector(case):
     """An issuer given the case's challenge issues for the request, or refuses it with
     the listed reason (test-vectors/key-requests.json)."""
     city = City(NOW)
-    request, challenge = cc.base64url_decode(case["key_request"]), bytes.fromhex(case["challenge"])
+    challenge = bytes.fromhex(case["challenge"])
     try:
+        # Decoding is part of the case: base64url with non-zero trailing bits is text_encoding.
+        request = cc.base64url_decode(case["key_request"])
         city.issuer.issue(request, challenge, b"subject1", city.today, 1, city.claims())
         got = "accept"
     except cc.CitycodeError.Rejected as e:

@@ -51,6 +51,7 @@ def run_code_case(case: dict) -> tuple[str, object]:
         trust_lists = cfg.pop("trust_lists", [])
         revocation_lists = cfg.pop("revocation_lists", [])
         verifier = Verifier(Config.from_json(cfg))
+        verifier.clock = case["now"]
         for tl in trust_lists:
             verifier.load_trust_list(b64url_decode(tl))
         for rl in revocation_lists:
@@ -108,6 +109,18 @@ def key_requests(vectors: Path):
         yield Result("key-requests.json", case["name"], case["expected"], got, got == case["expected"], str(value))
 
 
+# configs.json -------------------------------------------------------------------------
+
+
+def configs(vectors: Path):
+    from .verifier import Config, Verifier
+
+    data = json.loads((vectors / "configs.json").read_text())
+    for case in data["cases"]:
+        got, value = outcome(lambda: Verifier(Config.from_json(case["verifier"])))
+        yield Result("configs.json", case["name"], case["expected"], got, got == case["expected"], str(value or ""))
+
+
 # sm2.json -----------------------------------------------------------------------------
 
 
@@ -140,10 +153,12 @@ def sm2(vectors: Path):
 # holder.json --------------------------------------------------------------------------
 
 
-def _verifier(root_key_hex: str, scene: dict, root_alg: str = "ed25519"):
+def _verifier(root_key_hex: str, scene: dict, now: int, root_alg: str = "ed25519"):
     from .verifier import Config, Verifier
 
-    return Verifier(Config.from_json({"root_alg": root_alg, "root_key": root_key_hex, "scene": scene}))
+    v = Verifier(Config.from_json({"root_alg": root_alg, "root_key": root_key_hex, "scene": scene}))
+    v.clock = now
+    return v
 
 
 def _scenes_of(credential) -> list[dict]:
@@ -213,7 +228,7 @@ def holder(vectors: Path):
             "equal" if key == credential.device_key else "differs",
             key == credential.device_key,
         )
-        verifier = _verifier(root, {"kind": "hospital"})
+        verifier = _verifier(root, {"kind": "hospital"}, now)
         got, detail = outcome(lambda: verifier.load_trust_list(b64url_decode(data["trust_list"])))
         yield Result(f, f"{prefix}trust_list_loads", "accept", got, got == "accept", str(detail or ""))
         for i, card in enumerate(credential.cards):
@@ -222,7 +237,7 @@ def holder(vectors: Path):
             got, detail = outcome(lambda: verifier.check_cards(code, now))
             yield Result(f, f"{prefix}card_{i}_verifies", "accept", got, got == "accept", str(detail or ""))
         for scene in _scenes_of(credential):
-            v = _verifier(root, scene)
+            v = _verifier(root, scene, now)
             _load_published(v, lists_1)
             got, claims = _serve(v, lists_1, now, credential, seed, scene)
             yield Result(f, f"{prefix}serves_{_scene_name(scene)}", "accept", got, got == "accept")
@@ -299,7 +314,7 @@ def published_lists(vectors: Path):
     scene = {"kind": "metro_gate"}
 
     def fresh():
-        v = _verifier(root, scene)
+        v = _verifier(root, scene, now)
         return v, Poller(v)
 
     for n, d in dirs.items():
@@ -433,6 +448,7 @@ def published_lists(vectors: Path):
 FILES = {
     "codes.json": codes,
     "key-requests.json": key_requests,
+    "configs.json": configs,
     "sm2.json": sm2,
     "holder.json": holder,
     "lists": published_lists,

@@ -115,6 +115,12 @@ def valid_public_key(key: bytes) -> bool:
     return True
 
 
+def prime_order(key: bytes) -> bool:
+    """SPEC.md §4.7: [L]A is the identity (no torsion component); the key already valid."""
+    point = decode_point(key, "key")
+    return point is not None and _is_identity(_mul(L, point))
+
+
 def verify(key: bytes, message: bytes, signature: bytes) -> bool:
     """Strict cofactored verification of SPEC.md §4.2 (the key already validated)."""
     if len(signature) != 64:

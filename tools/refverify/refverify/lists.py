@@ -228,9 +228,10 @@ def parse_status(data: bytes) -> ListStatus:
         kind = r.u8()
         if kind not in (1, 2, 3) and not bent("M-8.4-1e"):
             raise Reject("malformed", f"status entry kind {kind}")
-        kid = r.varint() if kind == 3 else None
         if i == 0 and kind != 1 and not bent("M-8.4-1a"):
+            # As soon as its kind is read (§8.3 step 1, §8.4), before any kid.
             raise Reject("malformed", "the first status entry is not the trust list")
+        kid = r.varint() if kind == 3 else None
         order = (kind, kid if kid is not None else -1)
         if previous is not None and order <= previous and not bent("M-8.4-1b"):
             raise Reject("non_canonical", "status entries not strictly increasing")

@@ -60,6 +60,12 @@ MUSTS: list[Must] = [
         "A card whose `alg` differs from its trust-list key's is `algorithm_mismatch`.",
         ("M-4.1-3a", "skip the comparison"),
     ),
+    _m(
+        "M-4.1-4",
+        "4.1",
+        "Time arithmetic is done without overflow (64 bits or more).",
+        ("M-4.1-4a", "card start and end in 32 bits (wrapping)"),
+    ),
     # §4.2
     _m(
         "M-4.2-1",
@@ -243,11 +249,14 @@ MUSTS: list[Must] = [
         "M-4.6-2",
         "4.6",
         "A GM-only verifier MUST refuse (`unsupported_algorithm`) a non-SM2 root, a trust list "
-        "naming a non-SM2 issuer key, and a non-SM2 device key right after the lists (§9 step 2).",
+        "naming a non-SM2 issuer key (after its signature, before rollback), and, right after the lists (§9 step 2), a non-SM2 device key and "
+        "an identity commitment whose digest is not SM3 (a printed code has no device key: only the latter).",
         ("M-4.6-2a", "accept a non-SM2 root"),
         ("M-4.6-2b", "load trust lists with non-SM2 issuer keys"),
         ("M-4.6-2c", "accept non-SM2 device keys"),
         ("M-4.6-2d", "check the device key after the code window (step 3)"),
+        ("M-4.6-2e", "accept a SHA-256 identity commitment"),
+        ("M-4.6-2f", "refuse a non-SM2 issuer key when its id is read, before the signature"),
     ),
     # §4.7
     _m(
@@ -263,6 +272,12 @@ MUSTS: list[Must] = [
         ("M-4.7-2a", "accept an invalid key"),
     ),
     _m(
+        "M-4.7-5",
+        "4.7",
+        "A key request's Ed25519 key MUST be of prime order: a torsion component is `invalid_device_key`.",
+        ("M-4.7-5a", "accept a key with a torsion component"),
+    ),
+    _m(
         "M-4.7-3",
         "4.7",
         "Key requests parse as §4.1: `unsupported_version`, `unsupported_algorithm`, `truncated`, `trailing_bytes`.",
@@ -273,7 +288,7 @@ MUSTS: list[Must] = [
     _m(
         "M-4.7-4",
         "4.7",
-        "The challenge is 16 to 64 bytes (key-requests.json: `malformed` otherwise; SPEC.md names no reason, F-3).",
+        "The challenge is 16 to 64 bytes (`malformed` otherwise), checked after the request's parse and key order.",
         ("M-4.7-4a", "accept challenges under 16 bytes"),
         ("M-4.7-4b", "accept challenges over 64 bytes"),
         ("M-4.7-4c", "refuse 16 bytes"),
@@ -338,8 +353,10 @@ MUSTS: list[Must] = [
     _m(
         "M-5.1-3",
         "5.1, 11",
-        "A printed code is accepted only where the scene allows it (`hospital`, `hotel_check_in`; `policy_unmet`).",
+        "A printed code is accepted only where the scene allows it (`hospital`, `hotel_check_in`; `policy_unmet`), "
+        "refused after the lists and before any issuer key or signature.",
         ("M-5.1-3a", "accept printed codes at every scene"),
+        ("M-5.1-3b", "refuse at the policy step, after the signatures"),
     ),
     _m(
         "M-5.1-4",
@@ -347,6 +364,20 @@ MUSTS: list[Must] = [
         "A printed code is checked for revocation by subject and by card id (D(printed_card_tbs)[:16]).",
         ("M-5.1-4a", "skip the subject of a printed code"),
         ("M-5.1-4b", "card id over the ordinary card label"),
+    ),
+    _m(
+        "M-5.1-7",
+        "5.1",
+        "A printed card carries only health, the insurance status (region withheld) and identity (`malformed`).",
+        ("M-5.1-7a", "accept any domain on a printed card"),
+    ),
+    _m(
+        "M-5.1-8",
+        "5.1",
+        "A printed card is valid at most 180 days (`malformed`).",
+        ("M-5.1-8a", "accept any `valid_days`"),
+        ("M-5.1-8b", "accept 181 days"),
+        ("M-5.1-8c", "refuse 180 days"),
     ),
     _m("M-5.1-5", "5.1", "No replay check for a printed code.", ("M-5.1-5a", "replay-check printed codes")),
     _m(
@@ -468,6 +499,13 @@ MUSTS: list[Must] = [
         "Whatever the signer, a list's entries apply to every code.",
         ("M-8.2-4a", "an issuer's list applies to its own card ids only"),
     ),
+    _m(
+        "M-8.2-5",
+        "8.2",
+        "A verifier MUST refuse to load an issuer-signed list unless its key is valid at its own clock, "
+        "not_before <= now < not_after (`issuer_key_not_valid`).",
+        ("M-8.2-5a", "check the key's window at `issued_at` only"),
+    ),
     # §8.3
     _m(
         "M-8.3-1",
@@ -542,7 +580,7 @@ MUSTS: list[Must] = [
         "8.4",
         "The status's root signature MUST verify under the configured root (`bad_list_status_signature`).",
         ("M-8.4-3a", "skip it"),
-        ("M-8.4-3b", "ignore the status `root_alg` (SPEC.md is silent, F-15)"),
+        ("M-8.4-3b", "ignore the status `root_alg`"),
     ),
     _m(
         "M-8.4-4",
@@ -594,6 +632,7 @@ MUSTS: list[Must] = [
         ("M-9-2h", "the revocation lists before the trust list's expiry"),
         ("M-9-2i", "trust list expiry one second early"),
         ("M-9-2j", "revocation list expiry one second early"),
+        ("M-9-2k", "take any held revocation list for the root's"),
     ),
     _m(
         "M-9-3",
@@ -886,7 +925,7 @@ NOTES: dict[str, str] = {
     "(refverify's derived check does this).",
     "M-8.4-3a": "Status-vectors: lists/1's status.bin with a signature bit flipped: `bad_list_status_signature`.",
     "M-8.4-3b": "Status-vectors: a status with `root_alg` 2 signed by the Ed25519 root: "
-    "`bad_list_status_signature` (once SPEC.md says so, F-15).",
+    "`bad_list_status_signature` (SPEC.md §8.4).",
     "M-8.4-4a": "Status-vectors: lists/2 then lists/1: `list_status_rollback`.",
     "M-8.4-4b": "Status-vectors: lists/2 then another root-signed status of sequence 2: `list_status_rollback`.",
     "M-8.4-6a": "Status-vectors: lists/1, then lists/2's status with lists/1's revocation file "

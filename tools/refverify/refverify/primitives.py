@@ -56,6 +56,11 @@ def valid_key(alg: int, key: bytes) -> bool:
     return result
 
 
+def prime_order(alg: int, key: bytes) -> bool:
+    """SPEC.md §4.7: a key request's key is of prime order (P-256 and SM2 always are)."""
+    return alg != ED25519 or ed25519.prime_order(key)
+
+
 def verify(alg: int, key: bytes, message: bytes, signature: bytes) -> bool:
     """A signature by ``key`` (already checked by ``valid_key``) over ``message``."""
     memo = _memo_key("sig", alg, key, message, signature)

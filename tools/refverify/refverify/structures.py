@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from . import primitives
 from .bends import bent, one
-from .claims import GUARDIAN, IDENTITY, parse_claims
+from .claims import GUARDIAN, HEALTH, IDENTITY, INSURANCE, parse_claims
 from .errors import Reject
 from .wire import Reader
 
@@ -43,10 +43,14 @@ class Card:
 
     @property
     def start(self) -> int:
+        if bent("M-4.1-4a"):
+            return self.valid_from_day * 86400 % 2**32  # a stranger's 32-bit arithmetic
         return self.valid_from_day * 86400
 
     @property
     def end(self) -> int:
+        if bent("M-4.1-4a"):
+            return (self.valid_from_day + self.valid_days) * 86400 % 2**32
         return (self.valid_from_day + self.valid_days) * 86400
 
 
@@ -135,6 +139,24 @@ def check_duplicates(cards: list[Card], printed: bool) -> None:
         seen.update(card.domains)
 
 
+PRINTED_MAX_DAYS = 180
+
+
+def _check_printed_card(card: Card) -> None:
+    """§5.1 items 2 and 3, when the card has been read whole (§5): only health, the
+    insurance status (region withheld) and identity; at most 180 days."""
+    for domain, _, parsed in card.claims:
+        if domain in (HEALTH, IDENTITY):
+            continue
+        if domain == INSURANCE and "region" not in (parsed or {}):
+            continue
+        if domain == GUARDIAN or bent("M-5.1-7a"):
+            continue  # guardianship has its own rule (M-5.1-2)
+        raise Reject("malformed", f"a printed card discloses domain {domain} beyond the staffed scenes' view")
+    if card.valid_days > PRINTED_MAX_DAYS + one("M-5.1-8b") - one("M-5.1-8c") and not bent("M-5.1-8a"):
+        raise Reject("malformed", f"a printed card valid {card.valid_days} days")
+
+
 def _read_cards(r: Reader, printed: bool) -> list[Card]:
     n = r.u8()
     if not bent("M-5-8c"):
@@ -150,6 +172,7 @@ def _read_cards(r: Reader, printed: bool) -> list[Card]:
         if printed:
             if card.relation() is not None and not bent("M-5.1-2a"):
                 raise Reject("malformed", "a printed code carries guardianship")
+            _check_printed_card(card)
         elif i > 0:
             mine, first = card.relation(), cards[0].relation()
             if (mine is None) != (first is None) and not bent("M-4.3-11a"):
@@ -251,11 +274,6 @@ def parse_credential(data: bytes) -> Credential:
 
 def check_key_request(data: bytes, challenge: bytes) -> tuple[int, bytes]:
     """An issuer's check of a key request (§4.7): the (alg, key) it proves, or Reject."""
-    too_short = len(challenge) < 16 + one("M-4.7-4c") and not bent("M-4.7-4a")
-    too_long = len(challenge) > 64 - one("M-4.7-4d") and not bent("M-4.7-4b")
-    if too_short or too_long:
-        # SPEC.md names no reason; key-requests.json says `malformed` (FINDINGS.md F-3).
-        raise Reject("malformed", f"challenge of {len(challenge)} bytes")
     r = Reader(data)
     version = r.u8()
     if version != 1 and not bent("M-4.7-3a"):
@@ -269,6 +287,13 @@ def check_key_request(data: bytes, challenge: bytes) -> tuple[int, bytes]:
     signature = r.take(64)
     if not r.done() and not bent("M-4.7-3c"):
         raise Reject("trailing_bytes")
+    # §4.7: after the parse, the key's order, then the challenge's length, then the signature.
+    if alg == primitives.ED25519 and not primitives.prime_order(alg, key) and not bent("M-4.7-5a"):
+        raise Reject("invalid_device_key", "not of prime order (a torsion component)")
+    too_short = len(challenge) < 16 + one("M-4.7-4c") and not bent("M-4.7-4a")
+    too_long = len(challenge) > 64 - one("M-4.7-4d") and not bent("M-4.7-4b")
+    if too_short or too_long:
+        raise Reject("malformed", f"challenge of {len(challenge)} bytes")
     signed = LABEL_KEY_REQUEST + bytes([alg]) + key + challenge
     if bent("M-4.7-1a"):
         return alg, key

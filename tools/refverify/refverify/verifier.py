@@ -33,10 +33,12 @@ class Config:
         name = obj.get("root_alg")
         if name not in primitives.ALG_NAMES:
             raise ConfigError("unsupported_algorithm", f"root_alg {name!r}")
+        if not isinstance(obj.get("root_key"), str):
+            raise ConfigError("invalid_argument", "root_key must be a string")
         try:
             root_key = bytes.fromhex(obj["root_key"])
-        except (KeyError, ValueError, TypeError):
-            raise ConfigError("invalid_argument", "root_key must be hex") from None
+        except ValueError:
+            raise ConfigError("text_encoding", "root_key must be hex (§14.1)") from None
         scene = obj.get("scene")
         if not isinstance(scene, dict) or scene.get("kind") not in SCENES:
             raise ConfigError("invalid_argument", f"scene {scene!r}")
@@ -119,13 +121,16 @@ class Verifier:
     trust: TrustList | None = None
     revocations: dict = field(default_factory=dict)  # signer (None: root; kid) -> RevocationList
     replay: dict = field(default_factory=dict)  # replay id -> expiry (issued_at + validity + skew)
+    # The verifier's own clock when it loads lists (§8.2: an issuer key valid at `now`);
+    # the runner sets it to the case's `now`.
+    clock: int | None = None
 
     def __post_init__(self) -> None:
         c = self.config
-        if len(c.root_key) != primitives.KEY_LEN[c.root_alg] or (
-            not primitives.valid_key(c.root_alg, c.root_key) and not bent("M-4.2-7a")
-        ):
-            # §4.2: a verifier MUST refuse such a root key; SPEC.md names no reason (F-8).
+        if len(c.root_key) != primitives.KEY_LEN[c.root_alg]:
+            raise ConfigError("malformed", f"a root key of {len(c.root_key)} bytes (§14.1)")
+        if not primitives.valid_key(c.root_alg, c.root_key) and not bent("M-4.2-7a"):
+            # §4.2, §14.1: a verifier MUST refuse such a root key.
             raise ConfigError("invalid_issuer_key", "root key fails SPEC.md §4.2")
         if c.gm_only and c.root_alg != primitives.SM2 and not bent("M-4.6-2a"):
             raise ConfigError("unsupported_algorithm", "a GM-only verifier needs an SM2 root")
@@ -139,12 +144,17 @@ class Verifier:
 
     def load_trust_list(self, data: bytes) -> None:
         """§8.3 for a trust list: parse, signature, rollback; then re-check issuer lists."""
-        tl = parse_trust_list(data, gm_only=self.config.gm_only)
+        tl = parse_trust_list(data, gm_only=self.config.gm_only and bent("M-4.6-2f"))
         held = self.trust
 
         def check_signature() -> None:
             if not bent("M-8.1-4a") and not self._root_signed(tl.root_alg, tl.tbs, tl.signature, "M-8.1-5a"):
                 raise Reject("bad_trust_list_signature")
+            # §4.6, §8.3 step 2: a GM-only verifier refuses other issuer algorithms after the signature.
+            if self.config.gm_only and not bent("M-4.6-2b") and not bent("M-4.6-2f"):
+                for key in tl.keys.values():
+                    if key.alg != primitives.SM2:
+                        raise Reject("unsupported_algorithm", f"issuer key {key.kid} is not SM2")
 
         def check_rollback() -> None:
             if held is None:
@@ -168,12 +178,13 @@ class Verifier:
         if not bent("M-8.3-5a"):
             for signer in [s for s in self.revocations if s is not None]:
                 try:
-                    self._check_revocation_signature(self.revocations[signer])
+                    self._check_revocation_signature(self.revocations[signer], at_now=False)
                 except Reject:
                     del self.revocations[signer]
 
-    def _check_revocation_signature(self, rl: RevocationList) -> None:
-        """§8.3 step 2 for a revocation list: signature, then an issuer key's window."""
+    def _check_revocation_signature(self, rl: RevocationList, at_now: bool = True) -> None:
+        """§8.3 step 2 for a revocation list: signature, then an issuer key's window at
+        `issued_at`, then (when loading, not when a trust list re-checks it) at `now`."""
         if rl.signer is None:
             if not bent("M-8.2-2a") and not self._root_signed(rl.alg, rl.tbs, rl.signature, "M-8.2-2b"):
                 raise Reject("bad_revocation_list_signature", "not the root's")
@@ -192,6 +203,11 @@ class Verifier:
         hi = key.not_after + one("M-8.2-3b") - one("M-8.2-3d")
         if not lo <= rl.issued_at < hi:
             raise Reject("issuer_key_not_valid", "list issued outside its key's window")
+        if at_now and not bent("M-8.2-5a"):
+            if self.clock is None:
+                raise ConfigError("invalid_argument", "an issuer-signed list loads only with the verifier's clock")
+            if not key.not_before <= self.clock < key.not_after:
+                raise Reject("issuer_key_not_valid", "the list's key is not valid now")
 
     def load_revocation_list(self, data: bytes) -> None:
         """§8.3 for a revocation list."""
@@ -243,7 +259,7 @@ class Verifier:
             code.subject,
             [] if bent("M-9-8d") else [card.kid for card in code.cards],
             code.printed and not bent("M-5.1-6a"),
-            bool(self.revocations) or not self.config.allow_missing_revocation_list or bent("M-9-2f"),
+            None in self.revocations or not self.config.allow_missing_revocation_list or bent("M-9-2f"),
         )
 
     def _step_1(self, state: dict, text: str, now: int) -> None:
@@ -265,7 +281,9 @@ class Verifier:
         trust = self._trust()
 
         def revocation() -> None:
-            if not self.revocations and not c.allow_missing_revocation_list and not bent("M-9-2c"):
+            held = None in self.revocations or (bent("M-9-2k") and bool(self.revocations))
+            if not held and not c.allow_missing_revocation_list and not bent("M-9-2c"):
+                # The root-signed list, whatever issuer lists are held (§9 step 2).
                 raise Reject("no_revocation_list")
             for signer, rl in self.revocations.items():
                 if signer is not None and bent("M-9-2e"):
@@ -281,14 +299,23 @@ class Verifier:
 
     def _step_2G(self, state: dict, text: str, now: int) -> None:
         code: Code = state["code"]
-        if self.config.gm_only and code.device_alg != primitives.SM2 and not bent("M-4.6-2c"):
-            # A printed code has no device key: refused too (the safer reading, F-6).
+        if not self.config.gm_only:
+            return
+        # A printed code has no device key: only its identity digest is checked (§4.6).
+        if not code.printed and code.device_alg != primitives.SM2 and not bent("M-4.6-2c"):
             raise Reject("unsupported_algorithm", "a GM-only verifier accepts SM2 device keys only")
+        identity = state["claims"].get("identity")
+        if identity is not None and identity["digest"] != "sm3" and not bent("M-4.6-2e"):
+            raise Reject("unsupported_algorithm", "a GM-only verifier accepts SM3 identity commitments only")
 
     def _step_3(self, state: dict, text: str, now: int) -> None:
         code: Code = state["code"]
         if code.printed:
-            return  # no code window (§5.1)
+            # §5.1: a scene that does not accept printed codes refuses them here, after
+            # the lists and before any issuer key or signature (there is no code window).
+            if not bent("M-5.1-3b"):
+                self._printed_scene(code)
+            return
         c = self.config
         skew = c.skew_secs
 
@@ -432,6 +459,10 @@ class Verifier:
 
     # §11 -------------------------------------------------------------------------
 
+    def _printed_scene(self, code: Code) -> None:
+        if code.printed and self.config.scene["kind"] not in PRINTED_SCENES and not bent("M-5.1-3a"):
+            raise Reject("policy_unmet", "printed codes only at staffed scenes")
+
     def _policy(self, claims: dict, code: Code, now: int) -> None:
         scene = self.config.scene
         kind = scene["kind"]
@@ -440,8 +471,8 @@ class Verifier:
         def unmet(why: str) -> Reject:
             return Reject("policy_unmet", why)
 
-        if code.printed and kind not in PRINTED_SCENES and not bent("M-5.1-3a"):
-            raise unmet("printed codes only at staffed scenes")
+        if bent("M-5.1-3b"):
+            self._printed_scene(code)  # a stranger's verifier that refuses at the policy step
         if kind == "hospital":
             health = claims.get("health")
             insurance = claims.get("medical_insurance")
