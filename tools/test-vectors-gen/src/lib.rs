@@ -17,6 +17,7 @@ mod generator;
 mod gm;
 mod key_requests;
 mod publications;
+mod refusals;
 mod runner;
 mod sm2_primitives;
 
@@ -78,7 +79,9 @@ pub fn generate() -> Result<VectorFile, Box<dyn std::error::Error>> {
     let cred = g.city.credential.clone();
     let device = key(Algorithm::Ed25519, 0x03)?;
     conformance::conformance_cases(&mut g, &cred, &device, &printed, &union_bytes, &p256_code)?;
+    refusals::cases(&mut g)?;
     g.cases.extend(gm::gm_cases(&g)?);
+    refusals::gm_cases(&mut g)?;
     Ok(VectorFile {
         description: "citycode v1 verification vectors: see test-vectors/README.md".into(),
         format_version: citycode::credential::FORMAT_VERSION,
