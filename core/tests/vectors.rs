@@ -223,3 +223,21 @@ fn sm2_and_sm3_primitives_match_the_standards_and_refuse_the_negative_cases() {
         assert_eq!(verified, c["valid"] == true, "{}", text(c, "name"));
     }
 }
+
+/// Every poll of every case of test-vectors/publications.json (SPEC.md §8.4) gives its
+/// expected outcome: bad publications refused with their reason, good ones applied.
+#[test]
+fn every_publication_case_gives_its_expected_results() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../test-vectors/publications.json");
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases = file["cases"].as_array().unwrap();
+    assert!(cases.len() >= 15);
+    let mut refused = 0;
+    for case in cases {
+        let want: Vec<String> =
+            case["polls"].as_array().unwrap().iter().map(|p| p["expected"].as_str().unwrap().to_string()).collect();
+        refused += want.iter().filter(|e| *e != "accept").count();
+        assert_eq!(gen_vectors::run_publication_case(case), want, "case {}", case["name"]);
+    }
+    assert!(refused >= 10, "publications.json must hold refusals");
+}

@@ -21,7 +21,9 @@ mod refusals;
 mod runner;
 mod sm2_primitives;
 
-pub use runner::{Case, Seen, VectorFile, VerifierSetup, config_outcome, outcome, prepared_verifier, run_case};
+pub use runner::{
+    Case, Seen, VectorFile, VerifierSetup, config_outcome, outcome, prepared_verifier, run_case, run_publication_case,
+};
 
 /// What every module of the generator uses.
 mod prelude {
@@ -132,12 +134,17 @@ pub fn render() -> Result<Files, Box<dyn std::error::Error>> {
     key_requests_json.push('\n');
     let mut configs_json = serde_json::to_string_pretty(&configs::config_vectors()?)?;
     configs_json.push('\n');
+    // The configuration of the first case of codes.json (a hospital verifier).
+    let setup = file.cases.first().ok_or("no case")?.verifier.clone();
+    let mut publications_json = serde_json::to_string_pretty(&publications::publication_vectors(&setup)?)?;
+    publications_json.push('\n');
     let mut files = vec![
         ("codes.json".to_string(), json.into_bytes()),
         ("holder.json".to_string(), holder_json.into_bytes()),
         ("sm2.json".to_string(), sm2_json.into_bytes()),
         ("key-requests.json".to_string(), key_requests_json.into_bytes()),
         ("configs.json".to_string(), configs_json.into_bytes()),
+        ("publications.json".to_string(), publications_json.into_bytes()),
     ];
     files.extend(publications::publications(&city)?);
     Ok(files)

@@ -259,7 +259,15 @@ pub(crate) fn cases(g: &mut Gen) -> Res<()> {
     let duplicate = g.cases.iter().find(|c| c.name == "duplicate_domain").ok_or("no duplicate_domain")?;
     let duplicate = Gen::bytes_of(&duplicate.input)?;
     let duplicate_cut = duplicate.get(..duplicate.len() - 10).ok_or("short code")?.to_vec();
+    let mut kid_five_continuations = metro_bytes.get(..52).ok_or("short code")?.to_vec();
+    kid_five_continuations.extend_from_slice(&[0x80; 5]);
     let cut_cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        (
+            "cut_after_kid_of_five_continuation_bytes",
+            "A code cut right after its first card's kid, written as five varint bytes 0x80 that all continue: refused when the fifth is read (SPEC.md §4.1: at most five bytes), before the code is found short.",
+            kid_five_continuations,
+            "non_canonical",
+        ),
         (
             "cut_after_small_order_device_key",
             "A code of an Ed25519 device key of small order (the identity point), cut right after the key: the key is refused as it is read, before the code is found short.",

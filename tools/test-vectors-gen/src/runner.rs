@@ -117,3 +117,38 @@ pub fn config_outcome(verifier: &serde_json::Value) -> String {
         Ok(config) => config.build().map_or_else(|r| r.reason.code().to_string(), |_| "accept".into()),
     }
 }
+
+/// A published directory in memory (SPEC.md §8.4): a file it lacks is unreachable.
+struct Directory<'a>(&'a serde_json::Map<String, serde_json::Value>);
+
+impl citycode::distribution::ListSource for Directory<'_> {
+    fn fetch(&mut self, name: &str) -> Result<Vec<u8>, String> {
+        let text = self.0.get(name).and_then(serde_json::Value::as_str).ok_or("no such file")?;
+        decode_base64url(text).map_err(|r| format!("{name} in the vector file: {r}"))
+    }
+}
+
+/// Runs one case of publications.json: a verifier configured by `verifier`, holding no
+/// list, polls each directory of `polls` in order. Returns each poll's outcome as the
+/// file spells it (`accept`: applied or nothing new; otherwise the reason code), or the
+/// configuration's refusal as the only outcome.
+pub fn run_publication_case(case: &serde_json::Value) -> Vec<String> {
+    let config = case.get("verifier").cloned().unwrap_or_default();
+    let mut v = match serde_json::from_value::<VerifierConfig>(config).map(|c| c.build()) {
+        Ok(Ok(v)) => v,
+        Ok(Err(r)) => return vec![r.reason.code().into()],
+        Err(_) => return vec!["invalid_argument".into()],
+    };
+    let polls = case.get("polls").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+    let empty = serde_json::Map::new();
+    polls
+        .iter()
+        .map(|poll| {
+            let files = poll.get("files").and_then(serde_json::Value::as_object).unwrap_or(&empty);
+            match v.update_from(&mut Directory(files)) {
+                Ok(_) => "accept".into(),
+                Err(r) => r.reason.code().into(),
+            }
+        })
+        .collect()
+}
