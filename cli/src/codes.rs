@@ -22,7 +22,7 @@ pub struct DemoArgs {
 
 /// `demo`: the end-to-end story on the embedded demo keys.
 pub fn demo(args: DemoArgs) -> Result<()> {
-    citycode::demo::story(&mut std::io::stdout().lock(), !args.no_qr).map_err(|e| Failure::Input(e.to_string()))
+    citycode_demo::story(&mut std::io::stdout().lock(), !args.no_qr).map_err(|e| Failure::Input(e.to_string()))
 }
 
 #[derive(Args)]
