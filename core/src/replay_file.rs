@@ -27,6 +27,9 @@ const RECORD: usize = 16 + 8;
 /// is refused rather than taken as new (SPEC.md §9, the clock going back).
 const MAGIC: &[u8; 16] = b"citycode-replay1";
 
+/// Replay ids with their expiries, as the file holds them.
+type Records = Vec<([u8; 16], u64)>;
+
 /// A replay store that records nothing: every code passes its replay step, and the
 /// verifier's verdicts say `replay_checked: false` ([`ReplayStore::remembers`]). For a
 /// one-shot run that has nowhere to keep state; a terminal that can keep a file uses
@@ -108,7 +111,7 @@ impl FileReplayStore {
 
     /// The records unexpired at `now`, and the latest second records were dropped by
     /// (`now` itself when the file's is earlier).
-    fn read(&self, now: u64) -> Result<(Vec<([u8; 16], u64)>, u64), ReplayError> {
+    fn read(&self, now: u64) -> Result<(Records, u64), ReplayError> {
         let unavailable = |e: &dyn std::fmt::Display| ReplayError::Unavailable(format!("{}: {e}", self.path.display()));
         let mut bytes = Vec::new();
         match std::fs::File::open(&self.path) {
