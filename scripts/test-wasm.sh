@@ -57,6 +57,11 @@ for pkg in verifier verifier-gm holder; do
   js=0
   for f in index.js citycode_wasm.js webcrypto.js; do js=$((js + $(gzip -9 -c "$out/$pkg/$f" | wc -c))); done
   echo "wasm $pkg: $raw bytes raw, $gz bytes gzipped; with its JS $((gz + js)) bytes gzipped"
+  # The scanner's budget (README): 64 KiB gzipped with the JS a browser loads.
+  if [ "$pkg" = verifier ] && [ $((gz + js)) -gt 65536 ]; then
+    echo "the scanner package is over its 64 KiB budget ($((gz + js)) > 65536 bytes gzipped with its JS)"
+    exit 1
+  fi
 done
 # The mini-program build of the holder package (wasm/js/miniprogram.js): the glue with
 # its instantiation internals exported and no import.meta, a TextEncoder/TextDecoder

@@ -68,13 +68,19 @@ pub fn decode_text(text: &str) -> Result<Vec<u8>, Reason> {
         DIGITS_FOR_BYTES.iter().position(|&d| d == tail_digits).ok_or(Reason::TextEncoding)?
     };
     let mut out = Vec::with_capacity(digits.len() / full * CHUNK + tail_bytes);
-    let mut rest = digits;
+    // On bytes, not `str`: slicing a `str` links its char-boundary panic, whose message
+    // formatting (Debug of a char, Unicode printability tables) the scanner package pays for.
+    let mut rest = digits.as_bytes();
     while !rest.is_empty() {
         let take = if rest.len() >= full { full } else { tail_digits };
-        let (head, tail) = rest.split_at(take);
+        let (head, tail) = rest.split_at_checked(take).ok_or(Reason::TextEncoding)?;
         rest = tail;
         let n_bytes = if take == full { CHUNK } else { tail_bytes };
-        let value: u128 = head.parse().map_err(|_| Reason::TextEncoding)?;
+        // Every byte is an ASCII digit (checked above); a chunk's digits fit in a u128.
+        let value = head
+            .iter()
+            .try_fold(0u128, |v, &d| v.checked_mul(10)?.checked_add(u128::from(d.checked_sub(b'0')?)))
+            .ok_or(Reason::TextEncoding)?;
         if value >> (8 * n_bytes) != 0 {
             return Err(Reason::NonCanonical);
         }

@@ -5,11 +5,11 @@ use citycode::text::decode_base64url;
 use citycode::{Credential, CredentialBatch, Disclosure, KeyPair, PresentOptions, Qr, Reuse, present};
 use wasm_bindgen::prelude::*;
 
-use crate::{Obj, algorithm, invalid, js_error, now_secs, seconds};
+use crate::js::{Obj, algorithm, invalid, js_error, now_secs, seconds};
 
 fn holder_error(e: citycode::Error) -> JsValue {
     match e {
-        citycode::Error::Invalid(r) => crate::rejection(r),
+        citycode::Error::Invalid(r) => crate::js::rejection(r),
         other => js_error(other.code(), &other.to_string()),
     }
 }
@@ -42,7 +42,7 @@ impl Holder {
         let credential =
             Credential::from_bytes(&decode_base64url(credential).map_err(|_| invalid("credential is not base64url"))?)
                 .map_err(holder_error)?;
-        let key = KeyPair::from_secret_bytes(crate::algorithm(algorithm)?, secret).map_err(holder_error)?;
+        let key = KeyPair::from_secret_bytes(crate::js::algorithm(algorithm)?, secret).map_err(holder_error)?;
         if key.public_key() != credential.device_key {
             return Err(js_error("signer", "the key is not the credential's device key"));
         }
@@ -59,7 +59,7 @@ impl Holder {
         #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>,
         #[wasm_bindgen(js_name = validitySecs)] validity_secs: Option<u8>,
     ) -> Result<JsValue, JsValue> {
-        let scene = crate::scene_from_js(&scene)?;
+        let scene = crate::js::scene_from_js(&scene)?;
         self.build(&scene, now_unix, validity_secs)
     }
 
@@ -148,7 +148,7 @@ impl HolderBatch {
         #[wasm_bindgen(js_name = nowUnix)] now_unix: Option<f64>,
         #[wasm_bindgen(js_name = validitySecs)] validity_secs: Option<u8>,
     ) -> Result<JsValue, JsValue> {
-        let scene = crate::scene_from_js(&scene)?;
+        let scene = crate::js::scene_from_js(&scene)?;
         let (now, options) = when(now_unix, validity_secs)?;
         let code = self.inner.present(&scene, now, options).map_err(holder_error)?;
         Ok(presented(&code, now))
@@ -178,6 +178,6 @@ pub fn render_qr_svg(
     text: &str,
     #[wasm_bindgen(js_name = modulePx)] module_px: Option<u32>,
 ) -> Result<String, JsValue> {
-    let qr = Qr::new(text).map_err(crate::rejection)?;
+    let qr = Qr::new(text).map_err(crate::js::rejection)?;
     Ok(qr.to_svg(module_px.unwrap_or(8) as usize))
 }

@@ -937,47 +937,14 @@ impl Metrics {
 
 /// Serves `app` on `listener` until `shutdown` resolves: HTTP/1.1 with a deadline on
 /// each request's headers, then a graceful drain of in-flight requests for at most
-/// `limits.shutdown_grace`.
+/// `limits.shutdown_grace` (the loop the issuing service shares, `citycode_http::serve`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut connections = tokio::task::JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let service = hyper_util::service::TowerToHyperService::new(app.clone());
-                let mut stop = stop_rx.clone();
-                connections.spawn(async move {
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(limits.header_read)
-                        .serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = stop.changed() => {
-                            conn.as_mut().graceful_shutdown();
-                            let _ = conn.await;
-                        }
-                    }
-                });
-            }
-            () = &mut shutdown => break,
-        }
-        // Reap finished connections so the set does not grow.
-        while connections.try_join_next().is_some() {}
-    }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    let _ =
-        tokio::time::timeout(limits.shutdown_grace, async { while connections.join_next().await.is_some() {} }).await;
+    citycode_http::serve(listener, app, limits.header_read, limits.shutdown_grace, shutdown).await;
 }
 
 /// A local published directory as a list source (for `--lists-dir`).
