@@ -15,13 +15,13 @@ impl Verifier {
     /// checks. Call it on a schedule; on error the verifier keeps the lists it holds
     /// until they expire. Returns the names of the files loaded.
     pub fn update_lists(&self, fetcher: Arc<dyn ListFetcher>) -> Result<Vec<String>> {
-        let status = fetcher.fetch(citycode::distribution::STATUS_FILE.into())?;
-        let plan = self.read().plan_update(status)?;
-        let mut files = Vec::new();
-        for name in plan.to_fetch() {
-            files.push(fetcher.fetch(name)?);
+        // Core's one update: no lock held while `fetcher` runs, all lists or none, and
+        // the fetcher's own error raised as it was.
+        match citycode::update_lists(self.shared(), |name| fetcher.fetch(name.into())) {
+            Ok(report) => Ok(report.loaded),
+            Err(citycode::UpdateError::Fetch { error, .. }) => Err(error),
+            Err(refused) => Err(refused.into_rejection().into()),
         }
-        Ok(self.write()?.apply_update(plan, files)?.loaded)
     }
 
     /// Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the

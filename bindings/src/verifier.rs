@@ -176,6 +176,12 @@ impl Verifier {
         citycode::Verdict::from(self.read().verify_at(text, now_unix.unwrap_or_else(now)))
     }
 
+    /// The shared verifier, for core's functions that take the lock themselves
+    /// (`citycode::update_lists`).
+    pub(crate) fn shared(&self) -> &RwLock<citycode::Verifier> {
+        &self.inner
+    }
+
     /// The verifier to read: verifying and reading its state go on after a panic
     /// elsewhere poisoned the lock (see [`unpoisoned`]), as in the server.
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, citycode::Verifier> {

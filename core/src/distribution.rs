@@ -7,8 +7,9 @@
 //! checks its signature and sequence (an older status is refused: a stale mirror), and
 //! fetches only the lists newer than those it holds, each checked against the digest in
 //! the status and then loaded with the usual signature and rollback checks
-//! ([`crate::Verifier::update_from`]). It keeps serving with the lists it holds until
-//! they expire, and refuses every code after that.
+//! ([`crate::update_lists`], [`crate::Verifier::update_from`]), all of them or none. It
+//! keeps serving with the lists it holds until they expire, and refuses every code
+//! after that.
 
 use crate::alg::key_digest;
 use crate::digest::Input;
@@ -251,11 +252,13 @@ impl UpdatePlan {
     }
 }
 
-/// What one update did.
+/// What one update did ([`crate::update_lists`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UpdateReport {
     /// The status sequence now held.
     pub status_sequence: u64,
+    /// When that status was issued (Unix seconds).
+    pub status_issued_at: u32,
     /// Files fetched and loaded (newer than what was held).
     pub loaded: Vec<String>,
     /// Files the status named that were already held.

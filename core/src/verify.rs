@@ -10,7 +10,7 @@ use crate::claims::Claims;
 #[cfg(feature = "sm2")]
 use crate::claims::IdDigest;
 use crate::credential::Subject;
-use crate::distribution::{ListFile, ListSource, ListStatus, STATUS_FILE, UpdatePlan, UpdateReport};
+use crate::distribution::{ListFile, ListStatus, UpdatePlan, UpdateReport};
 use crate::error::{Reason, Rejection};
 #[cfg(feature = "sm2")]
 use crate::keys::Algorithm;
@@ -26,6 +26,32 @@ use crate::trust::{ListSigner, RevocationList, Revoked, TrustList};
 pub const DEFAULT_SKEW_SECS: u32 = 30;
 /// Default longest code validity a verifier accepts, in seconds.
 pub const DEFAULT_MAX_CODE_VALIDITY_SECS: u8 = 120;
+
+/// A verifier's lists copied for an update ([`Verifier::stage`]), loaded into with no
+/// lock held, then made the verifier's by [`Verifier::commit`].
+pub(crate) struct StagedLists {
+    /// The verifier's lists when copied: the commit refuses a verifier whose lists changed.
+    base: ListsToken,
+    /// The copy the update loads into.
+    copy: Box<Verifier>,
+}
+
+impl StagedLists {
+    /// Loads a plan's files into the copy, all of them or (on error) none that matter:
+    /// the copy is dropped.
+    pub(crate) fn load_planned(&mut self, plan: UpdatePlan, files: Vec<Vec<u8>>) -> Result<UpdateReport, Rejection> {
+        self.copy.load_planned(plan, files)
+    }
+}
+
+/// What a verifier's lists are, to tell whether they changed ([`Verifier::commit`]).
+#[derive(Debug, PartialEq, Eq)]
+struct ListsToken {
+    floors: ListState,
+    status: Option<(u64, u32)>,
+    #[cfg(feature = "sm2")]
+    gm_only: bool,
+}
 
 /// A source of the current time.
 pub trait Clock: Send + Sync {
@@ -177,10 +203,6 @@ impl core::fmt::Debug for Verifier {
             .field("skew", &self.skew)
             .finish_non_exhaustive()
     }
-}
-
-fn fetch(source: &mut dyn ListSource, name: &str) -> Result<Vec<u8>, Rejection> {
-    source.fetch(name).map_err(|e| Rejection::new(Reason::ListUnavailable, format!("{name}: {e}")))
 }
 
 /// For a GM-only verifier: refuses a trust list naming a key that is not SM2.
@@ -546,20 +568,6 @@ impl Verifier {
         Ok(())
     }
 
-    /// Fetches a published directory's status from `source` and loads every list it
-    /// names that is newer than the held one (SPEC.md §8.4): [`Verifier::plan_update`],
-    /// the fetches, then [`Verifier::apply_update`]. A service that must keep verifying
-    /// while it fetches calls those two itself, and fetches holding no lock.
-    pub fn update_from(&mut self, source: &mut dyn ListSource) -> Result<UpdateReport, Rejection> {
-        let status = fetch(source, STATUS_FILE)?;
-        let plan = self.plan_update(status)?;
-        let mut files = Vec::with_capacity(plan.to_fetch().len());
-        for name in plan.to_fetch() {
-            files.push(fetch(source, &name)?);
-        }
-        self.apply_update(plan, files)
-    }
-
     /// Checks a published status (root signature; not older than the last one applied,
     /// which refuses a stale mirror, also after a restart with a restored
     /// [`ListState`]) and says which of its lists are newer than those held: fetch
@@ -584,21 +592,98 @@ impl Verifier {
         Ok(UpdatePlan { status, status_bytes, fetch, unchanged })
     }
 
-    /// Loads the files of a plan, fetched in [`UpdatePlan::to_fetch`] order: each must
-    /// match the digest the status names, then loads with its own signature and
-    /// rollback checks. On error the verifier keeps every list it held (and each list
-    /// that loaded before the error) and goes on serving with them until they expire;
-    /// the status counts as applied only when every list loaded (and, with a list state
-    /// store, its state was saved).
+    /// Loads the files of a plan, fetched in [`UpdatePlan::to_fetch`] order, all or
+    /// nothing: each must match the digest the status names, then loads with its own
+    /// signature and rollback checks, on a copy of the verifier's lists; only when every
+    /// list loaded (and, with a list state store, the new state was saved) do they
+    /// replace the lists held, and the status counts as applied. On error the verifier
+    /// is exactly as it was, and goes on serving with its lists until they expire.
+    /// [`crate::update_lists`] does the same for a verifier shared behind a lock,
+    /// holding no lock while it fetches and checks.
     pub fn apply_update(&mut self, plan: UpdatePlan, files: Vec<Vec<u8>>) -> Result<UpdateReport, Rejection> {
+        let mut staged = self.stage();
+        let report = staged.load_planned(plan, files)?;
+        self.commit(staged)?;
+        Ok(report)
+    }
+
+    /// A copy of the verifier's lists to load an update into, holding no lock: the
+    /// verifier's settings (root, clock, GM-only) with its lists, floors and status, and
+    /// no list state store (the commit saves) and no credential cache.
+    pub(crate) fn stage(&self) -> StagedLists {
+        let copy = Verifier {
+            root: self.root.clone(),
+            trust: self.trust.clone(),
+            revocations: self.revocations.clone(),
+            policy: Arc::clone(&self.policy),
+            clock: Arc::clone(&self.clock),
+            skew: self.skew,
+            max_validity: self.max_validity,
+            replay: Arc::clone(&self.replay),
+            cache: CredentialCache::new(0),
+            revocation_required: self.revocation_required,
+            status: self.status,
+            floors: self.floors.clone(),
+            state_store: None,
+            utc_offset_minutes: self.utc_offset_minutes,
+            #[cfg(feature = "sm2")]
+            gm_only: self.gm_only,
+        };
+        StagedLists { base: self.lists_token(), copy: Box::new(copy) }
+    }
+
+    /// Makes staged lists the verifier's, all at once: refused (`list_unavailable`) if
+    /// the verifier's lists changed since they were copied (another update or load ran
+    /// meanwhile), and with a list state store, saved first (`list_state_unavailable`
+    /// if that fails). On error nothing changes.
+    pub(crate) fn commit(&mut self, staged: StagedLists) -> Result<(), Rejection> {
+        if self.lists_token() != staged.base {
+            return Err(Rejection::new(
+                Reason::ListUnavailable,
+                "the verifier's lists changed while the update ran: update again",
+            ));
+        }
+        let copy = *staged.copy;
+        if copy.floors != self.floors {
+            self.save_state(&copy.floors)?;
+        }
+        if self.trust.as_ref().map(|(_, bytes)| bytes) != copy.trust.as_ref().map(|(_, bytes)| bytes) {
+            self.cache.clear();
+        }
+        self.trust = copy.trust;
+        self.revocations = copy.revocations;
+        self.floors = copy.floors;
+        self.status = copy.status;
+        Ok(())
+    }
+
+    /// What identifies the verifier's lists: every list and status applied (sequence and
+    /// digest) names what is held, and the GM-only setting decides what may load.
+    fn lists_token(&self) -> ListsToken {
+        ListsToken {
+            floors: self.floors.clone(),
+            status: self.status,
+            #[cfg(feature = "sm2")]
+            gm_only: self.gm_only,
+        }
+    }
+
+    /// Loads a plan's files into this verifier one by one (see
+    /// [`Verifier::apply_update`]): run on a staged copy, so a failure midway leaves the
+    /// real verifier untouched.
+    fn load_planned(&mut self, plan: UpdatePlan, files: Vec<Vec<u8>>) -> Result<UpdateReport, Rejection> {
         if files.len() != plan.fetch.len() {
             return Err(Rejection::new(
                 Reason::ListUnavailable,
                 format!("{} files for {} lists", files.len(), plan.fetch.len()),
             ));
         }
-        let mut report =
-            UpdateReport { status_sequence: plan.status.sequence, loaded: Vec::new(), unchanged: plan.unchanged };
+        let mut report = UpdateReport {
+            status_sequence: plan.status.sequence,
+            status_issued_at: plan.status.issued_at,
+            loaded: Vec::new(),
+            unchanged: plan.unchanged,
+        };
         for (entry, file) in plan.fetch.iter().zip(files) {
             let name = entry.file.file_name();
             if !entry.describes(self.root.algorithm(), &file) {

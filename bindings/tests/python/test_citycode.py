@@ -728,6 +728,38 @@ def test_lists_reach_the_verifier_from_a_published_directory():
     assert verifier.verify(code, NOW + 2).reason == "revoked"
 
 
+def test_a_failed_list_update_changes_nothing_and_raises_the_fetchers_own_error():
+    city = City(NOW)
+    first = {f.name: f.bytes for f in cc.publish_lists(city.root, 1, NOW, NOW + 600, city.trust, [city.revocations])}
+    verifier = cc.Verifier(cc.KeyAlgorithm.ED25519, city.root.public_key(), cc.Scene.METRO_GATE())
+    verifier.update_lists(DictFetcher(first))
+    before = (verifier.held_lists(), verifier.list_state())
+    # Publication 2 renews both lists; its revocation list is not the file its status names,
+    # so the newer trust list, which loads, must not stay either.
+    other = cc.SigningKey.generate(cc.KeyAlgorithm.ED25519)
+    trust2 = cc.sign_trust_list(city.root, 2, NOW - 60, NOW + 86400, [cc.TrustedIssuer(
+        kid=2, algorithm=cc.KeyAlgorithm.ED25519, public_key=other.public_key(),
+        not_before=NOW - 86400, not_after=NOW + 86400, domains=[1])])
+    revocations2 = cc.sign_revocation_list(city.root, None, 1, NOW, NOW + 3600, [])
+    second = {f.name: f.bytes for f in cc.publish_lists(city.root, 2, NOW, NOW + 600, trust2, [revocations2])}
+    mixed = dict(second, **{"revocation-root.bin": city.revocations})
+    with pytest.raises(cc.CitycodeError.Rejected) as e:
+        verifier.update_lists(DictFetcher(mixed))
+    assert e.value.code == "list_digest_mismatch"
+    assert (verifier.held_lists(), verifier.list_state()) == before
+
+    class Offline(DictFetcher):
+        def fetch(self, name):
+            if name == "revocation-root.bin":
+                raise cc.CitycodeError.InvalidArgument("offline", "no network")
+            return super().fetch(name)
+
+    with pytest.raises(cc.CitycodeError.InvalidArgument) as e:
+        verifier.update_lists(Offline(second))
+    assert (e.value.code, e.value.detail) == ("offline", "no network")
+    assert (verifier.held_lists(), verifier.list_state()) == before
+
+
 class FileStore(cc.ListStateStore):
     """An app's list state store: one JSON file, replaced atomically (what a phone app
     would keep in its files directory)."""

@@ -30,7 +30,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use citycode::distribution::{DirectorySource, ListSource, STATUS_FILE};
+use citycode::distribution::{DirectorySource, ListSource};
 use citycode::{Clock, Reason, RedisReplayStore, Rejection, ReplayError, ReplayStore, Verdict, Verifier};
 use coalesce::{Arrival, Coalescer, Pending};
 use serde::Deserialize;
@@ -440,21 +440,9 @@ impl Service {
                 Ok(json!({"source": "files", "trust_sequence": v.trust_list().map(|t| t.sequence)}))
             }
             Lists::Published(source) => {
-                let fetch = |source: &mut Box<dyn ListSource + Send>, name: &str| {
-                    source.fetch(name).map_err(|e| Rejection::new(Reason::ListUnavailable, format!("{name}: {e}")))
-                };
-                let status = fetch(source, STATUS_FILE)?;
-                let plan = self.read().plan_update(status)?;
-                let issued = (plan.status().sequence, plan.status().issued_at);
-                let mut files = Vec::new();
-                for name in plan.to_fetch() {
-                    files.push(fetch(source, &name)?);
-                }
-                let report = self
-                    .verifier
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .apply_update(plan, files)?;
+                let report = citycode::update_lists(&self.verifier, |name| source.fetch(name))
+                    .map_err(citycode::UpdateError::into_rejection)?;
+                let issued = (report.status_sequence, report.status_issued_at);
                 *self.status_issued.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(issued);
                 Ok(json!({"source": "published", "status_sequence": report.status_sequence, "loaded": report.loaded,
                           "unchanged": report.unchanged}))
