@@ -670,12 +670,7 @@ pub fn scene_from_json(json: String) -> Result<Scene> {
 #[uniffi::export]
 pub fn scene_domains(scene: Scene) -> Vec<Domain> {
     use citycode::Policy as _;
-    citycode::Scene::from(scene)
-        .required_domains()
-        .into_iter()
-        .filter_map(cc::Domain::from_id)
-        .map(Domain::from)
-        .collect()
+    citycode::Scene::from(scene).required_domains().into_iter().map(Domain::from).collect()
 }
 
 // ---------------------------------------------------------------------------------

@@ -208,7 +208,7 @@ impl Verifier {
     /// Domains (ids) the current scene needs disclosed.
     #[wasm_bindgen(js_name = requiredDomains)]
     pub fn required_domains(&self) -> Vec<u32> {
-        self.inner.required_domains()
+        self.inner.required_domains().into_iter().map(citycode::Domain::id).collect()
     }
 
     /// Loads a signed trust list (bytes). Throws on a bad
@@ -469,7 +469,7 @@ pub use holder::*;
 /// The required domains of a scene (so a mini-program knows what to disclose).
 #[wasm_bindgen(js_name = sceneDomains)]
 pub fn scene_domains(#[wasm_bindgen(unchecked_param_type = "Scene")] scene: JsValue) -> Result<Vec<u32>, JsValue> {
-    Ok(scene_from_js(&scene)?.required_domains())
+    Ok(scene_from_js(&scene)?.required_domains().into_iter().map(citycode::Domain::id).collect())
 }
 
 #[cfg(test)]
