@@ -6,5 +6,5 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let draw = !std::env::args().any(|a| a == "--no-qr");
-    citycode::demo::story(&mut std::io::stdout().lock(), draw)
+    citycode_demo::story(&mut std::io::stdout().lock(), draw)
 }

@@ -6,8 +6,7 @@
 //! code is reported as replayed, which is the last check, so every iteration does the
 //! full work: parsing, list and time checks, both signatures, policy, replay lookup.
 
-#[path = "gen_vectors.rs"]
-mod gen_vectors;
+use test_vectors_gen as gen_vectors;
 
 use std::time::Instant;
 

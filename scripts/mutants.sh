@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Mutation testing of core's verification path against the conformance vectors alone
-# (TESTING.md). Installs cargo-mutants when it is missing. Takes 15-20 minutes on two
-# cores, so it is not part of scripts/test-all.sh; run it after changing core or the
-# vectors, and update the figure and the missed list in TESTING.md.
+# Mutation testing of core's verification path against the conformance vectors and the
+# tests .cargo/mutants.toml names (TESTING.md says which file each counts). Installs
+# cargo-mutants when it is missing. Takes over an hour on two cores, so it is not part
+# of scripts/test-all.sh; run it after changing core or the vectors, and update the
+# figure and the missed list in TESTING.md.
 #
 #   bash scripts/mutants.sh            # every mutant of the files in .cargo/mutants.toml
 #   bash scripts/mutants.sh --iterate  # only those not caught by the previous run
+#   bash scripts/mutants.sh --re 'core/src/printed\.rs'  # one file's mutants only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants

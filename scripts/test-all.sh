@@ -15,18 +15,17 @@ cargo clippy --workspace --exclude citycode-compare --all-targets --locked -- -D
 # committed core/public-api.txt (python3 scripts/public-api.py --write after a change).
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install --profile minimal nightly
 python3 scripts/public-api.py --check
-# The verify server's tests start a real redis-server on loopback; core's Redis store
-# runs against every topology in scripts/test-redis.sh below.
-command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+# The verify server's tests and core's Redis store tests (every topology) start real
+# redis-server processes on loopback: redis-server 7 or later, installed here.
+bash scripts/test-redis.sh --install-only
 # The printed card's PDF, rendered and read back by poppler (installs it and the fonts
 # first, which the workspace tests below use too).
 bash scripts/test-print.sh
-# Token keys need SoftHSM2, which this installs; the workspace tests below run them again.
-bash scripts/test-pkcs11.sh
+# Token keys need SoftHSM2, installed here; the workspace tests below run them.
+bash scripts/test-pkcs11.sh --install-only
 cargo test --workspace --exclude citycode-compare --exclude citycode-issuer --locked
 # The issuing service against SQLite and a real PostgreSQL it starts on loopback.
 bash scripts/test-issuer.sh
-bash scripts/test-redis.sh
 # The pure-Rust P-256 path (what the WASM scanner uses) passes Wycheproof and every vector too.
 cargo test --locked -p citycode --no-default-features --features qr,sm2 --test wycheproof --test vectors
 bash scripts/test-attest.sh

@@ -7,6 +7,8 @@
 # is missing, makes that directory, runs the tests, and on exit stops whatever a failed
 # test left running (only processes whose working directory is under it) and removes it.
 #   bash scripts/test-redis.sh
+# `--install-only` stops after the install and version check: scripts/test-all.sh runs
+# these tests in its workspace step (each test stops its processes when its handles drop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,8 @@ if [ "${major:-0}" -lt 7 ]; then
   echo "redis-server 7 or later is needed (multi-part AOF, INFO in scripts); found: $(redis-server --version)"
   exit 1
 fi
+
+[ "${1:-}" = --install-only ] && exit 0
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/citycode-redis.XXXXXX")
 cleanup() {

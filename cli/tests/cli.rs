@@ -917,12 +917,13 @@ fn verify_remembers_accepted_codes_across_runs() {
     for (code, verdict) in &runs[1..] {
         assert_eq!((*code, verdict["reason"].as_str()), (Some(1), Some("replayed")), "{verdict}");
     }
-    // The store is core's FileReplayStore in the user's state directory: one record, the
-    // code's replay id and its expiry.
+    // The store is core's FileReplayStore in the user's state directory: its header, then
+    // one record, the code's replay id and its expiry.
     let store = std::fs::read(d.path("state/citycode/replay")).unwrap();
-    assert_eq!(store.len(), 24, "{store:?}");
+    assert_eq!(store.len(), 48, "{store:?}");
+    assert_eq!(&store[..16], b"citycode-replay1");
     let replay_id = ok_json(&d.0, &["inspect", &text])["replay_id"].as_str().unwrap().to_string();
-    let stored: String = store[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let stored: String = store[24..40].iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(stored, replay_id);
     // Another store file is another memory; the named one then remembers too.
     let (code, _) = verify_code(&d, &text, &["--replay-store", "other/replay"]);

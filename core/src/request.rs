@@ -275,6 +275,15 @@ mod tests {
     }
 
     #[test]
+    fn every_challenge_is_fresh() {
+        // A constant challenge would let a request signed once be replayed to any issuer.
+        let challenges: Vec<[u8; 32]> = (0..4).map(|_| random_challenge().unwrap()).collect();
+        for (i, a) in challenges.iter().enumerate() {
+            assert!(challenges[i + 1..].iter().all(|b| b != a), "challenge {i} repeats");
+        }
+    }
+
+    #[test]
     fn a_key_request_signature_is_no_code_or_card_signature() {
         // Domain separation: the signed input starts with its own label.
         let device = KeyPair::from_secret_bytes(Algorithm::Ed25519, &[3u8; 32]).unwrap();

@@ -1031,7 +1031,7 @@ fn m_4_6_1b_a_card_id_hashes_with_the_device_keys_digest() {
     assert_eq!(verdict(&with(sha256_16(&tbs)), &text, NOW), "accept");
 }
 
-/// The demo paper claims: health, insurance status, identity (as `demo::story` prints).
+/// The demo paper claims: health, insurance status, identity (as the demo story, `citycode_demo::story`, prints).
 fn paper_claims() -> Claims {
     let mut paper = demo::resident_claims().select(&[Domain::Health.id()]).unwrap();
     paper.medical_insurance = Some(citycode::claims::MedicalInsurance {

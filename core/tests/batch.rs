@@ -5,8 +5,7 @@
 #![cfg(feature = "batch")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-#[path = "../../examples/gen_vectors.rs"]
-mod gen_vectors;
+use test_vectors_gen as gen_vectors;
 
 use citycode::demo::{self, DemoCity};
 use citycode::text::{decode_text, encode_text};

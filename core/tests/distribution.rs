@@ -149,3 +149,34 @@ fn status_encoding_is_strict_and_reads_from_a_directory() {
     assert_eq!(v.update_from(&mut DirectorySource(dir.clone())).unwrap().loaded.len(), 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An operator's tool must not sign a status that every verifier refuses as
+/// non-canonical (SPEC.md §8.4): the trust list first, then revocation lists in signer
+/// order, each once. Each rule is refused on its own, with the others kept.
+#[test]
+fn only_a_canonical_status_is_signed() {
+    use citycode::distribution::StatusEntry;
+    let city = DemoCity::new().unwrap();
+    let entry = |file| StatusEntry { file, sequence: 1, expires_at: demo::NOW as u32 + 600, digest: [7; 32] };
+    let status = |files: Vec<ListFile>| ListStatus {
+        sequence: 1,
+        issued_at: demo::NOW as u32,
+        expires_at: demo::NOW as u32 + 600,
+        entries: files.into_iter().map(entry).collect(),
+    };
+    let root = ListFile::Revocation(ListSigner::Root);
+    let issuer = |kid| ListFile::Revocation(ListSigner::Issuer(kid));
+    // Canonical: signed, and read back as signed.
+    let good = status(vec![ListFile::Trust, root, issuer(1), issuer(2)]);
+    let signed = good.sign(&city.root).unwrap();
+    assert_eq!(ListStatus::verify(&signed, &city.root.public_key()).unwrap(), good);
+    // In order, but no trust list first.
+    let no_trust = status(vec![root, issuer(1)]);
+    // The trust list first, the rest out of order, or one signer twice.
+    let unordered = status(vec![ListFile::Trust, issuer(2), issuer(1)]);
+    let twice = status(vec![ListFile::Trust, root, root]);
+    for bad in [no_trust, unordered, twice] {
+        let err = bad.sign(&city.root).unwrap_err();
+        assert_eq!(err.reason, Reason::NonCanonical, "{bad:?}");
+    }
+}

@@ -180,3 +180,31 @@ fn a_hotel_learns_from_a_printed_code_only_what_staffed_scenes_read() {
     assert!(matches!(issue(181, 255), Err(Error::OutOfRange(_))));
     assert!(matches!(issue(31, 30), Err(Error::OutOfRange(_))));
 }
+
+/// A single printed card is revoked by its revocation id (SPEC.md §8.2): the first 16
+/// bytes of the SHA-256 of the card's signing input (the demo issuer's key is Ed25519),
+/// as for a card of a phone's code. The id is computed here from the signed bytes, not
+/// by the code's own `card_id`, so that a wrong id (one every card shares) is caught.
+#[test]
+fn a_printed_card_is_revoked_by_its_own_card_id_only() {
+    use sha2::{Digest, Sha256};
+    let city = DemoCity::new().unwrap();
+    let code = printed(&city, 0x95);
+    let other = printed(&city, 0x96);
+    assert_eq!(code.cards()[0].alg, Algorithm::Ed25519);
+    let id = |c: &PrintedCode| -> [u8; 16] { Sha256::digest(c.card_input(0))[..16].try_into().unwrap() };
+    assert_eq!(code.card_id(0), id(&code));
+    assert_ne!(id(&code), id(&other));
+    let list = RevocationList::new(
+        ListSigner::Root,
+        2,
+        demo::NOW as u32 - 60,
+        demo::NOW as u32 + 3600,
+        vec![Revoked::Card(id(&code))],
+    )
+    .unwrap();
+    let mut v = verifier(&city, Scene::Hospital);
+    v.load_revocation_list(&list.sign(&city.root).unwrap()).unwrap();
+    assert_eq!(v.verify(&code.to_text()).unwrap_err().reason, Reason::Revoked);
+    assert!(v.verify(&other.to_text()).is_ok());
+}

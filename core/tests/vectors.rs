@@ -4,15 +4,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-#[path = "../../examples/gen_vectors.rs"]
-mod gen_vectors;
-
 use citycode::text::{decode_text, encode_text};
-use gen_vectors::{Case, VectorFile, outcome, run_case};
+use test_vectors_gen as gen_vectors;
+use test_vectors_gen::{Case, VectorFile, outcome, run_case};
 
 fn committed() -> VectorFile {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../test-vectors/codes.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Runs one case as [`run_case`] does, but verifies `input` through the batch API, in a
+/// batch of one: the batch path must give every case's result too.
+#[cfg(feature = "batch")]
+fn run_case_batched(case: &Case) -> Result<citycode::Accepted, citycode::Rejection> {
+    gen_vectors::prepared_verifier(case)?
+        .verify_batch_at(&[case.input.as_str()], case.now)
+        .pop()
+        .unwrap_or_else(|| Err(citycode::Rejection::new(citycode::Reason::Malformed, "an empty batch result")))
 }
 
 #[test]
@@ -24,7 +32,7 @@ fn every_case_gives_its_expected_result() {
         assert_eq!(outcome(&result), case.expected, "case {}: {result:?}", case.name);
         #[cfg(feature = "batch")]
         {
-            let batched = gen_vectors::run_case_batched(case);
+            let batched = run_case_batched(case);
             assert_eq!(outcome(&batched), case.expected, "case {} through the batch API: {batched:?}", case.name);
             assert_eq!(batched.ok().map(|a| a.claims), result.as_ref().ok().map(|a| a.claims.clone()));
         }
@@ -214,4 +222,22 @@ fn sm2_and_sm3_primitives_match_the_standards_and_refuse_the_negative_cases() {
             key.is_ok_and(|k| k.verify(&unhex(&text(c, "message")).unwrap(), &unhex(&text(c, "signature")).unwrap()));
         assert_eq!(verified, c["valid"] == true, "{}", text(c, "name"));
     }
+}
+
+/// Every poll of every case of test-vectors/publications.json (SPEC.md §8.4) gives its
+/// expected outcome: bad publications refused with their reason, good ones applied.
+#[test]
+fn every_publication_case_gives_its_expected_results() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../test-vectors/publications.json");
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases = file["cases"].as_array().unwrap();
+    assert!(cases.len() >= 15);
+    let mut refused = 0;
+    for case in cases {
+        let want: Vec<String> =
+            case["polls"].as_array().unwrap().iter().map(|p| p["expected"].as_str().unwrap().to_string()).collect();
+        refused += want.iter().filter(|e| *e != "accept").count();
+        assert_eq!(gen_vectors::run_publication_case(case), want, "case {}", case["name"]);
+    }
+    assert!(refused >= 10, "publications.json must hold refusals");
 }

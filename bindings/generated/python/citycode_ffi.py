@@ -525,175 +525,175 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
-    if lib.uniffi_citycode_ffi_checksum_func_base64url_decode() != 58202:
+    if lib.uniffi_citycode_ffi_checksum_func_base64url_decode() != 12718:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_citycode_ffi_checksum_func_citycode_version() != 5368:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_claims_json() != 2457:
+    if lib.uniffi_citycode_ffi_checksum_func_claims_json() != 53112:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_default_card_font_path() != 37921:
+    if lib.uniffi_citycode_ffi_checksum_func_default_card_font_path() != 8324:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_digest() != 12483:
+    if lib.uniffi_citycode_ffi_checksum_func_digest() != 47599:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_identity_commit() != 19557:
+    if lib.uniffi_citycode_ffi_checksum_func_identity_commit() != 12426:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_identity_matches() != 31665:
+    if lib.uniffi_citycode_ffi_checksum_func_identity_matches() != 4407:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_key_request() != 15820:
+    if lib.uniffi_citycode_ffi_checksum_func_key_request() != 6045:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_key_request_async() != 50323:
+    if lib.uniffi_citycode_ffi_checksum_func_key_request_async() != 46722:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_mask_name() != 44288:
+    if lib.uniffi_citycode_ffi_checksum_func_mask_name() != 30917:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_printed_card_pdf() != 22487:
+    if lib.uniffi_citycode_ffi_checksum_func_printed_card_pdf() != 46892:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_printed_card_svg() != 52828:
+    if lib.uniffi_citycode_ffi_checksum_func_printed_card_svg() != 10691:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 34335:
+    if lib.uniffi_citycode_ffi_checksum_func_publish_lists() != 16846:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_random_challenge() != 46740:
+    if lib.uniffi_citycode_ffi_checksum_func_random_challenge() != 9934:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_random_subject() != 15364:
+    if lib.uniffi_citycode_ffi_checksum_func_random_subject() != 51202:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_render_qr() != 33063:
+    if lib.uniffi_citycode_ffi_checksum_func_render_qr() != 24472:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_scene_domains() != 45164:
+    if lib.uniffi_citycode_ffi_checksum_func_scene_domains() != 10177:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_scene_from_json() != 58826:
+    if lib.uniffi_citycode_ffi_checksum_func_scene_from_json() != 20408:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_sign_revocation_list() != 22419:
+    if lib.uniffi_citycode_ffi_checksum_func_sign_revocation_list() != 31468:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_sign_trust_list() != 55606:
+    if lib.uniffi_citycode_ffi_checksum_func_sign_trust_list() != 33075:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_func_verify_signature() != 44299:
+    if lib.uniffi_citycode_ffi_checksum_func_verify_signature() != 36931:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm() != 55843:
+    if lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm() != 48155:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key() != 23179:
+    if lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key() != 38399:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign() != 19815:
+    if lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign() != 33733:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_present() != 30118:
+    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_present() != 26051:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() != 62519:
+    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() != 47761:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 29374:
+    if lib.uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 37775:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 29584:
+    if lib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 41712:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_cardfont_family() != 13603:
+    if lib.uniffi_citycode_ffi_checksum_method_cardfont_family() != 13380:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes() != 61770:
+    if lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes() != 5338:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_file() != 52728:
+    if lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_file() != 7938:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 846:
+    if lib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 39510:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_devicesigner_public_key() != 36764:
+    if lib.uniffi_citycode_ffi_checksum_method_devicesigner_public_key() != 5571:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_devicesigner_sign() != 58589:
+    if lib.uniffi_citycode_ffi_checksum_method_devicesigner_sign() != 60199:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant() != 11307:
+    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant() != 51495:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_dependants() != 12064:
+    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_dependants() != 59416:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene() != 30513:
+    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene() != 64862:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant() != 48202:
+    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant() != 50126:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_set_own() != 4366:
+    if lib.uniffi_citycode_ffi_checksum_method_guardianwallet_set_own() != 50376:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() != 46551:
+    if lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() != 23651:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key() != 62104:
+    if lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key() != 25642:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holder_credential() != 8015:
+    if lib.uniffi_citycode_ffi_checksum_method_holder_credential() != 20465:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holder_present() != 32182:
+    if lib.uniffi_citycode_ffi_checksum_method_holder_present() != 50079:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holder_present_for_scene() != 15011:
+    if lib.uniffi_citycode_ffi_checksum_method_holder_present_for_scene() != 60803:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holder_subject() != 150:
+    if lib.uniffi_citycode_ffi_checksum_method_holder_subject() != 56703:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_holder_new() != 39340:
+    if lib.uniffi_citycode_ffi_checksum_constructor_holder_new() != 46814:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_holder_with_key() != 21944:
+    if lib.uniffi_citycode_ffi_checksum_constructor_holder_with_key() != 4245:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_add() != 27457:
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_add() != 64206:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key() != 7536:
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key() != 26103:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill() != 43074:
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill() != 32113:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_present() != 17762:
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_present() != 25319:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene() != 52308:
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene() != 60941:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_remaining() != 34361:
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_remaining() != 228:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_unshown() != 47007:
+    if lib.uniffi_citycode_ffi_checksum_method_holderbatch_unshown() != 35961:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_holderbatch_new() != 42965:
+    if lib.uniffi_citycode_ffi_checksum_constructor_holderbatch_new() != 46359:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue() != 19874:
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue() != 10004:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 48116:
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 38051:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149:
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 36421:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 20675:
+    if lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 6730:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() != 2802:
+    if lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() != 37687:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182:
+    if lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 60953:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_liststatestore_load() != 65288:
+    if lib.uniffi_citycode_ffi_checksum_method_liststatestore_load() != 30793:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_liststatestore_save() != 21263:
+    if lib.uniffi_citycode_ffi_checksum_method_liststatestore_save() != 26760:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm() != 57038:
+    if lib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm() != 17506:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_signingkey_key_id() != 64000:
+    if lib.uniffi_citycode_ffi_checksum_method_signingkey_key_id() != 58043:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_signingkey_key_request() != 32742:
+    if lib.uniffi_citycode_ffi_checksum_method_signingkey_key_request() != 52731:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_signingkey_public_key() != 26843:
+    if lib.uniffi_citycode_ffi_checksum_method_signingkey_public_key() != 6815:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_signingkey_secret_bytes() != 56662:
+    if lib.uniffi_citycode_ffi_checksum_method_signingkey_secret_bytes() != 7365:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_signingkey_sign() != 24221:
+    if lib.uniffi_citycode_ffi_checksum_method_signingkey_sign() != 9748:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_signingkey_from_secret_bytes() != 27696:
+    if lib.uniffi_citycode_ffi_checksum_constructor_signingkey_from_secret_bytes() != 16623:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_signingkey_generate() != 13883:
+    if lib.uniffi_citycode_ffi_checksum_constructor_signingkey_generate() != 36140:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() != 6874:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() != 28716:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 33309:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 61156:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_list_state() != 21299:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_list_state() != 14565:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 49294:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 44031:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 12643:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 41847:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 43292:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store() != 5628:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store() != 61472:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 50598:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes() != 14031:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes() != 20383:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_update_lists() != 28887:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_update_lists() != 24290:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_verify() != 30060:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_method_verifier_verify_json() != 55924:
+    if lib.uniffi_citycode_ffi_checksum_method_verifier_verify_json() != 50989:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 54244:
+    if lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 45786:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_citycode_ffi_checksum_constructor_verifier_new() != 24079:
+    if lib.uniffi_citycode_ffi_checksum_constructor_verifier_new() != 50298:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
 
 # A ctypes library to expose the extern-C FFI definitions.

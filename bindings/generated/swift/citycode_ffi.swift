@@ -3334,13 +3334,6 @@ public func FfiConverterTypeSigningKey_lower(_ value: SigningKey) -> UInt64 {
 public protocol VerifierProtocol: AnyObject, Sendable {
     
     /**
-     * Accepts codes while no revocation list is held. By default every code is then
-     * refused (`no_revocation_list`); accepted decisions of a verifier running without
-     * a list carry `revocation_checked = false`.
-     */
-    func allowMissingRevocationList() throws 
-    
-    /**
      * The lists held (core's `HeldList`): what a terminal shows its operator and
      * reports to monitoring.
      */
@@ -3350,6 +3343,34 @@ public protocol VerifierProtocol: AnyObject, Sendable {
      * The list state as JSON: what a [`ListStateStore`] is given to save.
      */
     func listState()  -> String
+    
+    /**
+     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+     * store saved (from now on anything older is refused, and every revocation list it
+     * names must load again before a code is accepted), saves the result at once, and
+     * from then on saves after every load that changes it, before the load takes
+     * effect. Attach it before loading lists, once per verifier object. Fails with
+     * `list_state_unavailable` if the store cannot be read or written or holds a state
+     * of another root key; nothing changes then.
+     */
+    func setListStateStore(store: ListStateStore) throws 
+    
+    /**
+     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
+     * every list newer than the held one: the status first (root signature checked,
+     * an older status refused as a stale mirror), then each newer list, checked
+     * against the status's digest and loaded with its own signature and rollback
+     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
+     * until they expire. Returns the names of the files loaded.
+     */
+    func updateLists(fetcher: ListFetcher) throws  -> [String]
+    
+    /**
+     * Accepts codes while no revocation list is held. By default every code is then
+     * refused (`no_revocation_list`); accepted decisions of a verifier running without
+     * a list carry `revocation_checked = false`.
+     */
+    func allowMissingRevocationList() throws 
     
     /**
      * Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
@@ -3370,17 +3391,6 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     func requireGmOnly() throws 
     
     /**
-     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
-     * store saved (from now on anything older is refused, and every revocation list it
-     * names must load again before a code is accepted), saves the result at once, and
-     * from then on saves after every load that changes it, before the load takes
-     * effect. Attach it before loading lists, once per verifier object. Fails with
-     * `list_state_unavailable` if the store cannot be read or written or holds a state
-     * of another root key; nothing changes then.
-     */
-    func setListStateStore(store: ListStateStore) throws 
-    
-    /**
      * Switches the scene.
      */
     func setScene(scene: Scene) throws 
@@ -3390,16 +3400,6 @@ public protocol VerifierProtocol: AnyObject, Sendable {
      * by default): a health status's last day ends at local midnight (SPEC.md §11).
      */
     func setUtcOffsetMinutes(minutes: Int32) throws 
-    
-    /**
-     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
-     * every list newer than the held one: the status first (root signature checked,
-     * an older status refused as a stale mirror), then each newer list, checked
-     * against the status's digest and loaded with its own signature and rollback
-     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
-     * until they expire. Returns the names of the files loaded.
-     */
-    func updateLists(fetcher: ListFetcher) throws  -> [String]
     
     /**
      * Verifies scanned text now (or at `now_unix`). Never throws for a bad code: the
@@ -3504,19 +3504,6 @@ public static func fromConfigJson(json: String)throws  -> Verifier  {
 
     
     /**
-     * Accepts codes while no revocation list is held. By default every code is then
-     * refused (`no_revocation_list`); accepted decisions of a verifier running without
-     * a list carry `revocation_checked = false`.
-     */
-open func allowMissingRevocationList()throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
-        uniffiCallStatus in
-    uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-}
-}
-    
-    /**
      * The lists held (core's `HeldList`): what a terminal shows its operator and
      * reports to monitoring.
      */
@@ -3539,6 +3526,55 @@ open func listState() -> String  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+     * store saved (from now on anything older is refused, and every revocation list it
+     * names must load again before a code is accepted), saves the result at once, and
+     * from then on saves after every load that changes it, before the load takes
+     * effect. Attach it before loading lists, once per verifier object. Fails with
+     * `list_state_unavailable` if the store cannot be read or written or holds a state
+     * of another root key; nothing changes then.
+     */
+open func setListStateStore(store: ListStateStore)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_set_list_state_store(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeListStateStore_lower(store),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
+     * every list newer than the held one: the status first (root signature checked,
+     * an older status refused as a stale mirror), then each newer list, checked
+     * against the status's digest and loaded with its own signature and rollback
+     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
+     * until they expire. Returns the names of the files loaded.
+     */
+open func updateLists(fetcher: ListFetcher)throws  -> [String]  {
+    return try  FfiConverterSequenceString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_update_lists(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeListFetcher_lower(fetcher),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Accepts codes while no revocation list is held. By default every code is then
+     * refused (`no_revocation_list`); accepted decisions of a verifier running without
+     * a list carry `revocation_checked = false`.
+     */
+open func allowMissingRevocationList()throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -3581,24 +3617,6 @@ open func requireGmOnly()throws   {try rustCallWithError(FfiConverterTypeCitycod
 }
     
     /**
-     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
-     * store saved (from now on anything older is refused, and every revocation list it
-     * names must load again before a code is accepted), saves the result at once, and
-     * from then on saves after every load that changes it, before the load takes
-     * effect. Attach it before loading lists, once per verifier object. Fails with
-     * `list_state_unavailable` if the store cannot be read or written or holds a state
-     * of another root key; nothing changes then.
-     */
-open func setListStateStore(store: ListStateStore)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
-        uniffiCallStatus in
-    uniffi_citycode_ffi_fn_method_verifier_set_list_state_store(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeListStateStore_lower(store),uniffiCallStatus
-    )
-}
-}
-    
-    /**
      * Switches the scene.
      */
 open func setScene(scene: Scene)throws   {try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
@@ -3621,24 +3639,6 @@ open func setUtcOffsetMinutes(minutes: Int32)throws   {try rustCallWithError(Ffi
         FfiConverterInt32.lower(minutes),uniffiCallStatus
     )
 }
-}
-    
-    /**
-     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
-     * every list newer than the held one: the status first (root signature checked,
-     * an older status refused as a stale mirror), then each newer list, checked
-     * against the status's digest and loaded with its own signature and rollback
-     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
-     * until they expire. Returns the names of the files loaded.
-     */
-open func updateLists(fetcher: ListFetcher)throws  -> [String]  {
-    return try  FfiConverterSequenceString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
-        uniffiCallStatus in
-    uniffi_citycode_ffi_fn_method_verifier_update_lists(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeListFetcher_lower(fetcher),uniffiCallStatus
-    )
-})
 }
     
     /**
@@ -7119,17 +7119,6 @@ public func citycodeVersion() -> String  {
 })
 }
 /**
- * The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
- */
-public func claimsJson(claims: Claims)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
-        uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_claims_json(
-        FfiConverterTypeClaims_lower(claims),uniffiCallStatus
-    )
-})
-}
-/**
  * Where Debian's fonts-noto-cjk puts Noto Sans CJK, the default card font.
  */
 public func defaultCardFontPath() -> String  {
@@ -7140,15 +7129,39 @@ public func defaultCardFontPath() -> String  {
 })
 }
 /**
- * The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
- * otherwise.
+ * The printable A6 card of a printed code (its QR text) as a one-page PDF that embeds a
+ * subset of `font`: the symbol, the masked name, the validity dates, the instructions.
+ * `missing_glyph` if the font lacks a character of the masked name.
  */
-public func digest(algorithm: KeyAlgorithm, data: Data)throws  -> Data  {
+public func printedCardPdf(text: String, font: CardFont)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
         uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_digest(
-        FfiConverterTypeKeyAlgorithm_lower(algorithm),
-        FfiConverterData.lower(data),uniffiCallStatus
+    uniffi_citycode_ffi_fn_func_printed_card_pdf(
+        FfiConverterString.lower(text),
+        FfiConverterTypeCardFont_lower(font),uniffiCallStatus
+    )
+})
+}
+/**
+ * The printable A6 card of a printed code (its QR text) as SVG, its fonts left to the
+ * viewer (it names Noto Sans CJK SC).
+ */
+public func printedCardSvg(text: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_printed_card_svg(
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+/**
+ * The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
+ */
+public func claimsJson(claims: Claims)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_claims_json(
+        FfiConverterTypeClaims_lower(claims),uniffiCallStatus
     )
 })
 }
@@ -7175,6 +7188,51 @@ public func identityMatches(identity: Identity, number: String)throws  -> Bool  
     uniffi_citycode_ffi_fn_func_identity_matches(
         FfiConverterTypeIdentity_lower(identity),
         FfiConverterString.lower(number),uniffiCallStatus
+    )
+})
+}
+/**
+ * The name with every character but the first and last masked (`张*明`).
+ */
+public func maskName(name: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_mask_name(
+        FfiConverterString.lower(name),uniffiCallStatus
+    )
+})
+}
+/**
+ * Renders any text (normally a code's) as a QR symbol.
+ */
+public func renderQr(text: String)throws  -> QrImage  {
+    return try  FfiConverterTypeQrImage_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_render_qr(
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+/**
+ * A random pseudonymous subject id (8 bytes).
+ */
+public func randomSubject()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_random_subject(uniffiCallStatus
+    )
+})
+}
+/**
+ * The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
+ * otherwise.
+ */
+public func digest(algorithm: KeyAlgorithm, data: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_digest(
+        FfiConverterTypeKeyAlgorithm_lower(algorithm),
+        FfiConverterData.lower(data),uniffiCallStatus
     )
 })
 }
@@ -7209,39 +7267,30 @@ public func keyRequestAsync(signer: AsyncDeviceSigner, challenge: Data)async thr
         )
 }
 /**
- * The name with every character but the first and last masked (`张*明`).
+ * A fresh random challenge (32 bytes) for an issuer to give a holder, once.
  */
-public func maskName(name: String) -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_mask_name(
-        FfiConverterString.lower(name),uniffiCallStatus
-    )
-})
-}
-/**
- * The printable A6 card of a printed code (its QR text) as a one-page PDF that embeds a
- * subset of `font`: the symbol, the masked name, the validity dates, the instructions.
- * `missing_glyph` if the font lacks a character of the masked name.
- */
-public func printedCardPdf(text: String, font: CardFont)throws  -> Data  {
+public func randomChallenge()throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
         uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_printed_card_pdf(
-        FfiConverterString.lower(text),
-        FfiConverterTypeCardFont_lower(font),uniffiCallStatus
+    uniffi_citycode_ffi_fn_func_random_challenge(uniffiCallStatus
     )
 })
 }
 /**
- * The printable A6 card of a printed code (its QR text) as SVG, its fonts left to the
- * viewer (it names Noto Sans CJK SC).
+ * Whether `signature` (64-byte `r || s`, or Ed25519's 64 bytes) over `message`
+ * verifies under `public_key` with the checks of SPEC.md §4.2: for algorithm tests
+ * and for checking a keystore. A public key that is not valid for `algorithm` is an
+ * error (`invalid_device_key`, or `malformed` for the wrong length); P-256 and SM2 keys
+ * may be compressed or uncompressed SEC1.
  */
-public func printedCardSvg(text: String)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+public func verifySignature(algorithm: KeyAlgorithm, publicKey: Data, message: Data, signature: Data)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
         uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_printed_card_svg(
-        FfiConverterString.lower(text),uniffiCallStatus
+    uniffi_citycode_ffi_fn_func_verify_signature(
+        FfiConverterTypeKeyAlgorithm_lower(algorithm),
+        FfiConverterData.lower(publicKey),
+        FfiConverterData.lower(message),
+        FfiConverterData.lower(signature),uniffiCallStatus
     )
 })
 }
@@ -7261,60 +7310,6 @@ public func publishLists(root: SigningKey, sequence: UInt64, issuedAt: UInt32, e
         FfiConverterUInt32.lower(expiresAt),
         FfiConverterData.lower(trustList),
         FfiConverterSequenceData.lower(revocationLists),uniffiCallStatus
-    )
-})
-}
-/**
- * A fresh random challenge (32 bytes) for an issuer to give a holder, once.
- */
-public func randomChallenge()throws  -> Data  {
-    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
-        uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_random_challenge(uniffiCallStatus
-    )
-})
-}
-/**
- * A random pseudonymous subject id (8 bytes).
- */
-public func randomSubject()throws  -> Data  {
-    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
-        uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_random_subject(uniffiCallStatus
-    )
-})
-}
-/**
- * Renders any text (normally a code's) as a QR symbol.
- */
-public func renderQr(text: String)throws  -> QrImage  {
-    return try  FfiConverterTypeQrImage_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
-        uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_render_qr(
-        FfiConverterString.lower(text),uniffiCallStatus
-    )
-})
-}
-/**
- * The domains a holder must disclose at a scene.
- */
-public func sceneDomains(scene: Scene) -> [Domain]  {
-    return try!  FfiConverterSequenceTypeDomain.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_scene_domains(
-        FfiConverterTypeScene_lower(scene),uniffiCallStatus
-    )
-})
-}
-/**
- * Parses a scene from the JSON form the test vectors use
- * (`{"kind":"scenic_spot","site":1024,"utc_offset_minutes":480}`).
- */
-public func sceneFromJson(json: String)throws  -> Scene  {
-    return try  FfiConverterTypeScene_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
-        uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_scene_from_json(
-        FfiConverterString.lower(json),uniffiCallStatus
     )
 })
 }
@@ -7350,20 +7345,25 @@ public func signTrustList(root: SigningKey, sequence: UInt64, issuedAt: UInt32, 
 })
 }
 /**
- * Whether `signature` (64-byte `r || s`, or Ed25519's 64 bytes) over `message`
- * verifies under `public_key` with the checks of SPEC.md §4.2: for algorithm tests
- * and for checking a keystore. A public key that is not valid for `algorithm` is an
- * error (`invalid_device_key`, or `malformed` for the wrong length); P-256 and SM2 keys
- * may be compressed or uncompressed SEC1.
+ * The domains a holder must disclose at a scene.
  */
-public func verifySignature(algorithm: KeyAlgorithm, publicKey: Data, message: Data, signature: Data)throws  -> Bool  {
-    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+public func sceneDomains(scene: Scene) -> [Domain]  {
+    return try!  FfiConverterSequenceTypeDomain.lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_citycode_ffi_fn_func_verify_signature(
-        FfiConverterTypeKeyAlgorithm_lower(algorithm),
-        FfiConverterData.lower(publicKey),
-        FfiConverterData.lower(message),
-        FfiConverterData.lower(signature),uniffiCallStatus
+    uniffi_citycode_ffi_fn_func_scene_domains(
+        FfiConverterTypeScene_lower(scene),uniffiCallStatus
+    )
+})
+}
+/**
+ * Parses a scene from the JSON form the test vectors use
+ * (`{"kind":"scenic_spot","site":1024,"utc_offset_minutes":480}`).
+ */
+public func sceneFromJson(json: String)throws  -> Scene  {
+    return try  FfiConverterTypeScene_lift(try rustCallWithError(FfiConverterTypeCitycodeError_lift) {
+        uniffiCallStatus in
+    uniffi_citycode_ffi_fn_func_scene_from_json(
+        FfiConverterString.lower(json),uniffiCallStatus
     )
 })
 }
@@ -7383,259 +7383,259 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_base64url_decode() != 58202) {
+    if (uniffi_citycode_ffi_checksum_func_base64url_decode() != 12718) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_citycode_ffi_checksum_func_citycode_version() != 5368) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_claims_json() != 2457) {
+    if (uniffi_citycode_ffi_checksum_func_default_card_font_path() != 8324) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_default_card_font_path() != 37921) {
+    if (uniffi_citycode_ffi_checksum_func_printed_card_pdf() != 46892) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_digest() != 12483) {
+    if (uniffi_citycode_ffi_checksum_func_printed_card_svg() != 10691) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_identity_commit() != 19557) {
+    if (uniffi_citycode_ffi_checksum_func_claims_json() != 53112) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_identity_matches() != 31665) {
+    if (uniffi_citycode_ffi_checksum_func_identity_commit() != 12426) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_key_request() != 15820) {
+    if (uniffi_citycode_ffi_checksum_func_identity_matches() != 4407) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_key_request_async() != 50323) {
+    if (uniffi_citycode_ffi_checksum_func_mask_name() != 30917) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_mask_name() != 44288) {
+    if (uniffi_citycode_ffi_checksum_func_render_qr() != 24472) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_printed_card_pdf() != 22487) {
+    if (uniffi_citycode_ffi_checksum_func_random_subject() != 51202) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_printed_card_svg() != 52828) {
+    if (uniffi_citycode_ffi_checksum_func_digest() != 47599) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_publish_lists() != 34335) {
+    if (uniffi_citycode_ffi_checksum_func_key_request() != 6045) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_random_challenge() != 46740) {
+    if (uniffi_citycode_ffi_checksum_func_key_request_async() != 46722) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_random_subject() != 15364) {
+    if (uniffi_citycode_ffi_checksum_func_random_challenge() != 9934) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_render_qr() != 33063) {
+    if (uniffi_citycode_ffi_checksum_func_verify_signature() != 36931) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_scene_domains() != 45164) {
+    if (uniffi_citycode_ffi_checksum_func_publish_lists() != 16846) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_scene_from_json() != 58826) {
+    if (uniffi_citycode_ffi_checksum_func_sign_revocation_list() != 31468) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_sign_revocation_list() != 22419) {
+    if (uniffi_citycode_ffi_checksum_func_sign_trust_list() != 33075) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_sign_trust_list() != 55606) {
+    if (uniffi_citycode_ffi_checksum_func_scene_domains() != 10177) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_func_verify_signature() != 44299) {
+    if (uniffi_citycode_ffi_checksum_func_scene_from_json() != 20408) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm() != 55843) {
+    if (uniffi_citycode_ffi_checksum_method_cardfont_family() != 13380) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key() != 23179) {
+    if (uniffi_citycode_ffi_checksum_method_asyncholder_present() != 26051) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign() != 19815) {
+    if (uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() != 47761) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_asyncholder_present() != 30118) {
+    if (uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 37775) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() != 62519) {
+    if (uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant() != 51495) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_asyncholder_subject() != 29374) {
+    if (uniffi_citycode_ffi_checksum_method_guardianwallet_dependants() != 59416) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_cardfont_family() != 13603) {
+    if (uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene() != 64862) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 846) {
+    if (uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant() != 50126) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_devicesigner_public_key() != 36764) {
+    if (uniffi_citycode_ffi_checksum_method_guardianwallet_set_own() != 50376) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_devicesigner_sign() != 58589) {
+    if (uniffi_citycode_ffi_checksum_method_holder_credential() != 20465) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant() != 11307) {
+    if (uniffi_citycode_ffi_checksum_method_holder_present() != 50079) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_guardianwallet_dependants() != 12064) {
+    if (uniffi_citycode_ffi_checksum_method_holder_present_for_scene() != 60803) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene() != 30513) {
+    if (uniffi_citycode_ffi_checksum_method_holder_subject() != 56703) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant() != 48202) {
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_add() != 64206) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_guardianwallet_set_own() != 4366) {
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key() != 26103) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holder_credential() != 8015) {
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill() != 32113) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holder_present() != 32182) {
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_present() != 25319) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holder_present_for_scene() != 15011) {
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene() != 60941) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holder_subject() != 150) {
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_remaining() != 228) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holderbatch_add() != 27457) {
+    if (uniffi_citycode_ffi_checksum_method_holderbatch_unshown() != 35961) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key() != 7536) {
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue() != 10004) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill() != 43074) {
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 38051) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holderbatch_present() != 17762) {
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 36421) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene() != 52308) {
+    if (uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 6730) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holderbatch_remaining() != 34361) {
+    if (uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm() != 48155) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_holderbatch_unshown() != 47007) {
+    if (uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key() != 38399) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_issuer_issue() != 19874) {
+    if (uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign() != 33733) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_issuer_issue_batch() != 48116) {
+    if (uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() != 39510) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() != 19149) {
+    if (uniffi_citycode_ffi_checksum_method_devicesigner_public_key() != 5571) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_issuer_issue_printed() != 20675) {
+    if (uniffi_citycode_ffi_checksum_method_devicesigner_sign() != 60199) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 61182) {
+    if (uniffi_citycode_ffi_checksum_method_signingkey_algorithm() != 17506) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_liststatestore_load() != 65288) {
+    if (uniffi_citycode_ffi_checksum_method_signingkey_key_id() != 58043) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_liststatestore_save() != 21263) {
+    if (uniffi_citycode_ffi_checksum_method_signingkey_key_request() != 52731) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_signingkey_algorithm() != 57038) {
+    if (uniffi_citycode_ffi_checksum_method_signingkey_public_key() != 6815) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_signingkey_key_id() != 64000) {
+    if (uniffi_citycode_ffi_checksum_method_signingkey_secret_bytes() != 7365) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_signingkey_key_request() != 32742) {
+    if (uniffi_citycode_ffi_checksum_method_signingkey_sign() != 9748) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_signingkey_public_key() != 26843) {
+    if (uniffi_citycode_ffi_checksum_method_listfetcher_fetch() != 60953) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_signingkey_secret_bytes() != 56662) {
+    if (uniffi_citycode_ffi_checksum_method_liststatestore_load() != 30793) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_signingkey_sign() != 24221) {
+    if (uniffi_citycode_ffi_checksum_method_liststatestore_save() != 26760) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() != 6874) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 61156) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_held_lists() != 33309) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_list_state() != 14565) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_list_state() != 21299) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store() != 61472) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 49294) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_update_lists() != 24290) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 46901) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() != 28716) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 41847) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() != 44031) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store() != 5628) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() != 12643) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 8114) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() != 43292) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes() != 14031) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_set_scene() != 50598) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_update_lists() != 28887) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes() != 20383) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_verify() != 54456) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_verify() != 30060) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_method_verifier_verify_json() != 55924) {
+    if (uniffi_citycode_ffi_checksum_method_verifier_verify_json() != 50989) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 29584) {
+    if (uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes() != 5338) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes() != 61770) {
+    if (uniffi_citycode_ffi_checksum_constructor_cardfont_from_file() != 7938) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_cardfont_from_file() != 52728) {
+    if (uniffi_citycode_ffi_checksum_constructor_asyncholder_new() != 41712) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() != 46551) {
+    if (uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() != 23651) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key() != 62104) {
+    if (uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key() != 25642) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_holder_new() != 39340) {
+    if (uniffi_citycode_ffi_checksum_constructor_holder_new() != 46814) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_holder_with_key() != 21944) {
+    if (uniffi_citycode_ffi_checksum_constructor_holder_with_key() != 4245) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_holderbatch_new() != 42965) {
+    if (uniffi_citycode_ffi_checksum_constructor_holderbatch_new() != 46359) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_issuer_new() != 2802) {
+    if (uniffi_citycode_ffi_checksum_constructor_issuer_new() != 37687) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_signingkey_from_secret_bytes() != 27696) {
+    if (uniffi_citycode_ffi_checksum_constructor_signingkey_from_secret_bytes() != 16623) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_signingkey_generate() != 13883) {
+    if (uniffi_citycode_ffi_checksum_constructor_signingkey_generate() != 36140) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 54244) {
+    if (uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() != 45786) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_citycode_ffi_checksum_constructor_verifier_new() != 24079) {
+    if (uniffi_citycode_ffi_checksum_constructor_verifier_new() != 50298) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -445,12 +445,41 @@ def published_lists(vectors: Path):
     yield Result(f, "derived/failed_load_changes_nothing", "revoked", got, got == "revoked", derived=True)
 
 
+# publications.json --------------------------------------------------------------------
+
+
+def publications(vectors: Path):
+    """Each case: a verifier holding no list polls directories in order (SPEC.md §8.4)."""
+    from .distribution import Poller
+    from .verifier import Config, Verifier
+
+    data = json.loads((vectors / "publications.json").read_text())
+    for case in data["cases"]:
+        got, value = outcome(lambda: Verifier(Config.from_json(case["verifier"])))
+        if got != "accept":
+            yield Result("publications.json", case["name"], "accept", got, False, str(value or ""))
+            continue
+        poller = Poller(value)
+        for i, poll in enumerate(case["polls"]):
+            files = poll["files"]
+
+            def fetch(name: str, files=files) -> bytes:
+                if name not in files:
+                    raise Reject("list_unavailable", name)
+                return b64url_decode(files[name])
+
+            got, detail = outcome(lambda: poller.poll(fetch))
+            name = f"{case['name']}/{i + 1}"
+            yield Result("publications.json", name, poll["expected"], got, got == poll["expected"], str(detail or ""))
+
+
 FILES = {
     "codes.json": codes,
     "key-requests.json": key_requests,
     "configs.json": configs,
     "sm2.json": sm2,
     "holder.json": holder,
+    "publications.json": publications,
     "lists": published_lists,
 }
 

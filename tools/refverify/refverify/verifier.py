@@ -455,6 +455,11 @@ class Verifier:
         if expiry is not None and now < expiry:
             raise Reject("replayed")
         skew = 0 if bent("M-9-8b") else self.config.skew_secs
+        if code.printed:
+            # Bent M-5.1-5a: a printed code has no code window, so a verifier that
+            # replay-checks it remembers it for good (a second showing is `replayed`).
+            self.replay[replay_id] = 2**64
+            return
         self.replay[replay_id] = code.issued_at + code.validity + skew
 
     # §11 -------------------------------------------------------------------------

@@ -804,63 +804,51 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_citycode_version(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_func_claims_json(
-    ): Int
     external fun uniffi_citycode_ffi_checksum_func_default_card_font_path(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_func_digest(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_func_identity_commit(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_func_identity_matches(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_func_key_request(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_func_key_request_async(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_func_mask_name(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_printed_card_pdf(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_printed_card_svg(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_func_publish_lists(
+    external fun uniffi_citycode_ffi_checksum_func_claims_json(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_func_random_challenge(
+    external fun uniffi_citycode_ffi_checksum_func_identity_commit(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_func_random_subject(
+    external fun uniffi_citycode_ffi_checksum_func_identity_matches(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_mask_name(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_render_qr(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_func_scene_domains(
+    external fun uniffi_citycode_ffi_checksum_func_random_subject(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_func_scene_from_json(
+    external fun uniffi_citycode_ffi_checksum_func_digest(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_key_request(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_key_request_async(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_random_challenge(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_verify_signature(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_func_publish_lists(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_sign_revocation_list(
     ): Int
     external fun uniffi_citycode_ffi_checksum_func_sign_trust_list(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_func_verify_signature(
+    external fun uniffi_citycode_ffi_checksum_func_scene_domains(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm(
+    external fun uniffi_citycode_ffi_checksum_func_scene_from_json(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign(
+    external fun uniffi_citycode_ffi_checksum_method_cardfont_family(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_asyncholder_present(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_asyncholder_subject(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_method_cardfont_family(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_method_devicesigner_algorithm(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_method_devicesigner_public_key(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_method_devicesigner_sign(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant(
     ): Int
@@ -902,11 +890,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_issuer_issue_printed(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_method_listfetcher_fetch(
+    external fun uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_method_liststatestore_load(
+    external fun uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_method_liststatestore_save(
+    external fun uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_devicesigner_algorithm(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_devicesigner_public_key(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_devicesigner_sign(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_signingkey_algorithm(
     ): Int
@@ -920,11 +914,21 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_signingkey_sign(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list(
+    external fun uniffi_citycode_ffi_checksum_method_listfetcher_fetch(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_liststatestore_load(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_liststatestore_save(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_held_lists(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_list_state(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_update_lists(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list(
     ): Int
@@ -932,23 +936,19 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_require_gm_only(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store(
-    ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_set_scene(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes(
-    ): Int
-    external fun uniffi_citycode_ffi_checksum_method_verifier_update_lists(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_verify(
     ): Int
     external fun uniffi_citycode_ffi_checksum_method_verifier_verify_json(
     ): Int
-    external fun uniffi_citycode_ffi_checksum_constructor_asyncholder_new(
-    ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes(
     ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_cardfont_from_file(
+    ): Int
+    external fun uniffi_citycode_ffi_checksum_constructor_asyncholder_new(
     ): Int
     external fun uniffi_citycode_ffi_checksum_constructor_guardianwallet_new(
     ): Int
@@ -994,18 +994,16 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
-    external fun uniffi_citycode_ffi_fn_clone_asyncdevicesigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_clone_cardfont(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_citycode_ffi_fn_free_asyncdevicesigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_free_cardfont(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_citycode_ffi_fn_init_callback_vtable_asyncdevicesigner(`vtable`: UniffiVTableCallbackInterfaceAsyncDeviceSigner,
-    ): Unit
-    external fun uniffi_citycode_ffi_fn_method_asyncdevicesigner_algorithm(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_method_asyncdevicesigner_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_method_asyncdevicesigner_sign(`ptr`: Long,`message`: RustBuffer.ByValue,
+    external fun uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes(`data`: RustBuffer.ByValue,`family`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_citycode_ffi_fn_constructor_cardfont_from_file(`path`: RustBuffer.ByValue,`family`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_method_cardfont_family(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_clone_asyncholder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_citycode_ffi_fn_free_asyncholder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1017,28 +1015,6 @@ internal object UniffiLib {
     external fun uniffi_citycode_ffi_fn_method_asyncholder_present_for_scene(`ptr`: Long,`scene`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,`validitySecs`: Byte,
     ): Long
     external fun uniffi_citycode_ffi_fn_method_asyncholder_subject(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_clone_cardfont(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_citycode_ffi_fn_free_cardfont(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_citycode_ffi_fn_constructor_cardfont_from_bytes(`data`: RustBuffer.ByValue,`family`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_citycode_ffi_fn_constructor_cardfont_from_file(`path`: RustBuffer.ByValue,`family`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_citycode_ffi_fn_method_cardfont_family(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_clone_devicesigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_citycode_ffi_fn_free_devicesigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_citycode_ffi_fn_init_callback_vtable_devicesigner(`vtable`: UniffiVTableCallbackInterfaceDeviceSigner,
-    ): Unit
-    external fun uniffi_citycode_ffi_fn_method_devicesigner_algorithm(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_method_devicesigner_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_method_devicesigner_sign(`ptr`: Long,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_clone_guardianwallet(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1108,24 +1084,30 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_issuer_issue_printed(`ptr`: Long,`subject`: RustBuffer.ByValue,`validFromDay`: Short,`validDays`: Byte,`claims`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_clone_listfetcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_clone_asyncdevicesigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_citycode_ffi_fn_free_listfetcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_free_asyncdevicesigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher(`vtable`: UniffiVTableCallbackInterfaceListFetcher,
+    external fun uniffi_citycode_ffi_fn_init_callback_vtable_asyncdevicesigner(`vtable`: UniffiVTableCallbackInterfaceAsyncDeviceSigner,
     ): Unit
-    external fun uniffi_citycode_ffi_fn_method_listfetcher_fetch(`ptr`: Long,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_method_asyncdevicesigner_algorithm(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_clone_liststatestore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_method_asyncdevicesigner_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_asyncdevicesigner_sign(`ptr`: Long,`message`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_citycode_ffi_fn_free_liststatestore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_clone_devicesigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_free_devicesigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore(`vtable`: UniffiVTableCallbackInterfaceListStateStore,
+    external fun uniffi_citycode_ffi_fn_init_callback_vtable_devicesigner(`vtable`: UniffiVTableCallbackInterfaceDeviceSigner,
     ): Unit
-    external fun uniffi_citycode_ffi_fn_method_liststatestore_load(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_method_devicesigner_algorithm(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_method_liststatestore_save(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_devicesigner_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_devicesigner_sign(`ptr`: Long,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_clone_signingkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_citycode_ffi_fn_free_signingkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1146,6 +1128,24 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_signingkey_sign(`ptr`: Long,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_clone_listfetcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_free_listfetcher(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_init_callback_vtable_listfetcher(`vtable`: UniffiVTableCallbackInterfaceListFetcher,
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_listfetcher_fetch(`ptr`: Long,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_clone_liststatestore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_citycode_ffi_fn_free_liststatestore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_init_callback_vtable_liststatestore(`vtable`: UniffiVTableCallbackInterfaceListStateStore,
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_liststatestore_load(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_liststatestore_save(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_citycode_ffi_fn_clone_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_citycode_ffi_fn_free_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1154,26 +1154,26 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_citycode_ffi_fn_constructor_verifier_new(`rootAlgorithm`: RustBuffer.ByValue,`rootKey`: RustBuffer.ByValue,`scene`: RustBuffer.ByValue,`skewSecs`: Int,`maxCodeValiditySecs`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_held_lists(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_verifier_list_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_verifier_set_list_state_store(`ptr`: Long,`store`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_citycode_ffi_fn_method_verifier_update_lists(`ptr`: Long,`fetcher`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_load_revocation_list(`ptr`: Long,`list`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_load_trust_list(`ptr`: Long,`list`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_require_gm_only(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_citycode_ffi_fn_method_verifier_set_list_state_store(`ptr`: Long,`store`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_set_scene(`ptr`: Long,`scene`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_citycode_ffi_fn_method_verifier_set_utc_offset_minutes(`ptr`: Long,`minutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_citycode_ffi_fn_method_verifier_update_lists(`ptr`: Long,`fetcher`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_verifier_verify(`ptr`: Long,`text`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_method_verifier_verify_json(`ptr`: Long,`text`: RustBuffer.ByValue,`nowUnix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1182,44 +1182,44 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_citycode_version(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_claims_json(`claims`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_default_card_font_path(uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_digest(`algorithm`: RustBuffer.ByValue,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_identity_commit(`name`: RustBuffer.ByValue,`number`: RustBuffer.ByValue,`digest`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_identity_matches(`identity`: RustBuffer.ByValue,`number`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Byte
-    external fun uniffi_citycode_ffi_fn_func_key_request(`signer`: Long,`challenge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_key_request_async(`signer`: Long,`challenge`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_citycode_ffi_fn_func_mask_name(`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_printed_card_pdf(`text`: RustBuffer.ByValue,`font`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_printed_card_svg(`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_publish_lists(`root`: Long,`sequence`: Long,`issuedAt`: Int,`expiresAt`: Int,`trustList`: RustBuffer.ByValue,`revocationLists`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_func_claims_json(`claims`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_random_challenge(uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_func_identity_commit(`name`: RustBuffer.ByValue,`number`: RustBuffer.ByValue,`digest`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_random_subject(uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_func_identity_matches(`identity`: RustBuffer.ByValue,`number`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_citycode_ffi_fn_func_mask_name(`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_render_qr(`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_scene_domains(`scene`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_func_random_subject(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_scene_from_json(`json`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_citycode_ffi_fn_func_digest(`algorithm`: RustBuffer.ByValue,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_key_request(`signer`: Long,`challenge`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_key_request_async(`signer`: Long,`challenge`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_citycode_ffi_fn_func_random_challenge(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_verify_signature(`algorithm`: RustBuffer.ByValue,`publicKey`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`signature`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_citycode_ffi_fn_func_publish_lists(`root`: Long,`sequence`: Long,`issuedAt`: Int,`expiresAt`: Int,`trustList`: RustBuffer.ByValue,`revocationLists`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_sign_revocation_list(`key`: Long,`issuerKid`: RustBuffer.ByValue,`sequence`: Long,`issuedAt`: Int,`expiresAt`: Int,`entries`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_citycode_ffi_fn_func_sign_trust_list(`root`: Long,`sequence`: Long,`issuedAt`: Int,`expiresAt`: Int,`issuers`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_citycode_ffi_fn_func_verify_signature(`algorithm`: RustBuffer.ByValue,`publicKey`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`signature`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Byte
+    external fun uniffi_citycode_ffi_fn_func_scene_domains(`scene`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_citycode_ffi_fn_func_scene_from_json(`json`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_citycode_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_citycode_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1339,259 +1339,259 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_citycode_ffi_checksum_func_base64url_decode() and 0xFFFF) != 58202) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_base64url_decode() and 0xFFFF) != 12718) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_citycode_ffi_checksum_func_citycode_version() and 0xFFFF) != 5368) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_claims_json() and 0xFFFF) != 2457) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_default_card_font_path() and 0xFFFF) != 8324) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_default_card_font_path() and 0xFFFF) != 37921) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_printed_card_pdf() and 0xFFFF) != 46892) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_digest() and 0xFFFF) != 12483) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_printed_card_svg() and 0xFFFF) != 10691) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_identity_commit() and 0xFFFF) != 19557) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_claims_json() and 0xFFFF) != 53112) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_identity_matches() and 0xFFFF) != 31665) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_identity_commit() and 0xFFFF) != 12426) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_key_request() and 0xFFFF) != 15820) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_identity_matches() and 0xFFFF) != 4407) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_key_request_async() and 0xFFFF) != 50323) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_mask_name() and 0xFFFF) != 30917) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_mask_name() and 0xFFFF) != 44288) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_render_qr() and 0xFFFF) != 24472) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_printed_card_pdf() and 0xFFFF) != 22487) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_random_subject() and 0xFFFF) != 51202) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_printed_card_svg() and 0xFFFF) != 52828) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_digest() and 0xFFFF) != 47599) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 34335) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_key_request() and 0xFFFF) != 6045) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_random_challenge() and 0xFFFF) != 46740) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_key_request_async() and 0xFFFF) != 46722) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_random_subject() and 0xFFFF) != 15364) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_random_challenge() and 0xFFFF) != 9934) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_render_qr() and 0xFFFF) != 33063) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_verify_signature() and 0xFFFF) != 36931) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_scene_domains() and 0xFFFF) != 45164) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_publish_lists() and 0xFFFF) != 16846) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_scene_from_json() and 0xFFFF) != 58826) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_sign_revocation_list() and 0xFFFF) != 31468) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_sign_revocation_list() and 0xFFFF) != 22419) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_sign_trust_list() and 0xFFFF) != 33075) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_sign_trust_list() and 0xFFFF) != 55606) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_scene_domains() and 0xFFFF) != 10177) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_func_verify_signature() and 0xFFFF) != 44299) {
+    if ((lib.uniffi_citycode_ffi_checksum_func_scene_from_json() and 0xFFFF) != 20408) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm() and 0xFFFF) != 55843) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_cardfont_family() and 0xFFFF) != 13380) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key() and 0xFFFF) != 23179) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_present() and 0xFFFF) != 26051) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign() and 0xFFFF) != 19815) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() and 0xFFFF) != 47761) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_present() and 0xFFFF) != 30118) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_subject() and 0xFFFF) != 37775) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_present_for_scene() and 0xFFFF) != 62519) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant() and 0xFFFF) != 51495) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_asyncholder_subject() and 0xFFFF) != 29374) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_dependants() and 0xFFFF) != 59416) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_cardfont_family() and 0xFFFF) != 13603) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene() and 0xFFFF) != 64862) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() and 0xFFFF) != 846) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant() and 0xFFFF) != 50126) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_public_key() and 0xFFFF) != 36764) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_set_own() and 0xFFFF) != 50376) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_sign() and 0xFFFF) != 58589) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holder_credential() and 0xFFFF) != 20465) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_add_dependant() and 0xFFFF) != 11307) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holder_present() and 0xFFFF) != 50079) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_dependants() and 0xFFFF) != 12064) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holder_present_for_scene() and 0xFFFF) != 60803) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_present_for_scene() and 0xFFFF) != 30513) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holder_subject() and 0xFFFF) != 56703) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_remove_dependant() and 0xFFFF) != 48202) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_add() and 0xFFFF) != 64206) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_guardianwallet_set_own() and 0xFFFF) != 4366) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key() and 0xFFFF) != 26103) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holder_credential() and 0xFFFF) != 8015) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill() and 0xFFFF) != 32113) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holder_present() and 0xFFFF) != 32182) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_present() and 0xFFFF) != 25319) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holder_present_for_scene() and 0xFFFF) != 15011) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene() and 0xFFFF) != 60941) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holder_subject() and 0xFFFF) != 150) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_remaining() and 0xFFFF) != 228) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_add() and 0xFFFF) != 27457) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_unshown() and 0xFFFF) != 35961) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_add_with_key() and 0xFFFF) != 7536) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue() and 0xFFFF) != 10004) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_needs_refill() and 0xFFFF) != 43074) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() and 0xFFFF) != 38051) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_present() and 0xFFFF) != 17762) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() and 0xFFFF) != 36421) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_present_for_scene() and 0xFFFF) != 52308) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() and 0xFFFF) != 6730) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_remaining() and 0xFFFF) != 34361) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_algorithm() and 0xFFFF) != 48155) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_holderbatch_unshown() and 0xFFFF) != 47007) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_public_key() and 0xFFFF) != 38399) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue() and 0xFFFF) != 19874) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_asyncdevicesigner_sign() and 0xFFFF) != 33733) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_batch() and 0xFFFF) != 48116) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_algorithm() and 0xFFFF) != 39510) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_guardian() and 0xFFFF) != 19149) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_public_key() and 0xFFFF) != 5571) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_issuer_issue_printed() and 0xFFFF) != 20675) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_devicesigner_sign() and 0xFFFF) != 60199) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() and 0xFFFF) != 61182) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm() and 0xFFFF) != 17506) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_liststatestore_load() and 0xFFFF) != 65288) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_key_id() and 0xFFFF) != 58043) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_liststatestore_save() and 0xFFFF) != 21263) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_key_request() and 0xFFFF) != 52731) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_algorithm() and 0xFFFF) != 57038) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_public_key() and 0xFFFF) != 6815) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_key_id() and 0xFFFF) != 64000) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_secret_bytes() and 0xFFFF) != 7365) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_key_request() and 0xFFFF) != 32742) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_sign() and 0xFFFF) != 9748) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_public_key() and 0xFFFF) != 26843) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_listfetcher_fetch() and 0xFFFF) != 60953) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_secret_bytes() and 0xFFFF) != 56662) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_liststatestore_load() and 0xFFFF) != 30793) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_signingkey_sign() and 0xFFFF) != 24221) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_liststatestore_save() and 0xFFFF) != 26760) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() and 0xFFFF) != 6874) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() and 0xFFFF) != 61156) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_held_lists() and 0xFFFF) != 33309) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_list_state() and 0xFFFF) != 14565) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_list_state() and 0xFFFF) != 21299) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store() and 0xFFFF) != 61472) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() and 0xFFFF) != 49294) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_update_lists() and 0xFFFF) != 24290) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() and 0xFFFF) != 46901) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_allow_missing_revocation_list() and 0xFFFF) != 28716) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() and 0xFFFF) != 41847) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_revocation_list() and 0xFFFF) != 44031) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_list_state_store() and 0xFFFF) != 5628) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_load_trust_list() and 0xFFFF) != 12643) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() and 0xFFFF) != 8114) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_require_gm_only() and 0xFFFF) != 43292) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes() and 0xFFFF) != 14031) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_scene() and 0xFFFF) != 50598) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_update_lists() and 0xFFFF) != 28887) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_set_utc_offset_minutes() and 0xFFFF) != 20383) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_verify() and 0xFFFF) != 54456) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_verify() and 0xFFFF) != 30060) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_verify_json() and 0xFFFF) != 55924) {
+    if ((lib.uniffi_citycode_ffi_checksum_method_verifier_verify_json() and 0xFFFF) != 50989) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new() and 0xFFFF) != 29584) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes() and 0xFFFF) != 5338) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_bytes() and 0xFFFF) != 61770) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_file() and 0xFFFF) != 7938) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_cardfont_from_file() and 0xFFFF) != 52728) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_asyncholder_new() and 0xFFFF) != 41712) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() and 0xFFFF) != 46551) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_new() and 0xFFFF) != 23651) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key() and 0xFFFF) != 62104) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_guardianwallet_with_key() and 0xFFFF) != 25642) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_holder_new() and 0xFFFF) != 39340) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_holder_new() and 0xFFFF) != 46814) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_holder_with_key() and 0xFFFF) != 21944) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_holder_with_key() and 0xFFFF) != 4245) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_holderbatch_new() and 0xFFFF) != 42965) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_holderbatch_new() and 0xFFFF) != 46359) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() and 0xFFFF) != 2802) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_issuer_new() and 0xFFFF) != 37687) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_signingkey_from_secret_bytes() and 0xFFFF) != 27696) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_signingkey_from_secret_bytes() and 0xFFFF) != 16623) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_signingkey_generate() and 0xFFFF) != 13883) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_signingkey_generate() and 0xFFFF) != 36140) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() and 0xFFFF) != 54244) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_verifier_from_config_json() and 0xFFFF) != 45786) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_citycode_ffi_checksum_constructor_verifier_new() and 0xFFFF) != 24079) {
+    if ((lib.uniffi_citycode_ffi_checksum_constructor_verifier_new() and 0xFFFF) != 50298) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -6469,13 +6469,6 @@ public object FfiConverterTypeSigningKey: FfiConverter<SigningKey, Long> {
 public interface VerifierInterface {
     
     /**
-     * Accepts codes while no revocation list is held. By default every code is then
-     * refused (`no_revocation_list`); accepted decisions of a verifier running without
-     * a list carry `revocation_checked = false`.
-     */
-    fun `allowMissingRevocationList`()
-    
-    /**
      * The lists held (core's `HeldList`): what a terminal shows its operator and
      * reports to monitoring.
      */
@@ -6485,6 +6478,34 @@ public interface VerifierInterface {
      * The list state as JSON: what a [`ListStateStore`] is given to save.
      */
     fun `listState`(): kotlin.String
+    
+    /**
+     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+     * store saved (from now on anything older is refused, and every revocation list it
+     * names must load again before a code is accepted), saves the result at once, and
+     * from then on saves after every load that changes it, before the load takes
+     * effect. Attach it before loading lists, once per verifier object. Fails with
+     * `list_state_unavailable` if the store cannot be read or written or holds a state
+     * of another root key; nothing changes then.
+     */
+    fun `setListStateStore`(`store`: ListStateStore)
+    
+    /**
+     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
+     * every list newer than the held one: the status first (root signature checked,
+     * an older status refused as a stale mirror), then each newer list, checked
+     * against the status's digest and loaded with its own signature and rollback
+     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
+     * until they expire. Returns the names of the files loaded.
+     */
+    fun `updateLists`(`fetcher`: ListFetcher): List<kotlin.String>
+    
+    /**
+     * Accepts codes while no revocation list is held. By default every code is then
+     * refused (`no_revocation_list`); accepted decisions of a verifier running without
+     * a list carry `revocation_checked = false`.
+     */
+    fun `allowMissingRevocationList`()
     
     /**
      * Loads a signed revocation list now (or at `now_unix`); refuses bad signatures,
@@ -6505,17 +6526,6 @@ public interface VerifierInterface {
     fun `requireGmOnly`()
     
     /**
-     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
-     * store saved (from now on anything older is refused, and every revocation list it
-     * names must load again before a code is accepted), saves the result at once, and
-     * from then on saves after every load that changes it, before the load takes
-     * effect. Attach it before loading lists, once per verifier object. Fails with
-     * `list_state_unavailable` if the store cannot be read or written or holds a state
-     * of another root key; nothing changes then.
-     */
-    fun `setListStateStore`(`store`: ListStateStore)
-    
-    /**
      * Switches the scene.
      */
     fun `setScene`(`scene`: Scene)
@@ -6525,16 +6535,6 @@ public interface VerifierInterface {
      * by default): a health status's last day ends at local midnight (SPEC.md §11).
      */
     fun `setUtcOffsetMinutes`(`minutes`: kotlin.Int)
-    
-    /**
-     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
-     * every list newer than the held one: the status first (root signature checked,
-     * an older status refused as a stale mirror), then each newer list, checked
-     * against the status's digest and loaded with its own signature and rollback
-     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
-     * until they expire. Returns the names of the files loaded.
-     */
-    fun `updateLists`(`fetcher`: ListFetcher): List<kotlin.String>
     
     /**
      * Verifies scanned text now (or at `now_unix`). Never throws for a bad code: the
@@ -6674,24 +6674,6 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 
     
     /**
-     * Accepts codes while no revocation list is held. By default every code is then
-     * refused (`no_revocation_list`); accepted decisions of a verifier running without
-     * a list carry `revocation_checked = false`.
-     */
-    @Throws(CitycodeException::class)override fun `allowMissingRevocationList`()
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(
-        it,
-        _status)
-}
-    }
-    
-    
-
-    
-    /**
      * The lists held (core's `HeldList`): what a terminal shows its operator and
      * reports to monitoring.
      */
@@ -6722,6 +6704,70 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
+     * store saved (from now on anything older is refused, and every revocation list it
+     * names must load again before a code is accepted), saves the result at once, and
+     * from then on saves after every load that changes it, before the load takes
+     * effect. Attach it before loading lists, once per verifier object. Fails with
+     * `list_state_unavailable` if the store cannot be read or written or holds a state
+     * of another root key; nothing changes then.
+     */
+    @Throws(CitycodeException::class)override fun `setListStateStore`(`store`: ListStateStore)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_list_state_store(
+        it,
+        
+        FfiConverterTypeListStateStore.lower(`store`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
+     * every list newer than the held one: the status first (root signature checked,
+     * an older status refused as a stale mirror), then each newer list, checked
+     * against the status's digest and loaded with its own signature and rollback
+     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
+     * until they expire. Returns the names of the files loaded.
+     */
+    @Throws(CitycodeException::class)override fun `updateLists`(`fetcher`: ListFetcher): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_update_lists(
+        it,
+        
+        FfiConverterTypeListFetcher.lower(`fetcher`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Accepts codes while no revocation list is held. By default every code is then
+     * refused (`no_revocation_list`); accepted decisions of a verifier running without
+     * a list carry `revocation_checked = false`.
+     */
+    @Throws(CitycodeException::class)override fun `allowMissingRevocationList`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_allow_missing_revocation_list(
+        it,
+        _status)
+}
+    }
+    
     
 
     
@@ -6780,29 +6826,6 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 
     
     /**
-     * Keeps this verifier's list state in `store` (SPEC.md §8.3): restores what the
-     * store saved (from now on anything older is refused, and every revocation list it
-     * names must load again before a code is accepted), saves the result at once, and
-     * from then on saves after every load that changes it, before the load takes
-     * effect. Attach it before loading lists, once per verifier object. Fails with
-     * `list_state_unavailable` if the store cannot be read or written or holds a state
-     * of another root key; nothing changes then.
-     */
-    @Throws(CitycodeException::class)override fun `setListStateStore`(`store`: ListStateStore)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_set_list_state_store(
-        it,
-        
-        FfiConverterTypeListStateStore.lower(`store`),_status)
-}
-    }
-    
-    
-
-    
-    /**
      * Switches the scene.
      */
     @Throws(CitycodeException::class)override fun `setScene`(`scene`: Scene)
@@ -6834,29 +6857,6 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 }
     }
     
-    
-
-    
-    /**
-     * Fetches a published list directory (SPEC.md §8.4) through `fetcher` and loads
-     * every list newer than the held one: the status first (root signature checked,
-     * an older status refused as a stale mirror), then each newer list, checked
-     * against the status's digest and loaded with its own signature and rollback
-     * checks. Call it on a schedule; on error the verifier keeps the lists it holds
-     * until they expire. Returns the names of the files loaded.
-     */
-    @Throws(CitycodeException::class)override fun `updateLists`(`fetcher`: ListFetcher): List<kotlin.String> {
-            return FfiConverterSequenceString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_method_verifier_update_lists(
-        it,
-        
-        FfiConverterTypeListFetcher.lower(`fetcher`),_status)
-}
-    }
-    )
-    }
     
 
     
@@ -9753,21 +9753,6 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     
 
         /**
-         * The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
-         */
-    @Throws(CitycodeException::class) fun `claimsJson`(`claims`: Claims): kotlin.String {
-            return FfiConverterString.lift(
-    uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_claims_json(
-    
-        
-        FfiConverterTypeClaims.lower(`claims`),_status)
-}
-    )
-    }
-    
-
-        /**
          * Where Debian's fonts-noto-cjk puts Noto Sans CJK, the default card font.
          */ fun `defaultCardFontPath`(): kotlin.String {
             return FfiConverterString.lift(
@@ -9781,17 +9766,49 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     
 
         /**
-         * The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
-         * otherwise.
+         * The printable A6 card of a printed code (its QR text) as a one-page PDF that embeds a
+         * subset of `font`: the symbol, the masked name, the validity dates, the instructions.
+         * `missing_glyph` if the font lacks a character of the masked name.
          */
-    @Throws(CitycodeException::class) fun `digest`(`algorithm`: KeyAlgorithm, `data`: kotlin.ByteArray): kotlin.ByteArray {
+    @Throws(CitycodeException::class) fun `printedCardPdf`(`text`: kotlin.String, `font`: CardFont): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_digest(
+    UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_pdf(
     
         
-        FfiConverterTypeKeyAlgorithm.lower(`algorithm`),
-        FfiConverterByteArray.lower(`data`),_status)
+        FfiConverterString.lower(`text`),
+        FfiConverterTypeCardFont.lower(`font`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The printable A6 card of a printed code (its QR text) as SVG, its fonts left to the
+         * viewer (it names Noto Sans CJK SC).
+         */
+    @Throws(CitycodeException::class) fun `printedCardSvg`(`text`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_svg(
+    
+        
+        FfiConverterString.lower(`text`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The claims as core's JSON (names as in SPEC.md §4.3): for logs and comparisons.
+         */
+    @Throws(CitycodeException::class) fun `claimsJson`(`claims`: Claims): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_claims_json(
+    
+        
+        FfiConverterTypeClaims.lower(`claims`),_status)
 }
     )
     }
@@ -9826,6 +9843,66 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
         
         FfiConverterTypeIdentity.lower(`identity`),
         FfiConverterString.lower(`number`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The name with every character but the first and last masked (`张*明`).
+         */ fun `maskName`(`name`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_mask_name(
+    
+        
+        FfiConverterString.lower(`name`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Renders any text (normally a code's) as a QR symbol.
+         */
+    @Throws(CitycodeException::class) fun `renderQr`(`text`: kotlin.String): QrImage {
+            return FfiConverterTypeQrImage.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_render_qr(
+    
+        
+        FfiConverterString.lower(`text`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * A random pseudonymous subject id (8 bytes).
+         */
+    @Throws(CitycodeException::class) fun `randomSubject`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_random_subject(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * The digest that goes with `algorithm` (SPEC.md §4.6): SM3 for SM2, SHA-256
+         * otherwise.
+         */
+    @Throws(CitycodeException::class) fun `digest`(`algorithm`: KeyAlgorithm, `data`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_digest(
+    
+        
+        FfiConverterTypeKeyAlgorithm.lower(`algorithm`),
+        FfiConverterByteArray.lower(`data`),_status)
 }
     )
     }
@@ -9869,48 +9946,36 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     }
 
         /**
-         * The name with every character but the first and last masked (`张*明`).
-         */ fun `maskName`(`name`: kotlin.String): kotlin.String {
-            return FfiConverterString.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_mask_name(
-    
-        
-        FfiConverterString.lower(`name`),_status)
-}
-    )
-    }
-    
-
-        /**
-         * The printable A6 card of a printed code (its QR text) as a one-page PDF that embeds a
-         * subset of `font`: the symbol, the masked name, the validity dates, the instructions.
-         * `missing_glyph` if the font lacks a character of the masked name.
+         * A fresh random challenge (32 bytes) for an issuer to give a holder, once.
          */
-    @Throws(CitycodeException::class) fun `printedCardPdf`(`text`: kotlin.String, `font`: CardFont): kotlin.ByteArray {
+    @Throws(CitycodeException::class) fun `randomChallenge`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_pdf(
+    UniffiLib.uniffi_citycode_ffi_fn_func_random_challenge(
     
-        
-        FfiConverterString.lower(`text`),
-        FfiConverterTypeCardFont.lower(`font`),_status)
+        _status)
 }
     )
     }
     
 
         /**
-         * The printable A6 card of a printed code (its QR text) as SVG, its fonts left to the
-         * viewer (it names Noto Sans CJK SC).
+         * Whether `signature` (64-byte `r || s`, or Ed25519's 64 bytes) over `message`
+         * verifies under `public_key` with the checks of SPEC.md §4.2: for algorithm tests
+         * and for checking a keystore. A public key that is not valid for `algorithm` is an
+         * error (`invalid_device_key`, or `malformed` for the wrong length); P-256 and SM2 keys
+         * may be compressed or uncompressed SEC1.
          */
-    @Throws(CitycodeException::class) fun `printedCardSvg`(`text`: kotlin.String): kotlin.String {
-            return FfiConverterString.lift(
+    @Throws(CitycodeException::class) fun `verifySignature`(`algorithm`: KeyAlgorithm, `publicKey`: kotlin.ByteArray, `message`: kotlin.ByteArray, `signature`: kotlin.ByteArray): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
     uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_printed_card_svg(
+    UniffiLib.uniffi_citycode_ffi_fn_func_verify_signature(
     
         
-        FfiConverterString.lower(`text`),_status)
+        FfiConverterTypeKeyAlgorithm.lower(`algorithm`),
+        FfiConverterByteArray.lower(`publicKey`),
+        FfiConverterByteArray.lower(`message`),
+        FfiConverterByteArray.lower(`signature`),_status)
 }
     )
     }
@@ -9934,79 +9999,6 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
         FfiConverterUInt.lower(`expiresAt`),
         FfiConverterByteArray.lower(`trustList`),
         FfiConverterSequenceByteArray.lower(`revocationLists`),_status)
-}
-    )
-    }
-    
-
-        /**
-         * A fresh random challenge (32 bytes) for an issuer to give a holder, once.
-         */
-    @Throws(CitycodeException::class) fun `randomChallenge`(): kotlin.ByteArray {
-            return FfiConverterByteArray.lift(
-    uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_random_challenge(
-    
-        _status)
-}
-    )
-    }
-    
-
-        /**
-         * A random pseudonymous subject id (8 bytes).
-         */
-    @Throws(CitycodeException::class) fun `randomSubject`(): kotlin.ByteArray {
-            return FfiConverterByteArray.lift(
-    uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_random_subject(
-    
-        _status)
-}
-    )
-    }
-    
-
-        /**
-         * Renders any text (normally a code's) as a QR symbol.
-         */
-    @Throws(CitycodeException::class) fun `renderQr`(`text`: kotlin.String): QrImage {
-            return FfiConverterTypeQrImage.lift(
-    uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_render_qr(
-    
-        
-        FfiConverterString.lower(`text`),_status)
-}
-    )
-    }
-    
-
-        /**
-         * The domains a holder must disclose at a scene.
-         */ fun `sceneDomains`(`scene`: Scene): List<Domain> {
-            return FfiConverterSequenceTypeDomain.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_scene_domains(
-    
-        
-        FfiConverterTypeScene.lower(`scene`),_status)
-}
-    )
-    }
-    
-
-        /**
-         * Parses a scene from the JSON form the test vectors use
-         * (`{"kind":"scenic_spot","site":1024,"utc_offset_minutes":480}`).
-         */
-    @Throws(CitycodeException::class) fun `sceneFromJson`(`json`: kotlin.String): Scene {
-            return FfiConverterTypeScene.lift(
-    uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_scene_from_json(
-    
-        
-        FfiConverterString.lower(`json`),_status)
 }
     )
     }
@@ -10052,22 +10044,30 @@ public object FfiConverterSequenceSequenceUInt: FfiConverterRustBuffer<List<List
     
 
         /**
-         * Whether `signature` (64-byte `r || s`, or Ed25519's 64 bytes) over `message`
-         * verifies under `public_key` with the checks of SPEC.md §4.2: for algorithm tests
-         * and for checking a keystore. A public key that is not valid for `algorithm` is an
-         * error (`invalid_device_key`, or `malformed` for the wrong length); P-256 and SM2 keys
-         * may be compressed or uncompressed SEC1.
-         */
-    @Throws(CitycodeException::class) fun `verifySignature`(`algorithm`: KeyAlgorithm, `publicKey`: kotlin.ByteArray, `message`: kotlin.ByteArray, `signature`: kotlin.ByteArray): kotlin.Boolean {
-            return FfiConverterBoolean.lift(
-    uniffiRustCallWithError(CitycodeException) { _status ->
-    UniffiLib.uniffi_citycode_ffi_fn_func_verify_signature(
+         * The domains a holder must disclose at a scene.
+         */ fun `sceneDomains`(`scene`: Scene): List<Domain> {
+            return FfiConverterSequenceTypeDomain.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_scene_domains(
     
         
-        FfiConverterTypeKeyAlgorithm.lower(`algorithm`),
-        FfiConverterByteArray.lower(`publicKey`),
-        FfiConverterByteArray.lower(`message`),
-        FfiConverterByteArray.lower(`signature`),_status)
+        FfiConverterTypeScene.lower(`scene`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Parses a scene from the JSON form the test vectors use
+         * (`{"kind":"scenic_spot","site":1024,"utc_offset_minutes":480}`).
+         */
+    @Throws(CitycodeException::class) fun `sceneFromJson`(`json`: kotlin.String): Scene {
+            return FfiConverterTypeScene.lift(
+    uniffiRustCallWithError(CitycodeException) { _status ->
+    UniffiLib.uniffi_citycode_ffi_fn_func_scene_from_json(
+    
+        
+        FfiConverterString.lower(`json`),_status)
 }
     )
     }
