@@ -1,7 +1,5 @@
 //! Scenes: core's built-in policies.
 
-use citycode::claims as cc;
-
 use crate::claims::Domain;
 use crate::errors::{CitycodeError, Result};
 
@@ -62,10 +60,5 @@ pub fn scene_from_json(json: String) -> Result<Scene> {
 #[uniffi::export]
 pub fn scene_domains(scene: Scene) -> Vec<Domain> {
     use citycode::Policy as _;
-    citycode::Scene::from(scene)
-        .required_domains()
-        .into_iter()
-        .filter_map(cc::Domain::from_id)
-        .map(Domain::from)
-        .collect()
+    citycode::Scene::from(scene).required_domains().into_iter().map(Domain::from).collect()
 }

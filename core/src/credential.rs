@@ -15,7 +15,7 @@ use crate::claims::{Claims, DAY, Domain};
 use crate::digest::{Input, signing_input};
 use crate::error::{Error, Reason};
 use crate::keys::{Algorithm, DeviceSigner, PublicKey, SIGNATURE_LEN};
-use crate::policy::{Policy, Scene};
+use crate::policy::{Policy, PolicyView, Scene};
 use crate::wire::{Reader, Writer};
 
 /// Format version of codes and stored credentials.
@@ -243,7 +243,7 @@ impl Credential {
 
     /// Picks the cards for a disclosure among cards valid at `now` (Unix seconds). For a
     /// scene: the card that is exactly the scene's view of itself (it holds only what the
-    /// policy reads, [`Policy::view`]); else, as for domains, among the cards whose view
+    /// policy reads, [`PolicyView::view`]); else, as for domains, among the cards whose view
     /// keeps every wanted domain they hold (so a pass for another site never stands in).
     pub fn select<'d>(&self, disclosure: impl Into<Disclosure<'d>>, now: u64) -> Result<Vec<&Card>, Error> {
         // One body for every argument type: the generic part is only the conversion.
@@ -253,7 +253,10 @@ impl Credential {
     fn select_disclosure(&self, disclosure: Disclosure<'_>, now: u64) -> Result<Vec<&Card>, Error> {
         let (mut wanted, policy) = match disclosure {
             Disclosure::Domains(ids) => (ids.to_vec(), None),
-            Disclosure::Scene(policy) => (policy.required_domains(), Some(policy)),
+            Disclosure::Known(domains) => (domains.iter().copied().map(Domain::id).collect(), None),
+            Disclosure::Scene(policy) => {
+                (policy.required_domains().into_iter().map(Domain::id).collect(), Some(policy))
+            }
         };
         wanted.sort_unstable();
         wanted.dedup();
@@ -327,7 +330,7 @@ fn disclosed(claims: &Claims) -> Vec<u32> {
 
 /// A policy's view of a card's claims, keeping the card's guardianship: a guardian's
 /// card always says so.
-fn scene_view(policy: &dyn Policy, claims: &Claims) -> Claims {
+fn scene_view(policy: &dyn PolicyView, claims: &Claims) -> Claims {
     let mut view = policy.view(claims);
     if !view.domain_ids().is_empty() {
         view.guardian = claims.guardian.clone();
@@ -338,17 +341,21 @@ fn scene_view(policy: &dyn Policy, claims: &Claims) -> Claims {
 /// What a code discloses: whole domains, or what a scene's policy reads.
 #[derive(Clone, Copy)]
 pub enum Disclosure<'a> {
-    /// These domains (ids), whole: for an application's own scenes.
+    /// These domains (ids), whole: for an application's own scenes, and domains this
+    /// version does not know.
     Domains(&'a [u32]),
-    /// What the policy reads ([`Policy::view`]): the built-in scenes' cards withhold the
-    /// fields their policy does not read (SPEC.md §11).
-    Scene(&'a dyn Policy),
+    /// These domains, whole: what [`Policy::required_domains`] asks for.
+    Known(&'a [Domain]),
+    /// What the policy reads ([`PolicyView::view`]): the built-in scenes' cards withhold
+    /// the fields their policy does not read (SPEC.md §11).
+    Scene(&'a dyn PolicyView),
 }
 
 impl core::fmt::Debug for Disclosure<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Disclosure::Domains(ids) => f.debug_tuple("Domains").field(ids).finish(),
+            Disclosure::Known(domains) => f.debug_tuple("Known").field(domains).finish(),
             Disclosure::Scene(policy) => f.debug_tuple("Scene").field(&policy.name()).finish(),
         }
     }
@@ -372,14 +379,32 @@ impl<'a> From<&'a Vec<u32>> for Disclosure<'a> {
     }
 }
 
+impl<'a> From<&'a [Domain]> for Disclosure<'a> {
+    fn from(domains: &'a [Domain]) -> Self {
+        Disclosure::Known(domains)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [Domain; N]> for Disclosure<'a> {
+    fn from(domains: &'a [Domain; N]) -> Self {
+        Disclosure::Known(domains)
+    }
+}
+
+impl<'a> From<&'a Vec<Domain>> for Disclosure<'a> {
+    fn from(domains: &'a Vec<Domain>) -> Self {
+        Disclosure::Known(domains)
+    }
+}
+
 impl<'a> From<&'a Scene> for Disclosure<'a> {
     fn from(scene: &'a Scene) -> Self {
         Disclosure::Scene(scene)
     }
 }
 
-impl<'a> From<&'a dyn Policy> for Disclosure<'a> {
-    fn from(policy: &'a dyn Policy) -> Self {
+impl<'a> From<&'a dyn PolicyView> for Disclosure<'a> {
+    fn from(policy: &'a dyn PolicyView) -> Self {
         Disclosure::Scene(policy)
     }
 }
@@ -431,7 +456,7 @@ impl CardLayout {
                 scenes.extend(sites.into_iter().map(|site| Scene::ScenicSpot { site, utc_offset_minutes: 0 }));
                 for scene in scenes {
                     let view = scene.view(claims);
-                    if view.domain_ids() == scene.required_domains() {
+                    if view.domain_ids().into_iter().eq(scene.required_domains().into_iter().map(Domain::id)) {
                         add(&mut cards, view);
                     }
                 }

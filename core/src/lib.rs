@@ -55,7 +55,7 @@ pub use guardian::{MAX_DEPENDANTS, Wallet};
 pub use held::HeldList;
 pub use keys::{Algorithm, DeviceSigner, KeyPair, P256Check, PublicKey};
 pub use list_state::{FileListStateStore, ListState, ListStateStore};
-pub use policy::{Policy, PolicyContext, Scene};
+pub use policy::{Policy, PolicyContext, PolicyRefusal, PolicyView, Scene};
 pub use presentation::{Code, PresentOptions, UnsignedCode, UnverifiedCode, prepare, present};
 pub use printed::{PRINTED_MAX_DAYS, PrintedCode};
 #[cfg(feature = "qr")]

@@ -12,7 +12,7 @@ use crate::credential::{Card, DecodedCards, FORMAT_VERSION, Issuer, Subject, dec
 use crate::digest::{Input, signing_input};
 use crate::error::{Error, Reason, Rejection};
 use crate::keys::SIGNATURE_LEN;
-use crate::policy::{Policy, Scene};
+use crate::policy::{PolicyView, Scene};
 use crate::text;
 use crate::wire::{Reader, Writer};
 
@@ -244,7 +244,7 @@ mod tests {
             Scene::MetroGate,
             Scene::HotelCheckIn,
         ];
-        let staffed: Vec<Scene> = all.into_iter().filter(Policy::accepts_printed).collect();
+        let staffed: Vec<Scene> = all.into_iter().filter(crate::Policy::accepts_printed).collect();
         assert_eq!(staffed, STAFFED_SCENES);
     }
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 #[cfg(feature = "cache")]
 use std::sync::Mutex;
 
-use crate::claims::Claims;
 #[cfg(feature = "sm2")]
 use crate::claims::IdDigest;
+use crate::claims::{Claims, Domain};
 use crate::credential::Subject;
 use crate::distribution::{ListFile, ListStatus, UpdatePlan, UpdateReport};
 use crate::error::{Reason, Rejection};
@@ -139,31 +139,6 @@ impl Scanned {
     }
 }
 
-/// What a verifier asks of its policy: [`Policy`] without [`Policy::view`], which only
-/// holders and issuers use. Keeping `view` out of the verifier's vtable keeps it out of
-/// the scanner's WASM package.
-trait Checks: Send + Sync {
-    fn name(&self) -> String;
-    fn required_domains(&self) -> Vec<u32>;
-    fn check(&self, claims: &Claims, ctx: &PolicyContext) -> Result<(), String>;
-    fn accepts_printed(&self) -> bool;
-}
-
-impl<P: Policy> Checks for P {
-    fn name(&self) -> String {
-        Policy::name(self)
-    }
-    fn required_domains(&self) -> Vec<u32> {
-        Policy::required_domains(self)
-    }
-    fn check(&self, claims: &Claims, ctx: &PolicyContext) -> Result<(), String> {
-        Policy::check(self, claims, ctx)
-    }
-    fn accepts_printed(&self) -> bool {
-        Policy::accepts_printed(self)
-    }
-}
-
 /// A verifier for one terminal or service: trust, revocation, a scene policy, a clock
 /// with allowed skew, and a replay store. `verify` takes `&self` and is safe to share
 /// between threads.
@@ -172,7 +147,7 @@ pub struct Verifier {
     trust: Option<(TrustList, Vec<u8>)>,
     /// One list per signer (a handful), with the bytes it was loaded from.
     revocations: Vec<(RevocationList, Vec<u8>)>,
-    policy: Arc<dyn Checks>,
+    policy: Arc<dyn Policy>,
     clock: Arc<dyn Clock>,
     skew: u64,
     max_validity: u8,
@@ -381,7 +356,7 @@ impl Verifier {
     }
 
     /// The current policy's required domains, to show or to send to a holder app.
-    pub fn required_domains(&self) -> Vec<u32> {
+    pub fn required_domains(&self) -> Vec<Domain> {
         self.policy.required_domains()
     }
 
@@ -765,7 +740,7 @@ impl Verifier {
         if let Err(why) =
             self.policy.check(&claims, &PolicyContext { now, utc_offset_minutes: self.utc_offset_minutes })
         {
-            return Err(Rejection::new(Reason::PolicyUnmet, why));
+            return Err(Rejection::new(Reason::PolicyUnmet, why.to_string()));
         }
         Ok(Accepted {
             claims,
@@ -1104,7 +1079,7 @@ impl Verifier {
         let claims = code.untrusted_claims();
         match self.policy.check(&claims, &PolicyContext { now, utc_offset_minutes: self.utc_offset_minutes }) {
             Ok(()) => Ok(claims),
-            Err(why) => Err(Rejection::new(Reason::PolicyUnmet, why)),
+            Err(why) => Err(Rejection::new(Reason::PolicyUnmet, why.to_string())),
         }
     }
 

@@ -660,13 +660,13 @@ fn custom_policies_plug_in() {
         fn name(&self) -> String {
             "senior_free_bus".into()
         }
-        fn required_domains(&self) -> Vec<u32> {
-            vec![Domain::Transit.id()]
+        fn required_domains(&self) -> Vec<Domain> {
+            vec![Domain::Transit]
         }
-        fn check(&self, claims: &Claims, _: &PolicyContext) -> Result<(), String> {
+        fn check(&self, claims: &Claims, _: &PolicyContext) -> Result<(), PolicyRefusal> {
             match &claims.transit {
                 Some(t) if t.fare_class == Some(claims::FareClass::SeniorFree) => Ok(()),
-                _ => Err("not a senior free-ride account".into()),
+                _ => Err(PolicyRefusal::Other("not a senior free-ride account".into())),
             }
         }
     }

@@ -37,7 +37,7 @@ pub fn version() -> String {
 /// The required domains of a scene (so a mini-program knows what to disclose).
 #[wasm_bindgen(js_name = sceneDomains)]
 pub fn scene_domains(#[wasm_bindgen(unchecked_param_type = "Scene")] scene: JsValue) -> Result<Vec<u32>, JsValue> {
-    Ok(js::scene_from_js(&scene)?.required_domains())
+    Ok(js::scene_from_js(&scene)?.required_domains().into_iter().map(citycode::Domain::id).collect())
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ impl Verifier {
     /// Domains (ids) the current scene needs disclosed.
     #[wasm_bindgen(js_name = requiredDomains)]
     pub fn required_domains(&self) -> Vec<u32> {
-        self.inner.required_domains()
+        self.inner.required_domains().into_iter().map(citycode::Domain::id).collect()
     }
 
     /// The terminal's local offset from UTC in minutes (480, China Standard Time, by
